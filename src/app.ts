@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Config } from './config.js'
+import { type DatabaseHandle, openEmbeddedDatabase, openServerDatabase } from './db/database.js'
+import { validatorCompiler } from './http/validation.js'
+import databasePlugin from './plugins/database.plugin.js'
+import openapiPlugin from './plugins/openapi.plugin.js'
+import problemDetailsPlugin from './plugins/problem-details.plugin.js'
+import claimRoutes from './routes/claims.routes.js'
+import healthRoutes from './routes/health.routes.js'
+import partyRoutes from './routes/parties.routes.js'
+
+export interface AppOptions {
+  config: Config
+  /** An already open database (tests pass one per file); otherwise one is opened from the config. */
+  database?: DatabaseHandle
+  logger?: FastifyServerOptions['logger']
+}
+
+// An incoming x-request-id is kept when it is a plausible id, so a caller can follow its request in our logs.
+const REQUEST_ID = /^[\w.:-]{1,128}$/
+
+export function serverOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyServerOptions {
+  return {
+    logger: logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    },
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    // A request that has not finished in this time is answered 408 and its socket closed.
+    requestTimeout: 30_000,
+    routerOptions: { ignoreTrailingSlash: true },
+  }
+}
+
+export async function openDatabase(config: Config, onIdleError?: (error: Error) => void): Promise<DatabaseHandle> {
+  if (config.databaseUrl !== undefined) {
+    return openServerDatabase({
+      url: config.databaseUrl,
+      poolMax: config.databasePoolMax,
+      statementTimeoutMs: config.statementTimeoutMs,
+      onIdleError,
+    })
+  }
+  return openEmbeddedDatabase(config.dataDir)
+}
+
+/** Builds the whole service, ready for `inject` (tests) or `listen` (server.ts). */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(options.config, options.logger)).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  // PATCH bodies may be sent as JSON Merge Patch (RFC 7396), which is what our PATCH semantics are.
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+
+  await app.register(problemDetailsPlugin)
+  const database =
+    options.database ?? (await openDatabase(options.config, (error) => app.log.warn({ err: error }, 'idle database connection failed')))
+  await app.register(databasePlugin, { database, migrate: options.config.migrateOnStart })
+  await app.register(openapiPlugin)
+  await app.register(healthRoutes)
+  await app.register(partyRoutes)
+  await app.register(claimRoutes)
+  return app
+}

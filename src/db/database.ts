@@ -1,0 +1,75 @@
+import { join, resolve } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { Database } from './schema.js'
+import { lockDataDir } from './data-dir-lock.js'
+
+export type DatabaseEngine = 'postgres' | 'embedded'
+
+/** An open database: the Kysely instance every repository takes, and how to close what was opened for it. */
+export interface DatabaseHandle {
+  db: Kysely<Database>
+  engine: DatabaseEngine
+  close(): Promise<void>
+}
+
+export interface ServerDatabaseOptions {
+  url: string
+  poolMax: number
+  statementTimeoutMs: number
+  /** Called when an idle pooled connection fails (the server restarted, the network dropped). */
+  onIdleError?: (error: Error) => void
+}
+
+/**
+ * A connection pool to a PostgreSQL server. A dropped idle connection emits 'error' on the pool; without a
+ * listener Node would crash the process, so it is reported and the pool replaces the connection on next use.
+ */
+export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs,
+    application_name: 'counterclaim',
+  })
+  pool.on('error', (error) => options.onIdleError?.(error))
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, engine: 'postgres', close: () => db.destroy() }
+}
+
+/**
+ * PGlite (PostgreSQL compiled to WebAssembly) reached through the same `pg` driver and Kysely dialect as a
+ * server, so every query runs unchanged on both. PGlite is a single session: the pool holds exactly one
+ * connection, and requests queue for it.
+ */
+export async function openPgliteDatabase(pglite: PGlite, onClose: () => Promise<void> | void): Promise<DatabaseHandle> {
+  await pglite.waitReady
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    db,
+    engine: 'embedded',
+    close: async () => {
+      await db.destroy()
+      await pglite.close()
+      await onClose()
+    },
+  }
+}
+
+/** The embedded database kept on disk under `dataDir`, locked against a second process. */
+export async function openEmbeddedDatabase(dataDir: string): Promise<DatabaseHandle> {
+  const root = resolve(dataDir)
+  const unlock = lockDataDir(root)
+  try {
+    const pglite = new PGlite(join(root, 'pgdata'))
+    return await openPgliteDatabase(pglite, unlock)
+  } catch (error) {
+    unlock()
+    throw error
+  }
+}

@@ -1,0 +1,41 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator, sql } from 'kysely'
+
+/** `migrations/` at the project root, both from `src/db` (tsx, tests) and from `dist/db` (the build). */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
+
+/**
+ * Migrations are plain SQL files, applied in name order (their names start with a UTC timestamp). Each file is
+ * sent as one simple-protocol query, so it may hold several statements; Kysely's Migrator runs them all in one
+ * transaction under its own lock, on PostgreSQL and PGlite alike.
+ */
+export class SqlFileMigrationProvider implements MigrationProvider {
+  constructor(private readonly dir: string = MIGRATIONS_DIR) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await readdir(this.dir)).filter((name) => name.endsWith('.sql')).sort()
+    const migrations: Record<string, Migration> = {}
+    for (const file of files) {
+      const text = await readFile(`${this.dir}/${file}`, 'utf8')
+      migrations[file.replace(/\.sql$/, '')] = {
+        up: async (db: Kysely<unknown>) => {
+          await sql.raw(text).execute(db)
+        },
+      }
+    }
+    return migrations
+  }
+}
+
+/** Applies every pending migration; throws (naming the migration) if one fails, leaving none of them applied. */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider() })
+  const result = await migrator.migrateToLatest()
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')
+    const cause = result.error instanceof Error ? result.error.message : String(result.error)
+    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, { cause: result.error })
+  }
+  return result
+}

@@ -1,0 +1,89 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/** The storage contract: one interface per table, as the migrations in `migrations/` create them. */
+export interface Database {
+  parties: PartyTable
+  claims: ClaimTable
+  claim_versions: ClaimVersionTable
+  links: LinkTable
+}
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+/** Set by the database: `now()` on insert, and by the repositories on update. */
+type CreatedAt = ColumnType<Date, never, never>
+type UpdatedAt = ColumnType<Date, never, Date | string>
+
+export interface PartyTable {
+  id: Generated<string>
+  slug: string
+  name: string
+  kind: string
+  country: string | null
+  side_id: string | null
+  wikidata: string | null
+  description: string | null
+  version: Generated<number>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  deleted_at: NullableTimestamp
+}
+
+export interface ClaimSourceRecord {
+  url: string
+  publisher?: string
+  title?: string
+  published_at?: string
+  quote?: string
+}
+
+export interface ClaimTable {
+  id: Generated<string>
+  party_id: string
+  text: string
+  quote: string | null
+  stated_at: Timestamp
+  event_at: NullableTimestamp
+  location_name: string | null
+  location_lat: number | null
+  location_lon: number | null
+  language: Generated<string>
+  tags: Generated<string[]>
+  sources: ColumnType<ClaimSourceRecord[], string | undefined, string>
+  search: ColumnType<string, never, never>
+  rebuttal_count: Generated<number>
+  support_count: Generated<number>
+  last_response_at: NullableTimestamp
+  version: Generated<number>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  deleted_at: NullableTimestamp
+}
+
+export interface ClaimVersionTable {
+  claim_id: string
+  version: number
+  snapshot: ColumnType<unknown, string, never>
+  recorded_at: CreatedAt
+}
+
+export interface LinkTable {
+  id: Generated<string>
+  from_claim_id: string
+  to_claim_id: string
+  from_party_id: string
+  to_party_id: string
+  kind: 'rebuts' | 'supports'
+  note: string | null
+  version: Generated<number>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  deleted_at: NullableTimestamp
+}
+
+export type PartyRow = Selectable<PartyTable>
+export type NewPartyRow = Insertable<PartyTable>
+export type PartyRowUpdate = Updateable<PartyTable>
+export type ClaimRow = Selectable<ClaimTable>
+export type NewClaimRow = Insertable<ClaimTable>
+export type ClaimRowUpdate = Updateable<ClaimTable>

@@ -1,0 +1,70 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { invalidField } from './problem-details.js'
+
+/**
+ * Keyset pagination. A cursor is the sort key of the last item of a page (and the sort it belongs to), encoded
+ * as base64url JSON. It is opaque to clients: they pass back what they were given, and anything else is a 400.
+ */
+export interface Cursor {
+  sort: string
+  key: Array<string | number>
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.sort, ...cursor.key])).toString('base64url')
+}
+
+/** `isValidKey` checks the decoded key's parts (a timestamp, a uuid), so a tampered cursor is a 400, not a 500. */
+export function decodeCursor(
+  text: string | undefined,
+  sort: string,
+  isValidKey: (key: Array<string | number>) => boolean,
+): Cursor | undefined {
+  if (text === undefined) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
+  } catch {
+    parsed = undefined
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length < 2 ||
+    !parsed.every((part) => typeof part === 'string' || (typeof part === 'number' && Number.isFinite(part))) ||
+    !isValidKey(parsed.slice(1))
+  ) {
+    throw invalidField('query', 'cursor', 'is not a cursor this API issued; pass next_cursor back unchanged')
+  }
+  const [cursorSort, ...key] = parsed as Array<string | number>
+  if (cursorSort !== sort) {
+    throw invalidField('query', 'cursor', `belongs to sort ${String(cursorSort)}, not ${sort}`)
+  }
+  return { sort, key }
+}
+
+/**
+ * Answers with a page: `{ data, next_cursor }` and, when there is a next page, a `Link: <…>; rel="next"` header
+ * holding the request's own path and query with the new cursor.
+ * `rows` holds up to limit + 1 items: the extra one only tells that another page exists.
+ */
+export const isTimestamp = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value))
+
+export function sendPage<Row, Item>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorOf: (row: Row) => Cursor,
+) {
+  const hasMore = rows.length > limit
+  const pageRows = hasMore ? rows.slice(0, limit) : rows
+  const last = pageRows.at(-1)
+  const nextCursor = hasMore && last !== undefined ? encodeCursor(cursorOf(last)) : null
+  if (nextCursor !== null) {
+    const url = new URL(request.url, 'http://localhost')
+    url.searchParams.set('cursor', nextCursor)
+    reply.header('link', `<${url.pathname}${url.search}>; rel="next"`)
+  }
+  return { data: pageRows.map(toItem), next_cursor: nextCursor }
+}

@@ -1,0 +1,103 @@
+/**
+ * Every error the API answers with, in one place: a stable code, its HTTP status and title. Each becomes an
+ * RFC 9457 `application/problem+json` body whose `type` is `urn:counterclaim:problem:<code>`.
+ */
+export const PROBLEMS = {
+  'validation-failed': { status: 400, title: 'The request is not valid' },
+  'malformed-request': { status: 400, title: 'The request could not be read' },
+  unauthorized: { status: 401, title: 'Authentication is required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  'not-found': { status: 404, title: 'Not found' },
+  'route-not-found': { status: 404, title: 'No such route' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'not-acceptable': { status: 406, title: 'No acceptable representation' },
+  conflict: { status: 409, title: 'Conflict with the current state' },
+  'precondition-failed': { status: 412, title: 'Precondition failed' },
+  'payload-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'unprocessable-entity': { status: 422, title: 'The request cannot be applied' },
+  'too-many-requests': { status: 429, title: 'Too many requests' },
+  'internal-error': { status: 500, title: 'Internal server error' },
+  'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ProblemCode = keyof typeof PROBLEMS
+
+export const PROBLEM_TYPE_PREFIX = 'urn:counterclaim:problem:'
+
+/** One bad input, named so that a client can point at it: `in` is body, query, path or header. */
+export interface FieldError {
+  in: 'body' | 'query' | 'path' | 'header'
+  field: string
+  message: string
+}
+
+export interface ProblemBody {
+  type: string
+  title: string
+  status: number
+  detail: string
+  code: ProblemCode
+  instance?: string
+  errors?: FieldError[]
+}
+
+/** An error a handler or repository throws on purpose; the error handler sends it as problem+json. */
+export class ApiError extends Error {
+  readonly status: number
+
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly extras: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail)
+    this.status = PROBLEMS[code].status
+  }
+}
+
+export function problemBody(code: ProblemCode, detail: string, errors?: FieldError[]): ProblemBody {
+  const { status, title } = PROBLEMS[code]
+  return { type: PROBLEM_TYPE_PREFIX + code, title, status, detail, code, ...(errors ? { errors } : {}) }
+}
+
+export const notFound = (what: string) => new ApiError('not-found', `${what} does not exist`)
+
+/** A reference inside the request (a party slug in a claim body, say) that points at nothing. */
+export const unknownReference = (location: FieldError['in'], field: string, message: string) =>
+  new ApiError('unprocessable-entity', message, { errors: [{ in: location, field, message }] })
+
+export const invalidField = (location: FieldError['in'], field: string, message: string) =>
+  new ApiError('validation-failed', `${field} ${message}`, { errors: [{ in: location, field, message }] })
+
+/**
+ * PostgreSQL errors that reach the error handler, mapped by SQLSTATE (never by message text). Anything that
+ * says the database is away or overloaded is a 503 the client may retry; integrity errors that the repositories
+ * did not turn into a precise problem first (a race between two requests) are conflicts.
+ */
+export function problemFromDatabaseError(error: { code?: unknown; constraint?: unknown }): ApiError | undefined {
+  const code = typeof error.code === 'string' ? error.code : undefined
+  if (code === undefined) return undefined
+  if (CONNECTION_ERRORS.has(code)) return unavailable('the database is not reachable')
+  if (!SQLSTATE.test(code)) return undefined
+  if (code === '23505') return new ApiError('conflict', 'a record with the same unique values already exists')
+  if (code === '23503') return new ApiError('conflict', 'a record this request refers to was changed or removed meanwhile')
+  if (code === '23514' || code === '23502' || code.startsWith('22')) {
+    return new ApiError('unprocessable-entity', 'a value in the request is out of the range the database accepts')
+  }
+  if (code === '57014') return unavailable('the database did not answer in time')
+  if (code === '40001' || code === '40P01') return unavailable('the request collided with another one; retry it')
+  if (code.startsWith('08') || code.startsWith('57P') || code === '53300') {
+    return unavailable('the database is not reachable')
+  }
+  return undefined
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'])
+
+export const RETRY_AFTER_SECONDS = 2
+
+function unavailable(detail: string): ApiError {
+  return new ApiError('service-unavailable', detail, { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } })
+}

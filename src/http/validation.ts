@@ -1,0 +1,76 @@
+import { Ajv, type ErrorObject, type Options } from 'ajv'
+import addFormats from 'ajv-formats'
+import type { FastifySchemaCompiler } from 'fastify'
+import type { FieldError } from './problem-details.js'
+
+/**
+ * Request validation with two Ajv instances. Bodies are JSON and must arrive exactly as documented: no type
+ * coercion ("1" stays a string and fails an integer field) and no stripping of unknown fields (they fail).
+ * Query strings and path parameters are text by nature, so they are coerced to the documented types and get
+ * their defaults; unknown query parameters still fail, so that a misspelt filter is not silently ignored.
+ */
+function createAjv(options: Options): Ajv {
+  const ajv = new Ajv({ allErrors: true, removeAdditional: false, strict: false, ...options })
+  addFormats.default(ajv)
+  return ajv
+}
+
+const bodyAjv = createAjv({ coerceTypes: false, useDefaults: false })
+const textAjv = createAjv({ coerceTypes: 'array', useDefaults: true })
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema)
+
+const LOCATIONS: Record<string, FieldError['in']> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+}
+
+/** Ajv's errors, one per bad field, named the way a client writes them (`sources[0].url`). */
+export function fieldErrorsOf(errors: ErrorObject[], context: string | undefined): FieldError[] {
+  const location = LOCATIONS[context ?? 'body'] ?? 'body'
+  const seen = new Set<string>()
+  const fieldErrors: FieldError[] = []
+  for (const error of errors) {
+    const { path, message } = describe(error)
+    const field = path.length > 0 ? path : location
+    const key = `${field}\u0000${message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    fieldErrors.push({ in: location, field, message })
+  }
+  return fieldErrors
+}
+
+function describe(error: ErrorObject): { path: string; message: string } {
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+  const params = error.params as Record<string, unknown>
+  switch (error.keyword) {
+    case 'required':
+    case 'dependentRequired':
+      return { path: join([...segments, String(params.missingProperty)]), message: 'is required' }
+    case 'additionalProperties':
+      return { path: join([...segments, String(params.additionalProperty)]), message: 'is not a known field' }
+    case 'enum':
+      return {
+        path: join(segments),
+        message: `must be one of: ${(params.allowedValues as unknown[]).map(String).join(', ')}`,
+      }
+    case 'format':
+      return { path: join(segments), message: `must be a valid ${String(params.format)}` }
+    default:
+      return { path: join(segments), message: error.message ?? 'is not valid' }
+  }
+}
+
+function join(segments: string[]): string {
+  return segments.reduce((path, segment) => {
+    if (/^\d+$/.test(segment)) return `${path}[${segment}]`
+    return path.length > 0 ? `${path}.${segment}` : segment
+  }, '')
+}

@@ -1,0 +1,59 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { ClaimSchema, ClaimVersionSchema } from '../schemas/claim.schema.js'
+import { ProblemSchema } from '../schemas/common.schema.js'
+import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
+import packageJson from '../../package.json' with { type: 'json' }
+
+/** Schemas that routes refer to by `$id`; they become `components/schemas` in the OpenAPI document. */
+const SHARED_SCHEMAS = [ProblemSchema, PartyRefSchema, PartySchema, ClaimSchema, ClaimVersionSchema]
+
+/**
+ * The OpenAPI 3.1 document is generated from the route schemas, served at /openapi.json, and browsable at
+ * /docs. `npm run openapi` writes it to openapi/openapi.json, and a test fails when that copy drifts.
+ */
+export default fp(
+  async function openapi(fastify: FastifyInstance) {
+    for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema)
+
+    await fastify.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Counterclaim API',
+          version: packageJson.version,
+          description:
+            'Records claims made by parties and the rebuttals and supporting statements of other parties, and ' +
+            'answers which claims are disputed, by whom and since when. Errors are RFC 9457 problem details.',
+          license: { name: 'MIT', identifier: 'MIT' },
+        },
+        servers: [{ url: '/', description: 'This server' }],
+        tags: [
+          { name: 'parties', description: 'Who speaks: states, ministries, media, fact-checkers.' },
+          { name: 'claims', description: 'What a party asserted, with its sources and versions.' },
+          { name: 'operations', description: 'Health, readiness and the API description.' },
+        ],
+      },
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+      },
+    })
+    await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
+
+    fastify.get(
+      '/openapi.json',
+      {
+        schema: {
+          operationId: 'getOpenApiDocument',
+          summary: 'The OpenAPI 3.1 document of this API',
+          tags: ['operations'],
+          response: { 200: { type: 'object', additionalProperties: true } },
+        },
+      },
+      async () => fastify.swagger(),
+    )
+  },
+  { name: 'openapi' },
+)

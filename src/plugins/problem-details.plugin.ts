@@ -1,0 +1,85 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
+import FindMyWay from 'find-my-way'
+import {
+  ApiError,
+  type ProblemCode,
+  type ProblemBody,
+  problemBody,
+  problemFromDatabaseError,
+} from '../http/problem-details.js'
+import { fieldErrorsOf } from '../http/validation.js'
+
+/** Fastify's own client errors, by status, turned into our codes; their messages are safe to show. */
+const FASTIFY_CODES: Record<number, ProblemCode> = {
+  400: 'malformed-request',
+  404: 'route-not-found',
+  405: 'method-not-allowed',
+  406: 'not-acceptable',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+  429: 'too-many-requests',
+  503: 'service-unavailable',
+}
+
+export function sendProblem(reply: FastifyReply, body: ProblemBody, headers: Record<string, string> = {}) {
+  return reply.code(body.status).headers(headers).type('application/problem+json').send(body)
+}
+
+function toApiError(error: FastifyError): ApiError {
+  if (error instanceof ApiError) return error
+  if (error.validation) {
+    const errors = fieldErrorsOf(error.validation, error.validationContext)
+    const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ')
+    return new ApiError('validation-failed', detail, { errors })
+  }
+  const fromDatabase = problemFromDatabaseError(error as { code?: unknown })
+  if (fromDatabase) return fromDatabase
+  const status = error.statusCode ?? 500
+  const code = FASTIFY_CODES[status] ?? (status >= 400 && status < 500 ? 'malformed-request' : undefined)
+  if (code !== undefined && error.code?.startsWith('FST_')) return new ApiError(code, error.message)
+  return new ApiError('internal-error', 'the server failed to answer this request; it has been logged')
+}
+
+/**
+ * Every error becomes an RFC 9457 problem: ours, Fastify's (bad JSON, 413, 415), validation failures, database
+ * errors and unknown routes. A 5xx is logged in full and shown to the client only as its title and a request id.
+ */
+export default fp(
+  async function problemDetails(fastify: FastifyInstance) {
+    fastify.setErrorHandler((error: FastifyError, request, reply) => {
+      const problem = toApiError(error)
+      if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+      const body = { ...problemBody(problem.code, problem.detail, problem.extras.errors), instance: request.id }
+      return sendProblem(reply, body, problem.extras.headers)
+    })
+
+    // Answer 405 (with Allow) for a known path asked with another method, 404 for an unknown path.
+    const knownRoutes = FindMyWay({ ignoreTrailingSlash: true })
+    const methodsByPath = new Map<string, Set<string>>()
+    fastify.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method]
+      let allowed = methodsByPath.get(route.url)
+      if (allowed === undefined) {
+        allowed = new Set()
+        methodsByPath.set(route.url, allowed)
+        knownRoutes.on('GET', route.url, () => undefined, { url: route.url })
+      }
+      for (const method of methods) allowed.add(method)
+    })
+
+    fastify.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/'
+      const match = knownRoutes.find('GET', path)
+      const allowed = match ? methodsByPath.get((match.store as { url: string }).url) : undefined
+      if (allowed !== undefined && !allowed.has(request.method)) {
+        const allow = [...allowed].sort().join(', ')
+        const body = problemBody('method-not-allowed', `${request.method} is not allowed here; use ${allow}`)
+        return sendProblem(reply, { ...body, instance: request.id }, { allow })
+      }
+      const body = problemBody('route-not-found', `no route matches ${request.method} ${path}`)
+      return sendProblem(reply, { ...body, instance: request.id })
+    })
+  },
+  { name: 'problem-details' },
+)

@@ -1,0 +1,110 @@
+import { type Kysely, sql } from 'kysely'
+import type { Database, NewPartyRow, PartyRowUpdate } from '../db/schema.js'
+import { isUuid } from '../schemas/common.schema.js'
+
+/** Every function takes `db` or a transaction: the caller that owns the unit of work decides which. */
+type Db = Kysely<Database>
+
+// A key names a party by id when it has the shape of a uuid, else by slug (slugs are refused that shape).
+
+
+function selectParties(db: Db) {
+  return db
+    .selectFrom('parties as p')
+    .leftJoin('parties as s', 's.id', 'p.side_id')
+    .select([
+      'p.id',
+      'p.slug',
+      'p.name',
+      'p.kind',
+      'p.country',
+      'p.wikidata',
+      'p.description',
+      'p.version',
+      'p.created_at',
+      'p.updated_at',
+      's.id as side_id',
+      's.slug as side_slug',
+      's.name as side_name',
+    ])
+    .where('p.deleted_at', 'is', null)
+}
+
+export type PartyRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectParties>['executeTakeFirst']>>>
+
+export async function findPartyByKey(db: Db, key: string, options: { forUpdate?: boolean } = {}) {
+  let query = selectParties(db).where(isUuid(key) ? 'p.id' : 'p.slug', '=', key.toLowerCase())
+  if (options.forUpdate) query = query.forUpdate('p')
+  return query.executeTakeFirst()
+}
+
+/** The id of the live party with this id or slug, if any. */
+export async function findPartyId(db: Db, key: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('parties')
+    .select('id')
+    .where(isUuid(key) ? 'id' : 'slug', '=', key.toLowerCase())
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
+  return row?.id
+}
+
+export interface PartyListQuery {
+  kind?: string
+  country?: string
+  sideId?: string
+  afterSlug?: string
+  limit: number
+}
+
+/** Live parties in slug order, from after `afterSlug`; `limit` rows at most. */
+export async function listParties(db: Db, query: PartyListQuery) {
+  let select = selectParties(db).orderBy('p.slug').limit(query.limit)
+  if (query.kind !== undefined) select = select.where('p.kind', '=', query.kind)
+  if (query.country !== undefined) select = select.where('p.country', '=', query.country)
+  if (query.sideId !== undefined) select = select.where('p.side_id', '=', query.sideId)
+  if (query.afterSlug !== undefined) select = select.where('p.slug', '>', query.afterSlug)
+  return select.execute()
+}
+
+export async function insertParty(db: Db, values: NewPartyRow): Promise<string> {
+  const row = await db.insertInto('parties').values(values).returning('id').executeTakeFirstOrThrow()
+  return row.id
+}
+
+export async function updateParty(db: Db, id: string, values: PartyRowUpdate): Promise<void> {
+  await db
+    .updateTable('parties')
+    .set((eb) => ({ ...values, version: eb('version', '+', 1), updated_at: sql<Date>`now()` }))
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function softDeleteParty(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('parties')
+    .set((eb) => ({ deleted_at: sql<Date>`now()`, version: eb('version', '+', 1), updated_at: sql<Date>`now()` }))
+    .where('id', '=', id)
+    .execute()
+}
+
+/** What still points at a party: live claims it made and live parties that speak for it. */
+export async function countPartyDependents(db: Db, id: string) {
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb
+        .selectFrom('claims')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .where('party_id', '=', id)
+        .where('deleted_at', 'is', null)
+        .as('claims'),
+      eb
+        .selectFrom('parties')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .where('side_id', '=', id)
+        .where('deleted_at', 'is', null)
+        .as('parties'),
+    ])
+    .executeTakeFirstOrThrow()
+  return { claims: Number(row.claims), parties: Number(row.parties) }
+}

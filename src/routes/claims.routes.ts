@@ -1,0 +1,173 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { ifMatchPrecondition, sendRepresentation } from '../http/conditional-requests.js'
+import { decodeCursor, isTimestamp, sendPage } from '../http/pagination.js'
+import { invalidField } from '../http/problem-details.js'
+import {
+  ClaimHistoryQuery,
+  ClaimListQuery,
+  ClaimParams,
+  ClaimSchema,
+  type ClaimSort,
+  ClaimVersionSchema,
+  CreateClaimBody,
+  UpdateClaimBody,
+} from '../schemas/claim.schema.js'
+import { isUuid, NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import * as claims from '../services/claim.service.js'
+
+const ClaimRef = Type.Ref(ClaimSchema)
+const withETag = { headers: { etag: { type: 'string', description: 'The entity tag of the claim.' } } }
+const HISTORY_ORDER = 'version'
+
+const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post(
+    '/v1/claims',
+    {
+      schema: {
+        operationId: 'createClaim',
+        summary: 'Record a claim',
+        tags: ['claims'],
+        body: CreateClaimBody,
+        response: {
+          201: Type.Ref(ClaimSchema, { description: 'The claim was recorded; Location names it.', ...withETag }),
+          ...problemResponses(400, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const claim = await claims.createClaim(fastify.db, request.body)
+      reply.code(201).header('location', `/v1/claims/${claim.id}`)
+      return sendRepresentation(request, reply, claim)
+    },
+  )
+
+  fastify.get(
+    '/v1/claims',
+    {
+      schema: {
+        operationId: 'listClaims',
+        summary: 'List and search claims',
+        tags: ['claims'],
+        querystring: ClaimListQuery,
+        response: { 200: Page(ClaimRef, 'ClaimPage'), ...problemResponses(400, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query
+      const sort: ClaimSort = query.sort ?? (query.q !== undefined ? 'relevance' : '-stated_at')
+      if (sort === 'relevance' && query.q === undefined) {
+        throw invalidField('query', 'sort', 'relevance needs a full-text query q')
+      }
+      const cursor = decodeCursor(query.cursor, sort, ([value, id, ...rest]) =>
+        rest.length === 0 && isUuid(id) && (sort === 'relevance' ? typeof value === 'number' : isTimestamp(value)),
+      )
+      const rows = await claims.listClaims(fastify.db, query, sort, cursor?.key as [string | number, string])
+      return sendPage(request, reply, rows, query.limit, (row) => row.claim, ({ claim, rank }) => ({
+        sort,
+        key: [sort === 'relevance' ? rank : sort.endsWith('stated_at') ? claim.stated_at : claim.created_at, claim.id],
+      }))
+    },
+  )
+
+  fastify.get(
+    '/v1/claims/:id',
+    {
+      schema: {
+        operationId: 'getClaim',
+        summary: 'Get a claim',
+        tags: ['claims'],
+        params: ClaimParams,
+        response: {
+          200: Type.Ref(ClaimSchema, { description: 'The claim, with its derived dispute state.', ...withETag }),
+          304: NotModified,
+          ...problemResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const claim = await claims.getClaim(fastify.db, request.params.id)
+      return sendRepresentation(request, reply, claim)
+    },
+  )
+
+  fastify.patch(
+    '/v1/claims/:id',
+    {
+      schema: {
+        operationId: 'updateClaim',
+        summary: 'Edit a claim',
+        description:
+          'Every edit makes a new version (see /history). With If-Match, the edit applies only if the claim is ' +
+          'unchanged since that ETag (else 412).',
+        tags: ['claims'],
+        params: ClaimParams,
+        body: UpdateClaimBody,
+        response: {
+          200: Type.Ref(ClaimSchema, { description: 'The claim as edited.', ...withETag }),
+          ...problemResponses(400, 404, 412, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const precondition = ifMatchPrecondition(request)
+      const claim = await claims.updateClaim(fastify.db, request.params.id, request.body, precondition)
+      return sendRepresentation(request, reply, claim)
+    },
+  )
+
+  fastify.delete(
+    '/v1/claims/:id',
+    {
+      schema: {
+        operationId: 'deleteClaim',
+        summary: 'Delete a claim',
+        description:
+          'The claim disappears from reads and stops counting as a rebuttal. With If-Match, applies only if the ' +
+          'claim is unchanged since that ETag (else 412).',
+        tags: ['claims'],
+        params: ClaimParams,
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 412, 503) },
+      },
+    },
+    async (request, reply) => {
+      await claims.deleteClaim(fastify.db, request.params.id, ifMatchPrecondition(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  fastify.get(
+    '/v1/claims/:id/history',
+    {
+      schema: {
+        operationId: 'listClaimHistory',
+        summary: 'Every version of a claim, newest first',
+        tags: ['claims'],
+        params: ClaimParams,
+        querystring: ClaimHistoryQuery,
+        response: {
+          200: Page(Type.Ref(ClaimVersionSchema), 'ClaimVersionPage'),
+          ...problemResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { limit } = request.query
+      const cursor = decodeCursor(request.query.cursor, HISTORY_ORDER, (key) => {
+        return key.length === 1 && Number.isInteger(key[0])
+      })
+      const versions = await claims.listClaimHistory(
+        fastify.db,
+        request.params.id,
+        limit,
+        cursor?.key[0] as number | undefined,
+      )
+      return sendPage(request, reply, versions, limit, (version) => version, (version) => ({
+        sort: HISTORY_ORDER,
+        key: [version.version],
+      }))
+    },
+  )
+}
+
+export default claimRoutes

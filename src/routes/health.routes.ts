@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { sql } from 'kysely'
+import { ApiError, RETRY_AFTER_SECONDS } from '../http/problem-details.js'
+import { ProblemRef } from '../schemas/common.schema.js'
+
+const READINESS_TIMEOUT_MS = 2000
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'getHealth',
+        summary: 'Liveness: the process is up and serving',
+        tags: ['operations'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  )
+
+  fastify.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'getReadiness',
+        summary: 'Readiness: the database answers',
+        tags: ['operations'],
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }),
+          503: ProblemRef,
+        },
+      },
+    },
+    async () => {
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS)
+      })
+      try {
+        await Promise.race([sql`select 1`.execute(fastify.db), timeout])
+      } catch {
+        throw new ApiError('service-unavailable', 'the database is not reachable', {
+          headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+        })
+      } finally {
+        clearTimeout(timer)
+      }
+      return { status: 'ready' as const, database: fastify.databaseEngine }
+    },
+  )
+}
+
+export default healthRoutes

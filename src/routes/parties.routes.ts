@@ -1,0 +1,131 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { ifMatchPrecondition, sendRepresentation } from '../http/conditional-requests.js'
+import { decodeCursor, sendPage } from '../http/pagination.js'
+import { NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import {
+  CreatePartyBody,
+  PartyListQuery,
+  PartyParams,
+  PartySchema,
+  UpdatePartyBody,
+} from '../schemas/party.schema.js'
+import * as parties from '../services/party.service.js'
+
+const PartyRef = Type.Ref(PartySchema)
+const withETag = { headers: { etag: { type: 'string', description: 'The entity tag of the party.' } } }
+const SLUG_ORDER = 'slug'
+
+const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post(
+    '/v1/parties',
+    {
+      schema: {
+        operationId: 'createParty',
+        summary: 'Create a party',
+        tags: ['parties'],
+        body: CreatePartyBody,
+        response: {
+          201: Type.Ref(PartySchema, { description: 'The party was created; Location names it.', ...withETag }),
+          ...problemResponses(400, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const party = await parties.createParty(fastify.db, request.body)
+      reply.code(201).header('location', `/v1/parties/${party.id}`)
+      return sendRepresentation(request, reply, party)
+    },
+  )
+
+  fastify.get(
+    '/v1/parties',
+    {
+      schema: {
+        operationId: 'listParties',
+        summary: 'List parties, by slug',
+        tags: ['parties'],
+        querystring: PartyListQuery,
+        response: { 200: Page(PartyRef, 'PartyPage'), ...problemResponses(400, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query
+      const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string')
+      const rows = await parties.listParties(fastify.db, query, cursor?.key[0] as string | undefined)
+      return sendPage(request, reply, rows, query.limit, (party) => party, (party) => ({
+        sort: SLUG_ORDER,
+        key: [party.slug],
+      }))
+    },
+  )
+
+  fastify.get(
+    '/v1/parties/:party',
+    {
+      schema: {
+        operationId: 'getParty',
+        summary: 'Get a party by id or slug',
+        tags: ['parties'],
+        params: PartyParams,
+        response: {
+          200: Type.Ref(PartySchema, { description: 'The party.', ...withETag }),
+          304: NotModified,
+          ...problemResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const party = await parties.getParty(fastify.db, request.params.party)
+      return sendRepresentation(request, reply, party)
+    },
+  )
+
+  fastify.patch(
+    '/v1/parties/:party',
+    {
+      schema: {
+        operationId: 'updateParty',
+        summary: 'Change a party',
+        description: 'With If-Match, the change applies only if the party is unchanged since that ETag (else 412).',
+        tags: ['parties'],
+        params: PartyParams,
+        body: UpdatePartyBody,
+        response: {
+          200: Type.Ref(PartySchema, { description: 'The party as changed.', ...withETag }),
+          ...problemResponses(400, 404, 409, 412, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const precondition = ifMatchPrecondition(request)
+      const party = await parties.updateParty(fastify.db, request.params.party, request.body, precondition)
+      return sendRepresentation(request, reply, party)
+    },
+  )
+
+  fastify.delete(
+    '/v1/parties/:party',
+    {
+      schema: {
+        operationId: 'deleteParty',
+        summary: 'Delete a party',
+        description:
+          'Refused (409) while the party has live claims or parties speak for it. With If-Match, applies only if ' +
+          'the party is unchanged since that ETag (else 412).',
+        tags: ['parties'],
+        params: PartyParams,
+        response: {
+          204: Type.Null({ description: 'Deleted.' }),
+          ...problemResponses(400, 404, 409, 412, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      await parties.deleteParty(fastify.db, request.params.party, ifMatchPrecondition(request))
+      return reply.code(204).send(null)
+    },
+  )
+}
+
+export default partyRoutes

@@ -1,0 +1,166 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { PartyKey, PartyRefSchema } from './party.schema.js'
+import { StringEnum } from './string-enum.js'
+
+const Text = Type.String({
+  minLength: 1,
+  maxLength: 5000,
+  description: 'The proposition, in plain words.',
+  examples: ['Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.'],
+})
+const Quote = Type.String({ minLength: 1, maxLength: 10000, description: 'The words as spoken or published.' })
+const Language = Type.String({
+  pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$',
+  maxLength: 35,
+  description: 'A BCP 47 language tag.',
+  examples: ['en', 'hy', 'az-Latn'],
+})
+export const Tag = Type.String({ pattern: SLUG_PATTERN, maxLength: 50, examples: ['pipeline'] })
+const Tags = Type.Array(Tag, { maxItems: 20, uniqueItems: true })
+
+const SourceSchema = Type.Object(
+  {
+    url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
+    publisher: Type.Optional(Type.String({ minLength: 1, maxLength: 300, examples: ['Reuters'] })),
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    published_at: Type.Optional(DateTime),
+    quote: Type.Optional(Type.String({ minLength: 1, maxLength: 10000 })),
+  },
+  { additionalProperties: false, title: 'Source', description: 'An appearance where the claim was reported.' },
+)
+const Sources = Type.Array(SourceSchema, { maxItems: 50 })
+
+const LocationInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 300, examples: ['Stepanakert'] }),
+    lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+    lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+  },
+  { additionalProperties: false, dependentRequired: { lat: ['lon'], lon: ['lat'] } },
+)
+
+export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
+
+export const ClaimSchema = Type.Object(
+  {
+    id: Uuid,
+    party: Type.Ref(PartyRefSchema),
+    text: Type.String(),
+    quote: Nullable(Type.String()),
+    stated_at: DateTime,
+    event_at: Nullable(DateTime),
+    location: Type.Union([
+      Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
+      Type.Null(),
+    ]),
+    language: Type.String(),
+    tags: Type.Array(Type.String()),
+    sources: Type.Array(SourceSchema),
+    status: StringEnum(CLAIM_STATUSES, {
+      description: 'disputed when at least one live claim by another party rebuts it.',
+    }),
+    rebuttal_count: Type.Integer({ minimum: 0 }),
+    support_count: Type.Integer({ minimum: 0 }),
+    last_response_at: Nullable(DateTime),
+    version: Type.Integer({ minimum: 1, description: 'Incremented by every edit; earlier versions are in /history.' }),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  { $id: 'Claim', title: 'Claim' },
+)
+export type Claim = Static<typeof ClaimSchema>
+export type ClaimSource = Static<typeof SourceSchema>
+
+export const CreateClaimBody = Type.Object(
+  {
+    party: Type.String({ ...PartyKey, description: 'Who made the claim: a party id or slug.' }),
+    text: Text,
+    quote: Type.Optional(Quote),
+    stated_at: Type.String({ ...DateTime, description: 'When the claim was made.' }),
+    event_at: Type.Optional(Type.String({ ...DateTime, description: 'When the claimed event happened.' })),
+    location: Type.Optional(LocationInput),
+    language: Type.Optional(Type.String({ ...Language, default: 'en' })),
+    tags: Type.Optional(Tags),
+    sources: Type.Optional(Sources),
+  },
+  { additionalProperties: false, title: 'CreateClaim' },
+)
+export type CreateClaimInput = Static<typeof CreateClaimBody>
+
+export const UpdateClaimBody = Type.Object(
+  {
+    text: Type.Optional(Text),
+    quote: Type.Optional(Nullable(Quote)),
+    stated_at: Type.Optional(DateTime),
+    event_at: Type.Optional(Nullable(DateTime)),
+    location: Type.Optional(Nullable(LocationInput)),
+    language: Type.Optional(Language),
+    tags: Type.Optional(Tags),
+    sources: Type.Optional(Sources),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'UpdateClaim',
+    description:
+      'Fields to change; null clears an optional field, an absent field stays as it is. A claim\'s party cannot change.',
+  },
+)
+export type UpdateClaimInput = Static<typeof UpdateClaimBody>
+
+export const ClaimParams = Type.Object({ id: Uuid })
+
+export const CLAIM_SORTS = ['-stated_at', 'stated_at', '-created_at', 'created_at', 'relevance'] as const
+export type ClaimSort = (typeof CLAIM_SORTS)[number]
+
+export const ClaimListQuery = Type.Object(
+  {
+    ...PageQuery,
+    party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this party (id or slug).' })),
+    side: Type.Optional(
+      Type.String({ ...PartyKey, description: 'Only claims by parties that speak for this party (id or slug).' }),
+    ),
+    tag: Type.Optional(
+      Type.Array(Tag, { maxItems: 20, description: 'Only claims carrying every given tag; repeat for several.' }),
+    ),
+    language: Type.Optional(Language),
+    status: Type.Optional(StringEnum(CLAIM_STATUSES)),
+    stated_after: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),
+    stated_before: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated before this time.' })),
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 500, description: 'Full-text search over text and quote (web search syntax).' }),
+    ),
+    sort: Type.Optional(
+      StringEnum(CLAIM_SORTS, {
+        description: 'Order of the list; `-` means descending. Default `-stated_at`, or `relevance` when `q` is given.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type ClaimListFilter = Static<typeof ClaimListQuery>
+
+export const ClaimVersionSchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    recorded_at: DateTime,
+    claim: Type.Object({
+      text: Type.String(),
+      quote: Nullable(Type.String()),
+      stated_at: DateTime,
+      event_at: Nullable(DateTime),
+      location: Type.Union([
+        Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
+        Type.Null(),
+      ]),
+      language: Type.String(),
+      tags: Type.Array(Type.String()),
+      sources: Type.Array(SourceSchema),
+    }),
+  },
+  { $id: 'ClaimVersion', title: 'ClaimVersion', description: 'A claim as it read at one version.' },
+)
+export type ClaimVersion = Static<typeof ClaimVersionSchema>
+
+export const ClaimHistoryQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })

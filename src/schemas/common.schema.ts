@@ -1,0 +1,89 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { PROBLEM_TYPE_PREFIX } from '../http/problem-details.js'
+
+/** `T | null` written as a JSON Schema type list (`["string", "null"]`): one clear validation message, not an anyOf. */
+export function Nullable<T extends TSchema & { type: string }>(schema: T) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] })
+}
+
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_SHAPE.test(value)
+
+export const Uuid = Type.String({ format: 'uuid', description: 'A UUID.' })
+export const DateTime = Type.String({ format: 'date-time', description: 'An RFC 3339 date-time with a time zone.' })
+
+export const SLUG_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$'
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ format: 'uri', examples: [`${PROBLEM_TYPE_PREFIX}validation-failed`] }),
+    title: Type.String(),
+    status: Type.Integer({ minimum: 400, maximum: 599 }),
+    detail: Type.String(),
+    code: Type.String({ description: 'A stable, machine-readable error code; the last part of `type`.' }),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          in: Type.String({ enum: ['body', 'query', 'path', 'header'] }),
+          field: Type.String({ description: 'The field, as a dotted path (`sources[0].url`).' }),
+          message: Type.String(),
+        }),
+        { description: 'For validation errors: every bad field.' },
+      ),
+    ),
+  },
+  { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem details object.' },
+)
+
+export const ProblemRef = Type.Ref(ProblemSchema)
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request is malformed or a field is invalid.',
+  404: 'No such resource.',
+  409: 'The request conflicts with the current state (a taken slug, a record still in use).',
+  412: 'The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed.',
+  413: 'The body is larger than the limit.',
+  415: 'The body is not JSON.',
+  422: 'A reference in the request points at nothing.',
+  503: 'The database is unavailable or slow; retry after Retry-After seconds.',
+}
+
+/** The problem+json responses a route can give, for its response schema. */
+export function problemResponses<S extends number>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [status, Type.Ref(ProblemSchema, { description: PROBLEM_DESCRIPTIONS[status] })]),
+  ) as Record<S, typeof ProblemRef>
+}
+
+export const NotModified = Type.Null({ description: 'Not modified: the If-None-Match entity tag is current.' })
+
+export const PAGE_LIMIT_DEFAULT = 50
+export const PAGE_LIMIT_MAX = 200
+
+export const PageQuery = {
+  limit: Type.Integer({
+    minimum: 1,
+    maximum: PAGE_LIMIT_MAX,
+    default: PAGE_LIMIT_DEFAULT,
+    description: `Items per page (1 to ${PAGE_LIMIT_MAX}).`,
+  }),
+  cursor: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 1000, description: 'The `next_cursor` of the previous page, as given.' }),
+  ),
+}
+
+/** A page of a keyset-paginated list; the same link is in the `Link: <…>; rel="next"` header. */
+export function Page<T extends TSchema>(item: T, title: string) {
+  return Type.Object(
+    {
+      data: Type.Array(item),
+      next_cursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as `cursor` to get the next page; null on the last page.',
+      }),
+    },
+    { title },
+  )
+}
+
+export const ETagHeader = Type.String({ description: 'The representation\'s entity tag, for If-None-Match and If-Match.' })

@@ -1,0 +1,110 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { StringEnum } from './string-enum.js'
+
+export const PARTY_KINDS = [
+  'state',
+  'government',
+  'military',
+  'official',
+  'media',
+  'organisation',
+  'fact-checker',
+  'person',
+  'other',
+] as const
+
+const Slug = Type.String({
+  pattern: SLUG_PATTERN,
+  minLength: 1,
+  maxLength: 100,
+  description: 'Lower-case letters, digits and single hyphens; unique among parties.',
+  examples: ['az-defence-ministry'],
+})
+const Name = Type.String({ minLength: 1, maxLength: 300, examples: ['Azerbaijani Defence Ministry'] })
+const Kind = StringEnum(PARTY_KINDS, { description: 'What sort of speaker the party is.' })
+const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code.', examples: ['AZ'] })
+const Wikidata = Type.String({ pattern: '^Q[1-9][0-9]*$', description: 'A Wikidata item id.', examples: ['Q227'] })
+const Description = Type.String({ maxLength: 5000 })
+/** How a request names a party: its id or its slug. */
+export const PartyKey = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'A party id (uuid) or slug.',
+  examples: ['az-defence-ministry'],
+})
+const SideKey = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'The party (id or slug) this party speaks for: a defence ministry speaks for its state.',
+})
+
+export const PartyRefSchema = Type.Object(
+  { id: Uuid, slug: Type.String(), name: Type.String() },
+  { $id: 'PartyRef', title: 'PartyRef', description: 'A short reference to a party.' },
+)
+
+export const PartySchema = Type.Object(
+  {
+    id: Uuid,
+    slug: Type.String(),
+    name: Type.String(),
+    kind: Kind,
+    country: Nullable(Type.String()),
+    side: Type.Union([Type.Ref(PartyRefSchema), Type.Null()], { description: 'The party this one speaks for.' }),
+    wikidata: Nullable(Type.String()),
+    description: Nullable(Type.String()),
+    version: Type.Integer({ minimum: 1, description: 'Incremented by every change.' }),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  { $id: 'Party', title: 'Party' },
+)
+export type Party = Static<typeof PartySchema>
+export type PartyRef = Static<typeof PartyRefSchema>
+
+export const CreatePartyBody = Type.Object(
+  {
+    slug: Slug,
+    name: Name,
+    kind: Kind,
+    country: Type.Optional(Country),
+    side: Type.Optional(SideKey),
+    wikidata: Type.Optional(Wikidata),
+    description: Type.Optional(Description),
+  },
+  { additionalProperties: false, title: 'CreateParty' },
+)
+export type CreatePartyInput = Static<typeof CreatePartyBody>
+
+export const UpdatePartyBody = Type.Object(
+  {
+    slug: Type.Optional(Slug),
+    name: Type.Optional(Name),
+    kind: Type.Optional(Kind),
+    country: Type.Optional(Nullable(Country)),
+    side: Type.Optional(Nullable(SideKey)),
+    wikidata: Type.Optional(Nullable(Wikidata)),
+    description: Type.Optional(Nullable(Description)),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'UpdateParty',
+    description: 'Fields to change; null clears an optional field, an absent field stays as it is.',
+  },
+)
+export type UpdatePartyInput = Static<typeof UpdatePartyBody>
+
+export const PartyParams = Type.Object({ party: PartyKey })
+
+export const PartyListQuery = Type.Object(
+  {
+    ...PageQuery,
+    kind: Type.Optional(Kind),
+    country: Type.Optional(Country),
+    side: Type.Optional(PartyKey),
+  },
+  { additionalProperties: false },
+)
+export type PartyListFilter = Static<typeof PartyListQuery>

@@ -1,0 +1,28 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig } from './config.js'
+import { DataDirLockedError } from './db/data-dir-lock.js'
+
+/** Starts the service and stops it cleanly: SIGTERM/SIGINT let in-flight requests finish, then the process exits. */
+async function main() {
+  const config = loadConfig()
+  const app = await buildApp({ config })
+
+  closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an unexpected error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+
+  await app.listen({ port: config.port, host: config.host })
+}
+
+main().catch((error: unknown) => {
+  // Configuration and lock problems are the user's to fix: say what is wrong, without a stack trace.
+  if (error instanceof ConfigError || error instanceof DataDirLockedError) {
+    console.error(`counterclaim: ${error.message}`)
+  } else {
+    console.error('counterclaim: failed to start', error)
+  }
+  process.exit(1)
+})

@@ -1,0 +1,141 @@
+import type { Kysely } from 'kysely'
+import type { Database, PartyRowUpdate } from '../db/schema.js'
+import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
+import * as parties from '../repositories/party.repository.js'
+import type { PartyRecord } from '../repositories/party.repository.js'
+import { isUuid } from '../schemas/common.schema.js'
+import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
+
+type Db = Kysely<Database>
+/** Runs against the current representation before a change; throws to refuse it (a failed If-Match). */
+export type Precondition<T> = (current: T) => void
+
+export function toParty(row: PartyRecord): Party {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    kind: row.kind as Party['kind'],
+    country: row.country,
+    side: row.side_id !== null ? { id: row.side_id, slug: row.side_slug ?? '', name: row.side_name ?? '' } : null,
+    wikidata: row.wikidata,
+    description: row.description,
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+export async function getParty(db: Db, key: string): Promise<Party> {
+  const row = await parties.findPartyByKey(db, key)
+  if (row === undefined) throw notFound(`party ${key}`)
+  return toParty(row)
+}
+
+export async function listParties(db: Db, filter: PartyListFilter, afterSlug: string | undefined) {
+  const sideId = filter.side === undefined ? undefined : await resolvePartyKey(db, filter.side, 'query', 'side')
+  const rows = await parties.listParties(db, {
+    kind: filter.kind,
+    country: filter.country,
+    sideId,
+    afterSlug,
+    limit: filter.limit + 1,
+  })
+  return rows.map(toParty)
+}
+
+export async function createParty(db: Db, input: CreatePartyInput): Promise<Party> {
+  assertSlugShape(input.slug)
+  return db.transaction().execute(async (trx) => {
+    const sideId = input.side === undefined ? null : await resolvePartyKey(trx, input.side, 'body', 'side')
+    const id = await withSlugConflict(input.slug, () =>
+      parties.insertParty(trx, {
+        slug: input.slug,
+        name: input.name,
+        kind: input.kind,
+        country: input.country ?? null,
+        side_id: sideId,
+        wikidata: input.wikidata ?? null,
+        description: input.description ?? null,
+      }),
+    )
+    return getParty(trx, id)
+  })
+}
+
+export async function updateParty(
+  db: Db,
+  key: string,
+  patch: UpdatePartyInput,
+  precondition: Precondition<Party>,
+): Promise<Party> {
+  if (patch.slug !== undefined) assertSlugShape(patch.slug)
+  return db.transaction().execute(async (trx) => {
+    const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
+    if (current === undefined) throw notFound(`party ${key}`)
+    precondition(toParty(current))
+
+    const values: PartyRowUpdate = {}
+    if (patch.slug !== undefined) values.slug = patch.slug
+    if (patch.name !== undefined) values.name = patch.name
+    if (patch.kind !== undefined) values.kind = patch.kind
+    if (patch.country !== undefined) values.country = patch.country
+    if (patch.wikidata !== undefined) values.wikidata = patch.wikidata
+    if (patch.description !== undefined) values.description = patch.description
+    if (patch.side !== undefined) {
+      values.side_id = patch.side === null ? null : await resolvePartyKey(trx, patch.side, 'body', 'side')
+      if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
+    }
+    await withSlugConflict(patch.slug ?? current.slug, () => parties.updateParty(trx, current.id, values))
+    return getParty(trx, current.id)
+  })
+}
+
+export async function deleteParty(db: Db, key: string, precondition: Precondition<Party>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
+    if (current === undefined) throw notFound(`party ${key}`)
+    precondition(toParty(current))
+    const dependents = await parties.countPartyDependents(trx, current.id)
+    if (dependents.claims > 0 || dependents.parties > 0) {
+      throw new ApiError(
+        'conflict',
+        `party ${current.slug} still has ${dependents.claims} claim(s) and ${dependents.parties} party(ies) ` +
+          'speaking for it; delete or move those first',
+      )
+    }
+    await parties.softDeleteParty(trx, current.id)
+  })
+}
+
+/** The id of the party a request names by id or slug; a 422 naming the field when there is none. */
+export async function resolvePartyKey(
+  db: Db,
+  key: string,
+  location: 'body' | 'query',
+  field: string,
+): Promise<string> {
+  const id = await parties.findPartyId(db, key)
+  if (id === undefined) throw unknownReference(location, field, `no party has the id or slug ${key}`)
+  return id
+}
+
+function assertSlugShape(slug: string): void {
+  if (isUuid(slug)) {
+    throw invalidField('body', 'slug', 'must not have the shape of a uuid: a party is found by either')
+  }
+}
+
+async function withSlugConflict<T>(slug: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write()
+  } catch (error) {
+    const { code, constraint } = error as { code?: string; constraint?: string }
+    if (code === '23505' && constraint === 'parties_slug_live_key') {
+      throw new ApiError('conflict', `a party with the slug ${slug} already exists`, {
+        errors: [{ in: 'body', field: 'slug', message: 'is taken by another party' }],
+      })
+    }
+    throw error
+  }
+}
