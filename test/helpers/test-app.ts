@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import type { DatabaseHandle } from '../../src/db/database.js'
+import { openTestDatabase } from './test-database.js'
+
+export interface TestContext {
+  app: FastifyInstance
+  database: DatabaseHandle
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+/** The whole app on this test file's own database, closed (and the database dropped) when the test ends. */
+export async function buildTestApp(t: Teardown, env: NodeJS.ProcessEnv = {}): Promise<TestContext> {
+  const database = await openTestDatabase()
+  const config = { ...loadConfig(env), migrateOnStart: false }
+  const app = await buildApp({ config, database, logger: false })
+  t.teardown(() => app.close())
+  return { app, database }
+}
+
+/** Sends a JSON request through `inject` and returns the status, headers and parsed body. */
+export async function call(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT' | 'HEAD',
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const response = await app.inject({
+    method,
+    url,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    payload: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const type = String(response.headers['content-type'] ?? '')
+  const json = type.includes('json') && response.body.length > 0 ? response.json() : undefined
+  return { status: response.statusCode, headers: response.headers, body: json, raw: response.body }
+}
