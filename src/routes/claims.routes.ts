@@ -13,11 +13,10 @@ import {
   CreateClaimBody,
   UpdateClaimBody,
 } from '../schemas/claim.schema.js'
-import { isUuid, NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import { isUuid, NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import * as claims from '../services/claim.service.js'
 
 const ClaimRef = Type.Ref(ClaimSchema)
-const withETag = { headers: { etag: { type: 'string', description: 'The entity tag of the claim.' } } }
 const HISTORY_ORDER = 'version'
 
 const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -30,7 +29,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['claims'],
         body: CreateClaimBody,
         response: {
-          201: Type.Ref(ClaimSchema, { description: 'The claim was recorded; Location names it.', ...withETag }),
+          201: Type.Ref(ClaimSchema, { description: 'The claim was recorded; Location names it.', ...resourceHeaders('claim', { created: true }) }),
           ...problemResponses(400, 413, 415, 422, 503),
         },
       },
@@ -79,7 +78,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['claims'],
         params: ClaimParams,
         response: {
-          200: Type.Ref(ClaimSchema, { description: 'The claim, with its derived dispute state.', ...withETag }),
+          200: Type.Ref(ClaimSchema, { description: 'The claim, with its derived dispute state.', ...resourceHeaders('claim') }),
           304: NotModified,
           ...problemResponses(400, 404, 503),
         },
@@ -104,7 +103,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: ClaimParams,
         body: UpdateClaimBody,
         response: {
-          200: Type.Ref(ClaimSchema, { description: 'The claim as edited.', ...withETag }),
+          200: Type.Ref(ClaimSchema, { description: 'The claim as edited.', ...resourceHeaders('claim') }),
           ...problemResponses(400, 404, 412, 413, 415, 422, 503),
         },
       },

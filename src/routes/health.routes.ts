@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sql } from 'kysely'
 import { ApiError, RETRY_AFTER_SECONDS } from '../http/problem-details.js'
-import { ProblemRef } from '../schemas/common.schema.js'
+import { problemResponses } from '../schemas/common.schema.js'
 
 const READINESS_TIMEOUT_MS = 2000
 
@@ -29,7 +29,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['operations'],
         response: {
           200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }),
-          503: ProblemRef,
+          ...problemResponses(503),
         },
       },
     },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { ifMatchPrecondition, sendRepresentation } from '../http/conditional-requests.js'
 import { decodeCursor, sendPage } from '../http/pagination.js'
-import { NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import {
   CreatePartyBody,
   PartyListQuery,
@@ -13,7 +13,6 @@ import {
 import * as parties from '../services/party.service.js'
 
 const PartyRef = Type.Ref(PartySchema)
-const withETag = { headers: { etag: { type: 'string', description: 'The entity tag of the party.' } } }
 const SLUG_ORDER = 'slug'
 
 const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -26,7 +25,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['parties'],
         body: CreatePartyBody,
         response: {
-          201: Type.Ref(PartySchema, { description: 'The party was created; Location names it.', ...withETag }),
+          201: Type.Ref(PartySchema, { description: 'The party was created; Location names it.', ...resourceHeaders('party', { created: true }) }),
           ...problemResponses(400, 409, 413, 415, 422, 503),
         },
       },
@@ -69,7 +68,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['parties'],
         params: PartyParams,
         response: {
-          200: Type.Ref(PartySchema, { description: 'The party.', ...withETag }),
+          200: Type.Ref(PartySchema, { description: 'The party.', ...resourceHeaders('party') }),
           304: NotModified,
           ...problemResponses(400, 404, 503),
         },
@@ -92,7 +91,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: PartyParams,
         body: UpdatePartyBody,
         response: {
-          200: Type.Ref(PartySchema, { description: 'The party as changed.', ...withETag }),
+          200: Type.Ref(PartySchema, { description: 'The party as changed.', ...resourceHeaders('party') }),
           ...problemResponses(400, 404, 409, 412, 413, 415, 422, 503),
         },
       },

@@ -49,11 +49,17 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   503: 'The database is unavailable or slow; retry after Retry-After seconds.',
 }
 
-/** The problem+json responses a route can give, for its response schema. */
+/** The problem+json responses a route can give, for its response schema (and the OpenAPI document). */
 export function problemResponses<S extends number>(...statuses: S[]) {
   return Object.fromEntries(
-    statuses.map((status) => [status, Type.Ref(ProblemSchema, { description: PROBLEM_DESCRIPTIONS[status] })]),
-  ) as Record<S, typeof ProblemRef>
+    statuses.map((status) => [
+      status,
+      {
+        description: PROBLEM_DESCRIPTIONS[status] ?? 'A problem.',
+        content: { 'application/problem+json': { schema: ProblemRef } },
+      },
+    ]),
+  ) as Record<S, { description: string; content: { 'application/problem+json': { schema: typeof ProblemRef } } }>
 }
 
 export const NotModified = Type.Null({ description: 'Not modified: the If-None-Match entity tag is current.' })
@@ -82,8 +88,20 @@ export function Page<T extends TSchema>(item: T, title: string) {
         description: 'Pass as `cursor` to get the next page; null on the last page.',
       }),
     },
-    { title },
+    {
+      title,
+      description: 'A page of the list.',
+      headers: { link: { type: 'string', description: '`<…>; rel="next"`: the next page, when there is one.' } },
+    },
   )
 }
 
-export const ETagHeader = Type.String({ description: 'The representation\'s entity tag, for If-None-Match and If-Match.' })
+/** Response headers of a single-resource answer, for the OpenAPI document. */
+export function resourceHeaders(what: string, options: { created?: boolean } = {}) {
+  return {
+    headers: {
+      etag: { type: 'string', description: `The entity tag of the ${what}, for If-None-Match and If-Match.` },
+      ...(options.created ? { location: { type: 'string', description: `The path of the new ${what}.` } } : {}),
+    },
+  }
+}
