@@ -59,11 +59,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id)
   })
   // PATCH bodies may be sent as JSON Merge Patch (RFC 7396), which is what our PATCH semantics are.
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'))
+  app.addContentTypeParser(
+    'application/merge-patch+json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  )
 
   await app.register(problemDetailsPlugin)
   const database =
-    options.database ?? (await openDatabase(options.config, (error) => app.log.warn({ err: error }, 'idle database connection failed')))
+    options.database ??
+    (await openDatabase(options.config, (error) => app.log.warn({ err: error }, 'idle database connection failed')))
   await app.register(databasePlugin, { database, migrate: options.config.migrateOnStart })
   await app.register(openapiPlugin)
   await app.register(healthRoutes)

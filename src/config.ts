@@ -46,12 +46,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
     parsed = envSchema<Env>({ schema: EnvSchema, data: present, env: false })
   } catch (error) {
-    const problems = (error as { errors?: Array<{ instancePath: string; message?: string; params: Record<string, unknown> }> }).errors
+    const problems = (
+      error as { errors?: Array<{ instancePath: string; message?: string; params: Record<string, unknown> }> }
+    ).errors
     const detail = problems
-      ? problems.map((p) => {
-          const allowed = Array.isArray(p.params.allowedValues) ? ` (${p.params.allowedValues.join(', ')})` : ''
-          return `${p.instancePath.replace(/^\//, '')} ${p.message ?? 'is invalid'}${allowed}`
-        }).join('; ')
+      ? problems
+          .map((p) => {
+            const allowed = Array.isArray(p.params.allowedValues) ? ` (${p.params.allowedValues.join(', ')})` : ''
+            return `${p.instancePath.replace(/^\//, '')} ${p.message ?? 'is invalid'}${allowed}`
+          })
+          .join('; ')
       : (error as Error).message
     throw new ConfigError(`invalid configuration: ${detail}`)
   }

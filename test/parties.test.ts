@@ -31,7 +31,12 @@ t.test('a party speaks for a side, named by slug', async (t) => {
   t.equal(ministry.status, 201)
   t.match(ministry.body.side, { slug: 'azerbaijan', name: 'Azerbaijan' })
 
-  const unknownSide = await call(app, 'POST', '/v1/parties', { slug: 'x-ministry', name: 'X', kind: 'official', side: 'atlantis' })
+  const unknownSide = await call(app, 'POST', '/v1/parties', {
+    slug: 'x-ministry',
+    name: 'X',
+    kind: 'official',
+    side: 'atlantis',
+  })
   t.equal(unknownSide.status, 422)
   t.match(unknownSide.body, { code: 'unprocessable-entity', errors: [{ in: 'body', field: 'side' }] })
 })
@@ -58,7 +63,10 @@ t.test('bad party bodies are 400s naming each field', async (t) => {
   t.same(fields, ['colour', 'country', 'kind', 'name', 'slug'])
   t.match(bad.body.errors.find((e: { field: string }) => e.field === 'kind').message, /one of: state, government/)
 
-  const uuidSlug = await call(app, 'POST', '/v1/parties', { ...azerbaijan, slug: '2b1c1f3e-8a55-4b2e-9d2f-0c6a4c3b9e10' })
+  const uuidSlug = await call(app, 'POST', '/v1/parties', {
+    ...azerbaijan,
+    slug: '2b1c1f3e-8a55-4b2e-9d2f-0c6a4c3b9e10',
+  })
   t.equal(uuidSlug.status, 400)
   t.match(uuidSlug.body.errors, [{ field: 'slug' }])
 
@@ -149,7 +157,12 @@ t.test('the list is keyset-paginated by slug, with next_cursor and a Link header
 
 t.test('a deleted party disappears, frees its slug, and is refused while in use', async (t) => {
   await call(app, 'POST', '/v1/parties', { slug: 'russia', name: 'Russia', kind: 'state' })
-  await call(app, 'POST', '/v1/parties', { slug: 'ru-mfa', name: 'Russian Foreign Ministry', kind: 'government', side: 'russia' })
+  await call(app, 'POST', '/v1/parties', {
+    slug: 'ru-mfa',
+    name: 'Russian Foreign Ministry',
+    kind: 'government',
+    side: 'russia',
+  })
   const inUse = await call(app, 'DELETE', '/v1/parties/russia')
   t.equal(inUse.status, 409)
   t.equal((await call(app, 'GET', '/v1/parties/russia')).status, 200)

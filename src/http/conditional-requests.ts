@@ -37,7 +37,11 @@ export function assertIfMatch(request: FastifyRequest, currentEtag: string): voi
 }
 
 /** Sets the ETag of a representation and answers 304 instead when the client's copy is current. */
-export function sendRepresentation<T>(request: FastifyRequest, reply: FastifyReply, representation: T): T | FastifyReply {
+export function sendRepresentation<T>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  representation: T,
+): T | FastifyReply {
   const etag = etagOf(representation)
   reply.header('etag', etag)
   if (isNotModified(request, etag)) return reply.code(304).send()

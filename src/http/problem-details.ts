@@ -81,7 +81,8 @@ export function problemFromDatabaseError(error: { code?: unknown; constraint?: u
   if (CONNECTION_ERRORS.has(code)) return unavailable('the database is not reachable')
   if (!SQLSTATE.test(code)) return undefined
   if (code === '23505') return new ApiError('conflict', 'a record with the same unique values already exists')
-  if (code === '23503') return new ApiError('conflict', 'a record this request refers to was changed or removed meanwhile')
+  if (code === '23503')
+    return new ApiError('conflict', 'a record this request refers to was changed or removed meanwhile')
   if (code === '23514' || code === '23502' || code.startsWith('22')) {
     return new ApiError('unprocessable-entity', 'a value in the request is out of the range the database accepts')
   }

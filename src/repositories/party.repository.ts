@@ -7,7 +7,6 @@ type Db = Kysely<Database>
 
 // A key names a party by id when it has the shape of a uuid, else by slug (slugs are refused that shape).
 
-
 function selectParties(db: Db) {
   return db
     .selectFrom('parties as p')

@@ -29,7 +29,10 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['claims'],
         body: CreateClaimBody,
         response: {
-          201: Type.Ref(ClaimSchema, { description: 'The claim was recorded; Location names it.', ...resourceHeaders('claim', { created: true }) }),
+          201: Type.Ref(ClaimSchema, {
+            description: 'The claim was recorded; Location names it.',
+            ...resourceHeaders('claim', { created: true }),
+          }),
           ...problemResponses(400, 413, 415, 422, 503),
         },
       },
@@ -58,14 +61,27 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (sort === 'relevance' && query.q === undefined) {
         throw invalidField('query', 'sort', 'relevance needs a full-text query q')
       }
-      const cursor = decodeCursor(query.cursor, sort, ([value, id, ...rest]) =>
-        rest.length === 0 && isUuid(id) && (sort === 'relevance' ? typeof value === 'number' : isTimestamp(value)),
+      const cursor = decodeCursor(
+        query.cursor,
+        sort,
+        ([value, id, ...rest]) =>
+          rest.length === 0 && isUuid(id) && (sort === 'relevance' ? typeof value === 'number' : isTimestamp(value)),
       )
       const rows = await claims.listClaims(fastify.db, query, sort, cursor?.key as [string | number, string])
-      return sendPage(request, reply, rows, query.limit, (row) => row.claim, ({ claim, rank }) => ({
-        sort,
-        key: [sort === 'relevance' ? rank : sort.endsWith('stated_at') ? claim.stated_at : claim.created_at, claim.id],
-      }))
+      return sendPage(
+        request,
+        reply,
+        rows,
+        query.limit,
+        (row) => row.claim,
+        ({ claim, rank }) => ({
+          sort,
+          key: [
+            sort === 'relevance' ? rank : sort.endsWith('stated_at') ? claim.stated_at : claim.created_at,
+            claim.id,
+          ],
+        }),
+      )
     },
   )
 
@@ -78,7 +94,10 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['claims'],
         params: ClaimParams,
         response: {
-          200: Type.Ref(ClaimSchema, { description: 'The claim, with its derived dispute state.', ...resourceHeaders('claim') }),
+          200: Type.Ref(ClaimSchema, {
+            description: 'The claim, with its derived dispute state.',
+            ...resourceHeaders('claim'),
+          }),
           304: NotModified,
           ...problemResponses(400, 404, 503),
         },
@@ -161,10 +180,17 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         limit,
         cursor?.key[0] as number | undefined,
       )
-      return sendPage(request, reply, versions, limit, (version) => version, (version) => ({
-        sort: HISTORY_ORDER,
-        key: [version.version],
-      }))
+      return sendPage(
+        request,
+        reply,
+        versions,
+        limit,
+        (version) => version,
+        (version) => ({
+          sort: HISTORY_ORDER,
+          key: [version.version],
+        }),
+      )
     },
   )
 }

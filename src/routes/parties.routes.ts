@@ -3,13 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { ifMatchPrecondition, sendRepresentation } from '../http/conditional-requests.js'
 import { decodeCursor, sendPage } from '../http/pagination.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
-import {
-  CreatePartyBody,
-  PartyListQuery,
-  PartyParams,
-  PartySchema,
-  UpdatePartyBody,
-} from '../schemas/party.schema.js'
+import { CreatePartyBody, PartyListQuery, PartyParams, PartySchema, UpdatePartyBody } from '../schemas/party.schema.js'
 import * as parties from '../services/party.service.js'
 
 const PartyRef = Type.Ref(PartySchema)
@@ -25,7 +19,10 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['parties'],
         body: CreatePartyBody,
         response: {
-          201: Type.Ref(PartySchema, { description: 'The party was created; Location names it.', ...resourceHeaders('party', { created: true }) }),
+          201: Type.Ref(PartySchema, {
+            description: 'The party was created; Location names it.',
+            ...resourceHeaders('party', { created: true }),
+          }),
           ...problemResponses(400, 409, 413, 415, 422, 503),
         },
       },
@@ -52,10 +49,17 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const query = request.query
       const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string')
       const rows = await parties.listParties(fastify.db, query, cursor?.key[0] as string | undefined)
-      return sendPage(request, reply, rows, query.limit, (party) => party, (party) => ({
-        sort: SLUG_ORDER,
-        key: [party.slug],
-      }))
+      return sendPage(
+        request,
+        reply,
+        rows,
+        query.limit,
+        (party) => party,
+        (party) => ({
+          sort: SLUG_ORDER,
+          key: [party.slug],
+        }),
+      )
     },
   )
 

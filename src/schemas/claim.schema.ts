@@ -104,7 +104,7 @@ export const UpdateClaimBody = Type.Object(
     minProperties: 1,
     title: 'UpdateClaim',
     description:
-      'Fields to change; null clears an optional field, an absent field stays as it is. A claim\'s party cannot change.',
+      "Fields to change; null clears an optional field, an absent field stays as it is. A claim's party cannot change.",
   },
 )
 export type UpdateClaimInput = Static<typeof UpdateClaimBody>
@@ -129,7 +129,11 @@ export const ClaimListQuery = Type.Object(
     stated_after: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),
     stated_before: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated before this time.' })),
     q: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 500, description: 'Full-text search over text and quote (web search syntax).' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'Full-text search over text and quote (web search syntax).',
+      }),
     ),
     sort: Type.Optional(
       StringEnum(CLAIM_SORTS, {

@@ -150,11 +150,9 @@ export async function listClaims(
 export async function listClaimHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
   await getClaim(db, id)
   const rows = await claims.listClaimVersions(db, id, limit + 1, beforeVersion)
-  return rows.map(
-    (row): ClaimVersion => ({
-      version: row.version,
-      recorded_at: row.recorded_at.toISOString(),
-      claim: row.snapshot as ClaimVersion['claim'],
-    }),
-  )
+  return rows.map((row): ClaimVersion => ({
+    version: row.version,
+    recorded_at: row.recorded_at.toISOString(),
+    claim: row.snapshot as ClaimVersion['claim'],
+  }))
 }

@@ -109,12 +109,7 @@ export async function deleteParty(db: Db, key: string, precondition: Preconditio
 }
 
 /** The id of the party a request names by id or slug; a 422 naming the field when there is none. */
-export async function resolvePartyKey(
-  db: Db,
-  key: string,
-  location: 'body' | 'query',
-  field: string,
-): Promise<string> {
+export async function resolvePartyKey(db: Db, key: string, location: 'body' | 'query', field: string): Promise<string> {
   const id = await parties.findPartyId(db, key)
   if (id === undefined) throw unknownReference(location, field, `no party has the id or slug ${key}`)
   return id

@@ -51,7 +51,11 @@ async function ensureServerTemplate(): Promise<string> {
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])
       if (rowCount === 0) {
         await client.query(`CREATE DATABASE ${template}_building`)
-        const handle = openServerDatabase({ url: databaseUrl(serverUrl!, `${template}_building`), poolMax: 1, statementTimeoutMs: 60_000 })
+        const handle = openServerDatabase({
+          url: databaseUrl(serverUrl!, `${template}_building`),
+          poolMax: 1,
+          statementTimeoutMs: 60_000,
+        })
         try {
           await migrateToLatest(handle.db)
         } finally {
@@ -68,7 +72,10 @@ async function ensureServerTemplate(): Promise<string> {
 
 async function ensurePgliteTemplate(): Promise<string> {
   const path = join(tmpdir(), `counterclaim-template-${await migrationsHash()}.tar`)
-  const exists = await readFile(path).then(() => true, () => false)
+  const exists = await readFile(path).then(
+    () => true,
+    () => false,
+  )
   if (!exists) {
     const pglite = new PGlite()
     const handle = await openPgliteDatabase(pglite, () => undefined)
