@@ -58,6 +58,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // Bodies are JSON: Fastify's default text/plain parser would hand a string to validation instead of a 415.
+  app.removeContentTypeParser('text/plain')
   // PATCH bodies may be sent as JSON Merge Patch (RFC 7396), which is what our PATCH semantics are.
   app.addContentTypeParser(
     'application/merge-patch+json',

@@ -47,7 +47,23 @@ export function decodeCursor(
  * holding the request's own path and query with the new cursor.
  * `rows` holds up to limit + 1 items: the extra one only tells that another page exists.
  */
-export const isTimestamp = (value: unknown) => typeof value === 'string' && !Number.isNaN(Date.parse(value))
+/**
+ * Checks for the parts of a cursor key, strict enough that whatever passes is also valid to the database: only
+ * the exact forms the API itself issues, and only values the column type can hold.
+ */
+export const cursorPart = {
+  /** A timestamp as `toISOString()` writes it. */
+  timestamp: (value: unknown): value is string =>
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value) &&
+    !Number.isNaN(Date.parse(value)) &&
+    new Date(value).toISOString() === value,
+  /** A text-search rank, a PostgreSQL `real`. */
+  rank: (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= 3.4e38,
+  /** A positive PostgreSQL `integer`. */
+  positiveInteger: (value: unknown): value is number =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 2_147_483_647,
+}
 
 export function sendPage<Row, Item>(
   request: FastifyRequest,

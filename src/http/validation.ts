@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject, type Options } from 'ajv'
+import type { ErrorObject, Options } from 'ajv'
+import { Ajv2019 } from 'ajv/dist/2019.js'
 import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 import type { FieldError } from './problem-details.js'
@@ -9,8 +10,9 @@ import type { FieldError } from './problem-details.js'
  * Query strings and path parameters are text by nature, so they are coerced to the documented types and get
  * their defaults; unknown query parameters still fail, so that a misspelt filter is not silently ignored.
  */
-function createAjv(options: Options): Ajv {
-  const ajv = new Ajv({ allErrors: true, removeAdditional: false, strict: false, ...options })
+function createAjv(options: Options): Ajv2019 {
+  // Draft 2019-09, for keywords such as dependentRequired (a location's lat needs its lon).
+  const ajv = new Ajv2019({ allErrors: true, removeAdditional: false, strict: true, ...options })
   addFormats.default(ajv)
   return ajv
 }

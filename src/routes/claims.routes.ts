@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { ifMatchPrecondition, sendRepresentation } from '../http/conditional-requests.js'
-import { decodeCursor, isTimestamp, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, sendPage } from '../http/pagination.js'
 import { invalidField } from '../http/problem-details.js'
 import {
   ClaimHistoryQuery,
@@ -65,7 +65,9 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         query.cursor,
         sort,
         ([value, id, ...rest]) =>
-          rest.length === 0 && isUuid(id) && (sort === 'relevance' ? typeof value === 'number' : isTimestamp(value)),
+          rest.length === 0 &&
+          isUuid(id) &&
+          (sort === 'relevance' ? cursorPart.rank(value) : cursorPart.timestamp(value)),
       )
       const rows = await claims.listClaims(fastify.db, query, sort, cursor?.key as [string | number, string])
       return sendPage(
@@ -172,7 +174,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const { limit } = request.query
       const cursor = decodeCursor(request.query.cursor, HISTORY_ORDER, (key) => {
-        return key.length === 1 && Number.isInteger(key[0])
+        return key.length === 1 && cursorPart.positiveInteger(key[0])
       })
       const versions = await claims.listClaimHistory(
         fastify.db,
