@@ -1,0 +1,93 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+/** The ConfigError loadConfig throws for `env`; undefined when it throws nothing or something else. */
+function configError(env: NodeJS.ProcessEnv): ConfigError | undefined {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    return error instanceof ConfigError ? error : undefined
+  }
+  return undefined
+}
+
+t.test('an empty environment gives the documented defaults', async (t) => {
+  const config = loadConfig({})
+  t.match(config, {
+    port: 3000,
+    host: '127.0.0.1',
+    dataDir: './data',
+    logLevel: 'info',
+    migrateOnStart: true,
+  })
+  t.equal(config.databaseUrl, undefined)
+  t.ok('databaseUrl' in config)
+})
+
+t.test('values are read from the environment and typed', async (t) => {
+  const config = loadConfig({
+    PORT: '8080',
+    HOST: '0.0.0.0',
+    DATA_DIR: '/var/lib/counterclaim',
+    LOG_LEVEL: 'debug',
+    DATABASE_URL: 'postgresql://app@db.internal:5432/counterclaim',
+    DATABASE_POOL_MAX: '4',
+  })
+  t.equal(config.port, 8080)
+  t.equal(config.host, '0.0.0.0')
+  t.equal(config.dataDir, '/var/lib/counterclaim')
+  t.equal(config.logLevel, 'debug')
+  t.equal(config.databaseUrl, 'postgresql://app@db.internal:5432/counterclaim')
+  t.equal(config.databasePoolMax, 4)
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://x/y' }).databaseUrl, 'postgres://x/y')
+})
+
+t.test('PORT=abc is a ConfigError naming PORT', async (t) => {
+  const error = configError({ PORT: 'abc' })
+  t.ok(error instanceof ConfigError, 'throws a ConfigError')
+  t.match(error?.message, /\bPORT\b/)
+  t.notMatch(error?.message, /LOG_LEVEL|DATABASE_URL/, 'names only the bad variable')
+
+  t.match(configError({ PORT: '70000' })?.message, /\bPORT\b/, 'out of range')
+  t.match(configError({ PORT: '3000.5' })?.message, /\bPORT\b/, 'not an integer')
+})
+
+t.test('LOG_LEVEL=loud is a ConfigError naming LOG_LEVEL and the allowed values', async (t) => {
+  const error = configError({ LOG_LEVEL: 'loud' })
+  t.ok(error instanceof ConfigError, 'throws a ConfigError')
+  t.match(error?.message, /\bLOG_LEVEL\b/)
+  for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
+    t.match(error?.message, new RegExp(`\\b${level}\\b`), `lists ${level}`)
+  }
+})
+
+t.test('a DATABASE_URL that is not PostgreSQL is refused', async (t) => {
+  const error = configError({ DATABASE_URL: 'mysql://x' })
+  t.ok(error instanceof ConfigError, 'throws a ConfigError')
+  t.match(error?.message, /\bDATABASE_URL\b/)
+  t.ok(configError({ DATABASE_URL: 'not a url' }) instanceof ConfigError)
+})
+
+t.test('an empty variable means unset', async (t) => {
+  t.equal(loadConfig({ DATABASE_URL: '' }).databaseUrl, undefined)
+  t.equal(loadConfig({ PORT: '' }).port, 3000)
+  t.equal(loadConfig({ LOG_LEVEL: '' }).logLevel, 'info')
+})
+
+t.test('MIGRATE_ON_START is a boolean', async (t) => {
+  t.equal(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart, false)
+  t.equal(loadConfig({ MIGRATE_ON_START: 'true' }).migrateOnStart, true)
+  t.ok(configError({ MIGRATE_ON_START: 'maybe' }) instanceof ConfigError)
+})
+
+t.test('several bad variables are all named at once', async (t) => {
+  const error = configError({ PORT: 'abc', LOG_LEVEL: 'loud' })
+  t.match(error?.message, /\bPORT\b/)
+  t.match(error?.message, /\bLOG_LEVEL\b/)
+})
+
+t.test('loadConfig reads only the environment it is given', async (t) => {
+  const config = loadConfig({ PORT: '4000' })
+  t.equal(config.port, 4000)
+  t.equal(config.databaseUrl, undefined, 'DATABASE_URL of the test process is not read')
+})

@@ -1,0 +1,215 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { DataDirLockedError, lockDataDir } from '../src/db/data-dir-lock.js'
+
+const LOCK_FILE = 'counterclaim.pid'
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+/** The pid of a process that has already exited. */
+function deadPid(): number {
+  const result = spawnSync(process.execPath, ['-e', ''])
+  if (result.status !== 0 || typeof result.pid !== 'number') throw new Error('could not run a short-lived process')
+  return result.pid
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+t.test('a fresh directory is locked with this process id', async (t) => {
+  const dir = t.testdir()
+  const release = lockDataDir(dir)
+  t.teardown(release)
+  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid))
+})
+
+t.test('a directory that does not exist yet is created and locked', async (t) => {
+  const dir = join(t.testdir(), 'nested', 'data')
+  const release = lockDataDir(dir)
+  t.teardown(release)
+  t.ok(existsSync(join(dir, LOCK_FILE)))
+})
+
+t.test('a second lock on the same directory fails, naming the owner; after release it is free', async (t) => {
+  const dir = t.testdir()
+  const release = lockDataDir(dir)
+  let released = false
+  t.teardown(() => released || release())
+
+  t.throws(() => lockDataDir(dir), DataDirLockedError)
+  try {
+    lockDataDir(dir)
+    t.fail('a second lock was granted')
+  } catch (error) {
+    t.ok(error instanceof DataDirLockedError, 'a DataDirLockedError')
+    t.match((error as Error).message, new RegExp(`\\bpid ${process.pid}\\b`))
+    t.match((error as Error).message, dir)
+  }
+  t.equal(
+    readFileSync(join(dir, LOCK_FILE), 'utf8').trim(),
+    String(process.pid),
+    'the refused attempt left the lock alone',
+  )
+
+  release()
+  released = true
+  t.notOk(existsSync(join(dir, LOCK_FILE)), 'release removes the lock file')
+  const again = lockDataDir(dir)
+  t.ok(existsSync(join(dir, LOCK_FILE)), 'taken again')
+  again()
+})
+
+t.test('a lock left by a process that no longer runs is taken over', async (t) => {
+  const dir = t.testdir()
+  const dead = deadPid()
+  t.notOk(isRunning(dead), `pid ${dead} has exited`)
+  writeFileSync(join(dir, LOCK_FILE), `${dead}\n`)
+
+  const release = lockDataDir(dir)
+  t.teardown(release)
+  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid))
+})
+
+t.test('a lock file with no pid in it is taken over', async (t) => {
+  const dir = t.testdir({ [LOCK_FILE]: '' })
+  const release = lockDataDir(dir)
+  t.teardown(release)
+  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid))
+})
+
+t.test('release does not remove a lock another process has taken since', async (t) => {
+  const dir = t.testdir()
+  const release = lockDataDir(dir)
+  // Someone (wrongly) removed our lock and a live process took the directory: here, our parent.
+  writeFileSync(join(dir, LOCK_FILE), `${process.ppid}\n`)
+  release()
+  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.ppid))
+})
+
+/** A TCP port free on loopback right now. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      )
+    })
+  })
+}
+
+interface Started {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+const children: ChildProcess[] = []
+t.teardown(() => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+})
+
+function startServer(dataDir: string, port: number): Started {
+  // The server runs as it does in production: without tap's NODE_OPTIONS loaders and TAP_* settings.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name)),
+  )
+  const env: NodeJS.ProcessEnv = {
+    ...inherited,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    // The embedded database is the one a data directory lock protects.
+    DATABASE_URL: '',
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  return { child, stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Waits until the server answers /healthz; fails if it exits first or takes longer than `limitMs`. */
+async function waitUntilListening(server: Started, port: number, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs
+  let exited = false
+  void server.exited.then(() => (exited = true))
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the server exited before listening: ${server.stderr()}`)
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })
+      if (response.status === 200) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+  }
+  throw new Error(`the server did not listen within ${limitMs} ms: ${server.stderr()}`)
+}
+
+/** Resolves with the exit, or with 'timeout' after `ms`. */
+async function exitWithin(server: Started, ms: number) {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))
+  try {
+    return await Promise.race([server.exited, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+t.test('a second server on the same data directory refuses to start; the first stops cleanly', async (t) => {
+  const dataDir = t.testdir()
+  const lockFile = join(dataDir, LOCK_FILE)
+  const port = await freePort()
+  const first = startServer(dataDir, port)
+  const started = Date.now()
+  await waitUntilListening(first, port, 90_000)
+  t.comment(`the first server listened after ${Date.now() - started} ms`)
+  t.equal(readFileSync(lockFile, 'utf8').trim(), String(first.child.pid), 'the lock names the running server')
+
+  const second = startServer(dataDir, await freePort())
+  const secondExit = await exitWithin(second, 30_000)
+  t.not(secondExit, 'timeout', 'the second server exits')
+  t.same(secondExit, { code: 1, signal: null }, 'with code 1')
+  t.match(second.stderr(), /data directory .* is in use/)
+  t.match(second.stderr(), new RegExp(`\\bpid ${first.child.pid}\\b`), 'naming the process that holds it')
+  t.notMatch(second.stderr(), /\n\s+at /, 'without a stack trace')
+
+  const stillServing = await fetch(`http://127.0.0.1:${port}/readyz`)
+  t.equal(stillServing.status, 200, 'the first server still serves')
+  t.equal(readFileSync(lockFile, 'utf8').trim(), String(first.child.pid), 'and still holds the lock')
+
+  first.child.kill('SIGTERM')
+  const firstExit = await exitWithin(first, 10_000)
+  t.not(firstExit, 'timeout', 'the first server exits on SIGTERM')
+  t.same(firstExit, { code: 0, signal: null }, 'with code 0')
+  t.notOk(existsSync(lockFile), 'and releases the lock')
+  t.equal(first.stderr(), '', 'nothing on stderr')
+})

@@ -1,0 +1,226 @@
+import { sql } from 'kysely'
+import t from 'tap'
+import { PROBLEM_TYPE_PREFIX, PROBLEMS } from '../src/http/problem-details.js'
+import { buildTestApp, call } from './helpers/test-app.js'
+import { countRows, serverUrl } from './helpers/test-database.js'
+
+const { app, database } = await buildTestApp(t)
+
+// Routes that exist only in this test, added after buildApp returned (it hands back an app not yet ready), to make
+// the error handler meet errors no real route raises on demand.
+let extraRoutesAdded = true
+try {
+  app.get('/test-only/boom', async () => {
+    throw Object.assign(new Error('relation "secret_table" does not exist at SELECT * FROM secret_table'), {
+      code: 'XX000',
+    })
+  })
+  app.get('/test-only/statement-timeout', async () => {
+    throw Object.assign(new Error('canceling statement due to statement timeout in SELECT * FROM secret_table'), {
+      code: '57014',
+    })
+  })
+  app.get('/test-only/unique-violation', async () => {
+    throw Object.assign(new Error('duplicate key value violates unique constraint "secret_table_pkey"'), {
+      code: '23505',
+    })
+  })
+  // The same two errors raised by the database itself rather than faked.
+  app.post('/test-only/real-duplicate', async () => {
+    const row = { slug: 'twice-inserted', name: 'Twice', kind: 'state' }
+    await app.db.insertInto('parties').values(row).execute()
+    await app.db.insertInto('parties').values(row).execute()
+    return { inserted: 2 }
+  })
+  app.get('/test-only/real-statement-timeout', async () => {
+    await app.db.transaction().execute(async (trx) => {
+      await sql`SET LOCAL statement_timeout = 50`.execute(trx)
+      await sql`SELECT pg_sleep(2)`.execute(trx)
+    })
+    return { slept: true }
+  })
+} catch (error) {
+  extraRoutesAdded = false
+  t.fail(`adding a route to the app buildApp returned failed (is it already ready?): ${(error as Error).message}`)
+}
+
+type Called = Awaited<ReturnType<typeof call>>
+/** The assertions a subtest's `t` offers that the helpers below use. */
+type Asserts = Pick<typeof t, 'equal' | 'match' | 'ok'>
+
+/** Asserts an RFC 9457 problem: media type, and type/title/status/detail/code consistent with each other. */
+function assertProblem(t: Asserts, response: Called, status: number, code: keyof typeof PROBLEMS) {
+  t.equal(response.status, status, `status ${status}`)
+  t.match(response.headers['content-type'], /^application\/problem\+json\b/, 'problem+json media type')
+  t.ok(response.body, 'a JSON body')
+  t.match(response.body, {
+    type: PROBLEM_TYPE_PREFIX + code,
+    title: PROBLEMS[code].title,
+    status,
+    code,
+    detail: String,
+  })
+  t.ok(response.body.detail.length > 0, 'detail is not empty')
+  t.equal(response.body.instance, response.headers['x-request-id'], 'instance is the request id')
+}
+
+const party = { slug: 'error-test-party', name: 'Error test party', kind: 'state' }
+
+async function inject(
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'GET',
+  url: string,
+  payload?: string | Buffer,
+  headers: Record<string, string> = {},
+) {
+  const response = await app.inject({ method, url, payload, headers })
+  const type = String(response.headers['content-type'] ?? '')
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: type.includes('json') && response.body.length > 0 ? response.json() : undefined,
+    raw: response.body,
+  }
+}
+
+t.test('malformed JSON is a 400 problem and stores nothing', async (t) => {
+  const before = await countRows(database, 'parties')
+  const response = await inject('POST', '/v1/parties', '{"slug": "x", "name": ', { 'content-type': 'application/json' })
+  assertProblem(t, response, 400, 'malformed-request')
+  t.equal(await countRows(database, 'parties'), before)
+})
+
+t.test('an empty body declared as JSON is a 400 problem', async (t) => {
+  const response = await inject('POST', '/v1/parties', '', { 'content-type': 'application/json' })
+  assertProblem(t, response, 400, 'malformed-request')
+})
+
+t.test('a 2 MB body is a 413 problem, even when it is valid JSON', async (t) => {
+  const payload = JSON.stringify({ ...party, description: 'x'.repeat(2 * 1024 * 1024) })
+  t.ok(Buffer.byteLength(payload) > 2 * 1024 * 1024)
+  const response = await inject('POST', '/v1/parties', payload, { 'content-type': 'application/json' })
+  assertProblem(t, response, 413, 'payload-too-large')
+})
+
+t.test('a text/plain body is a 415 problem, not read as a string and then validated', async (t) => {
+  const before = await countRows(database, 'parties')
+  const plain = await inject('POST', '/v1/parties', JSON.stringify(party), { 'content-type': 'text/plain' })
+  assertProblem(t, plain, 415, 'unsupported-media-type')
+  const patch = await inject('PATCH', '/v1/parties/some-party', '{"name":"x"}', { 'content-type': 'text/plain' })
+  assertProblem(t, patch, 415, 'unsupported-media-type')
+  t.equal(await countRows(database, 'parties'), before)
+})
+
+t.test('a body of a media type the API does not read is a 415 problem', async (t) => {
+  const before = await countRows(database, 'parties')
+  const xml = await inject('POST', '/v1/parties', '<party/>', { 'content-type': 'application/xml' })
+  assertProblem(t, xml, 415, 'unsupported-media-type')
+  t.equal(await countRows(database, 'parties'), before)
+})
+
+t.test('an unknown route is a 404 problem', async (t) => {
+  const response = await inject('GET', '/v1/no-such-thing')
+  assertProblem(t, response, 404, 'route-not-found')
+  t.match(response.body.detail, /\/v1\/no-such-thing/)
+})
+
+t.test('a known path with another method is a 405 problem with Allow', async (t) => {
+  const claims = await inject('PUT', '/v1/claims', JSON.stringify({}), { 'content-type': 'application/json' })
+  assertProblem(t, claims, 405, 'method-not-allowed')
+  t.same(String(claims.headers.allow).split(/,\s*/).sort(), ['GET', 'HEAD', 'POST'])
+
+  const parties = await inject('DELETE', '/v1/parties')
+  assertProblem(t, parties, 405, 'method-not-allowed')
+  t.same(String(parties.headers.allow).split(/,\s*/).sort(), ['GET', 'HEAD', 'POST'])
+
+  // A path with a parameter is known too: PUT is not one of its methods.
+  const one = await inject('PUT', '/v1/parties/some-party', JSON.stringify(party), {
+    'content-type': 'application/json',
+  })
+  assertProblem(t, one, 405, 'method-not-allowed')
+  t.same(String(one.headers.allow).split(/,\s*/).sort(), ['DELETE', 'GET', 'HEAD', 'PATCH'])
+})
+
+t.test(
+  'a 500 shows no internals, and names the request',
+  { skip: !extraRoutesAdded && 'the test routes could not be added' },
+  async (t) => {
+    const response = await inject('GET', '/test-only/boom', undefined, { 'x-request-id': 'boom-request-1' })
+    assertProblem(t, response, 500, 'internal-error')
+    t.equal(response.headers['x-request-id'], 'boom-request-1')
+    t.equal(response.body.instance, 'boom-request-1')
+    t.notMatch(response.raw, /secret_table/)
+    t.notMatch(response.raw, /SELECT/)
+    t.notMatch(response.raw, /XX000/)
+    t.notMatch(response.raw, /\bat .*\(|\.ts:\d+|node_modules|Error:/, 'no stack trace')
+    t.same(Object.keys(response.body).sort(), ['code', 'detail', 'instance', 'status', 'title', 'type'])
+
+    const generated = await inject('GET', '/test-only/boom')
+    assertProblem(t, generated, 500, 'internal-error')
+    t.match(generated.headers['x-request-id'], /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+  },
+)
+
+t.test(
+  'database errors map by SQLSTATE',
+  { skip: !extraRoutesAdded && 'the test routes could not be added' },
+  async (t) => {
+    const timeout = await inject('GET', '/test-only/statement-timeout')
+    assertProblem(t, timeout, 503, 'service-unavailable')
+    t.match(timeout.headers['retry-after'], /^\d+$/, 'Retry-After in seconds')
+    t.ok(Number(timeout.headers['retry-after']) > 0)
+    t.notMatch(timeout.raw, /secret_table|SELECT/)
+
+    const unique = await inject('GET', '/test-only/unique-violation')
+    assertProblem(t, unique, 409, 'conflict')
+    t.equal(unique.headers['retry-after'], undefined)
+    t.notMatch(unique.raw, /secret_table/)
+  },
+)
+
+t.test(
+  'a unique violation raised by the database is a 409',
+  { skip: !extraRoutesAdded && 'the test routes could not be added' },
+  async (t) => {
+    const before = await countRows(database, 'parties')
+    const response = await inject('POST', '/test-only/real-duplicate')
+    assertProblem(t, response, 409, 'conflict')
+    t.notMatch(response.raw, /parties_slug_live_key/)
+    // Kysely sent two statements outside a transaction: the first insert stays, the second was refused.
+    t.equal(await countRows(database, 'parties'), before + 1)
+  },
+)
+
+t.test(
+  'a statement timeout raised by the database is a 503 with Retry-After',
+  {
+    skip:
+      (!extraRoutesAdded && 'the test routes could not be added') ||
+      (serverUrl === undefined && 'needs DATABASE_URL: the embedded database does not enforce statement_timeout'),
+  },
+  async (t) => {
+    const response = await inject('GET', '/test-only/real-statement-timeout')
+    assertProblem(t, response, 503, 'service-unavailable')
+    t.match(response.headers['retry-after'], /^\d+$/)
+    t.notMatch(response.raw, /pg_sleep/)
+  },
+)
+
+t.test('a body with __proto__ is refused as a 400 and stores nothing', async (t) => {
+  const before = await countRows(database, 'parties')
+  const poisoned = `{"__proto__": {"x": 1}, "slug": "poisoned", "name": "Poisoned", "kind": "state"}`
+  const response = await inject('POST', '/v1/parties', poisoned, { 'content-type': 'application/json' })
+  assertProblem(t, response, 400, 'malformed-request')
+  t.equal(await countRows(database, 'parties'), before)
+
+  const constructor = `{"constructor": {"prototype": {"x": 1}}, "slug": "poisoned", "name": "Poisoned", "kind": "state"}`
+  const viaConstructor = await inject('POST', '/v1/parties', constructor, { 'content-type': 'application/json' })
+  t.equal(viaConstructor.status, 400)
+  t.match(viaConstructor.headers['content-type'], /^application\/problem\+json\b/)
+  t.equal(await countRows(database, 'parties'), before)
+  t.equal(({} as Record<string, unknown>).x, undefined, 'Object.prototype is untouched')
+})
+
+t.test('the same JSON without __proto__ is accepted (the 400 above is about the poisoning)', async (t) => {
+  const response = await call(app, 'POST', '/v1/parties', { slug: 'not-poisoned', name: 'Not poisoned', kind: 'state' })
+  t.equal(response.status, 201)
+})

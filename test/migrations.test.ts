@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import { sql } from 'kysely'
+import pg from 'pg'
+import t from 'tap'
+import { type DatabaseHandle, openPgliteDatabase, openServerDatabase } from '../src/db/database.js'
+import { MIGRATIONS_DIR, migrateToLatest } from '../src/db/migrator.js'
+import { serverUrl } from './helpers/test-database.js'
+
+const MIGRATIONS = fileURLToPath(new URL('../migrations/', import.meta.url))
+const NAME = /^\d{14}_[a-z0-9_]+\.sql$/
+
+/** An empty database, not cloned from the migrated template: a throwaway database on the server, or a new PGlite. */
+async function openEmptyDatabase(teardown: (fn: () => unknown) => void): Promise<DatabaseHandle> {
+  if (serverUrl === undefined) {
+    const handle = await openPgliteDatabase(new PGlite(), () => undefined)
+    teardown(() => handle.close())
+    return handle
+  }
+  const name = `counterclaim_migrations_${randomBytes(6).toString('hex')}`
+  const admin = async (query: string) => {
+    const client = new pg.Client({ connectionString: serverUrl })
+    await client.connect()
+    try {
+      await client.query(query)
+    } finally {
+      await client.end()
+    }
+  }
+  // template0: nothing a site added to template1 (tables, extensions) can make this database non-empty.
+  await admin(`CREATE DATABASE ${name} TEMPLATE template0`)
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  const handle = openServerDatabase({ url: url.toString(), poolMax: 2, statementTimeoutMs: 60_000 })
+  teardown(async () => {
+    await handle.close()
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  })
+  return handle
+}
+
+async function tablesOf(handle: DatabaseHandle): Promise<string[]> {
+  const { rows } = await sql<{ table_name: string }>`
+    SELECT table_name FROM information_schema.tables
+    WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+    ORDER BY table_name`.execute(handle.db)
+  return rows.map((row) => row.table_name)
+}
+
+const files = (await readdir(MIGRATIONS)).filter((file) => file.endsWith('.sql'))
+
+t.test('the migrator reads the project migrations directory', async (t) => {
+  t.equal(resolve(MIGRATIONS_DIR), resolve(MIGRATIONS))
+  t.ok(files.length > 0, 'there are migrations')
+})
+
+t.test('every migration file is named <14-digit UTC timestamp>_<snake_case>.sql', async (t) => {
+  const all = await readdir(MIGRATIONS)
+  for (const file of all) t.match(file, NAME, `${file} is a well-named migration`)
+  const stamps = files.map((file) => file.slice(0, 14))
+  t.equal(new Set(stamps).size, stamps.length, 'no two migrations share a timestamp')
+  for (const stamp of stamps) {
+    const [year, month, day, hour, minute, second] = [0, 4, 6, 8, 10, 12].map((at, i) =>
+      Number(stamp.slice(at, at + (i === 0 ? 4 : 2))),
+    )
+    const date = new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, second!))
+    t.equal(date.toISOString().replace(/\D/g, '').slice(0, 14), stamp, `${stamp} is a real UTC date-time`)
+  }
+})
+
+t.test('on an empty database every migration applies in name order, once', async (t) => {
+  const handle = await openEmptyDatabase((fn) => t.teardown(fn))
+  t.same(await tablesOf(handle), [], 'the database starts empty')
+
+  const first = await migrateToLatest(handle.db)
+  t.equal(first.error, undefined)
+  const expected = [...files].sort().map((file) => file.replace(/\.sql$/, ''))
+  t.same(
+    first.results?.map((result) => result.migrationName),
+    expected,
+    'every file, in name order',
+  )
+  t.ok(
+    first.results?.every((result) => result.status === 'Success' && result.direction === 'Up'),
+    'all succeeded',
+  )
+
+  const { rows: recorded } = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(
+    handle.db,
+  )
+  t.same(
+    recorded.map((row) => row.name),
+    expected,
+    'each recorded as applied',
+  )
+
+  const tables = await tablesOf(handle)
+  for (const table of ['parties', 'claims', 'claim_versions', 'links'])
+    t.ok(tables.includes(table), `table ${table} exists`)
+
+  const second = await migrateToLatest(handle.db)
+  t.equal(second.error, undefined)
+  t.same(second.results, [], 'a second run applies nothing')
+  t.same(await tablesOf(handle), tables, 'and changes no tables')
+})
+
+t.test('the migrated schema enforces what the API relies on', async (t) => {
+  const handle = await openEmptyDatabase((fn) => t.teardown(fn))
+  await migrateToLatest(handle.db)
+  const party = { slug: 'armenia', name: 'Armenia', kind: 'state' }
+  await handle.db.insertInto('parties').values(party).execute()
+  await t.rejects(handle.db.insertInto('parties').values(party).execute(), { code: '23505' }, 'a live slug is unique')
+  await t.rejects(
+    handle.db
+      .insertInto('parties')
+      .values({ ...party, slug: 'Not A Slug' })
+      .execute(),
+    { code: '23514' },
+    'a slug is checked',
+  )
+  await handle.db.updateTable('parties').set({ deleted_at: new Date() }).where('slug', '=', 'armenia').execute()
+  await handle.db.insertInto('parties').values(party).execute()
+  t.pass('a deleted party frees its slug')
+})
