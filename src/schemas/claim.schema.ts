@@ -42,21 +42,26 @@ const LocationInput = Type.Object(
 
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
 
+/** What a claim says: the fields an edit can change, and what each version in the history keeps. */
+const claimContent = {
+  text: Type.String(),
+  quote: Nullable(Type.String()),
+  stated_at: DateTime,
+  event_at: Nullable(DateTime),
+  location: Type.Union([
+    Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
+    Type.Null(),
+  ]),
+  language: Type.String(),
+  tags: Type.Array(Type.String()),
+  sources: Type.Array(SourceSchema),
+}
+
 export const ClaimSchema = Type.Object(
   {
     id: Uuid,
     party: Type.Ref(PartyRefSchema),
-    text: Type.String(),
-    quote: Nullable(Type.String()),
-    stated_at: DateTime,
-    event_at: Nullable(DateTime),
-    location: Type.Union([
-      Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
-      Type.Null(),
-    ]),
-    language: Type.String(),
-    tags: Type.Array(Type.String()),
-    sources: Type.Array(SourceSchema),
+    ...claimContent,
     status: StringEnum(CLAIM_STATUSES, {
       description: 'disputed when at least one live claim by another party rebuts it.',
     }),
@@ -149,19 +154,7 @@ export const ClaimVersionSchema = Type.Object(
   {
     version: Type.Integer({ minimum: 1 }),
     recorded_at: DateTime,
-    claim: Type.Object({
-      text: Type.String(),
-      quote: Nullable(Type.String()),
-      stated_at: DateTime,
-      event_at: Nullable(DateTime),
-      location: Type.Union([
-        Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
-        Type.Null(),
-      ]),
-      language: Type.String(),
-      tags: Type.Array(Type.String()),
-      sources: Type.Array(SourceSchema),
-    }),
+    claim: Type.Object(claimContent),
   },
   { $id: 'ClaimVersion', title: 'ClaimVersion', description: 'A claim as it read at one version.' },
 )
