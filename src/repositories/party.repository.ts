@@ -37,14 +37,18 @@ export async function findPartyByKey(db: Db, key: string, options: { forUpdate?:
   return query.executeTakeFirst()
 }
 
-/** The id of the live party with this id or slug, if any. */
-export async function findPartyId(db: Db, key: string): Promise<string | undefined> {
-  const row = await db
+/**
+ * The id of the live party with this id or slug, if any. `forShare` keeps the row locked until the transaction
+ * ends, so that a concurrent delete of the party waits, and then finds what this transaction made refer to it.
+ */
+export async function findPartyId(db: Db, key: string, options: { forShare?: boolean } = {}) {
+  let query = db
     .selectFrom('parties')
     .select('id')
     .where(isUuid(key) ? 'id' : 'slug', '=', key.toLowerCase())
     .where('deleted_at', 'is', null)
-    .executeTakeFirst()
+  if (options.forShare) query = query.forShare()
+  const row = await query.executeTakeFirst()
   return row?.id
 }
 

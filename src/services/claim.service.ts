@@ -11,7 +11,7 @@ import type {
   CreateClaimInput,
   UpdateClaimInput,
 } from '../schemas/claim.schema.js'
-import { type Precondition, resolvePartyKey } from './party.service.js'
+import { lockPartyReference, type Precondition, resolvePartyFilter } from './party.service.js'
 
 type Db = Kysely<Database>
 
@@ -52,7 +52,7 @@ export async function getClaim(db: Db, id: string): Promise<Claim> {
 
 export async function createClaim(db: Db, input: CreateClaimInput): Promise<Claim> {
   return db.transaction().execute(async (trx) => {
-    const partyId = await resolvePartyKey(trx, input.party, 'body', 'party')
+    const partyId = await lockPartyReference(trx, input.party, 'party')
     const id = await claims.insertClaim(trx, {
       party_id: partyId,
       text: input.text,
@@ -128,8 +128,8 @@ export async function listClaims(
   sort: ClaimSort,
   after: [string | number, string] | undefined,
 ) {
-  const partyId = filter.party === undefined ? undefined : await resolvePartyKey(db, filter.party, 'query', 'party')
-  const sideId = filter.side === undefined ? undefined : await resolvePartyKey(db, filter.side, 'query', 'side')
+  const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
+  const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
   const rows = await claims.listClaims(db, {
     partyId,
     sideId,

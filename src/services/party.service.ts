@@ -33,7 +33,7 @@ export async function getParty(db: Db, key: string): Promise<Party> {
 }
 
 export async function listParties(db: Db, filter: PartyListFilter, afterSlug: string | undefined) {
-  const sideId = filter.side === undefined ? undefined : await resolvePartyKey(db, filter.side, 'query', 'side')
+  const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
   const rows = await parties.listParties(db, {
     kind: filter.kind,
     country: filter.country,
@@ -47,7 +47,7 @@ export async function listParties(db: Db, filter: PartyListFilter, afterSlug: st
 export async function createParty(db: Db, input: CreatePartyInput): Promise<Party> {
   assertSlugShape(input.slug)
   return db.transaction().execute(async (trx) => {
-    const sideId = input.side === undefined ? null : await resolvePartyKey(trx, input.side, 'body', 'side')
+    const sideId = input.side === undefined ? null : await lockPartyReference(trx, input.side, 'side')
     const id = await withSlugConflict(input.slug, () =>
       parties.insertParty(trx, {
         slug: input.slug,
@@ -83,7 +83,7 @@ export async function updateParty(
     if (patch.wikidata !== undefined) values.wikidata = patch.wikidata
     if (patch.description !== undefined) values.description = patch.description
     if (patch.side !== undefined) {
-      values.side_id = patch.side === null ? null : await resolvePartyKey(trx, patch.side, 'body', 'side')
+      values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
       if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
     }
     await withSlugConflict(patch.slug ?? current.slug, () => parties.updateParty(trx, current.id, values))
@@ -108,10 +108,21 @@ export async function deleteParty(db: Db, key: string, precondition: Preconditio
   })
 }
 
-/** The id of the party a request names by id or slug; a 422 naming the field when there is none. */
-export async function resolvePartyKey(db: Db, key: string, location: 'body' | 'query', field: string): Promise<string> {
+/** The id of the party a query parameter names by id or slug; a 422 naming the parameter when there is none. */
+export async function resolvePartyFilter(db: Db, key: string, parameter: string): Promise<string> {
   const id = await parties.findPartyId(db, key)
-  if (id === undefined) throw unknownReference(location, field, `no party has the id or slug ${key}`)
+  if (id === undefined) throw unknownReference('query', parameter, `no party has the id or slug ${key}`)
+  return id
+}
+
+/**
+ * The id of the party a request body refers to by id or slug (a claim's party, a party's side); a 422 naming the
+ * field when there is none. The party stays locked until `trx` ends: a delete racing with this write waits for it
+ * and then refuses, instead of leaving a live record that points at a deleted party.
+ */
+export async function lockPartyReference(trx: Db, key: string, field: string): Promise<string> {
+  const id = await parties.findPartyId(trx, key, { forShare: true })
+  if (id === undefined) throw unknownReference('body', field, `no party has the id or slug ${key}`)
   return id
 }
 
