@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { type DatabaseHandle, openEmbeddedDatabase, openServerDatabase } from './db/database.js'
-import { validatorCompiler } from './http/validation.js'
+import { rejectNulCharacters, validatorCompiler } from './http/validation.js'
 import databasePlugin from './plugins/database.plugin.js'
 import openapiPlugin from './plugins/openapi.plugin.js'
 import problemDetailsPlugin from './plugins/problem-details.plugin.js'
@@ -23,10 +23,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 export function serverOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyServerOptions {
   return {
-    logger: logger ?? {
-      level: config.logLevel,
-      redact: ['req.headers.authorization', 'req.headers.cookie'],
-    },
+    logger: logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
@@ -34,6 +31,8 @@ export function serverOptions(config: Config, logger?: FastifyServerOptions['log
     },
     // A request that has not finished in this time is answered 408 and its socket closed.
     requestTimeout: 30_000,
+    // Requests arriving while the server closes are answered by the problem-details plugin instead.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
   }
 }
@@ -58,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  app.addHook('preValidation', rejectNulCharacters)
   // Bodies are JSON: Fastify's default text/plain parser would hand a string to validation instead of a 415.
   app.removeContentTypeParser('text/plain')
   // PATCH bodies may be sent as JSON Merge Patch (RFC 7396), which is what our PATCH semantics are.

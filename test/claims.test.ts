@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { sql } from 'kysely'
 import t from 'tap'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { countRows } from './helpers/test-database.js'
@@ -349,9 +349,10 @@ t.test('the list filters by party, side, tags, language and stated time', async 
   t.same(await listIds(`/v1/claims?party=${ministry.id}`), [a.id], 'party by id')
   t.same(await listIds('/v1/claims?party=ft-state'), [d.id])
 
-  t.same(await listIds('/v1/claims?side=ft-state'), [b.id, a.id], 'side: the parties that speak for it')
-  t.same(await listIds(`/v1/claims?side=${state.id}`), [b.id, a.id], 'side by id')
-  t.same(await listIds('/v1/claims?side=ft-other'), [], 'nobody speaks for ft-other')
+  t.same(await listIds('/v1/claims?side=ft-state'), [d.id, b.id, a.id], 'side: the party and those speaking for it')
+  t.same(await listIds(`/v1/claims?side=${state.id}`), [d.id, b.id, a.id], 'side by id')
+  t.same(await listIds('/v1/claims?side=ft-other'), [c.id], 'nobody speaks for ft-other: its own claims only')
+  t.same(await listIds('/v1/claims?side=ft-ministry'), [a.id], 'a party that has a side is still its own side')
 
   t.same(await listIds('/v1/claims?tag=ft-pipeline'), [c.id, b.id, a.id])
   t.same(await listIds('/v1/claims?tag=ft-pipeline&tag=ft-missile'), [c.id, a.id], 'repeated tags: every one')
@@ -497,18 +498,18 @@ t.test('status filters on the derived dispute state', async (t) => {
 
 t.test('each sort orders the list', async (t) => {
   await createParty('sort-party')
-  // Created in this order, stated in another; apart in time so that created_at differs.
+  // Created in this order, stated in another. Each created_at is then set a minute apart, so that the order of
+  // creation does not depend on the clock ticking between two requests.
   const stated = ['2020-10-03T00:00:00Z', '2020-10-01T00:00:00Z', '2020-10-04T00:00:00Z', '2020-10-02T00:00:00Z']
   const created: ClaimJson[] = []
   for (const [i, at] of stated.entries()) {
     created.push(await createClaim({ party: 'sort-party', text: `Sorted claim ${i}.`, stated_at: at }))
-    await sleep(15)
+  }
+  for (const [i, claim] of created.entries()) {
+    const at = new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString()
+    await sql`UPDATE claims SET created_at = ${at}::timestamptz WHERE id = ${claim.id}::uuid`.execute(database.db)
   }
   const [c0, c1, c2, c3] = created.map((c) => c.id)
-  t.ok(
-    created.every((c, i) => i === 0 || c.created_at > created[i - 1]!.created_at),
-    'created one after another',
-  )
 
   t.same(await listIds('/v1/claims?party=sort-party&sort=stated_at'), [c1, c3, c0, c2])
   t.same(await listIds('/v1/claims?party=sort-party&sort=-stated_at'), [c2, c0, c3, c1])
@@ -969,4 +970,64 @@ t.test('a party with live claims cannot be deleted; once they are gone it can', 
   t.equal((await call(app, 'DELETE', `/v1/claims/${second.id}`)).status, 204)
   t.equal((await call(app, 'DELETE', '/v1/parties/busy-party')).status, 204, 'deleted claims do not count')
   t.equal((await call(app, 'GET', '/v1/parties/busy-party')).status, 404)
+})
+
+t.test('a PATCH of location merges into the current one (JSON Merge Patch)', async (t) => {
+  await createParty('merge-party')
+  const claim = await createClaim({
+    party: 'merge-party',
+    text: 'A claim with a place.',
+    stated_at: '2020-10-04T00:00:00Z',
+    location: { name: 'Stepanakert', lat: 39.8153, lon: 46.752 },
+  })
+  const url = `/v1/claims/${claim.id}`
+
+  const renamed = await call(app, 'PATCH', url, { location: { name: 'Khankendi' } })
+  t.equal(renamed.status, 200)
+  t.same(renamed.body.location, { name: 'Khankendi', lat: 39.8153, lon: 46.752 }, 'lat and lon stay')
+
+  const unplaced = await call(app, 'PATCH', url, { location: { lat: null, lon: null } })
+  t.same(unplaced.body.location, { name: 'Khankendi', lat: null, lon: null }, 'null clears a member')
+
+  const half = await call(app, 'PATCH', url, { location: { lat: 40 } })
+  t.equal(half.status, 400)
+  t.same(fieldsOf(half.body), ['body:location.lon'])
+
+  const cleared = await call(app, 'PATCH', url, { location: null })
+  t.equal(cleared.body.location, null)
+  const nameless = await call(app, 'PATCH', url, { location: { lat: 40, lon: 46 } })
+  t.equal(nameless.status, 400, 'there is no location to merge a position into')
+  t.same(fieldsOf(nameless.body), ['body:location.name'])
+  t.equal((await call(app, 'GET', url)).body.version, 4, 'refused patches made no version')
+})
+
+t.test('ids, dates and text the database could not take are 400s naming the field', async (t) => {
+  await createParty('edge-party')
+  const base = { party: 'edge-party', text: 'Edge.', stated_at: '2020-10-04T00:00:00Z' }
+
+  const urn = await call(app, 'GET', `/v1/claims/urn:uuid:${randomUUID()}`)
+  t.equal(urn.status, 400)
+  t.same(fieldsOf(urn.body), ['path:id'])
+
+  for (const stated_at of ['0000-01-01T00:00:00Z', '2016-12-31T23:59:60Z']) {
+    const bad = await call(app, 'POST', '/v1/claims', { ...base, stated_at })
+    t.equal(bad.status, 400, `stated_at ${stated_at}`)
+    t.same(fieldsOf(bad.body), ['body:stated_at'])
+    const filter = await call(app, 'GET', `/v1/claims?stated_after=${encodeURIComponent(stated_at)}`)
+    t.equal(filter.status, 400, `stated_after ${stated_at}`)
+    t.same(fieldsOf(filter.body), ['query:stated_after'])
+  }
+
+  const before = await countRows(database, 'claims')
+  const nulInBody = await call(app, 'POST', '/v1/claims', {
+    ...base,
+    sources: [{ url: 'https://a.example/', title: 'a\u0000b' }],
+  })
+  t.equal(nulInBody.status, 400)
+  t.same(fieldsOf(nulInBody.body), ['body:sources[0].title'])
+  t.equal(await countRows(database, 'claims'), before)
+  const nulInQuery = await call(app, 'GET', '/v1/claims?q=a%00b')
+  t.same([nulInQuery.status, fieldsOf(nulInQuery.body)], [400, ['query:q']])
+  const nulInPath = await call(app, 'GET', '/v1/parties/a%00b')
+  t.same([nulInPath.status, fieldsOf(nulInPath.body)], [400, ['path:party']])
 })

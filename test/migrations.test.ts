@@ -4,11 +4,10 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { sql } from 'kysely'
-import pg from 'pg'
 import t from 'tap'
 import { type DatabaseHandle, openPgliteDatabase, openServerDatabase } from '../src/db/database.js'
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/db/migrator.js'
-import { serverUrl } from './helpers/test-database.js'
+import { databaseUrl, serverUrl, withAdminClient } from './helpers/test-database.js'
 
 const MIGRATIONS = fileURLToPath(new URL('../migrations/', import.meta.url))
 const NAME = /^\d{14}_[a-z0-9_]+\.sql$/
@@ -21,23 +20,12 @@ async function openEmptyDatabase(teardown: (fn: () => unknown) => void): Promise
     return handle
   }
   const name = `counterclaim_migrations_${randomBytes(6).toString('hex')}`
-  const admin = async (query: string) => {
-    const client = new pg.Client({ connectionString: serverUrl })
-    await client.connect()
-    try {
-      await client.query(query)
-    } finally {
-      await client.end()
-    }
-  }
   // template0: nothing a site added to template1 (tables, extensions) can make this database non-empty.
-  await admin(`CREATE DATABASE ${name} TEMPLATE template0`)
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  const handle = openServerDatabase({ url: url.toString(), poolMax: 2, statementTimeoutMs: 60_000 })
+  await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0`))
+  const handle = openServerDatabase({ url: databaseUrl(serverUrl, name), poolMax: 2, statementTimeoutMs: 60_000 })
   teardown(async () => {
     await handle.close()
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
   })
   return handle
 }

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises'
+import { sql } from 'kysely'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openServerDatabase } from '../src/db/database.js'
 import { PROBLEM_TYPE_PREFIX } from '../src/http/problem-details.js'
 import { buildTestApp, call } from './helpers/test-app.js'
-import { serverUrl } from './helpers/test-database.js'
+import { openTestDatabase, serverUrl } from './helpers/test-database.js'
 
 const { app } = await buildTestApp(t)
 
@@ -153,3 +154,33 @@ t.test('with the database unreachable', async (t) => {
     })
   }
 })
+
+t.test(
+  'with every pooled connection busy, a request waits briefly, then answers 503 with Retry-After',
+  { skip: serverUrl === undefined && 'needs DATABASE_URL: the embedded database has no connection pool to exhaust' },
+  async (t) => {
+    const database = await openTestDatabase({ poolMax: 1, connectTimeoutMs: 300 })
+    const busy = await buildApp({ config: { ...loadConfig({}), migrateOnStart: false }, database, logger: false })
+    t.teardown(() => busy.close())
+
+    // A transaction holds the pool's only connection until released.
+    let release: () => void = () => undefined
+    let holding: Promise<void> = Promise.resolve()
+    await new Promise<void>((acquired) => {
+      holding = database.db.transaction().execute(async (trx) => {
+        await sql`SELECT 1`.execute(trx)
+        acquired()
+        await new Promise<void>((resolve) => (release = resolve))
+      })
+    })
+    const starved = await call(busy, 'GET', '/v1/claims')
+    release()
+    await holding
+
+    t.equal(starved.status, 503)
+    t.match(starved.headers['content-type'], /^application\/problem\+json\b/)
+    t.equal(starved.body.code, 'service-unavailable')
+    t.match(starved.headers['retry-after'], /^\d+$/)
+    t.equal((await call(busy, 'GET', '/v1/claims')).status, 200, 'served again once a connection is free')
+  },
+)

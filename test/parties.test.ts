@@ -176,3 +176,45 @@ t.test('a deleted party disappears, frees its slug, and is refused while in use'
   const again = await call(app, 'POST', '/v1/parties', { slug: 'ru-mfa', name: 'Russian MFA', kind: 'government' })
   t.equal(again.status, 201)
 })
+
+t.test('a side chain may be long, but may not close a cycle', async (t) => {
+  await call(app, 'POST', '/v1/parties', { slug: 'chain-a', name: 'A', kind: 'state' })
+  await call(app, 'POST', '/v1/parties', { slug: 'chain-b', name: 'B', kind: 'government', side: 'chain-a' })
+  await call(app, 'POST', '/v1/parties', { slug: 'chain-c', name: 'C', kind: 'official', side: 'chain-b' })
+
+  const cycle = await call(app, 'PATCH', '/v1/parties/chain-a', { side: 'chain-c' })
+  t.equal(cycle.status, 400)
+  t.match(cycle.body.errors, [{ in: 'body', field: 'side', message: /cycle/ }])
+  t.equal((await call(app, 'GET', '/v1/parties/chain-a')).body.side, null, 'nothing changed')
+
+  const unrelated = await call(app, 'POST', '/v1/parties', { slug: 'chain-d', name: 'D', kind: 'state' })
+  const allowed = await call(app, 'PATCH', '/v1/parties/chain-a', { side: 'chain-d' })
+  t.equal(allowed.status, 200)
+  t.equal(allowed.body.side.id, unrelated.body.id)
+})
+
+t.test('conditional headers on writes: If-None-Match refuses a PATCH or DELETE of a matching party', async (t) => {
+  const created = await call(
+    app,
+    'POST',
+    '/v1/parties',
+    { slug: 'georgia', name: 'Georgia', kind: 'state' },
+    {
+      'if-none-match': '*',
+    },
+  )
+  t.equal(created.status, 201, 'a POST creates: there was no current representation to match')
+
+  const star = await call(app, 'PATCH', '/v1/parties/georgia', { name: 'Sakartvelo' }, { 'if-none-match': '*' })
+  t.equal(star.status, 412)
+  const same = await call(app, 'DELETE', '/v1/parties/georgia', undefined, {
+    'if-none-match': created.headers.etag as string,
+  })
+  t.equal(same.status, 412)
+  const now = await call(app, 'GET', '/v1/parties/georgia')
+  t.match(now.body, { name: 'Georgia', version: 1 }, 'neither write happened')
+
+  const other = await call(app, 'PATCH', '/v1/parties/georgia', { name: 'Sakartvelo' }, { 'if-none-match': '"other"' })
+  t.equal(other.status, 200)
+  t.equal(other.body.name, 'Sakartvelo')
+})

@@ -1,4 +1,4 @@
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 export class DataDirLockedError extends Error {
@@ -29,7 +29,7 @@ export function lockDataDir(dataDir: string): () => void {
 }
 
 function takeLock(draft: string, path: string, dataDir: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       linkSync(draft, path)
       return () => {
@@ -42,16 +42,47 @@ function takeLock(draft: string, path: string, dataDir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const owner = readOwner(path)
-      if (owner !== undefined && isRunning(owner)) {
-        throw new DataDirLockedError(
-          `the data directory ${dataDir} is in use by another Counterclaim process (pid ${owner}); ` +
-            'stop it first, or point DATA_DIR at another directory',
-        )
-      }
-      unlinkStale(path)
+      if (owner !== undefined && isRunning(owner)) throw inUse(dataDir, owner)
+      removeStaleLock(path, owner, dataDir)
     }
   }
   throw new DataDirLockedError(`could not lock the data directory ${dataDir}: another process keeps taking it`)
+}
+
+/**
+ * Removes a lock whose owner is gone. Two processes may find the same stale lock at once; each first moves it
+ * aside under a name of its own (a rename succeeds for one of them only), and checks that what it moved is still
+ * the stale lock, not one the other process has just taken, which it puts back.
+ */
+function removeStaleLock(path: string, staleOwner: number | undefined, dataDir: string): void {
+  const aside = `${path}.stale.${process.pid}`
+  try {
+    renameSync(path, aside)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  const moved = readOwner(aside)
+  if (moved === staleOwner || moved === undefined || !isRunning(moved)) {
+    unlinkSync(aside)
+    return
+  }
+  try {
+    linkSync(aside, path)
+  } catch (error) {
+    // EEXIST: a third process took the lock meanwhile; either way the directory is in use.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  } finally {
+    unlinkSync(aside)
+  }
+  throw inUse(dataDir, moved)
+}
+
+function inUse(dataDir: string, owner: number): DataDirLockedError {
+  return new DataDirLockedError(
+    `the data directory ${dataDir} is in use by another Counterclaim process (pid ${owner}); ` +
+      'stop it first, or point DATA_DIR at another directory',
+  )
 }
 
 function readOwner(path: string): number | undefined {
@@ -70,13 +101,5 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     // EPERM: the process exists but belongs to another user.
     return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-function unlinkStale(path: string): void {
-  try {
-    unlinkSync(path)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
 }

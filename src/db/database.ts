@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
+import { DatabaseUnavailableError } from './database-errors.js'
 
 export type DatabaseEngine = 'postgres' | 'embedded'
 
@@ -19,6 +20,8 @@ export interface ServerDatabaseOptions {
   url: string
   poolMax: number
   statementTimeoutMs: number
+  /** How long a query may wait for a free connection before it fails as unavailable (default 5 s). */
+  connectTimeoutMs?: number
   /** Called when an idle pooled connection fails (the server restarted, the network dropped). */
   onIdleError?: (error: Error) => void
 }
@@ -31,13 +34,22 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs,
     application_name: 'counterclaim',
   })
   pool.on('error', (error) => options.onIdleError?.(error))
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  // pg reports a full pool or a failed connect as plain Errors, without a code to tell them apart from others:
+  // every failure to get a connection is marked here, where it is known for what it is.
+  const connections = {
+    connect: () =>
+      pool.connect().catch((error: unknown) => {
+        throw new DatabaseUnavailableError('no database connection could be had', { cause: error })
+      }),
+    end: () => pool.end(),
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connections }) })
   return { db, engine: 'postgres', close: () => db.destroy() }
 }
 

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely'
 
 /** The storage contract: one interface per table, as the migrations in `migrations/` create them. */
 export interface Database {
@@ -7,6 +7,9 @@ export interface Database {
   claim_versions: ClaimVersionTable
   links: LinkTable
 }
+
+/** What every repository function takes first: the database, or a transaction opened by the caller. */
+export type Db = Kysely<Database>
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Precondition } from '../services/precondition.js'
 import { ApiError } from './problem-details.js'
 
 /**
@@ -11,32 +12,21 @@ export function etagOf(representation: unknown): string {
   return `"${createHash('sha256').update(JSON.stringify(representation)).digest('base64url').slice(0, 27)}"`
 }
 
-function listedTags(header: string): string[] {
-  return header.split(',').map((tag) => tag.trim().replace(/^W\//, ''))
+function tagsOf(header: string): string[] {
+  return header.split(',').map((tag) => tag.trim())
 }
 
-/** `If-None-Match` names the current tag (or `*`): the client's copy is fresh, answer 304. */
-export function isNotModified(request: FastifyRequest, etag: string): boolean {
-  const header = request.headers['if-none-match']
+/** `If-None-Match` compares weakly (RFC 9110, 13.1.2): `W/"x"` matches `"x"`. */
+function noneMatchHits(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false
-  const tags = listedTags(header)
+  const tags = tagsOf(header).map((tag) => tag.replace(/^W\//, ''))
   return tags.includes('*') || tags.includes(etag)
 }
 
-/** A `PATCH`/`DELETE` made with `If-Match` applies only to the representation the client saw; otherwise 412. */
-export function assertIfMatch(request: FastifyRequest, currentEtag: string): void {
-  const header = request.headers['if-match']
-  if (header === undefined) return
-  const tags = header.split(',').map((tag) => tag.trim())
-  // Weak tags never satisfy If-Match (RFC 9110, 13.1.1: strong comparison).
-  if (tags.includes('*') || tags.includes(currentEtag)) return
-  throw new ApiError(
-    'precondition-failed',
-    'the resource has changed since the If-Match entity tag was issued; fetch it again and retry',
-  )
-}
-
-/** Sets the ETag of a representation and answers 304 instead when the client's copy is current. */
+/**
+ * Sets the ETag of a representation. On a GET or HEAD whose `If-None-Match` names it, answers 304 instead: the
+ * client's copy is current. Other methods have already done their work, so their answer stands.
+ */
 export function sendRepresentation<T>(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -44,10 +34,32 @@ export function sendRepresentation<T>(
 ): T | FastifyReply {
   const etag = etagOf(representation)
   reply.header('etag', etag)
-  if (isNotModified(request, etag)) return reply.code(304).send()
+  const safe = request.method === 'GET' || request.method === 'HEAD'
+  if (safe && noneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send()
   return representation
 }
 
-/** The precondition a PATCH or DELETE checks against the current representation before it changes anything. */
-export const ifMatchPrecondition = (request: FastifyRequest) => (current: unknown) =>
-  assertIfMatch(request, etagOf(current))
+/**
+ * The preconditions of a PATCH or DELETE, checked against the current representation before anything changes;
+ * either failing is a 412 and the write does not happen (RFC 9110, 13.2.2):
+ * - `If-Match`: the client's tag must be current. Strong comparison: a weak tag never matches.
+ * - `If-None-Match`: the current tag must not be one the client names (`*` names any).
+ */
+export function writePreconditions(request: FastifyRequest): Precondition<unknown> {
+  return (current) => {
+    const etag = etagOf(current)
+    const ifMatch = request.headers['if-match']
+    if (ifMatch !== undefined) {
+      const tags = tagsOf(ifMatch)
+      if (!tags.includes('*') && !tags.includes(etag)) {
+        throw new ApiError(
+          'precondition-failed',
+          'the resource has changed since the If-Match entity tag was issued; fetch it again and retry',
+        )
+      }
+    }
+    if (noneMatchHits(request.headers['if-none-match'], etag)) {
+      throw new ApiError('precondition-failed', 'the resource matches the If-None-Match entity tag')
+    }
+  }
+}

@@ -43,11 +43,6 @@ export function decodeCursor(
 }
 
 /**
- * Answers with a page: `{ data, next_cursor }` and, when there is a next page, a `Link: <…>; rel="next"` header
- * holding the request's own path and query with the new cursor.
- * `rows` holds up to limit + 1 items: the extra one only tells that another page exists.
- */
-/**
  * Checks for the parts of a cursor key, strict enough that whatever passes is also valid to the database: only
  * the exact forms the API itself issues, and only values the column type can hold.
  */
@@ -65,6 +60,11 @@ export const cursorPart = {
     typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 2_147_483_647,
 }
 
+/**
+ * Answers with a page: `{ data, next_cursor }` and, when there is a next page, a `Link: <…>; rel="next"` header
+ * holding the request's own path and query with the new cursor.
+ * `rows` holds up to limit + 1 items: the extra one only tells that another page exists.
+ */
 export function sendPage<Row, Item>(
   request: FastifyRequest,
   reply: FastifyReply,

@@ -1,3 +1,5 @@
+import { DatabaseUnavailableError } from '../db/database-errors.js'
+
 /**
  * Every error the API answers with, in one place: a stable code, its HTTP status and title. Each becomes an
  * RFC 9457 `application/problem+json` body whose `type` is `urn:counterclaim:problem:<code>`.
@@ -75,7 +77,8 @@ export const invalidField = (location: FieldError['in'], field: string, message:
  * says the database is away or overloaded is a 503 the client may retry; integrity errors that the repositories
  * did not turn into a precise problem first (a race between two requests) are conflicts.
  */
-export function problemFromDatabaseError(error: { code?: unknown; constraint?: unknown }): ApiError | undefined {
+export function problemFromDatabaseError(error: { code?: unknown }): ApiError | undefined {
+  if (error instanceof DatabaseUnavailableError) return unavailable('the database is not reachable or is overloaded')
   const code = typeof error.code === 'string' ? error.code : undefined
   if (code === undefined) return undefined
   if (CONNECTION_ERRORS.has(code)) return unavailable('the database is not reachable')

@@ -1,8 +1,10 @@
 import type { ErrorObject, Options } from 'ajv'
 import { Ajv2019 } from 'ajv/dist/2019.js'
 import addFormats from 'ajv-formats'
-import type { FastifySchemaCompiler } from 'fastify'
-import type { FieldError } from './problem-details.js'
+import { fullFormats } from 'ajv-formats/dist/formats.js'
+import type { FastifyRequest, FastifySchemaCompiler } from 'fastify'
+import { UUID_SHAPE } from '../schemas/common.schema.js'
+import { ApiError, type FieldError } from './problem-details.js'
 
 /**
  * Request validation with two Ajv instances. Bodies are JSON and must arrive exactly as documented: no type
@@ -14,7 +16,17 @@ function createAjv(options: Options): Ajv2019 {
   // Draft 2019-09, for keywords such as dependentRequired (a location's lat needs its lon).
   const ajv = new Ajv2019({ allErrors: true, removeAdditional: false, strict: true, ...options })
   addFormats.default(ajv)
+  // Stricter than the RFCs where PostgreSQL is: ajv's uuid also takes a `urn:uuid:` prefix, and its date-time
+  // takes year 0000 and leap seconds, all of which the database (or JavaScript's Date) would refuse later.
+  ajv.addFormat('uuid', UUID_SHAPE)
+  ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime })
   return ajv
+}
+
+const rfc3339DateTime = (fullFormats['date-time'] as { validate: (value: string) => boolean }).validate
+
+function isStorableDateTime(value: string): boolean {
+  return rfc3339DateTime(value) && !value.startsWith('0000') && !Number.isNaN(Date.parse(value))
 }
 
 const bodyAjv = createAjv({ coerceTypes: false, useDefaults: false })
@@ -75,4 +87,36 @@ function join(segments: string[]): string {
     if (/^\d+$/.test(segment)) return `${path}[${segment}]`
     return path.length > 0 ? `${path}.${segment}` : segment
   }, '')
+}
+
+const NUL = '\u0000'
+
+/**
+ * PostgreSQL text cannot hold the NUL character, so a string carrying one would fail in the database. Caught
+ * here, before validation, for the body, the query string and the path alike, and named like any bad field.
+ */
+export async function rejectNulCharacters(request: FastifyRequest): Promise<void> {
+  const parts: Array<[FieldError['in'], unknown]> = [
+    ['path', request.params],
+    ['query', request.query],
+    ['body', request.body],
+  ]
+  for (const [location, value] of parts) {
+    const path = pathToNul(value, [])
+    if (path !== undefined) {
+      const field = join(path) || location
+      const message = 'must not contain the NUL character (U+0000)'
+      throw new ApiError('validation-failed', `${field} ${message}`, { errors: [{ in: location, field, message }] })
+    }
+  }
+}
+
+function pathToNul(value: unknown, path: string[]): string[] | undefined {
+  if (typeof value === 'string') return value.includes(NUL) ? path : undefined
+  if (value === null || typeof value !== 'object') return undefined
+  for (const [key, item] of Object.entries(value)) {
+    const found = key.includes(NUL) ? [...path, key] : pathToNul(item, [...path, key])
+    if (found !== undefined) return found
+  }
+  return undefined
 }

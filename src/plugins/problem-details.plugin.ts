@@ -7,6 +7,7 @@ import {
   type ProblemBody,
   problemBody,
   problemFromDatabaseError,
+  RETRY_AFTER_SECONDS,
 } from '../http/problem-details.js'
 import { fieldErrorsOf } from '../http/validation.js'
 
@@ -66,6 +67,24 @@ export default fp(
         knownRoutes.on('GET', route.url, () => undefined, { url: route.url })
       }
       for (const method of methods) allowed.add(method)
+    })
+
+    // While the server closes, requests that still arrive on open connections are refused the same way as every
+    // other error (Fastify's own answer would be plain JSON without Retry-After); `return503OnClosing` is off.
+    let closing = false
+    fastify.addHook('preClose', async () => {
+      closing = true
+    })
+    fastify.addHook('onRequest', async (request, reply) => {
+      if (!closing) return
+      const body = problemBody('service-unavailable', 'the server is shutting down; retry on another connection')
+      return sendProblem(
+        reply.header('connection', 'close'),
+        { ...body, instance: request.id },
+        {
+          'retry-after': String(RETRY_AFTER_SECONDS),
+        },
+      )
     })
 
     fastify.setNotFoundHandler((request, reply) => {

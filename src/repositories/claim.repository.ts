@@ -1,7 +1,5 @@
-import { type Expression, type Kysely, type SqlBool, sql } from 'kysely'
-import type { Database, NewClaimRow, ClaimRowUpdate } from '../db/schema.js'
-
-type Db = Kysely<Database>
+import { type Expression, type SqlBool, sql } from 'kysely'
+import type { Db, NewClaimRow, ClaimRowUpdate } from '../db/schema.js'
 
 function selectClaims(db: Db) {
   return db
@@ -44,6 +42,7 @@ export type ClaimListOrder = 'stated_at' | 'created_at' | 'relevance'
 
 export interface ClaimListQuery {
   partyId?: string
+  /** Claims by this party and by the parties that speak for it. */
   sideId?: string
   tags?: string[]
   language?: string
@@ -70,7 +69,10 @@ export async function listClaims(db: Db, query: ClaimListQuery) {
   let select = selectClaims(db).select(rank.as('rank')).limit(query.limit)
 
   if (query.partyId !== undefined) select = select.where('c.party_id', '=', query.partyId)
-  if (query.sideId !== undefined) select = select.where('p.side_id', '=', query.sideId)
+  if (query.sideId !== undefined) {
+    const sideId = query.sideId
+    select = select.where((eb) => eb.or([eb('p.id', '=', sideId), eb('p.side_id', '=', sideId)]))
+  }
   if (query.tags !== undefined && query.tags.length > 0) {
     select = select.where('c.tags', '@>', sql<string[]>`${sql.val(query.tags)}::text[]`)
   }

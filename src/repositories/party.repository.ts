@@ -1,11 +1,6 @@
-import { type Kysely, sql } from 'kysely'
-import type { Database, NewPartyRow, PartyRowUpdate } from '../db/schema.js'
+import { sql } from 'kysely'
+import type { Db, NewPartyRow, PartyRowUpdate } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
-
-/** Every function takes `db` or a transaction: the caller that owns the unit of work decides which. */
-type Db = Kysely<Database>
-
-// A key names a party by id when it has the shape of a uuid, else by slug (slugs are refused that shape).
 
 function selectParties(db: Db) {
   return db
@@ -31,6 +26,7 @@ function selectParties(db: Db) {
 
 export type PartyRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectParties>['executeTakeFirst']>>>
 
+/** A key names a party by id when it has the shape of a uuid, else by slug (slugs are refused that shape). */
 export async function findPartyByKey(db: Db, key: string, options: { forUpdate?: boolean } = {}) {
   let query = selectParties(db).where(isUuid(key) ? 'p.id' : 'p.slug', '=', key.toLowerCase())
   if (options.forUpdate) query = query.forUpdate('p')
@@ -110,4 +106,19 @@ export async function countPartyDependents(db: Db, id: string) {
     ])
     .executeTakeFirstOrThrow()
   return { claims: Number(row.claims), parties: Number(row.parties) }
+}
+
+/**
+ * Whether following `side` from party `startId` (itself included) reaches party `targetId`: setting the target's
+ * side to the start would then close a cycle, and no party of it could ever be deleted.
+ */
+export async function sideChainReaches(db: Db, startId: string, targetId: string): Promise<boolean> {
+  const { rows } = await sql<{ reaches: boolean }>`
+    WITH RECURSIVE chain (id, side_id) AS (
+      SELECT id, side_id FROM parties WHERE id = ${startId}
+      UNION
+      SELECT p.id, p.side_id FROM parties p JOIN chain ON p.id = chain.side_id
+    )
+    SELECT EXISTS (SELECT 1 FROM chain WHERE id = ${targetId}) AS reaches`.execute(db)
+  return rows[0]?.reaches === true
 }

@@ -1,20 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { ifMatchPrecondition, sendRepresentation } from '../http/conditional-requests.js'
+import { writePreconditions, sendRepresentation } from '../http/conditional-requests.js'
 import { cursorPart, decodeCursor, sendPage } from '../http/pagination.js'
-import { invalidField } from '../http/problem-details.js'
 import {
   ClaimHistoryQuery,
   ClaimListQuery,
   ClaimParams,
   ClaimSchema,
-  type ClaimSort,
   ClaimVersionSchema,
   CreateClaimBody,
   UpdateClaimBody,
 } from '../schemas/claim.schema.js'
-import { isUuid, NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import * as claims from '../services/claim.service.js'
+import type { ClaimListKey } from '../services/claim.service.js'
 
 const ClaimRef = Type.Ref(ClaimSchema)
 const HISTORY_ORDER = 'version'
@@ -57,32 +56,16 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const query = request.query
-      const sort: ClaimSort = query.sort ?? (query.q !== undefined ? 'relevance' : '-stated_at')
-      if (sort === 'relevance' && query.q === undefined) {
-        throw invalidField('query', 'sort', 'relevance needs a full-text query q')
-      }
-      const cursor = decodeCursor(
-        query.cursor,
-        sort,
-        ([value, id, ...rest]) =>
-          rest.length === 0 &&
-          isUuid(id) &&
-          (sort === 'relevance' ? cursorPart.rank(value) : cursorPart.timestamp(value)),
-      )
-      const rows = await claims.listClaims(fastify.db, query, sort, cursor?.key as [string | number, string])
+      const sort = claims.claimListSort(query)
+      const cursor = decodeCursor(query.cursor, sort, (key) => claims.isClaimListKey(sort, key))
+      const rows = await claims.listClaims(fastify.db, query, sort, cursor?.key as ClaimListKey | undefined)
       return sendPage(
         request,
         reply,
         rows,
         query.limit,
         (row) => row.claim,
-        ({ claim, rank }) => ({
-          sort,
-          key: [
-            sort === 'relevance' ? rank : sort.endsWith('stated_at') ? claim.stated_at : claim.created_at,
-            claim.id,
-          ],
-        }),
+        (row) => ({ sort, key: row.key }),
       )
     },
   )
@@ -130,7 +113,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const precondition = ifMatchPrecondition(request)
+      const precondition = writePreconditions(request)
       const claim = await claims.updateClaim(fastify.db, request.params.id, request.body, precondition)
       return sendRepresentation(request, reply, claim)
     },
@@ -151,7 +134,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      await claims.deleteClaim(fastify.db, request.params.id, ifMatchPrecondition(request))
+      await claims.deleteClaim(fastify.db, request.params.id, writePreconditions(request))
       return reply.code(204).send(null)
     },
   )

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sql } from 'kysely'
 import { ApiError, RETRY_AFTER_SECONDS } from '../http/problem-details.js'
+import { pingDatabase } from '../repositories/health.repository.js'
 import { problemResponses } from '../schemas/common.schema.js'
 
 const READINESS_TIMEOUT_MS = 2000
@@ -39,7 +39,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS)
       })
       try {
-        await Promise.race([sql`select 1`.execute(fastify.db), timeout])
+        await Promise.race([pingDatabase(fastify.db), timeout])
       } catch {
         throw new ApiError('service-unavailable', 'the database is not reachable', {
           headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { ifMatchPrecondition, sendRepresentation } from '../http/conditional-requests.js'
+import { writePreconditions, sendRepresentation } from '../http/conditional-requests.js'
 import { decodeCursor, sendPage } from '../http/pagination.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import { CreatePartyBody, PartyListQuery, PartyParams, PartySchema, UpdatePartyBody } from '../schemas/party.schema.js'
@@ -101,7 +101,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const precondition = ifMatchPrecondition(request)
+      const precondition = writePreconditions(request)
       const party = await parties.updateParty(fastify.db, request.params.party, request.body, precondition)
       return sendRepresentation(request, reply, party)
     },
@@ -125,7 +125,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      await parties.deleteParty(fastify.db, request.params.party, ifMatchPrecondition(request))
+      await parties.deleteParty(fastify.db, request.params.party, writePreconditions(request))
       return reply.code(204).send(null)
     },
   )

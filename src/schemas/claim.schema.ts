@@ -31,13 +31,23 @@ const SourceSchema = Type.Object(
 )
 const Sources = Type.Array(SourceSchema, { maxItems: 50 })
 
+const LocationName = Type.String({ minLength: 1, maxLength: 300, examples: ['Stepanakert'] })
+const Latitude = Type.Number({ minimum: -90, maximum: 90 })
+const Longitude = Type.Number({ minimum: -180, maximum: 180 })
+const latLonTogether = { dependentRequired: { lat: ['lon'], lon: ['lat'] } }
+
 const LocationInput = Type.Object(
+  { name: LocationName, lat: Type.Optional(Latitude), lon: Type.Optional(Longitude) },
+  { additionalProperties: false, ...latLonTogether },
+)
+/** A location in a PATCH merges into the current one (JSON Merge Patch): absent members stay, null clears. */
+const LocationPatch = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 300, examples: ['Stepanakert'] }),
-    lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
-    lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+    name: Type.Optional(LocationName),
+    lat: Type.Optional(Nullable(Latitude)),
+    lon: Type.Optional(Nullable(Longitude)),
   },
-  { additionalProperties: false, dependentRequired: { lat: ['lon'], lon: ['lat'] } },
+  { additionalProperties: false, minProperties: 1, ...latLonTogether },
 )
 
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
@@ -99,7 +109,7 @@ export const UpdateClaimBody = Type.Object(
     quote: Type.Optional(Nullable(Quote)),
     stated_at: Type.Optional(DateTime),
     event_at: Type.Optional(Nullable(DateTime)),
-    location: Type.Optional(Nullable(LocationInput)),
+    location: Type.Optional(Nullable(LocationPatch)),
     language: Type.Optional(Language),
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
@@ -124,7 +134,10 @@ export const ClaimListQuery = Type.Object(
     ...PageQuery,
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this party (id or slug).' })),
     side: Type.Optional(
-      Type.String({ ...PartyKey, description: 'Only claims by parties that speak for this party (id or slug).' }),
+      Type.String({
+        ...PartyKey,
+        description: 'Only claims by this party (id or slug) and by the parties that speak for it.',
+      }),
     ),
     tag: Type.Optional(
       Type.Array(Tag, { maxItems: 20, description: 'Only claims carrying every given tag; repeat for several.' }),

@@ -1,8 +1,9 @@
-import type { Kysely } from 'kysely'
-import type { ClaimRowUpdate, Database } from '../db/schema.js'
-import { notFound } from '../http/problem-details.js'
+import type { ClaimRowUpdate, Db } from '../db/schema.js'
+import { cursorPart } from '../http/pagination.js'
+import { invalidField, notFound } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
+import { isUuid } from '../schemas/common.schema.js'
 import type {
   Claim,
   ClaimListFilter,
@@ -11,9 +12,8 @@ import type {
   CreateClaimInput,
   UpdateClaimInput,
 } from '../schemas/claim.schema.js'
-import { lockPartyReference, type Precondition, resolvePartyFilter } from './party.service.js'
-
-type Db = Kysely<Database>
+import { lockPartyReference, resolvePartyFilter } from './party.service.js'
+import type { Precondition } from './precondition.js'
 
 export function toClaim(row: ClaimRecord): Claim {
   return {
@@ -89,9 +89,10 @@ export async function updateClaim(
     if (patch.stated_at !== undefined) values.stated_at = patch.stated_at
     if (patch.event_at !== undefined) values.event_at = patch.event_at
     if (patch.location !== undefined) {
-      values.location_name = patch.location?.name ?? null
-      values.location_lat = patch.location?.lat ?? null
-      values.location_lon = patch.location?.lon ?? null
+      const location = patch.location === null ? null : mergeLocation(current, patch.location)
+      values.location_name = location?.name ?? null
+      values.location_lat = location?.lat ?? null
+      values.location_lon = location?.lon ?? null
     }
     if (patch.language !== undefined) values.language = patch.language
     if (patch.tags !== undefined) values.tags = patch.tags
@@ -102,6 +103,19 @@ export async function updateClaim(
     await claims.insertClaimVersion(trx, id, updated.version, contentOf(updated))
     return updated
   })
+}
+
+/** A location patch merged into the claim's current location: members it leaves out keep their value. */
+function mergeLocation(current: ClaimRecord, patch: NonNullable<UpdateClaimInput['location']>) {
+  const name = patch.name ?? current.location_name
+  if (name === null) {
+    throw invalidField('body', 'location.name', 'is required: the claim has no location yet to merge into')
+  }
+  return {
+    name,
+    lat: patch.lat !== undefined ? patch.lat : current.location_lat,
+    lon: patch.lon !== undefined ? patch.lon : current.location_lon,
+  }
 }
 
 export async function deleteClaim(db: Db, id: string, precondition: Precondition<Claim>): Promise<void> {
@@ -121,15 +135,30 @@ const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> 
   relevance: { order: 'relevance', descending: true },
 }
 
-/** Up to `limit + 1` claims: the extra one tells the caller that another page follows. */
-export async function listClaims(
-  db: Db,
-  filter: ClaimListFilter,
-  sort: ClaimSort,
-  after: [string | number, string] | undefined,
-) {
+/** The order a list is asked in: by relevance by default when searching, else newest stated first. */
+export function claimListSort(filter: ClaimListFilter): ClaimSort {
+  const sort = filter.sort ?? (filter.q !== undefined ? 'relevance' : '-stated_at')
+  if (sort === 'relevance' && filter.q === undefined) {
+    throw invalidField('query', 'sort', 'relevance needs a full-text query q')
+  }
+  return sort
+}
+
+/** A claim's position in a list of the given sort: the sort value, then the id that breaks ties. */
+export type ClaimListKey = [string | number, string]
+
+/** Whether a decoded cursor key has the shape `listClaims` gives for this sort (and the database accepts). */
+export function isClaimListKey(sort: ClaimSort, key: Array<string | number>): key is ClaimListKey {
+  const [value, id, ...rest] = key
+  const valueFits = sort === 'relevance' ? cursorPart.rank(value) : cursorPart.timestamp(value)
+  return rest.length === 0 && isUuid(id) && valueFits
+}
+
+/** Up to `limit + 1` claims (the extra one tells that another page follows), each with its list key. */
+export async function listClaims(db: Db, filter: ClaimListFilter, sort: ClaimSort, after: ClaimListKey | undefined) {
   const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
   const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
+  const { order, descending } = ORDERS[sort]
   const rows = await claims.listClaims(db, {
     partyId,
     sideId,
@@ -139,11 +168,16 @@ export async function listClaims(
     statedAfter: filter.stated_after,
     statedBefore: filter.stated_before,
     text: filter.q,
-    ...ORDERS[sort],
+    order,
+    descending,
     after,
     limit: filter.limit + 1,
   })
-  return rows.map((row) => ({ claim: toClaim(row), rank: row.rank }))
+  return rows.map((row) => {
+    const claim = toClaim(row)
+    const value = order === 'relevance' ? row.rank : order === 'stated_at' ? claim.stated_at : claim.created_at
+    return { claim, key: [value, claim.id] as ClaimListKey }
+  })
 }
 
 /** Every version of a live claim, newest first; the first is the current one. */

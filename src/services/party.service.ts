@@ -1,14 +1,10 @@
-import type { Kysely } from 'kysely'
-import type { Database, PartyRowUpdate } from '../db/schema.js'
+import type { Db, PartyRowUpdate } from '../db/schema.js'
 import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
 import { isUuid } from '../schemas/common.schema.js'
+import type { Precondition } from './precondition.js'
 import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
-
-type Db = Kysely<Database>
-/** Runs against the current representation before a change; throws to refuse it (a failed If-Match). */
-export type Precondition<T> = (current: T) => void
 
 export function toParty(row: PartyRecord): Party {
   return {
@@ -17,7 +13,10 @@ export function toParty(row: PartyRecord): Party {
     name: row.name,
     kind: row.kind as Party['kind'],
     country: row.country,
-    side: row.side_id !== null ? { id: row.side_id, slug: row.side_slug ?? '', name: row.side_name ?? '' } : null,
+    side:
+      row.side_id !== null && row.side_slug !== null && row.side_name !== null
+        ? { id: row.side_id, slug: row.side_slug, name: row.side_name }
+        : null,
     wikidata: row.wikidata,
     description: row.description,
     version: row.version,
@@ -84,7 +83,9 @@ export async function updateParty(
     if (patch.description !== undefined) values.description = patch.description
     if (patch.side !== undefined) {
       values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
-      if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
+      if (values.side_id !== null && (await parties.sideChainReaches(trx, values.side_id, current.id))) {
+        throw invalidField('body', 'side', 'would make a cycle: that party already speaks for this one')
+      }
     }
     await withSlugConflict(patch.slug ?? current.slug, () => parties.updateParty(trx, current.id, values))
     return getParty(trx, current.id)

@@ -22,21 +22,30 @@ export async function buildTestApp(t: Teardown, env: NodeJS.ProcessEnv = {}): Pr
   return { app, database }
 }
 
-/** Sends a JSON request through `inject` and returns the status, headers and parsed body. */
-export async function call(
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT' | 'HEAD'
+
+/** Sends a request through `inject` with the body as given, and returns the status, headers and parsed body. */
+export async function callRaw(
   app: FastifyInstance,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT' | 'HEAD',
+  method: Method,
+  url: string,
+  payload?: string | Buffer,
+  headers: Record<string, string> = {},
+) {
+  const response = await app.inject({ method, url, headers, payload })
+  const type = String(response.headers['content-type'] ?? '')
+  const json = type.includes('json') && response.body.length > 0 ? response.json() : undefined
+  return { status: response.statusCode, headers: response.headers, body: json, raw: response.body }
+}
+
+/** Sends a JSON request through `inject` and returns the status, headers and parsed body. */
+export function call(
+  app: FastifyInstance,
+  method: Method,
   url: string,
   body?: unknown,
   headers: Record<string, string> = {},
 ) {
-  const response = await app.inject({
-    method,
-    url,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    payload: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const type = String(response.headers['content-type'] ?? '')
-  const json = type.includes('json') && response.body.length > 0 ? response.json() : undefined
-  return { status: response.statusCode, headers: response.headers, body: json, raw: response.body }
+  if (body === undefined) return callRaw(app, method, url, undefined, headers)
+  return callRaw(app, method, url, JSON.stringify(body), { 'content-type': 'application/json', ...headers })
 }

@@ -25,14 +25,14 @@ async function migrationsHash(): Promise<string> {
   return hash.digest('hex').slice(0, 12)
 }
 
-function databaseUrl(base: string, name: string): string {
+export function databaseUrl(base: string, name: string): string {
   const url = new URL(base)
   url.pathname = `/${name}`
   return url.toString()
 }
 
 /** Runs `work` with a plain connection to the server's maintenance database (the one DATABASE_URL names). */
-async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: serverUrl })
   await client.connect()
   try {
@@ -50,6 +50,8 @@ async function ensureServerTemplate(): Promise<string> {
     try {
       const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])
       if (rowCount === 0) {
+        // A run that died while building leaves this behind; it is ours to replace.
+        await client.query(`DROP DATABASE IF EXISTS ${template}_building WITH (FORCE)`)
         await client.query(`CREATE DATABASE ${template}_building`)
         const handle = openServerDatabase({
           url: databaseUrl(serverUrl!, `${template}_building`),
@@ -71,7 +73,11 @@ async function ensureServerTemplate(): Promise<string> {
 }
 
 async function ensurePgliteTemplate(): Promise<string> {
-  const path = join(tmpdir(), `counterclaim-template-${await migrationsHash()}.tar`)
+  // A dump loads only into the PGlite version that wrote it, so the version is part of the name.
+  const pgliteVersion = JSON.parse(
+    await readFile(new URL('../package.json', import.meta.resolve('@electric-sql/pglite')), 'utf8'),
+  ).version
+  const path = join(tmpdir(), `counterclaim-template-${pgliteVersion}-${await migrationsHash()}.tar`)
   const exists = await readFile(path).then(
     () => true,
     () => false,
@@ -90,13 +96,20 @@ async function ensurePgliteTemplate(): Promise<string> {
   return path
 }
 
-/** A fresh, migrated database for one test file; closing it also drops it. */
-export async function openTestDatabase(): Promise<DatabaseHandle> {
+/** A fresh, migrated database for one test file; closing it also drops it. Pool options apply on a server. */
+export async function openTestDatabase(
+  pool: { poolMax?: number; connectTimeoutMs?: number } = {},
+): Promise<DatabaseHandle> {
   if (serverUrl !== undefined) {
     const template = await ensureServerTemplate()
     const name = `counterclaim_test_${randomBytes(6).toString('hex')}`
     await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`))
-    const handle = openServerDatabase({ url: databaseUrl(serverUrl, name), poolMax: 10, statementTimeoutMs: 10_000 })
+    const handle = openServerDatabase({
+      url: databaseUrl(serverUrl, name),
+      poolMax: pool.poolMax ?? 10,
+      connectTimeoutMs: pool.connectTimeoutMs,
+      statementTimeoutMs: 10_000,
+    })
     return {
       ...handle,
       close: async () => {
