@@ -114,7 +114,7 @@ t.test('a claim is created naming its party by slug or by id, and read back', as
         url: 'https://www.reuters.com/article/1',
         publisher: 'Reuters',
         title: 'Pipeline targeted',
-        published_at: '2020-10-06T10:00:00Z',
+        published_at: '2020-10-06T14:00:00+04:00',
       },
       { url: 'http://mod.gov.az/en/news/1' },
     ],
@@ -131,7 +131,11 @@ t.test('a claim is created naming its party by slug or by id, and read back', as
   t.same(claim.location, { name: 'Yevlakh', lat: 40.6183, lon: 47.15 })
   t.equal(claim.language, 'en')
   t.same(claim.tags, ['pipeline', 'missile'])
-  t.same(claim.sources, body.sources)
+  t.same(
+    claim.sources,
+    [{ ...body.sources[0], published_at: '2020-10-06T10:00:00.000Z' }, body.sources[1]],
+    'a source keeps its fields, its published_at normalised to UTC',
+  )
   t.equal(claim.status, 'unchallenged')
   t.equal(claim.rebuttal_count, 0)
   t.equal(claim.support_count, 0)

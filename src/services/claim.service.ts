@@ -8,6 +8,7 @@ import type {
   Claim,
   ClaimListFilter,
   ClaimSort,
+  ClaimSource,
   ClaimVersion,
   CreateClaimInput,
   UpdateClaimInput,
@@ -44,6 +45,17 @@ function contentOf(claim: Claim): ClaimVersion['claim'] {
   return { text, quote, stated_at, event_at, location, language, tags, sources }
 }
 
+/** Sources as stored: JSON, with each publication time in UTC to the millisecond like every other timestamp. */
+function storedSources(sources: ClaimSource[]): string {
+  return JSON.stringify(
+    sources.map((source) =>
+      source.published_at === undefined
+        ? source
+        : { ...source, published_at: new Date(source.published_at).toISOString() },
+    ),
+  )
+}
+
 export async function getClaim(db: Db, id: string): Promise<Claim> {
   const row = await claims.findClaimById(db, id)
   if (row === undefined) throw notFound(`claim ${id}`)
@@ -64,7 +76,7 @@ export async function createClaim(db: Db, input: CreateClaimInput): Promise<Clai
       location_lon: input.location?.lon ?? null,
       language: input.language,
       tags: input.tags,
-      sources: input.sources === undefined ? undefined : JSON.stringify(input.sources),
+      sources: input.sources === undefined ? undefined : storedSources(input.sources),
     })
     const created = await getClaim(trx, id)
     await claims.insertClaimVersion(trx, id, created.version, contentOf(created))
@@ -96,7 +108,7 @@ export async function updateClaim(
     }
     if (patch.language !== undefined) values.language = patch.language
     if (patch.tags !== undefined) values.tags = patch.tags
-    if (patch.sources !== undefined) values.sources = JSON.stringify(patch.sources)
+    if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
     await claims.updateClaim(trx, id, values)
 
     const updated = await getClaim(trx, id)
