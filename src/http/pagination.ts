@@ -1,10 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { PAGE_LIMIT_DEFAULT } from '../schemas/common.schema.js'
 import { invalidField } from './problem-details.js'
 
 /**
  * Keyset pagination. A cursor is the sort key of the last item of a page (and the sort it belongs to), encoded
  * as base64url JSON. It is opaque to clients: they pass back what they were given, and anything else is a 400.
  */
+/** The page size asked for (validation fills in the default, which the type cannot tell). */
+export function pageLimit(query: { limit?: number }): number {
+  return query.limit ?? PAGE_LIMIT_DEFAULT
+}
+
 export interface Cursor {
   sort: string
   key: Array<string | number>

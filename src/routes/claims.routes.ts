@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { writePreconditions, sendRepresentation } from '../http/conditional-requests.js'
-import { cursorPart, decodeCursor, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import {
   ClaimHistoryQuery,
   ClaimListQuery,
@@ -63,7 +63,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         request,
         reply,
         rows,
-        query.limit,
+        pageLimit(query),
         (row) => row.claim,
         (row) => ({ sort, key: row.key }),
       )
@@ -101,8 +101,9 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'updateClaim',
         summary: 'Edit a claim',
         description:
-          'Every edit makes a new version (see /history). With If-Match, the edit applies only if the claim is ' +
-          'unchanged since that ETag (else 412).',
+          'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every edit makes a ' +
+          'new version (see /history). With If-Match, the edit applies only if the claim is unchanged since that ' +
+          'ETag (else 412).',
         tags: ['claims'],
         params: ClaimParams,
         body: UpdateClaimBody,
@@ -155,7 +156,7 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const { limit } = request.query
+      const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, HISTORY_ORDER, (key) => {
         return key.length === 1 && cursorPart.positiveInteger(key[0])
       })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { writePreconditions, sendRepresentation } from '../http/conditional-requests.js'
-import { decodeCursor, sendPage } from '../http/pagination.js'
+import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import { CreatePartyBody, PartyListQuery, PartyParams, PartySchema, UpdatePartyBody } from '../schemas/party.schema.js'
 import * as parties from '../services/party.service.js'
@@ -53,7 +53,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         request,
         reply,
         rows,
-        query.limit,
+        pageLimit(query),
         (party) => party,
         (party) => ({
           sort: SLUG_ORDER,
@@ -90,7 +90,9 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'updateParty',
         summary: 'Change a party',
-        description: 'With If-Match, the change applies only if the party is unchanged since that ETag (else 412).',
+        description:
+          'A JSON Merge Patch (sent as application/json or application/merge-patch+json). With If-Match, the ' +
+          'change applies only if the party is unchanged since that ETag (else 412).',
         tags: ['parties'],
         params: PartyParams,
         body: UpdatePartyBody,

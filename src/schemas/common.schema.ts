@@ -68,12 +68,14 @@ export const PAGE_LIMIT_DEFAULT = 50
 export const PAGE_LIMIT_MAX = 200
 
 export const PageQuery = {
-  limit: Type.Integer({
-    minimum: 1,
-    maximum: PAGE_LIMIT_MAX,
-    default: PAGE_LIMIT_DEFAULT,
-    description: `Items per page (1 to ${PAGE_LIMIT_MAX}).`,
-  }),
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: PAGE_LIMIT_MAX,
+      default: PAGE_LIMIT_DEFAULT,
+      description: `Items per page (1 to ${PAGE_LIMIT_MAX}).`,
+    }),
+  ),
   cursor: Type.Optional(
     Type.String({ minLength: 1, maxLength: 1000, description: 'The `next_cursor` of the previous page, as given.' }),
   ),

@@ -1,5 +1,5 @@
 import type { ClaimRowUpdate, Db } from '../db/schema.js'
-import { cursorPart } from '../http/pagination.js'
+import { cursorPart, pageLimit } from '../http/pagination.js'
 import { invalidField, notFound } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
@@ -183,7 +183,7 @@ export async function listClaims(db: Db, filter: ClaimListFilter, sort: ClaimSor
     order,
     descending,
     after,
-    limit: filter.limit + 1,
+    limit: pageLimit(filter) + 1,
   })
   return rows.map((row) => {
     const claim = toClaim(row)

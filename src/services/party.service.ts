@@ -1,4 +1,5 @@
 import type { Db, PartyRowUpdate } from '../db/schema.js'
+import { pageLimit } from '../http/pagination.js'
 import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
@@ -38,7 +39,7 @@ export async function listParties(db: Db, filter: PartyListFilter, afterSlug: st
     country: filter.country,
     sideId,
     afterSlug,
-    limit: filter.limit + 1,
+    limit: pageLimit(filter) + 1,
   })
   return rows.map(toParty)
 }
