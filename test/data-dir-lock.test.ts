@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { DataDirLockedError, lockDataDir } from '../src/db/data-dir-lock.js'
+import { type ProjectProcess, startProjectProcess } from './helpers/project-process.js'
 
 const LOCK_FILE = 'counterclaim.pid'
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** The pid of a process that has already exited. */
 function deadPid(): number {
@@ -109,48 +108,17 @@ async function freePort(): Promise<number> {
   })
 }
 
-interface Started {
-  child: ChildProcess
-  stdout: () => string
-  stderr: () => string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-const children: ChildProcess[] = []
-t.teardown(() => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-})
+type Started = ProjectProcess
 
 function startServer(dataDir: string, port: number): Started {
-  // The server runs as it does in production: without tap's NODE_OPTIONS loaders and TAP_* settings.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name)),
-  )
-  const env: NodeJS.ProcessEnv = {
-    ...inherited,
+  return startProjectProcess(t, 'src/server.ts', {
     DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     // The embedded database is the one a data directory lock protects.
     DATABASE_URL: '',
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: PROJECT_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  children.push(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  )
-  return { child, stdout: () => stdout, stderr: () => stderr, exited }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

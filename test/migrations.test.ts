@@ -7,26 +7,27 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { type DatabaseHandle, openPgliteDatabase, openServerDatabase } from '../src/db/database.js'
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/db/migrator.js'
+import { startProjectProcess } from './helpers/project-process.js'
 import { databaseUrl, serverUrl, withAdminClient } from './helpers/test-database.js'
 
 const MIGRATIONS = fileURLToPath(new URL('../migrations/', import.meta.url))
 const NAME = /^\d{14}_[a-z0-9_]+\.sql$/
 
+/** A throwaway, empty database on the server (from template0: nothing a site added to template1), dropped at the end. */
+async function createEmptyServerDatabase(teardown: (fn: () => unknown) => void): Promise<string> {
+  const name = `counterclaim_migrations_${randomBytes(6).toString('hex')}`
+  await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0`))
+  teardown(() => withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
+  return databaseUrl(serverUrl!, name)
+}
+
 /** An empty database, not cloned from the migrated template: a throwaway database on the server, or a new PGlite. */
 async function openEmptyDatabase(teardown: (fn: () => unknown) => void): Promise<DatabaseHandle> {
-  if (serverUrl === undefined) {
-    const handle = await openPgliteDatabase(new PGlite(), () => undefined)
-    teardown(() => handle.close())
-    return handle
-  }
-  const name = `counterclaim_migrations_${randomBytes(6).toString('hex')}`
-  // template0: nothing a site added to template1 (tables, extensions) can make this database non-empty.
-  await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0`))
-  const handle = openServerDatabase({ url: databaseUrl(serverUrl, name), poolMax: 2, statementTimeoutMs: 60_000 })
-  teardown(async () => {
-    await handle.close()
-    await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
-  })
+  const handle =
+    serverUrl === undefined
+      ? await openPgliteDatabase(new PGlite(), () => undefined)
+      : openServerDatabase({ url: await createEmptyServerDatabase(teardown), poolMax: 2, statementTimeoutMs: 60_000 })
+  teardown(() => handle.close())
   return handle
 }
 
@@ -38,7 +39,7 @@ async function tablesOf(handle: DatabaseHandle): Promise<string[]> {
   return rows.map((row) => row.table_name)
 }
 
-const files = (await readdir(MIGRATIONS)).filter((file) => file.endsWith('.sql'))
+const files = (await readdir(MIGRATIONS)).filter((file) => file.endsWith('.sql')).sort()
 
 t.test('the migrator reads the project migrations directory', async (t) => {
   t.equal(resolve(MIGRATIONS_DIR), resolve(MIGRATIONS))
@@ -112,4 +113,23 @@ t.test('the migrated schema enforces what the API relies on', async (t) => {
   await handle.db.updateTable('parties').set({ deleted_at: new Date() }).where('slug', '=', 'armenia').execute()
   await handle.db.insertInto('parties').values(party).execute()
   t.pass('a deleted party frees its slug')
+})
+
+t.test('npm run db:migrate applies the migrations to the configured database, then finds nothing to do', async (t) => {
+  const env =
+    serverUrl === undefined
+      ? { DATABASE_URL: '', DATA_DIR: t.testdir() }
+      : { DATABASE_URL: await createEmptyServerDatabase((fn) => t.teardown(fn)) }
+  const run = async () => {
+    const migrate = startProjectProcess(t, 'src/cli/migrate.ts', env)
+    const { code } = await migrate.exited
+    return { code, stdout: migrate.stdout(), stderr: migrate.stderr() }
+  }
+
+  const first = await run()
+  t.equal(first.code, 0, first.stderr)
+  t.equal(first.stdout.trim(), `applied: ${files.map((file) => file.replace(/\.sql$/, '')).join(', ')}`)
+  const second = await run()
+  t.equal(second.code, 0, second.stderr)
+  t.equal(second.stdout.trim(), 'the database is up to date')
 })

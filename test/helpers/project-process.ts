@@ -1,0 +1,42 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+export interface ProjectProcess {
+  child: ChildProcess
+  stdout: () => string
+  stderr: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+/**
+ * Runs one of the project's TypeScript entry points (`src/server.ts`, `src/cli/migrate.ts`) as its own process,
+ * the way it runs outside the tests: without tap's NODE_OPTIONS loaders and TAP_* settings, with `env` on top of
+ * this process's environment. The process is killed when the test ends, if it still runs.
+ */
+export function startProjectProcess(t: Teardown, script: string, env: NodeJS.ProcessEnv): ProjectProcess {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name)),
+  )
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: PROJECT_ROOT,
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  return { child, stdout: () => stdout, stderr: () => stderr, exited }
+}
