@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config.js'
 import { openServerDatabase } from '../src/db/database.js'
 import { PROBLEM_TYPE_PREFIX } from '../src/http/problem-details.js'
 import { buildTestApp, call } from './helpers/test-app.js'
-import { openTestDatabase, serverUrl } from './helpers/test-database.js'
+import { openTestDatabase, serverUrl, withAdminClient } from './helpers/test-database.js'
 
 const { app } = await buildTestApp(t)
 
@@ -182,5 +182,39 @@ t.test(
     t.equal(starved.body.code, 'service-unavailable')
     t.match(starved.headers['retry-after'], /^\d+$/)
     t.equal((await call(busy, 'GET', '/v1/claims')).status, 200, 'served again once a connection is free')
+  },
+)
+
+t.test(
+  'a pooled connection the server drops while idle is replaced, without crashing the process',
+  { skip: serverUrl === undefined && 'needs DATABASE_URL: the embedded database has no connections to drop' },
+  async (t) => {
+    const idleErrors: Error[] = []
+    let reported: () => void = () => undefined
+    const errorReported = new Promise<void>((resolve) => (reported = resolve))
+    const database = await openTestDatabase({
+      onIdleError: (error) => {
+        idleErrors.push(error)
+        reported()
+      },
+    })
+    const dropped = await buildApp({ config: { ...loadConfig({}), migrateOnStart: false }, database, logger: false })
+    t.teardown(() => dropped.close())
+    t.equal((await call(dropped, 'GET', '/v1/claims')).status, 200, 'a connection is now idle in the pool')
+
+    // What a database restart or a failover does to the connections open at that moment, done from outside.
+    const { rows: named } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(database.db)
+    const { rows } = await withAdminClient((client) =>
+      client.query<{ terminated: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
+         WHERE datname = $1 AND application_name = 'counterclaim'`,
+        [named[0]?.name],
+      ),
+    )
+    t.ok(rows.length > 0 && rows.every((row) => row.terminated), 'the idle connections were terminated')
+    await errorReported
+    t.ok(idleErrors.length > 0, 'the loss was reported to the idle-error handler')
+
+    t.equal((await call(dropped, 'GET', '/v1/claims')).status, 200, 'the next request gets a new connection')
   },
 )

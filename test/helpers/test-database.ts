@@ -98,7 +98,7 @@ async function ensurePgliteTemplate(): Promise<string> {
 
 /** A fresh, migrated database for one test file; closing it also drops it. Pool options apply on a server. */
 export async function openTestDatabase(
-  pool: { poolMax?: number; connectTimeoutMs?: number } = {},
+  pool: { poolMax?: number; connectTimeoutMs?: number; onIdleError?: (error: Error) => void } = {},
 ): Promise<DatabaseHandle> {
   if (serverUrl !== undefined) {
     const template = await ensureServerTemplate()
@@ -108,6 +108,7 @@ export async function openTestDatabase(
       url: databaseUrl(serverUrl, name),
       poolMax: pool.poolMax ?? 10,
       connectTimeoutMs: pool.connectTimeoutMs,
+      onIdleError: pool.onIdleError,
       statementTimeoutMs: 10_000,
     })
     return {
