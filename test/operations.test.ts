@@ -218,3 +218,14 @@ t.test(
     t.equal((await call(dropped, 'GET', '/v1/claims')).status, 200, 'the next request gets a new connection')
   },
 )
+
+t.test(
+  'every pooled connection to a server carries the configured statement_timeout',
+  { skip: serverUrl === undefined && 'needs DATABASE_URL: the embedded database does not enforce statement_timeout' },
+  async (t) => {
+    const handle = openServerDatabase({ url: serverUrl!, poolMax: 1, statementTimeoutMs: 1234 })
+    t.teardown(() => handle.close())
+    const { rows } = await sql<{ statement_timeout: string }>`SHOW statement_timeout`.execute(handle.db)
+    t.equal(rows[0]?.statement_timeout, '1234ms')
+  },
+)
