@@ -58,9 +58,19 @@ export class ApiError extends Error {
   }
 }
 
-export function problemBody(code: ProblemCode, detail: string, errors?: FieldError[]): ProblemBody {
-  const { status, title } = PROBLEMS[code]
-  return { type: PROBLEM_TYPE_PREFIX + code, title, status, detail, code, ...(errors ? { errors } : {}) }
+/** The problem+json body of an error; `instance` is the request id, which is also in the logs. */
+export function problemBody(error: ApiError, instance: string): ProblemBody {
+  const { title } = PROBLEMS[error.code]
+  const { errors } = error.extras
+  return {
+    type: PROBLEM_TYPE_PREFIX + error.code,
+    title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    instance,
+    ...(errors ? { errors } : {}),
+  }
 }
 
 export const notFound = (what: string) => new ApiError('not-found', `${what} does not exist`)
@@ -102,6 +112,7 @@ const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 
 export const RETRY_AFTER_SECONDS = 2
 
-function unavailable(detail: string): ApiError {
+/** A 503 the client may retry after RETRY_AFTER_SECONDS. */
+export function unavailable(detail: string): ApiError {
   return new ApiError('service-unavailable', detail, { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } })
 }

@@ -4,10 +4,9 @@ import FindMyWay from 'find-my-way'
 import {
   ApiError,
   type ProblemCode,
-  type ProblemBody,
   problemBody,
   problemFromDatabaseError,
-  RETRY_AFTER_SECONDS,
+  unavailable,
 } from '../http/problem-details.js'
 import { fieldErrorsOf } from '../http/validation.js'
 
@@ -23,8 +22,12 @@ const FASTIFY_CODES: Record<number, ProblemCode> = {
   503: 'service-unavailable',
 }
 
-export function sendProblem(reply: FastifyReply, body: ProblemBody, headers: Record<string, string> = {}) {
-  return reply.code(body.status).headers(headers).type('application/problem+json').send(body)
+function sendProblem(reply: FastifyReply, problem: ApiError) {
+  return reply
+    .code(problem.status)
+    .headers(problem.extras.headers ?? {})
+    .type('application/problem+json')
+    .send(problemBody(problem, reply.request.id))
 }
 
 function toApiError(error: FastifyError): ApiError {
@@ -51,8 +54,7 @@ export default fp(
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toApiError(error)
       if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
-      const body = { ...problemBody(problem.code, problem.detail, problem.extras.errors), instance: request.id }
-      return sendProblem(reply, body, problem.extras.headers)
+      return sendProblem(reply, problem)
     })
 
     // Answer 405 (with Allow) for a known path asked with another method, 404 for an unknown path.
@@ -75,16 +77,9 @@ export default fp(
     fastify.addHook('preClose', async () => {
       closing = true
     })
-    fastify.addHook('onRequest', async (request, reply) => {
+    fastify.addHook('onRequest', async (_request, reply) => {
       if (!closing) return
-      const body = problemBody('service-unavailable', 'the server is shutting down; retry on another connection')
-      return sendProblem(
-        reply.header('connection', 'close'),
-        { ...body, instance: request.id },
-        {
-          'retry-after': String(RETRY_AFTER_SECONDS),
-        },
-      )
+      return sendProblem(reply.header('connection', 'close'), unavailable('the server is shutting down; retry'))
     })
 
     fastify.setNotFoundHandler((request, reply) => {
@@ -93,11 +88,10 @@ export default fp(
       const allowed = match ? methodsByPath.get((match.store as { url: string }).url) : undefined
       if (allowed !== undefined && !allowed.has(request.method)) {
         const allow = [...allowed].sort().join(', ')
-        const body = problemBody('method-not-allowed', `${request.method} is not allowed here; use ${allow}`)
-        return sendProblem(reply, { ...body, instance: request.id }, { allow })
+        const detail = `${request.method} is not allowed here; use ${allow}`
+        return sendProblem(reply, new ApiError('method-not-allowed', detail, { headers: { allow } }))
       }
-      const body = problemBody('route-not-found', `no route matches ${request.method} ${path}`)
-      return sendProblem(reply, { ...body, instance: request.id })
+      return sendProblem(reply, new ApiError('route-not-found', `no route matches ${request.method} ${path}`))
     })
   },
   { name: 'problem-details' },
