@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { type DatabaseHandle, openEmbeddedDatabase, openServerDatabase } from './db/database.js'
+import { ApiError, answerClientError, sendProblem } from './http/problem-details.js'
 import { rejectNulCharacters, validatorCompiler } from './http/validation.js'
 import databasePlugin from './plugins/database.plugin.js'
 import openapiPlugin from './plugins/openapi.plugin.js'
@@ -34,6 +35,10 @@ export function serverOptions(config: Config, logger?: FastifyServerOptions['log
     // Requests arriving while the server closes are answered by the problem-details plugin instead.
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before a route is found (a URL that is not valid percent-encoding) and before Fastify sees
+    // the request at all (an invalid header) are problems like every other.
+    frameworkErrors: (error, _request, reply) => sendProblem(reply, new ApiError('malformed-request', error.message)),
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, randomUUID()),
   }
 }
 

@@ -358,6 +358,12 @@ t.test('the list filters by party, side, tags, language and stated time', async 
   t.same(await listIds('/v1/claims?side=ft-other'), [c.id], 'nobody speaks for ft-other: its own claims only')
   t.same(await listIds('/v1/claims?side=ft-ministry'), [a.id], 'a party that has a side is still its own side')
 
+  // A chain: the ministry's press office speaks for the ministry, which speaks for the state.
+  await createParty('ft-press-office', { kind: 'official', side: 'ft-ministry' })
+  const e = await createClaim({ party: 'ft-press-office', text: 'Claim E.', stated_at: '2020-10-02T00:00:00Z' })
+  t.same(await listIds('/v1/claims?side=ft-state'), [d.id, b.id, e.id, a.id], 'a side takes in chains of speakers')
+  t.same(await listIds('/v1/claims?side=ft-ministry'), [e.id, a.id])
+
   t.same(await listIds('/v1/claims?tag=ft-pipeline'), [c.id, b.id, a.id])
   t.same(await listIds('/v1/claims?tag=ft-pipeline&tag=ft-missile'), [c.id, a.id], 'repeated tags: every one')
   t.same(await listIds('/v1/claims?tag=ft-missile&tag=ft-pipeline&tag=ft-drone'), [c.id])
@@ -625,6 +631,8 @@ t.test('a cursor from another sort, a garbage one or a tampered one is a 400 nam
     ['a missing id', cursorOf(['-stated_at', '2020-12-01T00:00:00.000Z'])],
     ['a string for a rank', cursorOf(['relevance', 'high', id])],
     ['a rank too large for a real', cursorOf(['relevance', 1e300, id])],
+    ['a rank too small for a real', cursorOf(['relevance', 1e-50, id])],
+    ['a timestamp in year 0', cursorOf(['-stated_at', '0000-12-31T23:00:00.000Z', id])],
   ]
   for (const [name, value] of bad) {
     const query = name.includes('rank') ? 'q=claim&sort=relevance&' : ''
@@ -996,6 +1004,9 @@ t.test('a PATCH of location merges into the current one (JSON Merge Patch)', asy
   const half = await call(app, 'PATCH', url, { location: { lat: 40 } })
   t.equal(half.status, 400)
   t.same(fieldsOf(half.body), ['body:location.lon'])
+  const halfCleared = await call(app, 'PATCH', url, { location: { lat: null, lon: 5 } })
+  t.equal(halfCleared.status, 400, 'a coordinate cleared while the other is set')
+  t.same(fieldsOf(halfCleared.body), ['body:location.lat'])
 
   const cleared = await call(app, 'PATCH', url, { location: null })
   t.equal(cleared.body.location, null)
@@ -1013,7 +1024,8 @@ t.test('ids, dates and text the database could not take are 400s naming the fiel
   t.equal(urn.status, 400)
   t.same(fieldsOf(urn.body), ['path:id'])
 
-  for (const stated_at of ['0000-01-01T00:00:00Z', '2016-12-31T23:59:60Z']) {
+  const outOfRange = ['0000-01-01T00:00:00Z', '0001-01-01T00:00:00+01:00', '9999-12-31T23:59:59-01:00']
+  for (const stated_at of [...outOfRange, '2016-12-31T23:59:60Z']) {
     const bad = await call(app, 'POST', '/v1/claims', { ...base, stated_at })
     t.equal(bad.status, 400, `stated_at ${stated_at}`)
     t.same(fieldsOf(bad.body), ['body:stated_at'])

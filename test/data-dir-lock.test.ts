@@ -8,6 +8,11 @@ import { type ProjectProcess, startProjectProcess } from './helpers/project-proc
 
 const LOCK_FILE = 'counterclaim.pid'
 
+/** The pid a lock file names (its first field; the second is the owner's per-process token). */
+function lockPid(path: string): string {
+  return readFileSync(path, 'utf8').trim().split(/\s+/)[0] ?? ''
+}
+
 /** The pid of a process that has already exited. */
 function deadPid(): number {
   const result = spawnSync(process.execPath, ['-e', ''])
@@ -28,7 +33,7 @@ t.test('a fresh directory is locked with this process id', async (t) => {
   const dir = t.testdir()
   const release = lockDataDir(dir)
   t.teardown(release)
-  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid))
+  t.equal(lockPid(join(dir, LOCK_FILE)), String(process.pid))
 })
 
 t.test('a directory that does not exist yet is created and locked', async (t) => {
@@ -50,14 +55,10 @@ t.test('a second lock on the same directory fails, naming the owner; after relea
     t.fail('a second lock was granted')
   } catch (error) {
     t.ok(error instanceof DataDirLockedError, 'a DataDirLockedError')
-    t.match((error as Error).message, new RegExp(`\\bpid ${process.pid}\\b`))
+    t.match((error as Error).message, /in use by this process already/)
     t.match((error as Error).message, dir)
   }
-  t.equal(
-    readFileSync(join(dir, LOCK_FILE), 'utf8').trim(),
-    String(process.pid),
-    'the refused attempt left the lock alone',
-  )
+  t.equal(lockPid(join(dir, LOCK_FILE)), String(process.pid), 'the refused attempt left the lock alone')
 
   release()
   released = true
@@ -75,14 +76,23 @@ t.test('a lock left by a process that no longer runs is taken over', async (t) =
 
   const release = lockDataDir(dir)
   t.teardown(release)
-  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid))
+  t.equal(lockPid(join(dir, LOCK_FILE)), String(process.pid))
 })
 
 t.test('a lock file with no pid in it is taken over', async (t) => {
   const dir = t.testdir({ [LOCK_FILE]: '' })
   const release = lockDataDir(dir)
   t.teardown(release)
-  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.pid))
+  t.equal(lockPid(join(dir, LOCK_FILE)), String(process.pid))
+})
+
+t.test('a lock naming this pid but another process (a restarted container, pid 1 again) is taken over', async (t) => {
+  const dir = t.testdir()
+  writeFileSync(join(dir, LOCK_FILE), `${process.pid} token-of-an-earlier-process\n`)
+  const release = lockDataDir(dir)
+  t.teardown(release)
+  t.equal(lockPid(join(dir, LOCK_FILE)), String(process.pid))
+  t.notMatch(readFileSync(join(dir, LOCK_FILE), 'utf8'), /token-of-an-earlier-process/)
 })
 
 t.test('release does not remove a lock another process has taken since', async (t) => {
@@ -91,7 +101,7 @@ t.test('release does not remove a lock another process has taken since', async (
   // Someone (wrongly) removed our lock and a live process took the directory: here, our parent.
   writeFileSync(join(dir, LOCK_FILE), `${process.ppid}\n`)
   release()
-  t.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), String(process.ppid))
+  t.equal(lockPid(join(dir, LOCK_FILE)), String(process.ppid))
 })
 
 /** A TCP port free on loopback right now. */
@@ -160,7 +170,7 @@ t.test('a second server on the same data directory refuses to start; the first s
   const started = Date.now()
   await waitUntilListening(first, port, 90_000)
   t.comment(`the first server listened after ${Date.now() - started} ms`)
-  t.equal(readFileSync(lockFile, 'utf8').trim(), String(first.child.pid), 'the lock names the running server')
+  t.equal(lockPid(lockFile), String(first.child.pid), 'the lock names the running server')
 
   const second = startServer(dataDir, await freePort())
   const secondExit = await exitWithin(second, 30_000)
@@ -172,7 +182,7 @@ t.test('a second server on the same data directory refuses to start; the first s
 
   const stillServing = await fetch(`http://127.0.0.1:${port}/readyz`)
   t.equal(stillServing.status, 200, 'the first server still serves')
-  t.equal(readFileSync(lockFile, 'utf8').trim(), String(first.child.pid), 'and still holds the lock')
+  t.equal(lockPid(lockFile), String(first.child.pid), 'and still holds the lock')
 
   first.child.kill('SIGTERM')
   const firstExit = await exitWithin(first, 10_000)

@@ -1,3 +1,4 @@
+import { type AddressInfo, connect } from 'node:net'
 import { sql } from 'kysely'
 import t from 'tap'
 import { PROBLEM_TYPE_PREFIX, PROBLEMS } from '../src/http/problem-details.js'
@@ -191,4 +192,45 @@ t.test('a body with __proto__ is refused as a 400 and stores nothing', async (t)
 t.test('the same JSON without __proto__ is accepted (the 400 above is about the poisoning)', async (t) => {
   const response = await call(app, 'POST', '/v1/parties', { slug: 'not-poisoned', name: 'Not poisoned', kind: 'state' })
   t.equal(response.status, 201)
+})
+
+t.test('requests refused before routing are problems too', async (t) => {
+  const badUrl = await inject('GET', '/v1/parties/%FF')
+  assertProblem(t, badUrl, 400, 'malformed-request')
+
+  // What Node's HTTP parser refuses never reaches Fastify: these need a real socket.
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const rawExchange = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port })
+      let received = ''
+      socket.setEncoding('utf8')
+      socket.on('data', (chunk) => (received += chunk))
+      socket.on('close', () => resolve(received))
+      socket.on('error', reject)
+      socket.end(bytes)
+    })
+  const parse = (answer: string) => {
+    const [head = '', body = ''] = answer.split('\r\n\r\n')
+    return { head, body: JSON.parse(body) }
+  }
+
+  const nulHeader = parse(await rawExchange('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0000b\r\n\r\n'))
+  t.match(nulHeader.head, /^HTTP\/1\.1 400 /)
+  t.match(nulHeader.head, /content-type: application\/problem\+json/i)
+  t.match(nulHeader.body, { status: 400, code: 'malformed-request', type: `${PROBLEM_TYPE_PREFIX}malformed-request` })
+
+  const hugeHeader = parse(
+    await rawExchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Huge: ${'a'.repeat(20_000)}\r\n\r\n`),
+  )
+  t.match(hugeHeader.head, /^HTTP\/1\.1 431 /)
+  t.match(hugeHeader.body, { status: 431, code: 'headers-too-large' })
+})
+
+t.test('a deeply nested body is a 400, not a stack overflow', async (t) => {
+  const deep = `{"slug": "deep", "name": "Deep", "kind": "state", "description": ${'['.repeat(5000)}${']'.repeat(5000)}}`
+  const response = await inject('POST', '/v1/parties', deep, { 'content-type': 'application/json' })
+  assertProblem(t, response, 400, 'validation-failed')
+  t.match(response.body.errors, [{ in: 'body', field: 'description' }])
 })

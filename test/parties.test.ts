@@ -194,16 +194,7 @@ t.test('a side chain may be long, but may not close a cycle', async (t) => {
 })
 
 t.test('conditional headers on writes: If-None-Match refuses a PATCH or DELETE of a matching party', async (t) => {
-  const created = await call(
-    app,
-    'POST',
-    '/v1/parties',
-    { slug: 'georgia', name: 'Georgia', kind: 'state' },
-    {
-      'if-none-match': '*',
-    },
-  )
-  t.equal(created.status, 201, 'a POST creates: there was no current representation to match')
+  const created = await call(app, 'POST', '/v1/parties', { slug: 'georgia', name: 'Georgia', kind: 'state' })
 
   const star = await call(app, 'PATCH', '/v1/parties/georgia', { name: 'Sakartvelo' }, { 'if-none-match': '*' })
   t.equal(star.status, 412)

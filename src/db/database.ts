@@ -41,7 +41,8 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
   })
   pool.on('error', (error) => options.onIdleError?.(error))
   // pg reports a full pool or a failed connect as plain Errors, without a code to tell them apart from others:
-  // every failure to get a connection is marked here, where it is known for what it is.
+  // every failure to get a connection is marked here, where it is known for what it is. A wrong password or a
+  // missing database fail the same way (a 503 a client may retry); the migration at start reports those at once.
   const connections = {
     connect: () =>
       pool.connect().catch((error: unknown) => {

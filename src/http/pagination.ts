@@ -1,16 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { PAGE_LIMIT_DEFAULT } from '../schemas/common.schema.js'
+import { isStorableInstant, PAGE_LIMIT_DEFAULT } from '../schemas/common.schema.js'
 import { invalidField } from './problem-details.js'
+
+/** The page size asked for: `limit` is optional in the schema, and validation fills in its default. */
+export function pageLimit(query: { limit?: number }): number {
+  return query.limit ?? PAGE_LIMIT_DEFAULT
+}
 
 /**
  * Keyset pagination. A cursor is the sort key of the last item of a page (and the sort it belongs to), encoded
  * as base64url JSON. It is opaque to clients: they pass back what they were given, and anything else is a 400.
  */
-/** The page size asked for (validation fills in the default, which the type cannot tell). */
-export function pageLimit(query: { limit?: number }): number {
-  return query.limit ?? PAGE_LIMIT_DEFAULT
-}
-
 export interface Cursor {
   sort: string
   key: Array<string | number>
@@ -57,10 +57,11 @@ export const cursorPart = {
   timestamp: (value: unknown): value is string =>
     typeof value === 'string' &&
     /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value) &&
-    !Number.isNaN(Date.parse(value)) &&
+    isStorableInstant(Date.parse(value)) &&
     new Date(value).toISOString() === value,
-  /** A text-search rank, a PostgreSQL `real`. */
-  rank: (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= 3.4e38,
+  /** A text-search rank: a PostgreSQL `real`, which holds 0 and normal numbers, not the subnormal ones. */
+  rank: (value: unknown): value is number =>
+    typeof value === 'number' && (value === 0 || (value >= 1.18e-38 && value <= 3.4e38)),
   /** A positive PostgreSQL `integer`. */
   positiveInteger: (value: unknown): value is number =>
     typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 2_147_483_647,

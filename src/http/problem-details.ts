@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net'
+import type { FastifyReply } from 'fastify'
 import { DatabaseUnavailableError } from '../db/database-errors.js'
 
 /**
@@ -14,11 +16,13 @@ export const PROBLEMS = {
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'No acceptable representation' },
   conflict: { status: 409, title: 'Conflict with the current state' },
+  'request-timeout': { status: 408, title: 'Request timed out' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'unprocessable-entity': { status: 422, title: 'The request cannot be applied' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  'headers-too-large': { status: 431, title: 'Request headers too large' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
@@ -71,6 +75,42 @@ export function problemBody(error: ApiError, instance: string): ProblemBody {
     instance,
     ...(errors ? { errors } : {}),
   }
+}
+
+/**
+ * Answers with a problem; every problem response of the API goes through here. The request id is set here too,
+ * for errors raised before the hooks that set it ran (a URL that cannot be decoded).
+ */
+export function sendProblem(reply: FastifyReply, problem: ApiError) {
+  return reply
+    .code(problem.status)
+    .header('x-request-id', reply.request.id)
+    .headers(problem.extras.headers ?? {})
+    .type('application/problem+json')
+    .send(problemBody(problem, reply.request.id))
+}
+
+/**
+ * Answers a request that Node's HTTP parser refused before Fastify saw it (bad bytes in a header, headers too
+ * large, a request too slow to arrive), on the raw socket, then closes the connection.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, requestId: string): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const problem =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ApiError('request-timeout', 'the request did not arrive in time')
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new ApiError('headers-too-large', 'the request headers are larger than the server accepts')
+        : new ApiError('malformed-request', 'the request is not valid HTTP')
+  const body = JSON.stringify(problemBody(problem, requestId))
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${PROBLEMS[problem.code].title}\r\n` +
+        `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
 }
 
 export const notFound = (what: string) => new ApiError('not-found', `${what} does not exist`)

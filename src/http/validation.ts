@@ -3,7 +3,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js'
 import addFormats from 'ajv-formats'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify'
-import { UUID_SHAPE } from '../schemas/common.schema.js'
+import { isStorableInstant, UUID_SHAPE } from '../schemas/common.schema.js'
 import { ApiError, type FieldError } from './problem-details.js'
 
 /**
@@ -17,7 +17,8 @@ function createAjv(options: Options): Ajv2019 {
   const ajv = new Ajv2019({ allErrors: true, removeAdditional: false, strict: true, ...options })
   addFormats.default(ajv)
   // Stricter than the RFCs where PostgreSQL is: ajv's uuid also takes a `urn:uuid:` prefix, and its date-time
-  // takes year 0000 and leap seconds, all of which the database (or JavaScript's Date) would refuse later.
+  // takes leap seconds and instants outside years 0001 to 9999 in UTC, which the database, JavaScript's Date or
+  // the RFC 3339 text the API answers with could not hold.
   ajv.addFormat('uuid', UUID_SHAPE)
   ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime })
   return ajv
@@ -26,7 +27,7 @@ function createAjv(options: Options): Ajv2019 {
 const rfc3339DateTime = (fullFormats['date-time'] as { validate: (value: string) => boolean }).validate
 
 function isStorableDateTime(value: string): boolean {
-  return rfc3339DateTime(value) && !value.startsWith('0000') && !Number.isNaN(Date.parse(value))
+  return rfc3339DateTime(value) && isStorableInstant(Date.parse(value))
 }
 
 const bodyAjv = createAjv({ coerceTypes: false, useDefaults: false })
@@ -102,7 +103,7 @@ export async function rejectNulCharacters(request: FastifyRequest): Promise<void
     ['body', request.body],
   ]
   for (const [location, value] of parts) {
-    const path = pathToNul(value, [])
+    const path = pathToNul(value)
     if (path !== undefined) {
       const field = join(path) || location
       const message = 'must not contain the NUL character (U+0000)'
@@ -111,12 +112,30 @@ export async function rejectNulCharacters(request: FastifyRequest): Promise<void
   }
 }
 
-function pathToNul(value: unknown, path: string[]): string[] | undefined {
-  if (typeof value === 'string') return value.includes(NUL) ? path : undefined
-  if (value === null || typeof value !== 'object') return undefined
-  for (const [key, item] of Object.entries(value)) {
-    const found = key.includes(NUL) ? [...path, key] : pathToNul(item, [...path, key])
-    if (found !== undefined) return found
+/** The path to the first string (or key) holding a NUL, walked without recursion: bodies may nest deeply. */
+function pathToNul(root: unknown): string[] | undefined {
+  interface Step {
+    value: unknown
+    key?: string
+    parent?: Step
+  }
+  const pathOf = (step: Step) => {
+    const path: string[] = []
+    for (let at: Step | undefined = step; at?.key !== undefined; at = at.parent) path.unshift(at.key)
+    return path
+  }
+  const pending: Step[] = [{ value: root }]
+  for (let step = pending.pop(); step !== undefined; step = pending.pop()) {
+    const { value } = step
+    if (typeof value === 'string') {
+      if (value.includes(NUL)) return pathOf(step)
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        const child = { value: item, key, parent: step }
+        if (key.includes(NUL)) return pathOf(child)
+        pending.push(child)
+      }
+    }
   }
   return undefined
 }

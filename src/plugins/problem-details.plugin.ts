@@ -1,11 +1,11 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
 import {
   ApiError,
   type ProblemCode,
-  problemBody,
   problemFromDatabaseError,
+  sendProblem,
   unavailable,
 } from '../http/problem-details.js'
 import { fieldErrorsOf } from '../http/validation.js'
@@ -20,14 +20,6 @@ const FASTIFY_CODES: Record<number, ProblemCode> = {
   415: 'unsupported-media-type',
   429: 'too-many-requests',
   503: 'service-unavailable',
-}
-
-function sendProblem(reply: FastifyReply, problem: ApiError) {
-  return reply
-    .code(problem.status)
-    .headers(problem.extras.headers ?? {})
-    .type('application/problem+json')
-    .send(problemBody(problem, reply.request.id))
 }
 
 function toApiError(error: FastifyError): ApiError {

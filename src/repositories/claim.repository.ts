@@ -1,5 +1,6 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { Db, NewClaimRow, ClaimRowUpdate } from '../db/schema.js'
+import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
+import { sideMemberIds } from './party.repository.js'
 
 function selectClaims(db: Db) {
   return db
@@ -42,7 +43,7 @@ export type ClaimListOrder = 'stated_at' | 'created_at' | 'relevance'
 
 export interface ClaimListQuery {
   partyId?: string
-  /** Claims by this party and by the parties that speak for it. */
+  /** Claims by this party and by the parties that speak for it, directly or through others. */
   sideId?: string
   tags?: string[]
   language?: string
@@ -69,10 +70,7 @@ export async function listClaims(db: Db, query: ClaimListQuery) {
   let select = selectClaims(db).select(rank.as('rank')).limit(query.limit)
 
   if (query.partyId !== undefined) select = select.where('c.party_id', '=', query.partyId)
-  if (query.sideId !== undefined) {
-    const sideId = query.sideId
-    select = select.where((eb) => eb.or([eb('p.id', '=', sideId), eb('p.side_id', '=', sideId)]))
-  }
+  if (query.sideId !== undefined) select = select.where(sql<SqlBool>`c.party_id IN ${sideMemberIds(query.sideId)}`)
   if (query.tags !== undefined && query.tags.length > 0) {
     select = select.where('c.tags', '@>', sql<string[]>`${sql.val(query.tags)}::text[]`)
   }

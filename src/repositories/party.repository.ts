@@ -122,3 +122,18 @@ export async function sideChainReaches(db: Db, startId: string, targetId: string
     SELECT EXISTS (SELECT 1 FROM chain WHERE id = ${targetId}) AS reaches`.execute(db)
   return rows[0]?.reaches === true
 }
+
+/**
+ * The ids of a side: the party itself and every live party that speaks for it, directly or through others. An
+ * expression, for use in the queries of other repositories (`party_id IN (…)`).
+ */
+export function sideMemberIds(sideId: string) {
+  return sql<string>`(
+    WITH RECURSIVE members (id) AS (
+      SELECT ${sideId}::uuid
+      UNION
+      SELECT p.id FROM parties p JOIN members ON p.side_id = members.id WHERE p.deleted_at IS NULL
+    )
+    SELECT id FROM members
+  )`
+}

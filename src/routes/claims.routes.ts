@@ -1,22 +1,41 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { writePreconditions, sendRepresentation } from '../http/conditional-requests.js'
+import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
 import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { invalidField } from '../http/problem-details.js'
 import {
   ClaimHistoryQuery,
+  type ClaimListFilter,
   ClaimListQuery,
   ClaimParams,
   ClaimSchema,
+  type ClaimSort,
   ClaimVersionSchema,
   CreateClaimBody,
   UpdateClaimBody,
 } from '../schemas/claim.schema.js'
-import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { isUuid, NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import * as claims from '../services/claim.service.js'
 import type { ClaimListKey } from '../services/claim.service.js'
 
 const ClaimRef = Type.Ref(ClaimSchema)
 const HISTORY_ORDER = 'version'
+
+/** The order a list is asked in: by relevance by default when searching, else newest stated first. */
+function sortOf(query: ClaimListFilter): ClaimSort {
+  const sort = query.sort ?? (query.q !== undefined ? 'relevance' : '-stated_at')
+  if (sort === 'relevance' && query.q === undefined) {
+    throw invalidField('query', 'sort', 'relevance needs a full-text query q')
+  }
+  return sort
+}
+
+/** Whether a decoded cursor key has the shape the list gives for this sort, with values the database accepts. */
+function isListKey(sort: ClaimSort, key: Array<string | number>): boolean {
+  const [value, id, ...rest] = key
+  const valueFits = sort === 'relevance' ? cursorPart.rank(value) : cursorPart.timestamp(value)
+  return rest.length === 0 && isUuid(id) && valueFits
+}
 
 const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
@@ -56,14 +75,16 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const query = request.query
-      const sort = claims.claimListSort(query)
-      const cursor = decodeCursor(query.cursor, sort, (key) => claims.isClaimListKey(sort, key))
-      const rows = await claims.listClaims(fastify.db, query, sort, cursor?.key as ClaimListKey | undefined)
+      const sort = sortOf(query)
+      const limit = pageLimit(query)
+      const cursor = decodeCursor(query.cursor, sort, (key) => isListKey(sort, key))
+      const after = cursor?.key as ClaimListKey | undefined
+      const rows = await claims.listClaims(fastify.db, query, { sort, limit, after })
       return sendPage(
         request,
         reply,
         rows,
-        pageLimit(query),
+        limit,
         (row) => row.claim,
         (row) => ({ sort, key: row.key }),
       )

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { ApiError, RETRY_AFTER_SECONDS } from '../http/problem-details.js'
+import { unavailable } from '../http/problem-details.js'
 import { pingDatabase } from '../repositories/health.repository.js'
 import { problemResponses } from '../schemas/common.schema.js'
 
@@ -41,9 +41,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       try {
         await Promise.race([pingDatabase(fastify.db), timeout])
       } catch {
-        throw new ApiError('service-unavailable', 'the database is not reachable', {
-          headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
-        })
+        throw unavailable('the database is not reachable')
       } finally {
         clearTimeout(timer)
       }

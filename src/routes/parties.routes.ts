@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { writePreconditions, sendRepresentation } from '../http/conditional-requests.js'
+import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
 import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import { CreatePartyBody, PartyListQuery, PartyParams, PartySchema, UpdatePartyBody } from '../schemas/party.schema.js'
@@ -47,18 +47,17 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const query = request.query
+      const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string')
-      const rows = await parties.listParties(fastify.db, query, cursor?.key[0] as string | undefined)
+      const afterSlug = cursor?.key[0] as string | undefined
+      const rows = await parties.listParties(fastify.db, query, { limit, afterSlug })
       return sendPage(
         request,
         reply,
         rows,
-        pageLimit(query),
+        limit,
         (party) => party,
-        (party) => ({
-          sort: SLUG_ORDER,
-          key: [party.slug],
-        }),
+        (party) => ({ sort: SLUG_ORDER, key: [party.slug] }),
       )
     },
   )

@@ -136,7 +136,7 @@ export const ClaimListQuery = Type.Object(
     side: Type.Optional(
       Type.String({
         ...PartyKey,
-        description: 'Only claims by this party (id or slug) and by the parties that speak for it.',
+        description: 'Only claims by this party (id or slug) and by the parties that speak for it, directly or not.',
       }),
     ),
     tag: Type.Optional(

@@ -9,6 +9,11 @@ export function Nullable<T extends TSchema & { type: string }>(schema: T) {
 export const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_SHAPE.test(value)
 
+/** The instants a timestamp may name: years 0001 to 9999 in UTC, which RFC 3339 and PostgreSQL both write. */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z')
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z')
+export const isStorableInstant = (ms: number) => ms >= EARLIEST && ms <= LATEST
+
 export const Uuid = Type.String({ format: 'uuid', description: 'A UUID.' })
 export const DateTime = Type.String({ format: 'date-time', description: 'An RFC 3339 date-time with a time zone.' })
 

@@ -1,9 +1,7 @@
 import type { ClaimRowUpdate, Db } from '../db/schema.js'
-import { cursorPart, pageLimit } from '../http/pagination.js'
 import { invalidField, notFound } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
-import { isUuid } from '../schemas/common.schema.js'
 import type {
   Claim,
   ClaimListFilter,
@@ -123,11 +121,13 @@ function mergeLocation(current: ClaimRecord, patch: NonNullable<UpdateClaimInput
   if (name === null) {
     throw invalidField('body', 'location.name', 'is required: the claim has no location yet to merge into')
   }
-  return {
-    name,
-    lat: patch.lat !== undefined ? patch.lat : current.location_lat,
-    lon: patch.lon !== undefined ? patch.lon : current.location_lon,
+  const lat = patch.lat !== undefined ? patch.lat : current.location_lat
+  const lon = patch.lon !== undefined ? patch.lon : current.location_lon
+  if ((lat === null) !== (lon === null)) {
+    const missing = lat === null ? 'lat' : 'lon'
+    throw invalidField('body', `location.${missing}`, 'must be set or cleared together with the other coordinate')
   }
+  return { name, lat, lon }
 }
 
 export async function deleteClaim(db: Db, id: string, precondition: Precondition<Claim>): Promise<void> {
@@ -147,30 +147,18 @@ const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> 
   relevance: { order: 'relevance', descending: true },
 }
 
-/** The order a list is asked in: by relevance by default when searching, else newest stated first. */
-export function claimListSort(filter: ClaimListFilter): ClaimSort {
-  const sort = filter.sort ?? (filter.q !== undefined ? 'relevance' : '-stated_at')
-  if (sort === 'relevance' && filter.q === undefined) {
-    throw invalidField('query', 'sort', 'relevance needs a full-text query q')
-  }
-  return sort
-}
-
-/** A claim's position in a list of the given sort: the sort value, then the id that breaks ties. */
+/** A claim's position in a list: the value it is sorted by, then the id that breaks ties. */
 export type ClaimListKey = [string | number, string]
 
-/** Whether a decoded cursor key has the shape `listClaims` gives for this sort (and the database accepts). */
-export function isClaimListKey(sort: ClaimSort, key: Array<string | number>): key is ClaimListKey {
-  const [value, id, ...rest] = key
-  const valueFits = sort === 'relevance' ? cursorPart.rank(value) : cursorPart.timestamp(value)
-  return rest.length === 0 && isUuid(id) && valueFits
-}
-
 /** Up to `limit + 1` claims (the extra one tells that another page follows), each with its list key. */
-export async function listClaims(db: Db, filter: ClaimListFilter, sort: ClaimSort, after: ClaimListKey | undefined) {
+export async function listClaims(
+  db: Db,
+  filter: ClaimListFilter,
+  page: { sort: ClaimSort; limit: number; after: ClaimListKey | undefined },
+) {
   const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
   const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
-  const { order, descending } = ORDERS[sort]
+  const { order, descending } = ORDERS[page.sort]
   const rows = await claims.listClaims(db, {
     partyId,
     sideId,
@@ -182,8 +170,8 @@ export async function listClaims(db: Db, filter: ClaimListFilter, sort: ClaimSor
     text: filter.q,
     order,
     descending,
-    after,
-    limit: pageLimit(filter) + 1,
+    after: page.after,
+    limit: page.limit + 1,
   })
   return rows.map((row) => {
     const claim = toClaim(row)

@@ -1,11 +1,10 @@
 import type { Db, PartyRowUpdate } from '../db/schema.js'
-import { pageLimit } from '../http/pagination.js'
 import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
 import { isUuid } from '../schemas/common.schema.js'
-import type { Precondition } from './precondition.js'
 import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
+import type { Precondition } from './precondition.js'
 
 export function toParty(row: PartyRecord): Party {
   return {
@@ -32,14 +31,15 @@ export async function getParty(db: Db, key: string): Promise<Party> {
   return toParty(row)
 }
 
-export async function listParties(db: Db, filter: PartyListFilter, afterSlug: string | undefined) {
+/** Up to `limit + 1` parties in slug order: the extra one tells that another page follows. */
+export async function listParties(db: Db, filter: PartyListFilter, page: { limit: number; afterSlug?: string }) {
   const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
   const rows = await parties.listParties(db, {
     kind: filter.kind,
     country: filter.country,
     sideId,
-    afterSlug,
-    limit: pageLimit(filter) + 1,
+    afterSlug: page.afterSlug,
+    limit: page.limit + 1,
   })
   return rows.map(toParty)
 }
@@ -84,6 +84,7 @@ export async function updateParty(
     if (patch.description !== undefined) values.description = patch.description
     if (patch.side !== undefined) {
       values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
+      if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
       if (values.side_id !== null && (await parties.sideChainReaches(trx, values.side_id, current.id))) {
         throw invalidField('body', 'side', 'would make a cycle: that party already speaks for this one')
       }
