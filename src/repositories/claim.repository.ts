@@ -1,6 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
 import { sideMemberIds } from './party.repository.js'
+import { nextVersion, softDeletion } from './record-version.js'
 
 function selectClaims(db: Db) {
   return db
@@ -100,17 +101,13 @@ export async function insertClaim(db: Db, values: NewClaimRow): Promise<string> 
 export async function updateClaim(db: Db, id: string, values: ClaimRowUpdate): Promise<void> {
   await db
     .updateTable('claims')
-    .set((eb) => ({ ...values, version: eb('version', '+', 1), updated_at: sql<Date>`now()` }))
+    .set({ ...values, ...nextVersion() })
     .where('id', '=', id)
     .execute()
 }
 
 export async function softDeleteClaim(db: Db, id: string): Promise<void> {
-  await db
-    .updateTable('claims')
-    .set((eb) => ({ deleted_at: sql<Date>`now()`, version: eb('version', '+', 1), updated_at: sql<Date>`now()` }))
-    .where('id', '=', id)
-    .execute()
+  await db.updateTable('claims').set(softDeletion()).where('id', '=', id).execute()
 }
 
 export async function insertClaimVersion(db: Db, claimId: string, version: number, snapshot: unknown): Promise<void> {

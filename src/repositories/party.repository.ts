@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db, NewPartyRow, PartyRowUpdate } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
+import { nextVersion, softDeletion } from './record-version.js'
 
 function selectParties(db: Db) {
   return db
@@ -74,17 +75,13 @@ export async function insertParty(db: Db, values: NewPartyRow): Promise<string> 
 export async function updateParty(db: Db, id: string, values: PartyRowUpdate): Promise<void> {
   await db
     .updateTable('parties')
-    .set((eb) => ({ ...values, version: eb('version', '+', 1), updated_at: sql<Date>`now()` }))
+    .set({ ...values, ...nextVersion() })
     .where('id', '=', id)
     .execute()
 }
 
 export async function softDeleteParty(db: Db, id: string): Promise<void> {
-  await db
-    .updateTable('parties')
-    .set((eb) => ({ deleted_at: sql<Date>`now()`, version: eb('version', '+', 1), updated_at: sql<Date>`now()` }))
-    .where('id', '=', id)
-    .execute()
+  await db.updateTable('parties').set(softDeletion()).where('id', '=', id).execute()
 }
 
 /** What still points at a party: live claims it made and live parties that speak for it. */
