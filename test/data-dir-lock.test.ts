@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { DataDirLockedError, lockDataDir } from '../src/db/data-dir-lock.js'
-import { type ProjectProcess, startProjectProcess } from './helpers/project-process.js'
+import { freePort, type ProjectProcess, startProjectProcess } from './helpers/project-process.js'
 
 const LOCK_FILE = 'counterclaim.pid'
 
@@ -103,20 +102,6 @@ t.test('release does not remove a lock another process has taken since', async (
   release()
   t.equal(lockPid(join(dir, LOCK_FILE)), String(process.ppid))
 })
-
-/** A TCP port free on loopback right now. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
-      )
-    })
-  })
-}
 
 type Started = ProjectProcess
 

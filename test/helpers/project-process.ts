@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -39,4 +40,18 @@ export function startProjectProcess(t: Teardown, script: string, env: NodeJS.Pro
     child.once('exit', (code, signal) => resolve({ code, signal })),
   )
   return { child, stdout: () => stdout, stderr: () => stderr, exited }
+}
+
+/** A TCP port on the loopback interface that is free right now, for a server the test starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      )
+    })
+  })
 }
