@@ -9,7 +9,9 @@ import databasePlugin from './plugins/database.plugin.js'
 import openapiPlugin from './plugins/openapi.plugin.js'
 import problemDetailsPlugin from './plugins/problem-details.plugin.js'
 import claimRoutes from './routes/claims.routes.js'
+import disputeRoutes from './routes/disputes.routes.js'
 import healthRoutes from './routes/health.routes.js'
+import linkRoutes from './routes/links.routes.js'
 import partyRoutes from './routes/parties.routes.js'
 
 export interface AppOptions {
@@ -81,5 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes)
   await app.register(partyRoutes)
   await app.register(claimRoutes)
+  await app.register(linkRoutes)
+  await app.register(disputeRoutes)
   return app
 }

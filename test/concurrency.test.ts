@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import t from 'tap'
+import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { serverUrl } from './helpers/test-database.js'
 
@@ -42,4 +43,115 @@ t.test('a party deleted while claims are created for it never leaves a live clai
       t.notOk(state?.party_deleted)
     }
   }
+})
+
+/** Creates a party per slug, and returns a claim maker that states each claim a minute after the previous one. */
+async function claimsOf(...slugs: string[]) {
+  for (const slug of slugs) await call(app, 'POST', '/v1/parties', { slug, name: slug, kind: 'official' })
+  let minute = 0
+  return async (party: string) => {
+    minute++
+    const stated_at = new Date(Date.UTC(2020, 9, 1, 0, minute)).toISOString()
+    const response = await call(app, 'POST', '/v1/claims', { party, text: `Said by ${party}`, stated_at })
+    if (response.status !== 201) throw new Error(`creating a claim: ${response.raw}`)
+    return response.body as { id: string; stated_at: string }
+  }
+}
+
+t.test('parallel rebuttals of one claim are all counted', async (t) => {
+  const claimBy = await claimsOf('counted-claimant', 'counted-rebutter')
+  const target = await claimBy('counted-claimant')
+  const existing = await Promise.all(Array.from({ length: 10 }, () => claimBy('counted-rebutter')))
+  const results = await Promise.all([
+    // Half link existing claims, half record a counter-claim with its link in the same call.
+    ...existing.map((rebuttal) => call(app, 'POST', `/v1/claims/${target.id}/rebuttals`, { claim_id: rebuttal.id })),
+    ...Array.from({ length: 10 }, (_, i) =>
+      call(app, 'POST', `/v1/claims/${target.id}/rebuttals`, {
+        claim: { party: 'counted-rebutter', text: `Counter-claim ${i}`, stated_at: '2021-01-01T00:00:00Z' },
+      }),
+    ),
+  ])
+  t.same(
+    results.map((r) => r.status),
+    Array(20).fill(201),
+    'every rebuttal is recorded',
+  )
+  const read = (await call(app, 'GET', `/v1/claims/${target.id}`)).body
+  t.equal(read.rebuttal_count, 20, 'and counted')
+  t.equal(read.last_response_at, '2021-01-01T00:00:00.000Z')
+
+  // The same links deleted in parallel, half through the link and half through the rebutting claim.
+  const deletes = results.map((r, i) =>
+    i % 2 === 0
+      ? call(app, 'DELETE', `/v1/links/${r.body.link.id}`)
+      : call(app, 'DELETE', `/v1/claims/${r.body.claim.id}`),
+  )
+  t.same(
+    (await Promise.all(deletes)).map((r) => r.status),
+    Array(20).fill(204),
+  )
+  t.match((await call(app, 'GET', `/v1/claims/${target.id}`)).body, {
+    status: 'unchallenged',
+    rebuttal_count: 0,
+    last_response_at: null,
+  })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [] })
+})
+
+t.test('the same link made twice at once is made once', async (t) => {
+  const claimBy = await claimsOf('twice-a', 'twice-b')
+  for (let round = 0; round < 10; round++) {
+    const [to, from] = [await claimBy('twice-a'), await claimBy('twice-b')]
+    const body = { from_claim_id: from.id, to_claim_id: to.id, kind: 'rebuts' }
+    const statuses = (await Promise.all([1, 2, 3].map(() => call(app, 'POST', '/v1/links', body)))).map((r) => r.status)
+    t.same(statuses.sort(), [201, 409, 409], `round ${round}: one 201, the others 409`)
+    t.equal((await call(app, 'GET', `/v1/claims/${to.id}`)).body.rebuttal_count, 1)
+  }
+})
+
+t.test('claims deleted while links to and from them are made leave no live link on a deleted claim', async (t) => {
+  const claimBy = await claimsOf('race-a', 'race-b', 'race-c')
+  for (let round = 0; round < 10; round++) {
+    const victim = await claimBy('race-a')
+    const answered = await claimBy('race-b')
+    const responders = await Promise.all([claimBy('race-b'), claimBy('race-c'), claimBy('race-c')])
+    await call(app, 'POST', '/v1/links', { from_claim_id: victim.id, to_claim_id: answered.id, kind: 'rebuts' })
+    const results = await Promise.all([
+      ...responders.map((r) =>
+        call(app, 'POST', '/v1/links', { from_claim_id: r.id, to_claim_id: victim.id, kind: 'rebuts' }),
+      ),
+      call(app, 'POST', '/v1/links', { from_claim_id: victim.id, to_claim_id: answered.id, kind: 'supports' }),
+      call(app, 'PATCH', `/v1/claims/${victim.id}`, { stated_at: '2022-01-01T00:00:00Z' }),
+      call(app, 'DELETE', `/v1/claims/${victim.id}`),
+    ])
+    const statuses = results.map((r) => r.status)
+    t.ok(
+      statuses.slice(0, 4).every((s) => s === 201 || s === 422),
+      `round ${round}: links are made or refused as to a deleted claim (${statuses})`,
+    )
+    t.ok([200, 404].includes(statuses[4]!), 'the edit happens before the delete or finds the claim gone')
+    t.equal(statuses[5], 204, 'the delete succeeds')
+    t.match((await call(app, 'GET', `/v1/claims/${answered.id}`)).body, { rebuttal_count: 0, support_count: 0 })
+  }
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [] })
+})
+
+t.test('edits of when responses were stated, made in parallel, leave the latest as the last response', async (t) => {
+  const claimBy = await claimsOf('times-a', 'times-b')
+  const target = await claimBy('times-a')
+  const responders = await Promise.all(Array.from({ length: 8 }, () => claimBy('times-b')))
+  await Promise.all(
+    responders.map((r) =>
+      call(app, 'POST', '/v1/links', { from_claim_id: r.id, to_claim_id: target.id, kind: 'rebuts' }),
+    ),
+  )
+  const edits = responders.map((r, i) =>
+    call(app, 'PATCH', `/v1/claims/${r.id}`, { stated_at: new Date(Date.UTC(2023, 0, 1 + i)).toISOString() }),
+  )
+  t.same(
+    (await Promise.all(edits)).map((r) => r.status),
+    Array(8).fill(200),
+  )
+  t.equal((await call(app, 'GET', `/v1/claims/${target.id}`)).body.last_response_at, '2023-01-08T00:00:00.000Z')
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [] })
 })

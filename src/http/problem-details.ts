@@ -115,9 +115,12 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, 
 
 export const notFound = (what: string) => new ApiError('not-found', `${what} does not exist`)
 
-/** A reference inside the request (a party slug in a claim body, say) that points at nothing. */
-export const unknownReference = (location: FieldError['in'], field: string, message: string) =>
+/** A well-formed field whose value the current state does not allow: a rule of the domain, not of syntax. */
+export const unprocessableField = (location: FieldError['in'], field: string, message: string) =>
   new ApiError('unprocessable-entity', message, { errors: [{ in: location, field, message }] })
+
+/** A reference inside the request (a party slug in a claim body, say) that points at nothing. */
+export const unknownReference = unprocessableField
 
 export const invalidField = (location: FieldError['in'], field: string, message: string) =>
   new ApiError('validation-failed', `${field} ${message}`, { errors: [{ in: location, field, message }] })

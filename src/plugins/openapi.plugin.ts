@@ -4,11 +4,27 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { ClaimSchema, ClaimVersionSchema } from '../schemas/claim.schema.js'
 import { ProblemSchema } from '../schemas/common.schema.js'
+import { DisputeSchema, MatrixSchema, RebuttalSummarySchema } from '../schemas/dispute.schema.js'
+import { LinkSchema, RebuttalSchema } from '../schemas/link.schema.js'
 import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
+import { ThreadEntrySchema, ThreadSchema } from '../schemas/thread.schema.js'
 import packageJson from '../../package.json' with { type: 'json' }
 
 /** Schemas that routes refer to by `$id`; they become `components/schemas` in the OpenAPI document. */
-const SHARED_SCHEMAS = [ProblemSchema, PartyRefSchema, PartySchema, ClaimSchema, ClaimVersionSchema]
+const SHARED_SCHEMAS = [
+  ProblemSchema,
+  PartyRefSchema,
+  PartySchema,
+  ClaimSchema,
+  ClaimVersionSchema,
+  LinkSchema,
+  RebuttalSchema,
+  RebuttalSummarySchema,
+  DisputeSchema,
+  MatrixSchema,
+  ThreadEntrySchema,
+  ThreadSchema,
+]
 
 /**
  * The OpenAPI 3.1 document is generated from the route schemas, served at /openapi.json, and browsable at
@@ -35,6 +51,11 @@ export default fp(
         tags: [
           { name: 'parties', description: 'Who speaks: states, ministries, media, fact-checkers.' },
           { name: 'claims', description: 'What a party asserted, with its sources and versions.' },
+          { name: 'links', description: 'Claims answering claims of other parties: rebuttals and supports.' },
+          {
+            name: 'disputes',
+            description: 'Which claims are disputed, by whom and since when; the exchange around a claim.',
+          },
           { name: 'operations', description: 'Health, readiness and the API description.' },
         ],
       },

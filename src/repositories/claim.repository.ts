@@ -1,5 +1,6 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
+import type { PartyRef } from '../schemas/party.schema.js'
 import { sideMemberIds } from './party.repository.js'
 import { nextVersion, softDeletion } from './record-version.js'
 
@@ -28,8 +29,24 @@ function selectClaims(db: Db) {
       'p.id as party_id',
       'p.slug as party_slug',
       'p.name as party_name',
+      rebuttingParties().as('rebutted_by'),
     ])
     .where('c.deleted_at', 'is', null)
+}
+
+/**
+ * The parties whose live claims rebut claim `c`, by slug. Live links join live claims only (deleting a claim
+ * deletes its links), so the links alone tell; the maintained count spares the lookup for unchallenged claims.
+ */
+function rebuttingParties() {
+  return sql<PartyRef[]>`CASE WHEN c.rebuttal_count = 0 THEN '[]'::json ELSE (
+    SELECT coalesce(json_agg(json_build_object('id', rp.id, 'slug', rp.slug, 'name', rp.name) ORDER BY rp.slug), '[]')
+    FROM parties rp
+    WHERE rp.id IN (
+      SELECT l.from_party_id FROM links l
+      WHERE l.to_claim_id = c.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
+    )
+  ) END`
 }
 
 export type ClaimRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectClaims>['executeTakeFirst']>>>
@@ -40,19 +57,29 @@ export async function findClaimById(db: Db, id: string, options: { forUpdate?: b
   return query.executeTakeFirst()
 }
 
-export type ClaimListOrder = 'stated_at' | 'created_at' | 'relevance'
+/**
+ * The orders a list of claims comes in. The last two are the disputes page's: by most recent response, and by
+ * most rebutted.
+ */
+export type ClaimListOrder = 'stated_at' | 'created_at' | 'relevance' | 'last_response_at' | 'rebuttal_count'
 
-export interface ClaimListQuery {
+export interface ClaimFilter {
   partyId?: string
   /** Claims by this party and by the parties that speak for it, directly or through others. */
   sideId?: string
   tags?: string[]
   language?: string
   disputed?: boolean
+  /** Claims rebutted by a live claim of this party. */
+  rebuttedById?: string
+  minRebuttals?: number
   statedAfter?: string
   statedBefore?: string
   /** Full-text query, web search syntax. */
   text?: string
+}
+
+export interface ClaimListQuery extends ClaimFilter {
   order: ClaimListOrder
   descending: boolean
   /** The sort key and id of the last row of the previous page. */
@@ -62,35 +89,66 @@ export interface ClaimListQuery {
 
 const searchQuery = (text: string) => sql`websearch_to_tsquery('english', ${text})`
 
-/** Live claims matching the filters, in the order asked, `limit` rows at most, each with `rank` when searching. */
+/** The condition that claim `c` passes every filter given. */
+function claimFilter(filter: ClaimFilter) {
+  const conditions: Expression<SqlBool>[] = [sql<SqlBool>`true`]
+  if (filter.partyId !== undefined) conditions.push(sql<SqlBool>`c.party_id = ${filter.partyId}`)
+  if (filter.sideId !== undefined) conditions.push(sql<SqlBool>`c.party_id IN ${sideMemberIds(filter.sideId)}`)
+  if (filter.tags !== undefined && filter.tags.length > 0) {
+    conditions.push(sql<SqlBool>`c.tags @> ${sql.val(filter.tags)}::text[]`)
+  }
+  if (filter.language !== undefined) {
+    conditions.push(sql<SqlBool>`lower(c.language) = ${filter.language.toLowerCase()}`)
+  }
+  // Written as the partial indexes of the disputes queries are, so that the planner can use them.
+  if (filter.disputed === true) conditions.push(sql<SqlBool>`c.rebuttal_count > 0`)
+  if (filter.disputed === false) conditions.push(sql<SqlBool>`c.rebuttal_count = 0`)
+  if (filter.minRebuttals !== undefined) conditions.push(sql<SqlBool>`c.rebuttal_count >= ${filter.minRebuttals}`)
+  if (filter.rebuttedById !== undefined) {
+    conditions.push(sql<SqlBool>`c.id IN (
+      SELECT l.to_claim_id FROM links l
+      WHERE l.from_party_id = ${filter.rebuttedById} AND l.kind = 'rebuts' AND l.deleted_at IS NULL
+    )`)
+  }
+  if (filter.statedAfter !== undefined) conditions.push(sql<SqlBool>`c.stated_at >= ${new Date(filter.statedAfter)}`)
+  if (filter.statedBefore !== undefined) conditions.push(sql<SqlBool>`c.stated_at < ${new Date(filter.statedBefore)}`)
+  if (filter.text !== undefined) conditions.push(sql<SqlBool>`c.search @@ ${searchQuery(filter.text)}`)
+  return sql<SqlBool>`${sql.join(conditions, sql` AND `)}`
+}
+
+/** The column a list is sorted by, and how a cursor's value is cast to compare with it. */
+function sortColumn(order: ClaimListOrder, text: string | undefined) {
+  switch (order) {
+    case 'relevance':
+      if (text === undefined) throw new Error('a relevance order needs a full-text query')
+      return { key: sql`ts_rank_cd(c.search, ${searchQuery(text)})`, type: sql`real` }
+    case 'rebuttal_count':
+      return { key: sql.ref('c.rebuttal_count'), type: sql`integer` }
+    default:
+      return { key: sql.ref(`c.${order}`), type: sql`timestamptz` }
+  }
+}
+
+/**
+ * Live claims matching the filters, in the order asked, `limit` rows at most, each with `sort_key`: the value it
+ * is sorted by (a timestamp, a rank or a count), for the cursor of the next page.
+ */
 export async function listClaims(db: Db, query: ClaimListQuery) {
-  const direction = query.descending ? 'desc' : 'asc'
-  const comparison = query.descending ? '<' : '>'
-  const rank =
-    query.text !== undefined ? sql<number>`ts_rank_cd(c.search, ${searchQuery(query.text)})` : sql<number>`0::real`
-  let select = selectClaims(db).select(rank.as('rank')).limit(query.limit)
-
-  if (query.partyId !== undefined) select = select.where('c.party_id', '=', query.partyId)
-  if (query.sideId !== undefined) select = select.where(sql<SqlBool>`c.party_id IN ${sideMemberIds(query.sideId)}`)
-  if (query.tags !== undefined && query.tags.length > 0) {
-    select = select.where('c.tags', '@>', sql<string[]>`${sql.val(query.tags)}::text[]`)
-  }
-  if (query.language !== undefined) select = select.where(sql`lower(c.language)`, '=', query.language.toLowerCase())
-  if (query.disputed !== undefined) {
-    select = select.where('c.rebuttal_count', query.disputed ? '>' : '=', 0)
-  }
-  if (query.statedAfter !== undefined) select = select.where('c.stated_at', '>=', new Date(query.statedAfter))
-  if (query.statedBefore !== undefined) select = select.where('c.stated_at', '<', new Date(query.statedBefore))
-  if (query.text !== undefined) select = select.where(sql<SqlBool>`c.search @@ ${searchQuery(query.text)}`)
-
-  const sortKey: Expression<unknown> =
-    query.order === 'relevance' ? rank : query.order === 'stated_at' ? sql.ref('c.stated_at') : sql.ref('c.created_at')
+  const direction = sql.raw(query.descending ? 'desc' : 'asc')
+  const { key, type } = sortColumn(query.order, query.text)
+  let select = selectClaims(db)
+    .select(sql<Date | number>`${key}`.as('sort_key'))
+    .where(claimFilter(query))
+    .limit(query.limit)
   if (query.after !== undefined) {
     const [value, id] = query.after
-    const typed = query.order === 'relevance' ? sql`${String(value)}::real` : sql`${value}::timestamptz`
-    select = select.where(sql<SqlBool>`(${sortKey}, c.id) ${sql.raw(comparison)} (${typed}, ${id}::uuid)`)
+    const comparison = sql.raw(query.descending ? '<' : '>')
+    select = select.where(sql<SqlBool>`(${key}, c.id) ${comparison} (${value}::${type}, ${id}::uuid)`)
   }
-  return select.orderBy(sortKey, direction).orderBy('c.id', direction).execute()
+  return select
+    .orderBy(sql`${key} ${direction}`)
+    .orderBy(sql`c.id ${direction}`)
+    .execute()
 }
 
 export async function insertClaim(db: Db, values: NewClaimRow): Promise<string> {
@@ -127,4 +185,71 @@ export async function listClaimVersions(db: Db, claimId: string, limit: number, 
     .limit(limit)
   if (beforeVersion !== undefined) select = select.where('version', '<', beforeVersion)
   return select.execute()
+}
+
+/**
+ * Locks the live claims among `ids` until the transaction ends, in id order (so that two writers locking
+ * overlapping sets cannot deadlock), and returns them with their party. Every write that changes which links
+ * answer a claim holds that claim's lock while it recounts them: counts are never computed from a stale snapshot.
+ */
+export async function lockClaims(trx: Db, ids: string[]) {
+  if (ids.length === 0) return []
+  return trx
+    .selectFrom('claims')
+    .select(['id', 'party_id'])
+    .where('id', 'in', ids)
+    .where('deleted_at', 'is', null)
+    .orderBy('id')
+    .forUpdate()
+    .execute()
+}
+
+/** The claims that claim `id` answers through live links, rebutting or supporting them. */
+export async function answeredClaimIds(db: Db, id: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('links')
+    .select('to_claim_id')
+    .distinct()
+    .where('from_claim_id', '=', id)
+    .where('deleted_at', 'is', null)
+    .execute()
+  return rows.map((row) => row.to_claim_id)
+}
+
+/**
+ * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, and the
+ * latest time one of the responding claims was stated. Callers hold the claims' locks (`lockClaims`). The
+ * counts are derived, not edited: `version` and `updated_at` stay as they are.
+ */
+export async function recountResponses(trx: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return
+  await sql`
+    UPDATE claims c
+    SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest
+    FROM (
+      SELECT target.id,
+             count(r.link_id) FILTER (WHERE r.kind = 'rebuts') AS rebuttals,
+             count(r.link_id) FILTER (WHERE r.kind = 'supports') AS supports,
+             max(r.stated_at) AS latest
+      FROM unnest(${ids}::uuid[]) AS target (id)
+      LEFT JOIN (
+        SELECT l.id AS link_id, l.to_claim_id, l.kind, responder.stated_at
+        FROM links l JOIN claims responder ON responder.id = l.from_claim_id AND responder.deleted_at IS NULL
+        WHERE l.to_claim_id = ANY (${ids}::uuid[]) AND l.deleted_at IS NULL
+      ) r ON r.to_claim_id = target.id
+      GROUP BY target.id
+    ) counted
+    WHERE c.id = counted.id`.execute(trx)
+}
+
+/** The live claims among `ids`, in no particular order. */
+export async function findClaimsByIds(db: Db, ids: string[]) {
+  if (ids.length === 0) return []
+  return selectClaims(db).where('c.id', 'in', ids).execute()
+}
+
+/** Whether a claim, live or deleted, has this id. */
+export async function claimIdTaken(db: Db, id: string): Promise<boolean> {
+  const row = await db.selectFrom('claims').select('id').where('id', '=', id).executeTakeFirst()
+  return row !== undefined
 }

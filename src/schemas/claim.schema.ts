@@ -75,9 +75,12 @@ export const ClaimSchema = Type.Object(
     status: StringEnum(CLAIM_STATUSES, {
       description: 'disputed when at least one live claim by another party rebuts it.',
     }),
-    rebuttal_count: Type.Integer({ minimum: 0 }),
-    support_count: Type.Integer({ minimum: 0 }),
-    last_response_at: Nullable(DateTime),
+    rebuttal_count: Type.Integer({ minimum: 0, description: 'Live claims of other parties that rebut it.' }),
+    support_count: Type.Integer({ minimum: 0, description: 'Live claims of other parties that support it.' }),
+    rebutted_by: Type.Array(Type.Ref(PartyRefSchema), { description: 'The parties that rebut it, by slug.' }),
+    last_response_at: Nullable(
+      Type.String({ ...DateTime, description: 'When the latest rebutting or supporting claim was stated.' }),
+    ),
     version: Type.Integer({ minimum: 1, description: 'Incremented by every edit; earlier versions are in /history.' }),
     created_at: DateTime,
     updated_at: DateTime,

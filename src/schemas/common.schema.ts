@@ -46,11 +46,11 @@ export const ProblemRef = Type.Ref(ProblemSchema)
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is malformed or a field is invalid.',
   404: 'No such resource.',
-  409: 'The request conflicts with the current state (a taken slug, a record still in use).',
+  409: 'The request conflicts with the current state (a taken slug, a record still in use, a duplicate link).',
   412: 'The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed.',
   413: 'The body is larger than the limit.',
   415: 'The body is not JSON.',
-  422: 'A reference in the request points at nothing.',
+  422: 'The request is well-formed but cannot be applied: a reference points at nothing, or a rule forbids it.',
   503: 'The database is unavailable or slow; retry after Retry-After seconds.',
 }
 

@@ -1,6 +1,7 @@
 import type { ClaimRowUpdate, Db } from '../db/schema.js'
 import { invalidField, notFound } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
+import * as links from '../repositories/link.repository.js'
 import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
 import type {
   Claim,
@@ -30,6 +31,7 @@ export function toClaim(row: ClaimRecord): Claim {
     status: row.rebuttal_count > 0 ? 'disputed' : 'unchallenged',
     rebuttal_count: row.rebuttal_count,
     support_count: row.support_count,
+    rebutted_by: row.rebutted_by,
     last_response_at: row.last_response_at?.toISOString() ?? null,
     version: row.version,
     created_at: row.created_at.toISOString(),
@@ -61,25 +63,38 @@ export async function getClaim(db: Db, id: string): Promise<Claim> {
 }
 
 export async function createClaim(db: Db, input: CreateClaimInput): Promise<Claim> {
-  return db.transaction().execute(async (trx) => {
-    const partyId = await lockPartyReference(trx, input.party, 'party')
-    const id = await claims.insertClaim(trx, {
-      party_id: partyId,
-      text: input.text,
-      quote: input.quote ?? null,
-      stated_at: input.stated_at,
-      event_at: input.event_at ?? null,
-      location_name: input.location?.name ?? null,
-      location_lat: input.location?.lat ?? null,
-      location_lon: input.location?.lon ?? null,
-      language: input.language,
-      tags: input.tags,
-      sources: input.sources === undefined ? undefined : storedSources(input.sources),
-    })
-    const created = await getClaim(trx, id)
-    await claims.insertClaimVersion(trx, id, created.version, contentOf(created))
-    return created
+  return db.transaction().execute((trx) => recordClaim(trx, input))
+}
+
+/**
+ * Records a claim and its first version, within the caller's transaction (a counter-claim is recorded with its
+ * rebuttal link). `field` names the body member that holds the claim, for problems; `id` is for data sets that
+ * bring their own stable ids.
+ */
+export async function recordClaim(
+  trx: Db,
+  input: CreateClaimInput,
+  options: { field?: string; id?: string } = {},
+): Promise<Claim> {
+  const partyField = options.field === undefined ? 'party' : `${options.field}.party`
+  const partyId = await lockPartyReference(trx, input.party, partyField)
+  const id = await claims.insertClaim(trx, {
+    id: options.id,
+    party_id: partyId,
+    text: input.text,
+    quote: input.quote ?? null,
+    stated_at: input.stated_at,
+    event_at: input.event_at ?? null,
+    location_name: input.location?.name ?? null,
+    location_lat: input.location?.lat ?? null,
+    location_lon: input.location?.lon ?? null,
+    language: input.language,
+    tags: input.tags,
+    sources: input.sources === undefined ? undefined : storedSources(input.sources),
   })
+  const created = await getClaim(trx, id)
+  await claims.insertClaimVersion(trx, id, created.version, contentOf(created))
+  return created
 }
 
 export async function updateClaim(
@@ -89,6 +104,8 @@ export async function updateClaim(
   precondition: Precondition<Claim>,
 ): Promise<Claim> {
   return db.transaction().execute(async (trx) => {
+    // A new stated_at moves the last response time of the claims this one answers: they are recounted.
+    const answered = patch.stated_at === undefined ? [] : await lockWithAnswered(trx, id)
     const current = await claims.findClaimById(trx, id, { forUpdate: true })
     if (current === undefined) throw notFound(`claim ${id}`)
     precondition(toClaim(current))
@@ -108,6 +125,7 @@ export async function updateClaim(
     if (patch.tags !== undefined) values.tags = patch.tags
     if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
     await claims.updateClaim(trx, id, values)
+    await claims.recountResponses(trx, answered)
 
     const updated = await getClaim(trx, id)
     await claims.insertClaimVersion(trx, id, updated.version, contentOf(updated))
@@ -132,11 +150,32 @@ function mergeLocation(current: ClaimRecord, patch: NonNullable<UpdateClaimInput
 
 export async function deleteClaim(db: Db, id: string, precondition: Precondition<Claim>): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const current = await claims.findClaimById(trx, id, { forUpdate: true })
+    const answered = await lockWithAnswered(trx, id)
+    const current = await claims.findClaimById(trx, id)
     if (current === undefined) throw notFound(`claim ${id}`)
     precondition(toClaim(current))
+    // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
+    // longer count it.
+    await links.softDeleteLinksOfClaim(trx, id)
     await claims.softDeleteClaim(trx, id)
+    await claims.recountResponses(trx, answered)
   })
+}
+
+/**
+ * Locks a claim and the claims it answers, all in id order like every writer of links (no deadlock), and returns
+ * the ids of the answered ones. They are read once before locking, to know what to lock, and again after: a link
+ * made in between is then seen, and its claim locked too.
+ */
+async function lockWithAnswered(trx: Db, id: string): Promise<string[]> {
+  const before = await claims.answeredClaimIds(trx, id)
+  await claims.lockClaims(trx, [id, ...before])
+  const after = await claims.answeredClaimIds(trx, id)
+  await claims.lockClaims(
+    trx,
+    after.filter((answeredId) => !before.includes(answeredId)),
+  )
+  return after
 }
 
 const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> = {
@@ -149,6 +188,10 @@ const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> 
 
 /** A claim's position in a list: the value it is sorted by, then the id that breaks ties. */
 export type ClaimListKey = [string | number, string]
+
+/** A sort value as a cursor holds it: timestamps as `toISOString()` text, ranks and counts as numbers. */
+export const listKeyValue = (value: Date | number): string | number =>
+  value instanceof Date ? value.toISOString() : value
 
 /** Up to `limit + 1` claims (the extra one tells that another page follows), each with its list key. */
 export async function listClaims(
@@ -175,8 +218,7 @@ export async function listClaims(
   })
   return rows.map((row) => {
     const claim = toClaim(row)
-    const value = order === 'relevance' ? row.rank : order === 'stated_at' ? claim.stated_at : claim.created_at
-    return { claim, key: [value, claim.id] as ClaimListKey }
+    return { claim, key: [listKeyValue(row.sort_key), claim.id] as ClaimListKey }
   })
 }
 

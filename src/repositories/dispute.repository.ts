@@ -1,0 +1,111 @@
+import { type Expression, type SqlBool, sql } from 'kysely'
+import type { Db } from '../db/schema.js'
+import { type ClaimFilter, type ClaimListQuery, listClaims } from './claim.repository.js'
+
+export type DisputeOrder = Extract<ClaimListQuery['order'], 'last_response_at' | 'rebuttal_count' | 'stated_at'>
+
+/**
+ * The disputes query: live claims that at least one live claim of another party rebuts, in the order asked.
+ * Each order walks its own partial index of disputed claims (see the dispute indexes migration) and stops after
+ * one page; the rebuttal count and last response time are maintained on the claim, never counted here.
+ */
+export async function listDisputedClaims(
+  db: Db,
+  query: Omit<ClaimListQuery, 'disputed' | 'order'> & { order: DisputeOrder },
+) {
+  return listClaims(db, { ...query, disputed: true })
+}
+
+/**
+ * The latest `perClaim` rebuttals of each claim, latest stated first: for each claim one walk of the index of
+ * the links that answer it.
+ */
+export async function latestRebuttals(db: Db, claimIds: string[], perClaim: number) {
+  if (claimIds.length === 0) return []
+  const { rows } = await sql<{
+    rebutted_id: string
+    link_id: string
+    note: string | null
+    id: string
+    text: string
+    stated_at: Date
+    party_id: string
+    party_slug: string
+    party_name: string
+  }>`
+    SELECT target.id AS rebutted_id, r.*
+    FROM unnest(${claimIds}::uuid[]) AS target (id)
+    CROSS JOIN LATERAL (
+      SELECT l.id AS link_id, l.note, rc.id, rc.text, rc.stated_at,
+             rp.id AS party_id, rp.slug AS party_slug, rp.name AS party_name
+      FROM links l
+      JOIN claims rc ON rc.id = l.from_claim_id AND rc.deleted_at IS NULL
+      JOIN parties rp ON rp.id = rc.party_id
+      WHERE l.to_claim_id = target.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
+      ORDER BY rc.stated_at DESC, rc.id DESC
+      LIMIT ${perClaim}
+    ) r`.execute(db)
+  return rows
+}
+
+export interface MatrixQuery extends Pick<ClaimFilter, 'tags' | 'statedAfter' | 'statedBefore'> {
+  /** Count between the parties themselves, or between the sides they speak for. */
+  by: 'party' | 'side'
+  limit: number
+}
+
+/**
+ * Who rebuts whom: live rebuttal links counted per (claimant, rebutter), or per the sides they roll up to,
+ * largest counts first, `limit` rows at most. Each link carries both parties, so without filters the count
+ * reads one index and never the claims; filters on the rebutted claim join it by primary key.
+ */
+export async function rebuttalMatrix(db: Db, query: MatrixQuery) {
+  const conditions: Expression<SqlBool>[] = [sql<SqlBool>`l.kind = 'rebuts'`, sql<SqlBool>`l.deleted_at IS NULL`]
+  const filtered = query.tags !== undefined || query.statedAfter !== undefined || query.statedBefore !== undefined
+  if (query.tags !== undefined && query.tags.length > 0) {
+    conditions.push(sql<SqlBool>`c.tags @> ${sql.val(query.tags)}::text[]`)
+  }
+  if (query.statedAfter !== undefined) conditions.push(sql<SqlBool>`c.stated_at >= ${new Date(query.statedAfter)}`)
+  if (query.statedBefore !== undefined) conditions.push(sql<SqlBool>`c.stated_at < ${new Date(query.statedBefore)}`)
+  const rebuttals = filtered
+    ? sql`links l JOIN claims c ON c.id = l.to_claim_id AND c.deleted_at IS NULL`
+    : sql`links l`
+  const pairs = sql`
+    SELECT l.to_party_id AS claimant_id, l.from_party_id AS rebutter_id, count(*) AS rebuttals
+    FROM ${rebuttals}
+    WHERE ${sql.join(conditions, sql` AND `)}
+    GROUP BY l.to_party_id, l.from_party_id`
+  // Rolled up by side: every party counts for the party at the end of its side chain (sides form no cycles).
+  const grouped =
+    query.by === 'party'
+      ? pairs
+      : sql`
+    WITH RECURSIVE side_of (party_id, side_id) AS (
+      SELECT id, id FROM parties WHERE side_id IS NULL
+      UNION ALL
+      SELECT p.id, s.side_id FROM parties p JOIN side_of s ON p.side_id = s.party_id
+    ), pairs AS (${pairs})
+    SELECT cs.side_id AS claimant_id, rs.side_id AS rebutter_id, sum(pairs.rebuttals) AS rebuttals
+    FROM pairs
+    JOIN side_of cs ON cs.party_id = pairs.claimant_id
+    JOIN side_of rs ON rs.party_id = pairs.rebutter_id
+    GROUP BY cs.side_id, rs.side_id`
+  const { rows } = await sql<{
+    rebuttals: string
+    claimant_id: string
+    claimant_slug: string
+    claimant_name: string
+    rebutter_id: string
+    rebutter_slug: string
+    rebutter_name: string
+  }>`
+    SELECT counted.rebuttals,
+           cp.id AS claimant_id, cp.slug AS claimant_slug, cp.name AS claimant_name,
+           rp.id AS rebutter_id, rp.slug AS rebutter_slug, rp.name AS rebutter_name
+    FROM (${grouped}) counted
+    JOIN parties cp ON cp.id = counted.claimant_id
+    JOIN parties rp ON rp.id = counted.rebutter_id
+    ORDER BY counted.rebuttals DESC, cp.slug, rp.slug
+    LIMIT ${query.limit}`.execute(db)
+  return rows
+}

@@ -1,0 +1,99 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { sendRepresentation } from '../http/conditional-requests.js'
+import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { ClaimParams } from '../schemas/claim.schema.js'
+import { isUuid, NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
+import { THREAD_DEPTH_DEFAULT, ThreadQuery, ThreadSchema } from '../schemas/thread.schema.js'
+import type { ClaimListKey } from '../services/claim.service.js'
+import * as disputes from '../services/dispute.service.js'
+import { getThread } from '../services/thread.service.js'
+
+const etagHeader = { etag: { type: 'string', description: 'The entity tag of this answer, for If-None-Match.' } }
+
+const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get(
+    '/v1/disputes',
+    {
+      schema: {
+        operationId: 'listDisputes',
+        summary: 'Disputed claims: who rebutted them, how often, and when last',
+        description:
+          'Live claims that at least one live claim of another party rebuts, each with its latest rebuttals. ' +
+          '`since` and `until` bound when the disputed claim was stated.',
+        tags: ['disputes'],
+        querystring: DisputeListQuery,
+        response: { 200: Page(Type.Ref(DisputeSchema), 'DisputePage'), ...problemResponses(400, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query
+      const sort = query.sort ?? '-last_response_at'
+      const limit = pageLimit(query)
+      const cursor = decodeCursor(query.cursor, sort, (key) => {
+        const [value, id, ...rest] = key
+        const valueFits = sort === '-rebuttal_count' ? cursorPart.positiveInteger(value) : cursorPart.timestamp(value)
+        return rest.length === 0 && valueFits && isUuid(id)
+      })
+      const rows = await disputes.listDisputes(fastify.db, query, {
+        sort,
+        limit,
+        after: cursor?.key as ClaimListKey | undefined,
+      })
+      return sendPage(
+        request,
+        reply,
+        rows,
+        limit,
+        (row) => row.dispute,
+        (row) => ({ sort, key: row.key }),
+      )
+    },
+  )
+
+  fastify.get(
+    '/v1/disputes/matrix',
+    {
+      schema: {
+        operationId: 'getDisputeMatrix',
+        summary: 'Who rebuts whom: rebuttal counts between parties or sides',
+        description:
+          'Counts of live rebuttal links from each rebutter to each claimant. `tag`, `since` and `until` filter ' +
+          'on the rebutted claim, as on /v1/disputes.',
+        tags: ['disputes'],
+        querystring: MatrixQuery,
+        response: {
+          200: Type.Ref(MatrixSchema, { description: 'The matrix, largest counts first.', headers: etagHeader }),
+          304: NotModified,
+          ...problemResponses(400, 503),
+        },
+      },
+    },
+    async (request, reply) => sendRepresentation(request, reply, await disputes.getMatrix(fastify.db, request.query)),
+  )
+
+  fastify.get(
+    '/v1/claims/:id/thread',
+    {
+      schema: {
+        operationId: 'getClaimThread',
+        summary: 'The exchange around a claim, both ways',
+        tags: ['disputes'],
+        params: ClaimParams,
+        querystring: ThreadQuery,
+        response: {
+          200: Type.Ref(ThreadSchema, { description: 'The thread.', headers: etagHeader }),
+          304: NotModified,
+          ...problemResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const thread = await getThread(fastify.db, request.params.id, request.query.depth ?? THREAD_DEPTH_DEFAULT)
+      return sendRepresentation(request, reply, thread)
+    },
+  )
+}
+
+export default disputeRoutes

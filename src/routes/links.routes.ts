@@ -1,0 +1,180 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
+import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { ClaimParams } from '../schemas/claim.schema.js'
+import { isUuid, NotModified, Page, PageQuery, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import {
+  CreateLinkBody,
+  CreateRebuttalBody,
+  LinkListQuery,
+  LinkParams,
+  LinkSchema,
+  RebuttalSchema,
+} from '../schemas/link.schema.js'
+import * as links from '../services/link.service.js'
+import type { LinkListKey, RebuttalListKey } from '../services/link.service.js'
+
+const LIST_ORDER = '-created_at'
+const REBUTTAL_ORDER = '-stated_at'
+
+/** A cursor key of these lists: a timestamp, then an id. */
+const isTimestampKey = (key: Array<string | number>) =>
+  key.length === 2 && cursorPart.timestamp(key[0]) && isUuid(key[1])
+
+const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post(
+    '/v1/links',
+    {
+      schema: {
+        operationId: 'createLink',
+        summary: 'Link a claim to a claim it rebuts or supports',
+        description:
+          'Both claims must be live and of different parties. The answered claim is recounted in the same ' +
+          'transaction: its status, rebuttal and support counts and last response time are current at once.',
+        tags: ['links'],
+        body: CreateLinkBody,
+        response: {
+          201: Type.Ref(LinkSchema, {
+            description: 'The link was made; Location names it.',
+            ...resourceHeaders('link', { created: true }),
+          }),
+          ...problemResponses(400, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const link = await links.createLink(fastify.db, request.body)
+      reply.code(201).header('location', `/v1/links/${link.id}`)
+      return sendRepresentation(request, reply, link)
+    },
+  )
+
+  fastify.get(
+    '/v1/links',
+    {
+      schema: {
+        operationId: 'listLinks',
+        summary: 'List links, newest first',
+        tags: ['links'],
+        querystring: LinkListQuery,
+        response: { 200: Page(Type.Ref(LinkSchema), 'LinkPage'), ...problemResponses(400, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      const limit = pageLimit(request.query)
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isTimestampKey)
+      const rows = await links.listLinks(fastify.db, request.query, {
+        limit,
+        after: cursor?.key as LinkListKey | undefined,
+      })
+      return sendPage(
+        request,
+        reply,
+        rows,
+        limit,
+        (row) => row.link,
+        (row) => ({ sort: LIST_ORDER, key: row.key }),
+      )
+    },
+  )
+
+  fastify.get(
+    '/v1/links/:id',
+    {
+      schema: {
+        operationId: 'getLink',
+        summary: 'Get a link',
+        tags: ['links'],
+        params: LinkParams,
+        response: {
+          200: Type.Ref(LinkSchema, { description: 'The link.', ...resourceHeaders('link') }),
+          304: NotModified,
+          ...problemResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => sendRepresentation(request, reply, await links.getLink(fastify.db, request.params.id)),
+  )
+
+  fastify.delete(
+    '/v1/links/:id',
+    {
+      schema: {
+        operationId: 'deleteLink',
+        summary: 'Delete a link',
+        description:
+          'The answered claim is recounted at once: with its last rebuttal gone, it is unchallenged again. With ' +
+          'If-Match, applies only if the link is unchanged since that ETag (else 412).',
+        tags: ['links'],
+        params: LinkParams,
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 412, 503) },
+      },
+    },
+    async (request, reply) => {
+      await links.deleteLink(fastify.db, request.params.id, writePreconditions(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  fastify.post(
+    '/v1/claims/:id/rebuttals',
+    {
+      schema: {
+        operationId: 'createRebuttal',
+        summary: 'Rebut a claim, with an existing claim or a new counter-claim',
+        description:
+          'With claim_id, links that existing claim as a rebuttal. With claim, records the counter-claim and ' +
+          'its rebuttal link in one transaction: both are recorded, or neither. Location names the link.',
+        tags: ['links'],
+        params: ClaimParams,
+        body: CreateRebuttalBody,
+        response: {
+          201: Type.Ref(RebuttalSchema, {
+            description: 'The rebuttal was recorded: its link, and the rebutting claim.',
+            headers: {
+              location: { type: 'string', description: 'The path of the new link.' },
+            },
+          }),
+          ...problemResponses(400, 404, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const rebuttal = await links.createRebuttal(fastify.db, request.params.id, request.body)
+      return reply.code(201).header('location', `/v1/links/${rebuttal.link.id}`).send(rebuttal)
+    },
+  )
+
+  fastify.get(
+    '/v1/claims/:id/rebuttals',
+    {
+      schema: {
+        operationId: 'listRebuttals',
+        summary: 'The claims that rebut a claim, latest stated first',
+        tags: ['links'],
+        params: ClaimParams,
+        querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+        response: { 200: Page(Type.Ref(RebuttalSchema), 'RebuttalPage'), ...problemResponses(400, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const limit = pageLimit(request.query)
+      const cursor = decodeCursor(request.query.cursor, REBUTTAL_ORDER, isTimestampKey)
+      const rows = await links.listRebuttals(fastify.db, request.params.id, {
+        limit,
+        after: cursor?.key as RebuttalListKey | undefined,
+      })
+      return sendPage(
+        request,
+        reply,
+        rows,
+        limit,
+        (row) => row.rebuttal,
+        (row) => ({ sort: REBUTTAL_ORDER, key: row.key }),
+      )
+    },
+  )
+}
+
+export default linkRoutes

@@ -1,0 +1,133 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { ClaimSchema, Tag } from './claim.schema.js'
+import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
+import { PartyKey, PartyRefSchema } from './party.schema.js'
+import { StringEnum } from './string-enum.js'
+
+/** How many of its latest rebuttals each dispute carries; the rest are at /v1/claims/{id}/rebuttals. */
+export const LATEST_REBUTTALS = 3
+
+export const DISPUTE_SORTS = ['-last_response_at', '-rebuttal_count', '-stated_at'] as const
+export type DisputeSort = (typeof DISPUTE_SORTS)[number]
+
+/** The filters that the disputes list and the matrix share: what the disputed claim is about, and when. */
+const disputedClaimFilters = {
+  tag: Type.Optional(
+    Type.Array(Tag, { maxItems: 20, description: 'Only claims carrying every given tag; repeat for several.' }),
+  ),
+  since: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),
+  until: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated before this time.' })),
+}
+
+export const DisputeListQuery = Type.Object(
+  {
+    ...PageQuery,
+    party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this claimant (id or slug).' })),
+    side: Type.Optional(
+      Type.String({
+        ...PartyKey,
+        description: 'Only claims by this party (id or slug) and by the parties that speak for it, directly or not.',
+      }),
+    ),
+    rebutted_by: Type.Optional(
+      Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) rebuts.' }),
+    ),
+    ...disputedClaimFilters,
+    q: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'Full-text search over text and quote (web search syntax).',
+      }),
+    ),
+    min_rebuttals: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Only claims with at least this many rebuttals.' }),
+    ),
+    sort: Type.Optional(
+      StringEnum(DISPUTE_SORTS, {
+        default: '-last_response_at',
+        description: 'Most recent response first (default), most rebutted first, or newest claim first.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type DisputeListFilter = Static<typeof DisputeListQuery>
+
+export const RebuttalSummarySchema = Type.Object(
+  {
+    link_id: Uuid,
+    note: Nullable(Type.String()),
+    claim: Type.Object({
+      id: Uuid,
+      party: Type.Ref(PartyRefSchema),
+      text: Type.String(),
+      stated_at: DateTime,
+    }),
+  },
+  { $id: 'RebuttalSummary', title: 'RebuttalSummary', description: 'A rebutting claim, in short, and its link.' },
+)
+export type RebuttalSummary = Static<typeof RebuttalSummarySchema>
+
+export const DisputeSchema = Type.Object(
+  {
+    claim: Type.Ref(ClaimSchema, {
+      description: 'The disputed claim: its claimant, rebuttal count, rebutting parties and last response time.',
+    }),
+    latest_rebuttals: Type.Array(Type.Ref(RebuttalSummarySchema), {
+      maxItems: LATEST_REBUTTALS,
+      description: `Its ${LATEST_REBUTTALS} latest rebuttals, latest stated first.`,
+    }),
+  },
+  { $id: 'Dispute', title: 'Dispute', description: 'A disputed claim and how it was rebutted.' },
+)
+export type Dispute = Static<typeof DisputeSchema>
+
+export const MATRIX_GROUPINGS = ['party', 'side'] as const
+export const MATRIX_CELLS_DEFAULT = 100
+export const MATRIX_CELLS_MAX = 1000
+
+export const MatrixQuery = Type.Object(
+  {
+    by: Type.Optional(
+      StringEnum(MATRIX_GROUPINGS, {
+        default: 'party',
+        description:
+          'party: count between the parties themselves; side: roll each party up to the side it speaks for, ' +
+          'following its side to the end (a ministry to its state).',
+      }),
+    ),
+    ...disputedClaimFilters,
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MATRIX_CELLS_MAX,
+        default: MATRIX_CELLS_DEFAULT,
+        description: 'The number of cells, largest counts first.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type MatrixFilter = Static<typeof MatrixQuery>
+
+export const MatrixSchema = Type.Object(
+  {
+    by: StringEnum(MATRIX_GROUPINGS),
+    cells: Type.Array(
+      Type.Object({
+        claimant: Type.Ref(PartyRefSchema, { description: 'Whose claims were rebutted (or the side they speak for).' }),
+        rebutter: Type.Ref(PartyRefSchema, { description: 'Who rebutted them (or the side it speaks for).' }),
+        rebuttals: Type.Integer({ minimum: 1, description: 'Live rebuttal links from rebutter to claimant.' }),
+      }),
+      { description: 'Pairs with at least one rebuttal, most rebuttals first.' },
+    ),
+    truncated: Type.Boolean({ description: 'Whether more pairs exist beyond `limit`.' }),
+  },
+  {
+    $id: 'DisputeMatrix',
+    title: 'DisputeMatrix',
+    description: 'Who rebuts whom, and how often: counts of rebuttal links between claimants and rebutters.',
+  },
+)
+export type Matrix = Static<typeof MatrixSchema>

@@ -1,0 +1,89 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { ClaimSchema, CreateClaimBody } from './claim.schema.js'
+import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
+import { PartyKey, PartyRefSchema } from './party.schema.js'
+import { StringEnum } from './string-enum.js'
+
+export const LINK_KINDS = ['rebuts', 'supports'] as const
+
+const Kind = StringEnum(LINK_KINDS, {
+  description: 'rebuts: the responding claim disputes the other; supports: it backs it.',
+})
+const Note = Type.String({
+  minLength: 1,
+  maxLength: 2000,
+  description: 'Why the one claim answers the other.',
+  examples: ['Calls the pipeline report "another lie".'],
+})
+
+export const LinkSchema = Type.Object(
+  {
+    id: Uuid,
+    kind: Kind,
+    from_claim_id: Type.String({ ...Uuid, description: 'The responding claim.' }),
+    to_claim_id: Type.String({ ...Uuid, description: 'The claim it answers.' }),
+    from_party: Type.Ref(PartyRefSchema, { description: 'Who responds.' }),
+    to_party: Type.Ref(PartyRefSchema, { description: 'Whose claim is answered.' }),
+    note: Nullable(Type.String()),
+    version: Type.Integer({ minimum: 1 }),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  {
+    $id: 'Link',
+    title: 'Link',
+    description: 'A claim answering a claim of another party: rebutting or supporting it.',
+  },
+)
+export type Link = Static<typeof LinkSchema>
+
+export const CreateLinkBody = Type.Object(
+  {
+    from_claim_id: Type.String({ ...Uuid, description: 'The responding claim.' }),
+    to_claim_id: Type.String({ ...Uuid, description: 'The claim it answers; by another party.' }),
+    kind: Kind,
+    note: Type.Optional(Note),
+  },
+  { additionalProperties: false, title: 'CreateLink' },
+)
+export type CreateLinkInput = Static<typeof CreateLinkBody>
+
+export const LinkParams = Type.Object({ id: Uuid })
+
+export const LinkListQuery = Type.Object(
+  {
+    ...PageQuery,
+    claim: Type.Optional(Type.String({ ...Uuid, description: 'Only links from or to this claim.' })),
+    party: Type.Optional(
+      Type.String({ ...PartyKey, description: 'Only links from or to a claim of this party (id or slug).' }),
+    ),
+    kind: Type.Optional(Kind),
+  },
+  { additionalProperties: false },
+)
+export type LinkListFilter = Static<typeof LinkListQuery>
+
+export const RebuttalSchema = Type.Object(
+  {
+    link: Type.Ref(LinkSchema),
+    claim: Type.Ref(ClaimSchema, { description: 'The rebutting claim.' }),
+  },
+  { $id: 'Rebuttal', title: 'Rebuttal', description: 'A claim that rebuts another, and the link between them.' },
+)
+export type Rebuttal = Static<typeof RebuttalSchema>
+
+export const CreateRebuttalBody = Type.Object(
+  {
+    claim_id: Type.Optional(Type.String({ ...Uuid, description: 'An existing claim, by another party, that rebuts.' })),
+    claim: Type.Optional(CreateClaimBody),
+    note: Type.Optional(Note),
+  },
+  {
+    additionalProperties: false,
+    title: 'CreateRebuttal',
+    description:
+      'Exactly one of claim_id (an existing claim by another party, linked as a rebuttal) or claim (a new ' +
+      'counter-claim, recorded with its link in one transaction: both or neither).',
+  },
+)
+export type CreateRebuttalInput = Static<typeof CreateRebuttalBody>

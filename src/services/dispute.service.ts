@@ -1,0 +1,93 @@
+import type { Db } from '../db/schema.js'
+import * as disputes from '../repositories/dispute.repository.js'
+import type { DisputeOrder } from '../repositories/dispute.repository.js'
+import {
+  type Dispute,
+  type DisputeListFilter,
+  type DisputeSort,
+  LATEST_REBUTTALS,
+  type Matrix,
+  MATRIX_CELLS_DEFAULT,
+  type MatrixFilter,
+  type RebuttalSummary,
+} from '../schemas/dispute.schema.js'
+import { type ClaimListKey, listKeyValue, toClaim } from './claim.service.js'
+import { resolvePartyFilter } from './party.service.js'
+
+const ORDERS: Record<DisputeSort, DisputeOrder> = {
+  '-last_response_at': 'last_response_at',
+  '-rebuttal_count': 'rebuttal_count',
+  '-stated_at': 'stated_at',
+}
+
+/** Up to `limit + 1` disputes (the extra one tells that another page follows), each with its list key. */
+export async function listDisputes(
+  db: Db,
+  filter: DisputeListFilter,
+  page: { sort: DisputeSort; limit: number; after: ClaimListKey | undefined },
+) {
+  const [partyId, sideId, rebuttedById] = await Promise.all([
+    filter.party === undefined ? undefined : resolvePartyFilter(db, filter.party, 'party'),
+    filter.side === undefined ? undefined : resolvePartyFilter(db, filter.side, 'side'),
+    filter.rebutted_by === undefined ? undefined : resolvePartyFilter(db, filter.rebutted_by, 'rebutted_by'),
+  ])
+  const rows = await disputes.listDisputedClaims(db, {
+    partyId,
+    sideId,
+    rebuttedById,
+    tags: filter.tag,
+    text: filter.q,
+    minRebuttals: filter.min_rebuttals,
+    statedAfter: filter.since,
+    statedBefore: filter.until,
+    order: ORDERS[page.sort],
+    descending: true,
+    after: page.after,
+    limit: page.limit + 1,
+  })
+  const latest = await disputes.latestRebuttals(
+    db,
+    rows.slice(0, page.limit).map((row) => row.id),
+    LATEST_REBUTTALS,
+  )
+  const latestByClaim = new Map<string, RebuttalSummary[]>()
+  for (const row of latest) {
+    const summaries = latestByClaim.get(row.rebutted_id) ?? []
+    summaries.push({
+      link_id: row.link_id,
+      note: row.note,
+      claim: {
+        id: row.id,
+        party: { id: row.party_id, slug: row.party_slug, name: row.party_name },
+        text: row.text,
+        stated_at: row.stated_at.toISOString(),
+      },
+    })
+    latestByClaim.set(row.rebutted_id, summaries)
+  }
+  return rows.map((row) => {
+    const dispute: Dispute = { claim: toClaim(row), latest_rebuttals: latestByClaim.get(row.id) ?? [] }
+    return { dispute, key: [listKeyValue(row.sort_key), row.id] as ClaimListKey }
+  })
+}
+
+export async function getMatrix(db: Db, filter: MatrixFilter): Promise<Matrix> {
+  const by = filter.by ?? 'party'
+  const limit = filter.limit ?? MATRIX_CELLS_DEFAULT
+  const rows = await disputes.rebuttalMatrix(db, {
+    by,
+    tags: filter.tag,
+    statedAfter: filter.since,
+    statedBefore: filter.until,
+    limit: limit + 1,
+  })
+  return {
+    by,
+    cells: rows.slice(0, limit).map((row) => ({
+      claimant: { id: row.claimant_id, slug: row.claimant_slug, name: row.claimant_name },
+      rebutter: { id: row.rebutter_id, slug: row.rebutter_slug, name: row.rebutter_name },
+      rebuttals: Number(row.rebuttals),
+    })),
+    truncated: rows.length > limit,
+  }
+}

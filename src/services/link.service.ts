@@ -1,0 +1,187 @@
+import type { Db } from '../db/schema.js'
+import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
+import * as claims from '../repositories/claim.repository.js'
+import * as links from '../repositories/link.repository.js'
+import type { LinkKind, LinkRecord } from '../repositories/link.repository.js'
+import type { Claim } from '../schemas/claim.schema.js'
+import type { CreateLinkInput, CreateRebuttalInput, Link, LinkListFilter, Rebuttal } from '../schemas/link.schema.js'
+import { getClaim, recordClaim, toClaim } from './claim.service.js'
+import { resolvePartyFilter } from './party.service.js'
+import type { Precondition } from './precondition.js'
+
+export function toLink(row: LinkRecord): Link {
+  return {
+    id: row.id,
+    kind: row.kind,
+    from_claim_id: row.from_claim_id,
+    to_claim_id: row.to_claim_id,
+    from_party: { id: row.from_party_id, slug: row.from_party_slug, name: row.from_party_name },
+    to_party: { id: row.to_party_id, slug: row.to_party_slug, name: row.to_party_name },
+    note: row.note,
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+export async function getLink(db: Db, id: string): Promise<Link> {
+  const row = await links.findLinkById(db, id)
+  if (row === undefined) throw notFound(`link ${id}`)
+  return toLink(row)
+}
+
+/** How the request names each end of a link, so that a problem points at the right field. */
+interface LinkEnds {
+  from: { in: FieldError['in']; field: string }
+  to: { in: FieldError['in']; field: string }
+}
+
+const BODY_ENDS: LinkEnds = {
+  from: { in: 'body', field: 'from_claim_id' },
+  to: { in: 'body', field: 'to_claim_id' },
+}
+
+/**
+ * Links one claim to another within the caller's transaction, and recounts the answered claim. Both claims are
+ * locked first (in id order): a concurrent delete of either waits, and two links to one claim are counted one
+ * after the other.
+ */
+export async function linkClaims(
+  trx: Db,
+  link: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null },
+  ends: LinkEnds = BODY_ENDS,
+): Promise<Link> {
+  if (link.fromClaimId === link.toClaimId) {
+    throw unprocessableField(ends.from.in, ends.from.field, 'must be another claim: a claim cannot answer itself')
+  }
+  const locked = await claims.lockClaims(trx, [link.fromClaimId, link.toClaimId])
+  const from = locked.find((claim) => claim.id === link.fromClaimId)
+  const to = locked.find((claim) => claim.id === link.toClaimId)
+  for (const [claim, end, id] of [
+    [to, ends.to, link.toClaimId],
+    [from, ends.from, link.fromClaimId],
+  ] as const) {
+    if (claim !== undefined) continue
+    if (end.in === 'path') throw notFound(`claim ${id}`)
+    throw unknownReference(end.in, end.field, `no live claim has the id ${id}`)
+  }
+  if (from === undefined || to === undefined) throw new Error('unreachable: both ends were checked')
+  if (from.party_id === to.party_id) {
+    throw unprocessableField(
+      ends.from.in,
+      ends.from.field,
+      'is a claim of the same party: a link joins claims of different parties',
+    )
+  }
+  const existing = await links.findLinkId(trx, link.fromClaimId, link.toClaimId, link.kind)
+  if (existing !== undefined) {
+    throw new ApiError(
+      'conflict',
+      `claim ${link.fromClaimId} already ${link.kind} claim ${link.toClaimId}: link ${existing}`,
+    )
+  }
+  const id = await links.insertLink(trx, { ...link, fromPartyId: from.party_id, toPartyId: to.party_id })
+  await claims.recountResponses(trx, [link.toClaimId])
+  return getLink(trx, id)
+}
+
+export async function createLink(db: Db, input: CreateLinkInput): Promise<Link> {
+  return db
+    .transaction()
+    .execute((trx) =>
+      linkClaims(
+        trx,
+        { fromClaimId: input.from_claim_id, toClaimId: input.to_claim_id, kind: input.kind, note: input.note ?? null },
+        BODY_ENDS,
+      ),
+    )
+}
+
+export async function deleteLink(db: Db, id: string, precondition: Precondition<Link>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const found = await links.findLinkById(trx, id)
+    if (found === undefined) throw notFound(`link ${id}`)
+    // The answered claim is locked before the link, in the order every link writer takes them.
+    await claims.lockClaims(trx, [found.to_claim_id])
+    const current = await links.findLinkById(trx, id, { forUpdate: true })
+    if (current === undefined) throw notFound(`link ${id}`)
+    precondition(toLink(current))
+    await links.softDeleteLink(trx, id)
+    await claims.recountResponses(trx, [current.to_claim_id])
+  })
+}
+
+/** A link's position in the list: when it was made, then its id. */
+export type LinkListKey = [string, string]
+
+/** Up to `limit + 1` links, newest first, each with its list key. */
+export async function listLinks(
+  db: Db,
+  filter: LinkListFilter,
+  page: { limit: number; after: LinkListKey | undefined },
+) {
+  const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
+  const rows = await links.listLinks(db, {
+    claimId: filter.claim,
+    partyId,
+    kind: filter.kind,
+    after: page.after,
+    limit: page.limit + 1,
+  })
+  return rows.map((row) => {
+    const link = toLink(row)
+    return { link, key: [link.created_at, link.id] as LinkListKey }
+  })
+}
+
+/**
+ * Records a rebuttal of claim `claimId`: links an existing claim (`claim_id`), or records the counter-claim and
+ * its link together (`claim`), in one transaction, so that either both exist afterwards or neither does.
+ */
+export async function createRebuttal(db: Db, claimId: string, input: CreateRebuttalInput): Promise<Rebuttal> {
+  if ((input.claim_id === undefined) === (input.claim === undefined)) {
+    const message = 'give exactly one of claim_id (an existing claim) or claim (a new one)'
+    throw new ApiError('validation-failed', message, {
+      errors: [
+        { in: 'body', field: 'claim_id', message },
+        { in: 'body', field: 'claim', message },
+      ],
+    })
+  }
+  return db.transaction().execute(async (trx) => {
+    const ends: LinkEnds = { from: { in: 'body', field: 'claim_id' }, to: { in: 'path', field: 'id' } }
+    let rebutting: Claim | undefined
+    if (input.claim !== undefined) {
+      // The claim to rebut is checked first: a counter-claim to nothing is not recorded, even for a moment.
+      await getClaim(trx, claimId)
+      rebutting = await recordClaim(trx, input.claim, { field: 'claim' })
+      ends.from.field = 'claim.party'
+    }
+    const fromClaimId = rebutting?.id ?? (input.claim_id as string)
+    const link = await linkClaims(
+      trx,
+      { fromClaimId, toClaimId: claimId, kind: 'rebuts', note: input.note ?? null },
+      ends,
+    )
+    return { link, claim: rebutting ?? (await getClaim(trx, fromClaimId)) }
+  })
+}
+
+/** A rebuttal's position in the list: when the rebutting claim was stated, then its id. */
+export type RebuttalListKey = [string, string]
+
+/** Up to `limit + 1` rebuttals of a live claim, latest stated first, each with its list key. */
+export async function listRebuttals(db: Db, claimId: string, page: { limit: number; after?: RebuttalListKey }) {
+  await getClaim(db, claimId)
+  const rows = await links.listResponsesTo(db, claimId, 'rebuts', { after: page.after, limit: page.limit + 1 })
+  const rebutting = await claims.findClaimsByIds(
+    db,
+    rows.map((row) => row.from_claim_id),
+  )
+  const byId = new Map(rebutting.map((row) => [row.id, toClaim(row)]))
+  return rows.flatMap((row) => {
+    const claim = byId.get(row.from_claim_id)
+    if (claim === undefined) return []
+    return [{ rebuttal: { link: toLink(row), claim }, key: [claim.stated_at, claim.id] as RebuttalListKey }]
+  })
+}

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { buildTestApp, call } from './helpers/test-app.js'
+
+const { app } = await buildTestApp(t)
+
+interface PartyRef {
+  id: string
+  slug: string
+  name: string
+}
+interface ClaimJson {
+  id: string
+  party: PartyRef
+  text: string
+  stated_at: string
+  status: string
+  rebuttal_count: number
+  rebutted_by: PartyRef[]
+  last_response_at: string | null
+}
+interface DisputeJson {
+  claim: ClaimJson
+  latest_rebuttals: Array<{ link_id: string; note: string | null; claim: Omit<ClaimJson, 'status'> }>
+}
+interface ThreadEntryJson {
+  depth: number
+  link: { id: string; kind: string; from_claim_id: string; to_claim_id: string }
+  claim: ClaimJson
+}
+interface CellJson {
+  claimant: PartyRef
+  rebutter: PartyRef
+  rebuttals: number
+}
+
+async function post(url: string, body: unknown) {
+  const response = await call(app, 'POST', url, body)
+  if (response.status !== 201) throw new Error(`POST ${url}: ${response.status} ${response.raw}`)
+  return response.body
+}
+
+async function get(url: string) {
+  const response = await call(app, 'GET', url)
+  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status} ${response.raw}`)
+  return response.body
+}
+
+// Two sides, each a state with parties speaking for it (a-press speaks for a-mod, which speaks for state-a),
+// and a medium that speaks for nobody.
+for (const [slug, side] of [
+  ['state-a', undefined],
+  ['state-b', undefined],
+  ['a-mod', 'state-a'],
+  ['a-press', 'a-mod'],
+  ['b-mfa', 'state-b'],
+  ['media', undefined],
+] as const) {
+  await post('/v1/parties', { slug, name: slug.toUpperCase(), kind: 'official', side })
+}
+
+async function claim(party: string, stated: string, text: string, tags: string[] = []): Promise<ClaimJson> {
+  return post('/v1/claims', { party, text, stated_at: `${stated}T12:00:00Z`, tags })
+}
+async function rebut(from: ClaimJson, to: ClaimJson, note?: string) {
+  return post('/v1/links', { from_claim_id: from.id, to_claim_id: to.id, kind: 'rebuts', note })
+}
+
+const c1 = await claim('a-mod', '2020-10-01', 'A missile was fired at the oil pipeline.', ['pipeline', 'missile'])
+const c2 = await claim('b-mfa', '2020-10-02', 'The pipeline story is another lie.', ['pipeline'])
+const c3 = await claim('media', '2020-10-05', 'No damage to the pipeline was seen.')
+const c4 = await claim('b-mfa', '2020-10-03', 'Villages were shelled overnight.', ['shelling'])
+const c5 = await claim('a-press', '2020-10-04', 'No village was shelled.')
+const c6 = await claim('a-mod', '2020-10-06', 'The denial is itself false.')
+const c7 = await claim('a-mod', '2020-09-01', 'Talks will resume.', ['diplomacy'])
+const c8 = await claim('media', '2020-09-02', 'Diplomats confirm the talks.')
+await rebut(c2, c1, 'Calls it a lie.')
+await rebut(c3, c1)
+await rebut(c5, c4)
+await rebut(c6, c2)
+await post('/v1/links', { from_claim_id: c8.id, to_claim_id: c7.id, kind: 'supports' })
+
+const ids = async (url: string) => ((await get(url)).data as DisputeJson[]).map((d) => d.claim.id)
+
+t.test('GET /v1/disputes lists the disputed claims, most recent response first', async (t) => {
+  const page = await get('/v1/disputes')
+  t.same(
+    page.data.map((d: DisputeJson) => d.claim.id),
+    [c2.id, c1.id, c4.id],
+    'the unchallenged and the merely supported are left out',
+  )
+  const first = page.data[1] as DisputeJson
+  t.match(first.claim, {
+    party: { slug: 'a-mod' },
+    status: 'disputed',
+    rebuttal_count: 2,
+    rebutted_by: [{ slug: 'b-mfa' }, { slug: 'media' }],
+    last_response_at: c3.stated_at,
+  })
+  t.same(
+    first.latest_rebuttals.map((r) => [r.claim.id, r.claim.party.slug, r.claim.text, r.note]),
+    [
+      [c3.id, 'media', c3.text, null],
+      [c2.id, 'b-mfa', c2.text, 'Calls it a lie.'],
+    ],
+    'the latest rebuttals, with their text, party and note, latest stated first',
+  )
+  t.equal(page.next_cursor, null)
+})
+
+t.test('the disputes sort by most rebutted and by newest claim', async (t) => {
+  const [tieFirst, tieSecond] = [c2.id, c4.id].sort().reverse()
+  t.same(await ids('/v1/disputes?sort=-rebuttal_count'), [c1.id, tieFirst, tieSecond], 'ties by id')
+  t.same(await ids('/v1/disputes?sort=-stated_at'), [c4.id, c2.id, c1.id])
+})
+
+t.test('the disputes filter by claimant, side, rebutter, tag, text, date and count', async (t) => {
+  const cases: Array<[string, string[]]> = [
+    ['party=a-mod', [c1.id]],
+    [`party=${c1.party.id}`, [c1.id]],
+    ['side=state-a', [c1.id]],
+    ['side=a-mod', [c1.id]],
+    ['side=state-b', [c2.id, c4.id]],
+    ['rebutted_by=media', [c1.id]],
+    ['rebutted_by=a-mod', [c2.id]],
+    ['rebutted_by=a-press', [c4.id]],
+    ['rebutted_by=state-a', []],
+    ['tag=pipeline', [c2.id, c1.id]],
+    ['tag=pipeline&tag=missile', [c1.id]],
+    ['tag=shelling', [c4.id]],
+    ['q=pipeline', [c2.id, c1.id]],
+    ['q=shelled', [c4.id]],
+    ['since=2020-10-02T00:00:00Z', [c2.id, c4.id]],
+    ['until=2020-10-02T00:00:00Z', [c1.id]],
+    ['since=2020-10-02T12:00:00Z&until=2020-10-03T12:00:00Z', [c2.id]],
+    ['min_rebuttals=2', [c1.id]],
+    ['party=b-mfa&rebutted_by=a-mod&tag=pipeline', [c2.id]],
+  ]
+  for (const [query, expected] of cases) t.same(await ids(`/v1/disputes?${query}`), expected, query)
+})
+
+t.test('the disputes page through every sort without gaps or repeats', async (t) => {
+  for (const sort of ['-last_response_at', '-rebuttal_count', '-stated_at']) {
+    const all = await ids(`/v1/disputes?sort=${sort}`)
+    const seen: string[] = []
+    let url: string | undefined = `/v1/disputes?sort=${sort}&limit=1`
+    while (url !== undefined) {
+      const response = await call(app, 'GET', url)
+      seen.push(...response.body.data.map((d: DisputeJson) => d.claim.id))
+      url = response.body.next_cursor === null ? undefined : String(response.headers.link).match(/<([^>]+)>/)?.[1]
+    }
+    t.same(seen, all, sort)
+  }
+})
+
+t.test('bad dispute queries are problems', async (t) => {
+  const other = (await call(app, 'GET', '/v1/disputes?limit=1&sort=-stated_at')).body.next_cursor
+  for (const [query, status, field] of [
+    ['sort=newest', 400, 'sort'],
+    ['min_rebuttals=0', 400, 'min_rebuttals'],
+    ['since=yesterday', 400, 'since'],
+    ['tag=Not%20A%20Tag', 400, 'tag[0]'],
+    ['limit=201', 400, 'limit'],
+    ['cursor=bm90LWEtY3Vyc29y', 400, 'cursor'],
+    [`cursor=${other}`, 400, 'cursor'],
+    ['party=nobody', 422, 'party'],
+    ['side=nobody', 422, 'side'],
+    ['rebutted_by=nobody', 422, 'rebutted_by'],
+    ['colour=red', 400, 'colour'],
+  ] as const) {
+    const response = await call(app, 'GET', `/v1/disputes?${query}`)
+    t.equal(response.status, status, query)
+    t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8', query)
+    t.same(
+      response.body.errors?.map((e: { field: string }) => e.field),
+      [field],
+      `${query} names ${field}`,
+    )
+  }
+})
+
+t.test('a deleted rebuttal leaves the disputes at once', async (t) => {
+  const lone = await claim('media', '2020-11-01', 'A claim rebutted once.')
+  const rebuttal = await claim('b-mfa', '2020-11-02', 'Rebutted once, then withdrawn.')
+  await rebut(rebuttal, lone)
+  t.equal((await ids('/v1/disputes'))[0], lone.id)
+  t.equal((await call(app, 'DELETE', `/v1/claims/${rebuttal.id}`)).status, 204)
+  t.notOk((await ids('/v1/disputes')).includes(lone.id))
+  t.equal((await get(`/v1/claims/${lone.id}`)).status, 'unchallenged')
+  t.same(await ids('/v1/claims?status=disputed&party=media'), [], 'nor is it in the disputed claims')
+})
+
+t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up by side', async (t) => {
+  const c9 = await claim('b-mfa', '2020-09-03', 'There will be no talks.')
+  await rebut(c9, c7)
+  // Largest counts first, then by claimant and rebutter slug.
+  const matrix = await get('/v1/disputes/matrix')
+  t.equal(matrix.by, 'party')
+  t.equal(matrix.truncated, false)
+  const cells = (m: { cells: CellJson[] }) => m.cells.map((c) => `${c.rebutter.slug}>${c.claimant.slug}:${c.rebuttals}`)
+  t.same(cells(matrix), ['b-mfa>a-mod:2', 'media>a-mod:1', 'a-mod>b-mfa:1', 'a-press>b-mfa:1'])
+  t.match(matrix.cells[0], { claimant: { id: c1.party.id, name: 'A-MOD' }, rebutter: { slug: 'b-mfa' } })
+
+  t.same(cells(await get('/v1/disputes/matrix?by=side')), ['state-b>state-a:2', 'state-a>state-b:2', 'media>state-a:1'])
+  t.same(cells(await get('/v1/disputes/matrix?tag=pipeline')), ['b-mfa>a-mod:1', 'media>a-mod:1', 'a-mod>b-mfa:1'])
+  t.same(cells(await get('/v1/disputes/matrix?since=2020-10-02T00:00:00Z')), ['a-mod>b-mfa:1', 'a-press>b-mfa:1'])
+  t.same(cells(await get('/v1/disputes/matrix?until=2020-09-30T00:00:00Z&by=side')), ['state-b>state-a:1'])
+  const top = await get('/v1/disputes/matrix?limit=1')
+  t.same(cells(top), ['b-mfa>a-mod:2'])
+  t.equal(top.truncated, true)
+  for (const query of ['by=country', 'limit=0', 'limit=1001', 'tag=', 'until=never']) {
+    t.equal((await call(app, 'GET', `/v1/disputes/matrix?${query}`)).status, 400, query)
+  }
+  const etag = String((await call(app, 'GET', '/v1/disputes/matrix')).headers.etag)
+  t.equal((await call(app, 'GET', '/v1/disputes/matrix', undefined, { 'if-none-match': etag })).status, 304)
+})
+
+const entries = (list: ThreadEntryJson[]) => list.map((e) => `${e.depth}:${e.link.kind}:${e.claim.id}`)
+
+t.test('GET /v1/claims/{id}/thread follows the exchange both ways', async (t) => {
+  const thread = await get(`/v1/claims/${c1.id}/thread`)
+  t.equal(thread.claim.id, c1.id)
+  t.equal(thread.depth, 3, 'the default depth')
+  t.same(thread.answers, [], 'c1 answers nothing')
+  t.same(entries(thread.responses), [`1:rebuts:${c2.id}`, `1:rebuts:${c3.id}`, `2:rebuts:${c6.id}`])
+  t.match(thread.responses[2], {
+    link: { from_claim_id: c6.id, to_claim_id: c2.id },
+    claim: { party: { slug: 'a-mod' }, status: 'unchallenged' },
+  })
+  t.match(thread.responses[0], { claim: { status: 'disputed', rebutted_by: [{ slug: 'a-mod' }] } })
+  t.equal(thread.truncated, false)
+
+  const shallow = await get(`/v1/claims/${c1.id}/thread?depth=1`)
+  t.same(entries(shallow.responses), [`1:rebuts:${c2.id}`, `1:rebuts:${c3.id}`])
+
+  const middle = await get(`/v1/claims/${c2.id}/thread`)
+  t.same(entries(middle.answers), [`1:rebuts:${c1.id}`], 'upwards: what c2 answers')
+  t.same(entries(middle.responses), [`1:rebuts:${c6.id}`], 'downwards: what answers c2')
+  const leaf = await get(`/v1/claims/${c6.id}/thread`)
+  t.same(entries(leaf.answers), [`1:rebuts:${c2.id}`, `2:rebuts:${c1.id}`])
+})
+
+t.test('a thread with cycles ends, each link once, and leaves deleted claims out', async (t) => {
+  // b-mfa's c4 is rebutted by a-press's c5; c4 now rebuts c5 back, and media closes a longer loop.
+  const loop = await claim('media', '2020-10-07', 'Both are wrong.')
+  await rebut(c4, c5)
+  await rebut(loop, c4)
+  await rebut(c5, loop)
+  const thread = await get(`/v1/claims/${c4.id}/thread?depth=10`)
+  for (const direction of ['answers', 'responses'] as const) {
+    const linkIds = thread[direction].map((e: ThreadEntryJson) => e.link.id)
+    t.equal(new Set(linkIds).size, linkIds.length, `no link twice among the ${direction}`)
+  }
+  // In a loop the same link can lie both upwards and downwards of the root: c5 answers the loop claim, which
+  // answers c4 (a response), and c4 answers c5, which answers the loop claim (an answer).
+  t.same(entries(thread.responses), [`1:rebuts:${c5.id}`, `1:rebuts:${loop.id}`, `2:rebuts:${c5.id}`])
+  t.same(entries(thread.answers), [`1:rebuts:${c5.id}`, `2:rebuts:${loop.id}`])
+
+  t.equal((await call(app, 'DELETE', `/v1/claims/${c6.id}`)).status, 204)
+  const after = await get(`/v1/claims/${c1.id}/thread`)
+  t.same(entries(after.responses), [`1:rebuts:${c2.id}`, `1:rebuts:${c3.id}`], 'the deleted claim is gone')
+})
+
+t.test('thread problems', async (t) => {
+  t.equal((await call(app, 'GET', `/v1/claims/${randomUUID()}/thread`)).status, 404)
+  t.equal((await call(app, 'GET', `/v1/claims/${c6.id}/thread`)).status, 404, 'a deleted claim has no thread')
+  for (const query of ['depth=0', 'depth=11', 'depth=two', 'deep=1']) {
+    t.equal((await call(app, 'GET', `/v1/claims/${c1.id}/thread?${query}`)).status, 400, query)
+  }
+  const response = await call(app, 'GET', `/v1/claims/${c1.id}/thread`)
+  const again = await call(app, 'GET', `/v1/claims/${c1.id}/thread`, undefined, {
+    'if-none-match': String(response.headers.etag),
+  })
+  t.equal(again.status, 304, 'an unchanged thread is not sent again')
+})
