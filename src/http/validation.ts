@@ -36,6 +36,9 @@ const textAjv = createAjv({ coerceTypes: 'array', useDefaults: true })
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? bodyAjv : textAjv).compile(schema)
 
+/** A validator for JSON that arrives other than as a request body (a data set file), as strict as for bodies. */
+export const compileJsonValidator = (schema: object) => bodyAjv.compile(schema)
+
 const LOCATIONS: Record<string, FieldError['in']> = {
   body: 'body',
   querystring: 'query',

@@ -45,22 +45,25 @@ export async function listParties(db: Db, filter: PartyListFilter, page: { limit
 }
 
 export async function createParty(db: Db, input: CreatePartyInput): Promise<Party> {
+  return db.transaction().execute((trx) => recordParty(trx, input))
+}
+
+/** Records a party within the caller's transaction. */
+export async function recordParty(trx: Db, input: CreatePartyInput): Promise<Party> {
   assertSlugShape(input.slug)
-  return db.transaction().execute(async (trx) => {
-    const sideId = input.side === undefined ? null : await lockPartyReference(trx, input.side, 'side')
-    const id = await withSlugConflict(input.slug, () =>
-      parties.insertParty(trx, {
-        slug: input.slug,
-        name: input.name,
-        kind: input.kind,
-        country: input.country ?? null,
-        side_id: sideId,
-        wikidata: input.wikidata ?? null,
-        description: input.description ?? null,
-      }),
-    )
-    return getParty(trx, id)
-  })
+  const sideId = input.side === undefined ? null : await lockPartyReference(trx, input.side, 'side')
+  const id = await withSlugConflict(input.slug, () =>
+    parties.insertParty(trx, {
+      slug: input.slug,
+      name: input.name,
+      kind: input.kind,
+      country: input.country ?? null,
+      side_id: sideId,
+      wikidata: input.wikidata ?? null,
+      description: input.description ?? null,
+    }),
+  )
+  return getParty(trx, id)
 }
 
 export async function updateParty(

@@ -1,0 +1,64 @@
+import type { Db } from '../db/schema.js'
+import { fieldErrorsOf, compileJsonValidator } from '../http/validation.js'
+import * as claims from '../repositories/claim.repository.js'
+import * as links from '../repositories/link.repository.js'
+import * as parties from '../repositories/party.repository.js'
+import { type DataSet, DataSetSchema } from '../schemas/data-set.schema.js'
+import { recordClaim } from './claim.service.js'
+import { linkClaims } from './link.service.js'
+import { recordParty } from './party.service.js'
+
+const validateDataSet = compileJsonValidator(DataSetSchema)
+
+export class InvalidDataSetError extends Error {
+  override name = 'InvalidDataSetError'
+}
+
+/** Checks that `value` is a data set, naming every bad field the way the API would. */
+export function parseDataSet(value: unknown): DataSet {
+  if (validateDataSet(value)) return value as DataSet
+  const problems = fieldErrorsOf(validateDataSet.errors ?? [], 'body').map((e) => `${e.field} ${e.message}`)
+  throw new InvalidDataSetError(`the data set is not valid:\n  ${problems.join('\n  ')}`)
+}
+
+export interface LoadCounts {
+  created: number
+  unchanged: number
+}
+
+/**
+ * Loads a data set in one transaction: everything or, on any error, nothing. What is already there (a party by
+ * slug, a claim by id, even one deleted since, a live link by its two claims and kind) is left as it is, so
+ * loading the same set again changes nothing.
+ */
+export async function loadDataSet(db: Db, dataSet: DataSet) {
+  return db.transaction().execute(async (trx) => {
+    const counts = {
+      parties: { created: 0, unchanged: 0 },
+      claims: { created: 0, unchanged: 0 },
+      links: { created: 0, unchanged: 0 },
+    } satisfies Record<string, LoadCounts>
+    for (const party of dataSet.parties) {
+      if ((await parties.findPartyId(trx, party.slug)) !== undefined) counts.parties.unchanged++
+      else {
+        await recordParty(trx, party)
+        counts.parties.created++
+      }
+    }
+    for (const { id, ...claim } of dataSet.claims) {
+      if (await claims.claimIdTaken(trx, id)) counts.claims.unchanged++
+      else {
+        await recordClaim(trx, claim, { id })
+        counts.claims.created++
+      }
+    }
+    for (const link of dataSet.links) {
+      if ((await links.findLinkId(trx, link.from, link.to, link.kind)) !== undefined) counts.links.unchanged++
+      else {
+        await linkClaims(trx, { fromClaimId: link.from, toClaimId: link.to, kind: link.kind, note: link.note ?? null })
+        counts.links.created++
+      }
+    }
+    return counts
+  })
+}
