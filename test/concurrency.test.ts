@@ -95,7 +95,7 @@ t.test('parallel rebuttals of one claim are all counted', async (t) => {
     rebuttal_count: 0,
     last_response_at: null,
   })
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
 })
 
 t.test('the same link made twice at once is made once', async (t) => {
@@ -126,14 +126,18 @@ t.test('claims deleted while links to and from them are made leave no live link 
     ])
     const statuses = results.map((r) => r.status)
     t.ok(
-      statuses.slice(0, 4).every((s) => s === 201 || s === 422),
+      statuses.slice(0, 3).every((s) => s === 201 || s === 422),
       `round ${round}: links are made or refused as to a deleted claim (${statuses})`,
+    )
+    t.ok(
+      [409, 422].includes(statuses[3]!),
+      'a support beside the rebuttal is refused: as a second link between the same claims, or to a deleted claim',
     )
     t.ok([200, 404].includes(statuses[4]!), 'the edit happens before the delete or finds the claim gone')
     t.equal(statuses[5], 204, 'the delete succeeds')
     t.match((await call(app, 'GET', `/v1/claims/${answered.id}`)).body, { rebuttal_count: 0, support_count: 0 })
   }
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
 })
 
 t.test('edits of when responses were stated, made in parallel, leave the latest as the last response', async (t) => {
@@ -153,5 +157,35 @@ t.test('edits of when responses were stated, made in parallel, leave the latest 
     Array(8).fill(200),
   )
   t.equal((await call(app, 'GET', `/v1/claims/${target.id}`)).body.last_response_at, '2023-01-08T00:00:00.000Z')
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+})
+
+t.test('a claim edited and deleted while links to and from it come and go: no deadlock', async (t) => {
+  const claimBy = await claimsOf('tangle-a', 'tangle-b', 'tangle-c')
+  const deadlocks = async () => {
+    if (!serverUrl) return 0
+    await sql`SELECT pg_stat_force_next_flush()`.execute(database.db)
+    const { rows } = await sql<{ deadlocks: string }>`
+      SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(database.db)
+    return Number(rows[0]?.deadlocks)
+  }
+  const before = await deadlocks()
+  for (let round = 0; round < 30; round++) {
+    const [x, w, v] = [await claimBy('tangle-a'), await claimBy('tangle-b'), await claimBy('tangle-c')]
+    const results = await Promise.all([
+      call(app, 'PATCH', `/v1/claims/${x.id}`, { stated_at: '2021-01-01T00:00:00Z' }),
+      call(app, 'POST', '/v1/links', { from_claim_id: x.id, to_claim_id: w.id, kind: 'rebuts' }),
+      call(app, 'POST', '/v1/links', { from_claim_id: w.id, to_claim_id: x.id, kind: 'rebuts' }),
+      call(app, 'POST', '/v1/links', { from_claim_id: x.id, to_claim_id: v.id, kind: 'supports' }),
+      call(app, 'DELETE', `/v1/claims/${x.id}`),
+    ])
+    const statuses = results.map((r) => r.status)
+    t.ok(
+      statuses.every((status) => [200, 201, 204, 404, 422].includes(status)),
+      `round ${round}: each request succeeds or finds the claim gone (${statuses})`,
+    )
+  }
+  // Writers lock claims in one order; had two deadlocked, PostgreSQL would have counted it.
+  t.equal((await deadlocks()) - before, 0, 'no deadlock was detected')
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
 })

@@ -6,6 +6,7 @@ export interface Database {
   claims: ClaimTable
   claim_versions: ClaimVersionTable
   links: LinkTable
+  rebuttal_pairs: RebuttalPairTable
 }
 
 /** What every repository function takes first: the database, or a transaction opened by the caller. */
@@ -82,6 +83,12 @@ export interface LinkTable {
   created_at: CreatedAt
   updated_at: UpdatedAt
   deleted_at: NullableTimestamp
+}
+
+export interface RebuttalPairTable {
+  claimant_party_id: string
+  rebutter_party_id: string
+  rebuttals: number
 }
 
 export type PartyRow = Selectable<PartyTable>

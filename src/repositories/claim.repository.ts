@@ -248,8 +248,55 @@ export async function findClaimsByIds(db: Db, ids: string[]) {
   return selectClaims(db).where('c.id', 'in', ids).execute()
 }
 
+/** Which of `ids` belong to deleted claims. */
+export async function deletedClaimIds(db: Db, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return []
+  const rows = await db
+    .selectFrom('claims')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('deleted_at', 'is not', null)
+    .execute()
+  return rows.map((row) => row.id)
+}
+
 /** Whether a claim, live or deleted, has this id. */
 export async function claimIdTaken(db: Db, id: string): Promise<boolean> {
   const row = await db.selectFrom('claims').select('id').where('id', '=', id).executeTakeFirst()
   return row !== undefined
+}
+
+/**
+ * The live claims that answer claim `claimId` with a link of this kind, latest stated first, `limit` at most,
+ * each with its link: the rebuttals (or supports) of a claim, one page at a time.
+ */
+export async function listAnsweringClaims(
+  db: Db,
+  claimId: string,
+  kind: 'rebuts' | 'supports',
+  page: { after?: [string, string]; limit: number },
+) {
+  let select = selectClaims(db)
+    .innerJoin('links as l', 'l.from_claim_id', 'c.id')
+    .innerJoin('parties as tp', 'tp.id', 'l.to_party_id')
+    .select([
+      'l.id as link_id',
+      'l.kind as link_kind',
+      'l.to_claim_id as link_to_claim_id',
+      'l.note as link_note',
+      'l.version as link_version',
+      'l.created_at as link_created_at',
+      'l.updated_at as link_updated_at',
+      'tp.slug as link_to_party_slug',
+      'tp.name as link_to_party_name',
+      'tp.id as link_to_party_id',
+    ])
+    .where('l.to_claim_id', '=', claimId)
+    .where('l.kind', '=', kind)
+    .where('l.deleted_at', 'is', null)
+  if (page.after !== undefined) {
+    const [statedAt, id] = page.after
+    select = select.where(sql<SqlBool>`(c.stated_at, c.id) < (${statedAt}::timestamptz, ${id}::uuid)`)
+  }
+  return select.orderBy('c.stated_at', 'desc').orderBy('c.id', 'desc').limit(page.limit).execute()
 }

@@ -56,24 +56,27 @@ export interface MatrixQuery extends Pick<ClaimFilter, 'tags' | 'statedAfter' | 
 
 /**
  * Who rebuts whom: live rebuttal links counted per (claimant, rebutter), or per the sides they roll up to,
- * largest counts first, `limit` rows at most. Each link carries both parties, so without filters the count
- * reads one index and never the claims; filters on the rebutted claim join it by primary key.
+ * largest counts first, `limit` rows at most. Over everything, the counts are the maintained ones of
+ * `rebuttal_pairs`; filtered by what the rebutted claim is about or when it was stated, they are counted from
+ * the matching disputed claims and their links, in time proportional to those.
  */
 export async function rebuttalMatrix(db: Db, query: MatrixQuery) {
-  const conditions: Expression<SqlBool>[] = [sql<SqlBool>`l.kind = 'rebuts'`, sql<SqlBool>`l.deleted_at IS NULL`]
-  const filtered = query.tags !== undefined || query.statedAfter !== undefined || query.statedBefore !== undefined
+  const conditions: Expression<SqlBool>[] = []
   if (query.tags !== undefined && query.tags.length > 0) {
     conditions.push(sql<SqlBool>`c.tags @> ${sql.val(query.tags)}::text[]`)
   }
   if (query.statedAfter !== undefined) conditions.push(sql<SqlBool>`c.stated_at >= ${new Date(query.statedAfter)}`)
   if (query.statedBefore !== undefined) conditions.push(sql<SqlBool>`c.stated_at < ${new Date(query.statedBefore)}`)
-  const rebuttals = filtered
-    ? sql`links l JOIN claims c ON c.id = l.to_claim_id AND c.deleted_at IS NULL`
-    : sql`links l`
-  const pairs = sql`
+  // A rebutted claim is a disputed one: the condition on rebuttal_count lets the disputed claims' indexes serve.
+  const pairs =
+    conditions.length === 0
+      ? sql`
+    SELECT claimant_party_id AS claimant_id, rebutter_party_id AS rebutter_id, rebuttals
+    FROM rebuttal_pairs WHERE rebuttals > 0`
+      : sql`
     SELECT l.to_party_id AS claimant_id, l.from_party_id AS rebutter_id, count(*) AS rebuttals
-    FROM ${rebuttals}
-    WHERE ${sql.join(conditions, sql` AND `)}
+    FROM claims c JOIN links l ON l.to_claim_id = c.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
+    WHERE c.deleted_at IS NULL AND c.rebuttal_count > 0 AND ${sql.join(conditions, sql` AND `)}
     GROUP BY l.to_party_id, l.from_party_id`
   // Rolled up by side: every party counts for the party at the end of its side chain (sides form no cycles).
   const grouped =

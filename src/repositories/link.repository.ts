@@ -36,17 +36,15 @@ export async function findLinkById(db: Db, id: string, options: { forUpdate?: bo
   return query.executeTakeFirst()
 }
 
-/** The live link of this kind from one claim to another, if there is one: there can be only one. */
-export async function findLinkId(db: Db, fromClaimId: string, toClaimId: string, kind: LinkKind) {
-  const row = await db
+/** The live link from one claim to another, if there is one: there can be only one, of either kind. */
+export async function findLinkBetween(db: Db, fromClaimId: string, toClaimId: string) {
+  return db
     .selectFrom('links')
-    .select('id')
+    .select(['id', 'kind'])
     .where('from_claim_id', '=', fromClaimId)
     .where('to_claim_id', '=', toClaimId)
-    .where('kind', '=', kind)
     .where('deleted_at', 'is', null)
     .executeTakeFirst()
-  return row?.id
 }
 
 export interface NewLink {
@@ -78,14 +76,69 @@ export async function softDeleteLink(db: Db, id: string): Promise<void> {
   await db.updateTable('links').set(softDeletion()).where('id', '=', id).execute()
 }
 
-/** Deletes every live link from or to a claim: a deleted claim neither answers nor is answered. */
-export async function softDeleteLinksOfClaim(db: Db, claimId: string): Promise<void> {
-  await db
+/**
+ * Deletes every live link from or to a claim (a deleted claim neither answers nor is answered), and returns
+ * what they joined, for the counts that follow them.
+ */
+export async function softDeleteLinksOfClaim(db: Db, claimId: string) {
+  return db
     .updateTable('links')
     .set(softDeletion())
     .where((eb) => eb.or([eb('from_claim_id', '=', claimId), eb('to_claim_id', '=', claimId)]))
     .where('deleted_at', 'is', null)
+    .returning(['kind', 'from_party_id', 'to_party_id'])
     .execute()
+}
+
+/** Links made (+1) or deleted (-1), as the rebuttal matrix counts them. */
+export interface LinkChange {
+  kind: LinkKind
+  from_party_id: string
+  to_party_id: string
+  delta: 1 | -1
+}
+
+/**
+ * Moves the rebuttal count of each (claimant, rebutter) pair by the rebuttal links made or deleted. The pairs
+ * are written in key order, so that two transactions changing the same pairs lock them in the same order.
+ */
+export async function countRebuttalPairs(trx: Db, changes: LinkChange[]): Promise<void> {
+  const deltas = new Map<string, { claimant: string; rebutter: string; delta: number }>()
+  for (const change of changes) {
+    if (change.kind !== 'rebuts') continue
+    const key = `${change.to_party_id}/${change.from_party_id}`
+    const pair = deltas.get(key) ?? { claimant: change.to_party_id, rebutter: change.from_party_id, delta: 0 }
+    pair.delta += change.delta
+    deltas.set(key, pair)
+  }
+  const pairs = [...deltas.values()].filter((pair) => pair.delta !== 0)
+  const unnested = (list: typeof pairs) => sql`unnest(
+      ${list.map((pair) => pair.claimant)}::uuid[],
+      ${list.map((pair) => pair.rebutter)}::uuid[],
+      ${list.map((pair) => pair.delta)}::integer[]
+    ) AS change (claimant, rebutter, delta)`
+  const more = pairs.filter((pair) => pair.delta > 0)
+  if (more.length > 0) {
+    await sql`
+      INSERT INTO rebuttal_pairs (claimant_party_id, rebutter_party_id, rebuttals)
+      SELECT claimant, rebutter, delta FROM ${unnested(more)}
+      ORDER BY claimant, rebutter
+      ON CONFLICT (claimant_party_id, rebutter_party_id)
+      DO UPDATE SET rebuttals = rebuttal_pairs.rebuttals + excluded.rebuttals`.execute(trx)
+  }
+  // Fewer: the pairs exist (their links did). Locked in key order first, as an UPDATE takes no order.
+  const fewer = pairs.filter((pair) => pair.delta < 0)
+  if (fewer.length > 0) {
+    await sql`
+      SELECT 1 FROM rebuttal_pairs p JOIN ${unnested(fewer)}
+        ON p.claimant_party_id = change.claimant AND p.rebutter_party_id = change.rebutter
+      ORDER BY p.claimant_party_id, p.rebutter_party_id
+      FOR UPDATE OF p`.execute(trx)
+    await sql`
+      UPDATE rebuttal_pairs p SET rebuttals = p.rebuttals + change.delta
+      FROM ${unnested(fewer)}
+      WHERE p.claimant_party_id = change.claimant AND p.rebutter_party_id = change.rebutter`.execute(trx)
+  }
 }
 
 export interface LinkListQuery {
@@ -116,27 +169,4 @@ export async function listLinks(db: Db, query: LinkListQuery) {
   let select = selectLinks(db).orderBy('l.created_at', 'desc').orderBy('l.id', 'desc').limit(query.limit)
   if (conditions.length > 0) select = select.where(sql<SqlBool>`${sql.join(conditions, sql` AND `)}`)
   return select.execute()
-}
-
-/**
- * The live links that answer one claim, with the responding claim's id, newest statement first: the rebuttals
- * (or supports) of a claim, one page at a time.
- */
-export async function listResponsesTo(
-  db: Db,
-  claimId: string,
-  kind: LinkKind,
-  page: { after?: [string, string]; limit: number },
-) {
-  let select = selectLinks(db)
-    .innerJoin('claims as rc', 'rc.id', 'l.from_claim_id')
-    .select('rc.stated_at as responder_stated_at')
-    .where('l.to_claim_id', '=', claimId)
-    .where('l.kind', '=', kind)
-    .where('rc.deleted_at', 'is', null)
-  if (page.after !== undefined) {
-    const [statedAt, id] = page.after
-    select = select.where(sql<SqlBool>`(rc.stated_at, rc.id) < (${statedAt}::timestamptz, ${id}::uuid)`)
-  }
-  return select.orderBy('rc.stated_at', 'desc').orderBy('rc.id', 'desc').limit(page.limit).execute()
 }

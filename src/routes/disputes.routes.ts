@@ -21,7 +21,9 @@ const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Disputed claims: who rebutted them, how often, and when last',
         description:
           'Live claims that at least one live claim of another party rebuts, each with its latest rebuttals. ' +
-          '`since` and `until` bound when the disputed claim was stated.',
+          '`since` and `until` bound when the disputed claim was stated. The last response time and the rebuttal ' +
+          'count move as responses come and go: a claim whose key moves between two page requests can be missed ' +
+          'or seen twice when paging by those sorts; `-stated_at` is stable.',
         tags: ['disputes'],
         querystring: DisputeListQuery,
         response: { 200: Page(Type.Ref(DisputeSchema), 'DisputePage'), ...problemResponses(400, 422, 503) },
@@ -30,8 +32,10 @@ const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const query = request.query
       const sort = query.sort ?? '-last_response_at'
+      // Named apart from the claim list's sorts, so that a cursor of one list is refused by the other.
+      const cursorSort = `disputes${sort}`
       const limit = pageLimit(query)
-      const cursor = decodeCursor(query.cursor, sort, (key) => {
+      const cursor = decodeCursor(query.cursor, cursorSort, (key) => {
         const [value, id, ...rest] = key
         const valueFits = sort === '-rebuttal_count' ? cursorPart.positiveInteger(value) : cursorPart.timestamp(value)
         return rest.length === 0 && valueFits && isUuid(id)
@@ -47,7 +51,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         rows,
         limit,
         (row) => row.dispute,
-        (row) => ({ sort, key: row.key }),
+        (row) => ({ sort: cursorSort, key: row.key }),
       )
     },
   )

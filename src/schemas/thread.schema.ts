@@ -60,8 +60,9 @@ export const ThreadSchema = Type.Object(
     $id: 'Thread',
     title: 'Thread',
     description:
-      'The exchange around a claim. Each link appears once, at the smallest depth it is reached at; cycles end ' +
-      'there. Deleted claims and their links are left out.',
+      'The exchange around a claim, walked breadth first each way. A link appears at most once in each list, at ' +
+      'the depth it is first reached; each claim is followed once, so cycles end. Deleted claims and their links ' +
+      'are left out.',
   },
 )
 export type Thread = Static<typeof ThreadSchema>

@@ -1,3 +1,5 @@
+import { inTransaction } from '../db/transaction.js'
+import { sql } from 'kysely'
 import type { ClaimRowUpdate, Db } from '../db/schema.js'
 import { invalidField, notFound } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
@@ -63,7 +65,7 @@ export async function getClaim(db: Db, id: string): Promise<Claim> {
 }
 
 export async function createClaim(db: Db, input: CreateClaimInput): Promise<Claim> {
-  return db.transaction().execute((trx) => recordClaim(trx, input))
+  return inTransaction(db, (trx) => recordClaim(trx, input))
 }
 
 /**
@@ -103,7 +105,7 @@ export async function updateClaim(
   patch: UpdateClaimInput,
   precondition: Precondition<Claim>,
 ): Promise<Claim> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     // A new stated_at moves the last response time of the claims this one answers: they are recounted.
     const answered = patch.stated_at === undefined ? [] : await lockWithAnswered(trx, id)
     const current = await claims.findClaimById(trx, id, { forUpdate: true })
@@ -149,33 +151,41 @@ function mergeLocation(current: ClaimRecord, patch: NonNullable<UpdateClaimInput
 }
 
 export async function deleteClaim(db: Db, id: string, precondition: Precondition<Claim>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const answered = await lockWithAnswered(trx, id)
     const current = await claims.findClaimById(trx, id)
     if (current === undefined) throw notFound(`claim ${id}`)
     precondition(toClaim(current))
     // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
     // longer count it.
-    await links.softDeleteLinksOfClaim(trx, id)
+    const deleted = await links.softDeleteLinksOfClaim(trx, id)
+    await links.countRebuttalPairs(
+      trx,
+      deleted.map((link) => ({ ...link, delta: -1 })),
+    )
     await claims.softDeleteClaim(trx, id)
     await claims.recountResponses(trx, answered)
   })
 }
 
 /**
- * Locks a claim and the claims it answers, all in id order like every writer of links (no deadlock), and returns
- * the ids of the answered ones. They are read once before locking, to know what to lock, and again after: a link
- * made in between is then seen, and its claim locked too.
+ * Locks a claim and the claims it answers, all in id order like every writer of links, and returns the ids of
+ * the answered ones. Which claims it answers is known only by reading its links, and may change while this waits
+ * for a lock: when a new one appears after locking, the locks are given back (to a savepoint) and taken again
+ * for the new set, still in order. Taking the newcomer's lock out of order could deadlock with its writer.
  */
 async function lockWithAnswered(trx: Db, id: string): Promise<string[]> {
-  const before = await claims.answeredClaimIds(trx, id)
-  await claims.lockClaims(trx, [id, ...before])
-  const after = await claims.answeredClaimIds(trx, id)
-  await claims.lockClaims(
-    trx,
-    after.filter((answeredId) => !before.includes(answeredId)),
-  )
-  return after
+  for (;;) {
+    const answered = await claims.answeredClaimIds(trx, id)
+    await sql`SAVEPOINT lock_answered`.execute(trx)
+    await claims.lockClaims(trx, [id, ...answered])
+    const now = await claims.answeredClaimIds(trx, id)
+    if (now.every((answeredId) => answered.includes(answeredId))) {
+      await sql`RELEASE SAVEPOINT lock_answered`.execute(trx)
+      return now
+    }
+    await sql`ROLLBACK TO SAVEPOINT lock_answered`.execute(trx)
+  }
 }
 
 const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> = {

@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/transaction.js'
 import type { Db } from '../db/schema.js'
 import { fieldErrorsOf, compileJsonValidator } from '../http/validation.js'
 import * as claims from '../repositories/claim.repository.js'
@@ -28,11 +29,11 @@ export interface LoadCounts {
 
 /**
  * Loads a data set in one transaction: everything or, on any error, nothing. What is already there (a party by
- * slug, a claim by id, even one deleted since, a live link by its two claims and kind) is left as it is, so
- * loading the same set again changes nothing.
+ * slug, a claim by id, a live link by its two claims) is left as it is, and so is what was deleted since an
+ * earlier load: a deleted claim, and the links it took with it. Loading the same set again changes nothing.
  */
 export async function loadDataSet(db: Db, dataSet: DataSet) {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const counts = {
       parties: { created: 0, unchanged: 0 },
       claims: { created: 0, unchanged: 0 },
@@ -53,7 +54,9 @@ export async function loadDataSet(db: Db, dataSet: DataSet) {
       }
     }
     for (const link of dataSet.links) {
-      if ((await links.findLinkId(trx, link.from, link.to, link.kind)) !== undefined) counts.links.unchanged++
+      const there = (await links.findLinkBetween(trx, link.from, link.to)) !== undefined
+      // A claim deleted since an earlier load stays deleted, and its links with it.
+      if (there || (await claims.deletedClaimIds(trx, [link.from, link.to])).length > 0) counts.links.unchanged++
       else {
         await linkClaims(trx, { fromClaimId: link.from, toClaimId: link.to, kind: link.kind, note: link.note ?? null })
         counts.links.created++

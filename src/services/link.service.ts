@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/transaction.js'
 import type { Db } from '../db/schema.js'
 import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
@@ -48,9 +49,15 @@ const BODY_ENDS: LinkEnds = {
  */
 export async function linkClaims(
   trx: Db,
-  link: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null },
+  request: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null },
   ends: LinkEnds = BODY_ENDS,
 ): Promise<Link> {
+  // Ids are compared with those the database returns, which are lower case; a uuid may arrive in either.
+  const link = {
+    ...request,
+    fromClaimId: request.fromClaimId.toLowerCase(),
+    toClaimId: request.toClaimId.toLowerCase(),
+  }
   if (link.fromClaimId === link.toClaimId) {
     throw unprocessableField(ends.from.in, ends.from.field, 'must be another claim: a claim cannot answer itself')
   }
@@ -73,32 +80,35 @@ export async function linkClaims(
       'is a claim of the same party: a link joins claims of different parties',
     )
   }
-  const existing = await links.findLinkId(trx, link.fromClaimId, link.toClaimId, link.kind)
+  // One statement answers another one way: it cannot both rebut and support it.
+  const existing = await links.findLinkBetween(trx, link.fromClaimId, link.toClaimId)
   if (existing !== undefined) {
     throw new ApiError(
       'conflict',
-      `claim ${link.fromClaimId} already ${link.kind} claim ${link.toClaimId}: link ${existing}`,
+      `claim ${link.fromClaimId} already ${existing.kind} claim ${link.toClaimId} (link ${existing.id}); ` +
+        'delete that link first to link them otherwise',
     )
   }
   const id = await links.insertLink(trx, { ...link, fromPartyId: from.party_id, toPartyId: to.party_id })
+  await links.countRebuttalPairs(trx, [
+    { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 },
+  ])
   await claims.recountResponses(trx, [link.toClaimId])
   return getLink(trx, id)
 }
 
 export async function createLink(db: Db, input: CreateLinkInput): Promise<Link> {
-  return db
-    .transaction()
-    .execute((trx) =>
-      linkClaims(
-        trx,
-        { fromClaimId: input.from_claim_id, toClaimId: input.to_claim_id, kind: input.kind, note: input.note ?? null },
-        BODY_ENDS,
-      ),
-    )
+  const link = {
+    fromClaimId: input.from_claim_id,
+    toClaimId: input.to_claim_id,
+    kind: input.kind,
+    note: input.note ?? null,
+  }
+  return inTransaction(db, (trx) => linkClaims(trx, link))
 }
 
 export async function deleteLink(db: Db, id: string, precondition: Precondition<Link>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const found = await links.findLinkById(trx, id)
     if (found === undefined) throw notFound(`link ${id}`)
     // The answered claim is locked before the link, in the order every link writer takes them.
@@ -107,6 +117,9 @@ export async function deleteLink(db: Db, id: string, precondition: Precondition<
     if (current === undefined) throw notFound(`link ${id}`)
     precondition(toLink(current))
     await links.softDeleteLink(trx, id)
+    await links.countRebuttalPairs(trx, [
+      { kind: current.kind, from_party_id: current.from_party_id, to_party_id: current.to_party_id, delta: -1 },
+    ])
     await claims.recountResponses(trx, [current.to_claim_id])
   })
 }
@@ -121,6 +134,9 @@ export async function listLinks(
   page: { limit: number; after: LinkListKey | undefined },
 ) {
   const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
+  if (filter.claim !== undefined && !(await claims.claimIdTaken(db, filter.claim))) {
+    throw unknownReference('query', 'claim', `no claim has the id ${filter.claim}`)
+  }
   const rows = await links.listLinks(db, {
     claimId: filter.claim,
     partyId,
@@ -148,7 +164,7 @@ export async function createRebuttal(db: Db, claimId: string, input: CreateRebut
       ],
     })
   }
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const ends: LinkEnds = { from: { in: 'body', field: 'claim_id' }, to: { in: 'path', field: 'id' } }
     let rebutting: Claim | undefined
     if (input.claim !== undefined) {
@@ -173,15 +189,21 @@ export type RebuttalListKey = [string, string]
 /** Up to `limit + 1` rebuttals of a live claim, latest stated first, each with its list key. */
 export async function listRebuttals(db: Db, claimId: string, page: { limit: number; after?: RebuttalListKey }) {
   await getClaim(db, claimId)
-  const rows = await links.listResponsesTo(db, claimId, 'rebuts', { after: page.after, limit: page.limit + 1 })
-  const rebutting = await claims.findClaimsByIds(
-    db,
-    rows.map((row) => row.from_claim_id),
-  )
-  const byId = new Map(rebutting.map((row) => [row.id, toClaim(row)]))
-  return rows.flatMap((row) => {
-    const claim = byId.get(row.from_claim_id)
-    if (claim === undefined) return []
-    return [{ rebuttal: { link: toLink(row), claim }, key: [claim.stated_at, claim.id] as RebuttalListKey }]
+  const rows = await claims.listAnsweringClaims(db, claimId, 'rebuts', { after: page.after, limit: page.limit + 1 })
+  return rows.map((row) => {
+    const claim = toClaim(row)
+    const link: Link = {
+      id: row.link_id,
+      kind: row.link_kind,
+      from_claim_id: claim.id,
+      to_claim_id: row.link_to_claim_id,
+      from_party: claim.party,
+      to_party: { id: row.link_to_party_id, slug: row.link_to_party_slug, name: row.link_to_party_name },
+      note: row.link_note,
+      version: row.link_version,
+      created_at: row.link_created_at.toISOString(),
+      updated_at: row.link_updated_at.toISOString(),
+    }
+    return { rebuttal: { link, claim }, key: [claim.stated_at, claim.id] as RebuttalListKey }
   })
 }

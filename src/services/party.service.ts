@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/transaction.js'
 import type { Db, PartyRowUpdate } from '../db/schema.js'
 import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
 import * as parties from '../repositories/party.repository.js'
@@ -45,7 +46,7 @@ export async function listParties(db: Db, filter: PartyListFilter, page: { limit
 }
 
 export async function createParty(db: Db, input: CreatePartyInput): Promise<Party> {
-  return db.transaction().execute((trx) => recordParty(trx, input))
+  return inTransaction(db, (trx) => recordParty(trx, input))
 }
 
 /** Records a party within the caller's transaction. */
@@ -73,7 +74,7 @@ export async function updateParty(
   precondition: Precondition<Party>,
 ): Promise<Party> {
   if (patch.slug !== undefined) assertSlugShape(patch.slug)
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
     if (current === undefined) throw notFound(`party ${key}`)
     precondition(toParty(current))
@@ -98,7 +99,7 @@ export async function updateParty(
 }
 
 export async function deleteParty(db: Db, key: string, precondition: Precondition<Party>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
     if (current === undefined) throw notFound(`party ${key}`)
     precondition(toParty(current))

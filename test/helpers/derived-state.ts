@@ -2,8 +2,8 @@ import { type Kysely, sql } from 'kysely'
 
 /**
  * Live claims whose stored derived state (rebuttal and support counts, last response time) differs from a count
- * made afresh from the live links, and live links that touch a deleted claim. Both lists are empty when the
- * maintained state is right.
+ * made afresh from the live links, live links that touch a deleted claim, and (claimant, rebutter) pairs whose
+ * maintained rebuttal count differs from the live links. All lists are empty when the maintained state is right.
  */
 export async function derivedStateErrors(db: Kysely<any>) {
   const { rows: claims } = await sql<{ id: string }>`
@@ -24,5 +24,17 @@ export async function derivedStateErrors(db: Kysely<any>) {
     JOIN claims f ON f.id = l.from_claim_id
     JOIN claims t ON t.id = l.to_claim_id
     WHERE l.deleted_at IS NULL AND (f.deleted_at IS NOT NULL OR t.deleted_at IS NOT NULL)`.execute(db)
-  return { claims: claims.map((row) => row.id), links: links.map((row) => row.id) }
+  const { rows: pairs } = await sql<{ pair: string }>`
+    SELECT coalesce(kept.claimant_party_id, fresh.to_party_id) || '>' || coalesce(kept.rebutter_party_id, fresh.from_party_id) AS pair
+    FROM rebuttal_pairs kept
+    FULL JOIN (
+      SELECT to_party_id, from_party_id, count(*) AS rebuttals FROM links
+      WHERE kind = 'rebuts' AND deleted_at IS NULL GROUP BY to_party_id, from_party_id
+    ) fresh ON fresh.to_party_id = kept.claimant_party_id AND fresh.from_party_id = kept.rebutter_party_id
+    WHERE coalesce(kept.rebuttals, 0) <> coalesce(fresh.rebuttals, 0)`.execute(db)
+  return {
+    claims: claims.map((row) => row.id),
+    links: links.map((row) => row.id),
+    pairs: pairs.map((row) => row.pair),
+  }
 }

@@ -1,0 +1,21 @@
+import type { Db } from './schema.js'
+
+/** Deadlock detected, serialization failure: PostgreSQL rolled the transaction back, and it may simply rerun. */
+const RETRYABLE = new Set(['40P01', '40001'])
+const ATTEMPTS = 3
+
+/**
+ * Runs `work` in a transaction, the unit of work of a write. Writers lock rows in one order so that they do not
+ * deadlock, but a lock taken inside a statement (a foreign key check, an index entry) has no order to follow;
+ * when PostgreSQL breaks such a deadlock by rolling one transaction back, that transaction is run again.
+ */
+export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work)
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      if (attempt >= ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw error
+    }
+  }
+}
