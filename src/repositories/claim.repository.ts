@@ -40,12 +40,14 @@ function selectClaims(db: Db) {
  */
 function rebuttingParties() {
   return sql<PartyRef[]>`CASE WHEN c.rebuttal_count = 0 THEN '[]'::json ELSE (
-    SELECT coalesce(json_agg(json_build_object('id', rp.id, 'slug', rp.slug, 'name', rp.name) ORDER BY rp.slug), '[]')
-    FROM parties rp
-    WHERE rp.id IN (
-      SELECT l.from_party_id FROM links l
-      WHERE l.to_claim_id = c.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
-    )
+    SELECT coalesce(json_agg(rp ORDER BY rp.slug), '[]')
+    FROM (
+      SELECT p.id, p.slug, p.name FROM parties p
+      WHERE p.id IN (
+        SELECT l.from_party_id FROM links l
+        WHERE l.to_claim_id = c.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
+      )
+    ) rp
   ) END`
 }
 

@@ -25,19 +25,23 @@ export async function threadStep(
   frontier: { responsesTo: string[]; answersFrom: string[] },
   limit: { responses: number; answers: number },
 ): Promise<ThreadLink[]> {
+  // OFFSET 0 keeps each part's filter below its ORDER BY and LIMIT: with little room left, the planner would
+  // otherwise walk the index on created_at over every link, hoping to meet the frontier's early.
   const { rows } = await sql<ThreadLink>`
-    (SELECT 'responses' AS direction, l.id, l.kind, l.note, l.from_claim_id, l.to_claim_id
-     FROM links l
-     WHERE l.to_claim_id = ANY (${frontier.responsesTo}::uuid[]) AND l.deleted_at IS NULL
-       AND l.from_claim_id <> ${rootId}
-     ORDER BY l.created_at, l.id
+    (SELECT 'responses' AS direction, s.id, s.kind, s.note, s.from_claim_id, s.to_claim_id
+     FROM (SELECT l.* FROM links l
+           WHERE l.to_claim_id = ANY (${frontier.responsesTo}::uuid[]) AND l.deleted_at IS NULL
+             AND l.from_claim_id <> ${rootId}
+           OFFSET 0) s
+     ORDER BY s.created_at, s.id
      LIMIT ${limit.responses})
     UNION ALL
-    (SELECT 'answers', l.id, l.kind, l.note, l.from_claim_id, l.to_claim_id
-     FROM links l
-     WHERE l.from_claim_id = ANY (${frontier.answersFrom}::uuid[]) AND l.deleted_at IS NULL
-       AND l.to_claim_id <> ${rootId}
-     ORDER BY l.created_at, l.id
+    (SELECT 'answers', s.id, s.kind, s.note, s.from_claim_id, s.to_claim_id
+     FROM (SELECT l.* FROM links l
+           WHERE l.from_claim_id = ANY (${frontier.answersFrom}::uuid[]) AND l.deleted_at IS NULL
+             AND l.to_claim_id <> ${rootId}
+           OFFSET 0) s
+     ORDER BY s.created_at, s.id
      LIMIT ${limit.answers})`.execute(db)
   return rows
 }
