@@ -1,5 +1,6 @@
 -- Indexes for the disputes queries, each partial so that it holds only what its query reads. At 1,000,000 claims
--- and 300,000 links every page below is an index walk that stops after one page, never a scan of either table.
+-- and 300,000 links the first page of each order is an index walk that stops after one page (bench/plans/ has
+-- the plans); filters that match few claims walk further along it.
 
 -- GET /v1/disputes, sorted by most rebutted and by newest claim (most recent response is claims_disputed_idx).
 CREATE INDEX claims_disputed_rebuttal_count_idx ON claims (rebuttal_count, id)

@@ -189,3 +189,65 @@ t.test('a claim edited and deleted while links to and from it come and go: no de
   t.equal((await deadlocks()) - before, 0, 'no deadlock was detected')
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
 })
+
+t.test('a random mix of parallel link, claim and edit requests leaves every count right', async (t) => {
+  const parties = ['mix-a', 'mix-b', 'mix-c', 'mix-d']
+  const claimBy = await claimsOf(...parties)
+  const pool: Array<{ id: string; party: string }> = []
+  for (let i = 0; i < 24; i++) {
+    const party = parties[i % parties.length]!
+    pool.push({ id: (await claimBy(party)).id, party })
+  }
+  // A fixed sequence of pseudo-random choices (mulberry32), so that a failure can be replayed.
+  let seed = 20201006
+  const next = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x)
+    return (((x ^ (x >>> 14)) >>> 0) / 4294967296) * n
+  }
+  const pick = () => pool[Math.floor(next(pool.length))]!
+  const linkIds: string[] = []
+  const statuses: Record<number, number> = {}
+  const request = async () => {
+    const choice = Math.floor(next(20))
+    let response
+    if (choice < 10) {
+      // Mostly claims of two parties; now and then one party, which must be refused.
+      const from = pick()
+      let to = pick()
+      while (to.party === from.party && next(8) >= 1) to = pick()
+      const kind = next(4) < 1 ? 'supports' : 'rebuts'
+      response = await call(app, 'POST', '/v1/links', { from_claim_id: from.id, to_claim_id: to.id, kind })
+      if (response.status === 201) linkIds.push(response.body.id)
+    } else if (choice < 14 && linkIds.length > 0) {
+      response = await call(app, 'DELETE', `/v1/links/${linkIds[Math.floor(next(linkIds.length))]}`)
+    } else if (choice < 16) {
+      const stated_at = new Date(Date.UTC(2020, 9, 1 + Math.floor(next(60)))).toISOString()
+      response = await call(app, 'PATCH', `/v1/claims/${pick().id}`, { stated_at })
+    } else if (choice < 19) {
+      const target = pick()
+      const party = parties[Math.floor(next(parties.length))]!
+      response = await call(app, 'POST', `/v1/claims/${target.id}/rebuttals`, {
+        claim: { party, text: 'A counter-claim', stated_at: '2020-12-01T00:00:00Z' },
+      })
+      if (response.status === 201) pool.push({ id: response.body.claim.id, party })
+    } else {
+      response = await call(app, 'DELETE', `/v1/claims/${pick().id}`)
+    }
+    if (response !== undefined) statuses[response.status] = (statuses[response.status] ?? 0) + 1
+  }
+  // Eight clients, each sending its requests one after another.
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 40; i++) await request()
+    }),
+  )
+  t.comment(`statuses: ${JSON.stringify(statuses)}`)
+  t.ok(
+    Object.keys(statuses).every((status) => ['200', '201', '204', '404', '409', '422'].includes(status)),
+    'every answer is a success or a refusal the rules call for, never a 5xx',
+  )
+  t.ok((statuses[201] ?? 0) > 20, 'and a good share of the writes happened')
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+})
