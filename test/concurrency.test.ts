@@ -95,7 +95,7 @@ t.test('parallel rebuttals of one claim are all counted', async (t) => {
     rebuttal_count: 0,
     last_response_at: null,
   })
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 
 t.test('the same link made twice at once is made once', async (t) => {
@@ -137,7 +137,7 @@ t.test('claims deleted while links to and from them are made leave no live link 
     t.equal(statuses[5], 204, 'the delete succeeds')
     t.match((await call(app, 'GET', `/v1/claims/${answered.id}`)).body, { rebuttal_count: 0, support_count: 0 })
   }
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 
 t.test('edits of when responses were stated, made in parallel, leave the latest as the last response', async (t) => {
@@ -157,7 +157,7 @@ t.test('edits of when responses were stated, made in parallel, leave the latest 
     Array(8).fill(200),
   )
   t.equal((await call(app, 'GET', `/v1/claims/${target.id}`)).body.last_response_at, '2023-01-08T00:00:00.000Z')
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 
 t.test('a claim edited and deleted while links to and from it come and go: no deadlock', async (t) => {
@@ -187,7 +187,7 @@ t.test('a claim edited and deleted while links to and from it come and go: no de
   }
   // Writers lock claims in one order; had two deadlocked, PostgreSQL would have counted it.
   t.equal((await deadlocks()) - before, 0, 'no deadlock was detected')
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 
 t.test('a random mix of parallel link, claim and edit requests leaves every count right', async (t) => {
@@ -249,5 +249,5 @@ t.test('a random mix of parallel link, claim and edit requests leaves every coun
     'every answer is a success or a refusal the rules call for, never a 5xx',
   )
   t.ok((statuses[201] ?? 0) > 20, 'and a good share of the writes happened')
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })

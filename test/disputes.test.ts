@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 
-const { app } = await buildTestApp(t)
+const { app, database } = await buildTestApp(t)
 
 interface PartyRef {
   id: string
@@ -218,6 +219,17 @@ t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up b
   t.same(cells(await get('/v1/disputes/matrix?tag=pipeline')), ['b-mfa>a-mod:1', 'media>a-mod:1', 'a-mod>b-mfa:1'])
   t.same(cells(await get('/v1/disputes/matrix?since=2020-10-02T00:00:00Z')), ['a-mod>b-mfa:1', 'a-press>b-mfa:1'])
   t.same(cells(await get('/v1/disputes/matrix?until=2020-09-30T00:00:00Z&by=side')), ['state-b>state-a:1'])
+  // The filters follow edits of the rebutted claim.
+  await call(app, 'PATCH', `/v1/claims/${c4.id}`, { tags: ['pipeline'], stated_at: '2020-09-15T12:00:00Z' })
+  t.same(cells(await get('/v1/disputes/matrix?tag=pipeline')), [
+    'b-mfa>a-mod:1',
+    'media>a-mod:1',
+    'a-mod>b-mfa:1',
+    'a-press>b-mfa:1',
+  ])
+  t.same(cells(await get('/v1/disputes/matrix?until=2020-09-30T00:00:00Z')), ['b-mfa>a-mod:1', 'a-press>b-mfa:1'])
+  await call(app, 'PATCH', `/v1/claims/${c4.id}`, { tags: ['shelling'], stated_at: '2020-10-03T12:00:00Z' })
+  t.same(cells(await get('/v1/disputes/matrix?tag=shelling')), ['a-press>b-mfa:1'])
   const top = await get('/v1/disputes/matrix?limit=1')
   t.same(cells(top), ['b-mfa>a-mod:2'])
   t.equal(top.truncated, true)
@@ -286,4 +298,8 @@ t.test('thread problems', async (t) => {
     'if-none-match': String(response.headers.etag),
   })
   t.equal(again.status, 304, 'an unchanged thread is not sent again')
+})
+
+t.test('after all of the above, the maintained state equals a fresh count', async (t) => {
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })

@@ -417,5 +417,5 @@ t.test('GET /v1/claims/{id}/rebuttals lists the rebutting claims with their link
 })
 
 t.test('after all of the above, the stored derived state equals a fresh count of the live links', async (t) => {
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })

@@ -96,6 +96,24 @@ t.test('on an empty database every migration applies in name order, once', async
   t.same(await tablesOf(handle), tables, 'and changes no tables')
 })
 
+t.test(
+  "a migration is not cut short by the statement timeout of the service's sessions",
+  { skip: serverUrl === undefined && 'needs DATABASE_URL: the embedded database does not enforce statement_timeout' },
+  async (t) => {
+    const url = await createEmptyServerDatabase((fn) => t.teardown(fn))
+    const handle = openServerDatabase({ url, poolMax: 1, statementTimeoutMs: 200 })
+    t.teardown(() => handle.close())
+    const dir = t.testdir({ '20260101000000_slow.sql': 'SELECT pg_sleep(0.6);' })
+    const result = await migrateToLatest(handle.db, dir)
+    t.same(
+      result.results?.map((r) => r.status),
+      ['Success'],
+      'a migration slower than the timeout applies',
+    )
+    await t.rejects(sql`SELECT pg_sleep(0.6)`.execute(handle.db), { code: '57014' }, 'the timeout still bounds queries')
+  },
+)
+
 t.test('the migrated schema enforces what the API relies on', async (t) => {
   const handle = await openEmptyDatabase((fn) => t.teardown(fn))
   await migrateToLatest(handle.db)

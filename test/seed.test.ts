@@ -33,7 +33,7 @@ t.test('the example data set loads, and loading it again changes nothing', async
     links: { created: 0, unchanged: example.links.length },
   })
   t.equal(await snapshot(), after, 'not a row changed')
-  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [] })
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 
 t.test('the seeded demo answers the disputes question of the README', async (t) => {

@@ -20,6 +20,9 @@ export class SqlFileMigrationProvider implements MigrationProvider {
       const text = await readFile(`${this.dir}/${file}`, 'utf8')
       migrations[file.replace(/\.sql$/, '')] = {
         up: async (db: Kysely<unknown>) => {
+          // The statement timeout of the service's sessions bounds requests, not a migration that rewrites a
+          // large table: lifted until the migrations' transaction ends.
+          await sql`SET LOCAL statement_timeout = 0`.execute(db)
           await sql.raw(text).execute(db)
         },
       }
@@ -29,8 +32,8 @@ export class SqlFileMigrationProvider implements MigrationProvider {
 }
 
 /** Applies every pending migration; throws (naming the migration) if one fails, leaving none of them applied. */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider() })
+export async function migrateToLatest(db: Kysely<any>, dir: string = MIGRATIONS_DIR): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) })
   const result = await migrator.migrateToLatest()
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')

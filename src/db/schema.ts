@@ -79,6 +79,9 @@ export interface LinkTable {
   to_party_id: string
   kind: 'rebuts' | 'supports'
   note: string | null
+  /** Copies of the answered claim's tags and stated_at, kept equal to them, for the matrix's filters. */
+  to_claim_tags: string[]
+  to_claim_stated_at: Timestamp
   version: Generated<number>
   created_at: CreatedAt
   updated_at: UpdatedAt

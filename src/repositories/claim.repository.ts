@@ -198,7 +198,7 @@ export async function lockClaims(trx: Db, ids: string[]) {
   if (ids.length === 0) return []
   return trx
     .selectFrom('claims')
-    .select(['id', 'party_id'])
+    .select(['id', 'party_id', 'tags', 'stated_at'])
     .where('id', 'in', ids)
     .where('deleted_at', 'is', null)
     .orderBy('id')

@@ -57,17 +57,21 @@ export interface MatrixQuery extends Pick<ClaimFilter, 'tags' | 'statedAfter' | 
 /**
  * Who rebuts whom: live rebuttal links counted per (claimant, rebutter), or per the sides they roll up to,
  * largest counts first, `limit` rows at most. Over everything, the counts are the maintained ones of
- * `rebuttal_pairs`; filtered by what the rebutted claim is about or when it was stated, they are counted from
- * the matching disputed claims and their links, in time proportional to those.
+ * `rebuttal_pairs`; filtered by what the rebutted claim is about or when it was stated, the matching rebuttal
+ * links are counted, found through their indexes on the copies they keep of the rebutted claim.
  */
 export async function rebuttalMatrix(db: Db, query: MatrixQuery) {
+  // On the copies of the rebutted claim's tags and stated_at that each link keeps.
   const conditions: Expression<SqlBool>[] = []
   if (query.tags !== undefined && query.tags.length > 0) {
-    conditions.push(sql<SqlBool>`c.tags @> ${sql.val(query.tags)}::text[]`)
+    conditions.push(sql<SqlBool>`l.to_claim_tags @> ${sql.val(query.tags)}::text[]`)
   }
-  if (query.statedAfter !== undefined) conditions.push(sql<SqlBool>`c.stated_at >= ${new Date(query.statedAfter)}`)
-  if (query.statedBefore !== undefined) conditions.push(sql<SqlBool>`c.stated_at < ${new Date(query.statedBefore)}`)
-  // A rebutted claim is a disputed one: the condition on rebuttal_count lets the disputed claims' indexes serve.
+  if (query.statedAfter !== undefined) {
+    conditions.push(sql<SqlBool>`l.to_claim_stated_at >= ${new Date(query.statedAfter)}`)
+  }
+  if (query.statedBefore !== undefined) {
+    conditions.push(sql<SqlBool>`l.to_claim_stated_at < ${new Date(query.statedBefore)}`)
+  }
   const pairs =
     conditions.length === 0
       ? sql`
@@ -75,8 +79,8 @@ export async function rebuttalMatrix(db: Db, query: MatrixQuery) {
     FROM rebuttal_pairs WHERE rebuttals > 0`
       : sql`
     SELECT l.to_party_id AS claimant_id, l.from_party_id AS rebutter_id, count(*) AS rebuttals
-    FROM claims c JOIN links l ON l.to_claim_id = c.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
-    WHERE c.deleted_at IS NULL AND c.rebuttal_count > 0 AND ${sql.join(conditions, sql` AND `)}
+    FROM links l
+    WHERE l.kind = 'rebuts' AND l.deleted_at IS NULL AND ${sql.join(conditions, sql` AND `)}
     GROUP BY l.to_party_id, l.from_party_id`
   // Rolled up by side: every party counts for the party at the end of its side chain (sides form no cycles).
   const grouped =

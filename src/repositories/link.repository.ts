@@ -54,6 +54,14 @@ export interface NewLink {
   toPartyId: string
   kind: LinkKind
   note: string | null
+  /** The answered claim, as its links keep a copy of it. */
+  toClaim: AnsweredClaimCopy
+}
+
+/** What every link keeps of the claim it answers. */
+export interface AnsweredClaimCopy {
+  tags: string[]
+  stated_at: Date | string
 }
 
 export async function insertLink(db: Db, link: NewLink): Promise<string> {
@@ -66,6 +74,8 @@ export async function insertLink(db: Db, link: NewLink): Promise<string> {
       to_party_id: link.toPartyId,
       kind: link.kind,
       note: link.note,
+      to_claim_tags: link.toClaim.tags,
+      to_claim_stated_at: link.toClaim.stated_at,
     })
     .returning('id')
     .executeTakeFirstOrThrow()
@@ -87,6 +97,16 @@ export async function softDeleteLinksOfClaim(db: Db, claimId: string) {
     .where((eb) => eb.or([eb('from_claim_id', '=', claimId), eb('to_claim_id', '=', claimId)]))
     .where('deleted_at', 'is', null)
     .returning(['kind', 'from_party_id', 'to_party_id'])
+    .execute()
+}
+
+/** Brings the copy of a claim that its live answering links keep up to date with an edit of the claim. */
+export async function copyAnsweredClaim(db: Db, claimId: string, copy: AnsweredClaimCopy): Promise<void> {
+  await db
+    .updateTable('links')
+    .set({ to_claim_tags: copy.tags, to_claim_stated_at: copy.stated_at })
+    .where('to_claim_id', '=', claimId)
+    .where('deleted_at', 'is', null)
     .execute()
 }
 

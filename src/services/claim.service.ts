@@ -128,6 +128,12 @@ export async function updateClaim(
     if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
     await claims.updateClaim(trx, id, values)
     await claims.recountResponses(trx, answered)
+    if (patch.tags !== undefined || patch.stated_at !== undefined) {
+      await links.copyAnsweredClaim(trx, id, {
+        tags: values.tags ?? current.tags,
+        stated_at: values.stated_at ?? current.stated_at,
+      })
+    }
 
     const updated = await getClaim(trx, id)
     await claims.insertClaimVersion(trx, id, updated.version, contentOf(updated))

@@ -89,7 +89,7 @@ export async function linkClaims(
         'delete that link first to link them otherwise',
     )
   }
-  const id = await links.insertLink(trx, { ...link, fromPartyId: from.party_id, toPartyId: to.party_id })
+  const id = await links.insertLink(trx, { ...link, fromPartyId: from.party_id, toPartyId: to.party_id, toClaim: to })
   await links.countRebuttalPairs(trx, [
     { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 },
   ])
