@@ -339,10 +339,10 @@ function linksSql(stage: 1 | 2 | 3, first: number, last: number, limit?: number)
   const salt = stage * 1000
   return `
   INSERT INTO links (id, from_claim_id, to_claim_id, from_party_id, to_party_id, to_claim_tags, to_claim_stated_at,
-                     kind, note, created_at, updated_at)
+                     from_claim_stated_at, kind, note, created_at, updated_at)
   SELECT bench_gen.uuid_of('link-${stage}-', x.m), bench_gen.uuid_of('claim-', x.f), bench_gen.uuid_of('claim-', x.t),
          bench_gen.uuid_of('party-', x.fp), bench_gen.uuid_of('party-', x.tp),
-         bench_gen.claim_tags(x.t), bench_gen.claim_stated_at(x.t),
+         bench_gen.claim_tags(x.t), bench_gen.claim_stated_at(x.t), bench_gen.claim_stated_at(x.f),
          CASE WHEN bench_gen.rnd(x.m, ${salt + 10}) < 0.8 THEN 'rebuts' ELSE 'supports' END,
          CASE WHEN bench_gen.rnd(x.m, ${salt + 11}) < 0.15
            THEN bench_gen.sentence(x.m, ${salt + 12}, 5 + floor(10 * bench_gen.rnd(x.m, ${salt + 13}))::int) END,

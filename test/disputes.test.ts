@@ -300,6 +300,24 @@ t.test('thread problems', async (t) => {
   t.equal(again.status, 304, 'an unchanged thread is not sent again')
 })
 
+t.test('the latest rebuttals follow an edit of when a rebuttal was stated', async (t) => {
+  const before = ((await get(`/v1/disputes?party=a-mod&tag=missile`)).data as DisputeJson[])[0]!
+  t.same(
+    before.latest_rebuttals.map((r) => r.claim.id),
+    [c3.id, c2.id],
+  )
+  t.equal((await call(app, 'PATCH', `/v1/claims/${c2.id}`, { stated_at: '2020-10-09T00:00:00Z' })).status, 200)
+  const after = ((await get(`/v1/disputes?party=a-mod&tag=missile`)).data as DisputeJson[])[0]!
+  t.same(
+    after.latest_rebuttals.map((r) => [r.claim.id, r.claim.stated_at]),
+    [
+      [c2.id, '2020-10-09T00:00:00.000Z'],
+      [c3.id, c3.stated_at],
+    ],
+  )
+  t.equal(after.claim.last_response_at, '2020-10-09T00:00:00.000Z')
+})
+
 t.test('after all of the above, the maintained state equals a fresh count', async (t) => {
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })

@@ -82,6 +82,8 @@ export interface LinkTable {
   /** Copies of the answered claim's tags and stated_at, kept equal to them, for the matrix's filters. */
   to_claim_tags: string[]
   to_claim_stated_at: Timestamp
+  /** A copy of the responding claim's stated_at, kept equal to it, for the latest rebuttals of a claim. */
+  from_claim_stated_at: Timestamp
   version: Generated<number>
   created_at: CreatedAt
   updated_at: UpdatedAt

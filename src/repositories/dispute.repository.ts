@@ -17,8 +17,8 @@ export async function listDisputedClaims(
 }
 
 /**
- * The latest `perClaim` rebuttals of each claim, latest stated first: for each claim one walk of the index of
- * the links that answer it.
+ * The latest `perClaim` rebuttals of each claim, latest stated first: for each claim the first entries of the
+ * index of its rebuttals by when they were stated (links_latest_rebuttals_idx), then those claims and parties.
  */
 export async function latestRebuttals(db: Db, claimIds: string[], perClaim: number) {
   if (claimIds.length === 0) return []
@@ -33,18 +33,19 @@ export async function latestRebuttals(db: Db, claimIds: string[], perClaim: numb
     party_slug: string
     party_name: string
   }>`
-    SELECT target.id AS rebutted_id, r.*
+    SELECT target.id AS rebutted_id, latest.link_id, latest.note, rc.id, rc.text, rc.stated_at,
+           rp.id AS party_id, rp.slug AS party_slug, rp.name AS party_name
     FROM unnest(${claimIds}::uuid[]) AS target (id)
     CROSS JOIN LATERAL (
-      SELECT l.id AS link_id, l.note, rc.id, rc.text, rc.stated_at,
-             rp.id AS party_id, rp.slug AS party_slug, rp.name AS party_name
+      SELECT l.id AS link_id, l.note, l.from_claim_id, l.from_claim_stated_at
       FROM links l
-      JOIN claims rc ON rc.id = l.from_claim_id AND rc.deleted_at IS NULL
-      JOIN parties rp ON rp.id = rc.party_id
       WHERE l.to_claim_id = target.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
-      ORDER BY rc.stated_at DESC, rc.id DESC
+      ORDER BY l.from_claim_stated_at DESC, l.from_claim_id DESC
       LIMIT ${perClaim}
-    ) r`.execute(db)
+    ) latest
+    JOIN claims rc ON rc.id = latest.from_claim_id AND rc.deleted_at IS NULL
+    JOIN parties rp ON rp.id = rc.party_id
+    ORDER BY latest.from_claim_stated_at DESC, latest.from_claim_id DESC`.execute(db)
   return rows
 }
 

@@ -56,6 +56,8 @@ export interface NewLink {
   note: string | null
   /** The answered claim, as its links keep a copy of it. */
   toClaim: AnsweredClaimCopy
+  /** When the responding claim was stated, as its links keep a copy of it. */
+  fromClaimStatedAt: Date | string
 }
 
 /** What every link keeps of the claim it answers. */
@@ -76,6 +78,7 @@ export async function insertLink(db: Db, link: NewLink): Promise<string> {
       note: link.note,
       to_claim_tags: link.toClaim.tags,
       to_claim_stated_at: link.toClaim.stated_at,
+      from_claim_stated_at: link.fromClaimStatedAt,
     })
     .returning('id')
     .executeTakeFirstOrThrow()
@@ -106,6 +109,16 @@ export async function copyAnsweredClaim(db: Db, claimId: string, copy: AnsweredC
     .updateTable('links')
     .set({ to_claim_tags: copy.tags, to_claim_stated_at: copy.stated_at })
     .where('to_claim_id', '=', claimId)
+    .where('deleted_at', 'is', null)
+    .execute()
+}
+
+/** Brings the copy of a claim's stated_at that its live links to other claims keep up to date with an edit. */
+export async function copyRespondingClaim(db: Db, claimId: string, statedAt: Date | string): Promise<void> {
+  await db
+    .updateTable('links')
+    .set({ from_claim_stated_at: statedAt })
+    .where('from_claim_id', '=', claimId)
     .where('deleted_at', 'is', null)
     .execute()
 }

@@ -127,6 +127,7 @@ export async function updateClaim(
     if (patch.tags !== undefined) values.tags = patch.tags
     if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
     await claims.updateClaim(trx, id, values)
+    if (values.stated_at !== undefined) await links.copyRespondingClaim(trx, id, values.stated_at)
     await claims.recountResponses(trx, answered)
     if (patch.tags !== undefined || patch.stated_at !== undefined) {
       await links.copyAnsweredClaim(trx, id, {

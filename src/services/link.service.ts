@@ -89,7 +89,13 @@ export async function linkClaims(
         'delete that link first to link them otherwise',
     )
   }
-  const id = await links.insertLink(trx, { ...link, fromPartyId: from.party_id, toPartyId: to.party_id, toClaim: to })
+  const id = await links.insertLink(trx, {
+    ...link,
+    fromPartyId: from.party_id,
+    toPartyId: to.party_id,
+    toClaim: to,
+    fromClaimStatedAt: from.stated_at,
+  })
   await links.countRebuttalPairs(trx, [
     { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 },
   ])

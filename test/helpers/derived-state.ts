@@ -3,8 +3,8 @@ import { type Kysely, sql } from 'kysely'
 /**
  * Live claims whose stored derived state (rebuttal and support counts, last response time) differs from a count
  * made afresh from the live links, live links that touch a deleted claim, and (claimant, rebutter) pairs whose
- * maintained rebuttal count differs from the live links, and live links whose copy of the answered claim's tags
- * and stated_at is out of date. All lists are empty when the maintained state is right.
+ * maintained rebuttal count differs from the live links, and live links whose copies of their claims' tags and
+ * stated_at are out of date. All lists are empty when the maintained state is right.
  */
 export async function derivedStateErrors(db: Kysely<any>) {
   const { rows: claims } = await sql<{ id: string }>`
@@ -35,7 +35,11 @@ export async function derivedStateErrors(db: Kysely<any>) {
     WHERE coalesce(kept.rebuttals, 0) <> coalesce(fresh.rebuttals, 0)`.execute(db)
   const { rows: copies } = await sql<{ id: string }>`
     SELECT l.id FROM links l JOIN claims t ON t.id = l.to_claim_id
-    WHERE l.deleted_at IS NULL AND (l.to_claim_tags <> t.tags OR l.to_claim_stated_at <> t.stated_at)`.execute(db)
+    JOIN claims f ON f.id = l.from_claim_id
+    WHERE l.deleted_at IS NULL
+      AND (l.to_claim_tags <> t.tags OR l.to_claim_stated_at <> t.stated_at OR l.from_claim_stated_at <> f.stated_at)`.execute(
+    db,
+  )
   return {
     claims: claims.map((row) => row.id),
     links: links.map((row) => row.id),
