@@ -531,7 +531,9 @@ try {
         (SELECT sum(hashtextextended(p::text, 0)::numeric) FROM parties p),
         (SELECT sum(hashtextextended(c::text, 0)::numeric) FROM claims c),
         (SELECT sum(hashtextextended(l::text, 0)::numeric) FROM links l))) AS fingerprint`.execute(conn)
+    const { rows: applied } = await sql<{ name: string }>`SELECT max(name) AS name FROM kysely_migration`.execute(conn)
     return {
+      migration: applied[0]!.name,
       command: commandLine(server),
       scale,
       generated_at: new Date().toISOString(),

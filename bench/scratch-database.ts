@@ -43,6 +43,8 @@ export interface GenerationRecord {
   seconds: number
   counts: { parties: number; claims: number; links: number; disputed: number }
   fingerprint: string
+  /** The last migration applied when the data was made: the plans are of that schema. */
+  migration: string
 }
 
 /** The command line as it can be typed again, with the server it ran against: its password masked, as it is kept. */

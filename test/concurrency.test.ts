@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import t from 'tap'
+import { loadDataSet, parseDataSet } from '../src/services/data-set.service.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { serverUrl } from './helpers/test-database.js'
@@ -251,3 +252,54 @@ t.test('a random mix of parallel link, claim and edit requests leaves every coun
   t.ok((statuses[201] ?? 0) > 20, 'and a good share of the writes happened')
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
+
+t.test(
+  'data sets loaded beside each other and beside API writers: all loaded, counts right, no deadlock',
+  async (t) => {
+    const parties = ['load-a', 'load-b', 'load-c'].map((slug) => ({ slug, name: slug, kind: 'media' as const }))
+    const deadlocks = async () => {
+      if (!serverUrl) return 0
+      await sql`SELECT pg_stat_force_next_flush()`.execute(database.db)
+      const { rows } = await sql<{ deadlocks: string }>`
+      SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(database.db)
+      return Number(rows[0]?.deadlocks)
+    }
+    const before = await deadlocks()
+    for (let round = 0; round < 6; round++) {
+      const claimIds = Array.from(
+        { length: 12 },
+        (_, i) => `10ad0000-0000-4000-8000-${String(round * 100 + i).padStart(12, '0')}`,
+      )
+      const claims = claimIds.map((id, i) => ({
+        id,
+        party: parties[i % 3]!.slug,
+        text: `Loaded claim ${i}`,
+        stated_at: new Date(Date.UTC(2020, 9, 1 + i)).toISOString(),
+      }))
+      // Each claim rebuts the next one (the first set), and also the one after (the second set, holding the first).
+      const chain = (step: number) =>
+        claimIds.map((from, i) => ({ from, to: claimIds[(i + step) % claimIds.length]!, kind: 'rebuts' as const }))
+      const first = parseDataSet({ parties, claims, links: chain(1) })
+      const second = parseDataSet({ parties, claims, links: [...chain(1), ...chain(2)] })
+      await loadDataSet(database.db, first)
+      // Two loads of the second set make its new links while API writers link the same claims both ways,
+      // crossing their locks on claims and on the matrix's pair counts.
+      const results = await Promise.all([
+        loadDataSet(database.db, second),
+        loadDataSet(database.db, second),
+        ...claimIds.flatMap((id, i) => [
+          call(app, 'POST', '/v1/links', { from_claim_id: id, to_claim_id: claimIds[(i + 4) % 12], kind: 'rebuts' }),
+          call(app, 'POST', '/v1/links', { from_claim_id: claimIds[(i + 4) % 12], to_claim_id: id, kind: 'rebuts' }),
+        ]),
+      ])
+      const [one, other] = results as Array<{ links: { created: number } }>
+      t.equal(one!.links.created + other!.links.created, claimIds.length, `round ${round}: each new link made once`)
+      t.ok(
+        results.slice(2).every((r) => [201, 409].includes((r as { status: number }).status)),
+        'the API writers are answered as the rules say',
+      )
+    }
+    t.equal((await deadlocks()) - before, 0, 'no deadlock was detected')
+    t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
+  },
+)

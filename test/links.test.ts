@@ -328,6 +328,10 @@ t.test('the link list filters by claim, party and kind, newest first, page by pa
   )
   t.equal((await call(app, 'GET', '/v1/links?party=nobody')).status, 422)
   t.equal((await call(app, 'GET', '/v1/links?cursor=abc')).status, 400)
+  const linksCursor = (await call(app, 'GET', `/v1/links?claim=${root.id}&limit=1`)).body.next_cursor
+  const claimsCursor = (await call(app, 'GET', '/v1/claims?limit=1&sort=-created_at')).body.next_cursor
+  t.equal((await call(app, 'GET', `/v1/links?cursor=${claimsCursor}`)).status, 400, "a claim list's cursor")
+  t.equal((await call(app, 'GET', `/v1/claims?sort=-created_at&cursor=${linksCursor}`)).status, 400, 'and back')
   t.equal((await call(app, 'GET', '/v1/links?kind=refutes')).status, 400)
   t.equal((await call(app, 'GET', '/v1/links?claim=nope')).status, 400)
   t.equal((await call(app, 'GET', `/v1/links?claim=${randomUUID()}`)).status, 422, 'a claim that never existed')
@@ -413,6 +417,8 @@ t.test('GET /v1/claims/{id}/rebuttals lists the rebutting claims with their link
     [rebuttals[0]!.id],
   )
   t.equal(second.body.next_cursor, null)
+  const foreign = await call(app, 'GET', `/v1/claims?sort=-stated_at&cursor=${first.body.next_cursor}`)
+  t.equal(foreign.status, 400, 'the claim list refuses the cursor of a rebuttals list')
   t.equal((await call(app, 'GET', `/v1/claims/${randomUUID()}/rebuttals`)).status, 404)
 })
 

@@ -111,6 +111,21 @@ t.test(
       'a migration slower than the timeout applies',
     )
     await t.rejects(sql`SELECT pg_sleep(0.6)`.execute(handle.db), { code: '57014' }, 'the timeout still bounds queries')
+
+    // A second instance starting meanwhile waits for the migration lock longer than the timeout, then finds
+    // nothing left to do.
+    const slower = t.testdir({
+      '20260101000000_slow.sql': 'SELECT pg_sleep(0.6);',
+      '20260101000100_slower.sql': 'SELECT pg_sleep(0.8);',
+    })
+    const other = openServerDatabase({ url, poolMax: 1, statementTimeoutMs: 200 })
+    t.teardown(() => other.close())
+    const [first, second] = await Promise.all([migrateToLatest(handle.db, slower), migrateToLatest(other.db, slower)])
+    t.same(
+      [...(first.results ?? []), ...(second.results ?? [])].map((r) => r.migrationName),
+      ['20260101000100_slower'],
+      'the new migration applied once, by one of the two',
+    )
   },
 )
 

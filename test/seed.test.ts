@@ -73,7 +73,7 @@ t.test('a data set that breaks a rule is not loaded at all', async (t) => {
   }
   await t.rejects(
     loadDataSet(database.db, parseDataSet(sameParty)),
-    { code: 'unprocessable-entity', message: /different parties/ },
+    { code: 'unprocessable-entity', message: /^links\[0\]: from is a claim of the same party: .*different parties/ },
     'a link within one party is refused',
   )
   t.equal(await snapshot(), before, 'and the party and claims before it were not kept either')
@@ -96,4 +96,12 @@ t.test('what was deleted since the last load stays deleted', async (t) => {
   t.equal(counts.claims.created, 0, 'the deleted claim is not made again')
   t.equal(counts.links.created, 0, 'nor are its links')
   t.equal(await snapshot(), before)
+})
+
+t.test('a party deleted since the last load stays deleted', async (t) => {
+  const dataSet = parseDataSet({ parties: [{ slug: 'seed-gone', name: 'Gone', kind: 'media' }], claims: [], links: [] })
+  t.equal((await loadDataSet(database.db, dataSet)).parties.created, 1)
+  t.equal((await call(app, 'DELETE', '/v1/parties/seed-gone')).status, 204)
+  t.same((await loadDataSet(database.db, dataSet)).parties, { created: 0, unchanged: 1 })
+  t.equal((await call(app, 'GET', '/v1/parties/seed-gone')).status, 404)
 })

@@ -20,9 +20,6 @@ export class SqlFileMigrationProvider implements MigrationProvider {
       const text = await readFile(`${this.dir}/${file}`, 'utf8')
       migrations[file.replace(/\.sql$/, '')] = {
         up: async (db: Kysely<unknown>) => {
-          // The statement timeout of the service's sessions bounds requests, not a migration that rewrites a
-          // large table: lifted until the migrations' transaction ends.
-          await sql`SET LOCAL statement_timeout = 0`.execute(db)
           await sql.raw(text).execute(db)
         },
       }
@@ -33,8 +30,16 @@ export class SqlFileMigrationProvider implements MigrationProvider {
 
 /** Applies every pending migration; throws (naming the migration) if one fails, leaving none of them applied. */
 export async function migrateToLatest(db: Kysely<any>, dir: string = MIGRATIONS_DIR): Promise<MigrationResultSet> {
-  const migrator = new Migrator({ db, provider: new SqlFileMigrationProvider(dir) })
-  const result = await migrator.migrateToLatest()
+  // The statement timeout of the service's sessions bounds requests, not a migration that rewrites a large table,
+  // nor the wait for the migration lock while another instance migrates: lifted on the migrating session.
+  const result = await db.connection().execute(async (session) => {
+    await sql`SET statement_timeout = 0`.execute(session)
+    try {
+      return await new Migrator({ db: session, provider: new SqlFileMigrationProvider(dir) }).migrateToLatest()
+    } finally {
+      await sql`RESET statement_timeout`.execute(session)
+    }
+  })
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')
     const cause = result.error instanceof Error ? result.error.message : String(result.error)

@@ -117,10 +117,11 @@ export const notFound = (what: string) => new ApiError('not-found', `${what} doe
 
 /** A well-formed field whose value the current state does not allow: a rule of the domain, not of syntax. */
 export const unprocessableField = (location: FieldError['in'], field: string, message: string) =>
-  new ApiError('unprocessable-entity', message, { errors: [{ in: location, field, message }] })
+  new ApiError('unprocessable-entity', `${field} ${message}`, { errors: [{ in: location, field, message }] })
 
 /** A reference inside the request (a party slug in a claim body, say) that points at nothing. */
-export const unknownReference = unprocessableField
+export const unknownReference = (location: FieldError['in'], field: string, message: string) =>
+  new ApiError('unprocessable-entity', message, { errors: [{ in: location, field, message }] })
 
 export const invalidField = (location: FieldError['in'], field: string, message: string) =>
   new ApiError('validation-failed', `${field} ${message}`, { errors: [{ in: location, field, message }] })

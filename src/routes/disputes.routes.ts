@@ -33,7 +33,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const query = request.query
       const sort = query.sort ?? '-last_response_at'
       // Named apart from the claim list's sorts, so that a cursor of one list is refused by the other.
-      const cursorSort = `disputes${sort}`
+      const cursorSort = `disputes:${sort}`
       const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, cursorSort, (key) => {
         const [value, id, ...rest] = key

@@ -15,8 +15,9 @@ import {
 import * as links from '../services/link.service.js'
 import type { LinkListKey, RebuttalListKey } from '../services/link.service.js'
 
-const LIST_ORDER = '-created_at'
-const REBUTTAL_ORDER = '-stated_at'
+// Named apart from the sorts of other lists, so that a cursor of one list is refused by another.
+const LIST_ORDER = 'links:-created_at'
+const REBUTTAL_ORDER = 'rebuttals:-stated_at'
 
 /** A cursor key of these lists: a timestamp, then an id. */
 const isTimestampKey = (key: Array<string | number>) =>

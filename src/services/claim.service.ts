@@ -192,6 +192,7 @@ async function lockWithAnswered(trx: Db, id: string): Promise<string[]> {
       return now
     }
     await sql`ROLLBACK TO SAVEPOINT lock_answered`.execute(trx)
+    await sql`RELEASE SAVEPOINT lock_answered`.execute(trx)
   }
 }
 

@@ -1,6 +1,7 @@
-import { inTransaction } from '../db/transaction.js'
 import type { Db } from '../db/schema.js'
-import { fieldErrorsOf, compileJsonValidator } from '../http/validation.js'
+import { inTransaction } from '../db/transaction.js'
+import { ApiError } from '../http/problem-details.js'
+import { compileJsonValidator, fieldErrorsOf } from '../http/validation.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
 import * as parties from '../repositories/party.repository.js'
@@ -10,6 +11,8 @@ import { linkClaims } from './link.service.js'
 import { recordParty } from './party.service.js'
 
 const validateDataSet = compileJsonValidator(DataSetSchema)
+/** How a data set's link names its two claims, for problems. */
+const DATA_SET_ENDS = { from: { in: 'body', field: 'from' }, to: { in: 'body', field: 'to' } } as const
 
 export class InvalidDataSetError extends Error {
   override name = 'InvalidDataSetError'
@@ -27,41 +30,75 @@ export interface LoadCounts {
   unchanged: number
 }
 
+/** Runs one entry's work; a problem it raises names the entry (`links[3]: …`). */
+async function atEntry(entry: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work()
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error
+    throw new ApiError(error.code, `${entry}: ${error.detail}`, error.extras)
+  }
+}
+
 /**
  * Loads a data set in one transaction: everything or, on any error, nothing. What is already there (a party by
  * slug, a claim by id, a live link by its two claims) is left as it is, and so is what was deleted since an
- * earlier load: a deleted claim, and the links it took with it. Loading the same set again changes nothing.
+ * earlier load (a party, a claim, and the links a claim took with it). Loading the same set again changes
+ * nothing. Safe beside a running service: the claims the links join are locked all at once, in id order like
+ * every writer's, before any link is looked at, and the rebuttal matrix's counts move once, in key order.
  */
 export async function loadDataSet(db: Db, dataSet: DataSet) {
+  try {
+    return await loadOnce(db, dataSet)
+  } catch (error) {
+    // Another load of the same set committed a record this one was about to make: this one waited for it, and
+    // now finds it there.
+    if (!(error instanceof ApiError && error.code === 'conflict')) throw error
+    return loadOnce(db, dataSet)
+  }
+}
+
+async function loadOnce(db: Db, dataSet: DataSet) {
   return inTransaction(db, async (trx) => {
     const counts = {
       parties: { created: 0, unchanged: 0 },
       claims: { created: 0, unchanged: 0 },
       links: { created: 0, unchanged: 0 },
     } satisfies Record<string, LoadCounts>
-    for (const party of dataSet.parties) {
-      if ((await parties.findPartyId(trx, party.slug)) !== undefined) counts.parties.unchanged++
-      else {
-        await recordParty(trx, party)
-        counts.parties.created++
-      }
+    for (const [index, party] of dataSet.parties.entries()) {
+      await atEntry(`parties[${index}]`, async () => {
+        if (await parties.partySlugUsed(trx, party.slug)) counts.parties.unchanged++
+        else {
+          await recordParty(trx, party)
+          counts.parties.created++
+        }
+      })
     }
-    for (const { id, ...claim } of dataSet.claims) {
-      if (await claims.claimIdTaken(trx, id)) counts.claims.unchanged++
-      else {
-        await recordClaim(trx, claim, { id })
-        counts.claims.created++
-      }
+    for (const [index, { id, ...claim }] of dataSet.claims.entries()) {
+      await atEntry(`claims[${index}]`, async () => {
+        if (await claims.claimIdTaken(trx, id)) counts.claims.unchanged++
+        else {
+          await recordClaim(trx, claim, { id })
+          counts.claims.created++
+        }
+      })
     }
-    for (const link of dataSet.links) {
-      const there = (await links.findLinkBetween(trx, link.from, link.to)) !== undefined
-      // A claim deleted since an earlier load stays deleted, and its links with it.
-      if (there || (await claims.deletedClaimIds(trx, [link.from, link.to])).length > 0) counts.links.unchanged++
-      else {
-        await linkClaims(trx, { fromClaimId: link.from, toClaimId: link.to, kind: link.kind, note: link.note ?? null })
-        counts.links.created++
-      }
+    const linked = dataSet.links.map((link) => ({ ...link, from: link.from.toLowerCase(), to: link.to.toLowerCase() }))
+    await claims.lockClaims(trx, [...new Set(linked.flatMap((link) => [link.from, link.to]))])
+    const pairChanges: links.LinkChange[] = []
+    for (const [index, link] of linked.entries()) {
+      await atEntry(`links[${index}]`, async () => {
+        const there = (await links.findLinkBetween(trx, link.from, link.to)) !== undefined
+        // A claim deleted since an earlier load stays deleted, and its links with it.
+        if (there || (await claims.deletedClaimIds(trx, [link.from, link.to])).length > 0) counts.links.unchanged++
+        else {
+          const request = { fromClaimId: link.from, toClaimId: link.to, kind: link.kind, note: link.note ?? null }
+          await linkClaims(trx, request, DATA_SET_ENDS, pairChanges)
+          counts.links.created++
+        }
+      })
     }
+    await links.countRebuttalPairs(trx, pairChanges)
     return counts
   })
 }

@@ -45,12 +45,14 @@ const BODY_ENDS: LinkEnds = {
 /**
  * Links one claim to another within the caller's transaction, and recounts the answered claim. Both claims are
  * locked first (in id order): a concurrent delete of either waits, and two links to one claim are counted one
- * after the other.
+ * after the other. The rebuttal matrix's count moves at once, or, when `pairChanges` is given, is left to the
+ * caller, which makes several links and moves the counts of all of them together, in key order.
  */
 export async function linkClaims(
   trx: Db,
   request: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null },
   ends: LinkEnds = BODY_ENDS,
+  pairChanges?: links.LinkChange[],
 ): Promise<Link> {
   // Ids are compared with those the database returns, which are lower case; a uuid may arrive in either.
   const link = {
@@ -96,9 +98,9 @@ export async function linkClaims(
     toClaim: to,
     fromClaimStatedAt: from.stated_at,
   })
-  await links.countRebuttalPairs(trx, [
-    { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 },
-  ])
+  const change = { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 } as const
+  if (pairChanges === undefined) await links.countRebuttalPairs(trx, [change])
+  else pairChanges.push(change)
   await claims.recountResponses(trx, [link.toClaimId])
   return getLink(trx, id)
 }
