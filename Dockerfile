@@ -21,6 +21,8 @@ COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+# The demo data set, for `node dist/cli/seed-example.js`.
+COPY examples ./examples
 # The embedded database (used only when DATABASE_URL is unset) needs a directory the service may write.
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
