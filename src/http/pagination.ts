@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { isStorableInstant, PAGE_LIMIT_DEFAULT } from '../schemas/common.schema.js'
+import { isStorableInstant, isUuid, PAGE_LIMIT_DEFAULT } from '../schemas/common.schema.js'
 import { invalidField } from './problem-details.js'
 
 /** The page size asked for: `limit` is optional in the schema, and validation fills in its default. */
@@ -66,6 +66,15 @@ export const cursorPart = {
   positiveInteger: (value: unknown): value is number =>
     typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 2_147_483_647,
 }
+
+/**
+ * The key of a list sorted by one value with the id breaking ties: `[value, id]` and nothing more, the value
+ * passing `valueFits` (one of `cursorPart`) and the id a uuid.
+ */
+export const isValueIdKey =
+  (valueFits: (value: unknown) => boolean) =>
+  (key: Array<string | number>): boolean =>
+    key.length === 2 && valueFits(key[0]) && isUuid(key[1])
 
 /**
  * Answers with a page: `{ data, next_cursor }` and, when there is a next page, a `Link: <…>; rel="next"` header

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
-import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { invalidField } from '../http/problem-details.js'
 import {
   ClaimHistoryQuery,
@@ -14,7 +14,7 @@ import {
   CreateClaimBody,
   UpdateClaimBody,
 } from '../schemas/claim.schema.js'
-import { isUuid, NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import * as claims from '../services/claim.service.js'
 import type { ClaimListKey } from '../services/claim.service.js'
 
@@ -28,13 +28,6 @@ function sortOf(query: ClaimListFilter): ClaimSort {
     throw invalidField('query', 'sort', 'relevance needs a full-text query q')
   }
   return sort
-}
-
-/** Whether a decoded cursor key has the shape the list gives for this sort, with values the database accepts. */
-function isListKey(sort: ClaimSort, key: Array<string | number>): boolean {
-  const [value, id, ...rest] = key
-  const valueFits = sort === 'relevance' ? cursorPart.rank(value) : cursorPart.timestamp(value)
-  return rest.length === 0 && isUuid(id) && valueFits
 }
 
 const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -77,7 +70,8 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const query = request.query
       const sort = sortOf(query)
       const limit = pageLimit(query)
-      const cursor = decodeCursor(query.cursor, sort, (key) => isListKey(sort, key))
+      const valueFits = sort === 'relevance' ? cursorPart.rank : cursorPart.timestamp
+      const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits))
       const after = cursor?.key as ClaimListKey | undefined
       const rows = await claims.listClaims(fastify.db, query, { sort, limit, after })
       return sendPage(

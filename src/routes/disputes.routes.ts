@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
-import { isUuid, NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import { NotModified, Page, problemResponses } from '../schemas/common.schema.js'
 import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
 import { THREAD_DEPTH_DEFAULT, ThreadQuery, ThreadSchema } from '../schemas/thread.schema.js'
 import type { ClaimListKey } from '../services/claim.service.js'
@@ -35,11 +35,8 @@ const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // Named apart from the claim list's sorts, so that a cursor of one list is refused by the other.
       const cursorSort = `disputes:${sort}`
       const limit = pageLimit(query)
-      const cursor = decodeCursor(query.cursor, cursorSort, (key) => {
-        const [value, id, ...rest] = key
-        const valueFits = sort === '-rebuttal_count' ? cursorPart.positiveInteger(value) : cursorPart.timestamp(value)
-        return rest.length === 0 && valueFits && isUuid(id)
-      })
+      const valueFits = sort === '-rebuttal_count' ? cursorPart.positiveInteger : cursorPart.timestamp
+      const cursor = decodeCursor(query.cursor, cursorSort, isValueIdKey(valueFits))
       const rows = await disputes.listDisputes(fastify.db, query, {
         sort,
         limit,

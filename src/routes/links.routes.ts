@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
-import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
-import { isUuid, NotModified, Page, PageQuery, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { NotModified, Page, PageQuery, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import {
   CreateLinkBody,
   CreateRebuttalBody,
@@ -20,8 +20,7 @@ const LIST_ORDER = 'links:-created_at'
 const REBUTTAL_ORDER = 'rebuttals:-stated_at'
 
 /** A cursor key of these lists: a timestamp, then an id. */
-const isTimestampKey = (key: Array<string | number>) =>
-  key.length === 2 && cursorPart.timestamp(key[0]) && isUuid(key[1])
+const isTimestampKey = isValueIdKey(cursorPart.timestamp)
 
 const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
