@@ -220,8 +220,9 @@ export async function answeredClaimIds(db: Db, id: string): Promise<string[]> {
 
 /**
  * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, and the
- * latest time one of the responding claims was stated. Callers hold the claims' locks (`lockClaims`). The
- * counts are derived, not edited: `version` and `updated_at` stay as they are.
+ * latest time one of the responding claims was stated. The links alone tell: a live link joins live claims, and
+ * keeps its responding claim's stated_at (callers that change it copy it first). Callers hold the claims' locks
+ * (`lockClaims`). The counts are derived, not edited: `version` and `updated_at` stay as they are.
  */
 export async function recountResponses(trx: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return
@@ -230,15 +231,11 @@ export async function recountResponses(trx: Db, ids: string[]): Promise<void> {
     SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest
     FROM (
       SELECT target.id,
-             count(r.link_id) FILTER (WHERE r.kind = 'rebuts') AS rebuttals,
-             count(r.link_id) FILTER (WHERE r.kind = 'supports') AS supports,
-             max(r.stated_at) AS latest
+             count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
+             count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
+             max(l.from_claim_stated_at) AS latest
       FROM unnest(${ids}::uuid[]) AS target (id)
-      LEFT JOIN (
-        SELECT l.id AS link_id, l.to_claim_id, l.kind, responder.stated_at
-        FROM links l JOIN claims responder ON responder.id = l.from_claim_id AND responder.deleted_at IS NULL
-        WHERE l.to_claim_id = ANY (${ids}::uuid[]) AND l.deleted_at IS NULL
-      ) r ON r.to_claim_id = target.id
+      LEFT JOIN links l ON l.to_claim_id = target.id AND l.deleted_at IS NULL
       GROUP BY target.id
     ) counted
     WHERE c.id = counted.id`.execute(trx)
