@@ -46,6 +46,18 @@ t.test('a party deleted while claims are created for it never leaves a live clai
   }
 })
 
+/**
+ * The deadlocks PostgreSQL has detected in this test's database so far (0 on the embedded database, which has one
+ * session). Statistics are flushed first, so a deadlock of a request that just ended is counted.
+ */
+async function deadlocks(): Promise<number> {
+  if (!serverUrl) return 0
+  await sql`SELECT pg_stat_force_next_flush()`.execute(database.db)
+  const { rows } = await sql<{ deadlocks: string }>`
+    SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(database.db)
+  return Number(rows[0]?.deadlocks)
+}
+
 /** Creates a party per slug, and returns a claim maker that states each claim a minute after the previous one. */
 async function claimsOf(...slugs: string[]) {
   for (const slug of slugs) await call(app, 'POST', '/v1/parties', { slug, name: slug, kind: 'official' })
@@ -163,13 +175,6 @@ t.test('edits of when responses were stated, made in parallel, leave the latest 
 
 t.test('a claim edited and deleted while links to and from it come and go: no deadlock', async (t) => {
   const claimBy = await claimsOf('tangle-a', 'tangle-b', 'tangle-c')
-  const deadlocks = async () => {
-    if (!serverUrl) return 0
-    await sql`SELECT pg_stat_force_next_flush()`.execute(database.db)
-    const { rows } = await sql<{ deadlocks: string }>`
-      SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(database.db)
-    return Number(rows[0]?.deadlocks)
-  }
   const before = await deadlocks()
   for (let round = 0; round < 30; round++) {
     const [x, w, v] = [await claimBy('tangle-a'), await claimBy('tangle-b'), await claimBy('tangle-c')]
@@ -257,13 +262,6 @@ t.test(
   'data sets loaded beside each other and beside API writers: all loaded, counts right, no deadlock',
   async (t) => {
     const parties = ['load-a', 'load-b', 'load-c'].map((slug) => ({ slug, name: slug, kind: 'media' as const }))
-    const deadlocks = async () => {
-      if (!serverUrl) return 0
-      await sql`SELECT pg_stat_force_next_flush()`.execute(database.db)
-      const { rows } = await sql<{ deadlocks: string }>`
-      SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(database.db)
-      return Number(rows[0]?.deadlocks)
-    }
     const before = await deadlocks()
     for (let round = 0; round < 6; round++) {
       const claimIds = Array.from(
