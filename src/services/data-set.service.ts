@@ -84,13 +84,16 @@ async function loadOnce(db: Db, dataSet: DataSet) {
       })
     }
     const linked = dataSet.links.map((link) => ({ ...link, from: link.from.toLowerCase(), to: link.to.toLowerCase() }))
-    await claims.lockClaims(trx, [...new Set(linked.flatMap((link) => [link.from, link.to]))])
+    const linkedIds = [...new Set(linked.flatMap((link) => [link.from, link.to]))]
+    await claims.lockClaims(trx, linkedIds)
+    // Read once: a deleted claim stays deleted, and the live ones are locked until the load ends.
+    const deleted = new Set(await claims.deletedClaimIds(trx, linkedIds))
     const pairChanges: links.LinkChange[] = []
     for (const [index, link] of linked.entries()) {
       await atEntry(`links[${index}]`, async () => {
         const there = (await links.findLinkBetween(trx, link.from, link.to)) !== undefined
         // A claim deleted since an earlier load stays deleted, and its links with it.
-        if (there || (await claims.deletedClaimIds(trx, [link.from, link.to])).length > 0) counts.links.unchanged++
+        if (there || deleted.has(link.from) || deleted.has(link.to)) counts.links.unchanged++
         else {
           const request = { fromClaimId: link.from, toClaimId: link.to, kind: link.kind, note: link.note ?? null }
           await linkClaims(trx, request, DATA_SET_ENDS, pairChanges)
