@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import accepts from '@fastify/accepts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
@@ -11,8 +12,10 @@ import problemDetailsPlugin from './plugins/problem-details.plugin.js'
 import claimRoutes from './routes/claims.routes.js'
 import disputeRoutes from './routes/disputes.routes.js'
 import healthRoutes from './routes/health.routes.js'
+import importRoutes from './routes/import.routes.js'
 import linkRoutes from './routes/links.routes.js'
 import partyRoutes from './routes/parties.routes.js'
+import reviewRoutes from './routes/reviews.routes.js'
 
 export interface AppOptions {
   config: Config
@@ -75,6 +78,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   )
 
   await app.register(problemDetailsPlugin)
+  // request.accepts(): the representations that answer Accept (JSON, CSV, NDJSON, JSON-LD).
+  await app.register(accepts)
   const database =
     options.database ??
     (await openDatabase(options.config, (error) => app.log.warn({ err: error }, 'idle database connection failed')))
@@ -82,8 +87,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openapiPlugin)
   await app.register(healthRoutes)
   await app.register(partyRoutes)
-  await app.register(claimRoutes)
+  await app.register(claimRoutes, { exportTimeoutMs: options.config.exportTimeoutMs })
   await app.register(linkRoutes)
-  await app.register(disputeRoutes)
+  await app.register(disputeRoutes, { exportTimeoutMs: options.config.exportTimeoutMs })
+  await app.register(importRoutes, { bodyLimitBytes: options.config.importBodyLimitBytes })
+  await app.register(reviewRoutes)
   return app
 }

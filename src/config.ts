@@ -15,7 +15,9 @@ const EnvSchema = Type.Object({
   MIGRATE_ON_START: Type.Boolean({ default: true }),
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
   STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
+  EXPORT_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024 }),
+  IMPORT_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 100 * 1024 * 1024 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 10_000 }),
 })
 
@@ -31,7 +33,11 @@ export interface Config {
   migrateOnStart: boolean
   databasePoolMax: number
   statementTimeoutMs: number
+  /** How long one CSV or NDJSON export may run, in place of statementTimeoutMs, which would cut it off. */
+  exportTimeoutMs: number
   bodyLimitBytes: number
+  /** Largest NDJSON body of an import; it streams, so this bounds the work, not the memory. */
+  importBodyLimitBytes: number
   shutdownGraceMs: number
 }
 
@@ -68,7 +74,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: parsed.MIGRATE_ON_START,
     databasePoolMax: parsed.DATABASE_POOL_MAX,
     statementTimeoutMs: parsed.STATEMENT_TIMEOUT_MS,
+    exportTimeoutMs: parsed.EXPORT_TIMEOUT_MS,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    importBodyLimitBytes: parsed.IMPORT_BODY_LIMIT_BYTES,
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
   }
 }

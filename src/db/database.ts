@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { createPgConfig } from '@electric-sql/pglite/node-postgres'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import Cursor from 'pg-cursor'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { DatabaseUnavailableError } from './database-errors.js'
@@ -57,7 +58,8 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
       }),
     end: () => pool.end(),
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connections }) })
+  // The cursor is what `query.stream()` reads through: the CSV and NDJSON exports.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connections, cursor: Cursor }) })
   return { db, engine: 'postgres', close: () => db.destroy() }
 }
 
@@ -69,7 +71,9 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
 export async function openPgliteDatabase(pglite: PGlite, onClose: () => Promise<void> | void): Promise<DatabaseHandle> {
   await pglite.waitReady
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 })
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  // pg-cursor works through PGlite's pg adapter as on a server: each read is one Execute of a row count on a
+  // portal that PGlite keeps suspended in between, so an export streams here too, holding the one session.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) })
   return {
     db,
     engine: 'embedded',

@@ -7,6 +7,9 @@ export interface Database {
   claim_versions: ClaimVersionTable
   links: LinkTable
   rebuttal_pairs: RebuttalPairTable
+  reviews: ReviewTable
+  review_versions: ReviewVersionTable
+  import_refs: ImportRefTable
 }
 
 /** What every repository function takes first: the database, or a transaction opened by the caller. */
@@ -58,6 +61,7 @@ export interface ClaimTable {
   rebuttal_count: Generated<number>
   support_count: Generated<number>
   last_response_at: NullableTimestamp
+  review_count: Generated<number>
   version: Generated<number>
   created_at: CreatedAt
   updated_at: UpdatedAt
@@ -96,9 +100,47 @@ export interface RebuttalPairTable {
   rebuttals: number
 }
 
+export type Verdict = 'false' | 'mostly-false' | 'mixed' | 'mostly-true' | 'true' | 'unproven'
+
+export interface ReviewTable {
+  id: Generated<string>
+  claim_id: string
+  reviewer_party_id: string
+  verdict: Verdict
+  rating_label: string
+  rating_value: number | null
+  best_rating: number | null
+  worst_rating: number | null
+  url: string | null
+  summary: string | null
+  published_at: Timestamp
+  version: Generated<number>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  deleted_at: NullableTimestamp
+}
+
+export interface ReviewVersionTable {
+  review_id: string
+  version: number
+  snapshot: ColumnType<unknown, string, never>
+  recorded_at: CreatedAt
+}
+
+export type ImportRefKind = 'party' | 'claim' | 'link' | 'review'
+
+export interface ImportRefTable {
+  kind: ImportRefKind
+  ref: string
+  record_id: string
+  created_at: CreatedAt
+}
+
 export type PartyRow = Selectable<PartyTable>
 export type NewPartyRow = Insertable<PartyTable>
 export type PartyRowUpdate = Updateable<PartyTable>
 export type ClaimRow = Selectable<ClaimTable>
 export type NewClaimRow = Insertable<ClaimTable>
 export type ClaimRowUpdate = Updateable<ClaimTable>
+export type NewReviewRow = Insertable<ReviewTable>
+export type ReviewRowUpdate = Updateable<ReviewTable>

@@ -21,6 +21,7 @@ export const PROBLEMS = {
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'unprocessable-entity': { status: 422, title: 'The request cannot be applied' },
+  'import-rejected': { status: 422, title: 'The import was rejected' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
   'headers-too-large': { status: 431, title: 'Request headers too large' },
   'internal-error': { status: 500, title: 'Internal server error' },
@@ -55,7 +56,12 @@ export class ApiError extends Error {
   constructor(
     readonly code: ProblemCode,
     readonly detail: string,
-    readonly extras: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    readonly extras: {
+      errors?: FieldError[]
+      headers?: Record<string, string>
+      /** Extension members of the problem, beside the standard ones (RFC 9457, section 3.2). */
+      members?: Record<string, unknown>
+    } = {},
   ) {
     super(detail)
     this.status = PROBLEMS[code].status
@@ -65,8 +71,9 @@ export class ApiError extends Error {
 /** The problem+json body of an error; `instance` is the request id, which is also in the logs. */
 export function problemBody(error: ApiError, instance: string): ProblemBody {
   const { title } = PROBLEMS[error.code]
-  const { errors } = error.extras
+  const { errors, members } = error.extras
   return {
+    ...members,
     type: PROBLEM_TYPE_PREFIX + error.code,
     title,
     status: error.status,

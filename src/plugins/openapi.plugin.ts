@@ -7,6 +7,7 @@ import { ProblemSchema } from '../schemas/common.schema.js'
 import { DisputeSchema, MatrixSchema, RebuttalSummarySchema } from '../schemas/dispute.schema.js'
 import { LinkSchema, RebuttalSchema } from '../schemas/link.schema.js'
 import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
+import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
 import { ThreadEntrySchema, ThreadSchema } from '../schemas/thread.schema.js'
 import packageJson from '../../package.json' with { type: 'json' }
 
@@ -15,6 +16,7 @@ const SHARED_SCHEMAS = [
   ProblemSchema,
   PartyRefSchema,
   PartySchema,
+  ReviewSummarySchema,
   ClaimSchema,
   ClaimVersionSchema,
   LinkSchema,
@@ -24,6 +26,8 @@ const SHARED_SCHEMAS = [
   MatrixSchema,
   ThreadEntrySchema,
   ThreadSchema,
+  ReviewSchema,
+  ReviewVersionSchema,
 ]
 
 /**
@@ -56,6 +60,8 @@ export default fp(
             name: 'disputes',
             description: 'Which claims are disputed, by whom and since when; the exchange around a claim.',
           },
+          { name: 'reviews', description: "Fact-checkers' verdicts on claims, also served as schema.org ClaimReview." },
+          { name: 'import', description: 'Bulk import of parties, claims, links and reviews from NDJSON.' },
           { name: 'operations', description: 'Health, readiness and the API description.' },
         ],
       },

@@ -1,5 +1,5 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
+import type { ClaimRowUpdate, Db, NewClaimRow, Verdict } from '../db/schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { sideMemberIds } from './party.repository.js'
 import { nextVersion, softDeletion } from './record-version.js'
@@ -23,6 +23,7 @@ function selectClaims(db: Db) {
       'c.rebuttal_count',
       'c.support_count',
       'c.last_response_at',
+      'c.review_count',
       'c.version',
       'c.created_at',
       'c.updated_at',
@@ -30,6 +31,7 @@ function selectClaims(db: Db) {
       'p.slug as party_slug',
       'p.name as party_name',
       rebuttingParties().as('rebutted_by'),
+      reviewSummaries().as('reviews'),
     ])
     .where('c.deleted_at', 'is', null)
 }
@@ -49,6 +51,27 @@ function rebuttingParties() {
       )
     ) rp
   ) END`
+}
+
+/** Claim `c`'s live reviews in short, latest published first; the maintained count spares unreviewed claims. */
+function reviewSummaries() {
+  return sql<ReviewSummaryRow[]>`CASE WHEN c.review_count = 0 THEN '[]'::json ELSE (
+    SELECT coalesce(json_agg(json_build_object(
+      'id', r.id, 'verdict', r.verdict, 'rating_label', r.rating_label, 'published_at', r.published_at,
+      'reviewer', json_build_object('id', rp.id, 'slug', rp.slug, 'name', rp.name)
+    ) ORDER BY r.published_at DESC, r.id DESC), '[]')
+    FROM reviews r JOIN parties rp ON rp.id = r.reviewer_party_id
+    WHERE r.claim_id = c.id AND r.deleted_at IS NULL
+  ) END`
+}
+
+/** A review summary as JSON gives it: `published_at` in PostgreSQL's own text form, not yet `toISOString()`'s. */
+export interface ReviewSummaryRow {
+  id: string
+  verdict: Verdict
+  rating_label: string
+  published_at: string
+  reviewer: PartyRef
 }
 
 export type ClaimRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectClaims>['executeTakeFirst']>>>
@@ -74,6 +97,10 @@ export interface ClaimFilter {
   disputed?: boolean
   /** Claims rebutted by a live claim of this party. */
   rebuttedById?: string
+  /** Claims that a live review gives one of these verdicts. */
+  verdicts?: Verdict[]
+  /** Claims that this party has reviewed. */
+  reviewedById?: string
   minRebuttals?: number
   statedAfter?: string
   statedBefore?: string
@@ -112,6 +139,17 @@ function claimFilter(filter: ClaimFilter) {
       WHERE l.from_party_id = ${filter.rebuttedById} AND l.kind = 'rebuts' AND l.deleted_at IS NULL
     )`)
   }
+  // Reviewed claims are few: the maintained count lets the planner start from them or check them cheaply.
+  if (filter.verdicts !== undefined && filter.verdicts.length > 0) {
+    conditions.push(sql<SqlBool>`c.review_count > 0 AND c.id IN (
+      SELECT r.claim_id FROM reviews r WHERE r.verdict = ANY(${filter.verdicts}::text[]) AND r.deleted_at IS NULL
+    )`)
+  }
+  if (filter.reviewedById !== undefined) {
+    conditions.push(sql<SqlBool>`c.review_count > 0 AND c.id IN (
+      SELECT r.claim_id FROM reviews r WHERE r.reviewer_party_id = ${filter.reviewedById} AND r.deleted_at IS NULL
+    )`)
+  }
   if (filter.statedAfter !== undefined) conditions.push(sql<SqlBool>`c.stated_at >= ${new Date(filter.statedAfter)}`)
   if (filter.statedBefore !== undefined) conditions.push(sql<SqlBool>`c.stated_at < ${new Date(filter.statedBefore)}`)
   if (filter.text !== undefined) conditions.push(sql<SqlBool>`c.search @@ ${searchQuery(filter.text)}`)
@@ -132,25 +170,32 @@ function sortColumn(order: ClaimListOrder, text: string | undefined) {
 }
 
 /**
- * Live claims matching the filters, in the order asked, `limit` rows at most, each with `sort_key`: the value it
- * is sorted by (a timestamp, a rank or a count), for the cursor of the next page.
+ * Live claims matching the filters, in the order asked, after `query.after` when given, each with `sort_key`:
+ * the value it is sorted by (a timestamp, a rank or a count), for the cursor of the next page. Unlimited: a page
+ * limits it, an export streams all of it.
  */
-export async function listClaims(db: Db, query: ClaimListQuery) {
+export function orderedClaims(db: Db, query: Omit<ClaimListQuery, 'limit'>) {
   const direction = sql.raw(query.descending ? 'desc' : 'asc')
   const { key, type } = sortColumn(query.order, query.text)
   let select = selectClaims(db)
     .select(sql<Date | number>`${key}`.as('sort_key'))
     .where(claimFilter(query))
-    .limit(query.limit)
   if (query.after !== undefined) {
     const [value, id] = query.after
     const comparison = sql.raw(query.descending ? '<' : '>')
     select = select.where(sql<SqlBool>`(${key}, c.id) ${comparison} (${value}::${type}, ${id}::uuid)`)
   }
-  return select
-    .orderBy(sql`${key} ${direction}`)
-    .orderBy(sql`c.id ${direction}`)
-    .execute()
+  return select.orderBy(sql`${key} ${direction}`).orderBy(sql`c.id ${direction}`)
+}
+
+/** One page of `orderedClaims`: `limit` rows at most. */
+export async function listClaims(db: Db, query: ClaimListQuery) {
+  return orderedClaims(db, query).limit(query.limit).execute()
+}
+
+/** Every row of `orderedClaims`, read through a cursor `chunkRows` rows at a time. */
+export function streamClaims(db: Db, query: Omit<ClaimListQuery, 'limit' | 'after'>, chunkRows: number) {
+  return orderedClaims(db, query).stream(chunkRows)
 }
 
 export async function insertClaim(db: Db, values: NewClaimRow): Promise<string> {
@@ -298,4 +343,42 @@ export async function listAnsweringClaims(
     select = select.where(sql<SqlBool>`(c.stated_at, c.id) < (${statedAt}::timestamptz, ${id}::uuid)`)
   }
   return select.orderBy('c.stated_at', 'desc').orderBy('c.id', 'desc').limit(page.limit).execute()
+}
+
+/**
+ * Inserts many claims in one statement, and returns each stored row's id, version and content columns: what the
+ * database made of the values (defaults, rounding), for their first versions.
+ */
+export async function insertClaims(db: Db, rows: NewClaimRow[]) {
+  if (rows.length === 0) return []
+  return db
+    .insertInto('claims')
+    .values(rows)
+    .returning([
+      'id',
+      'version',
+      'text',
+      'quote',
+      'stated_at',
+      'event_at',
+      'location_name',
+      'location_lat',
+      'location_lon',
+      'language',
+      'tags',
+      'sources',
+    ])
+    .execute()
+}
+
+/** Inserts many claim versions in one statement. */
+export async function insertClaimVersions(
+  db: Db,
+  versions: Array<{ claimId: string; version: number; snapshot: unknown }>,
+): Promise<void> {
+  if (versions.length === 0) return
+  await db
+    .insertInto('claim_versions')
+    .values(versions.map((v) => ({ claim_id: v.claimId, version: v.version, snapshot: JSON.stringify(v.snapshot) })))
+    .execute()
 }

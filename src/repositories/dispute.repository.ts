@@ -1,6 +1,6 @@
-import { type Expression, type SqlBool, sql } from 'kysely'
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Db } from '../db/schema.js'
-import { type ClaimFilter, type ClaimListQuery, listClaims } from './claim.repository.js'
+import { type ClaimFilter, type ClaimListQuery, orderedClaims } from './claim.repository.js'
 
 export type DisputeOrder = Extract<ClaimListQuery['order'], 'last_response_at' | 'rebuttal_count' | 'stated_at'>
 
@@ -13,38 +13,75 @@ export async function listDisputedClaims(
   db: Db,
   query: Omit<ClaimListQuery, 'disputed' | 'order'> & { order: DisputeOrder },
 ) {
-  return listClaims(db, { ...query, disputed: true })
+  return orderedClaims(db, { ...query, disputed: true })
+    .limit(query.limit)
+    .execute()
 }
 
 /**
- * The latest `perClaim` rebuttals of each claim, latest stated first: for each claim the first entries of the
- * index of its rebuttals by when they were stated (links_latest_rebuttals_idx), then those claims and parties.
+ * Every row of the disputes query, read through a cursor `chunkRows` rows at a time, each with its latest
+ * `perClaim` rebuttals as JSON (`latest_rebuttals`). A page asks for those in one query after its rows
+ * (`latestRebuttals`); a cursor holds its connection until it is closed, so an export reads them in the same
+ * statement, claim by claim, through the same index.
  */
-export async function latestRebuttals(db: Db, claimIds: string[], perClaim: number) {
-  if (claimIds.length === 0) return []
-  const { rows } = await sql<{
-    rebutted_id: string
-    link_id: string
-    note: string | null
-    id: string
-    text: string
-    stated_at: Date
-    party_id: string
-    party_slug: string
-    party_name: string
-  }>`
-    SELECT target.id AS rebutted_id, latest.link_id, latest.note, rc.id, rc.text, rc.stated_at,
-           rp.id AS party_id, rp.slug AS party_slug, rp.name AS party_name
-    FROM unnest(${claimIds}::uuid[]) AS target (id)
-    CROSS JOIN LATERAL (
+export function streamDisputedClaims(
+  db: Db,
+  query: Omit<ClaimListQuery, 'disputed' | 'order' | 'limit' | 'after'> & { order: DisputeOrder },
+  perClaim: number,
+  chunkRows: number,
+) {
+  return orderedClaims(db, { ...query, disputed: true })
+    .select(
+      sql<LatestRebuttalJson[]>`(
+        SELECT coalesce(json_agg(latest ORDER BY latest.from_claim_stated_at DESC, latest.from_claim_id DESC), '[]')
+        FROM (${latestRebuttalsOf(sql`c.id`, perClaim)}) latest
+      )`.as('latest_rebuttals'),
+    )
+    .stream(chunkRows)
+}
+
+interface LatestRebuttalRow {
+  link_id: string
+  note: string | null
+  id: string
+  text: string
+  stated_at: Date
+  party_id: string
+  party_slug: string
+  party_name: string
+}
+
+/** A latest rebuttal as JSON gives it: `stated_at` in PostgreSQL's own text form. */
+export type LatestRebuttalJson = Omit<LatestRebuttalRow, 'stated_at'> & { stated_at: string }
+
+/**
+ * The latest `perClaim` rebuttals of the claim whose id is `claimId`, with their claims and parties: the first
+ * entries of the index of its rebuttals by when they were stated (links_latest_rebuttals_idx).
+ */
+function latestRebuttalsOf(claimId: RawBuilder<unknown>, perClaim: number) {
+  return sql`
+    SELECT latest.link_id, latest.note, rc.id, rc.text, rc.stated_at,
+           rp.id AS party_id, rp.slug AS party_slug, rp.name AS party_name,
+           latest.from_claim_stated_at, latest.from_claim_id
+    FROM (
       SELECT l.id AS link_id, l.note, l.from_claim_id, l.from_claim_stated_at
       FROM links l
-      WHERE l.to_claim_id = target.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
+      WHERE l.to_claim_id = ${claimId} AND l.kind = 'rebuts' AND l.deleted_at IS NULL
       ORDER BY l.from_claim_stated_at DESC, l.from_claim_id DESC
       LIMIT ${perClaim}
     ) latest
     JOIN claims rc ON rc.id = latest.from_claim_id AND rc.deleted_at IS NULL
-    JOIN parties rp ON rp.id = rc.party_id
+    JOIN parties rp ON rp.id = rc.party_id`
+}
+
+/** The latest `perClaim` rebuttals of each claim, latest stated first. */
+export async function latestRebuttals(db: Db, claimIds: string[], perClaim: number) {
+  if (claimIds.length === 0) return []
+  const { rows } = await sql<LatestRebuttalRow & { rebutted_id: string }>`
+    SELECT target.id AS rebutted_id, latest.link_id, latest.note, latest.id, latest.text, latest.stated_at,
+           latest.party_id, latest.party_slug, latest.party_name
+    FROM unnest(${claimIds}::uuid[]) AS target (id)
+    CROSS JOIN LATERAL (${latestRebuttalsOf(sql`target.id`, perClaim)}) latest
     ORDER BY latest.from_claim_stated_at DESC, latest.from_claim_id DESC`.execute(db)
   return rows
 }

@@ -1,6 +1,6 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { Db, LinkTable } from '../db/schema.js'
-import { softDeletion } from './record-version.js'
+import { nextVersion, softDeletion } from './record-version.js'
 
 export type LinkKind = LinkTable['kind']
 
@@ -83,6 +83,15 @@ export async function insertLink(db: Db, link: NewLink): Promise<string> {
     .returning('id')
     .executeTakeFirstOrThrow()
   return row.id
+}
+
+/** Changes a link's note; its ends and kind never change. */
+export async function updateLinkNote(db: Db, id: string, note: string | null): Promise<void> {
+  await db
+    .updateTable('links')
+    .set({ note, ...nextVersion() })
+    .where('id', '=', id)
+    .execute()
 }
 
 export async function softDeleteLink(db: Db, id: string): Promise<void> {
@@ -202,4 +211,38 @@ export async function listLinks(db: Db, query: LinkListQuery) {
   let select = selectLinks(db).orderBy('l.created_at', 'desc').orderBy('l.id', 'desc').limit(query.limit)
   if (conditions.length > 0) select = select.where(sql<SqlBool>`${sql.join(conditions, sql` AND `)}`)
   return select.execute()
+}
+
+/** Inserts many links in one statement; each comes with its id, made by the caller. */
+export async function insertLinks(db: Db, rows: Array<NewLink & { id: string }>): Promise<void> {
+  if (rows.length === 0) return
+  await db
+    .insertInto('links')
+    .values(
+      rows.map((link) => ({
+        id: link.id,
+        from_claim_id: link.fromClaimId,
+        to_claim_id: link.toClaimId,
+        from_party_id: link.fromPartyId,
+        to_party_id: link.toPartyId,
+        kind: link.kind,
+        note: link.note,
+        to_claim_tags: link.toClaim.tags,
+        to_claim_stated_at: link.toClaim.stated_at,
+        from_claim_stated_at: link.fromClaimStatedAt,
+      })),
+    )
+    .execute()
+}
+
+/** The live links between each given pair of claims (from one to the other), in one query. */
+export async function findLiveLinksBetween(db: Db, pairs: Array<{ fromClaimId: string; toClaimId: string }>) {
+  if (pairs.length === 0) return []
+  const { rows } = await sql<{ id: string; kind: LinkKind; from_claim_id: string; to_claim_id: string }>`
+    SELECT l.id, l.kind, l.from_claim_id, l.to_claim_id
+    FROM unnest(${pairs.map((pair) => pair.fromClaimId)}::uuid[], ${pairs.map((pair) => pair.toClaimId)}::uuid[])
+      AS pair (from_claim_id, to_claim_id)
+    JOIN links l ON l.from_claim_id = pair.from_claim_id AND l.to_claim_id = pair.to_claim_id
+    WHERE l.deleted_at IS NULL`.execute(db)
+  return rows
 }

@@ -106,9 +106,15 @@ export async function countPartyDependents(db: Db, id: string) {
         .where('side_id', '=', id)
         .where('deleted_at', 'is', null)
         .as('parties'),
+      eb
+        .selectFrom('reviews')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .where('reviewer_party_id', '=', id)
+        .where('deleted_at', 'is', null)
+        .as('reviews'),
     ])
     .executeTakeFirstOrThrow()
-  return { claims: Number(row.claims), parties: Number(row.parties) }
+  return { claims: Number(row.claims), parties: Number(row.parties), reviews: Number(row.reviews) }
 }
 
 /**
@@ -139,4 +145,24 @@ export function sideMemberIds(sideId: string) {
     )
     SELECT id FROM members
   )`
+}
+
+/**
+ * The live parties that `keys` name by id or slug, in one query. `forShare` locks them as findPartyId does, in
+ * id order, so that two writers locking overlapping sets wait for each other instead of deadlocking.
+ */
+export async function findPartiesByKeys(db: Db, keys: string[], options: { forShare?: boolean } = {}) {
+  const ids = keys.filter((key) => isUuid(key)).map((key) => key.toLowerCase())
+  const slugs = keys.filter((key): boolean => !isUuid(key)).map((key) => key.toLowerCase())
+  if (ids.length === 0 && slugs.length === 0) return []
+  let query = db
+    .selectFrom('parties')
+    .select(['id', 'slug', 'kind'])
+    .where((eb) =>
+      eb.or([...(ids.length > 0 ? [eb('id', 'in', ids)] : []), ...(slugs.length > 0 ? [eb('slug', 'in', slugs)] : [])]),
+    )
+    .where('deleted_at', 'is', null)
+    .orderBy('id')
+  if (options.forShare) query = query.forShare()
+  return query.execute()
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { invalidField } from '../http/problem-details.js'
 import {
@@ -15,10 +16,15 @@ import {
   UpdateClaimBody,
 } from '../schemas/claim.schema.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { CLAIM_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
+import { ClaimReviewDocumentSchema, JSON_LD } from '../schemas/claim-review.schema.js'
 import * as claims from '../services/claim.service.js'
+import { getClaimReviewDocument } from '../services/claim-review.service.js'
 import type { ClaimListKey } from '../services/claim.service.js'
 
 const ClaimRef = Type.Ref(ClaimSchema)
+/** What GET /v1/claims/{id} can answer, JSON first: a client that accepts anything gets JSON. */
+const CLAIM_MEDIA_TYPES = ['application/json', JSON_LD]
 const HISTORY_ORDER = 'version'
 
 /** The order a list is asked in: by relevance by default when searching, else newest stated first. */
@@ -30,7 +36,7 @@ function sortOf(query: ClaimListFilter): ClaimSort {
   return sort
 }
 
-const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify, options) => {
   fastify.post(
     '/v1/claims',
     {
@@ -63,12 +69,22 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'List and search claims',
         tags: ['claims'],
         querystring: ClaimListQuery,
-        response: { 200: Page(ClaimRef, 'ClaimPage'), ...problemResponses(400, 422, 503) },
+        response: {
+          200: listRepresentations(Page(ClaimRef, 'ClaimPage'), CLAIM_CSV_COLUMNS, 'claim'),
+          ...problemResponses(400, 422, 503),
+        },
       },
     },
     async (request, reply) => {
       const query = request.query
       const sort = sortOf(query)
+      const format = listFormat(request, query.format)
+      if (format !== 'json') {
+        refusePaging(request)
+        const items = await claims.exportClaims(fastify.db, query, sort, options.exportTimeoutMs)
+        return sendExport(request, reply, items, { format, name: 'claims', columns: CLAIM_CSV_COLUMNS })
+      }
+      reply.header('vary', 'accept')
       const limit = pageLimit(query)
       const valueFits = sort === 'relevance' ? cursorPart.rank : cursorPart.timestamp
       const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits))
@@ -93,17 +109,30 @@ const claimRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Get a claim',
         tags: ['claims'],
         params: ClaimParams,
+        description:
+          'As JSON by default; with `Accept: application/ld+json`, as schema.org JSON-LD: a ClaimReview per ' +
+          'fact-check, or the Claim alone when it has none.',
         response: {
-          200: Type.Ref(ClaimSchema, {
-            description: 'The claim, with its derived dispute state.',
+          200: {
+            description: 'The claim, with its derived dispute state and its fact-checks.',
             ...resourceHeaders('claim'),
-          }),
+            content: {
+              'application/json': { schema: ClaimRef },
+              [JSON_LD]: { schema: ClaimReviewDocumentSchema },
+            },
+          },
           304: NotModified,
           ...problemResponses(400, 404, 503),
         },
       },
     },
     async (request, reply) => {
+      reply.header('vary', 'accept')
+      if (request.accepts().type(CLAIM_MEDIA_TYPES) === JSON_LD) {
+        const document = await getClaimReviewDocument(fastify.db, request.params.id)
+        reply.type(JSON_LD)
+        return sendRepresentation(request, reply, document)
+      }
       const claim = await claims.getClaim(fastify.db, request.params.id)
       return sendRepresentation(request, reply, claim)
     },

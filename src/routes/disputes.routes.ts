@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { NotModified, Page, problemResponses } from '../schemas/common.schema.js'
 import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
+import { DISPUTE_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import { THREAD_DEPTH_DEFAULT, ThreadQuery, ThreadSchema } from '../schemas/thread.schema.js'
 import type { ClaimListKey } from '../services/claim.service.js'
 import * as disputes from '../services/dispute.service.js'
@@ -12,7 +14,7 @@ import { getThread } from '../services/thread.service.js'
 
 const etagHeader = { etag: { type: 'string', description: 'The entity tag of this answer, for If-None-Match.' } }
 
-const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify, options) => {
   fastify.get(
     '/v1/disputes',
     {
@@ -26,12 +28,22 @@ const disputeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'or seen twice when paging by those sorts; `-stated_at` is stable.',
         tags: ['disputes'],
         querystring: DisputeListQuery,
-        response: { 200: Page(Type.Ref(DisputeSchema), 'DisputePage'), ...problemResponses(400, 422, 503) },
+        response: {
+          200: listRepresentations(Page(Type.Ref(DisputeSchema), 'DisputePage'), DISPUTE_CSV_COLUMNS, 'dispute'),
+          ...problemResponses(400, 422, 503),
+        },
       },
     },
     async (request, reply) => {
       const query = request.query
       const sort = query.sort ?? '-last_response_at'
+      const format = listFormat(request, query.format)
+      if (format !== 'json') {
+        refusePaging(request)
+        const items = await disputes.exportDisputes(fastify.db, query, sort, options.exportTimeoutMs)
+        return sendExport(request, reply, items, { format, name: 'disputes', columns: DISPUTE_CSV_COLUMNS })
+      }
+      reply.header('vary', 'accept')
       // Named apart from the claim list's sorts, so that a cursor of one list is refused by the other.
       const cursorSort = `disputes:${sort}`
       const limit = pageLimit(query)

@@ -1,6 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
+import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
+import { ListFormatQuery } from './export.schema.js'
 import { StringEnum } from './string-enum.js'
 
 const Text = Type.String({
@@ -81,6 +83,10 @@ export const ClaimSchema = Type.Object(
     last_response_at: Nullable(
       Type.String({ ...DateTime, description: 'When the latest rebutting or supporting claim was stated.' }),
     ),
+    review_count: Type.Integer({ minimum: 0, description: 'Live fact-checks of the claim.' }),
+    reviews: Type.Array(Type.Ref(ReviewSummarySchema), {
+      description: 'Its fact-checks in short, latest published first; each whole at /v1/reviews/{id}.',
+    }),
     version: Type.Integer({ minimum: 1, description: 'Incremented by every edit; earlier versions are in /history.' }),
     created_at: DateTime,
     updated_at: DateTime,
@@ -129,12 +135,26 @@ export type UpdateClaimInput = Static<typeof UpdateClaimBody>
 
 export const ClaimParams = Type.Object({ id: Uuid })
 
+/** The filters on fact-checks that the claim list and the disputes list share. */
+export const reviewFilters = {
+  verdict: Type.Optional(
+    Type.Array(StringEnum(VERDICTS), {
+      maxItems: VERDICTS.length,
+      description: 'Only claims that a live review gives one of these verdicts; repeat for several.',
+    }),
+  ),
+  reviewed_by: Type.Optional(
+    Type.String({ ...PartyKey, description: 'Only claims that this fact-checker (id or slug) has reviewed.' }),
+  ),
+}
+
 export const CLAIM_SORTS = ['-stated_at', 'stated_at', '-created_at', 'created_at', 'relevance'] as const
 export type ClaimSort = (typeof CLAIM_SORTS)[number]
 
 export const ClaimListQuery = Type.Object(
   {
     ...PageQuery,
+    ...ListFormatQuery,
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this party (id or slug).' })),
     side: Type.Optional(
       Type.String({
@@ -147,6 +167,7 @@ export const ClaimListQuery = Type.Object(
     ),
     language: Type.Optional(Language),
     status: Type.Optional(StringEnum(CLAIM_STATUSES)),
+    ...reviewFilters,
     stated_after: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),
     stated_before: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated before this time.' })),
     q: Type.Optional(

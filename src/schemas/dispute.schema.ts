@@ -1,7 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { ClaimSchema, Tag } from './claim.schema.js'
+import { ClaimSchema, reviewFilters, Tag } from './claim.schema.js'
 import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
+import { ListFormatQuery } from './export.schema.js'
 import { StringEnum } from './string-enum.js'
 
 /** How many of its latest rebuttals each dispute carries; the rest are at /v1/claims/{id}/rebuttals. */
@@ -22,6 +23,7 @@ const disputedClaimFilters = {
 export const DisputeListQuery = Type.Object(
   {
     ...PageQuery,
+    ...ListFormatQuery,
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this claimant (id or slug).' })),
     side: Type.Optional(
       Type.String({
@@ -33,6 +35,7 @@ export const DisputeListQuery = Type.Object(
       Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) rebuts.' }),
     ),
     ...disputedClaimFilters,
+    ...reviewFilters,
     q: Type.Optional(
       Type.String({
         minLength: 1,

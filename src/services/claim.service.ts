@@ -1,9 +1,10 @@
-import { inTransaction } from '../db/transaction.js'
+import { inTransaction, readInTransaction } from '../db/transaction.js'
 import { sql } from 'kysely'
-import type { ClaimRowUpdate, Db } from '../db/schema.js'
+import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
 import { invalidField, notFound } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
+import * as reviews from '../repositories/review.repository.js'
 import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
 import type {
   Claim,
@@ -21,6 +22,41 @@ export function toClaim(row: ClaimRecord): Claim {
   return {
     id: row.id,
     party: { id: row.party_id, slug: row.party_slug, name: row.party_name },
+    ...storedContent(row),
+    status: row.rebuttal_count > 0 ? 'disputed' : 'unchallenged',
+    rebuttal_count: row.rebuttal_count,
+    support_count: row.support_count,
+    rebutted_by: row.rebutted_by,
+    last_response_at: row.last_response_at?.toISOString() ?? null,
+    review_count: row.review_count,
+    reviews: row.reviews.map((review) => ({ ...review, published_at: new Date(review.published_at).toISOString() })),
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+/** The columns that hold what a claim says. */
+export type ClaimContentRow = Pick<
+  ClaimRecord,
+  | 'text'
+  | 'quote'
+  | 'stated_at'
+  | 'event_at'
+  | 'location_name'
+  | 'location_lat'
+  | 'location_lon'
+  | 'language'
+  | 'tags'
+  | 'sources'
+>
+
+/**
+ * What a claim says, read from its stored columns: as every claim read shows it, and so as each version keeps it.
+ * A bulk insert derives its first versions from the rows it returns with this, as recordClaim does from a read.
+ */
+export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
+  return {
     text: row.text,
     quote: row.quote,
     stated_at: row.stated_at.toISOString(),
@@ -30,14 +66,6 @@ export function toClaim(row: ClaimRecord): Claim {
     language: row.language,
     tags: row.tags,
     sources: row.sources,
-    status: row.rebuttal_count > 0 ? 'disputed' : 'unchallenged',
-    rebuttal_count: row.rebuttal_count,
-    support_count: row.support_count,
-    rebutted_by: row.rebutted_by,
-    last_response_at: row.last_response_at?.toISOString() ?? null,
-    version: row.version,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
   }
 }
 
@@ -80,8 +108,16 @@ export async function recordClaim(
 ): Promise<Claim> {
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
   const partyId = await lockPartyReference(trx, input.party, partyField)
-  const id = await claims.insertClaim(trx, {
-    id: options.id,
+  const id = await claims.insertClaim(trx, newClaimRow(input, partyId, options.id))
+  const created = await getClaim(trx, id)
+  await claims.insertClaimVersion(trx, id, created.version, contentOf(created))
+  return created
+}
+
+/** The row of a new claim, by a party already found and locked; what the input leaves out gets the column's default. */
+export function newClaimRow(input: Omit<CreateClaimInput, 'party'>, partyId: string, id?: string): NewClaimRow {
+  return {
+    id,
     party_id: partyId,
     text: input.text,
     quote: input.quote ?? null,
@@ -93,10 +129,7 @@ export async function recordClaim(
     language: input.language,
     tags: input.tags,
     sources: input.sources === undefined ? undefined : storedSources(input.sources),
-  })
-  const created = await getClaim(trx, id)
-  await claims.insertClaimVersion(trx, id, created.version, contentOf(created))
-  return created
+  }
 }
 
 export async function updateClaim(
@@ -108,38 +141,52 @@ export async function updateClaim(
   return inTransaction(db, async (trx) => {
     // A new stated_at moves the last response time of the claims this one answers: they are recounted.
     const answered = patch.stated_at === undefined ? [] : await lockWithAnswered(trx, id)
-    const current = await claims.findClaimById(trx, id, { forUpdate: true })
-    if (current === undefined) throw notFound(`claim ${id}`)
-    precondition(toClaim(current))
-
-    const values: ClaimRowUpdate = {}
-    if (patch.text !== undefined) values.text = patch.text
-    if (patch.quote !== undefined) values.quote = patch.quote
-    if (patch.stated_at !== undefined) values.stated_at = patch.stated_at
-    if (patch.event_at !== undefined) values.event_at = patch.event_at
-    if (patch.location !== undefined) {
-      const location = patch.location === null ? null : mergeLocation(current, patch.location)
-      values.location_name = location?.name ?? null
-      values.location_lat = location?.lat ?? null
-      values.location_lon = location?.lon ?? null
-    }
-    if (patch.language !== undefined) values.language = patch.language
-    if (patch.tags !== undefined) values.tags = patch.tags
-    if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
-    await claims.updateClaim(trx, id, values)
-    if (values.stated_at !== undefined) await links.copyRespondingClaim(trx, id, values.stated_at)
-    await claims.recountResponses(trx, answered)
-    if (patch.tags !== undefined || patch.stated_at !== undefined) {
-      await links.copyAnsweredClaim(trx, id, {
-        tags: values.tags ?? current.tags,
-        stated_at: values.stated_at ?? current.stated_at,
-      })
-    }
-
-    const updated = await getClaim(trx, id)
-    await claims.insertClaimVersion(trx, id, updated.version, contentOf(updated))
-    return updated
+    return reviseClaim(trx, id, patch, precondition, answered)
   })
+}
+
+/**
+ * Edits a claim within the caller's transaction, making a new version. `answered` are the claims it answers,
+ * locked by the caller after the claim itself when the patch moves stated_at, for their recount.
+ */
+export async function reviseClaim(
+  trx: Db,
+  id: string,
+  patch: UpdateClaimInput,
+  precondition: Precondition<Claim>,
+  answered: string[],
+): Promise<Claim> {
+  const current = await claims.findClaimById(trx, id, { forUpdate: true })
+  if (current === undefined) throw notFound(`claim ${id}`)
+  precondition(toClaim(current))
+
+  const values: ClaimRowUpdate = {}
+  if (patch.text !== undefined) values.text = patch.text
+  if (patch.quote !== undefined) values.quote = patch.quote
+  if (patch.stated_at !== undefined) values.stated_at = patch.stated_at
+  if (patch.event_at !== undefined) values.event_at = patch.event_at
+  if (patch.location !== undefined) {
+    const location = patch.location === null ? null : mergeLocation(current, patch.location)
+    values.location_name = location?.name ?? null
+    values.location_lat = location?.lat ?? null
+    values.location_lon = location?.lon ?? null
+  }
+  if (patch.language !== undefined) values.language = patch.language
+  if (patch.tags !== undefined) values.tags = patch.tags
+  if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
+  await claims.updateClaim(trx, id, values)
+  if (values.stated_at !== undefined) await links.copyRespondingClaim(trx, id, values.stated_at)
+  await claims.recountResponses(trx, answered)
+  if (patch.tags !== undefined || patch.stated_at !== undefined) {
+    await links.copyAnsweredClaim(trx, id, {
+      tags: values.tags ?? current.tags,
+      stated_at: values.stated_at ?? current.stated_at,
+    })
+  }
+
+  const updated = await getClaim(trx, id)
+  await claims.insertClaimVersion(trx, id, updated.version, contentOf(updated))
+  return updated
 }
 
 /** A location patch merged into the claim's current location: members it leaves out keep their value. */
@@ -170,6 +217,7 @@ export async function deleteClaim(db: Db, id: string, precondition: Precondition
       trx,
       deleted.map((link) => ({ ...link, delta: -1 })),
     )
+    await reviews.softDeleteReviewsOfClaim(trx, id)
     await claims.softDeleteClaim(trx, id)
     await claims.recountResponses(trx, answered)
   })
@@ -211,33 +259,68 @@ export type ClaimListKey = [string | number, string]
 export const listKeyValue = (value: Date | number): string | number =>
   value instanceof Date ? value.toISOString() : value
 
+/** The repository query of a claim list: its filters resolved (an unknown party is a 422), in the order asked. */
+async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) {
+  const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
+  const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
+  const reviewedById =
+    filter.reviewed_by === undefined ? undefined : await resolvePartyFilter(db, filter.reviewed_by, 'reviewed_by')
+  const { order, descending } = ORDERS[sort]
+  return {
+    partyId,
+    sideId,
+    tags: filter.tag,
+    language: filter.language,
+    disputed: filter.status === undefined ? undefined : filter.status === 'disputed',
+    verdicts: filter.verdict,
+    reviewedById,
+    statedAfter: filter.stated_after,
+    statedBefore: filter.stated_before,
+    text: filter.q,
+    order,
+    descending,
+  }
+}
+
 /** Up to `limit + 1` claims (the extra one tells that another page follows), each with its list key. */
 export async function listClaims(
   db: Db,
   filter: ClaimListFilter,
   page: { sort: ClaimSort; limit: number; after: ClaimListKey | undefined },
 ) {
-  const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
-  const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
-  const { order, descending } = ORDERS[page.sort]
-  const rows = await claims.listClaims(db, {
-    partyId,
-    sideId,
-    tags: filter.tag,
-    language: filter.language,
-    disputed: filter.status === undefined ? undefined : filter.status === 'disputed',
-    statedAfter: filter.stated_after,
-    statedBefore: filter.stated_before,
-    text: filter.q,
-    order,
-    descending,
-    after: page.after,
-    limit: page.limit + 1,
-  })
+  const query = await claimListQuery(db, filter, page.sort)
+  const rows = await claims.listClaims(db, { ...query, after: page.after, limit: page.limit + 1 })
   return rows.map((row) => {
     const claim = toClaim(row)
     return { claim, key: [listKeyValue(row.sort_key), claim.id] as ClaimListKey }
   })
+}
+
+/**
+ * Every claim of the list, in its order, read as the client takes them. The filters are resolved first, so that
+ * a bad one is still a problem answer; the rows are read in a transaction of their own (see readInTransaction).
+ */
+export async function exportClaims(
+  db: Db,
+  filter: ClaimListFilter,
+  sort: ClaimSort,
+  timeoutMs: number,
+): Promise<AsyncIterable<Claim>> {
+  const query = await claimListQuery(db, filter, sort)
+  return mapRows(
+    readInTransaction(db, timeoutMs, (trx) => claims.streamClaims(trx, query, EXPORT_CHUNK_ROWS)),
+    toClaim,
+  )
+}
+
+/**
+ * Rows an export reads from its cursor per round trip: large enough that the round trips cost little next to
+ * encoding the rows, small enough that the first rows leave at once and memory stays flat.
+ */
+export const EXPORT_CHUNK_ROWS = 1000
+
+export async function* mapRows<Row, Item>(rows: AsyncIterable<Row>, toItem: (row: Row) => Item): AsyncGenerator<Item> {
+  for await (const row of rows) yield toItem(row)
 }
 
 /** Every version of a live claim, newest first; the first is the current one. */

@@ -1,4 +1,5 @@
 import type { Db } from '../db/schema.js'
+import { readInTransaction } from '../db/transaction.js'
 import * as disputes from '../repositories/dispute.repository.js'
 import type { DisputeOrder } from '../repositories/dispute.repository.js'
 import {
@@ -11,7 +12,7 @@ import {
   type MatrixFilter,
   type RebuttalSummary,
 } from '../schemas/dispute.schema.js'
-import { type ClaimListKey, listKeyValue, toClaim } from './claim.service.js'
+import { type ClaimListKey, EXPORT_CHUNK_ROWS, listKeyValue, mapRows, toClaim } from './claim.service.js'
 import { resolvePartyFilter } from './party.service.js'
 
 const ORDERS: Record<DisputeSort, DisputeOrder> = {
@@ -21,30 +22,52 @@ const ORDERS: Record<DisputeSort, DisputeOrder> = {
 }
 
 /** Up to `limit + 1` disputes (the extra one tells that another page follows), each with its list key. */
-export async function listDisputes(
-  db: Db,
-  filter: DisputeListFilter,
-  page: { sort: DisputeSort; limit: number; after: ClaimListKey | undefined },
-) {
-  const [partyId, sideId, rebuttedById] = await Promise.all([
+/** The repository query of the disputes list: its filters resolved (an unknown party is a 422), in the order asked. */
+async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: DisputeSort) {
+  const [partyId, sideId, rebuttedById, reviewedById] = await Promise.all([
     filter.party === undefined ? undefined : resolvePartyFilter(db, filter.party, 'party'),
     filter.side === undefined ? undefined : resolvePartyFilter(db, filter.side, 'side'),
     filter.rebutted_by === undefined ? undefined : resolvePartyFilter(db, filter.rebutted_by, 'rebutted_by'),
+    filter.reviewed_by === undefined ? undefined : resolvePartyFilter(db, filter.reviewed_by, 'reviewed_by'),
   ])
-  const rows = await disputes.listDisputedClaims(db, {
+  return {
     partyId,
     sideId,
     rebuttedById,
+    verdicts: filter.verdict,
+    reviewedById,
     tags: filter.tag,
     text: filter.q,
     minRebuttals: filter.min_rebuttals,
     statedAfter: filter.since,
     statedBefore: filter.until,
-    order: ORDERS[page.sort],
+    order: ORDERS[sort],
     descending: true,
-    after: page.after,
-    limit: page.limit + 1,
-  })
+  }
+}
+
+/** A rebutting claim in short, from its row (its stated_at a Date) or its JSON (PostgreSQL's text form). */
+function toRebuttalSummary(row: Omit<disputes.LatestRebuttalJson, 'stated_at'> & { stated_at: Date | string }) {
+  return {
+    link_id: row.link_id,
+    note: row.note,
+    claim: {
+      id: row.id,
+      party: { id: row.party_id, slug: row.party_slug, name: row.party_name },
+      text: row.text,
+      stated_at: new Date(row.stated_at).toISOString(),
+    },
+  } satisfies RebuttalSummary
+}
+
+/** Up to `limit + 1` disputes (the extra one tells that another page follows), each with its list key. */
+export async function listDisputes(
+  db: Db,
+  filter: DisputeListFilter,
+  page: { sort: DisputeSort; limit: number; after: ClaimListKey | undefined },
+) {
+  const query = await disputeListQuery(db, filter, page.sort)
+  const rows = await disputes.listDisputedClaims(db, { ...query, after: page.after, limit: page.limit + 1 })
   const latest = await disputes.latestRebuttals(
     db,
     rows.slice(0, page.limit).map((row) => row.id),
@@ -53,22 +76,30 @@ export async function listDisputes(
   const latestByClaim = new Map<string, RebuttalSummary[]>()
   for (const row of latest) {
     const summaries = latestByClaim.get(row.rebutted_id) ?? []
-    summaries.push({
-      link_id: row.link_id,
-      note: row.note,
-      claim: {
-        id: row.id,
-        party: { id: row.party_id, slug: row.party_slug, name: row.party_name },
-        text: row.text,
-        stated_at: row.stated_at.toISOString(),
-      },
-    })
+    summaries.push(toRebuttalSummary(row))
     latestByClaim.set(row.rebutted_id, summaries)
   }
   return rows.map((row) => {
     const dispute: Dispute = { claim: toClaim(row), latest_rebuttals: latestByClaim.get(row.id) ?? [] }
     return { dispute, key: [listKeyValue(row.sort_key), row.id] as ClaimListKey }
   })
+}
+
+/** Every dispute of the list, in its order, read as the client takes them (see exportClaims). */
+export async function exportDisputes(
+  db: Db,
+  filter: DisputeListFilter,
+  sort: DisputeSort,
+  timeoutMs: number,
+): Promise<AsyncIterable<Dispute>> {
+  const query = await disputeListQuery(db, filter, sort)
+  const rows = readInTransaction(db, timeoutMs, (trx) =>
+    disputes.streamDisputedClaims(trx, query, LATEST_REBUTTALS, EXPORT_CHUNK_ROWS),
+  )
+  return mapRows(rows, ({ latest_rebuttals, ...row }) => ({
+    claim: toClaim(row),
+    latest_rebuttals: latest_rebuttals.map(toRebuttalSummary),
+  }))
 }
 
 export async function getMatrix(db: Db, filter: MatrixFilter): Promise<Matrix> {

@@ -32,7 +32,7 @@ export async function getLink(db: Db, id: string): Promise<Link> {
 }
 
 /** How the request names each end of a link, so that a problem points at the right field. */
-interface LinkEnds {
+export interface LinkEnds {
   from: { in: FieldError['in']; field: string }
   to: { in: FieldError['in']; field: string }
 }
@@ -60,10 +60,42 @@ export async function linkClaims(
     fromClaimId: request.fromClaimId.toLowerCase(),
     toClaimId: request.toClaimId.toLowerCase(),
   }
-  if (link.fromClaimId === link.toClaimId) {
-    throw unprocessableField(ends.from.in, ends.from.field, 'must be another claim: a claim cannot answer itself')
-  }
+  if (link.fromClaimId === link.toClaimId) throw selfLink(ends)
   const locked = await claims.lockClaims(trx, [link.fromClaimId, link.toClaimId])
+  const { from, to } = linkedClaims(link, locked, ends)
+  // One statement answers another one way: it cannot both rebut and support it.
+  const existing = await links.findLinkBetween(trx, link.fromClaimId, link.toClaimId)
+  if (existing !== undefined) throw linkTaken(link, existing)
+  const id = await links.insertLink(trx, {
+    ...link,
+    fromPartyId: from.party_id,
+    toPartyId: to.party_id,
+    toClaim: to,
+    fromClaimStatedAt: from.stated_at,
+  })
+  const change = { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 } as const
+  if (pairChanges === undefined) await links.countRebuttalPairs(trx, [change])
+  else pairChanges.push(change)
+  await claims.recountResponses(trx, [link.toClaimId])
+  return getLink(trx, id)
+}
+
+const selfLink = (ends: LinkEnds) =>
+  unprocessableField(ends.from.in, ends.from.field, 'must be another claim: a claim cannot answer itself')
+
+type LockedClaim = Awaited<ReturnType<typeof claims.lockClaims>>[number]
+
+/**
+ * The two claims of a new link, found among the claims locked for it (`lockClaims` returns live ones only), with
+ * the problem of the first rule they break: a claim answering itself, a claim that is not there or not live, two
+ * claims of one party. The import checks many links against one lock of all their claims with it.
+ */
+export function linkedClaims(
+  link: { fromClaimId: string; toClaimId: string },
+  locked: LockedClaim[],
+  ends: LinkEnds,
+): { from: LockedClaim; to: LockedClaim } {
+  if (link.fromClaimId === link.toClaimId) throw selfLink(ends)
   const from = locked.find((claim) => claim.id === link.fromClaimId)
   const to = locked.find((claim) => claim.id === link.toClaimId)
   for (const [claim, end, id] of [
@@ -82,28 +114,16 @@ export async function linkClaims(
       'is a claim of the same party: a link joins claims of different parties',
     )
   }
-  // One statement answers another one way: it cannot both rebut and support it.
-  const existing = await links.findLinkBetween(trx, link.fromClaimId, link.toClaimId)
-  if (existing !== undefined) {
-    throw new ApiError(
-      'conflict',
-      `claim ${link.fromClaimId} already ${existing.kind} claim ${link.toClaimId} (link ${existing.id}); ` +
-        'delete that link first to link them otherwise',
-    )
-  }
-  const id = await links.insertLink(trx, {
-    ...link,
-    fromPartyId: from.party_id,
-    toPartyId: to.party_id,
-    toClaim: to,
-    fromClaimStatedAt: from.stated_at,
-  })
-  const change = { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 } as const
-  if (pairChanges === undefined) await links.countRebuttalPairs(trx, [change])
-  else pairChanges.push(change)
-  await claims.recountResponses(trx, [link.toClaimId])
-  return getLink(trx, id)
+  return { from, to }
 }
+
+/** The conflict of a new link with the live link already between its two claims. */
+export const linkTaken = (link: { fromClaimId: string; toClaimId: string }, existing: { id: string; kind: LinkKind }) =>
+  new ApiError(
+    'conflict',
+    `claim ${link.fromClaimId} already ${existing.kind} claim ${link.toClaimId} (link ${existing.id}); ` +
+      'delete that link first to link them otherwise',
+  )
 
 export async function createLink(db: Db, input: CreateLinkInput): Promise<Link> {
   const link = {

@@ -74,28 +74,36 @@ export async function updateParty(
   precondition: Precondition<Party>,
 ): Promise<Party> {
   if (patch.slug !== undefined) assertSlugShape(patch.slug)
-  return inTransaction(db, async (trx) => {
-    const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
-    if (current === undefined) throw notFound(`party ${key}`)
-    precondition(toParty(current))
+  return inTransaction(db, (trx) => reviseParty(trx, key, patch, precondition))
+}
 
-    const values: PartyRowUpdate = {}
-    if (patch.slug !== undefined) values.slug = patch.slug
-    if (patch.name !== undefined) values.name = patch.name
-    if (patch.kind !== undefined) values.kind = patch.kind
-    if (patch.country !== undefined) values.country = patch.country
-    if (patch.wikidata !== undefined) values.wikidata = patch.wikidata
-    if (patch.description !== undefined) values.description = patch.description
-    if (patch.side !== undefined) {
-      values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
-      if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
-      if (values.side_id !== null && (await parties.sideChainReaches(trx, values.side_id, current.id))) {
-        throw invalidField('body', 'side', 'would make a cycle: that party already speaks for this one')
-      }
+/** Edits a party within the caller's transaction; the caller has checked the shape of a new slug. */
+export async function reviseParty(
+  trx: Db,
+  key: string,
+  patch: UpdatePartyInput,
+  precondition: Precondition<Party>,
+): Promise<Party> {
+  const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
+  if (current === undefined) throw notFound(`party ${key}`)
+  precondition(toParty(current))
+
+  const values: PartyRowUpdate = {}
+  if (patch.slug !== undefined) values.slug = patch.slug
+  if (patch.name !== undefined) values.name = patch.name
+  if (patch.kind !== undefined) values.kind = patch.kind
+  if (patch.country !== undefined) values.country = patch.country
+  if (patch.wikidata !== undefined) values.wikidata = patch.wikidata
+  if (patch.description !== undefined) values.description = patch.description
+  if (patch.side !== undefined) {
+    values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
+    if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
+    if (values.side_id !== null && (await parties.sideChainReaches(trx, values.side_id, current.id))) {
+      throw invalidField('body', 'side', 'would make a cycle: that party already speaks for this one')
     }
-    await withSlugConflict(patch.slug ?? current.slug, () => parties.updateParty(trx, current.id, values))
-    return getParty(trx, current.id)
-  })
+  }
+  await withSlugConflict(patch.slug ?? current.slug, () => parties.updateParty(trx, current.id, values))
+  return getParty(trx, current.id)
 }
 
 export async function deleteParty(db: Db, key: string, precondition: Precondition<Party>): Promise<void> {
@@ -104,11 +112,11 @@ export async function deleteParty(db: Db, key: string, precondition: Preconditio
     if (current === undefined) throw notFound(`party ${key}`)
     precondition(toParty(current))
     const dependents = await parties.countPartyDependents(trx, current.id)
-    if (dependents.claims > 0 || dependents.parties > 0) {
+    if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0) {
       throw new ApiError(
         'conflict',
-        `party ${current.slug} still has ${dependents.claims} claim(s) and ${dependents.parties} party(ies) ` +
-          'speaking for it; delete or move those first',
+        `party ${current.slug} still has ${dependents.claims} claim(s), ${dependents.reviews} review(s) and ` +
+          `${dependents.parties} party(ies) speaking for it; delete or move those first`,
       )
     }
     await parties.softDeleteParty(trx, current.id)
@@ -129,11 +137,33 @@ export async function resolvePartyFilter(db: Db, key: string, parameter: string)
  */
 export async function lockPartyReference(trx: Db, key: string, field: string): Promise<string> {
   const id = await parties.findPartyId(trx, key, { forShare: true })
-  if (id === undefined) throw unknownReference('body', field, `no party has the id or slug ${key}`)
+  if (id === undefined) throw unknownParty(key, field)
   return id
 }
 
-function assertSlugShape(slug: string): void {
+export const unknownParty = (key: string, field: string) =>
+  unknownReference('body', field, `no party has the id or slug ${key}`)
+
+/**
+ * The parties that many references name by id or slug, each locked as lockPartyReference locks it, in one query.
+ * A key that names no live party has no entry: its line gets `unknownParty`.
+ */
+export async function lockPartyReferences(trx: Db, keys: string[]): Promise<Map<string, { id: string; kind: string }>> {
+  const rows = await parties.findPartiesByKeys(trx, keys, { forShare: true })
+  const byKey = new Map<string, { id: string; kind: string }>()
+  for (const { id, slug, kind } of rows) {
+    byKey.set(id, { id, kind })
+    byKey.set(slug, { id, kind })
+  }
+  const found = new Map<string, { id: string; kind: string }>()
+  for (const key of keys) {
+    const party = byKey.get(key.toLowerCase())
+    if (party !== undefined) found.set(key, party)
+  }
+  return found
+}
+
+export function assertSlugShape(slug: string): void {
   if (isUuid(slug)) {
     throw invalidField('body', 'slug', 'must not have the shape of a uuid: a party is found by either')
   }

@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely'
 
 /**
- * Live claims whose stored derived state (rebuttal and support counts, last response time) differs from a count
- * made afresh from the live links, live links that touch a deleted claim, and (claimant, rebutter) pairs whose
+ * Live claims whose stored derived state (rebuttal and support counts, last response time, review count) differs
+ * from a count made afresh from the live links and reviews, live links that touch a deleted claim, and (claimant, rebutter) pairs whose
  * maintained rebuttal count differs from the live links, and live links whose copies of their claims' tags and
  * stated_at are out of date. All lists are empty when the maintained state is right.
  */
@@ -19,6 +19,7 @@ export async function derivedStateErrors(db: Kysely<any>) {
     WHERE c.deleted_at IS NULL AND (
       c.rebuttal_count <> fresh.rebuttals OR c.support_count <> fresh.supports
       OR c.last_response_at IS DISTINCT FROM fresh.latest
+      OR c.review_count <> (SELECT count(*) FROM reviews v WHERE v.claim_id = c.id AND v.deleted_at IS NULL)
     )`.execute(db)
   const { rows: links } = await sql<{ id: string }>`
     SELECT l.id FROM links l

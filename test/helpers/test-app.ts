@@ -34,7 +34,9 @@ export async function callRaw(
 ) {
   const response = await app.inject({ method, url, headers, payload })
   const type = String(response.headers['content-type'] ?? '')
-  const json = type.includes('json') && response.body.length > 0 ? response.json() : undefined
+  // JSON and its structured-syntax kinds (problem+json, ld+json), not NDJSON, which is many documents.
+  const isJson = /^application\/([\w.-]+\+)?json\s*(;|$)/.test(type)
+  const json = isJson && response.body.length > 0 ? response.json() : undefined
   return { status: response.statusCode, headers: response.headers, body: json, raw: response.body }
 }
 

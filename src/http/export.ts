@@ -1,0 +1,140 @@
+import { Readable } from 'node:stream'
+import { stringify } from 'csv-stringify/sync'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { type CsvColumn, type ListFormat, MEDIA_TYPES } from '../schemas/export.schema.js'
+import { invalidField } from './problem-details.js'
+
+/** In the order that wins a tie: `*∕*`, or no Accept at all, is the JSON page. */
+const NEGOTIATED = [MEDIA_TYPES.json, 'text/csv', MEDIA_TYPES.ndjson]
+
+/**
+ * The representation a list is asked in: `format` when given, else the best of Accept. An Accept that allows
+ * none of them gets the JSON page, the representation every client can read (as most public APIs answer, and
+ * as RFC 9110 allows: disregarding Accept instead of a 406).
+ */
+export function listFormat(request: FastifyRequest, format: ListFormat | undefined): ListFormat {
+  if (format !== undefined) return format
+  const accept = request.headers.accept
+  if (accept === undefined || accept === '*/*' || accept === MEDIA_TYPES.json) return 'json'
+  switch (request.accepts().type(NEGOTIATED)) {
+    case 'text/csv':
+      return 'csv'
+    case MEDIA_TYPES.ndjson:
+      return 'ndjson'
+    default:
+      return 'json'
+  }
+}
+
+/**
+ * An export holds every matching item, so the paging parameters of the JSON list would silently mean nothing:
+ * they are refused. `limit` is looked for in the query as sent, since validation fills in its default.
+ */
+export function refusePaging(request: FastifyRequest): void {
+  const queryStart = request.url.indexOf('?')
+  const sent = new URLSearchParams(queryStart < 0 ? '' : request.url.slice(queryStart + 1))
+  for (const name of ['cursor', 'limit']) {
+    if (sent.has(name)) {
+      throw invalidField('query', name, 'pages the JSON list; a CSV or NDJSON export has every matching item')
+    }
+  }
+}
+
+/** What the list routes need to know to export. */
+export interface ExportRouteOptions {
+  /** The statement_timeout of an export's own transaction (EXPORT_TIMEOUT_MS). */
+  exportTimeoutMs: number
+}
+
+export interface ExportOptions<Item> {
+  format: 'csv' | 'ndjson'
+  /** The file name offered for a CSV download, without its extension. */
+  name: string
+  columns: CsvColumn<Item>[]
+}
+
+/** Items encoded together into one chunk of the body, so that the cost of a chunk is spread over many rows. */
+const BATCH_ITEMS = 500
+/** What the body holds ready for the socket before it stops reading rows: the rest waits in the database. */
+const BUFFER_BYTES = 64 * 1024
+
+/**
+ * Streams `items` as CSV or NDJSON, read only as fast as the client takes them. The first item is awaited
+ * before anything is sent, so that a failure to start (no free connection) is still a problem answer; after
+ * the first byte a failure can only cut the response off: the socket is closed without the final chunk, so the
+ * client sees a truncated transfer instead of a well-formed partial file. A client that goes away ends the
+ * iteration, which closes the cursor and gives its connection back.
+ */
+export async function sendExport<Item>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  items: AsyncIterable<Item>,
+  options: ExportOptions<Item>,
+) {
+  const iterator = items[Symbol.asyncIterator]()
+  const first = await iterator.next()
+  const encode = options.format === 'csv' ? csvEncoder(options.columns) : ndjsonEncoder<Item>()
+
+  async function* chunks(): AsyncGenerator<string> {
+    try {
+      if (options.format === 'csv') yield encode.head
+      if (first.done) return
+      let batch: Item[] = [first.value]
+      for (;;) {
+        const next = await iterator.next()
+        if (next.done) break
+        batch.push(next.value)
+        if (batch.length >= BATCH_ITEMS) {
+          const text = encode.items(batch)
+          batch = []
+          yield text
+        }
+      }
+      if (batch.length > 0) yield encode.items(batch)
+    } catch (error) {
+      request.log.error({ err: error }, 'export failed after its first byte; the response is cut off')
+      throw error
+    }
+  }
+
+  const body = Readable.from(chunks(), { objectMode: false, highWaterMark: BUFFER_BYTES })
+  // Whether the body ended, failed or was abandoned, the items are given up; for an iteration that already
+  // ended this does nothing. The body may never be read at all when the client left while the first item came.
+  body.once('close', () => {
+    iterator.return?.().catch((error: unknown) => request.log.warn({ err: error }, 'closing an export failed'))
+  })
+  if (request.raw.destroyed) body.destroy()
+
+  reply.header('vary', 'Accept').type(MEDIA_TYPES[options.format])
+  if (options.format === 'csv') reply.header('content-disposition', `attachment; filename="${options.name}.csv"`)
+  return reply.send(body)
+}
+
+interface Encoder<Item> {
+  head: string
+  items(batch: Item[]): string
+}
+
+/** RFC 4180: CRLF after every record, and fields holding a quote, comma, CR or LF quoted, quotes doubled. */
+function csvEncoder<Item>(columns: CsvColumn<Item>[]): Encoder<Item> {
+  const options = { record_delimiter: 'windows' as const }
+  return {
+    head: stringify([columns.map((column) => column.name)], options),
+    items: (batch) =>
+      stringify(
+        batch.map((item) => columns.map((column) => column.value(item) ?? '')),
+        options,
+      ),
+  }
+}
+
+function ndjsonEncoder<Item>(): Encoder<Item> {
+  return {
+    head: '',
+    items: (batch) => {
+      let text = ''
+      for (const item of batch) text += `${JSON.stringify(item)}\n`
+      return text
+    },
+  }
+}

@@ -1,0 +1,44 @@
+import { sql } from 'kysely'
+import type { Db, ImportRefKind } from '../db/schema.js'
+
+/** The record an import ref names, live or deleted, if the ref is known. */
+export async function findRefRecordId(db: Db, kind: ImportRefKind, ref: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('import_refs')
+    .select('record_id')
+    .where('kind', '=', kind)
+    .where('ref', '=', ref)
+    .executeTakeFirst()
+  return row?.record_id
+}
+
+/**
+ * Gives a record an import ref. A ref names one record for good: an import that makes the same new ref at the
+ * same time fails on the primary key instead of binding it twice.
+ */
+export async function bindRef(db: Db, kind: ImportRefKind, ref: string, recordId: string): Promise<void> {
+  await db.insertInto('import_refs').values({ kind, ref, record_id: recordId }).execute()
+}
+
+/** The records that many import refs name, live or deleted, in one query; unknown refs are not in the answer. */
+export async function findRefRecordIds(db: Db, refs: Array<{ kind: ImportRefKind; ref: string }>) {
+  if (refs.length === 0) return []
+  const { rows } = await sql<{ kind: ImportRefKind; ref: string; record_id: string }>`
+    SELECT r.kind, r.ref, r.record_id
+    FROM unnest(${refs.map((ref) => ref.kind)}::text[], ${refs.map((ref) => ref.ref)}::text[]) AS wanted (kind, ref)
+    JOIN import_refs r ON r.kind = wanted.kind AND r.ref = wanted.ref`.execute(db)
+  return rows
+}
+
+/** Gives many records of one kind their import refs, in one statement; bound as bindRef binds one. */
+export async function bindRefs(
+  db: Db,
+  kind: ImportRefKind,
+  refs: Array<{ ref: string; recordId: string }>,
+): Promise<void> {
+  if (refs.length === 0) return
+  await db
+    .insertInto('import_refs')
+    .values(refs.map(({ ref, recordId }) => ({ kind, ref, record_id: recordId })))
+    .execute()
+}

@@ -1,0 +1,174 @@
+import { sql } from 'kysely'
+import type { Db, NewReviewRow, ReviewRowUpdate } from '../db/schema.js'
+import { nextVersion, softDeletion } from './record-version.js'
+
+function selectReviews(db: Db) {
+  return db
+    .selectFrom('reviews as r')
+    .innerJoin('parties as p', 'p.id', 'r.reviewer_party_id')
+    .select([
+      'r.id',
+      'r.claim_id',
+      'r.verdict',
+      'r.rating_label',
+      'r.rating_value',
+      'r.best_rating',
+      'r.worst_rating',
+      'r.url',
+      'r.summary',
+      'r.published_at',
+      'r.version',
+      'r.created_at',
+      'r.updated_at',
+      'p.id as reviewer_id',
+      'p.slug as reviewer_slug',
+      'p.name as reviewer_name',
+      'p.kind as reviewer_kind',
+      'p.wikidata as reviewer_wikidata',
+    ])
+    .where('r.deleted_at', 'is', null)
+}
+
+export type ReviewRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectReviews>['executeTakeFirst']>>>
+
+/** A live review of a live claim. `forUpdate` locks the review (not its claim) until the transaction ends. */
+export async function findReviewById(db: Db, id: string, options: { forUpdate?: boolean } = {}) {
+  let query = selectReviews(db)
+    .where('r.id', '=', id)
+    .where((eb) =>
+      eb.exists(eb.selectFrom('claims as c').whereRef('c.id', '=', 'r.claim_id').where('c.deleted_at', 'is', null)),
+    )
+  if (options.forUpdate) query = query.forUpdate('r')
+  return query.executeTakeFirst()
+}
+
+/** The live review of a claim by a reviewer, if there is one: a fact-checker reviews a claim once. */
+export async function findReviewOf(db: Db, claimId: string, reviewerId: string) {
+  return selectReviews(db)
+    .where('r.claim_id', '=', claimId)
+    .where('r.reviewer_party_id', '=', reviewerId)
+    .executeTakeFirst()
+}
+
+/** A claim's live reviews, latest published first, after `[published_at, id]` when given. */
+export async function listReviewsOfClaim(db: Db, claimId: string, limit: number, after?: [string, string]) {
+  let query = selectReviews(db).where('r.claim_id', '=', claimId)
+  if (after !== undefined) {
+    query = query.where(sql<boolean>`(r.published_at, r.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`)
+  }
+  return query.orderBy('r.published_at', 'desc').orderBy('r.id', 'desc').limit(limit).execute()
+}
+
+export async function insertReview(db: Db, values: NewReviewRow): Promise<string> {
+  const row = await db.insertInto('reviews').values(values).returning('id').executeTakeFirstOrThrow()
+  return row.id
+}
+
+export async function updateReview(db: Db, id: string, values: ReviewRowUpdate): Promise<void> {
+  await db
+    .updateTable('reviews')
+    .set({ ...values, ...nextVersion() })
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function softDeleteReview(db: Db, id: string): Promise<void> {
+  await db.updateTable('reviews').set(softDeletion()).where('id', '=', id).execute()
+}
+
+/** A deleted claim's reviews go with it. */
+export async function softDeleteReviewsOfClaim(db: Db, claimId: string): Promise<void> {
+  await db
+    .updateTable('reviews')
+    .set(softDeletion())
+    .where('claim_id', '=', claimId)
+    .where('deleted_at', 'is', null)
+    .execute()
+}
+
+/**
+ * Recounts a claim's live reviews into `claims.review_count`. The caller holds the claim's lock, so two reviews
+ * of one claim are counted one after the other. Derived, like the response counts: `version` stays.
+ */
+export async function recountReviews(trx: Db, claimId: string): Promise<void> {
+  await sql`
+    UPDATE claims
+    SET review_count = (SELECT count(*) FROM reviews r WHERE r.claim_id = ${claimId} AND r.deleted_at IS NULL)
+    WHERE id = ${claimId}`.execute(trx)
+}
+
+export async function insertReviewVersion(db: Db, reviewId: string, version: number, snapshot: unknown) {
+  await db
+    .insertInto('review_versions')
+    .values({ review_id: reviewId, version, snapshot: JSON.stringify(snapshot) })
+    .execute()
+}
+
+/** Versions of a review, newest first, below `beforeVersion` when given. */
+export async function listReviewVersions(db: Db, reviewId: string, limit: number, beforeVersion?: number) {
+  let select = db
+    .selectFrom('review_versions')
+    .select(['version', 'snapshot', 'recorded_at'])
+    .where('review_id', '=', reviewId)
+    .orderBy('version', 'desc')
+    .limit(limit)
+  if (beforeVersion !== undefined) select = select.where('version', '<', beforeVersion)
+  return select.execute()
+}
+
+/** The live reviews of each given (claim, reviewer) pair, in one query. */
+export async function findReviewsOf(db: Db, pairs: Array<{ claimId: string; reviewerId: string }>) {
+  if (pairs.length === 0) return []
+  const { rows } = await sql<{ id: string; claim_id: string; reviewer_party_id: string }>`
+    SELECT r.id, r.claim_id, r.reviewer_party_id
+    FROM unnest(${pairs.map((pair) => pair.claimId)}::uuid[], ${pairs.map((pair) => pair.reviewerId)}::uuid[])
+      AS pair (claim_id, reviewer_id)
+    JOIN reviews r ON r.claim_id = pair.claim_id AND r.reviewer_party_id = pair.reviewer_id
+    WHERE r.deleted_at IS NULL`.execute(db)
+  return rows
+}
+
+/**
+ * Inserts many reviews in one statement, and returns each stored row's id, version and content columns, for
+ * their first versions.
+ */
+export async function insertReviews(db: Db, rows: NewReviewRow[]) {
+  if (rows.length === 0) return []
+  return db
+    .insertInto('reviews')
+    .values(rows)
+    .returning([
+      'id',
+      'version',
+      'verdict',
+      'rating_label',
+      'rating_value',
+      'best_rating',
+      'worst_rating',
+      'url',
+      'summary',
+      'published_at',
+    ])
+    .execute()
+}
+
+/** Recounts the live reviews of many claims, as recountReviews does one's; the caller holds their locks. */
+export async function recountReviewsOf(trx: Db, claimIds: string[]): Promise<void> {
+  if (claimIds.length === 0) return
+  await sql`
+    UPDATE claims c
+    SET review_count = (SELECT count(*) FROM reviews r WHERE r.claim_id = c.id AND r.deleted_at IS NULL)
+    WHERE c.id = ANY(${claimIds}::uuid[])`.execute(trx)
+}
+
+/** Inserts many review versions in one statement. */
+export async function insertReviewVersions(
+  db: Db,
+  versions: Array<{ reviewId: string; version: number; snapshot: unknown }>,
+): Promise<void> {
+  if (versions.length === 0) return
+  await db
+    .insertInto('review_versions')
+    .values(versions.map((v) => ({ review_id: v.reviewId, version: v.version, snapshot: JSON.stringify(v.snapshot) })))
+    .execute()
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifySchemaCompiler } from 'fastify'
+import { ApiError } from '../http/problem-details.js'
+import { validatorCompiler } from '../http/validation.js'
+import { problemResponses } from '../schemas/common.schema.js'
+import { ImportLineSchema, ImportQuery, ImportRejectedSchema, ImportResultSchema } from '../schemas/import.schema.js'
+import { importRecords } from '../services/import.service.js'
+
+const NDJSON = 'application/x-ndjson'
+
+export interface ImportRoutesOptions {
+  bodyLimitBytes: number
+}
+
+// The body schema documents one line; the lines are checked one by one as they arrive, not as a whole body.
+const skipBodyValidation: FastifySchemaCompiler<object> = (route) =>
+  route.httpPart === 'body' ? () => true : validatorCompiler(route)
+
+const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fastify, options) => {
+  // Only NDJSON, and left unread: the service reads the request itself, spooling it to a file as it arrives.
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser(NDJSON, (_request, _payload, done) => done(null))
+
+  fastify.post(
+    '/v1/import',
+    {
+      validatorCompiler: skipBodyValidation,
+      schema: {
+        operationId: 'importRecords',
+        summary: 'Import parties, claims, links and reviews from NDJSON',
+        description:
+          'One JSON object per line, each with a `type` (party, claim, link or review) and a caller-chosen `ref`, ' +
+          'and otherwise the fields the API takes to create that record. A reference to another record is what ' +
+          'the API takes (a party id or slug, a claim id) or `{"ref": …}`, naming a record by the ref an earlier ' +
+          'line or import gave it. A known ref updates its record to what the line says (an optional field left ' +
+          'out is cleared); an unknown ref creates the record; a party line with a new ref and the slug of a live ' +
+          'party, a link line for two claims already linked so, and a review line for a claim its reviewer ' +
+          'already reviewed, adopt that record. The body streams, in one transaction: every bad line is reported ' +
+          'with its number. all-or-nothing (the default) then writes nothing and answers 422; best-effort keeps ' +
+          'the good lines.',
+        tags: ['import'],
+        querystring: ImportQuery,
+        body: { content: { [NDJSON]: { schema: ImportLineSchema } } },
+        response: {
+          200: { ...ImportResultSchema, description: 'The import was applied (in best-effort mode, its good lines).' },
+          ...problemResponses(400, 413, 415, 503),
+          422: {
+            description: 'All-or-nothing, and some lines are bad: nothing was imported; the bad lines are listed.',
+            content: { 'application/problem+json': { schema: ImportRejectedSchema } },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const type = String(request.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim()
+        .toLowerCase()
+      if (type !== NDJSON) {
+        throw new ApiError('unsupported-media-type', `the body must be ${NDJSON}, one JSON object per line`)
+      }
+      return importRecords(fastify.db, request.raw, {
+        mode: request.query.mode ?? 'all-or-nothing',
+        bodyLimitBytes: options.bodyLimitBytes,
+      })
+    },
+  )
+}
+
+export default importRoutes

@@ -1,0 +1,182 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { ClaimParams } from '../schemas/claim.schema.js'
+import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import {
+  CreateReviewBody,
+  ReviewListQuery,
+  ReviewParams,
+  ReviewSchema,
+  ReviewVersionSchema,
+  UpdateReviewBody,
+} from '../schemas/review.schema.js'
+import * as reviews from '../services/review.service.js'
+
+// Named apart from the sorts of other lists, so that a cursor of one list is refused by another.
+const LIST_ORDER = 'reviews:-published_at'
+const HISTORY_ORDER = 'review-versions'
+
+const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post(
+    '/v1/claims/:id/reviews',
+    {
+      schema: {
+        operationId: 'createReview',
+        summary: "Record a fact-checker's verdict on a claim",
+        description:
+          'The reviewer is a party of kind fact-checker, other than the claimant, and reviews a claim once: a ' +
+          'revised verdict is an edit of its review (409 names the one there is). The claim is served as ' +
+          'schema.org ClaimReview JSON-LD with `Accept: application/ld+json`.',
+        tags: ['reviews'],
+        params: ClaimParams,
+        body: CreateReviewBody,
+        response: {
+          201: Type.Ref(ReviewSchema, {
+            description: 'The review was recorded; Location names it.',
+            ...resourceHeaders('review', { created: true }),
+          }),
+          ...problemResponses(400, 404, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const review = await reviews.createReview(fastify.db, request.params.id, request.body)
+      reply.code(201).header('location', `/v1/reviews/${review.id}`)
+      return sendRepresentation(request, reply, review)
+    },
+  )
+
+  fastify.get(
+    '/v1/claims/:id/reviews',
+    {
+      schema: {
+        operationId: 'listReviews',
+        summary: "A claim's fact-checks, latest published first",
+        tags: ['reviews'],
+        params: ClaimParams,
+        querystring: ReviewListQuery,
+        response: { 200: Page(Type.Ref(ReviewSchema), 'ReviewPage'), ...problemResponses(400, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const limit = pageLimit(request.query)
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
+      const after = cursor?.key as [string, string] | undefined
+      const rows = await reviews.listReviews(fastify.db, request.params.id, limit, after)
+      return sendPage(
+        request,
+        reply,
+        rows,
+        limit,
+        (review) => review,
+        (review) => ({ sort: LIST_ORDER, key: [review.published_at, review.id] }),
+      )
+    },
+  )
+
+  fastify.get(
+    '/v1/reviews/:id',
+    {
+      schema: {
+        operationId: 'getReview',
+        summary: 'Get a review',
+        tags: ['reviews'],
+        params: ReviewParams,
+        response: {
+          200: Type.Ref(ReviewSchema, { description: 'The review.', ...resourceHeaders('review') }),
+          304: NotModified,
+          ...problemResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) =>
+      sendRepresentation(request, reply, await reviews.getReview(fastify.db, request.params.id)),
+  )
+
+  fastify.patch(
+    '/v1/reviews/:id',
+    {
+      schema: {
+        operationId: 'updateReview',
+        summary: 'Edit a review',
+        description:
+          'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every edit makes a ' +
+          'new version (see /history). With If-Match, the edit applies only if the review is unchanged since that ' +
+          'ETag (else 412).',
+        tags: ['reviews'],
+        params: ReviewParams,
+        body: UpdateReviewBody,
+        response: {
+          200: Type.Ref(ReviewSchema, { description: 'The review as edited.', ...resourceHeaders('review') }),
+          ...problemResponses(400, 404, 412, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const precondition = writePreconditions(request)
+      const review = await reviews.updateReview(fastify.db, request.params.id, request.body, precondition)
+      return sendRepresentation(request, reply, review)
+    },
+  )
+
+  fastify.delete(
+    '/v1/reviews/:id',
+    {
+      schema: {
+        operationId: 'deleteReview',
+        summary: 'Delete a review',
+        description:
+          'The review leaves its claim and every read. With If-Match, applies only if the review is unchanged ' +
+          'since that ETag (else 412).',
+        tags: ['reviews'],
+        params: ReviewParams,
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 412, 503) },
+      },
+    },
+    async (request, reply) => {
+      await reviews.deleteReview(fastify.db, request.params.id, writePreconditions(request))
+      return reply.code(204).send(null)
+    },
+  )
+
+  fastify.get(
+    '/v1/reviews/:id/history',
+    {
+      schema: {
+        operationId: 'listReviewHistory',
+        summary: 'Every version of a review, newest first',
+        tags: ['reviews'],
+        params: ReviewParams,
+        querystring: ReviewListQuery,
+        response: {
+          200: Page(Type.Ref(ReviewVersionSchema), 'ReviewVersionPage'),
+          ...problemResponses(400, 404, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const limit = pageLimit(request.query)
+      const cursor = decodeCursor(request.query.cursor, HISTORY_ORDER, (key) => {
+        return key.length === 1 && cursorPart.positiveInteger(key[0])
+      })
+      const versions = await reviews.listReviewHistory(
+        fastify.db,
+        request.params.id,
+        limit,
+        cursor?.key[0] as number | undefined,
+      )
+      return sendPage(
+        request,
+        reply,
+        versions,
+        limit,
+        (version) => version,
+        (version) => ({ sort: HISTORY_ORDER, key: [version.version] }),
+      )
+    },
+  )
+}
+
+export default reviewRoutes

@@ -1,0 +1,135 @@
+import { type TSchema, Type } from '@sinclair/typebox'
+import type { Claim } from './claim.schema.js'
+import type { Dispute } from './dispute.schema.js'
+import { StringEnum } from './string-enum.js'
+
+/** The representations of a list: a JSON page (the default), or every matching item as CSV or NDJSON. */
+export const LIST_FORMATS = ['json', 'csv', 'ndjson'] as const
+export type ListFormat = (typeof LIST_FORMATS)[number]
+
+export const MEDIA_TYPES: Record<ListFormat, string> = {
+  json: 'application/json',
+  csv: 'text/csv; charset=utf-8; header=present',
+  ndjson: 'application/x-ndjson',
+}
+
+/** The `format` query parameter of the lists, for links and browsers, which cannot set Accept. */
+export const ListFormatQuery = {
+  format: Type.Optional(
+    StringEnum(LIST_FORMATS, {
+      description:
+        'The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every ' +
+        'matching item, streamed; `limit` and `cursor` do not apply).',
+    }),
+  ),
+}
+
+/** A CSV column: its header, what it holds (for the documentation), and its value in the item's JSON form. */
+export interface CsvColumn<Item> {
+  name: string
+  description: string
+  value: (item: Item) => string | number | null
+}
+
+/**
+ * The columns of a claim in CSV, flattened from its JSON representation; null is an empty field. Lists within a
+ * field are joined with `;` (slugs and verdicts hold none) or, for URLs, with a space (URLs hold none).
+ */
+export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
+  { name: 'id', description: 'The claim id.', value: (c) => c.id },
+  { name: 'party_id', description: "The claimant's id.", value: (c) => c.party.id },
+  { name: 'party_slug', description: "The claimant's slug.", value: (c) => c.party.slug },
+  { name: 'party_name', description: "The claimant's name.", value: (c) => c.party.name },
+  { name: 'text', description: 'The proposition.', value: (c) => c.text },
+  { name: 'quote', description: 'The words as spoken, if recorded.', value: (c) => c.quote },
+  { name: 'stated_at', description: 'When the claim was made (RFC 3339).', value: (c) => c.stated_at },
+  { name: 'event_at', description: 'When the claimed event happened.', value: (c) => c.event_at },
+  { name: 'location_name', description: 'The place it names.', value: (c) => c.location?.name ?? null },
+  { name: 'location_lat', description: "The place's latitude.", value: (c) => c.location?.lat ?? null },
+  { name: 'location_lon', description: "The place's longitude.", value: (c) => c.location?.lon ?? null },
+  { name: 'language', description: 'Its BCP 47 language tag.', value: (c) => c.language },
+  { name: 'tags', description: 'Its tags, joined with `;`.', value: (c) => c.tags.join(';') },
+  {
+    name: 'source_urls',
+    description: 'The URLs of its sources, joined with a space.',
+    value: (c) => c.sources.map((source) => source.url).join(' '),
+  },
+  { name: 'status', description: '`disputed` or `unchallenged`.', value: (c) => c.status },
+  { name: 'rebuttal_count', description: 'Live rebuttals by other parties.', value: (c) => c.rebuttal_count },
+  { name: 'support_count', description: 'Live supports by other parties.', value: (c) => c.support_count },
+  {
+    name: 'rebutted_by',
+    description: 'Slugs of the rebutting parties, joined with `;`.',
+    value: (c) => c.rebutted_by.map((party) => party.slug).join(';'),
+  },
+  {
+    name: 'last_response_at',
+    description: 'When the latest rebuttal or support was stated.',
+    value: (c) => c.last_response_at,
+  },
+  { name: 'review_count', description: 'Live fact-checks of the claim.', value: (c) => c.review_count },
+  {
+    name: 'verdicts',
+    description: 'Their verdicts, latest published first, joined with `;`.',
+    value: (c) => c.reviews.map((review) => review.verdict).join(';'),
+  },
+  { name: 'version', description: 'Its version, as in its ETag.', value: (c) => c.version },
+  { name: 'created_at', description: 'When it was recorded.', value: (c) => c.created_at },
+  { name: 'updated_at', description: 'When it was last edited.', value: (c) => c.updated_at },
+]
+
+/** A dispute in CSV: its claim's columns, then its latest rebuttal (the rest are in the NDJSON form). */
+export const DISPUTE_CSV_COLUMNS: CsvColumn<Dispute>[] = [
+  ...CLAIM_CSV_COLUMNS.map(({ name, description, value }) => ({
+    name,
+    description,
+    value: (dispute: Dispute) => value(dispute.claim),
+  })),
+  {
+    name: 'latest_rebuttal_claim_id',
+    description: "The latest rebutting claim's id.",
+    value: (d) => d.latest_rebuttals[0]?.claim.id ?? null,
+  },
+  {
+    name: 'latest_rebuttal_party',
+    description: "The latest rebutting claim's party slug.",
+    value: (d) => d.latest_rebuttals[0]?.claim.party.slug ?? null,
+  },
+  {
+    name: 'latest_rebuttal_at',
+    description: 'When the latest rebutting claim was stated.',
+    value: (d) => d.latest_rebuttals[0]?.claim.stated_at ?? null,
+  },
+]
+
+/**
+ * The 200 answer of a list in its three representations, for the response schema and the OpenAPI document.
+ * Only the JSON page is serialised through a schema; the exports are streamed as they are.
+ */
+export function listRepresentations(page: TSchema, columns: CsvColumn<never>[], item: string) {
+  // The page's own headers are said once, for the whole response: within `content` they are not allowed.
+  const { headers: _pageHeaders, ...pageSchema } = page
+  return {
+    description: `A page of the list as JSON; or every matching ${item} as CSV or NDJSON (Accept, or the format parameter).`,
+    headers: {
+      link: { type: 'string', description: 'JSON only: `<…>; rel="next"`, the next page, when there is one.' },
+      vary: { type: 'string', description: 'Accept: the representation depends on it.' },
+      'content-disposition': { type: 'string', description: 'CSV only: `attachment; filename="…"`.' },
+    },
+    content: {
+      'application/json': { schema: pageSchema as TSchema },
+      'text/csv': {
+        schema: {
+          type: 'string',
+          description: `RFC 4180, CRLF line ends, a header row, then one row per ${item}: ${columns.map((c) => c.name).join(', ')}.`,
+        },
+      },
+      'application/x-ndjson': {
+        schema: {
+          type: 'string',
+          description: `One ${item} per line, as in the data of the JSON page, each line ended by \\n.`,
+        },
+      },
+    },
+  }
+}

@@ -1,0 +1,237 @@
+import type { Db, NewReviewRow, ReviewRowUpdate } from '../db/schema.js'
+import { inTransaction } from '../db/transaction.js'
+import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
+import * as claims from '../repositories/claim.repository.js'
+import * as parties from '../repositories/party.repository.js'
+import * as reviews from '../repositories/review.repository.js'
+import type { ReviewRecord } from '../repositories/review.repository.js'
+import type { CreateReviewInput, Review, ReviewVersion, UpdateReviewInput } from '../schemas/review.schema.js'
+import { lockPartyReference } from './party.service.js'
+import type { Precondition } from './precondition.js'
+
+export function toReview(row: ReviewRecord): Review {
+  return {
+    id: row.id,
+    claim_id: row.claim_id,
+    reviewer: { id: row.reviewer_id, slug: row.reviewer_slug, name: row.reviewer_name },
+    ...storedReviewContent(row),
+    version: row.version,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  }
+}
+
+/**
+ * What a review says, read from its stored columns: as every review read shows it, and so as each version keeps
+ * it. A bulk insert derives its first versions from the rows it returns with this.
+ */
+export function storedReviewContent(
+  row: Pick<
+    ReviewRecord,
+    'verdict' | 'rating_label' | 'rating_value' | 'best_rating' | 'worst_rating' | 'url' | 'summary' | 'published_at'
+  >,
+): ReviewVersion['review'] {
+  return {
+    verdict: row.verdict,
+    rating_label: row.rating_label,
+    rating_value: row.rating_value,
+    best_rating: row.best_rating,
+    worst_rating: row.worst_rating,
+    url: row.url,
+    summary: row.summary,
+    published_at: row.published_at.toISOString(),
+  }
+}
+
+/** What a review says, as kept for each version: everything an edit can change. */
+function contentOf(review: Review): ReviewVersion['review'] {
+  const { verdict, rating_label, rating_value, best_rating, worst_rating, url, summary, published_at } = review
+  return { verdict, rating_label, rating_value, best_rating, worst_rating, url, summary, published_at }
+}
+
+export async function getReview(db: Db, id: string): Promise<Review> {
+  const row = await reviews.findReviewById(db, id)
+  if (row === undefined) throw notFound(`review ${id}`)
+  return toReview(row)
+}
+
+/** How the request names the reviewed claim: the path of /v1/claims/{id}/reviews, or a field of a body. */
+export type ClaimOfReview = { in: 'path' } | { in: FieldError['in']; field: string }
+
+export async function createReview(db: Db, claimId: string, input: CreateReviewInput): Promise<Review> {
+  return inTransaction(db, (trx) => recordReview(trx, claimId, input))
+}
+
+/**
+ * Records a review of a claim within the caller's transaction, and recounts the claim's reviews. The claim is
+ * locked first, as every writer of what a claim counts does; then the reviewer is held against deletion.
+ * Every rule is checked before anything is written.
+ */
+export async function recordReview(
+  trx: Db,
+  claimId: string,
+  input: CreateReviewInput,
+  claimOfReview: ClaimOfReview = { in: 'path' },
+): Promise<Review> {
+  const [claim] = await claims.lockClaims(trx, [claimId.toLowerCase()])
+  if (claim === undefined) throw claimNotLive(claimId, claimOfReview)
+  const reviewerId = await lockPartyReference(trx, input.reviewer, 'reviewer')
+  const reviewer = await parties.findPartyByKey(trx, reviewerId)
+  checkReviewer(reviewer, input.reviewer, claim.party_id)
+  const existing = await reviews.findReviewOf(trx, claim.id, reviewerId)
+  if (existing !== undefined) {
+    throw new ApiError(
+      'conflict',
+      `${reviewer.slug} has already reviewed this claim (review ${existing.id}); edit that review instead`,
+    )
+  }
+  const rating = checkedRating({
+    rating_value: input.rating_value ?? null,
+    best_rating: input.best_rating ?? null,
+    worst_rating: input.worst_rating ?? null,
+  })
+  const id = await reviews.insertReview(trx, newReviewRow(claim.id, reviewerId, input, rating))
+  await reviews.recountReviews(trx, claim.id)
+  const created = await getReview(trx, id)
+  await reviews.insertReviewVersion(trx, id, created.version, contentOf(created))
+  return created
+}
+
+export const claimNotLive = (claimId: string, claimOfReview: ClaimOfReview) =>
+  claimOfReview.in === 'path'
+    ? notFound(`claim ${claimId}`)
+    : unknownReference(claimOfReview.in, claimOfReview.field, `no live claim has the id ${claimId}`)
+
+/** The reviewer of a new review, found by `key` (undefined when no live party has it), checked by the rules. */
+export function checkReviewer<T extends { id: string; kind: string }>(
+  reviewer: T | undefined,
+  key: string,
+  claimantId: string,
+): asserts reviewer is T {
+  if (reviewer?.kind !== 'fact-checker') {
+    throw unprocessableField('body', 'reviewer', `must be a party of kind fact-checker; ${key} is not`)
+  }
+  if (reviewer.id === claimantId) {
+    throw unprocessableField('body', 'reviewer', 'must be another party than the claimant: nobody reviews itself')
+  }
+}
+
+/** The row of a new review whose rules have been checked, its rating by checkedRating. */
+export function newReviewRow(
+  claimId: string,
+  reviewerId: string,
+  input: CreateReviewInput,
+  rating: Rating,
+): NewReviewRow {
+  return {
+    claim_id: claimId,
+    reviewer_party_id: reviewerId,
+    verdict: input.verdict,
+    rating_label: input.rating_label,
+    ...rating,
+    url: input.url ?? null,
+    summary: input.summary ?? null,
+    published_at: input.published_at,
+  }
+}
+
+interface Rating {
+  rating_value: number | null
+  best_rating: number | null
+  worst_rating: number | null
+}
+
+/**
+ * The rating as it will be stored, checked the way the table's constraints check it, so a bad one is a 422
+ * naming the field and not a failed statement. The schema has already made the three come together.
+ */
+export function checkedRating(rating: Rating): Rating {
+  const { rating_value: value, best_rating: best, worst_rating: worst } = rating
+  if (value === null || best === null || worst === null) {
+    if (value !== null || best !== null || worst !== null) {
+      throw unprocessableField('body', 'rating_value', 'comes with best_rating and worst_rating, or none of them')
+    }
+    return rating
+  }
+  if (best === worst) throw unprocessableField('body', 'best_rating', 'must differ from worst_rating')
+  if (value < Math.min(best, worst) || value > Math.max(best, worst)) {
+    throw unprocessableField('body', 'rating_value', `must lie between worst_rating ${worst} and best_rating ${best}`)
+  }
+  return rating
+}
+
+export async function updateReview(
+  db: Db,
+  id: string,
+  patch: UpdateReviewInput,
+  precondition: Precondition<Review>,
+): Promise<Review> {
+  return inTransaction(db, (trx) => reviseReview(trx, id, patch, precondition))
+}
+
+/** Edits a review within the caller's transaction, making a new version. */
+export async function reviseReview(
+  trx: Db,
+  id: string,
+  patch: UpdateReviewInput,
+  precondition: Precondition<Review> = () => {},
+): Promise<Review> {
+  const row = await reviews.findReviewById(trx, id, { forUpdate: true })
+  if (row === undefined) throw notFound(`review ${id}`)
+  const current = toReview(row)
+  precondition(current)
+
+  const values: ReviewRowUpdate = {}
+  if (patch.verdict !== undefined) values.verdict = patch.verdict
+  if (patch.rating_label !== undefined) values.rating_label = patch.rating_label
+  if (patch.rating_value !== undefined) {
+    Object.assign(
+      values,
+      checkedRating({
+        rating_value: patch.rating_value,
+        best_rating: patch.best_rating ?? null,
+        worst_rating: patch.worst_rating ?? null,
+      }),
+    )
+  }
+  if (patch.url !== undefined) values.url = patch.url
+  if (patch.summary !== undefined) values.summary = patch.summary
+  if (patch.published_at !== undefined) values.published_at = patch.published_at
+  await reviews.updateReview(trx, id, values)
+  const updated = await getReview(trx, id)
+  await reviews.insertReviewVersion(trx, id, updated.version, contentOf(updated))
+  return updated
+}
+
+export async function deleteReview(db: Db, id: string, precondition: Precondition<Review>): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    const found = await reviews.findReviewById(trx, id)
+    if (found === undefined) throw notFound(`review ${id}`)
+    // The claim first, then the review: the order of every writer of a claim's reviews.
+    await claims.lockClaims(trx, [found.claim_id])
+    const row = await reviews.findReviewById(trx, id, { forUpdate: true })
+    if (row === undefined) throw notFound(`review ${id}`)
+    precondition(toReview(row))
+    await reviews.softDeleteReview(trx, id)
+    await reviews.recountReviews(trx, row.claim_id)
+  })
+}
+
+/** Up to `limit + 1` reviews of a live claim, latest published first. */
+export async function listReviews(db: Db, claimId: string, limit: number, after: [string, string] | undefined) {
+  const [claim] = await claims.findClaimsByIds(db, [claimId])
+  if (claim === undefined) throw notFound(`claim ${claimId}`)
+  const rows = await reviews.listReviewsOfClaim(db, claimId, limit + 1, after)
+  return rows.map(toReview)
+}
+
+/** Every version of a live review, newest first; the first is the current one. */
+export async function listReviewHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
+  await getReview(db, id)
+  const rows = await reviews.listReviewVersions(db, id, limit + 1, beforeVersion)
+  return rows.map((row): ReviewVersion => ({
+    version: row.version,
+    recorded_at: row.recorded_at.toISOString(),
+    review: row.snapshot as ReviewVersion['review'],
+  }))
+}

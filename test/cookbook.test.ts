@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse } from 'csv-parse/sync'
+import t from 'tap'
+import { runDocumentedCommands, shellBlocks } from './helpers/documented-commands.js'
+
+/**
+ * docs/cookbook.md, run as written against a live server (on the embedded database, on a free port), so that the
+ * recipes cannot drift from what the service does. The first block is the seed-and-start the helper does itself.
+ */
+const blocks = shellBlocks('docs/cookbook.md', '# Cookbook')
+const PIPELINE = '5eed0000-0000-4000-8000-000000000001'
+
+/** The JSON documents curl printed one after the other (without newlines between them). */
+const jsonDocuments = (output: string): unknown[] =>
+  JSON.parse(`[${output.trim().replaceAll(/\}\s*\{/g, '},{')}]`) as unknown[]
+
+t.test('every recipe of the cookbook works against a live server', async (t) => {
+  const [setup = '', ...commands] = blocks
+  t.match(setup, /^npm run seed:example\nnpm start\n$/, 'the cookbook starts by seeding, then starting')
+  t.equal(commands.length, 7, 'seven recipes of commands')
+  const { outputs, workDir } = await runDocumentedCommands(t, commands)
+  const [csv = '', thread = '', counterClaim = '', verdict = '', jsonLd = '', imported = '', partial = ''] = outputs
+
+  t.test('disputed claims as CSV and NDJSON', async (t) => {
+    const [csvPart = '', ndjsonPart = ''] = csv.split(/(?<=\r\n)(?=\{)/)
+    const rows = parse(csvPart, { columns: true }) as Array<Record<string, string>>
+    t.ok(rows.length > 0, 'the disputes come as CSV rows')
+    t.ok(
+      rows.some((row) => row.id === PIPELINE && row.status === 'disputed'),
+      'the pipeline claim is there',
+    )
+    const saved = parse(readFileSync(join(workDir, 'disputes.csv'), 'utf8'), { columns: true }) as Array<
+      Record<string, string>
+    >
+    t.ok(
+      saved.every((row) => row.party_slug === 'az-defence-ministry' || row.party_slug === 'azerbaijani-media'),
+      `disputes.csv holds the Azerbaijani side's disputed claims (${saved.length})`,
+    )
+    const lines = ndjsonPart.trim().split('\n')
+    t.ok(lines.length > 0)
+    for (const line of lines) t.match(JSON.parse(line), { tags: ['casualties'] }, 'one claim per line')
+  })
+
+  t.match(thread, /"responses":\[\{"depth":1,"link":\{[^}]*"kind":"rebuts"/, 'the thread shows the rebuttal')
+  t.match(counterClaim, /"text":"Fragments of the missile were found near the pipeline\."/)
+  t.match(counterClaim, /"link":\{[^}]*"kind":"rebuts"/, 'the counter-claim is linked as a rebuttal')
+
+  t.test('a verdict is recorded and filters the disputes', async (t) => {
+    const [party, review] = jsonDocuments(verdict.slice(0, verdict.indexOf('id,party_id'))) as Array<
+      Record<string, unknown>
+    >
+    t.match(party, { slug: 'example-fact-check', kind: 'fact-checker' })
+    t.match(review, { claim_id: PIPELINE, verdict: 'unproven', rating_value: 3 })
+    const rows = parse(verdict.slice(verdict.indexOf('id,party_id')), { columns: true }) as Array<
+      Record<string, string>
+    >
+    t.same(
+      rows.map((row) => row.id),
+      [PIPELINE],
+      'the pipeline claim is disputed and rated unproven',
+    )
+  })
+
+  t.test('the ClaimReview JSON-LD', async (t) => {
+    const document = JSON.parse(jsonLd) as { '@graph': Array<Record<string, unknown>> }
+    t.match(document['@graph'], [
+      {
+        '@type': 'ClaimReview',
+        url: 'https://factcheck.example.org/pipeline-missile',
+        author: { name: 'Example Fact Check' },
+        reviewRating: { alternateName: 'Unproven', ratingValue: 3, bestRating: 5, worstRating: 1 },
+        itemReviewed: { '@type': 'Claim', author: { name: 'Azerbaijani Defence Ministry' } },
+      },
+    ])
+  })
+
+  t.test('the bulk import, repeated, then with a bad line', async (t) => {
+    const [first, second] = jsonDocuments(imported)
+    t.match(first, {
+      counts: {
+        parties: { created: 1 },
+        claims: { created: 2 },
+        links: { created: 1 },
+        reviews: { created: 1 },
+      },
+      line_error_count: 0,
+    })
+    t.match(second, {
+      counts: {
+        parties: { unchanged: 1 },
+        claims: { unchanged: 2 },
+        links: { unchanged: 1 },
+        reviews: { unchanged: 1 },
+      },
+    })
+    const [rejected, kept] = jsonDocuments(partial)
+    t.match(rejected, { code: 'import-rejected', line_errors: [{ line: 2, ref: 'bad-link' }] })
+    t.match(kept, {
+      mode: 'best-effort',
+      counts: { claims: { created: 1 }, links: { created: 0 } },
+      line_error_count: 1,
+    })
+  })
+})

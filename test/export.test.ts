@@ -1,0 +1,330 @@
+import { readFile } from 'node:fs/promises'
+import { get, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { parse } from 'csv-parse/sync'
+import { sql } from 'kysely'
+import t from 'tap'
+import { openServerDatabase } from '../src/db/database.js'
+import { CLAIM_CSV_COLUMNS, DISPUTE_CSV_COLUMNS } from '../src/schemas/export.schema.js'
+import { exportClaims } from '../src/services/claim.service.js'
+import { buildTestApp, call } from './helpers/test-app.js'
+import { databaseUrl, serverUrl } from './helpers/test-database.js'
+
+console.error('start', Date.now())
+const { app, database } = await buildTestApp(t)
+console.error('built', Date.now())
+t.teardown(() => console.error('teardown', Date.now()))
+
+async function post(url: string, body: unknown) {
+  const response = await call(app, 'POST', url, body)
+  if (response.status !== 201) throw new Error(`POST ${url}: ${response.status} ${response.raw}`)
+  return response.body
+}
+
+for (const slug of ['alpha', 'beta', 'gamma']) {
+  await post('/v1/parties', { slug, name: `${slug.toUpperCase()} Ministry`, kind: 'official' })
+}
+
+// Text that CSV must quote or carry as it is: quotes, commas, line ends of every kind, and characters beyond ASCII.
+const awkward = [
+  'He said "no", then "yes".',
+  'one, two, three',
+  'first line\nsecond line',
+  'a CRLF\r\ninside, and a lone CR\rtoo',
+  'Ünïcödé — 日本語, emoji 🚀, Armenian Հայերեն',
+  ' leading and trailing spaces ',
+  '"',
+]
+const special: any[] = []
+for (const [i, text] of awkward.entries()) {
+  special.push(
+    await post('/v1/claims', {
+      party: i % 2 === 0 ? 'alpha' : 'beta',
+      text,
+      quote: `quoted: ${text}`,
+      stated_at: `2021-01-0${1 + (i % 9)}T10:00:00Z`,
+      tags: ['awkward', i % 2 === 0 ? 'even' : 'odd'],
+      location: { name: 'Place, "quoted"', lat: 40.5, lon: -3.25 },
+      sources: [{ url: `https://example.org/a?x=1&y=${i}` }, { url: 'https://example.org/b' }],
+    }),
+  )
+}
+// More claims than the largest page, straight into the table.
+const PARTY_ROWS = 300
+await sql`
+  INSERT INTO claims (party_id, text, stated_at, tags)
+  SELECT p.id, 'Bulk claim number ' || g, timestamptz '2020-01-01 00:00:00+00' + g * interval '1 hour',
+         CASE WHEN g % 3 = 0 THEN ARRAY['third'] ELSE ARRAY[]::text[] END
+  FROM generate_series(1, ${PARTY_ROWS}) g JOIN parties p ON p.slug = CASE WHEN g % 2 = 0 THEN 'alpha' ELSE 'gamma' END
+`.execute(database.db)
+// Disputes: the awkward claims of alpha rebutted by gamma, one of them twice.
+const gammaReply = await post('/v1/claims', { party: 'gamma', text: 'All false.', stated_at: '2021-02-01T00:00:00Z' })
+const gammaLater = await post('/v1/claims', { party: 'gamma', text: 'Still false.', stated_at: '2021-02-02T00:00:00Z' })
+for (const claim of special.filter((_, i) => i % 2 === 0)) {
+  await post('/v1/links', { from_claim_id: gammaReply.id, to_claim_id: claim.id, kind: 'rebuts', note: 'a, "note"' })
+}
+await post('/v1/links', { from_claim_id: gammaLater.id, to_claim_id: special[0].id, kind: 'rebuts' })
+
+/** An answer as text: NDJSON is not one JSON document, which `callRaw` would parse. */
+async function getText(url: string, headers: Record<string, string> = {}) {
+  const response = await app.inject({ method: 'GET', url, headers })
+  const problem = String(response.headers['content-type']).startsWith('application/problem+json')
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    raw: response.body,
+    body: problem ? response.json() : undefined,
+  }
+}
+
+/** Every item of a JSON list, page after page. */
+async function allPages(url: string) {
+  const items = []
+  let next: string | null = `${url}${url.includes('?') ? '&' : '?'}limit=200`
+  while (next !== null) {
+    const response = await call(app, 'GET', next)
+    if (response.status !== 200) throw new Error(`GET ${next}: ${response.status} ${response.raw}`)
+    items.push(...response.body.data)
+    next = response.body.next_cursor === null ? null : response.headers.link!.toString().match(/<([^>]+)>/)![1]!
+  }
+  return items
+}
+
+const csvRows = (text: string): Record<string, string>[] => parse(text, { columns: true, record_delimiter: '\r\n' })
+const ndjsonItems = (text: string) =>
+  text
+    .split('\n')
+    .filter((line, i, lines) => line !== '' || i < lines.length - 1)
+    .map((line) => JSON.parse(line))
+
+t.test('CSV of the claim list: every claim, in the JSON order, fields intact', async (t) => {
+  const json = await allPages('/v1/claims')
+  t.ok(json.length > 300, `more claims than a page (${json.length})`)
+  const response = await getText('/v1/claims', { accept: 'text/csv' })
+  t.equal(response.status, 200)
+  t.equal(response.headers['content-type'], 'text/csv; charset=utf-8; header=present')
+  t.equal(response.headers['content-disposition'], 'attachment; filename="claims.csv"')
+  t.match(response.headers.vary, /accept/i)
+  t.ok(response.raw.startsWith(`${CLAIM_CSV_COLUMNS.map((c) => c.name).join(',')}\r\n`), 'a header row, CRLF')
+  t.ok(response.raw.endsWith('\r\n'), 'every record ends with CRLF')
+  const rows = csvRows(response.raw)
+  t.same(
+    rows.map((row) => row.id),
+    json.map((claim) => claim.id),
+    'every claim, in the order of the JSON list',
+  )
+  for (const claim of special) {
+    const row = rows.find((r) => r.id === claim.id)!
+    t.equal(row.text, claim.text, `text survives: ${JSON.stringify(claim.text)}`)
+    t.equal(row.quote, claim.quote)
+  }
+  const first = rows.find((r) => r.id === special[0].id)!
+  const expected = json.find((claim) => claim.id === special[0].id)
+  t.match(first, {
+    party_id: expected.party.id,
+    party_slug: 'alpha',
+    party_name: 'ALPHA Ministry',
+    stated_at: expected.stated_at,
+    event_at: '',
+    location_name: 'Place, "quoted"',
+    location_lat: '40.5',
+    location_lon: '-3.25',
+    language: 'en',
+    tags: 'awkward;even',
+    source_urls: 'https://example.org/a?x=1&y=0 https://example.org/b',
+    status: 'disputed',
+    rebuttal_count: '2',
+    support_count: '0',
+    rebutted_by: 'gamma',
+    last_response_at: '2021-02-02T00:00:00.000Z',
+    review_count: '0',
+    verdicts: '',
+    version: '1',
+    created_at: expected.created_at,
+    updated_at: expected.updated_at,
+  })
+})
+
+t.test('NDJSON of the claim list: each line is the JSON list item', async (t) => {
+  const json = await allPages('/v1/claims?sort=created_at')
+  const response = await getText('/v1/claims?sort=created_at', {
+    accept: 'application/x-ndjson',
+  })
+  t.equal(response.status, 200)
+  t.equal(response.headers['content-type'], 'application/x-ndjson')
+  t.notOk(response.headers['content-disposition'])
+  t.ok(response.raw.endsWith('}\n'))
+  t.same(ndjsonItems(response.raw), json)
+})
+
+t.test('filters and sorts apply as on the JSON list', async (t) => {
+  for (const query of [
+    'tag=third&sort=stated_at',
+    'party=alpha',
+    'status=disputed',
+    'q=false',
+    'stated_before=2020-01-03T00:00:00Z',
+  ]) {
+    const json = await allPages(`/v1/claims?${query}`)
+    const response = await getText(`/v1/claims?${query}&format=ndjson`)
+    t.same(ndjsonItems(response.raw), json, query)
+  }
+  const none = await getText('/v1/claims?tag=nothing-has-it&format=csv')
+  t.equal(none.raw, `${CLAIM_CSV_COLUMNS.map((c) => c.name).join(',')}\r\n`, 'nothing matches: the header row alone')
+  const empty = await getText('/v1/claims?tag=nothing-has-it&format=ndjson')
+  t.equal(empty.raw, '')
+})
+
+t.test('the disputes list exports its items and its latest rebuttal', async (t) => {
+  for (const sort of ['-last_response_at', '-rebuttal_count', '-stated_at']) {
+    const json = await allPages(`/v1/disputes?sort=${sort}`)
+    t.equal(json.length, 4)
+    const ndjson = await getText(`/v1/disputes?sort=${sort}`, {
+      accept: 'application/x-ndjson',
+    })
+    t.same(ndjsonItems(ndjson.raw), json, `NDJSON items are the JSON items, ${sort}`)
+    const csv = await getText(`/v1/disputes?sort=${sort}&format=csv`)
+    t.equal(csv.headers['content-disposition'], 'attachment; filename="disputes.csv"')
+    const rows = csvRows(csv.raw)
+    t.same(
+      Object.keys(rows[0]!),
+      DISPUTE_CSV_COLUMNS.map((c) => c.name),
+    )
+    t.same(
+      rows.map((row) => [row.id, row.latest_rebuttal_claim_id, row.latest_rebuttal_party, row.latest_rebuttal_at]),
+      json.map((d) => [d.claim.id, d.latest_rebuttals[0].claim.id, 'gamma', d.latest_rebuttals[0].claim.stated_at]),
+    )
+  }
+  const filtered = await getText('/v1/disputes?rebutted_by=gamma&tag=odd&format=ndjson')
+  t.same(ndjsonItems(filtered.raw), [])
+})
+
+t.test('format beats Accept; Accept is negotiated; an Accept for none of them gets JSON', async (t) => {
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['?format=ndjson', { accept: 'text/csv' }, 'application/x-ndjson'],
+    ['?format=json', { accept: 'text/csv' }, 'application/json'],
+    ['?format=csv', {}, 'text/csv'],
+    ['', { accept: 'text/csv;q=0.5, application/x-ndjson' }, 'application/x-ndjson'],
+    ['', { accept: 'application/json;q=0.1, text/*' }, 'text/csv'],
+    ['', { accept: '*/*' }, 'application/json'],
+    ['', { accept: 'application/xml' }, 'application/json'],
+    ['', {}, 'application/json'],
+  ]
+  for (const [query, headers, type] of cases) {
+    const response = await getText(`/v1/claims${query}`, headers)
+    t.equal(response.status, 200)
+    t.match(response.headers['content-type'], type, `${query} ${JSON.stringify(headers)}`)
+    t.match(response.headers.vary, /accept/i)
+  }
+  const page = await call(app, 'GET', '/v1/claims?format=json&limit=2')
+  t.equal(page.body.data.length, 2, 'format=json is the page')
+})
+
+t.test('errors before the first byte are problems', async (t) => {
+  const cases: Array<[string, number, string]> = [
+    ['/v1/claims?format=csv&party=nobody', 422, 'party'],
+    ['/v1/claims?format=csv&stated_after=yesterday', 400, 'stated_after'],
+    ['/v1/claims?format=xml', 400, 'format'],
+    ['/v1/claims?format=ndjson&cursor=abc', 400, 'cursor'],
+    ['/v1/claims?format=csv&limit=10', 400, 'limit'],
+    ['/v1/claims?format=csv&sort=relevance', 400, 'sort'],
+    ['/v1/disputes?format=ndjson&rebutted_by=nobody', 422, 'rebutted_by'],
+  ]
+  for (const [url, status, field] of cases) {
+    const response = await getText(url, { accept: 'text/csv' })
+    t.equal(response.status, status, url)
+    t.match(response.headers['content-type'], /^application\/problem\+json/, url)
+    t.notOk(response.headers['content-disposition'], url)
+    t.equal(response.body.errors[0].field, field, url)
+  }
+})
+
+t.test('the README documents exactly the CSV columns of the code', async (t) => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  for (const [heading, columns] of [
+    ['Claim columns', CLAIM_CSV_COLUMNS],
+    ['Extra dispute columns', DISPUTE_CSV_COLUMNS.slice(CLAIM_CSV_COLUMNS.length)],
+  ] as const) {
+    const section = readme.split(`| ${heading}`)[1]?.split('\n\n')[0] ?? ''
+    const documented = [...section.matchAll(/^\| `([a-z_]+)` +\| (.+?) +\|$/gm)].map((m) => [m[1], m[2]])
+    t.same(
+      documented,
+      columns.map((c) => [c.name, c.description]),
+      heading,
+    )
+  }
+})
+
+t.test('a client that goes away stops the export and frees its connection', async (t) => {
+  // Enough rows that the export cannot fit in the socket buffers: it is still reading when the client leaves.
+  // They count as disputed (without the links, which no test here reads) to make the disputes export long too.
+  await sql`
+    INSERT INTO claims (party_id, text, stated_at, sources, rebuttal_count)
+    SELECT p.id, 'Padding claim ' || g, timestamptz '2019-01-01 00:00:00+00' + g * interval '1 minute',
+           (SELECT jsonb_agg(jsonb_build_object('url', 'https://example.org/' || repeat('p', 180) || '/' || i))
+            FROM generate_series(1, 10) i),
+           1
+    FROM generate_series(1, 20000) g JOIN parties p ON p.slug = 'beta'
+  `.execute(database.db)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const exportQueries = async () => {
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'`.execute(database.db)
+    return rows[0]!.n
+  }
+
+  for (const path of [
+    '/v1/claims?format=csv',
+    '/v1/disputes?format=ndjson&sort=-stated_at',
+    '/v1/claims?format=ndjson',
+  ]) {
+    const request = get(`${base}${path}`)
+    const response = await new Promise<IncomingMessage>((resolve) => request.once('response', resolve))
+    t.equal(response.statusCode, 200, path)
+    const first = await new Promise<Buffer>((resolve) => response.once('data', resolve))
+    response.pause()
+    t.ok(first.length > 0, 'the first bytes came')
+    if (serverUrl !== undefined) t.equal(await exportQueries(), 1, 'the export query is open')
+    request.destroy()
+    // The next request needs a connection: on the embedded database, the only one, which the export held.
+    const next = await fetch(`${base}/v1/claims?limit=1`)
+    t.equal(next.status, 200, 'the next request is served')
+    await next.arrayBuffer()
+    if (serverUrl !== undefined) {
+      let open = await exportQueries()
+      for (let attempt = 0; open > 0 && attempt < 100; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        open = await exportQueries()
+      }
+      t.equal(open, 0, 'no export query is left running or open')
+    }
+  }
+})
+
+t.test(
+  'a long export outlives the pool statement_timeout, within its own limit',
+  { skip: serverUrl === undefined ? 'statement_timeout needs a PostgreSQL server' : false },
+  async (t) => {
+    const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(database.db)
+    // A pool whose statement_timeout is far shorter than the export takes to read, slowly, chunk by chunk.
+    const short = openServerDatabase({
+      url: databaseUrl(serverUrl!, rows[0]!.name),
+      poolMax: 1,
+      statementTimeoutMs: 200,
+    })
+    t.teardown(() => short.close())
+    const readSlowly = async (exportTimeoutMs: number) => {
+      let count = 0
+      for await (const _claim of await exportClaims(short.db, {}, '-stated_at', exportTimeoutMs)) {
+        if (++count % 1000 === 0) await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      return count
+    }
+    t.ok((await readSlowly(60_000)) > 20_000, 'every row, over several times the pool statement_timeout')
+    await t.rejects(readSlowly(200), { code: '57014' }, 'the export limit applies to the whole read')
+    const after = await short.db.selectFrom('claims').select('id').limit(1).execute()
+    t.equal(after.length, 1, 'the connection is usable afterwards, with the pool timeout back')
+  },
+)

@@ -1,0 +1,592 @@
+import { Readable } from 'node:stream'
+import { sql } from 'kysely'
+import t from 'tap'
+import { derivedStateErrors } from './helpers/derived-state.js'
+import { buildTestApp, call, callRaw } from './helpers/test-app.js'
+import { serverUrl } from './helpers/test-database.js'
+
+const { app, database } = await buildTestApp(t)
+const NDJSON = { 'content-type': 'application/x-ndjson' }
+
+interface LineError {
+  line: number
+  ref: string | null
+  problem: { status: number; code: string; detail: string; errors?: Array<{ field: string }> }
+}
+
+const ndjson = (lines: unknown[]) => lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
+
+function post(lines: unknown[] | string, mode?: string) {
+  const url = mode === undefined ? '/v1/import' : `/v1/import?mode=${mode}`
+  return callRaw(app, 'POST', url, typeof lines === 'string' ? lines : ndjson(lines), NDJSON)
+}
+
+/** Rows of every table an import writes, counted straight from the database. */
+async function rowCounts() {
+  const { rows } = await sql<Record<string, string>>`
+    SELECT (SELECT count(*) FROM parties) AS parties, (SELECT count(*) FROM claims) AS claims,
+           (SELECT count(*) FROM claim_versions) AS claim_versions, (SELECT count(*) FROM links) AS links,
+           (SELECT count(*) FROM reviews) AS reviews, (SELECT count(*) FROM review_versions) AS review_versions,
+           (SELECT count(*) FROM import_refs) AS import_refs,
+           (SELECT coalesce(sum(rebuttals), 0) FROM rebuttal_pairs) AS pair_rebuttals`.execute(database.db)
+  return rows[0]
+}
+
+const noDerivedErrors = { claims: [], links: [], pairs: [], copies: [] }
+const counts = (created: number, updated: number, unchanged: number) => ({ created, updated, unchanged })
+
+const firstImport = [
+  { type: 'party', ref: 'azerbaijan', slug: 'azerbaijan', name: 'Azerbaijan', kind: 'state', country: 'AZ' },
+  { type: 'party', ref: 'az-mod', slug: 'az-mod', name: 'AZ MoD', kind: 'military', side: { ref: 'azerbaijan' } },
+  { type: 'party', ref: 'am-mfa', slug: 'am-mfa', name: 'AM MFA', kind: 'official', description: 'Ministry' },
+  { type: 'party', ref: 'checker', slug: 'checker', name: 'Checker', kind: 'fact-checker' },
+  {
+    type: 'claim',
+    ref: 'pipeline',
+    party: { ref: 'az-mod' },
+    text: 'A missile was fired at the pipeline.',
+    stated_at: '2020-10-06T12:00:00Z',
+    tags: ['pipeline'],
+    sources: [{ url: 'https://example.org/1', title: 'Report', published_at: '2020-10-06T13:00:00+01:00' }],
+  },
+  '',
+  {
+    type: 'claim',
+    ref: 'lie',
+    party: 'am-mfa',
+    text: 'Another lie.',
+    quote: 'This is another lie.',
+    stated_at: '2020-10-06T17:00:00Z',
+  },
+  { type: 'link', ref: 'lie-rebuts-pipeline', kind: 'rebuts', from: { ref: 'lie' }, to: { ref: 'pipeline' } },
+  {
+    type: 'review',
+    ref: 'check-pipeline',
+    claim: { ref: 'pipeline' },
+    reviewer: { ref: 'checker' },
+    verdict: 'unproven',
+    rating_label: 'Unproven',
+    published_at: '2020-10-09T00:00:00Z',
+  },
+]
+const body = (lines: unknown[]) => lines.map((line) => (line === '' ? '' : JSON.stringify(line))).join('\n') + '\n'
+
+t.test('an import creates records by refs, and later lines refer to earlier ones', async (t) => {
+  const response = await post(body(firstImport))
+  t.equal(response.status, 200, response.raw)
+  t.same(response.body, {
+    mode: 'all-or-nothing',
+    lines: 9,
+    counts: { parties: counts(4, 0, 0), claims: counts(2, 0, 0), links: counts(1, 0, 0), reviews: counts(1, 0, 0) },
+    line_errors: [],
+    line_error_count: 0,
+  })
+  const ministry = await call(app, 'GET', '/v1/parties/az-mod')
+  t.equal(ministry.body.side.slug, 'azerbaijan', 'a side given by ref')
+  const claims = await call(app, 'GET', '/v1/claims?party=az-mod')
+  t.match(claims.body.data[0], {
+    text: 'A missile was fired at the pipeline.',
+    status: 'disputed',
+    rebuttal_count: 1,
+    rebutted_by: [{ slug: 'am-mfa' }],
+    sources: [{ published_at: '2020-10-06T12:00:00.000Z' }],
+  })
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test('importing the same lines again changes nothing', async (t) => {
+  const before = await rowCounts()
+  const { rows: versions } = await sql<{ v: string }>`SELECT sum(version) AS v FROM claims`.execute(database.db)
+  const response = await post(body(firstImport))
+  t.equal(response.status, 200)
+  t.same(response.body.counts, {
+    parties: counts(0, 0, 4),
+    claims: counts(0, 0, 2),
+    links: counts(0, 0, 1),
+    reviews: counts(0, 0, 1),
+  })
+  t.same(await rowCounts(), before, 'not a row more')
+  const { rows: after } = await sql<{ v: string }>`SELECT sum(version) AS v FROM claims`.execute(database.db)
+  t.same(after, versions, 'no claim got a new version')
+})
+
+t.test('changed lines update their records, and what a line leaves out is cleared', async (t) => {
+  const claimId = (await call(app, 'GET', '/v1/claims?party=am-mfa')).body.data[0].id
+  const changed = [
+    { type: 'party', ref: 'am-mfa', slug: 'am-mfa', name: 'Armenian Foreign Ministry', kind: 'official' },
+    { type: 'claim', ref: 'lie', party: 'am-mfa', text: 'Another lie, again.', stated_at: '2020-10-06T18:00:00Z' },
+    {
+      type: 'link',
+      ref: 'lie-rebuts-pipeline',
+      kind: 'rebuts',
+      from: claimId,
+      to: { ref: 'pipeline' },
+      note: 'Calls it a lie.',
+    },
+    {
+      type: 'review',
+      ref: 'check-pipeline',
+      claim: { ref: 'pipeline' },
+      reviewer: 'checker',
+      verdict: 'false',
+      rating_label: 'False',
+      rating_value: 1,
+      best_rating: 5,
+      worst_rating: 1,
+      published_at: '2020-10-09T00:00:00Z',
+    },
+  ]
+  const response = await post(changed)
+  t.equal(response.status, 200, response.raw)
+  t.same(response.body.counts, {
+    parties: counts(0, 1, 0),
+    claims: counts(0, 1, 0),
+    links: counts(0, 1, 0),
+    reviews: counts(0, 1, 0),
+  })
+  const party = await call(app, 'GET', '/v1/parties/am-mfa')
+  t.match(party.body, { name: 'Armenian Foreign Ministry', description: null, version: 2 })
+  const claim = await call(app, 'GET', `/v1/claims/${claimId}`)
+  t.match(claim.body, { text: 'Another lie, again.', quote: null, version: 2 })
+  const history = await call(app, 'GET', `/v1/claims/${claimId}/history`)
+  t.same(
+    history.body.data.map((v: { version: number }) => v.version),
+    [2, 1],
+    'the claim history grows',
+  )
+  const pipeline = (await call(app, 'GET', '/v1/claims?party=az-mod')).body.data[0]
+  t.equal(pipeline.last_response_at, '2020-10-06T18:00:00.000Z', 'the answered claim is recounted')
+  const links = await call(app, 'GET', `/v1/links?claim=${claimId}`)
+  t.match(links.body.data[0], { note: 'Calls it a lie.', version: 2 })
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test('a new ref adopts the live party of its slug, and the link already there between two claims', async (t) => {
+  const created = await call(app, 'POST', '/v1/parties', { slug: 'tr-mfa', name: 'TR MFA', kind: 'official' })
+  t.equal(created.status, 201)
+  const before = await rowCounts()
+  const response = await post([
+    { type: 'party', ref: 'turkey-mfa', slug: 'tr-mfa', name: 'TR MFA', kind: 'official' },
+    { type: 'link', ref: 'same-link-new-ref', kind: 'rebuts', from: { ref: 'lie' }, to: { ref: 'pipeline' } },
+    {
+      type: 'claim',
+      ref: 'tr-claim',
+      party: { ref: 'turkey-mfa' },
+      text: 'Turkey says so.',
+      stated_at: '2020-10-07T00:00:00Z',
+    },
+  ])
+  t.equal(response.status, 200, response.raw)
+  t.same(response.body.counts.parties, counts(0, 0, 1))
+  t.same(response.body.counts.links, counts(0, 1, 0), 'the adopted link takes the line’s note (none)')
+  const after = await rowCounts()
+  t.equal(Number(after?.parties), Number(before?.parties), 'no second party with the slug')
+  t.equal(Number(after?.links), Number(before?.links), 'no second link')
+  t.equal(Number(after?.import_refs), Number(before?.import_refs) + 3)
+})
+
+t.test('in all-or-nothing mode bad lines are reported by number, and nothing is written', async (t) => {
+  const before = await rowCounts()
+  const response = await post(
+    [
+      { type: 'party', ref: 'new-party', slug: 'new-party', name: 'New', kind: 'media' },
+      '{"type": "claim", "ref": "broken"',
+      { type: 'claim', ref: 'no-text', party: 'new-party', stated_at: 'yesterday', colour: 'red' },
+      { type: 'claim', ref: 'orphan', party: { ref: 'nobody' }, text: 'x', stated_at: '2020-10-07T00:00:00Z' },
+      { type: 'claim', ref: 'good', party: { ref: 'new-party' }, text: 'Good', stated_at: '2020-10-07T00:00:00Z' },
+      { type: 'claim', ref: 'good-2', party: 'new-party', text: 'Good too', stated_at: '2020-10-07T01:00:00Z' },
+      { type: 'link', ref: 'same-party', kind: 'rebuts', from: { ref: 'good' }, to: { ref: 'good-2' } },
+      { type: 'link', ref: 'other-kind', kind: 'supports', from: { ref: 'lie' }, to: { ref: 'pipeline' } },
+      { type: 'link', ref: 'lie-rebuts-pipeline', kind: 'supports', from: { ref: 'lie' }, to: { ref: 'pipeline' } },
+      { type: 'comment', ref: 'what' },
+      [1, 2],
+    ]
+      .map((line) => (typeof line === 'string' ? line : JSON.stringify(line)))
+      .join('\n'),
+  )
+  t.equal(response.status, 422, response.raw)
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  t.match(response.body, {
+    type: 'urn:counterclaim:problem:import-rejected',
+    code: 'import-rejected',
+    status: 422,
+    mode: 'all-or-nothing',
+    lines: 11,
+    line_error_count: 8,
+  })
+  const errors: LineError[] = response.body.line_errors
+  t.same(
+    errors.map((e) => [e.line, e.ref, e.problem.status, e.problem.code]),
+    [
+      [2, null, 400, 'malformed-request'],
+      [3, 'no-text', 400, 'validation-failed'],
+      [4, 'orphan', 422, 'unprocessable-entity'],
+      [7, 'same-party', 422, 'unprocessable-entity'],
+      [8, 'other-kind', 409, 'conflict'],
+      [9, 'lie-rebuts-pipeline', 422, 'unprocessable-entity'],
+      [10, 'what', 400, 'validation-failed'],
+      [11, null, 400, 'validation-failed'],
+    ],
+  )
+  t.same(
+    errors[1]?.problem.errors?.map((e) => e.field).sort(),
+    ['colour', 'stated_at', 'text'],
+    'every bad field of a line is named',
+  )
+  t.same(
+    errors[2]?.problem.errors?.map((e) => e.field),
+    ['party.ref'],
+  )
+  t.match(errors[5]?.problem.detail, /cannot change/)
+  t.equal(errors.length, 8)
+  t.same(await rowCounts(), before, 'not a row written, not even by the good lines')
+  t.equal((await call(app, 'GET', '/v1/parties/new-party')).status, 404)
+})
+
+t.test('in best-effort mode the good lines are kept and the bad ones reported', async (t) => {
+  const before = await rowCounts()
+  const response = await post(
+    [
+      { type: 'party', ref: 'kept', slug: 'kept-party', name: 'Kept', kind: 'media' },
+      { type: 'claim', ref: 'kept-claim', party: { ref: 'kept' }, text: 'Kept', stated_at: '2020-10-07T00:00:00Z' },
+      { type: 'claim', ref: 'lost-claim', party: { ref: 'missing' }, text: 'x', stated_at: '2020-10-07T00:00:00Z' },
+      { type: 'link', ref: 'kept-link', kind: 'supports', from: { ref: 'kept-claim' }, to: { ref: 'pipeline' } },
+    ],
+    'best-effort',
+  )
+  t.equal(response.status, 200, response.raw)
+  t.match(response.body, {
+    mode: 'best-effort',
+    lines: 4,
+    counts: { parties: counts(1, 0, 0), claims: counts(1, 0, 0), links: counts(1, 0, 0) },
+    line_error_count: 1,
+    line_errors: [{ line: 3, ref: 'lost-claim', problem: { status: 422 } }],
+  })
+  const after = await rowCounts()
+  t.equal(Number(after?.parties), Number(before?.parties) + 1)
+  t.equal(Number(after?.claims), Number(before?.claims) + 1)
+  t.equal(Number(after?.links), Number(before?.links) + 1)
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test('a ref of a deleted record is a bad line: an import does not bring it back', async (t) => {
+  const claimId = (await call(app, 'GET', '/v1/claims?party=kept-party')).body.data[0].id
+  t.equal((await call(app, 'DELETE', `/v1/claims/${claimId}`)).status, 204)
+  const response = await post([
+    { type: 'claim', ref: 'kept-claim', party: 'kept-party', text: 'Kept', stated_at: '2020-10-07T00:00:00Z' },
+  ])
+  t.equal(response.status, 422)
+  t.match(response.body.line_errors, [
+    { line: 1, ref: 'kept-claim', problem: { errors: [{ field: 'ref' }], detail: /deleted/ } },
+  ])
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test('other bodies: empty, wrong type, too large', async (t) => {
+  const empty = await post('')
+  t.equal(empty.status, 200)
+  t.match(empty.body, { lines: 0, line_error_count: 0 })
+
+  for (const type of ['application/json', 'text/plain', 'text/csv']) {
+    const response = await callRaw(app, 'POST', '/v1/import', '{}', { 'content-type': type })
+    t.equal(response.status, 415, type)
+    t.equal(response.body?.code, 'unsupported-media-type')
+  }
+  const bare = await callRaw(app, 'POST', '/v1/import')
+  t.equal(bare.status, 415, 'no body type at all')
+
+  const badMode = await post([], 'sometimes')
+  t.equal(badMode.status, 400)
+
+  const long = JSON.stringify({ type: 'party', ref: 'long', slug: 'long', name: 'x'.repeat(1024 * 1024 + 10) })
+  const tooLong = await post(`{"type":"party"}\n${long}\n`)
+  t.equal(tooLong.status, 413)
+  t.match(tooLong.body, { code: 'payload-too-large', detail: /^line 2 / })
+
+  const small = await buildTestApp(t, { IMPORT_BODY_LIMIT_BYTES: '2048' })
+  const lines = Array.from({ length: 40 }, (_, i) => ({
+    type: 'party',
+    ref: `p${i}`,
+    slug: `party-${i}`,
+    name: `Party ${i}`,
+    kind: 'media',
+  }))
+  const tooLarge = await callRaw(small.app, 'POST', '/v1/import', ndjson(lines), NDJSON)
+  t.equal(tooLarge.status, 413)
+  t.equal(tooLarge.body?.code, 'payload-too-large')
+  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM parties`.execute(small.database.db)
+  t.equal(Number(rows[0]?.n), 0, 'nothing of it was written')
+})
+
+t.test('a large import streams through, and the derived state is right afterwards', async (t) => {
+  // Each line is a few round trips: the embedded database, one query at a time in WebAssembly, gets fewer.
+  const CLAIMS = serverUrl === undefined ? 1_000 : 6_000
+  const PARTIES = 100
+  const LINKS = CLAIMS - 100
+  function* generate() {
+    for (let p = 0; p < PARTIES; p++) {
+      yield JSON.stringify({ type: 'party', ref: `bulk-p${p}`, slug: `bulk-${p}`, name: `Bulk ${p}`, kind: 'media' })
+    }
+    for (let c = 0; c < CLAIMS; c++) {
+      const stated_at = new Date(Date.UTC(2021, 0, 1) + c * 60_000).toISOString()
+      yield JSON.stringify({
+        type: 'claim',
+        ref: `bulk-c${c}`,
+        party: { ref: `bulk-p${c % PARTIES}` },
+        text: `Bulk claim ${c}`,
+        stated_at,
+        tags: [`t${c % 7}`],
+      })
+    }
+    for (let l = 0; l < LINKS; l++) {
+      // Each claim answers the one before it, a claim of the previous party.
+      yield JSON.stringify({
+        type: 'link',
+        ref: `bulk-l${l}`,
+        kind: l % 3 === 0 ? 'supports' : 'rebuts',
+        from: { ref: `bulk-c${l + 1}` },
+        to: { ref: `bulk-c${l}` },
+      })
+    }
+  }
+  const stream = Readable.from(
+    (function* () {
+      for (const line of generate()) yield `${line}\n`
+    })(),
+  )
+  const response = await app.inject({ method: 'POST', url: '/v1/import', headers: NDJSON, payload: stream })
+  t.equal(response.statusCode, 200, response.body.slice(0, 500))
+  const result = response.json()
+  t.equal(result.lines, PARTIES + CLAIMS + LINKS)
+  t.same(result.counts.claims, counts(CLAIMS, 0, 0))
+  t.same(result.counts.links, counts(LINKS, 0, 0))
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test(
+  'lines of one batch: a link names a claim made just before, and the claim reads as the API makes it',
+  async (t) => {
+    const claimBody = {
+      text: 'Batch claim, with every field.',
+      quote: 'Said so.',
+      stated_at: '2021-03-01T10:00:00+02:00',
+      event_at: '2021-02-28T23:59:59.9999Z',
+      location: { name: 'Somewhere', lat: 40.123456789, lon: 46.987654321 },
+      tags: ['batch', 'first'],
+      sources: [{ url: 'https://example.org/b', published_at: '2021-03-01T11:00:00+01:00', title: 'T' }],
+    }
+    const response = await post([
+      { type: 'party', ref: 'batch-a', slug: 'batch-a', name: 'Batch A', kind: 'media' },
+      { type: 'party', ref: 'batch-b', slug: 'batch-b', name: 'Batch B', kind: 'media' },
+      { type: 'party', ref: 'batch-checker', slug: 'batch-checker', name: 'Batch Checker', kind: 'fact-checker' },
+      { type: 'claim', ref: 'batch-c1', party: { ref: 'batch-a' }, ...claimBody },
+      { type: 'claim', ref: 'batch-c2', party: 'batch-b', text: 'Answer.', stated_at: '2021-03-02T00:00:00Z' },
+      { type: 'claim', ref: 'batch-c3', party: 'batch-b', text: 'Support.', stated_at: '2021-03-03T00:00:00Z' },
+      { type: 'link', ref: 'batch-l1', kind: 'rebuts', from: { ref: 'batch-c2' }, to: { ref: 'batch-c1' } },
+      { type: 'link', ref: 'batch-l2', kind: 'supports', from: { ref: 'batch-c1' }, to: { ref: 'batch-c3' } },
+      {
+        type: 'review',
+        ref: 'batch-r1',
+        claim: { ref: 'batch-c1' },
+        reviewer: 'batch-checker',
+        verdict: 'mixed',
+        rating_label: 'Half',
+        rating_value: 2.5,
+        best_rating: 5,
+        worst_rating: 0,
+        published_at: '2021-03-04T00:00:00Z',
+      },
+    ])
+    t.equal(response.status, 200, response.raw)
+    t.same(response.body.counts, {
+      parties: counts(3, 0, 0),
+      claims: counts(3, 0, 0),
+      links: counts(2, 0, 0),
+      reviews: counts(1, 0, 0),
+    })
+    t.same(await derivedStateErrors(database.db), noDerivedErrors)
+
+    const imported = (await call(app, 'GET', '/v1/claims?party=batch-a')).body.data[0]
+    t.match(imported, { status: 'disputed', rebuttal_count: 1, review_count: 1, version: 1 })
+    const direct = await call(app, 'POST', '/v1/claims', { party: 'batch-a', ...claimBody })
+    t.equal(direct.status, 201)
+    const importedHistory = await call(app, 'GET', `/v1/claims/${imported.id}/history`)
+    const directHistory = await call(app, 'GET', `/v1/claims/${direct.body.id}/history`)
+    t.same(
+      importedHistory.body.data.map((v: { version: number }) => v.version),
+      [1],
+      'exactly one version',
+    )
+    t.same(
+      importedHistory.body.data[0].claim,
+      directHistory.body.data[0].claim,
+      'the first version as the API keeps it',
+    )
+    const {
+      id: _id,
+      created_at: _c,
+      updated_at: _u,
+      ...importedRead
+    } = (await call(app, 'GET', `/v1/claims/${imported.id}`)).body
+    const { id: _did, created_at: _dc, updated_at: _du, ...directRead } = direct.body
+    t.same(
+      {
+        ...importedRead,
+        status: 'x',
+        rebuttal_count: 0,
+        rebutted_by: [],
+        last_response_at: null,
+        review_count: 0,
+        reviews: [],
+      },
+      { ...directRead, status: 'x' },
+      'the claim reads as the API made it',
+    )
+    t.equal((await call(app, 'DELETE', `/v1/claims/${direct.body.id}`)).status, 204)
+
+    const review = (await call(app, 'GET', `/v1/claims/${imported.id}/reviews`)).body.data[0]
+    const reviewHistory = await call(app, 'GET', `/v1/reviews/${review.id}/history`)
+    t.same(
+      reviewHistory.body.data.map((v: { version: number; review: { rating_value: number } }) => [
+        v.version,
+        v.review.rating_value,
+      ]),
+      [[1, 2.5]],
+    )
+  },
+)
+
+t.test('a ref repeated in one batch: the second line updates what the first made', async (t) => {
+  const response = await post([
+    { type: 'claim', ref: 'twice', party: 'batch-a', text: 'First wording.', stated_at: '2021-04-01T00:00:00Z' },
+    { type: 'claim', ref: 'twice', party: 'batch-a', text: 'Second wording.', stated_at: '2021-04-01T00:00:00Z' },
+    { type: 'link', ref: 'twice-l', kind: 'rebuts', from: { ref: 'twice' }, to: { ref: 'batch-c2' } },
+    { type: 'link', ref: 'twice-l', kind: 'rebuts', from: { ref: 'twice' }, to: { ref: 'batch-c2' }, note: 'N' },
+    { type: 'link', ref: 'twice-same', kind: 'rebuts', from: { ref: 'twice' }, to: { ref: 'batch-c2' }, note: 'N' },
+    { type: 'link', ref: 'twice-other', kind: 'supports', from: { ref: 'twice' }, to: { ref: 'batch-c2' } },
+  ])
+  t.equal(response.status, 422, response.raw)
+  t.same(
+    response.body.line_errors.map((e: LineError) => [e.line, e.ref, e.problem.code]),
+    [[6, 'twice-other', 'conflict']],
+    'a second kind of link between the same claims, in the same batch, conflicts',
+  )
+  const kept = await post(
+    [
+      { type: 'claim', ref: 'twice', party: 'batch-a', text: 'First wording.', stated_at: '2021-04-01T00:00:00Z' },
+      { type: 'claim', ref: 'twice', party: 'batch-a', text: 'Second wording.', stated_at: '2021-04-01T00:00:00Z' },
+      { type: 'link', ref: 'twice-l', kind: 'rebuts', from: { ref: 'twice' }, to: { ref: 'batch-c2' } },
+      { type: 'link', ref: 'twice-l', kind: 'rebuts', from: { ref: 'twice' }, to: { ref: 'batch-c2' }, note: 'N' },
+      { type: 'link', ref: 'twice-same', kind: 'rebuts', from: { ref: 'twice' }, to: { ref: 'batch-c2' }, note: 'N' },
+    ],
+    'best-effort',
+  )
+  t.equal(kept.status, 200, kept.raw)
+  t.same(kept.body.counts.claims, counts(1, 1, 0))
+  t.same(kept.body.counts.links, counts(1, 1, 1), 'made, its note set, then adopted under a new ref as it is')
+  const claim = (await call(app, 'GET', '/v1/claims?party=batch-a&q=wording')).body.data[0]
+  t.match(claim, { text: 'Second wording.', version: 2, rebuttal_count: 0 })
+  const history = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
+  t.same(
+    history.body.data.map((v: { version: number; claim: { text: string } }) => [v.version, v.claim.text]),
+    [
+      [2, 'Second wording.'],
+      [1, 'First wording.'],
+    ],
+  )
+  const links = (await call(app, 'GET', `/v1/links?claim=${claim.id}`)).body.data
+  t.match(links, [{ kind: 'rebuts', note: 'N', version: 2 }])
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test('a bad line in the middle of a batch, and the link rules checked in a batch', async (t) => {
+  const lines = [
+    { type: 'claim', ref: 'mid-1', party: 'batch-a', text: 'One.', stated_at: '2021-05-01T00:00:00Z' },
+    { type: 'claim', ref: 'mid-2', party: 'nobody-at-all', text: 'Two.', stated_at: '2021-05-01T00:00:00Z' },
+    { type: 'claim', ref: 'mid-3', party: 'batch-b', text: 'Three.', stated_at: '2021-05-02T00:00:00Z' },
+    { type: 'claim', ref: 'mid-4', party: 'batch-b', text: 'Four.', stated_at: '2021-05-03T00:00:00Z' },
+    { type: 'link', ref: 'mid-l-same-party', kind: 'rebuts', from: { ref: 'mid-3' }, to: { ref: 'mid-4' } },
+    { type: 'link', ref: 'mid-l-self', kind: 'rebuts', from: { ref: 'mid-3' }, to: { ref: 'mid-3' } },
+    { type: 'link', ref: 'mid-l-good', kind: 'rebuts', from: { ref: 'mid-3' }, to: { ref: 'mid-1' } },
+    { type: 'link', ref: 'mid-l-no-claim', kind: 'rebuts', from: { ref: 'mid-2' }, to: { ref: 'mid-1' } },
+    { type: 'link', ref: 'mid-l-dup', kind: 'supports', from: { ref: 'mid-3' }, to: { ref: 'mid-1' } },
+    { type: 'link', ref: 'mid-l-existing', kind: 'supports', from: { ref: 'batch-c2' }, to: { ref: 'batch-c1' } },
+    { type: 'link', ref: 'mid-l-good-2', kind: 'supports', from: { ref: 'mid-4' }, to: { ref: 'mid-1' } },
+    {
+      type: 'review',
+      ref: 'mid-r-not-checker',
+      claim: { ref: 'mid-1' },
+      reviewer: 'batch-b',
+      verdict: 'false',
+      rating_label: 'False',
+      published_at: '2021-05-04T00:00:00Z',
+    },
+    {
+      type: 'review',
+      ref: 'mid-r',
+      claim: { ref: 'mid-1' },
+      reviewer: 'batch-checker',
+      verdict: 'false',
+      rating_label: 'False',
+      published_at: '2021-05-04T00:00:00Z',
+    },
+    {
+      type: 'review',
+      ref: 'mid-r-again',
+      claim: { ref: 'mid-1' },
+      reviewer: { ref: 'batch-checker' },
+      verdict: 'true',
+      rating_label: 'True',
+      published_at: '2021-05-05T00:00:00Z',
+    },
+  ]
+  const expected = [
+    [2, 'mid-2', 'unprocessable-entity', 'party'],
+    [5, 'mid-l-same-party', 'unprocessable-entity', 'from'],
+    [6, 'mid-l-self', 'unprocessable-entity', 'from'],
+    [8, 'mid-l-no-claim', 'unprocessable-entity', 'from.ref'],
+    [9, 'mid-l-dup', 'conflict', undefined],
+    [10, 'mid-l-existing', 'conflict', undefined],
+    [12, 'mid-r-not-checker', 'unprocessable-entity', 'reviewer'],
+  ]
+  const errorsOf = (body: { line_errors: LineError[] }) =>
+    body.line_errors.map((e) => [e.line, e.ref, e.problem.code, e.problem.errors?.[0]?.field])
+
+  const before = await rowCounts()
+  const rejected = await post(lines)
+  t.equal(rejected.status, 422, rejected.raw)
+  t.same(errorsOf(rejected.body), expected)
+  t.same(await rowCounts(), before, 'all-or-nothing: not a row written')
+
+  const kept = await post(lines, 'best-effort')
+  t.equal(kept.status, 200, kept.raw)
+  t.same(errorsOf(kept.body), expected, 'the same lines, by the same problems')
+  t.same(kept.body.counts, {
+    parties: counts(0, 0, 0),
+    claims: counts(3, 0, 0),
+    links: counts(2, 0, 0),
+    reviews: counts(1, 1, 0),
+  })
+  const one = (await call(app, 'GET', '/v1/claims?party=batch-a&q=one')).body.data[0]
+  t.match(one, { text: 'One.', rebuttal_count: 1, support_count: 1, review_count: 1, reviews: [{ verdict: 'true' }] })
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test('the body is spooled to a temporary file, removed afterwards whatever happened', async (t) => {
+  const { mkdtemp, readdir, rm } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  // A directory of this test's own, so that imports run elsewhere at the same time are not counted.
+  const own = await mkdtemp(join(tmpdir(), 'import-test-'))
+  const previous = process.env.TMPDIR
+  process.env.TMPDIR = own
+  t.teardown(async () => {
+    if (previous === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = previous
+    await rm(own, { recursive: true, force: true })
+  })
+  t.equal((await post([{ type: 'party', ref: 'spool', slug: 'spool', name: 'Spool', kind: 'media' }])).status, 200)
+  t.equal((await post(`${'x'.repeat(1024 * 1024 + 1)}\n`)).status, 413)
+  t.equal((await post('{"type": "party"}\n')).status, 422)
+  t.same(await readdir(own), [], 'no file left behind')
+})

@@ -1,0 +1,255 @@
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import { loadDataSet, parseDataSet } from '../src/services/data-set.service.js'
+import { derivedStateErrors } from './helpers/derived-state.js'
+import { buildTestApp, call, callRaw } from './helpers/test-app.js'
+
+/**
+ * What one instance exports, another imports: the parties, the claims (as the NDJSON export streams them), the
+ * links and the reviews of the first, written as import lines whose refs are the first's ids, reproduce the same
+ * disputes, counts and verdicts on the second.
+ */
+const source = await buildTestApp(t)
+const target = await buildTestApp(t)
+
+interface PartyRef {
+  id: string
+  slug: string
+  name: string
+}
+interface PartyJson extends PartyRef {
+  kind: string
+  country: string | null
+  side: PartyRef | null
+  wikidata: string | null
+  description: string | null
+}
+interface ClaimJson {
+  id: string
+  party: PartyRef
+  text: string
+  quote: string | null
+  stated_at: string
+  event_at: string | null
+  location: { name: string; lat: number | null; lon: number | null } | null
+  language: string
+  tags: string[]
+  sources: unknown[]
+  reviews: Array<{ id: string }>
+}
+interface LinkJson {
+  id: string
+  kind: string
+  from_claim_id: string
+  to_claim_id: string
+  note: string | null
+}
+interface ReviewJson {
+  id: string
+  claim_id: string
+  reviewer: PartyRef
+  [field: string]: unknown
+}
+interface DisputeJson {
+  claim: ClaimJson & Record<string, unknown>
+  latest_rebuttals: Array<{ note: string | null; claim: { party: PartyRef; text: string; stated_at: string } }>
+}
+
+/** Every item of a JSON list, page by page. */
+async function everyPage<Item>(app: FastifyInstance, path: string): Promise<Item[]> {
+  const items: Item[] = []
+  let url: string | null = `${path}${path.includes('?') ? '&' : '?'}limit=200`
+  while (url !== null) {
+    const response = await call(app, 'GET', url)
+    if (response.status !== 200) throw new Error(`${url}: ${response.status} ${response.raw}`)
+    const page = response.body as { data: Item[]; next_cursor: string | null }
+    items.push(...page.data)
+    url =
+      page.next_cursor === null ? null : `${path}${path.includes('?') ? '&' : '?'}limit=200&cursor=${page.next_cursor}`
+  }
+  return items
+}
+
+async function ndjsonExport<Item>(app: FastifyInstance, path: string): Promise<Item[]> {
+  const response = await callRaw(app, 'GET', path, undefined, { accept: 'application/x-ndjson' })
+  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${response.raw}`)
+  return response.raw
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Item)
+}
+
+const withoutNulls = (record: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null))
+
+/** The source's records as import lines, parties in an order where a side comes before who speaks for it. */
+async function exportAsImportLines(app: FastifyInstance): Promise<string> {
+  const parties = await everyPage<PartyJson>(app, '/v1/parties')
+  const ordered: PartyJson[] = []
+  const placed = new Set<string>()
+  while (ordered.length < parties.length) {
+    for (const party of parties) {
+      if (!placed.has(party.id) && (party.side === null || placed.has(party.side.id))) {
+        ordered.push(party)
+        placed.add(party.id)
+      }
+    }
+  }
+  const claims = await ndjsonExport<ClaimJson>(app, '/v1/claims?sort=created_at')
+  const links = await everyPage<LinkJson>(app, '/v1/links')
+  const reviews: ReviewJson[] = []
+  for (const claim of claims) {
+    reviews.push(...(await everyPage<ReviewJson>(app, `/v1/claims/${claim.id}/reviews`)))
+  }
+  const lines = [
+    ...ordered.map((party) => ({
+      type: 'party',
+      ref: party.id,
+      ...withoutNulls({
+        slug: party.slug,
+        name: party.name,
+        kind: party.kind,
+        country: party.country,
+        wikidata: party.wikidata,
+        description: party.description,
+      }),
+      ...(party.side === null ? {} : { side: { ref: party.side.id } }),
+    })),
+    ...claims.map((claim) => ({
+      type: 'claim',
+      ref: claim.id,
+      party: { ref: claim.party.id },
+      ...withoutNulls({
+        text: claim.text,
+        quote: claim.quote,
+        stated_at: claim.stated_at,
+        event_at: claim.event_at,
+        language: claim.language,
+      }),
+      ...(claim.location === null ? {} : { location: withoutNulls(claim.location) }),
+      tags: claim.tags,
+      sources: claim.sources,
+    })),
+    ...links.map((link) => ({
+      type: 'link',
+      ref: link.id,
+      kind: link.kind,
+      from: { ref: link.from_claim_id },
+      to: { ref: link.to_claim_id },
+      ...(link.note === null ? {} : { note: link.note }),
+    })),
+    ...reviews.map(({ id, claim_id, reviewer, version: _v, created_at: _c, updated_at: _u, ...fields }) => ({
+      type: 'review',
+      ref: id,
+      claim: { ref: claim_id },
+      reviewer: { ref: reviewer.id },
+      ...withoutNulls(fields),
+    })),
+  ]
+  return lines.map((line) => JSON.stringify(line)).join('\n')
+}
+
+/** A dispute without what differs between instances (ids, record times): what it says, and who says what. */
+function comparable(dispute: DisputeJson) {
+  const { claim } = dispute
+  return {
+    party: claim.party.slug,
+    text: claim.text,
+    stated_at: claim.stated_at,
+    status: claim.status,
+    rebuttal_count: claim.rebuttal_count,
+    support_count: claim.support_count,
+    rebutted_by: (claim.rebutted_by as PartyRef[]).map((party) => party.slug),
+    last_response_at: claim.last_response_at,
+    review_count: claim.review_count,
+    verdicts: (claim.reviews as unknown as Array<{ reviewer: PartyRef; verdict: string }>).map(
+      (review) => `${review.reviewer.slug}:${review.verdict}`,
+    ),
+    latest_rebuttals: dispute.latest_rebuttals.map((r) => [r.claim.party.slug, r.claim.text, r.note]),
+  }
+}
+
+t.test('export, then import elsewhere: the same disputes', async (t) => {
+  const example = JSON.parse(readFileSync(new URL('../examples/nagorno-karabakh-2020.json', import.meta.url), 'utf8'))
+  await loadDataSet(source.database.db, parseDataSet(example))
+  const app = source.app
+  const checker = await call(app, 'POST', '/v1/parties', { slug: 'a-fact-checker', name: 'A', kind: 'fact-checker' })
+  t.equal(checker.status, 201)
+  const pipeline = '5eed0000-0000-4000-8000-000000000001'
+  const denial = '5eed0000-0000-4000-8000-000000000002'
+  const answer = await call(app, 'POST', `/v1/claims/${denial}/rebuttals`, {
+    claim: {
+      party: 'az-defence-ministry',
+      text: 'The denial is false, with "quotes", commas, and\na new line.',
+      stated_at: '2020-10-07T09:00:00.123Z',
+      location: { name: 'Baku' },
+      tags: ['pipeline'],
+    },
+    note: 'Answers the denial.',
+  })
+  t.equal(answer.status, 201)
+  for (const [claim, verdict] of [
+    [pipeline, 'mostly-false'],
+    [denial, 'mixed'],
+  ] as const) {
+    const review = await call(app, 'POST', `/v1/claims/${claim}/reviews`, {
+      reviewer: 'a-fact-checker',
+      verdict,
+      rating_label: verdict,
+      rating_value: 2,
+      best_rating: 5,
+      worst_rating: 1,
+      url: 'https://checks.example.org/1',
+      published_at: '2020-10-09T00:00:00Z',
+    })
+    t.equal(review.status, 201)
+  }
+  const deleted = await call(app, 'POST', '/v1/claims', {
+    party: 'bbc-news',
+    text: 'Withdrawn.',
+    stated_at: '2020-10-01T00:00:00Z',
+  })
+  t.equal((await call(app, 'DELETE', `/v1/claims/${(deleted.body as { id: string }).id}`)).status, 204)
+
+  const lines = await exportAsImportLines(app)
+  const imported = await callRaw(target.app, 'POST', '/v1/import', lines, { 'content-type': 'application/x-ndjson' })
+  t.equal(imported.status, 200, imported.raw)
+  const parties = (await everyPage<PartyJson>(app, '/v1/parties')).length
+  const claims = (await ndjsonExport<ClaimJson>(app, '/v1/claims')).length
+  t.match(imported.body, {
+    counts: {
+      parties: { created: parties, updated: 0, unchanged: 0 },
+      claims: { created: claims, updated: 0, unchanged: 0 },
+      links: { created: 4, updated: 0, unchanged: 0 },
+      reviews: { created: 2, updated: 0, unchanged: 0 },
+    },
+    line_error_count: 0,
+  })
+
+  const before = await ndjsonExport<DisputeJson>(app, '/v1/disputes?sort=-stated_at')
+  const after = await ndjsonExport<DisputeJson>(target.app, '/v1/disputes?sort=-stated_at')
+  t.ok(before.length >= 2, `disputes to compare (${before.length})`)
+  t.same(after.map(comparable), before.map(comparable), 'the same disputes, in the same order')
+
+  const slugsOf = (matrix: unknown) =>
+    (matrix as { cells: Array<{ claimant: PartyRef; rebutter: PartyRef; rebuttals: number }> }).cells.map(
+      (cell) => `${cell.claimant.slug}>${cell.rebutter.slug}:${cell.rebuttals}`,
+    )
+  for (const by of ['party', 'side']) {
+    const matrixBefore = await call(app, 'GET', `/v1/disputes/matrix?by=${by}`)
+    const matrixAfter = await call(target.app, 'GET', `/v1/disputes/matrix?by=${by}`)
+    t.same(slugsOf(matrixAfter.body).sort(), slugsOf(matrixBefore.body).sort(), `the same matrix by ${by}`)
+  }
+  t.same(await derivedStateErrors(target.database.db), { claims: [], links: [], pairs: [], copies: [] })
+
+  const again = await callRaw(target.app, 'POST', '/v1/import', lines, { 'content-type': 'application/x-ndjson' })
+  t.match(again.body, {
+    counts: {
+      parties: { created: 0, updated: 0 },
+      claims: { created: 0, updated: 0, unchanged: claims },
+      links: { created: 0, updated: 0 },
+      reviews: { created: 0, updated: 0 },
+    },
+  })
+})
