@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -6,7 +6,6 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sq
 import pg from 'pg'
 import { SESSION_SETTINGS } from '../src/db/database.js'
 import * as prettier from 'prettier'
-import { MIGRATIONS_DIR } from '../src/db/migrator.js'
 import type { Database } from '../src/db/schema.js'
 import { findClaimById } from '../src/repositories/claim.repository.js'
 import { latestRebuttals, listDisputedClaims, rebuttalMatrix } from '../src/repositories/dispute.repository.js'
@@ -17,6 +16,8 @@ import {
   DEFAULT_DATABASE,
   databaseUrl,
   type GenerationRecord,
+  generationFits,
+  latestMigration,
   seconds,
   serverUrl,
 } from './scratch-database.js'
@@ -185,6 +186,7 @@ const parameterText = (parameters: readonly unknown[]) =>
 
 let scaleLine = ''
 let serverLine = ''
+let migrationNote = ''
 function planFile(entry: Captured): string {
   const parts = [
     `-- ${entry.name}: ${entry.about}`,
@@ -233,18 +235,14 @@ try {
     "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()",
   )
   const generation = comment === null ? undefined : (JSON.parse(comment) as GenerationRecord)
-  // Plans of another schema, or of data the current generator would not make, would mislead.
-  const latest = (await readdir(MIGRATIONS_DIR))
-    .filter((file) => file.endsWith('.sql'))
-    .sort()
-    .at(-1)
-    ?.replace(/\.sql$/, '')
-  if (generation === undefined || generation.migration !== latest) {
-    throw new Refusal(
-      `${database} was made by another version of the generator (migration ${generation?.migration ?? 'unknown'}, ` +
-        `the code is at ${latest}): make it again with npm run bench:data`,
-    )
+  // Plans of another schema, or of data the current generator would not make, would mislead; data migrated
+  // forward by the service since it was made is what a deployed database holds, and is taken, saying so.
+  const { applied } = await one<{ applied: string | null }>('SELECT max(name) AS applied FROM kysely_migration')
+  const fit = generationFits(generation, applied ?? undefined, await latestMigration())
+  if (generation === undefined || !fit.fits) {
+    throw new Refusal(`${database}: ${fit.note}: make it again with npm run bench:data`)
   }
+  migrationNote = fit.note
   fullScale = generation.scale >= 1
   if (!fullScale && options.out === undefined) {
     throw new Refusal(`${database} is at scale ${generation.scale}: the committed plans are of scale 1; give --out DIR`)
@@ -401,7 +399,8 @@ function readme(generation: GenerationRecord | undefined, scale: string, took: n
           `Generated ${generation.generated_at} in ${generation.seconds} s at scale ${generation.scale}: ` +
             `${generation.counts.parties.toLocaleString('en')} parties, ${generation.counts.claims.toLocaleString('en')} ` +
             `claims, ${generation.counts.links.toLocaleString('en')} links, ` +
-            `${generation.counts.disputed.toLocaleString('en')} disputed claims (fingerprint \`${generation.fingerprint}\`).`,
+            `${generation.counts.disputed.toLocaleString('en')} disputed claims (fingerprint \`${generation.fingerprint}\`); ` +
+            `${migrationNote}.`,
         ].join('\n')
   return [
     '# Query plans at scale',
