@@ -1,12 +1,12 @@
 import { join, resolve } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
-import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import Cursor from 'pg-cursor'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { DatabaseUnavailableError } from './database-errors.js'
+import { preparingClient } from './prepared-statements.js'
 
 export type DatabaseEngine = 'postgres' | 'embedded'
 
@@ -53,7 +53,7 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
   // missing database fail the same way (a 503 a client may retry); the migration at start reports those at once.
   const connections = {
     connect: () =>
-      pool.connect().catch((error: unknown) => {
+      pool.connect().then(preparingClient, (error: unknown) => {
         throw new DatabaseUnavailableError('no database connection could be had', { cause: error })
       }),
     end: () => pool.end(),
@@ -70,6 +70,7 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
  */
 export async function openPgliteDatabase(pglite: PGlite, onClose: () => Promise<void> | void): Promise<DatabaseHandle> {
   await pglite.waitReady
+  const { createPgConfig } = await import('@electric-sql/pglite/node-postgres')
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 })
   // pg-cursor works through PGlite's pg adapter as on a server: each read is one Execute of a row count on a
   // portal that PGlite keeps suspended in between, so an export streams here too, holding the one session.
@@ -90,6 +91,8 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<DatabaseHan
   const root = resolve(dataDir)
   const unlock = lockDataDir(root)
   try {
+    // Loaded only here: a service on a PostgreSQL server never pays for the WebAssembly module in memory.
+    const { PGlite } = await import('@electric-sql/pglite')
     const pglite = new PGlite(join(root, 'pgdata'))
     return await openPgliteDatabase(pglite, unlock)
   } catch (error) {
