@@ -1,6 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { ClaimRowUpdate, Db, NewClaimRow, Verdict } from '../db/schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
+import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
 import { nextVersion, softDeletion } from './record-version.js'
 
@@ -139,7 +140,7 @@ function claimFilter(filter: ClaimFilter) {
       WHERE l.from_party_id = ${filter.rebuttedById} AND l.kind = 'rebuts' AND l.deleted_at IS NULL
     )`)
   }
-  // Reviewed claims are few: the maintained count lets the planner start from them or check them cheaply.
+  // The maintained count answers for the many unreviewed claims without a look at the reviews.
   if (filter.verdicts !== undefined && filter.verdicts.length > 0) {
     conditions.push(sql<SqlBool>`c.review_count > 0 AND c.id IN (
       SELECT r.claim_id FROM reviews r WHERE r.verdict = ANY(${filter.verdicts}::text[]) AND r.deleted_at IS NULL
@@ -196,6 +197,61 @@ export async function listClaims(db: Db, query: ClaimListQuery) {
 /** Every row of `orderedClaims`, read through a cursor `chunkRows` rows at a time. */
 export function streamClaims(db: Db, query: Omit<ClaimListQuery, 'limit' | 'after'>, chunkRows: number) {
   return orderedClaims(db, query).stream(chunkRows)
+}
+
+/** A new claim's stored values, defaults applied, with the id it is given. */
+export interface NewClaimValues {
+  id: string
+  text: string
+  quote: string | null
+  stated_at: string
+  event_at: string | null
+  location_name: string | null
+  location_lat: number | null
+  location_lon: number | null
+  language: string
+  tags: string[]
+  /** JSON text of the sources array. */
+  sources: string
+}
+
+/**
+ * Records a claim by the live party `partyKey` (an id or slug) and its first version, in one statement: the
+ * party is locked against deletion (FOR SHARE) until the transaction ends, and without it nothing is written
+ * (the answer is then undefined). One round trip where a lookup, an insert, a read back and a version insert
+ * took four. Returns the claim as `findClaimById` reads it; a new claim has no responses and no reviews.
+ */
+export async function insertClaimOfParty(
+  db: Db,
+  partyKey: string,
+  values: NewClaimValues,
+  snapshot: unknown,
+): Promise<ClaimRecord | undefined> {
+  const partyColumn = sql.ref(isUuid(partyKey) ? 'id' : 'slug')
+  const { rows } = await sql<Omit<ClaimRecord, 'rebutted_by' | 'reviews'>>`
+    WITH party AS (
+      SELECT id, slug, name FROM parties
+      WHERE ${partyColumn} = ${partyKey.toLowerCase()} AND deleted_at IS NULL
+      FOR SHARE
+    ), claim AS (
+      INSERT INTO claims (id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon,
+                          language, tags, sources)
+      SELECT ${values.id}::uuid, party.id, ${values.text}::text, ${values.quote}::text,
+             ${values.stated_at}::timestamptz, ${values.event_at}::timestamptz, ${values.location_name}::text,
+             ${values.location_lat}::float8, ${values.location_lon}::float8, ${values.language}::text,
+             ${values.tags}::text[], ${values.sources}::jsonb
+      FROM party
+      RETURNING id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon, language,
+                tags, sources, rebuttal_count, support_count, last_response_at, review_count, version, created_at,
+                updated_at
+    ), first_version AS (
+      INSERT INTO claim_versions (claim_id, version, snapshot)
+      SELECT id, version, ${JSON.stringify(snapshot)}::jsonb FROM claim
+    )
+    SELECT claim.*, party.slug AS party_slug, party.name AS party_name
+    FROM claim JOIN party ON party.id = claim.party_id`.execute(db)
+  const row = rows[0]
+  return row === undefined ? undefined : { ...row, rebutted_by: [], reviews: [] }
 }
 
 export async function insertClaim(db: Db, values: NewClaimRow): Promise<string> {

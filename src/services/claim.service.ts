@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { inTransaction, readInTransaction } from '../db/transaction.js'
 import { sql } from 'kysely'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
-import { invalidField, notFound } from '../http/problem-details.js'
+import { invalidField, notFound, unknownReference } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
 import * as reviews from '../repositories/review.repository.js'
@@ -15,7 +16,9 @@ import type {
   CreateClaimInput,
   UpdateClaimInput,
 } from '../schemas/claim.schema.js'
-import { lockPartyReference, resolvePartyFilter } from './party.service.js'
+import { resolvePartyFilter } from './party.service.js'
+import { EXPORT_CHUNK_ROWS, mapRows } from './export-rows.js'
+import { storedInstant } from './stored-instant.js'
 import type { Precondition } from './precondition.js'
 
 export function toClaim(row: ClaimRecord): Claim {
@@ -93,12 +96,13 @@ export async function getClaim(db: Db, id: string): Promise<Claim> {
 }
 
 export async function createClaim(db: Db, input: CreateClaimInput): Promise<Claim> {
-  return inTransaction(db, (trx) => recordClaim(trx, input))
+  // One statement, atomic on its own: no transaction round trips around it.
+  return recordClaim(db, input)
 }
 
 /**
- * Records a claim and its first version, within the caller's transaction (a counter-claim is recorded with its
- * rebuttal link). `field` names the body member that holds the claim, for problems; `id` is for data sets that
+ * Records a claim and its first version, in one statement: on its own, or within the caller's transaction (a
+ * counter-claim is recorded with its rebuttal link). `field` names the body member that holds the claim, for problems; `id` is for data sets that
  * bring their own stable ids.
  */
 export async function recordClaim(
@@ -107,29 +111,49 @@ export async function recordClaim(
   options: { field?: string; id?: string } = {},
 ): Promise<Claim> {
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
-  const partyId = await lockPartyReference(trx, input.party, partyField)
-  const id = await claims.insertClaim(trx, newClaimRow(input, partyId, options.id))
-  const created = await getClaim(trx, id)
-  await claims.insertClaimVersion(trx, id, created.version, contentOf(created))
-  return created
+  const values = newClaimValues(input, options.id ?? randomUUID())
+  const snapshot: ClaimVersion['claim'] = {
+    text: values.text,
+    quote: values.quote,
+    stated_at: values.stated_at,
+    event_at: values.event_at,
+    location:
+      values.location_name === null
+        ? null
+        : { name: values.location_name, lat: values.location_lat, lon: values.location_lon },
+    language: values.language,
+    tags: values.tags,
+    sources: JSON.parse(values.sources) as ClaimSource[],
+  }
+  const row = await claims.insertClaimOfParty(trx, input.party, values, snapshot)
+  if (row === undefined) throw unknownReference('body', partyField, `no party has the id or slug ${input.party}`)
+  return toClaim(row)
 }
 
-/** The row of a new claim, by a party already found and locked; what the input leaves out gets the column's default. */
-export function newClaimRow(input: Omit<CreateClaimInput, 'party'>, partyId: string, id?: string): NewClaimRow {
+/**
+ * A new claim's values as stored, with the column defaults applied here, so that its first version can be
+ * written with it. Times are kept to the millisecond as JavaScript reads them, so what is stored and what the
+ * version says are the same instant.
+ */
+function newClaimValues(input: Omit<CreateClaimInput, 'party'>, id: string): claims.NewClaimValues {
   return {
     id,
-    party_id: partyId,
     text: input.text,
     quote: input.quote ?? null,
-    stated_at: input.stated_at,
-    event_at: input.event_at ?? null,
+    stated_at: storedInstant(input.stated_at),
+    event_at: input.event_at === undefined ? null : storedInstant(input.event_at),
     location_name: input.location?.name ?? null,
     location_lat: input.location?.lat ?? null,
     location_lon: input.location?.lon ?? null,
-    language: input.language,
-    tags: input.tags,
-    sources: input.sources === undefined ? undefined : storedSources(input.sources),
+    language: input.language ?? 'en',
+    tags: input.tags ?? [],
+    sources: storedSources(input.sources ?? []),
   }
+}
+
+/** The row of a new claim, by a party already found and locked. */
+export function newClaimRow(input: Omit<CreateClaimInput, 'party'>, partyId: string, id?: string): NewClaimRow {
+  return { ...newClaimValues(input, id ?? randomUUID()), party_id: partyId }
 }
 
 export async function updateClaim(
@@ -163,8 +187,8 @@ export async function reviseClaim(
   const values: ClaimRowUpdate = {}
   if (patch.text !== undefined) values.text = patch.text
   if (patch.quote !== undefined) values.quote = patch.quote
-  if (patch.stated_at !== undefined) values.stated_at = patch.stated_at
-  if (patch.event_at !== undefined) values.event_at = patch.event_at
+  if (patch.stated_at !== undefined) values.stated_at = storedInstant(patch.stated_at)
+  if (patch.event_at !== undefined) values.event_at = patch.event_at === null ? null : storedInstant(patch.event_at)
   if (patch.location !== undefined) {
     const location = patch.location === null ? null : mergeLocation(current, patch.location)
     values.location_name = location?.name ?? null
@@ -311,16 +335,6 @@ export async function exportClaims(
     readInTransaction(db, timeoutMs, (trx) => claims.streamClaims(trx, query, EXPORT_CHUNK_ROWS)),
     toClaim,
   )
-}
-
-/**
- * Rows an export reads from its cursor per round trip: large enough that the round trips cost little next to
- * encoding the rows, small enough that the first rows leave at once and memory stays flat.
- */
-export const EXPORT_CHUNK_ROWS = 1000
-
-export async function* mapRows<Row, Item>(rows: AsyncIterable<Row>, toItem: (row: Row) => Item): AsyncGenerator<Item> {
-  for await (const row of rows) yield toItem(row)
 }
 
 /** Every version of a live claim, newest first; the first is the current one. */

@@ -6,6 +6,7 @@ import * as parties from '../repositories/party.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ReviewRecord } from '../repositories/review.repository.js'
 import type { CreateReviewInput, Review, ReviewVersion, UpdateReviewInput } from '../schemas/review.schema.js'
+import { storedInstant } from './stored-instant.js'
 import { lockPartyReference } from './party.service.js'
 import type { Precondition } from './precondition.js'
 
@@ -131,7 +132,7 @@ export function newReviewRow(
     ...rating,
     url: input.url ?? null,
     summary: input.summary ?? null,
-    published_at: input.published_at,
+    published_at: storedInstant(input.published_at),
   }
 }
 
@@ -196,7 +197,7 @@ export async function reviseReview(
   }
   if (patch.url !== undefined) values.url = patch.url
   if (patch.summary !== undefined) values.summary = patch.summary
-  if (patch.published_at !== undefined) values.published_at = patch.published_at
+  if (patch.published_at !== undefined) values.published_at = storedInstant(patch.published_at)
   await reviews.updateReview(trx, id, values)
   const updated = await getReview(trx, id)
   await reviews.insertReviewVersion(trx, id, updated.version, contentOf(updated))
