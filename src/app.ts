@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { type DatabaseHandle, openEmbeddedDatabase, openServerDatabase } from './db/database.js'
+import { ExportSlots } from './http/export.js'
 import { ApiError, answerClientError, sendProblem } from './http/problem-details.js'
 import { rejectNulCharacters, validatorCompiler } from './http/validation.js'
 import databasePlugin from './plugins/database.plugin.js'
@@ -87,9 +88,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openapiPlugin)
   await app.register(healthRoutes)
   await app.register(partyRoutes)
-  await app.register(claimRoutes, { exportTimeoutMs: options.config.exportTimeoutMs })
+  // Exports share a quarter of the pool, so other requests keep the rest; the embedded database has one session.
+  const connections = database.engine === 'embedded' ? 1 : options.config.databasePoolMax
+  const exportSlots = new ExportSlots(Math.max(1, Math.floor(connections / 4)))
+  const exports = { exportTimeoutMs: options.config.exportTimeoutMs, exportSlots }
+  await app.register(claimRoutes, exports)
   await app.register(linkRoutes)
-  await app.register(disputeRoutes, { exportTimeoutMs: options.config.exportTimeoutMs })
+  await app.register(disputeRoutes, exports)
   await app.register(importRoutes, { bodyLimitBytes: options.config.importBodyLimitBytes })
   await app.register(reviewRoutes)
   return app

@@ -10,10 +10,7 @@ import { exportClaims } from '../src/services/claim.service.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { databaseUrl, serverUrl } from './helpers/test-database.js'
 
-console.error('start', Date.now())
 const { app, database } = await buildTestApp(t)
-console.error('built', Date.now())
-t.teardown(() => console.error('teardown', Date.now()))
 
 async function post(url: string, body: unknown) {
   const response = await call(app, 'POST', url, body)
@@ -255,6 +252,43 @@ t.test('the README documents exactly the CSV columns of the code', async (t) => 
   }
 })
 
+t.test('text a spreadsheet would run as a formula is written inert; numbers as they are', async (t) => {
+  const formulas = ['=HYPERLINK("https://evil.example","x")', '+1 from the ministry', '-5 dead', '@handle said so']
+  const made = []
+  for (const text of formulas) {
+    made.push(await post('/v1/claims', { party: 'gamma', text, stated_at: '2018-06-01T00:00:00Z', tags: ['formula'] }))
+  }
+  const csv = await call(app, 'GET', '/v1/claims?format=csv&tag=formula&sort=created_at')
+  const rows = parse(csv.raw, { columns: true }) as Array<Record<string, string>>
+  t.same(
+    rows.map((row) => row.text),
+    formulas.map((text) => `'${text}`),
+  )
+  const lon = await call(app, 'GET', '/v1/claims?format=csv&tag=awkward')
+  const awkwardRows = parse(lon.raw, { columns: true }) as Array<Record<string, string>>
+  t.ok(
+    awkwardRows.every((row) => row.location_lon === '-3.25'),
+    'a negative number stays a number',
+  )
+  const ndjson = await call(app, 'GET', '/v1/claims?format=ndjson&tag=formula&sort=created_at')
+  t.same(
+    ndjson.raw
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { text: string }).text),
+    formulas,
+    'NDJSON carries the text as it is',
+  )
+  for (const claim of made) t.equal((await call(app, 'DELETE', `/v1/claims/${claim.id}`)).status, 204)
+})
+
+t.test('HEAD answers the headers of an export without reading it', async (t) => {
+  const head = await app.inject({ method: 'HEAD', url: '/v1/claims?format=csv' })
+  t.equal(head.statusCode, 200)
+  t.match(head.headers['content-type'], /^text\/csv/)
+  t.equal(head.body, '')
+})
+
 t.test('a client that goes away stops the export and frees its connection', async (t) => {
   // Enough rows that the export cannot fit in the socket buffers: it is still reading when the client leaves.
   // They count as disputed (without the links, which no test here reads) to make the disputes export long too.
@@ -301,6 +335,43 @@ t.test('a client that goes away stops the export and frees its connection', asyn
       t.equal(open, 0, 'no export query is left running or open')
     }
   }
+})
+
+t.test('exports beyond a quarter of the pool are refused with 503 until one ends', async (t) => {
+  // After the test above: its padding rows make an export too long to fit in the socket buffers, so a client
+  // that stops reading keeps it running.
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  // The test app's pool is the default 10 on a server: two exports at once; the embedded database: one.
+  const slots = serverUrl === undefined ? 1 : 2
+  const held = []
+  for (let i = 0; i < slots; i++) {
+    const request = get(`${base}/v1/claims?format=ndjson`)
+    const response = await new Promise<IncomingMessage>((resolve) => request.once('response', resolve))
+    t.equal(response.statusCode, 200, `export ${i + 1} runs`)
+    response.pause()
+    held.push(request)
+  }
+  const refused = await fetch(`${base}/v1/disputes?format=csv`)
+  t.equal(refused.status, 503, 'one export more is refused')
+  t.ok(refused.headers.get('retry-after'), 'with Retry-After')
+  t.match(await refused.json(), {
+    code: 'service-unavailable',
+    detail: /exports as may run at once \(\d+\) are running/,
+  })
+  if (serverUrl !== undefined) {
+    const page = await fetch(`${base}/v1/claims?limit=1`)
+    t.equal(page.status, 200, 'other requests are served meanwhile')
+    await page.arrayBuffer()
+  }
+  for (const request of held) request.destroy()
+  let after = await fetch(`${base}/v1/claims?format=csv&tag=third`)
+  for (let attempt = 0; after.status === 503 && attempt < 100; attempt++) {
+    await after.arrayBuffer()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    after = await fetch(`${base}/v1/claims?format=csv&tag=third`)
+  }
+  t.equal(after.status, 200, 'a slot is free again once an export ends')
+  await after.arrayBuffer()
 })
 
 t.test(

@@ -41,6 +41,11 @@ export async function* readInTransaction<T>(
     await trx.commit().execute()
     finished = true
   } finally {
-    if (!finished) await trx.rollback().execute()
+    // After a failed commit the rollback may fail too; the error worth reporting is the one already thrown.
+    if (!finished)
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined)
   }
 }

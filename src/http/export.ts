@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type CsvColumn, type ListFormat, MEDIA_TYPES } from '../schemas/export.schema.js'
-import { invalidField } from './problem-details.js'
+import { invalidField, unavailable } from './problem-details.js'
 
 /** In the order that wins a tie: `*∕*`, or no Accept at all, is the JSON page. */
 const NEGOTIATED = [MEDIA_TYPES.json, 'text/csv', MEDIA_TYPES.ndjson]
@@ -40,14 +40,42 @@ export function refusePaging(request: FastifyRequest): void {
   }
 }
 
+/**
+ * How many exports may run at once. Each holds a pooled connection and a transaction for as long as its client
+ * takes to read; without a bound, a few slow readers would take every connection and starve all other requests.
+ * One more is refused (503, Retry-After) instead of waiting.
+ */
+export class ExportSlots {
+  private running = 0
+
+  constructor(readonly limit: number) {}
+
+  /** Takes a slot, or refuses; the function returned gives it back (once, however often it is called). */
+  take(): () => void {
+    if (this.running >= this.limit) {
+      throw unavailable(`as many exports as may run at once (${this.limit}) are running; retry later`)
+    }
+    this.running++
+    let given = false
+    return () => {
+      if (!given) {
+        given = true
+        this.running--
+      }
+    }
+  }
+}
+
 /** What the list routes need to know to export. */
 export interface ExportRouteOptions {
   /** The statement_timeout of an export's own transaction (EXPORT_TIMEOUT_MS). */
   exportTimeoutMs: number
+  exportSlots: ExportSlots
 }
 
 export interface ExportOptions<Item> {
   format: 'csv' | 'ndjson'
+  slots: ExportSlots
   /** The file name offered for a CSV download, without its extension. */
   name: string
   columns: CsvColumn<Item>[]
@@ -71,8 +99,20 @@ export async function sendExport<Item>(
   items: AsyncIterable<Item>,
   options: ExportOptions<Item>,
 ) {
+  reply.header('vary', 'Accept').type(MEDIA_TYPES[options.format])
+  if (options.format === 'csv') reply.header('content-disposition', `attachment; filename="${options.name}.csv"`)
+  // A HEAD asks for the headers only: the rows are never read (Fastify would read a stream body to its end).
+  if (request.method === 'HEAD') return reply.send()
+
+  const giveSlotBack = options.slots.take()
   const iterator = items[Symbol.asyncIterator]()
-  const first = await iterator.next()
+  let first: IteratorResult<Item>
+  try {
+    first = await iterator.next()
+  } catch (error) {
+    giveSlotBack()
+    throw error
+  }
   const encode = options.format === 'csv' ? csvEncoder(options.columns) : ndjsonEncoder<Item>()
 
   async function* chunks(): AsyncGenerator<string> {
@@ -94,6 +134,10 @@ export async function sendExport<Item>(
     } catch (error) {
       request.log.error({ err: error }, 'export failed after its first byte; the response is cut off')
       throw error
+    } finally {
+      // As soon as the rows are read, not when the response closes later: a client that reads an export to its
+      // end and asks for the next at once finds the slot free.
+      giveSlotBack()
     }
   }
 
@@ -101,12 +145,10 @@ export async function sendExport<Item>(
   // Whether the body ended, failed or was abandoned, the items are given up; for an iteration that already
   // ended this does nothing. The body may never be read at all when the client left while the first item came.
   body.once('close', () => {
+    giveSlotBack()
     iterator.return?.().catch((error: unknown) => request.log.warn({ err: error }, 'closing an export failed'))
   })
   if (request.raw.destroyed) body.destroy()
-
-  reply.header('vary', 'Accept').type(MEDIA_TYPES[options.format])
-  if (options.format === 'csv') reply.header('content-disposition', `attachment; filename="${options.name}.csv"`)
   return reply.send(body)
 }
 
@@ -122,10 +164,19 @@ function csvEncoder<Item>(columns: CsvColumn<Item>[]): Encoder<Item> {
     head: stringify([columns.map((column) => column.name)], options),
     items: (batch) =>
       stringify(
-        batch.map((item) => columns.map((column) => column.value(item) ?? '')),
+        batch.map((item) => columns.map((column) => spreadsheetSafe(column.value(item) ?? ''))),
         options,
       ),
   }
+}
+
+/**
+ * Text that a spreadsheet would take for a formula (starting with =, +, -, @, a tab or a carriage return) gets a
+ * leading apostrophe, as OWASP advises against CSV injection: claims are written by anyone with a key, and the
+ * CSV is meant to be opened in spreadsheets. Numbers (a negative latitude) are left as they are.
+ */
+function spreadsheetSafe(value: unknown): unknown {
+  return typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
 }
 
 function ndjsonEncoder<Item>(): Encoder<Item> {

@@ -5,7 +5,10 @@ import type { ReviewRecord } from '../repositories/review.repository.js'
 import type { Claim, ClaimSource } from '../schemas/claim.schema.js'
 import { getClaim } from './claim.service.js'
 
-/** A fact-checker reviews a claim once, so a claim has as many reviews as there are fact-checkers at most. */
+/**
+ * A fact-checker reviews a claim once, so a claim has as many reviews as there are fact-checkers at most; past
+ * this many, the document holds the latest published (a bound on one response, documented in the README).
+ */
 const CLAIM_REVIEWS_MAX = 1000
 
 type Node = { '@type': string } & Record<string, unknown>

@@ -12,7 +12,8 @@ import {
   type MatrixFilter,
   type RebuttalSummary,
 } from '../schemas/dispute.schema.js'
-import { type ClaimListKey, EXPORT_CHUNK_ROWS, listKeyValue, mapRows, toClaim } from './claim.service.js'
+import { type ClaimListKey, listKeyValue, toClaim } from './claim.service.js'
+import { EXPORT_CHUNK_ROWS, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
 
 const ORDERS: Record<DisputeSort, DisputeOrder> = {
@@ -21,7 +22,6 @@ const ORDERS: Record<DisputeSort, DisputeOrder> = {
   '-stated_at': 'stated_at',
 }
 
-/** Up to `limit + 1` disputes (the extra one tells that another page follows), each with its list key. */
 /** The repository query of the disputes list: its filters resolved (an unknown party is a 422), in the order asked. */
 async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: DisputeSort) {
   const [partyId, sideId, rebuttedById, reviewedById] = await Promise.all([
