@@ -66,8 +66,9 @@ export interface AnsweredClaimCopy {
   stated_at: Date | string
 }
 
-export async function insertLink(db: Db, link: NewLink): Promise<string> {
-  const row = await db
+/** Inserts a link; returns what the database set on it. */
+export async function insertLink(db: Db, link: NewLink) {
+  return db
     .insertInto('links')
     .values({
       from_claim_id: link.fromClaimId,
@@ -80,9 +81,8 @@ export async function insertLink(db: Db, link: NewLink): Promise<string> {
       to_claim_stated_at: link.toClaim.stated_at,
       from_claim_stated_at: link.fromClaimStatedAt,
     })
-    .returning('id')
+    .returning(['id', 'version', 'created_at', 'updated_at'])
     .executeTakeFirstOrThrow()
-  return row.id
 }
 
 /** Changes a link's note; its ends and kind never change. */
@@ -132,12 +132,15 @@ export async function copyRespondingClaim(db: Db, claimId: string, statedAt: Dat
     .execute()
 }
 
-/** Links made (+1) or deleted (-1), as the rebuttal matrix counts them. */
+/**
+ * Links made (+1) or deleted (-1), as the rebuttal matrix counts them; or the sum of many such for one kind and
+ * pair of parties, which moves the count alike.
+ */
 export interface LinkChange {
   kind: LinkKind
   from_party_id: string
   to_party_id: string
-  delta: 1 | -1
+  delta: number
 }
 
 /**
