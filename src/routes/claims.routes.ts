@@ -82,7 +82,12 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       if (format !== 'json') {
         refusePaging(request)
         const items = await claims.exportClaims(fastify.db, query, sort, options.exportTimeoutMs)
-        return sendExport(request, reply, items, { format, slots: options.exportSlots, name: 'claims', columns: CLAIM_CSV_COLUMNS })
+        return sendExport(request, reply, items, {
+          format,
+          slots: options.exportSlots,
+          name: 'claims',
+          columns: CLAIM_CSV_COLUMNS,
+        })
       }
       reply.header('vary', 'accept')
       const limit = pageLimit(query)

@@ -41,7 +41,12 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       if (format !== 'json') {
         refusePaging(request)
         const items = await disputes.exportDisputes(fastify.db, query, sort, options.exportTimeoutMs)
-        return sendExport(request, reply, items, { format, slots: options.exportSlots, name: 'disputes', columns: DISPUTE_CSV_COLUMNS })
+        return sendExport(request, reply, items, {
+          format,
+          slots: options.exportSlots,
+          name: 'disputes',
+          columns: DISPUTE_CSV_COLUMNS,
+        })
       }
       reply.header('vary', 'accept')
       // Named apart from the claim list's sorts, so that a cursor of one list is refused by the other.
