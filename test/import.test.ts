@@ -1,9 +1,13 @@
-import { Readable } from 'node:stream'
+import { connect, type AddressInfo } from 'node:net'
+import { Readable, Writable } from 'node:stream'
 import { sql } from 'kysely'
+import pg from 'pg'
 import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
-import { serverUrl } from './helpers/test-database.js'
+import { databaseUrl, openTestDatabase, serverUrl } from './helpers/test-database.js'
 
 const { app, database } = await buildTestApp(t)
 const NDJSON = { 'content-type': 'application/x-ndjson' }
@@ -589,4 +593,204 @@ t.test('the body is spooled to a temporary file, removed afterwards whatever hap
   t.equal((await post(`${'x'.repeat(1024 * 1024 + 1)}\n`)).status, 413)
   t.equal((await post('{"type": "party"}\n')).status, 422)
   t.same(await readdir(own), [], 'no file left behind')
+})
+
+t.test('times finer than a millisecond compare as stored: the same lines again are unchanged', async (t) => {
+  const lines = [
+    { type: 'party', ref: 'fine-party', slug: 'fine-party', name: 'Fine', kind: 'media' },
+    { type: 'party', ref: 'fine-checker', slug: 'fine-checker', name: 'Fine Checker', kind: 'fact-checker' },
+    {
+      type: 'claim',
+      ref: 'fine-claim',
+      party: { ref: 'fine-party' },
+      text: 'Said at a fine time.',
+      stated_at: '2020-10-06T12:00:00.1239Z',
+      event_at: '2020-10-05T12:00:00.0005Z',
+      sources: [{ url: 'https://example.org/fine', published_at: '2020-10-06T12:30:00.5559+00:00' }],
+    },
+    {
+      type: 'review',
+      ref: 'fine-review',
+      claim: { ref: 'fine-claim' },
+      reviewer: { ref: 'fine-checker' },
+      verdict: 'unproven',
+      rating_label: 'Unproven',
+      published_at: '2020-10-09T00:00:00.9999Z',
+    },
+  ]
+  t.equal((await post(lines)).status, 200)
+  const again = await post(lines)
+  t.equal(again.status, 200, again.raw)
+  t.same(again.body.counts, {
+    parties: counts(0, 0, 2),
+    claims: counts(0, 0, 1),
+    links: counts(0, 0, 0),
+    reviews: counts(0, 0, 1),
+  })
+  const claim = (await call(app, 'GET', '/v1/claims?party=fine-party')).body.data[0]
+  t.match(claim, { stated_at: '2020-10-06T12:00:00.123Z', version: 1 })
+  const history = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
+  t.equal(history.body.data.length, 1, 'one version')
+  const review = (await call(app, 'GET', `/v1/claims/${claim.id}/reviews`)).body.data[0]
+  t.match(review, { published_at: '2020-10-09T00:00:00.999Z', version: 1 })
+})
+
+const oneSession = 'the embedded database has one session: no other transaction can hold a lock meanwhile'
+
+/** A session of its own on this file's database, beside the app's pool, to hold locks while an import runs. */
+async function otherSession(t: { teardown(fn: () => unknown): void }): Promise<pg.Client> {
+  const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(database.db)
+  const client = new pg.Client({ connectionString: databaseUrl(serverUrl!, rows[0]!.name) })
+  await client.connect()
+  t.teardown(() => client.end())
+  return client
+}
+
+/** Resolves once another session of this database is waiting for a lock. */
+async function lockAwaited(client: pg.Client): Promise<void> {
+  for (;;) {
+    const { rows } = await client.query<{ waiting: boolean }>(
+      `SELECT exists (SELECT FROM pg_stat_activity WHERE datname = current_database()
+         AND pid <> pg_backend_pid() AND wait_event_type = 'Lock') AS waiting`,
+    )
+    if (rows[0]?.waiting) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+async function claimIdsOfRefs(...names: string[]): Promise<string[]> {
+  const { rows } = await sql<{ ref: string; record_id: string }>`
+    SELECT ref, record_id FROM import_refs WHERE kind = 'claim' AND ref = ANY(${names}::text[])`.execute(database.db)
+  return names.map((name) => rows.find((row) => row.ref === name)!.record_id)
+}
+
+t.test(
+  "a line is compared with its claim under the claim's lock",
+  { skip: serverUrl ? false : oneSession },
+  async (t) => {
+    t.equal(
+      (
+        await post([
+          { type: 'party', ref: 'race-party', slug: 'race-party', name: 'Race', kind: 'media' },
+          { type: 'claim', ref: 'race-claim', party: 'race-party', text: 'Before.', stated_at: '2021-06-01T00:00:00Z' },
+        ])
+      ).status,
+      200,
+    )
+    const [id] = await claimIdsOfRefs('race-claim')
+    const session = await otherSession(t)
+    // An edit under way when the import reaches the claim: it sets a quote, which the line (having none) clears.
+    await session.query('BEGIN')
+    await session.query(`UPDATE claims SET quote = 'Edited meanwhile.' WHERE id = $1`, [id])
+    const importing = post([
+      { type: 'claim', ref: 'race-claim', party: 'race-party', text: 'After.', stated_at: '2021-06-01T00:00:00Z' },
+    ])
+    await lockAwaited(session)
+    await session.query('COMMIT')
+    const response = await importing
+    t.equal(response.status, 200, response.raw)
+    t.same(response.body.counts.claims, counts(0, 1, 0))
+    const claim = await call(app, 'GET', `/v1/claims/${id}`)
+    t.match(claim.body, { text: 'After.', quote: null })
+  },
+)
+
+t.test(
+  'an import chosen as a deadlock victim is applied again, whole',
+  { skip: serverUrl ? false : oneSession },
+  async (t) => {
+    const response = await post([
+      { type: 'party', ref: 'dl-a', slug: 'dl-a', name: 'Deadlock A', kind: 'media' },
+      { type: 'party', ref: 'dl-b', slug: 'dl-b', name: 'Deadlock B', kind: 'media' },
+      { type: 'claim', ref: 'dl-1', party: 'dl-a', text: 'One.', stated_at: '2021-07-01T00:00:00Z' },
+      { type: 'claim', ref: 'dl-2', party: 'dl-a', text: 'Two.', stated_at: '2021-07-02T00:00:00Z' },
+      { type: 'claim', ref: 'dl-answer', party: 'dl-b', text: 'Answer.', stated_at: '2021-07-03T00:00:00Z' },
+    ])
+    t.equal(response.status, 200, response.raw)
+    // Claim "first" comes first in id order; the import locks "second" (by linking it) before it reaches "first".
+    const ids = await claimIdsOfRefs('dl-1', 'dl-2')
+    const [first, second] = (['dl-1', 'dl-2'] as const)
+      .map((ref, i) => ({ ref, id: ids[i]! }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+    const session = await otherSession(t)
+    await session.query('BEGIN')
+    await session.query('SELECT FROM claims WHERE id = $1 FOR UPDATE', [first!.id])
+    const importing = post([
+      { type: 'link', ref: 'dl-link', kind: 'rebuts', from: { ref: 'dl-answer' }, to: { ref: second!.ref } },
+      { type: 'claim', ref: first!.ref, party: 'dl-a', text: 'Changed.', stated_at: '2021-07-01T00:00:00Z' },
+    ])
+    await lockAwaited(session)
+    // The import waits for "first", held here; this waits for "second", held by the import. The import, waiting
+    // longer, is the first to check for a deadlock: PostgreSQL rolls it back, and this lock is granted.
+    await session.query('SELECT FROM claims WHERE id = $1 FOR UPDATE', [second!.id])
+    await session.query('COMMIT')
+    const imported = await importing
+    t.equal(imported.status, 200, imported.raw)
+    t.same(imported.body.counts, {
+      parties: counts(0, 0, 0),
+      claims: counts(0, 1, 0),
+      links: counts(1, 0, 0),
+      reviews: counts(0, 0, 0),
+    })
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM import_refs WHERE ref = 'dl-link'`.execute(database.db)
+    t.equal(rows[0]?.n, 1, 'the link made once')
+    t.match((await call(app, 'GET', `/v1/claims/${second!.id}`)).body, { rebuttal_count: 1 })
+    t.match((await call(app, 'GET', `/v1/claims/${first!.id}`)).body, { text: 'Changed.', version: 2 })
+    t.same(await derivedStateErrors(database.db), noDerivedErrors)
+  },
+)
+
+t.test('over a socket: a 413 midway closes the connection, and a client gone midway is no failure', async (t) => {
+  const logs: Array<{ level: number; reqId?: string }> = []
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line))
+      callback()
+    },
+  })
+  const server = await buildApp({
+    config: { ...loadConfig({ IMPORT_BODY_LIMIT_BYTES: '4096' }), migrateOnStart: false },
+    database: await openTestDatabase(),
+    logger: { level: 'info', stream },
+  })
+  t.teardown(() => server.close())
+  await server.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = server.server.address() as AddressInfo
+  const line = `${JSON.stringify({ type: 'party', ref: 'sock', slug: 'sock', name: 'Sock', kind: 'media' })}\n`
+  const head = (length: number, id: string) =>
+    `POST /v1/import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n` +
+    `X-Request-Id: ${id}\r\nContent-Length: ${length}\r\n\r\n`
+
+  const tooLarge = connect(port, '127.0.0.1')
+  let answer = ''
+  tooLarge.on('data', (chunk) => (answer += chunk))
+  const ended = new Promise<boolean>((resolve) => {
+    tooLarge.once('end', () => resolve(true))
+    tooLarge.once('close', () => resolve(true))
+    setTimeout(() => resolve(false), 3000).unref()
+  })
+  tooLarge.write(head(10_000_000, 'too-large') + line.repeat(200))
+  t.ok(await ended, 'the server closes the connection rather than receive the rest of the body')
+  t.match(answer, /^HTTP\/1\.1 413 /)
+  t.match(answer, /\r\nconnection: close\r\n/i)
+  tooLarge.destroy()
+
+  const gone = connect(port, '127.0.0.1')
+  gone.write(head(100_000, 'gone') + line)
+  const logged = (id: string, count: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (logs.filter((e) => e.reqId === id).length >= count ? resolve() : setTimeout(check, 5))
+      check()
+    })
+  await logged('gone', 1)
+  gone.destroy()
+  await logged('gone', 2)
+  const entries = logs.filter((entry) => entry.reqId === 'gone')
+  t.notOk(
+    entries.some((entry) => entry.level >= 50),
+    'no error logged for it',
+  )
+  t.match(entries.at(-1), { level: 30, err: { status: 400 } }, 'logged as a client error, not answered')
+  t.same((await call(server, 'GET', '/v1/parties')).body.data, [], 'nothing imported')
 })

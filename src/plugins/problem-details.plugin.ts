@@ -46,6 +46,8 @@ export default fp(
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toApiError(error)
       if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+      // Its connection is gone: the answer goes nowhere, and no "request completed" line would tell of it.
+      else if (request.raw.socket?.destroyed) request.log.info({ err: error }, 'the client went away before its answer')
       return sendProblem(reply, problem)
     })
 

@@ -78,16 +78,20 @@ function contentOf(claim: Claim): ClaimVersion['claim'] {
   return { text, quote, stated_at, event_at, location, language, tags, sources }
 }
 
-/** Sources as stored: JSON, with each publication time in UTC to the millisecond like every other timestamp. */
-function storedSources(sources: ClaimSource[]): string {
-  return JSON.stringify(
-    sources.map((source) =>
-      source.published_at === undefined
-        ? source
-        : { ...source, published_at: new Date(source.published_at).toISOString() },
-    ),
+/** Sources as stored, each publication time as storedInstant keeps it, like every other timestamp. */
+export function storedSourceList(sources: ClaimSource[]): ClaimSource[] {
+  return sources.map((source) =>
+    source.published_at === undefined ? source : { ...source, published_at: storedInstant(source.published_at) },
   )
 }
+
+/** Sources as the column takes them: JSON text. */
+function storedSources(sources: ClaimSource[]): string {
+  return JSON.stringify(storedSourceList(sources))
+}
+
+/** The language of a claim that does not say, as the column's default has it. */
+export const DEFAULT_LANGUAGE = 'en'
 
 export async function getClaim(db: Db, id: string): Promise<Claim> {
   const row = await claims.findClaimById(db, id)
@@ -145,7 +149,7 @@ function newClaimValues(input: Omit<CreateClaimInput, 'party'>, id: string): cla
     location_name: input.location?.name ?? null,
     location_lat: input.location?.lat ?? null,
     location_lon: input.location?.lon ?? null,
-    language: input.language ?? 'en',
+    language: input.language ?? DEFAULT_LANGUAGE,
     tags: input.tags ?? [],
     sources: storedSources(input.sources ?? []),
   }

@@ -7,6 +7,7 @@ import { type Readable, Transform, finished, pipeline } from 'node:stream'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import split2 from 'split2'
 import type { Db, ImportRefKind } from '../db/schema.js'
+import { inTransaction } from '../db/transaction.js'
 import {
   ApiError,
   type FieldError,
@@ -43,7 +44,15 @@ import {
 import type { NewClaimRow, NewReviewRow, PartyRowUpdate } from '../db/schema.js'
 import type { UpdatePartyInput } from '../schemas/party.schema.js'
 import type { CreateReviewInput, UpdateReviewInput } from '../schemas/review.schema.js'
-import { newClaimRow, recordClaim, reviseClaim, storedContent, toClaim } from './claim.service.js'
+import {
+  DEFAULT_LANGUAGE,
+  newClaimRow,
+  recordClaim,
+  reviseClaim,
+  storedContent,
+  storedSourceList,
+  toClaim,
+} from './claim.service.js'
 import { linkClaims, linkedClaims, linkTaken } from './link.service.js'
 import {
   assertSlugShape,
@@ -63,6 +72,7 @@ import {
   storedReviewContent,
   toReview,
 } from './review.service.js'
+import { storedInstant } from './stored-instant.js'
 
 /** The longest line an import takes, in bytes: a claim with every field at its longest fits many times over. */
 export const MAX_LINE_BYTES = 1024 * 1024
@@ -179,6 +189,25 @@ type Run =
 const noPrecondition = () => {}
 
 /**
+ * The links an import makes, summed per kind and (claimant, rebutter) pair as they are made, for the matrix's
+ * counts to move once at the end: memory grows with the pairs of parties, not with the links.
+ */
+class PairDeltas {
+  private readonly deltas = new Map<string, links.LinkChange>()
+
+  add(change: links.LinkChange): void {
+    const key = `${change.kind}/${change.to_party_id}/${change.from_party_id}`
+    const sum = this.deltas.get(key)
+    if (sum === undefined) this.deltas.set(key, { ...change })
+    else sum.delta += change.delta
+  }
+
+  changes(): links.LinkChange[] {
+    return [...this.deltas.values()]
+  }
+}
+
+/**
  * One import, within its transaction: what the lines refer to, what they did, and the matrix counts to move.
  *
  * Lines come in batches. Each batch is checked against its schemas first, and the refs it names are looked up in
@@ -198,7 +227,7 @@ class ImportRun {
   }
   readonly lineErrors: ImportLineError[] = []
   errorCount = 0
-  readonly pairChanges: links.LinkChange[] = []
+  readonly pairDeltas = new PairDeltas()
   private readonly cache = new RefCache(20_000)
   /** Refs that this batch's lookup found unknown, until a line of it makes them. */
   private readonly absent = new Set<string>()
@@ -434,7 +463,7 @@ class ImportRun {
     )
     await claims.recountResponses(this.trx, [...new Set(made.map(({ row }) => row.toClaimId))])
     for (const { row } of made) {
-      this.pairChanges.push({ kind: row.kind, from_party_id: row.fromPartyId, to_party_id: row.toPartyId, delta: 1 })
+      this.pairDeltas.add({ kind: row.kind, from_party_id: row.fromPartyId, to_party_id: row.toPartyId, delta: 1 })
     }
     await this.bindAll('link', made)
     this.counts.links.created += made.length
@@ -587,7 +616,7 @@ class ImportRun {
       await this.bind('party', line.ref, party.id)
       return 'created'
     }
-    const current = await parties.findPartyByKey(this.trx, id)
+    const current = await parties.findPartyByKey(this.trx, id, { forUpdate: true })
     if (current === undefined) throw deletedRecord('party', line.ref)
     const sideId = side === undefined ? null : await lockPartyReference(this.trx, side, 'side')
     const wanted: Required<{ [K in keyof PartyRowUpdate & keyof UpdatePartyInput]: unknown }> = {
@@ -622,7 +651,8 @@ class ImportRun {
       await this.bind('claim', line.ref, claim.id)
       return 'created'
     }
-    const row = await claims.findClaimById(this.trx, id)
+    // Compared under its lock: an edit that lands between a read and the write would keep fields the line resets.
+    const row = await claims.findClaimById(this.trx, id, { forUpdate: true })
     if (row === undefined) throw deletedRecord('claim', line.ref)
     const partyId = await lockPartyReference(this.trx, party, 'party')
     if (partyId !== row.party_id) {
@@ -635,7 +665,7 @@ class ImportRun {
     }
     const patch = claimChanges(toClaim(row), line)
     if (Object.keys(patch).length === 0) return 'unchanged'
-    const answered = patch.stated_at === undefined ? [] : await lockWithAnswered(this.trx, id)
+    const answered = patch.stated_at === undefined ? [] : await lockAnswered(this.trx, id)
     await reviseClaim(this.trx, id, patch, noPrecondition, answered)
     return 'updated'
   }
@@ -667,12 +697,14 @@ class ImportRun {
       await this.bind('link', line.ref, existing.id)
       return outcome
     }
+    const changes: links.LinkChange[] = []
     const link = await linkClaims(
       this.trx,
       { fromClaimId: from, toClaimId: to, kind: line.kind, note },
       LINE_ENDS,
-      this.pairChanges,
+      changes,
     )
+    for (const change of changes) this.pairDeltas.add(change)
     await this.bind('link', line.ref, link.id)
     return 'created'
   }
@@ -701,7 +733,7 @@ class ImportRun {
       }
       id = existing.id
     }
-    const row = await reviews.findReviewById(this.trx, id)
+    const row = await reviews.findReviewById(this.trx, id, { forUpdate: true })
     if (row === undefined) throw deletedRecord('review', line.ref)
     const reviewerId = await parties.findPartyId(this.trx, reviewer)
     if (row.claim_id !== claimId || row.reviewer_id !== reviewerId) {
@@ -778,23 +810,23 @@ function fieldWithNul(value: unknown, path = ''): string | undefined {
   return undefined
 }
 
-/** The fields of a claim that differ from what the line says; what the line leaves out is cleared. */
+/**
+ * The fields of a claim that differ from what the line says; what the line leaves out is cleared. The line's
+ * times are taken as they would be stored, so that a time given finer than a millisecond compares equal.
+ */
 function claimChanges(current: Claim, line: ClaimLineInput): UpdateClaimInput {
-  const iso = (value: string) => new Date(value).toISOString()
   const wanted = {
     text: line.text,
     quote: line.quote ?? null,
-    stated_at: iso(line.stated_at),
-    event_at: line.event_at === undefined ? null : iso(line.event_at),
+    stated_at: storedInstant(line.stated_at),
+    event_at: line.event_at === undefined ? null : storedInstant(line.event_at),
     location:
       line.location === undefined
         ? null
         : { name: line.location.name, lat: line.location.lat ?? null, lon: line.location.lon ?? null },
-    language: line.language ?? 'en',
+    language: line.language ?? DEFAULT_LANGUAGE,
     tags: line.tags ?? [],
-    sources: (line.sources ?? []).map((source) =>
-      source.published_at === undefined ? source : { ...source, published_at: iso(source.published_at) },
-    ),
+    sources: storedSourceList(line.sources ?? []),
   }
   const patch: UpdateClaimInput = {}
   for (const [field, value] of Object.entries(wanted)) {
@@ -810,7 +842,7 @@ function reviewChanges(current: ReturnType<typeof toReview>, line: CreateReviewI
     rating_label: line.rating_label,
     url: line.url ?? null,
     summary: line.summary ?? null,
-    published_at: new Date(line.published_at).toISOString(),
+    published_at: storedInstant(line.published_at),
   }
   const patch: UpdateReviewInput = {}
   for (const [field, value] of Object.entries(wanted)) {
@@ -843,20 +875,15 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Locks a claim and the claims it answers, for their recount after its stated_at moves. Unlike the API's edit,
- * which takes the locks again in order when a link appears meanwhile, this takes no savepoint (an import makes no
- * subtransactions): a claim linked meanwhile is locked after the others, and a deadlock, should that make one,
- * fails the import, which the caller can send again.
+ * Locks the claims that a claim answers, for their recount after its stated_at moves. The claim itself is locked
+ * already, its line having been compared with it under the lock, so no link from it can appear meanwhile (making
+ * one locks both its claims). Unlike the API's edit, which locks them all in id order, these come after the
+ * claim: should that make a deadlock and PostgreSQL roll the import back, applyFile applies the file again.
  */
-async function lockWithAnswered(trx: Db, id: string): Promise<string[]> {
+async function lockAnswered(trx: Db, id: string): Promise<string[]> {
   const answered = await claims.answeredClaimIds(trx, id)
-  await claims.lockClaims(trx, [id, ...answered])
-  const now = await claims.answeredClaimIds(trx, id)
-  await claims.lockClaims(
-    trx,
-    now.filter((answeredId) => !answered.includes(answeredId)),
-  )
-  return now
+  await claims.lockClaims(trx, answered)
+  return answered
 }
 
 const deletedRecord = (kind: ImportRefKind, ref: string) =>
@@ -886,6 +913,12 @@ async function abortOnConflict<T>(write: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * A 413 raised while the body still arrives. It closes the connection once answered: otherwise the server would
+ * go on receiving the rest of the body, however large, only to discard it before the next request.
+ */
+const tooLarge = (detail: string) => new ApiError('payload-too-large', detail, { headers: { connection: 'close' } })
+
+/**
  * Holds a body to its limits as it passes: its size, and the length of each line. Fails with the 413 to answer.
  */
 function bodyLimits(bodyLimitBytes: number): Transform {
@@ -896,21 +929,14 @@ function bodyLimits(bodyLimitBytes: number): Transform {
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length
       if (received > bodyLimitBytes) {
-        callback(
-          new ApiError('payload-too-large', `the body is larger than the ${bodyLimitBytes} bytes an import may have`),
-        )
+        callback(tooLarge(`the body is larger than the ${bodyLimitBytes} bytes an import may have`))
         return
       }
       for (let at = 0; ;) {
         const newline = chunk.indexOf(10, at)
         lineBytes += (newline === -1 ? chunk.length : newline) - at
         if (lineBytes > MAX_LINE_BYTES) {
-          callback(
-            new ApiError(
-              'payload-too-large',
-              `line ${lineNumber} is longer than the ${MAX_LINE_BYTES} bytes a line may have`,
-            ),
-          )
+          callback(tooLarge(`line ${lineNumber} is longer than the ${MAX_LINE_BYTES} bytes a line may have`))
           return
         }
         if (newline === -1) break
@@ -925,8 +951,10 @@ function bodyLimits(bodyLimitBytes: number): Transform {
 
 /**
  * Writes the body to a file as it arrives, held to its limits, and resolves once the file is complete and
- * closed. A client gone before the end of its body fails it: nothing is imported from the part that came. The
- * request is never destroyed here, so that a problem can still be answered on it.
+ * closed. A client gone before the end of its body (the only way the request itself fails) fails it with a 400:
+ * nothing is imported from the part that came, and the answer, which cannot reach the client, is logged as a
+ * client's error, not as the server's. The request is never destroyed here, so that a problem can still be
+ * answered on it.
  */
 async function spool(body: Readable, path: string, bodyLimitBytes: number): Promise<void> {
   const limits = bodyLimits(bodyLimitBytes)
@@ -937,7 +965,7 @@ async function spool(body: Readable, path: string, bodyLimitBytes: number): Prom
       file.on('error', reject)
       file.on('close', resolve)
       finished(body, (error) => {
-        if (error) reject(error)
+        if (error) reject(new ApiError('malformed-request', 'the connection closed before the end of the body'))
       })
       body.pipe(limits).pipe(file)
     })
@@ -955,10 +983,13 @@ async function spool(body: Readable, path: string, bodyLimitBytes: number): Prom
 
 /**
  * Applies a spooled body in one transaction, batch by batch as its lines are read from the file: only as fast as
- * the database takes them, holding a batch at most in memory.
+ * the database takes them, holding a batch at most in memory. The import locks claims run after run, in file
+ * order, so a writer that locks in id order can deadlock with it; PostgreSQL then rolls one back, and when that
+ * is the import, the whole file is applied again from its start, in a new transaction, as inTransaction reruns
+ * any unit of work.
  */
 async function applyFile(db: Db, path: string, mode: ImportMode): Promise<ImportResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const run = new ImportRun(trx)
     const lines = pipeline(createReadStream(path), split2({ maxLength: MAX_LINE_BYTES }), () => {})
     let number = 0
@@ -980,7 +1011,7 @@ async function applyFile(db: Db, path: string, mode: ImportMode): Promise<Import
       lines.destroy()
     }
     await run.batch(batch)
-    await links.countRebuttalPairs(trx, run.pairChanges)
+    await links.countRebuttalPairs(trx, run.pairDeltas.changes())
     const result: ImportResult = {
       mode,
       lines: number,
