@@ -179,7 +179,9 @@ export const ClaimListQuery = Type.Object(
     ),
     sort: Type.Optional(
       StringEnum(CLAIM_SORTS, {
-        description: 'Order of the list; `-` means descending. Default `-stated_at`, or `relevance` when `q` is given.',
+        description:
+          'Order of the list; `-` means descending. Default `-stated_at`, or `relevance` when `q` is given. A ' +
+          'page by relevance ranks the 1,000 most recently stated matches (an export ranks them all).',
       }),
     ),
   },

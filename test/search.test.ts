@@ -1,0 +1,57 @@
+import { sql } from 'kysely'
+import t from 'tap'
+import { RELEVANCE_CANDIDATES } from '../src/repositories/claim.repository.js'
+import { buildTestApp, call } from './helpers/test-app.js'
+
+const { app, database } = await buildTestApp(t)
+
+const party = await call(app, 'POST', '/v1/parties', { slug: 'monitor', name: 'Monitor', kind: 'organisation' })
+if (party.status !== 201) throw new Error(`party: ${party.status} ${party.raw}`)
+// The most relevant claim for "pipeline" is the oldest: it says the word thrice.
+const oldest = await call(app, 'POST', '/v1/claims', {
+  party: 'monitor',
+  text: 'Pipeline, pipeline, pipeline: the pipeline was hit.',
+  stated_at: '2019-01-01T00:00:00Z',
+})
+if (oldest.status !== 201) throw new Error(`claim: ${oldest.status} ${oldest.raw}`)
+const oldestId = (oldest.body as { id: string }).id
+
+interface Page {
+  data: Array<{ id: string }>
+  next_cursor: string | null
+}
+
+t.test('relevance ranks every match while there are few', async (t) => {
+  const page = await call(app, 'GET', '/v1/claims?q=pipeline')
+  t.equal((page.body as Page).data[0]?.id, oldestId)
+})
+
+t.test(
+  `past ${RELEVANCE_CANDIDATES} matches, relevance ranks the newest; other sorts and exports reach all`,
+  async (t) => {
+    await sql`
+    INSERT INTO claims (party_id, text, stated_at)
+    SELECT p.id, 'A pipeline report, number ' || g, timestamptz '2020-01-01 00:00:00+00' + g * interval '1 hour'
+    FROM generate_series(1, ${RELEVANCE_CANDIDATES}) g JOIN parties p ON p.slug = 'monitor'
+  `.execute(database.db)
+
+    const seen = new Set<string>()
+    let url: string | null = '/v1/claims?q=pipeline&limit=200'
+    while (url !== null) {
+      const response = await call(app, 'GET', url)
+      t.equal(response.status, 200)
+      const page = response.body as Page
+      for (const claim of page.data) seen.add(claim.id)
+      url = page.next_cursor === null ? null : `/v1/claims?q=pipeline&limit=200&cursor=${page.next_cursor}`
+    }
+    t.equal(seen.size, RELEVANCE_CANDIDATES, 'the newest matches, each once')
+    t.notOk(seen.has(oldestId), 'the oldest match is past the bound')
+
+    const byDate = await call(app, 'GET', '/v1/claims?q=pipeline&sort=stated_at&limit=1')
+    t.equal((byDate.body as Page).data[0]?.id, oldestId, 'sorted by date, every match is there')
+    const exported = await call(app, 'GET', '/v1/claims?q=pipeline&format=ndjson')
+    const lines = exported.raw.trim().split('\n')
+    t.equal(lines.length, RELEVANCE_CANDIDATES + 1, 'an export ranks every match')
+    t.equal((JSON.parse(lines[0] ?? '{}') as { id: string }).id, oldestId, 'the most relevant first')
+  },
+)
