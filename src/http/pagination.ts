@@ -100,3 +100,30 @@ export function sendPage<Row, Item>(
   }
   return { data: pageRows.map(toItem), next_cursor: nextCursor }
 }
+
+/**
+ * A record's history is paged by version number, newest first: the version a page starts below, from a cursor
+ * of that history's `order`.
+ */
+export function versionBelow(cursor: string | undefined, order: string): number | undefined {
+  const decoded = decodeCursor(cursor, order, (key) => key.length === 1 && cursorPart.positiveInteger(key[0]))
+  return decoded?.key[0] as number | undefined
+}
+
+/** A page of a record's history, its next cursor the version number of its last entry. */
+export function sendHistoryPage<Version extends { version: number }>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  versions: Version[],
+  limit: number,
+  order: string,
+) {
+  return sendPage(
+    request,
+    reply,
+    versions,
+    limit,
+    (version) => version,
+    (version) => ({ sort: order, key: [version.version] }),
+  )
+}

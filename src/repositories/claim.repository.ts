@@ -273,6 +273,10 @@ export async function insertClaimOfParty(
   return row === undefined ? undefined : { ...row, rebutted_by: [], reviews: [] }
 }
 
+/**
+ * The claim row alone, without the party's lock or the first version that insertClaimOfParty writes with it: the
+ * plain insert that the benchmark's baseline server sends, as the floor a create is measured against.
+ */
 export async function insertClaim(db: Db, values: NewClaimRow): Promise<string> {
   const row = await db.insertInto('claims').values(values).returning('id').executeTakeFirstOrThrow()
   return row.id

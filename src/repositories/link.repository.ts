@@ -66,21 +66,26 @@ export interface AnsweredClaimCopy {
   stated_at: Date | string
 }
 
+/** A new link's row: its ends, their parties, and the copies it keeps of its two claims. */
+function linkRow(link: NewLink) {
+  return {
+    from_claim_id: link.fromClaimId,
+    to_claim_id: link.toClaimId,
+    from_party_id: link.fromPartyId,
+    to_party_id: link.toPartyId,
+    kind: link.kind,
+    note: link.note,
+    to_claim_tags: link.toClaim.tags,
+    to_claim_stated_at: link.toClaim.stated_at,
+    from_claim_stated_at: link.fromClaimStatedAt,
+  }
+}
+
 /** Inserts a link; returns what the database set on it. */
 export async function insertLink(db: Db, link: NewLink) {
   return db
     .insertInto('links')
-    .values({
-      from_claim_id: link.fromClaimId,
-      to_claim_id: link.toClaimId,
-      from_party_id: link.fromPartyId,
-      to_party_id: link.toPartyId,
-      kind: link.kind,
-      note: link.note,
-      to_claim_tags: link.toClaim.tags,
-      to_claim_stated_at: link.toClaim.stated_at,
-      from_claim_stated_at: link.fromClaimStatedAt,
-    })
+    .values(linkRow(link))
     .returning(['id', 'version', 'created_at', 'updated_at'])
     .executeTakeFirstOrThrow()
 }
@@ -221,20 +226,7 @@ export async function insertLinks(db: Db, rows: Array<NewLink & { id: string }>)
   if (rows.length === 0) return
   await db
     .insertInto('links')
-    .values(
-      rows.map((link) => ({
-        id: link.id,
-        from_claim_id: link.fromClaimId,
-        to_claim_id: link.toClaimId,
-        from_party_id: link.fromPartyId,
-        to_party_id: link.toPartyId,
-        kind: link.kind,
-        note: link.note,
-        to_claim_tags: link.toClaim.tags,
-        to_claim_stated_at: link.toClaim.stated_at,
-        from_claim_stated_at: link.fromClaimStatedAt,
-      })),
-    )
+    .values(rows.map((link) => ({ id: link.id, ...linkRow(link) })))
     .execute()
 }
 

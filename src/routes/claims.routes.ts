@@ -2,7 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import {
+  cursorPart,
+  decodeCursor,
+  isValueIdKey,
+  pageLimit,
+  sendHistoryPage,
+  sendPage,
+  versionBelow,
+} from '../http/pagination.js'
 import { invalidField } from '../http/problem-details.js'
 import {
   ClaimHistoryQuery,
@@ -206,26 +214,9 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
     },
     async (request, reply) => {
       const limit = pageLimit(request.query)
-      const cursor = decodeCursor(request.query.cursor, HISTORY_ORDER, (key) => {
-        return key.length === 1 && cursorPart.positiveInteger(key[0])
-      })
-      const versions = await claims.listClaimHistory(
-        fastify.db,
-        request.params.id,
-        limit,
-        cursor?.key[0] as number | undefined,
-      )
-      return sendPage(
-        request,
-        reply,
-        versions,
-        limit,
-        (version) => version,
-        (version) => ({
-          sort: HISTORY_ORDER,
-          key: [version.version],
-        }),
-      )
+      const below = versionBelow(request.query.cursor, HISTORY_ORDER)
+      const versions = await claims.listClaimHistory(fastify.db, request.params.id, limit, below)
+      return sendHistoryPage(request, reply, versions, limit, HISTORY_ORDER)
     },
   )
 }
