@@ -1,25 +1,6 @@
 import { sql } from 'kysely'
 import type { Db, ImportRefKind } from '../db/schema.js'
 
-/** The record an import ref names, live or deleted, if the ref is known. */
-export async function findRefRecordId(db: Db, kind: ImportRefKind, ref: string): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('import_refs')
-    .select('record_id')
-    .where('kind', '=', kind)
-    .where('ref', '=', ref)
-    .executeTakeFirst()
-  return row?.record_id
-}
-
-/**
- * Gives a record an import ref. A ref names one record for good: an import that makes the same new ref at the
- * same time fails on the primary key instead of binding it twice.
- */
-export async function bindRef(db: Db, kind: ImportRefKind, ref: string, recordId: string): Promise<void> {
-  await db.insertInto('import_refs').values({ kind, ref, record_id: recordId }).execute()
-}
-
 /** The records that many import refs name, live or deleted, in one query; unknown refs are not in the answer. */
 export async function findRefRecordIds(db: Db, refs: Array<{ kind: ImportRefKind; ref: string }>) {
   if (refs.length === 0) return []
@@ -30,7 +11,10 @@ export async function findRefRecordIds(db: Db, refs: Array<{ kind: ImportRefKind
   return rows
 }
 
-/** Gives many records of one kind their import refs, in one statement; bound as bindRef binds one. */
+/**
+ * Gives records of one kind their import refs, in one statement. A ref names one record for good: an import that
+ * makes the same new ref at the same time fails on the primary key instead of binding it twice.
+ */
 export async function bindRefs(
   db: Db,
   kind: ImportRefKind,

@@ -86,24 +86,6 @@ export async function softDeleteReviewsOfClaim(db: Db, claimId: string): Promise
     .execute()
 }
 
-/**
- * Recounts a claim's live reviews into `claims.review_count`. The caller holds the claim's lock, so two reviews
- * of one claim are counted one after the other. Derived, like the response counts: `version` stays.
- */
-export async function recountReviews(trx: Db, claimId: string): Promise<void> {
-  await sql`
-    UPDATE claims
-    SET review_count = (SELECT count(*) FROM reviews r WHERE r.claim_id = ${claimId} AND r.deleted_at IS NULL)
-    WHERE id = ${claimId}`.execute(trx)
-}
-
-export async function insertReviewVersion(db: Db, reviewId: string, version: number, snapshot: unknown) {
-  await db
-    .insertInto('review_versions')
-    .values({ review_id: reviewId, version, snapshot: JSON.stringify(snapshot) })
-    .execute()
-}
-
 /** Versions of a review, newest first, below `beforeVersion` when given. */
 export async function listReviewVersions(db: Db, reviewId: string, limit: number, beforeVersion?: number) {
   let select = db
@@ -152,8 +134,11 @@ export async function insertReviews(db: Db, rows: NewReviewRow[]) {
     .execute()
 }
 
-/** Recounts the live reviews of many claims, as recountReviews does one's; the caller holds their locks. */
-export async function recountReviewsOf(trx: Db, claimIds: string[]): Promise<void> {
+/**
+ * Recounts the live reviews of claims into `claims.review_count`. The callers hold the claims' locks, so two
+ * reviews of one claim are counted one after the other. Derived, like the response counts: `version` stays.
+ */
+export async function recountReviews(trx: Db, claimIds: string[]): Promise<void> {
   if (claimIds.length === 0) return
   await sql`
     UPDATE claims c
@@ -161,7 +146,7 @@ export async function recountReviewsOf(trx: Db, claimIds: string[]): Promise<voi
     WHERE c.id = ANY(${claimIds}::uuid[])`.execute(trx)
 }
 
-/** Inserts many review versions in one statement. */
+/** Records versions of reviews (one, or a bulk import's many) in one statement. */
 export async function insertReviewVersions(
   db: Db,
   versions: Array<{ reviewId: string; version: number; snapshot: unknown }>,

@@ -531,7 +531,7 @@ class ImportRun {
         )
       ).map((row) => [row.id, row]),
     )
-    await reviews.recountReviewsOf(this.trx, [...new Set(made.map(({ row }) => row.claim_id))])
+    await reviews.recountReviews(this.trx, [...new Set(made.map(({ row }) => row.claim_id))])
     await reviews.insertReviewVersions(
       this.trx,
       made.map(({ id }) => {
@@ -585,13 +585,13 @@ class ImportRun {
     const cached = this.cache.get(kind, ref)
     if (cached !== undefined) return cached
     if (this.absent.has(refKey(kind, ref))) return undefined
-    const id = await refs.findRefRecordId(this.trx, kind, ref)
-    if (id !== undefined) this.cache.set(kind, ref, id)
-    return id
+    const [found] = await refs.findRefRecordIds(this.trx, [{ kind, ref }])
+    if (found !== undefined) this.cache.set(kind, ref, found.record_id)
+    return found?.record_id
   }
 
   private async bind(kind: ImportRefKind, ref: string, id: string): Promise<void> {
-    await refs.bindRef(this.trx, kind, ref, id)
+    await refs.bindRefs(this.trx, kind, [{ ref, recordId: id }])
     this.cache.set(kind, ref, id)
     this.absent.delete(refKey(kind, ref))
   }

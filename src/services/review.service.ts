@@ -92,9 +92,9 @@ export async function recordReview(
     worst_rating: input.worst_rating ?? null,
   })
   const id = await reviews.insertReview(trx, newReviewRow(claim.id, reviewerId, input, rating))
-  await reviews.recountReviews(trx, claim.id)
+  await reviews.recountReviews(trx, [claim.id])
   const created = await getReview(trx, id)
-  await reviews.insertReviewVersion(trx, id, created.version, contentOf(created))
+  await reviews.insertReviewVersions(trx, [{ reviewId: id, version: created.version, snapshot: contentOf(created) }])
   return created
 }
 
@@ -200,7 +200,7 @@ export async function reviseReview(
   if (patch.published_at !== undefined) values.published_at = storedInstant(patch.published_at)
   await reviews.updateReview(trx, id, values)
   const updated = await getReview(trx, id)
-  await reviews.insertReviewVersion(trx, id, updated.version, contentOf(updated))
+  await reviews.insertReviewVersions(trx, [{ reviewId: id, version: updated.version, snapshot: contentOf(updated) }])
   return updated
 }
 
@@ -214,7 +214,7 @@ export async function deleteReview(db: Db, id: string, precondition: Preconditio
     if (row === undefined) throw notFound(`review ${id}`)
     precondition(toReview(row))
     await reviews.softDeleteReview(trx, id)
-    await reviews.recountReviews(trx, row.claim_id)
+    await reviews.recountReviews(trx, [row.claim_id])
   })
 }
 
