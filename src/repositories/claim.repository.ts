@@ -1,5 +1,5 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { ClaimRowUpdate, Db, NewClaimRow, Verdict } from '../db/schema.js'
+import type { ClaimRowUpdate, ClaimSourceRecord, Db, NewClaimRow, Verdict } from '../db/schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
@@ -230,8 +230,7 @@ export interface NewClaimValues {
   location_lon: number | null
   language: string
   tags: string[]
-  /** JSON text of the sources array. */
-  sources: string
+  sources: ClaimSourceRecord[]
 }
 
 /**
@@ -258,7 +257,7 @@ export async function insertClaimOfParty(
       SELECT ${values.id}::uuid, party.id, ${values.text}::text, ${values.quote}::text,
              ${values.stated_at}::timestamptz, ${values.event_at}::timestamptz, ${values.location_name}::text,
              ${values.location_lat}::float8, ${values.location_lon}::float8, ${values.language}::text,
-             ${values.tags}::text[], ${values.sources}::jsonb
+             ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb
       FROM party
       RETURNING id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon, language,
                 tags, sources, rebuttal_count, support_count, last_response_at, review_count, version, created_at,
@@ -292,13 +291,6 @@ export async function updateClaim(db: Db, id: string, values: ClaimRowUpdate): P
 
 export async function softDeleteClaim(db: Db, id: string): Promise<void> {
   await db.updateTable('claims').set(softDeletion()).where('id', '=', id).execute()
-}
-
-export async function insertClaimVersion(db: Db, claimId: string, version: number, snapshot: unknown): Promise<void> {
-  await db
-    .insertInto('claim_versions')
-    .values({ claim_id: claimId, version, snapshot: JSON.stringify(snapshot) })
-    .execute()
 }
 
 /** Versions of a claim, newest first, below `beforeVersion` when given. */
@@ -450,7 +442,7 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
     .execute()
 }
 
-/** Inserts many claim versions in one statement. */
+/** Records versions of claims (one, or a bulk import's many) in one statement. */
 export async function insertClaimVersions(
   db: Db,
   versions: Array<{ claimId: string; version: number; snapshot: unknown }>,

@@ -116,19 +116,12 @@ export async function recordClaim(
 ): Promise<Claim> {
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
   const values = newClaimValues(input, options.id ?? randomUUID())
-  const snapshot: ClaimVersion['claim'] = {
-    text: values.text,
-    quote: values.quote,
-    stated_at: values.stated_at,
-    event_at: values.event_at,
-    location:
-      values.location_name === null
-        ? null
-        : { name: values.location_name, lat: values.location_lat, lon: values.location_lon },
-    language: values.language,
-    tags: values.tags,
-    sources: JSON.parse(values.sources) as ClaimSource[],
-  }
+  // The first version says what a read of the stored claim would: the same mapping from the same values.
+  const snapshot = storedContent({
+    ...values,
+    stated_at: new Date(values.stated_at),
+    event_at: values.event_at === null ? null : new Date(values.event_at),
+  })
   const row = await claims.insertClaimOfParty(trx, input.party, values, snapshot)
   if (row === undefined) throw unknownReference('body', partyField, `no party has the id or slug ${input.party}`)
   return toClaim(row)
@@ -151,13 +144,14 @@ function newClaimValues(input: Omit<CreateClaimInput, 'party'>, id: string): cla
     location_lon: input.location?.lon ?? null,
     language: input.language ?? DEFAULT_LANGUAGE,
     tags: input.tags ?? [],
-    sources: storedSources(input.sources ?? []),
+    sources: storedSourceList(input.sources ?? []),
   }
 }
 
 /** The row of a new claim, by a party already found and locked. */
 export function newClaimRow(input: Omit<CreateClaimInput, 'party'>, partyId: string, id?: string): NewClaimRow {
-  return { ...newClaimValues(input, id ?? randomUUID()), party_id: partyId }
+  const values = newClaimValues(input, id ?? randomUUID())
+  return { ...values, sources: JSON.stringify(values.sources), party_id: partyId }
 }
 
 export async function updateClaim(
@@ -213,7 +207,7 @@ export async function reviseClaim(
   }
 
   const updated = await getClaim(trx, id)
-  await claims.insertClaimVersion(trx, id, updated.version, contentOf(updated))
+  await claims.insertClaimVersions(trx, [{ claimId: id, version: updated.version, snapshot: contentOf(updated) }])
   return updated
 }
 
