@@ -17,7 +17,11 @@ const jsonDocuments = (output: string): unknown[] =>
 
 t.test('every recipe of the cookbook works against a live server', async (t) => {
   const [setup = '', ...commands] = blocks
-  t.match(setup, /^npm run seed:example\nnpm start\n$/, 'the cookbook starts by seeding, then starting')
+  t.match(
+    setup,
+    /^npm run seed:example\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nnpm start\n$/,
+    'the cookbook starts by seeding, making a key, then starting',
+  )
   t.equal(commands.length, 7, 'seven recipes of commands')
   const { outputs, workDir } = await runDocumentedCommands(t, commands)
   const [csv = '', thread = '', counterClaim = '', verdict = '', jsonLd = '', imported = '', partial = ''] = outputs

@@ -1,6 +1,6 @@
 import t from 'tap'
 import packageJson from '../package.json' with { type: 'json' }
-import { runDocumentedCommands, SEED_SCRIPT, shellBlocks } from './helpers/documented-commands.js'
+import { KEYS_SCRIPT, runDocumentedCommands, SEED_SCRIPT, shellBlocks } from './helpers/documented-commands.js'
 
 /**
  * The README's curl walk-through, run as written against a live server (on the embedded database, on a free
@@ -12,8 +12,13 @@ t.test('every command of the README walk-through works against a live server', a
   t.ok(blocks.length >= 5, `the walk-through has its command blocks (${blocks.length})`)
   // The first block seeds the demo data set and starts the service: done by the helper as npm would run it.
   const [setup = '', ...commands] = blocks
-  t.match(setup, /^npm run seed:example\b.*\nnpm start\b/, 'the walk-through starts by seeding, then starting')
+  t.match(
+    setup,
+    /^npm run seed:example\b.*\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nnpm start\b/,
+    'the walk-through starts by seeding, making a key, then starting',
+  )
   t.equal(packageJson.scripts['seed:example'], `tsx ${SEED_SCRIPT}`, 'npm run seed:example runs the seed script')
+  t.equal(packageJson.scripts.keys, `tsx ${KEYS_SCRIPT}`, 'npm run keys runs the keys script')
   const { outputs } = await runDocumentedCommands(t, commands)
   const all = outputs.join('\n')
   const [disputes = ''] = outputs

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Precondition } from '../services/precondition.js'
+import { assertMayChange, type Precondition } from '../services/precondition.js'
 import { ApiError } from './problem-details.js'
 
 /**
@@ -40,13 +40,16 @@ export function sendRepresentation<T>(
 }
 
 /**
- * The preconditions of a PATCH or DELETE, checked against the current representation before anything changes;
- * either failing is a 412 and the write does not happen (RFC 9110, 13.2.2):
+ * The preconditions of a PATCH or DELETE, checked against the current record before anything changes:
+ * - the request's key created the record, or is an `admin` key; otherwise 403.
  * - `If-Match`: the client's tag must be current. Strong comparison: a weak tag never matches.
  * - `If-None-Match`: the current tag must not be one the client names (`*` names any).
+ * Either tag failing is a 412 and the write does not happen (RFC 9110, 13.2.2). Ownership is checked first:
+ * a key that may not write the record learns nothing from the tags.
  */
 export function writePreconditions(request: FastifyRequest): Precondition<unknown> {
-  return (current) => {
+  return (current, createdBy) => {
+    assertMayChange(request.apiKey, createdBy)
     const etag = etagOf(current)
     const ifMatch = request.headers['if-match']
     if (ifMatch !== undefined) {

@@ -27,6 +27,7 @@ function selectClaims(db: Db) {
       'c.review_count',
       'c.version',
       'c.created_at',
+      'c.created_by',
       'c.updated_at',
       'p.id as party_id',
       'p.slug as party_slug',
@@ -231,6 +232,7 @@ export interface NewClaimValues {
   language: string
   tags: string[]
   sources: ClaimSourceRecord[]
+  created_by: string | null
 }
 
 /**
@@ -253,15 +255,15 @@ export async function insertClaimOfParty(
       FOR SHARE
     ), claim AS (
       INSERT INTO claims (id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon,
-                          language, tags, sources)
+                          language, tags, sources, created_by)
       SELECT ${values.id}::uuid, party.id, ${values.text}::text, ${values.quote}::text,
              ${values.stated_at}::timestamptz, ${values.event_at}::timestamptz, ${values.location_name}::text,
              ${values.location_lat}::float8, ${values.location_lon}::float8, ${values.language}::text,
-             ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb
+             ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb, ${values.created_by}::uuid
       FROM party
       RETURNING id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon, language,
                 tags, sources, rebuttal_count, support_count, last_response_at, review_count, version, created_at,
-                updated_at
+                created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb FROM claim

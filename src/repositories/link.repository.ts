@@ -17,6 +17,7 @@ function selectLinks(db: Db) {
       'l.note',
       'l.version',
       'l.created_at',
+      'l.created_by',
       'l.updated_at',
       'fp.id as from_party_id',
       'fp.slug as from_party_slug',
@@ -58,6 +59,8 @@ export interface NewLink {
   toClaim: AnsweredClaimCopy
   /** When the responding claim was stated, as its links keep a copy of it. */
   fromClaimStatedAt: Date | string
+  /** The API key making the link; null from the command line. */
+  createdBy: string | null
 }
 
 /** What every link keeps of the claim it answers. */
@@ -78,6 +81,7 @@ function linkRow(link: NewLink) {
     to_claim_tags: link.toClaim.tags,
     to_claim_stated_at: link.toClaim.stated_at,
     from_claim_stated_at: link.fromClaimStatedAt,
+    created_by: link.createdBy,
   }
 }
 

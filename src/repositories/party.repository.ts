@@ -17,6 +17,7 @@ function selectParties(db: Db) {
       'p.description',
       'p.version',
       'p.created_at',
+      'p.created_by',
       'p.updated_at',
       's.id as side_id',
       's.slug as side_slug',

@@ -19,6 +19,7 @@ function selectReviews(db: Db) {
       'r.published_at',
       'r.version',
       'r.created_at',
+      'r.created_by',
       'r.updated_at',
       'p.id as reviewer_id',
       'p.slug as reviewer_slug',

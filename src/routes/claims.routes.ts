@@ -63,7 +63,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const claim = await claims.createClaim(fastify.db, request.body)
+      const claim = await claims.createClaim(fastify.db, request.body, request.apiKey?.id ?? null)
       reply.code(201).header('location', `/v1/claims/${claim.id}`)
       return sendRepresentation(request, reply, claim)
     },

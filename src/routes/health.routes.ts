@@ -10,6 +10,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/healthz',
     {
+      // Probes answer whatever the key settings: a load balancer holds no key.
+      config: { access: 'public' },
       schema: {
         operationId: 'getHealth',
         summary: 'Liveness: the process is up and serving',
@@ -23,6 +25,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/readyz',
     {
+      config: { access: 'public' },
       schema: {
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers',

@@ -28,7 +28,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const party = await parties.createParty(fastify.db, request.body)
+      const party = await parties.createParty(fastify.db, request.body, request.apiKey?.id ?? null)
       reply.code(201).header('location', `/v1/parties/${party.id}`)
       return sendRepresentation(request, reply, party)
     },

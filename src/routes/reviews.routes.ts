@@ -50,7 +50,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const review = await reviews.createReview(fastify.db, request.params.id, request.body)
+      const review = await reviews.createReview(fastify.db, request.params.id, request.body, request.apiKey?.id ?? null)
       reply.code(201).header('location', `/v1/reviews/${review.id}`)
       return sendRepresentation(request, reply, review)
     },

@@ -99,9 +99,10 @@ export async function getClaim(db: Db, id: string): Promise<Claim> {
   return toClaim(row)
 }
 
-export async function createClaim(db: Db, input: CreateClaimInput): Promise<Claim> {
+/** `createdBy`: the API key recording it (null from the command line), the one that may change it later. */
+export async function createClaim(db: Db, input: CreateClaimInput, createdBy: string | null): Promise<Claim> {
   // One statement, atomic on its own: no transaction round trips around it.
-  return recordClaim(db, input)
+  return recordClaim(db, input, { createdBy })
 }
 
 /**
@@ -112,10 +113,10 @@ export async function createClaim(db: Db, input: CreateClaimInput): Promise<Clai
 export async function recordClaim(
   trx: Db,
   input: CreateClaimInput,
-  options: { field?: string; id?: string } = {},
+  options: { createdBy: string | null; field?: string; id?: string },
 ): Promise<Claim> {
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
-  const values = newClaimValues(input, options.id ?? randomUUID())
+  const values = newClaimValues(input, options.id ?? randomUUID(), options.createdBy)
   // The first version says what a read of the stored claim would: the same mapping from the same values.
   const snapshot = storedContent({
     ...values,
@@ -132,7 +133,11 @@ export async function recordClaim(
  * written with it. Times are kept to the millisecond as JavaScript reads them, so what is stored and what the
  * version says are the same instant.
  */
-function newClaimValues(input: Omit<CreateClaimInput, 'party'>, id: string): claims.NewClaimValues {
+function newClaimValues(
+  input: Omit<CreateClaimInput, 'party'>,
+  id: string,
+  createdBy: string | null,
+): claims.NewClaimValues {
   return {
     id,
     text: input.text,
@@ -145,12 +150,18 @@ function newClaimValues(input: Omit<CreateClaimInput, 'party'>, id: string): cla
     language: input.language ?? DEFAULT_LANGUAGE,
     tags: input.tags ?? [],
     sources: storedSourceList(input.sources ?? []),
+    created_by: createdBy,
   }
 }
 
 /** The row of a new claim, by a party already found and locked. */
-export function newClaimRow(input: Omit<CreateClaimInput, 'party'>, partyId: string, id?: string): NewClaimRow {
-  const values = newClaimValues(input, id ?? randomUUID())
+export function newClaimRow(
+  input: Omit<CreateClaimInput, 'party'>,
+  partyId: string,
+  createdBy: string | null,
+  id?: string,
+): NewClaimRow {
+  const values = newClaimValues(input, id ?? randomUUID(), createdBy)
   return { ...values, sources: JSON.stringify(values.sources), party_id: partyId }
 }
 
@@ -180,7 +191,7 @@ export async function reviseClaim(
 ): Promise<Claim> {
   const current = await claims.findClaimById(trx, id, { forUpdate: true })
   if (current === undefined) throw notFound(`claim ${id}`)
-  precondition(toClaim(current))
+  precondition(toClaim(current), current.created_by)
 
   const values: ClaimRowUpdate = {}
   if (patch.text !== undefined) values.text = patch.text
@@ -231,7 +242,7 @@ export async function deleteClaim(db: Db, id: string, precondition: Precondition
     const answered = await lockWithAnswered(trx, id)
     const current = await claims.findClaimById(trx, id)
     if (current === undefined) throw notFound(`claim ${id}`)
-    precondition(toClaim(current))
+    precondition(toClaim(current), current.created_by)
     // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
     // longer count it.
     const deleted = await links.softDeleteLinksOfClaim(trx, id)

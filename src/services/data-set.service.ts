@@ -58,6 +58,9 @@ export async function loadDataSet(db: Db, dataSet: DataSet) {
   }
 }
 
+/** A data set is loaded from the command line, by no API key: its records are changed by `admin` keys only. */
+const LOADED_BY_COMMAND = null
+
 async function loadOnce(db: Db, dataSet: DataSet) {
   return inTransaction(db, async (trx) => {
     const counts = {
@@ -69,7 +72,7 @@ async function loadOnce(db: Db, dataSet: DataSet) {
       await atEntry(`parties[${index}]`, async () => {
         if (await parties.partySlugUsed(trx, party.slug)) counts.parties.unchanged++
         else {
-          await recordParty(trx, party)
+          await recordParty(trx, party, LOADED_BY_COMMAND)
           counts.parties.created++
         }
       })
@@ -78,7 +81,7 @@ async function loadOnce(db: Db, dataSet: DataSet) {
       await atEntry(`claims[${index}]`, async () => {
         if (await claims.claimIdTaken(trx, id)) counts.claims.unchanged++
         else {
-          await recordClaim(trx, claim, { id })
+          await recordClaim(trx, claim, { id, createdBy: LOADED_BY_COMMAND })
           counts.claims.created++
         }
       })
@@ -95,7 +98,13 @@ async function loadOnce(db: Db, dataSet: DataSet) {
         // A claim deleted since an earlier load stays deleted, and its links with it.
         if (there || deleted.has(link.from) || deleted.has(link.to)) counts.links.unchanged++
         else {
-          const request = { fromClaimId: link.from, toClaimId: link.to, kind: link.kind, note: link.note ?? null }
+          const request = {
+            fromClaimId: link.from,
+            toClaimId: link.to,
+            kind: link.kind,
+            note: link.note ?? null,
+            createdBy: LOADED_BY_COMMAND,
+          }
           await linkClaims(trx, request, DATA_SET_ENDS, pairChanges)
           counts.links.created++
         }

@@ -50,7 +50,7 @@ const BODY_ENDS: LinkEnds = {
  */
 export async function linkClaims(
   trx: Db,
-  request: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null },
+  request: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null; createdBy: string | null },
   ends: LinkEnds = BODY_ENDS,
   pairChanges?: links.LinkChange[],
 ): Promise<Link> {
@@ -126,12 +126,14 @@ export const linkTaken = (link: { fromClaimId: string; toClaimId: string }, exis
       'delete that link first to link them otherwise',
   )
 
-export async function createLink(db: Db, input: CreateLinkInput): Promise<Link> {
+/** `createdBy`: the API key making it, the one that may delete it later. */
+export async function createLink(db: Db, input: CreateLinkInput, createdBy: string | null): Promise<Link> {
   const link = {
     fromClaimId: input.from_claim_id,
     toClaimId: input.to_claim_id,
     kind: input.kind,
     note: input.note ?? null,
+    createdBy,
   }
   return inTransaction(db, (trx) => linkClaims(trx, link))
 }
@@ -144,7 +146,7 @@ export async function deleteLink(db: Db, id: string, precondition: Precondition<
     await claims.lockClaims(trx, [found.to_claim_id])
     const current = await links.findLinkById(trx, id, { forUpdate: true })
     if (current === undefined) throw notFound(`link ${id}`)
-    precondition(toLink(current))
+    precondition(toLink(current), current.created_by)
     await links.softDeleteLink(trx, id)
     await links.countRebuttalPairs(trx, [
       { kind: current.kind, from_party_id: current.from_party_id, to_party_id: current.to_party_id, delta: -1 },
@@ -183,7 +185,12 @@ export async function listLinks(
  * Records a rebuttal of claim `claimId`: links an existing claim (`claim_id`), or records the counter-claim and
  * its link together (`claim`), in one transaction, so that either both exist afterwards or neither does.
  */
-export async function createRebuttal(db: Db, claimId: string, input: CreateRebuttalInput): Promise<Rebuttal> {
+export async function createRebuttal(
+  db: Db,
+  claimId: string,
+  input: CreateRebuttalInput,
+  createdBy: string | null,
+): Promise<Rebuttal> {
   if ((input.claim_id === undefined) === (input.claim === undefined)) {
     const message = 'give exactly one of claim_id (an existing claim) or claim (a new one)'
     throw new ApiError('validation-failed', message, {
@@ -195,10 +202,10 @@ export async function createRebuttal(db: Db, claimId: string, input: CreateRebut
   }
   return inTransaction(db, async (trx) => {
     const note = input.note ?? null
-    if (input.claim !== undefined) return rebutWithNewClaim(trx, claimId, input.claim, note)
+    if (input.claim !== undefined) return rebutWithNewClaim(trx, claimId, input.claim, note, createdBy)
     const fromClaimId = input.claim_id as string
     const ends: LinkEnds = { from: { in: 'body', field: 'claim_id' }, to: { in: 'path', field: 'id' } }
-    const link = await linkClaims(trx, { fromClaimId, toClaimId: claimId, kind: 'rebuts', note }, ends)
+    const link = await linkClaims(trx, { fromClaimId, toClaimId: claimId, kind: 'rebuts', note, createdBy }, ends)
     return { link, claim: await getClaim(trx, fromClaimId) }
   })
 }
@@ -215,10 +222,11 @@ async function rebutWithNewClaim(
   claimId: string,
   input: CreateClaimInput,
   note: string | null,
+  createdBy: string | null,
 ): Promise<Rebuttal> {
   const target = await claims.findClaimById(trx, claimId.toLowerCase(), { forUpdate: true })
   if (target === undefined) throw notFound(`claim ${claimId}`)
-  const claim = await recordClaim(trx, input, { field: 'claim' })
+  const claim = await recordClaim(trx, input, { field: 'claim', createdBy })
   if (claim.party.id === target.party_id) throw samePartyLink({ from: { in: 'body', field: 'claim.party' } })
   const inserted = await links.insertLink(trx, {
     fromClaimId: claim.id,
@@ -229,6 +237,7 @@ async function rebutWithNewClaim(
     note,
     toClaim: target,
     fromClaimStatedAt: claim.stated_at,
+    createdBy,
   })
   await links.countRebuttalPairs(trx, [
     { kind: 'rebuts', from_party_id: claim.party.id, to_party_id: target.party_id, delta: 1 },

@@ -45,12 +45,13 @@ export async function listParties(db: Db, filter: PartyListFilter, page: { limit
   return rows.map(toParty)
 }
 
-export async function createParty(db: Db, input: CreatePartyInput): Promise<Party> {
-  return inTransaction(db, (trx) => recordParty(trx, input))
+/** `createdBy`: the API key recording it (null from the command line), the one that may change it later. */
+export async function createParty(db: Db, input: CreatePartyInput, createdBy: string | null): Promise<Party> {
+  return inTransaction(db, (trx) => recordParty(trx, input, createdBy))
 }
 
 /** Records a party within the caller's transaction. */
-export async function recordParty(trx: Db, input: CreatePartyInput): Promise<Party> {
+export async function recordParty(trx: Db, input: CreatePartyInput, createdBy: string | null): Promise<Party> {
   assertSlugShape(input.slug)
   const sideId = input.side === undefined ? null : await lockPartyReference(trx, input.side, 'side')
   const id = await withSlugConflict(input.slug, () =>
@@ -62,6 +63,7 @@ export async function recordParty(trx: Db, input: CreatePartyInput): Promise<Par
       side_id: sideId,
       wikidata: input.wikidata ?? null,
       description: input.description ?? null,
+      created_by: createdBy,
     }),
   )
   return getParty(trx, id)
@@ -86,7 +88,7 @@ export async function reviseParty(
 ): Promise<Party> {
   const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
   if (current === undefined) throw notFound(`party ${key}`)
-  precondition(toParty(current))
+  precondition(toParty(current), current.created_by)
 
   const values: PartyRowUpdate = {}
   if (patch.slug !== undefined) values.slug = patch.slug
@@ -110,7 +112,7 @@ export async function deleteParty(db: Db, key: string, precondition: Preconditio
   await inTransaction(db, async (trx) => {
     const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
     if (current === undefined) throw notFound(`party ${key}`)
-    precondition(toParty(current))
+    precondition(toParty(current), current.created_by)
     const dependents = await parties.countPartyDependents(trx, current.id)
     if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0) {
       throw new ApiError(

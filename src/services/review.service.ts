@@ -59,8 +59,14 @@ export async function getReview(db: Db, id: string): Promise<Review> {
 /** How the request names the reviewed claim: the path of /v1/claims/{id}/reviews, or a field of a body. */
 export type ClaimOfReview = { in: 'path' } | { in: FieldError['in']; field: string }
 
-export async function createReview(db: Db, claimId: string, input: CreateReviewInput): Promise<Review> {
-  return inTransaction(db, (trx) => recordReview(trx, claimId, input))
+/** `createdBy`: the API key recording it, the one that may change it later. */
+export async function createReview(
+  db: Db,
+  claimId: string,
+  input: CreateReviewInput,
+  createdBy: string | null,
+): Promise<Review> {
+  return inTransaction(db, (trx) => recordReview(trx, claimId, input, createdBy))
 }
 
 /**
@@ -72,6 +78,7 @@ export async function recordReview(
   trx: Db,
   claimId: string,
   input: CreateReviewInput,
+  createdBy: string | null,
   claimOfReview: ClaimOfReview = { in: 'path' },
 ): Promise<Review> {
   const [claim] = await claims.lockClaims(trx, [claimId.toLowerCase()])
@@ -91,7 +98,7 @@ export async function recordReview(
     best_rating: input.best_rating ?? null,
     worst_rating: input.worst_rating ?? null,
   })
-  const id = await reviews.insertReview(trx, newReviewRow(claim.id, reviewerId, input, rating))
+  const id = await reviews.insertReview(trx, newReviewRow(claim.id, reviewerId, input, rating, createdBy))
   await reviews.recountReviews(trx, [claim.id])
   const created = await getReview(trx, id)
   await reviews.insertReviewVersions(trx, [{ reviewId: id, version: created.version, snapshot: contentOf(created) }])
@@ -123,6 +130,7 @@ export function newReviewRow(
   reviewerId: string,
   input: CreateReviewInput,
   rating: Rating,
+  createdBy: string | null,
 ): NewReviewRow {
   return {
     claim_id: claimId,
@@ -133,6 +141,7 @@ export function newReviewRow(
     url: input.url ?? null,
     summary: input.summary ?? null,
     published_at: storedInstant(input.published_at),
+    created_by: createdBy,
   }
 }
 
@@ -180,7 +189,7 @@ export async function reviseReview(
   const row = await reviews.findReviewById(trx, id, { forUpdate: true })
   if (row === undefined) throw notFound(`review ${id}`)
   const current = toReview(row)
-  precondition(current)
+  precondition(current, row.created_by)
 
   const values: ReviewRowUpdate = {}
   if (patch.verdict !== undefined) values.verdict = patch.verdict
@@ -212,7 +221,7 @@ export async function deleteReview(db: Db, id: string, precondition: Preconditio
     await claims.lockClaims(trx, [found.claim_id])
     const row = await reviews.findReviewById(trx, id, { forUpdate: true })
     if (row === undefined) throw notFound(`review ${id}`)
-    precondition(toReview(row))
+    precondition(toReview(row), row.created_by)
     await reviews.softDeleteReview(trx, id)
     await reviews.recountReviews(trx, [row.claim_id])
   })

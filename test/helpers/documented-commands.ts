@@ -5,6 +5,7 @@ import type { Test } from 'tap'
 import { freePort, startProjectProcess } from './project-process.js'
 
 export const SEED_SCRIPT = 'src/cli/seed-example.ts'
+export const KEYS_SCRIPT = 'src/cli/keys.ts'
 
 /** The `sh` code blocks of a Markdown document, between two headings (the end one excluded), in order. */
 export function shellBlocks(path: string, from: string, to?: string): string[] {
@@ -16,8 +17,8 @@ export function shellBlocks(path: string, from: string, to?: string): string[] {
 }
 
 /**
- * Seeds the demo data set and starts the service as the documents tell a reader to (`npm run seed:example`, then
- * `npm start`), on the embedded database in a directory of the test's own and on a free port; then runs each
+ * Seeds the demo data set, makes an API key and starts the service as the documents tell a reader to
+ * (`npm run seed:example`, `npm run keys -- create`, then `npm start`), with the key's token in COUNTERCLAIM_KEY, on the embedded database in a directory of the test's own and on a free port; then runs each
  * block of commands as written, with `localhost:3000` pointing at that server, in an empty directory of the
  * test's own, as a reader would in a scratch directory (files the commands write land there, in `workDir`).
  * Returns what each block printed. A block that fails fails the test, with its stderr.
@@ -33,6 +34,11 @@ export async function runDocumentedCommands(
   const seed = startProjectProcess(t, SEED_SCRIPT, env)
   t.same(await seed.exited, { code: 0, signal: null }, `the data set loads\n${seed.stderr()}`)
   t.match(seed.stdout(), /claims: 15 created/)
+  // `export COUNTERCLAIM_KEY=$(npm run --silent keys -- create --name "my first key")`: its token for the blocks.
+  const keys = startProjectProcess(t, KEYS_SCRIPT, env, ['create', '--name', 'my first key'])
+  t.same(await keys.exited, { code: 0, signal: null }, `a key is made\n${keys.stderr()}`)
+  const token = keys.stdout().trim()
+  t.match(token, /^cck_[\w-]{43}$/, 'the key command prints the token alone')
 
   const port = await freePort()
   const server = startProjectProcess(t, 'src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' })
@@ -49,7 +55,11 @@ export async function runDocumentedCommands(
   const outputs: string[] = []
   for (const block of blocks) {
     const script = `set -euo pipefail\n${block.replaceAll('localhost:3000', `127.0.0.1:${port}`)}`
-    const run = spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: workDir })
+    const run = spawnSync('bash', ['-c', script], {
+      encoding: 'utf8',
+      cwd: workDir,
+      env: { ...process.env, COUNTERCLAIM_KEY: token },
+    })
     t.equal(run.status, 0, `runs: ${block.split('\n')[0]}\n${run.stderr}`)
     outputs.push(run.stdout)
   }

@@ -20,11 +20,16 @@ interface Teardown {
  * the way it runs outside the tests: without tap's NODE_OPTIONS loaders and TAP_* settings, with `env` on top of
  * this process's environment. The process is killed when the test ends, if it still runs.
  */
-export function startProjectProcess(t: Teardown, script: string, env: NodeJS.ProcessEnv): ProjectProcess {
+export function startProjectProcess(
+  t: Teardown,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): ProjectProcess {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => name !== 'NODE_OPTIONS' && !/^_?TAP/.test(name)),
   )
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: PROJECT_ROOT,
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,66 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
+import { StringEnum } from './string-enum.js'
+
+/**
+ * What a key may do. Each scope includes the ones before it: `write` can read, and `admin` can write and read,
+ * change records other keys created, and manage keys.
+ */
+export const SCOPES = ['read', 'write', 'admin'] as const
+export type Scope = (typeof SCOPES)[number]
+
+/** True when a key with `scopes` may do what `needed` allows. */
+export const grants = (scopes: readonly string[], needed: Scope): boolean =>
+  scopes.some((scope) => SCOPES.indexOf(scope as Scope) >= SCOPES.indexOf(needed))
+
+const ScopeSchema = StringEnum(SCOPES, {
+  description:
+    '`read`: read, where reads require a key. `write`: also create, and change or delete what this key created. ' +
+    '`admin`: also change or delete anything, and manage keys.',
+})
+
+/** The key a request authenticated with, as the routes and hooks see it (`request.apiKey`). */
+export interface ApiKeyIdentity {
+  id: string
+  name: string
+  scopes: readonly Scope[]
+}
+
+/** Every token starts with this, so that a leaked one is recognised by secret scanners and by people. */
+export const TOKEN_PREFIX = 'cck_'
+
+export const ApiKeySchema = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    prefix: Type.String({ description: 'The first characters of the token, to tell keys apart; not a secret.' }),
+    scopes: Type.Array(ScopeSchema),
+    created_at: DateTime,
+    last_used_at: Nullable(Type.String({ ...DateTime, description: 'Updated at most once a minute.' })),
+    revoked_at: Nullable(DateTime),
+  },
+  { $id: 'ApiKey', title: 'ApiKey', description: 'An API key, without its token: that is shown once, at creation.' },
+)
+export type ApiKey = Static<typeof ApiKeySchema>
+
+export const CreatedApiKeySchema = Type.Object(
+  {
+    ...ApiKeySchema.properties,
+    token: Type.String({
+      description: `The secret to send as \`Authorization: Bearer <token>\`; starts with \`${TOKEN_PREFIX}\`. Shown only here: keep it.`,
+    }),
+  },
+  { $id: 'CreatedApiKey', title: 'CreatedApiKey', description: 'A new API key with its token.' },
+)
+
+export const CreateApiKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'Who or what holds the key.' }),
+    scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: 3, uniqueItems: true }),
+  },
+  { additionalProperties: false, title: 'CreateApiKey' },
+)
+export type CreateApiKeyInput = Static<typeof CreateApiKeyBody>
+
+export const ApiKeyParams = Type.Object({ id: Uuid })
+export const ApiKeyListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
