@@ -1,7 +1,14 @@
 import { Agent, request as httpRequest } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
-import t from 'tap'
+import { PassThrough } from 'node:stream'
+import { sql } from 'kysely'
+import t, { type Test } from 'tap'
+import { openEmbeddedDatabase } from '../src/db/database.js'
+import { migrateToLatest } from '../src/db/migrator.js'
+import { createApiKey } from '../src/services/api-key.service.js'
+import { freePort, startProjectProcess } from './helpers/project-process.js'
 import { buildTestApp } from './helpers/test-app.js'
+import { databaseUrl, openTestDatabase, serverUrl } from './helpers/test-database.js'
 
 /** GET over a real socket, on the given agent; resolves with the status. */
 function get(port: number, path: string, agent: Agent) {
@@ -25,18 +32,26 @@ function rawConnection(port: number) {
     socket.on('close', () => resolve(text))
     socket.on('error', reject)
   })
-  return { write: (bytes: string) => socket.write(bytes), received }
+  return { socket, write: (bytes: string) => socket.write(bytes), received }
 }
 
 t.test('closing: idle connections close at once, requests in flight finish, later ones are refused', async (t) => {
   const { app } = await buildTestApp(t)
   let release: () => void = () => undefined
+  const released = new Promise<void>((resolve) => (release = resolve))
   const started = new Promise<void>((resolveStarted) => {
     app.get('/test-only/slow', async () => {
       resolveStarted()
-      await new Promise<void>((resolve) => (release = resolve))
+      await released
       return { finished: true }
     })
+  })
+  // A response under way (its headers and first bytes sent) when closing starts, which ends after release().
+  app.get('/test-only/streaming', async (_request, reply) => {
+    const body = new PassThrough()
+    body.write('first part, ')
+    void released.then(() => body.end('last part'))
+    return reply.type('text/plain').send(body)
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
@@ -49,22 +64,127 @@ t.test('closing: idle connections close at once, requests in flight finish, late
   if (idleSocket === undefined) throw new Error('the keep-alive agent kept no socket')
   const idleClosed = new Promise<void>((resolve) => idleSocket.once('close', () => resolve()))
 
-  // A connection with a slow request in flight when closing starts; a second request follows on it after that.
+  // A connection with a slow request in flight when closing starts; another whose answer is already under way,
+  // with a second request sent behind it after that.
   const connection = rawConnection(port)
   connection.write('GET /test-only/slow HTTP/1.1\r\nHost: localhost\r\n\r\n')
   await started
+  const [streaming, streamingAlone] = [rawConnection(port), rawConnection(port)]
+  for (const { socket, write } of [streaming, streamingAlone]) {
+    const streamStarted = new Promise<void>((resolve) => socket.once('data', () => resolve()))
+    write('GET /test-only/streaming HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    await streamStarted
+  }
   const closing = app.close()
   await idleClosed
   t.pass('the idle keep-alive connection was closed while a request was still in flight')
-  connection.write('GET /v1/claims HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  streaming.write('GET /v1/claims HTTP/1.1\r\nHost: localhost\r\n\r\n')
   release()
 
-  const [first, second] = (await connection.received).split(/(?=HTTP\/1\.1 )/)
-  t.match(first, /^HTTP\/1\.1 200 /, 'the request in flight is answered')
-  t.match(first, /\{"finished":true\}/)
+  const answers = (await connection.received).split(/(?=HTTP\/1\.1 )/)
+  t.equal(answers.length, 1, 'one answer, then the connection is closed')
+  t.match(answers[0], /^HTTP\/1\.1 200 /, 'the request in flight is answered')
+  t.match(answers[0], /\{"finished":true\}/)
+  t.match(answers[0], /\r\nconnection: close\r\n/i, 'and its client is told to close the connection')
+
+  const [first, second] = (await streaming.received).split(/(?=HTTP\/1\.1 )/)
+  t.match(first, /^HTTP\/1\.1 200 [\s\S]*last part/, 'the answer under way is finished')
   t.match(second, /^HTTP\/1\.1 503 /, 'a request arriving while the server closes is refused')
+  t.match(second, /\r\nconnection: close\r\n/i)
+  // Left open, idle, it would hold the server up until the keep-alive timeout.
+  t.match(await streamingAlone.received, /last part/, 'a connection whose answer was under way is closed after it')
   t.match(second, /content-type: application\/problem\+json/i)
   t.match(second, /retry-after: 2/i)
   t.match(second, /"code":"service-unavailable"/)
   await closing
 })
+
+/** A key with the write scope in the database a server process will open, made before it starts. */
+async function prepareDatabase(t: Test): Promise<{ env: NodeJS.ProcessEnv; token: string }> {
+  if (serverUrl !== undefined) {
+    const database = await openTestDatabase()
+    t.teardown(() => database.close())
+    const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(database.db)
+    const { token } = await createApiKey(database.db, { name: 'writer', scopes: ['write'] })
+    return { env: { DATABASE_URL: databaseUrl(serverUrl, rows[0]!.name), MIGRATE_ON_START: 'false' }, token }
+  }
+  // The embedded database is one process's: the key is made before the server takes the directory.
+  const dataDir = t.testdir()
+  const database = await openEmbeddedDatabase(dataDir)
+  try {
+    await migrateToLatest(database.db)
+    const { token } = await createApiKey(database.db, { name: 'writer', scopes: ['write'] })
+    return { env: { DATABASE_URL: '', DATA_DIR: dataDir }, token }
+  } finally {
+    await database.close()
+  }
+}
+
+t.test(
+  'SIGTERM to the process: requests in flight finish, keep-alive clients are told to close, then it exits',
+  async (t) => {
+    const { env, token } = await prepareDatabase(t)
+    const port = await freePort()
+    // A grace period far longer than the shutdown should take: a clean exit is not the forced one at its end.
+    const server = startProjectProcess(t, 'src/server.ts', {
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_GRACE_MS: '30000',
+      // A busy test machine (event loop lag) must not have the write refused as an overload.
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+    })
+    let exitedAt = 0
+    const exited = server.exited.then((exit) => {
+      exitedAt = performance.now()
+      return exit
+    })
+    for (let attempt = 0; ; attempt++) {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (response) => response.ok,
+        () => false,
+      )
+      if (ready) break
+      if (attempt > 240 || server.child.exitCode !== null)
+        throw new Error(`the server did not start: ${server.stderr()}`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+
+    // An idle keep-alive connection, its request done.
+    const keepAlive = new Agent({ keepAlive: true })
+    t.teardown(() => keepAlive.destroy())
+    t.equal(await get(port, '/healthz', keepAlive), 200)
+    const idleSocket = Object.values(keepAlive.freeSockets).flat()[0]
+    if (idleSocket === undefined) throw new Error('the keep-alive agent kept no socket')
+    const idleClosed = new Promise<void>((resolve) => idleSocket.once('close', () => resolve()))
+
+    // A write in flight: its headers are in (the server asks for the body with 100 Continue), its body is not yet.
+    const body = JSON.stringify({ slug: 'in-flight', name: 'In flight', kind: 'other' })
+    const inFlight = rawConnection(port)
+    const continued = new Promise<void>((resolve) => inFlight.socket.once('data', () => resolve()))
+    inFlight.write(
+      'POST /v1/parties HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+        `Authorization: Bearer ${token}\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`,
+    )
+    await continued
+
+    const signalledAt = performance.now()
+    server.child.kill('SIGTERM')
+    await idleClosed
+    t.pass('the idle keep-alive connection is closed at once')
+    // The body arrives well after the signal: the request is not cut off for it.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    inFlight.write(body)
+    const answer = await inFlight.received
+    const answeredAt = performance.now()
+    const final = answer.slice(answer.lastIndexOf('HTTP/1.1 '))
+    t.match(final, /^HTTP\/1\.1 201 /, 'the request in flight is answered')
+    t.match(final, /\r\nconnection: close\r\n/i, 'and its client is told to close the connection')
+
+    t.same(await exited, { code: 0, signal: null }, `the process exits cleanly\n${server.stderr()}`)
+    const shutdownMs = Math.round(exitedAt - answeredAt)
+    t.ok(shutdownMs < 2000, `it exits within 2 s of the last answer (${shutdownMs} ms)`)
+    t.comment(JSON.stringify({ signalToExitMs: Math.round(exitedAt - signalledAt), lastAnswerToExitMs: shutdownMs }))
+  },
+)

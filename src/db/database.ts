@@ -6,6 +6,7 @@ import Cursor from 'pg-cursor'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { DatabaseUnavailableError } from './database-errors.js'
+import { guardedClient } from './guarded-client.js'
 import { preparingClient } from './prepared-statements.js'
 
 export type DatabaseEngine = 'postgres' | 'embedded'
@@ -23,12 +24,32 @@ export interface DatabaseHandle {
  */
 export const SESSION_SETTINGS = '-c jit=off'
 
+/**
+ * How much longer than the server's own limit the client waits for an answer: enough for the server's
+ * cancellation (57014) to arrive first when the server is merely slow, so that the connection is kept.
+ */
+export const CLIENT_TIMEOUT_MARGIN_MS = 1000
+
 export interface ServerDatabaseOptions {
   url: string
   poolMax: number
   statementTimeoutMs: number
-  /** How long a query may wait for a free connection before it fails as unavailable (default 5 s). */
+  /**
+   * How long a query may wait for a free connection, or for a new one to open, before it fails as unavailable
+   * (default 5 s).
+   */
   connectTimeoutMs?: number
+  /**
+   * How long the client waits for the answer to a query before it gives the connection up and fails as unavailable
+   * (default: statementTimeoutMs plus CLIENT_TIMEOUT_MARGIN_MS; 0: no limit). The server's statement_timeout does
+   * not fire when the network stalls.
+   */
+  queryTimeoutMs?: number
+  /**
+   * The statement_timeout of an export (default statementTimeoutMs): a read of its cursor waits that long, plus
+   * CLIENT_TIMEOUT_MARGIN_MS.
+   */
+  exportTimeoutMs?: number
   /** Called when an idle pooled connection fails (the server restarted, the network dropped). */
   onIdleError?: (error: Error) => void
 }
@@ -36,6 +57,9 @@ export interface ServerDatabaseOptions {
 /**
  * A connection pool to a PostgreSQL server. A dropped idle connection emits 'error' on the pool; without a
  * listener Node would crash the process, so it is reported and the pool replaces the connection on next use.
+ * No wait on the server is unbounded: for a connection (connectTimeoutMs, which also covers opening one), for a
+ * query's answer (queryTimeoutMs, see guardedClient), and a connection whose server vanished without a word is
+ * found out by TCP keepalive.
  */
 export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHandle {
   const pool = new pg.Pool({
@@ -43,19 +67,29 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
     max: options.poolMax,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     statement_timeout: options.statementTimeoutMs,
     options: SESSION_SETTINGS,
     application_name: 'counterclaim',
   })
+  const withMargin = (ms: number) => (ms > 0 ? ms + CLIENT_TIMEOUT_MARGIN_MS : 0)
+  const timeouts = {
+    queryTimeoutMs: options.queryTimeoutMs ?? withMargin(options.statementTimeoutMs),
+    cursorReadTimeoutMs: withMargin(options.exportTimeoutMs ?? options.statementTimeoutMs),
+  }
   pool.on('error', (error) => options.onIdleError?.(error))
   // pg reports a full pool or a failed connect as plain Errors, without a code to tell them apart from others:
   // every failure to get a connection is marked here, where it is known for what it is. A wrong password or a
   // missing database fail the same way (a 503 a client may retry); the migration at start reports those at once.
   const connections = {
     connect: () =>
-      pool.connect().then(preparingClient, (error: unknown) => {
-        throw new DatabaseUnavailableError('no database connection could be had', { cause: error })
-      }),
+      pool.connect().then(
+        (client) => preparingClient(guardedClient(client, timeouts)),
+        (error: unknown) => {
+          throw new DatabaseUnavailableError('no database connection could be had', { cause: error })
+        },
+      ),
     end: () => pool.end(),
   }
   // The cursor is what `query.stream()` reads through: the CSV and NDJSON exports.

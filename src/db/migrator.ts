@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator, sql } from 'kysely'
+import { withoutClientTimeouts } from './guarded-client.js'
 
 /** `migrations/` at the project root, both from `src/db` (tsx, tests) and from `dist/db` (the build). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url))
@@ -31,15 +32,18 @@ export class SqlFileMigrationProvider implements MigrationProvider {
 /** Applies every pending migration; throws (naming the migration) if one fails, leaving none of them applied. */
 export async function migrateToLatest(db: Kysely<any>, dir: string = MIGRATIONS_DIR): Promise<MigrationResultSet> {
   // The statement timeout of the service's sessions bounds requests, not a migration that rewrites a large table,
-  // nor the wait for the migration lock while another instance migrates: lifted on the migrating session.
-  const result = await db.connection().execute(async (session) => {
-    await sql`SET statement_timeout = 0`.execute(session)
-    try {
-      return await new Migrator({ db: session, provider: new SqlFileMigrationProvider(dir) }).migrateToLatest()
-    } finally {
-      await sql`RESET statement_timeout`.execute(session)
-    }
-  })
+  // nor the wait for the migration lock while another instance migrates: lifted on the migrating session, and
+  // so is the client's own limit on waiting for an answer.
+  const result = await withoutClientTimeouts(() =>
+    db.connection().execute(async (session) => {
+      await sql`SET statement_timeout = 0`.execute(session)
+      try {
+        return await new Migrator({ db: session, provider: new SqlFileMigrationProvider(dir) }).migrateToLatest()
+      } finally {
+        await sql`RESET statement_timeout`.execute(session)
+      }
+    }),
+  )
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')
     const cause = result.error instanceof Error ? result.error.message : String(result.error)

@@ -23,8 +23,8 @@ function statementName(text: string): string {
 
 type Client = Pick<pg.PoolClient, 'query' | 'release'>
 
-const preparingClients = new WeakMap<pg.PoolClient, Client>()
-const preparedNames = new WeakMap<pg.PoolClient, Set<string>>()
+const preparingClients = new WeakMap<Client, Client>()
+const preparedNames = new WeakMap<Client, Set<string>>()
 
 /**
  * A pooled connection whose parameterised statements run as named prepared statements: PostgreSQL parses and
@@ -37,7 +37,7 @@ const preparedNames = new WeakMap<pg.PoolClient, Set<string>>()
  * Named statements belong to a session, so this does not work through a pooler in transaction mode (PgBouncer):
  * point DATABASE_URL at PostgreSQL or at a session-mode pooler.
  */
-export function preparingClient(client: pg.PoolClient): Client {
+export function preparingClient(client: Client): Client {
   const known = preparingClients.get(client)
   if (known !== undefined) return known
   const prepared = new Set<string>()

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
 import {
@@ -52,9 +52,13 @@ export default fp(
     })
 
     // Answer 405 (with Allow) for a known path asked with another method, 404 for an unknown path.
-    const knownRoutes = FindMyWay({ ignoreTrailingSlash: true })
+    // Without a bound on a parameter's length: a path with a long one is still a known path, with methods to name
+    // (its GET is refused for the length, by the router itself).
+    const knownRoutes = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: Number.MAX_SAFE_INTEGER })
     const methodsByPath = new Map<string, Set<string>>()
     fastify.addHook('onRoute', (route) => {
+      // The CORS preflight route answers OPTIONS on any path: it says nothing of the methods a path has.
+      if (route.url === '*') return
       const methods = Array.isArray(route.method) ? route.method : [route.method]
       let allowed = methodsByPath.get(route.url)
       if (allowed === undefined) {
@@ -75,8 +79,18 @@ export default fp(
       if (!closing) return
       return sendProblem(reply.header('connection', 'close'), unavailable('the server is shutting down; retry'))
     })
+    // Node closes the connections that are idle when closing starts, once. A connection whose request is still in
+    // flight then would stay open after its answer, idle until the keep-alive timeout, and hold the process up: so
+    // every answer sent while closing tells the client to close its connection (Node then closes it once the answer
+    // is out), and a connection whose answer was already under way is closed as soon as that answer ends.
+    fastify.addHook('onSend', async (_request, reply) => {
+      if (closing) reply.header('connection', 'close')
+    })
+    fastify.addHook('onResponse', async () => {
+      if (closing) setImmediate(() => fastify.server.closeIdleConnections())
+    })
 
-    fastify.setNotFoundHandler((request, reply) => {
+    const answerNoRoute = (request: FastifyRequest, reply: FastifyReply) => {
       const path = request.url.split('?')[0] ?? '/'
       const match = knownRoutes.find('GET', path)
       const allowed = match ? methodsByPath.get((match.store as { url: string }).url) : undefined
@@ -86,7 +100,14 @@ export default fp(
         return sendProblem(reply, new ApiError('method-not-allowed', detail, { headers: { allow } }))
       }
       return sendProblem(reply, new ApiError('route-not-found', `no route matches ${request.method} ${path}`))
+    }
+    // Answered before the body is read: no route would read it, so its size, media type or syntax (413, 415,
+    // 400) says nothing, and neither does a NUL in the path (checked before validation).
+    fastify.addHook('preParsing', (request, reply, payload, done) => {
+      if (request.is404) answerNoRoute(request, reply)
+      else done(null, payload)
     })
+    fastify.setNotFoundHandler(answerNoRoute)
   },
   { name: 'problem-details' },
 )
