@@ -104,6 +104,8 @@ t.test('CSV of the claim list: every claim, in the JSON order, fields intact', a
   t.match(response.headers.vary, /accept/i)
   t.ok(response.raw.startsWith(`${CLAIM_CSV_COLUMNS.map((c) => c.name).join(',')}\r\n`), 'a header row, CRLF')
   t.ok(response.raw.endsWith('\r\n'), 'every record ends with CRLF')
+  const unquoted = response.raw.replace(/"(?:[^"]|"")*"/g, '')
+  t.notMatch(unquoted, /[^\r]\n|\r[^\n]/, 'a line break within a field is quoted, a lone CR or LF too')
   const rows = csvRows(response.raw)
   t.same(
     rows.map((row) => row.id),

@@ -159,7 +159,9 @@ interface Encoder<Item> {
 
 /** RFC 4180: CRLF after every record, and fields holding a quote, comma, CR or LF quoted, quotes doubled. */
 function csvEncoder<Item>(columns: CsvColumn<Item>[]): Encoder<Item> {
-  const options = { record_delimiter: 'windows' as const }
+  // csv-stringify quotes a field holding the record delimiter, CRLF, but not one holding a bare CR or LF, which
+  // RFC 4180 allows only inside quotes (and which a spreadsheet would take for the end of the row).
+  const options = { record_delimiter: 'windows' as const, quoted_match: /[\r\n]/ }
   return {
     head: stringify([columns.map((column) => column.name)], options),
     items: (batch) =>

@@ -1,0 +1,172 @@
+import { readFile } from 'node:fs/promises'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import type { FastifyInstance, RouteOptions } from 'fastify'
+import t, { type Test } from 'tap'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { assertMatchesContract, contractViolations, type Exchange, isUndocumented } from './helpers/contract.js'
+import { buildTestApp, call } from './helpers/test-app.js'
+import { openTestDatabase } from './helpers/test-database.js'
+
+const { app } = await buildTestApp(t)
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
+
+/** `METHOD /path/{param}` for every operation of the committed document. */
+async function documentedOperations(): Promise<Set<string>> {
+  const document = JSON.parse(await readFile(new URL('../openapi/openapi.json', import.meta.url), 'utf8'))
+  const operations = new Set<string>()
+  for (const [path, item] of Object.entries<Record<string, unknown>>(document.paths)) {
+    for (const method of Object.keys(item)) {
+      if (HTTP_METHODS.includes(method)) operations.add(`${method.toUpperCase()} ${path}`)
+    }
+  }
+  return operations
+}
+
+/**
+ * `METHOD /path/{param}` for every route a freshly built app registers, seen by an onRoute hook that is in place
+ * before the first plugin registers: Fastify announces each new instance on a diagnostics channel.
+ */
+async function registeredRoutes(t: Test): Promise<Set<string>> {
+  const routes: RouteOptions[] = []
+  const addRouteHook = (message: unknown) => {
+    const { fastify } = message as { fastify: FastifyInstance }
+    fastify.addHook('onRoute', (route) => void routes.push(route))
+  }
+  subscribe('fastify.initialization', addRouteHook)
+  let observed: FastifyInstance
+  try {
+    observed = await buildApp({
+      config: { ...loadConfig({}), migrateOnStart: false },
+      database: await openTestDatabase(),
+      logger: false,
+    })
+  } finally {
+    unsubscribe('fastify.initialization', addRouteHook)
+  }
+  t.teardown(() => observed.close())
+
+  const operations = new Set<string>()
+  for (const route of routes) {
+    const path = route.url.replace(/:(\w+)/g, '{$1}')
+    for (const method of [route.method].flat()) operations.add(`${method} ${path}`)
+  }
+  return operations
+}
+
+t.test('the routes the app registers are the operations of the OpenAPI document', async (t) => {
+  const registered = await registeredRoutes(t)
+  const documented = await documentedOperations()
+  const served = [...registered].filter((operation) => {
+    const [method = '', path = ''] = operation.split(' ')
+    // Fastify answers HEAD for every GET route, as HTTP defines it; the document describes the GET.
+    if (method === 'HEAD' && registered.has(`GET ${path}`)) return false
+    return !isUndocumented(method, path)
+  })
+  t.ok(served.length >= 20, `found ${served.length} documented routes`)
+  t.same(served.filter((operation) => !documented.has(operation)).sort(), [], 'every route is in the document')
+  t.same(
+    [...documented].filter((operation) => !registered.has(operation)).sort(),
+    [],
+    'every operation of the document is a route',
+  )
+})
+
+/** A real response of the app, as the checker sees it, for the tests below to spoil one part of. */
+async function exchange(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Exchange> {
+  const response = await call(app, method, url, body)
+  return { method, url, status: response.status, headers: { ...response.headers }, body: response.raw }
+}
+
+t.test('the checker refuses what the document does not describe', async (t) => {
+  const created = await exchange('POST', '/v1/parties', { slug: 'contract-party', name: 'Contract', kind: 'state' })
+  t.same(contractViolations(created), [], 'a real creation passes')
+  const read = await exchange('GET', '/v1/parties/contract-party')
+  t.same(contractViolations(read), [], 'a real read passes')
+
+  t.test('a body that does not match its schema', async (t) => {
+    const body = JSON.stringify({ ...JSON.parse(String(read.body)), kind: 'planet', created_at: 'yesterday' })
+    t.throws(
+      () => assertMatchesContract({ ...read, body }),
+      /^GET \/v1\/parties\/contract-party answered 200, .*the body does not match its schema: \/kind must be equal to one of the allowed values; \/created_at must match format "date-time"/,
+    )
+  })
+
+  t.test('a status the operation does not document', async (t) => {
+    t.throws(
+      () => assertMatchesContract({ ...read, status: 418 }),
+      /^GET \/v1\/parties\/contract-party answered 418, .*status 418 is not documented for GET \/v1\/parties\/\{party\}/,
+    )
+  })
+
+  t.test('a required header that is missing, or does not match its schema', async (t) => {
+    const { location: _location, ...withoutLocation } = created.headers
+    t.throws(
+      () => assertMatchesContract({ ...created, headers: withoutLocation }),
+      /^POST \/v1\/parties answered 201, .*the required header location is missing$/,
+    )
+    const unavailable = {
+      method: 'GET',
+      url: '/v1/parties',
+      status: 503,
+      headers: { 'content-type': 'application/problem+json', 'retry-after': 'soon' },
+      body: JSON.stringify({ type: 'urn:x', title: 'T', status: 503, detail: 'd', code: 'service-unavailable' }),
+    }
+    t.match(contractViolations(unavailable), [/^header retry-after: "soon" \(root\) must be integer$/])
+    t.same(contractViolations({ ...unavailable, headers: { ...unavailable.headers, 'retry-after': '2' } }), [])
+  })
+
+  t.test('a media type the status does not document, and a body where there is none', async (t) => {
+    const html = { ...read, headers: { ...read.headers, 'content-type': 'text/html' } }
+    t.match(contractViolations(html), [/^content-type text\/html is not one of application\/json$/])
+    const deleted = { method: 'DELETE', url: '/v1/parties/contract-party', status: 204, headers: {}, body: '{}' }
+    t.match(contractViolations(deleted), [/^a DELETE 204 with a body$/])
+  })
+
+  t.test('exports that break their format: a bare LF in CSV, an NDJSON line unlike the JSON items', async (t) => {
+    const csv = {
+      method: 'GET',
+      url: '/v1/claims?format=csv',
+      status: 200,
+      headers: { 'content-type': 'text/csv; charset=utf-8; header=present' },
+      body: 'id,text\r\n1,"two\nlines"\r\n2,two\nlines\r\n',
+    }
+    t.match(contractViolations(csv), [/^a bare CR or LF outside a quoted CSV field/])
+    t.same(contractViolations({ ...csv, body: 'id,text\r\n1,"two\nlines"\r\n' }), [], 'inside quotes it may')
+    const ndjson = { ...csv, headers: { 'content-type': 'application/x-ndjson' }, body: '{"id":"1"}\n' }
+    t.match(contractViolations(ndjson), [/^NDJSON line 1 does not match the page's items: \(root\) must have required/])
+  })
+
+  t.test('answers outside every operation: an unknown path is a 404 problem, another method a 405', async (t) => {
+    const notFound = { method: 'GET', url: '/v1/nowhere', status: 200, headers: read.headers, body: read.body }
+    t.match(contractViolations(notFound), [/expected 400 or 404/, /not application\/problem\+json/])
+    const notAllowed = await exchange('GET', '/v1/parties')
+    t.match(contractViolations({ ...notAllowed, method: 'PUT', status: 405, headers: { allow: 'GET' } }), [
+      /content-type/,
+      /Allow is "GET" but the document has GET, HEAD, POST for \/v1\/parties/,
+    ])
+  })
+})
+
+t.test('every inject of every app a test builds is checked: an undocumented route fails the request', async (t) => {
+  const { app: extended } = await buildTestApp(t)
+  const direct = await buildApp({
+    config: { ...loadConfig({}), migrateOnStart: false },
+    database: await openTestDatabase(),
+    logger: false,
+  })
+  t.teardown(() => direct.close())
+  for (const [name, built] of Object.entries({ buildTestApp: extended, buildApp: direct })) {
+    built.get('/v1/undocumented', async () => ({ hidden: true }))
+    await t.rejects(
+      built.inject({ method: 'GET', url: '/v1/undocumented' }),
+      /^GET \/v1\/undocumented answered 200, which the OpenAPI document does not allow: the path has no such operation/,
+      `an app from ${name}`,
+    )
+  }
+  const injected = await new Promise<Error | undefined>((resolve) =>
+    extended.inject({ method: 'GET', url: '/v1/undocumented' }, (error) => resolve(error)),
+  )
+  t.match(injected?.message, /^GET \/v1\/undocumented answered 200/, 'the callback form too')
+})
