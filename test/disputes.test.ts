@@ -166,6 +166,9 @@ t.test('bad dispute queries are problems', async (t) => {
     ['since=yesterday', 400, 'since'],
     ['tag=Not%20A%20Tag', 400, 'tag[0]'],
     ['limit=201', 400, 'limit'],
+    // Found by fuzzing: an infinite number passed as an integer in range and reached the database.
+    ['min_rebuttals=Infinity', 400, 'min_rebuttals'],
+    ['limit=1e400', 400, 'limit'],
     ['cursor=bm90LWEtY3Vyc29y', 400, 'cursor'],
     [`cursor=${other}`, 400, 'cursor'],
     [`sort=-stated_at&cursor=${claimsCursor}`, 400, 'cursor'],
@@ -233,7 +236,7 @@ t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up b
   const top = await get('/v1/disputes/matrix?limit=1')
   t.same(cells(top), ['b-mfa>a-mod:2'])
   t.equal(top.truncated, true)
-  for (const query of ['by=country', 'limit=0', 'limit=1001', 'tag=', 'until=never']) {
+  for (const query of ['by=country', 'limit=0', 'limit=1001', 'limit=Infinity', 'tag=', 'until=never']) {
     t.equal((await call(app, 'GET', `/v1/disputes/matrix?${query}`)).status, 400, query)
   }
   const etag = String((await call(app, 'GET', '/v1/disputes/matrix')).headers.etag)
@@ -290,7 +293,9 @@ t.test('a thread with cycles ends, each link once, and leaves deleted claims out
 t.test('thread problems', async (t) => {
   t.equal((await call(app, 'GET', `/v1/claims/${randomUUID()}/thread`)).status, 404)
   t.equal((await call(app, 'GET', `/v1/claims/${c6.id}/thread`)).status, 404, 'a deleted claim has no thread')
-  for (const query of ['depth=0', 'depth=11', 'depth=two', 'deep=1']) {
+  // Found by fuzzing: depth=Infinity passed as an integer in range (Infinity and 1e400 read as infinite), and
+  // failed with a 500.
+  for (const query of ['depth=0', 'depth=11', 'depth=two', 'deep=1', 'depth=Infinity', 'depth=1e400']) {
     t.equal((await call(app, 'GET', `/v1/claims/${c1.id}/thread?${query}`)).status, 400, query)
   }
   const response = await call(app, 'GET', `/v1/claims/${c1.id}/thread`)

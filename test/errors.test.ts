@@ -126,6 +126,41 @@ t.test('a known path with another method is a 405 problem with Allow', async (t)
   t.same(String(one.headers.allow).split(/,\s*/).sort(), ['DELETE', 'GET', 'HEAD', 'PATCH'])
 })
 
+// Found by fuzzing: the body of such a request was read first, so it got a 413, 415 or 400 about a body no route
+// reads; a NUL in its path got a 400; and a path parameter longer than 100 characters made the path unknown (404)
+// or the URL malformed (400).
+t.test('an unknown route or a method a path lacks is a 404 or 405 whatever the request carries', async (t) => {
+  const plain = await inject('PUT', '/v1/claims', 'not json', { 'content-type': 'text/plain' })
+  assertProblem(t, plain, 405, 'method-not-allowed')
+  const malformed = await inject('PUT', '/v1/claims', '{"a": ', { 'content-type': 'application/json' })
+  assertProblem(t, malformed, 405, 'method-not-allowed')
+  const large = JSON.stringify({ text: 'x'.repeat(2 * 1024 * 1024) })
+  const unknown = await inject('POST', '/v1/no-such-thing', large, { 'content-type': 'application/json' })
+  assertProblem(t, unknown, 404, 'route-not-found')
+  const nul = await inject('POST', '/v1/keys/%00')
+  assertProblem(t, nul, 405, 'method-not-allowed')
+  t.same(String(nul.headers.allow).split(/,\s*/).sort(), ['DELETE', 'GET', 'HEAD'])
+  const long = await inject('PUT', `/v1/parties/${'a'.repeat(150)}`)
+  assertProblem(t, long, 405, 'method-not-allowed')
+  t.same(String(long.headers.allow).split(/,\s*/).sort(), ['DELETE', 'GET', 'HEAD', 'PATCH'])
+  // With a method that other paths have, the router refused such a parameter itself, as a malformed URL.
+  const longOnPost = await inject('POST', `/v1/claims/${'a'.repeat(150)}`)
+  assertProblem(t, longOnPost, 405, 'method-not-allowed')
+  // Where the method is right, the route's schema judges the length, and names the parameter.
+  const longId = await inject('GET', `/v1/parties/${'a'.repeat(150)}`)
+  assertProblem(t, longId, 400, 'validation-failed')
+  t.match(longId.body.errors, [{ in: 'path', field: 'party' }])
+})
+
+// Found by fuzzing: a DELETE may carry a body, which Fastify reads, and the document did not say it may be refused.
+t.test('a DELETE with a body it cannot read is a documented 415 or 413 problem', async (t) => {
+  const xml = await inject('DELETE', '/v1/parties/no-such-party', '<party/>', { 'content-type': 'application/xml' })
+  assertProblem(t, xml, 415, 'unsupported-media-type')
+  const large = JSON.stringify({ note: 'x'.repeat(2 * 1024 * 1024) })
+  const big = await inject('DELETE', '/v1/parties/no-such-party', large, { 'content-type': 'application/json' })
+  assertProblem(t, big, 413, 'payload-too-large')
+})
+
 t.test('a 500 shows no internals, and names the request', async (t) => {
   const response = await inject('GET', '/test-only/boom', undefined, { 'x-request-id': 'boom-request-1' })
   assertProblem(t, response, 500, 'internal-error')

@@ -1,4 +1,4 @@
-import type { ErrorObject, Options } from 'ajv'
+import type { ErrorObject, Options, ValidateFunction } from 'ajv'
 import { Ajv2019 } from 'ajv/dist/2019.js'
 import addFormats from 'ajv-formats'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
@@ -34,7 +34,41 @@ const bodyAjv = createAjv({ coerceTypes: false, useDefaults: false })
 const textAjv = createAjv({ coerceTypes: 'array', useDefaults: true })
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema)
+  httpPart === 'body' ? bodyAjv.compile(schema) : refusingNonFiniteNumbers(textAjv.compile(schema))
+
+/**
+ * Ajv coerces text such as `Infinity` or `1e400` to an infinite number, takes that for an integer, and checks
+ * `minimum` and `maximum` on finite numbers only: `?limit=Infinity` passed, and reached the database (or a loop).
+ * No parameter means an infinite number, so one that coercion made is refused like any value of the wrong type.
+ */
+function refusingNonFiniteNumbers(validate: ValidateFunction): ValidateFunction {
+  const checked = ((data: unknown, context?: Parameters<ValidateFunction>[1]) => {
+    if (!validate(data, context)) {
+      checked.errors = validate.errors
+      return false
+    }
+    const path = pathToNonFiniteNumber(data)
+    checked.errors =
+      path === undefined
+        ? null
+        : [{ instancePath: path, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' }]
+    return path === undefined
+  }) as ValidateFunction
+  // Fastify hands an Ajv validator the parent of the data (to coerce a root value) when it sees this.
+  checked.schemaEnv = validate.schemaEnv
+  return checked
+}
+
+/** The JSON pointer to the first number in query or path values that is not finite (they are shallow). */
+function pathToNonFiniteNumber(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path
+  if (value === null || typeof value !== 'object') return undefined
+  for (const [key, item] of Object.entries(value)) {
+    const found = pathToNonFiniteNumber(item, `${path}/${key}`)
+    if (found !== undefined) return found
+  }
+  return undefined
+}
 
 /** A validator for JSON that arrives other than as a request body (a data set file), as strict as for bodies. */
 export const compileJsonValidator = (schema: object) => bodyAjv.compile(schema)
@@ -98,11 +132,14 @@ const NUL = '\u0000'
 /**
  * PostgreSQL text cannot hold the NUL character, so a string carrying one would fail in the database. Caught
  * here, before validation, for the body, the query string and the path alike, and named like any bad field.
+ * A query string or path parameters that the route does not read (it has no schema for them: a health probe)
+ * are left alone, as the route leaves anything else in them.
  */
 export async function rejectNulCharacters(request: FastifyRequest): Promise<void> {
+  const schema = request.routeOptions.schema
   const parts: Array<[FieldError['in'], unknown]> = [
-    ['path', request.params],
-    ['query', request.query],
+    ['path', schema?.params === undefined ? undefined : request.params],
+    ['query', schema?.querystring === undefined ? undefined : request.query],
     ['body', request.body],
   ]
   for (const [location, value] of parts) {
