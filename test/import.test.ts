@@ -6,10 +6,11 @@ import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
-import { buildTestApp, call, callRaw } from './helpers/test-app.js'
+import { createApiKey } from '../src/services/api-key.service.js'
+import { bearer, buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { databaseUrl, openTestDatabase, serverUrl } from './helpers/test-database.js'
 
-const { app, database } = await buildTestApp(t)
+const { app, database, keys } = await buildTestApp(t)
 const NDJSON = { 'content-type': 'application/x-ndjson' }
 
 interface LineError {
@@ -112,6 +113,27 @@ t.test('importing the same lines again changes nothing', async (t) => {
   t.same(await rowCounts(), before, 'not a row more')
   const { rows: after } = await sql<{ v: string }>`SELECT sum(version) AS v FROM claims`.execute(database.db)
   t.same(after, versions, 'no claim got a new version')
+})
+
+t.test('each API key has its own refs: another key importing the same lines makes its own records', async (t) => {
+  const lines = [
+    { type: 'party', ref: 'own-space', slug: 'own-space-a', name: 'Own space', kind: 'media' },
+    { type: 'claim', ref: 'own-claim', party: { ref: 'own-space' }, text: 'Mine.', stated_at: '2020-10-06T12:00:00Z' },
+  ]
+  const first = await post(body(lines))
+  t.equal(first.status, 200, first.raw)
+  const other = await callRaw(app, 'POST', '/v1/import', ndjson([{ ...lines[0], slug: 'own-space-b' }, lines[1]]), {
+    ...NDJSON,
+    ...bearer(keys.otherWrite),
+  })
+  t.equal(other.status, 200, other.raw)
+  t.same(other.body.counts.parties, counts(1, 0, 0), 'the same ref under another key is another party')
+  t.same(other.body.counts.claims, counts(1, 0, 0))
+  const again = await post(body(lines))
+  t.same(again.body.counts.claims, counts(0, 0, 1), "the first key's refs still name its own records")
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(DISTINCT namespace)::int AS n FROM import_refs WHERE ref = 'own-claim'`.execute(database.db)
+  t.equal(rows[0]?.n, 2)
 })
 
 t.test('changed lines update their records, and what a line leaves out is cleared', async (t) => {
@@ -358,7 +380,12 @@ t.test('a large import streams through, and the derived state is right afterward
       for (const line of generate()) yield `${line}\n`
     })(),
   )
-  const response = await app.inject({ method: 'POST', url: '/v1/import', headers: NDJSON, payload: stream })
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/import',
+    headers: { ...NDJSON, authorization: `Bearer ${keys.write}` },
+    payload: stream,
+  })
   t.equal(response.statusCode, 200, response.body.slice(0, 500))
   const result = response.json()
   t.equal(result.lines, PARTIES + CLAIMS + LINKS)
@@ -757,10 +784,11 @@ t.test('over a socket: a 413 midway closes the connection, and a client gone mid
   t.teardown(() => server.close())
   await server.listen({ port: 0, host: '127.0.0.1' })
   const { port } = server.server.address() as AddressInfo
+  const { token } = await createApiKey(server.db, { name: 'socket writer', scopes: ['write'] })
   const line = `${JSON.stringify({ type: 'party', ref: 'sock', slug: 'sock', name: 'Sock', kind: 'media' })}\n`
   const head = (length: number, id: string) =>
     `POST /v1/import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n` +
-    `X-Request-Id: ${id}\r\nContent-Length: ${length}\r\n\r\n`
+    `Authorization: Bearer ${token}\r\nX-Request-Id: ${id}\r\nContent-Length: ${length}\r\n\r\n`
 
   const tooLarge = connect(port, '127.0.0.1')
   let answer = ''

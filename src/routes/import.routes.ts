@@ -25,6 +25,8 @@ const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fast
     '/v1/import',
     {
       validatorCompiler: skipBodyValidation,
+      // The body is read here, not by Fastify: an Idempotency-Key is claimed once it is in (see below).
+      config: { idempotentBody: 'read-by-handler' },
       schema: {
         operationId: 'importRecords',
         summary: 'Import parties, claims, links and reviews from NDJSON',
@@ -51,7 +53,7 @@ const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fast
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const type = String(request.headers['content-type'] ?? '')
         .split(';')[0]
         ?.trim()
@@ -59,10 +61,15 @@ const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fast
       if (type !== NDJSON) {
         throw new ApiError('unsupported-media-type', `the body must be ${NDJSON}, one JSON object per line`)
       }
-      return importRecords(fastify.db, request.raw, {
+      const result = await importRecords(fastify.db, request.raw, {
         mode: request.query.mode ?? 'all-or-nothing',
         bodyLimitBytes: options.bodyLimitBytes,
+        key: request.apiKey,
+        // A retry of an import is recognised by the digest of its body, taken as it was spooled.
+        beforeApply: (bodySha256) => fastify.claimIdempotencyKey(request, reply, bodySha256),
       })
+      // Undefined: the answer to the same import, made earlier with the same Idempotency-Key, was sent again.
+      return result ?? reply
     },
   )
 }

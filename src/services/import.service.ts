@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -20,6 +20,7 @@ import { compileJsonValidator, fieldErrorsOf } from '../http/validation.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as refs from '../repositories/import-ref.repository.js'
 import * as links from '../repositories/link.repository.js'
+import type { LinkRecord } from '../repositories/link.repository.js'
 import * as parties from '../repositories/party.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { Claim, UpdateClaimInput } from '../schemas/claim.schema.js'
@@ -43,6 +44,7 @@ import {
 } from '../schemas/import.schema.js'
 import type { NewClaimRow, NewReviewRow, PartyRowUpdate } from '../db/schema.js'
 import type { UpdatePartyInput } from '../schemas/party.schema.js'
+import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import type { CreateReviewInput, UpdateReviewInput } from '../schemas/review.schema.js'
 import {
   DEFAULT_LANGUAGE,
@@ -53,7 +55,7 @@ import {
   storedSourceList,
   toClaim,
 } from './claim.service.js'
-import { linkClaims, linkedClaims, linkTaken } from './link.service.js'
+import { linkClaims, linkedClaims, linkTaken, toLink } from './link.service.js'
 import {
   assertSlugShape,
   lockPartyReference,
@@ -72,6 +74,7 @@ import {
   storedReviewContent,
   toReview,
 } from './review.service.js'
+import { ownedBy, type Precondition } from './precondition.js'
 import { storedInstant } from './stored-instant.js'
 
 /** The longest line an import takes, in bytes: a claim with every field at its longest fits many times over. */
@@ -186,8 +189,6 @@ type Run =
   | { type: 'link'; lines: NewLinkLine[] }
   | { type: 'review'; lines: NewReviewLine[] }
 
-const noPrecondition = () => {}
-
 /**
  * The links an import makes, summed per kind and (claimant, rebutter) pair as they are made, for the matrix's
  * counts to move once at the end: memory grows with the pairs of parties, not with the links.
@@ -238,7 +239,20 @@ class ImportRun {
   private readonly runRefs = new Set<string>()
   private readonly runPairs = new Set<string>()
 
-  constructor(private readonly trx: Db) {}
+  /** Records this import creates belong to its key; those it changes must be the key's, unless it is admin. */
+  private readonly createdBy: string | null
+  private readonly mayChange: Precondition<unknown>
+  /** Each key's refs are its own. */
+  private readonly refNamespace: string
+
+  constructor(
+    private readonly trx: Db,
+    key: ApiKeyIdentity | null,
+  ) {
+    this.createdBy = key?.id ?? null
+    this.mayChange = ownedBy(key)
+    this.refNamespace = key?.id ?? ''
+  }
 
   /** Applies a batch of lines; a bad line is recorded, and has written nothing. */
   async batch(lines: Array<{ number: number; text: string }>): Promise<void> {
@@ -293,7 +307,7 @@ class ImportRun {
         want('party', (line as ReviewLineInput).reviewer)
       }
     }
-    const found = await refs.findRefRecordIds(this.trx, [...wanted.values()])
+    const found = await refs.findRefRecordIds(this.trx, this.refNamespace, [...wanted.values()])
     for (const row of found) {
       this.cache.set(row.kind, row.ref, row.record_id)
       wanted.delete(refKey(row.kind, row.ref))
@@ -385,7 +399,7 @@ class ImportRun {
       const { type: _type, ref, party: _party, ...input } = line
       // Made here, not by the database, so that each line knows its row whatever order the rows come back in.
       const id = randomUUID()
-      made.push({ ref, id, row: newClaimRow(input, partyId, id) })
+      made.push({ ref, id, row: newClaimRow(input, partyId, this.createdBy, id) })
     }
     const stored = new Map(
       (
@@ -453,6 +467,7 @@ class ImportRun {
             note: line.note ?? null,
             toClaim: to,
             fromClaimStatedAt: from.stated_at,
+            createdBy: this.createdBy,
           },
         })
       }
@@ -516,7 +531,10 @@ class ImportRun {
         made.push({
           ref,
           id,
-          row: { ...newReviewRow(claim.id, reviewer.id, { ...fields, reviewer: reviewerKey }, rating), id },
+          row: {
+            ...newReviewRow(claim.id, reviewer.id, { ...fields, reviewer: reviewerKey }, rating, this.createdBy),
+            id,
+          },
         })
         reviewed.add(pair)
       } catch (error) {
@@ -548,6 +566,7 @@ class ImportRun {
   private async bindAll(kind: ImportRefKind, made: Array<{ ref: string; id: string }>): Promise<void> {
     await refs.bindRefs(
       this.trx,
+      this.refNamespace,
       kind,
       made.map(({ ref, id }) => ({ ref, recordId: id })),
     )
@@ -585,13 +604,13 @@ class ImportRun {
     const cached = this.cache.get(kind, ref)
     if (cached !== undefined) return cached
     if (this.absent.has(refKey(kind, ref))) return undefined
-    const [found] = await refs.findRefRecordIds(this.trx, [{ kind, ref }])
+    const [found] = await refs.findRefRecordIds(this.trx, this.refNamespace, [{ kind, ref }])
     if (found !== undefined) this.cache.set(kind, ref, found.record_id)
     return found?.record_id
   }
 
   private async bind(kind: ImportRefKind, ref: string, id: string): Promise<void> {
-    await refs.bindRefs(this.trx, kind, [{ ref, recordId: id }])
+    await refs.bindRefs(this.trx, this.refNamespace, kind, [{ ref, recordId: id }])
     this.cache.set(kind, ref, id)
     this.absent.delete(refKey(kind, ref))
   }
@@ -612,7 +631,7 @@ class ImportRun {
     const id = known ?? (await parties.findPartyId(this.trx, line.slug))
     if (id === undefined) {
       const { type: _type, ref: _ref, ...input } = line
-      const party = await abortOnConflict(() => recordParty(this.trx, { ...input, side }))
+      const party = await abortOnConflict(() => recordParty(this.trx, { ...input, side }, this.createdBy))
       await this.bind('party', line.ref, party.id)
       return 'created'
     }
@@ -637,7 +656,7 @@ class ImportRun {
       if (holder !== undefined && holder !== current.id) throw slugTaken(patch.slug)
     }
     const outcome = Object.keys(patch).length === 0 ? 'unchanged' : 'updated'
-    if (outcome === 'updated') await abortOnConflict(() => reviseParty(this.trx, current.id, patch, noPrecondition))
+    if (outcome === 'updated') await abortOnConflict(() => reviseParty(this.trx, current.id, patch, this.mayChange))
     if (known === undefined) await this.bind('party', line.ref, current.id)
     return outcome
   }
@@ -647,7 +666,7 @@ class ImportRun {
     const id = await this.known('claim', line.ref)
     if (id === undefined) {
       const { type: _type, ref: _ref, ...input } = line
-      const claim = await recordClaim(this.trx, { ...input, party })
+      const claim = await recordClaim(this.trx, { ...input, party }, { createdBy: this.createdBy })
       await this.bind('claim', line.ref, claim.id)
       return 'created'
     }
@@ -666,7 +685,7 @@ class ImportRun {
     const patch = claimChanges(toClaim(row), line)
     if (Object.keys(patch).length === 0) return 'unchanged'
     const answered = patch.stated_at === undefined ? [] : await lockAnswered(this.trx, id)
-    await reviseClaim(this.trx, id, patch, noPrecondition, answered)
+    await reviseClaim(this.trx, id, patch, this.mayChange, answered)
     return 'updated'
   }
 
@@ -686,21 +705,22 @@ class ImportRun {
             'cannot change; give the line a new ref',
         )
       }
-      return this.linkNote(known, current.note, note)
+      return this.linkNote(current, note)
     }
     // Two claims have one live link at most: the same link under a new ref is adopted; another kind is refused
     // by linkClaims, as the API refuses it.
     const existing = await links.findLinkBetween(this.trx, from, to)
     if (existing !== undefined && existing.kind === line.kind) {
       const current = await links.findLinkById(this.trx, existing.id)
-      const outcome = await this.linkNote(existing.id, current?.note ?? null, note)
+      if (current === undefined) throw deletedRecord('link', line.ref)
+      const outcome = await this.linkNote(current, note)
       await this.bind('link', line.ref, existing.id)
       return outcome
     }
     const changes: links.LinkChange[] = []
     const link = await linkClaims(
       this.trx,
-      { fromClaimId: from, toClaimId: to, kind: line.kind, note },
+      { fromClaimId: from, toClaimId: to, kind: line.kind, note, createdBy: this.createdBy },
       LINE_ENDS,
       changes,
     )
@@ -709,9 +729,10 @@ class ImportRun {
     return 'created'
   }
 
-  private async linkNote(id: string, current: string | null, wanted: string | null): Promise<Outcome> {
-    if (current === wanted) return 'unchanged'
-    await links.updateLinkNote(this.trx, id, wanted)
+  private async linkNote(current: LinkRecord, wanted: string | null): Promise<Outcome> {
+    if (current.note === wanted) return 'unchanged'
+    this.mayChange(toLink(current), current.created_by)
+    await links.updateLinkNote(this.trx, current.id, wanted)
     return 'updated'
   }
 
@@ -727,7 +748,7 @@ class ImportRun {
       const reviewerId = await parties.findPartyId(this.trx, reviewer)
       const existing = reviewerId === undefined ? undefined : await reviews.findReviewOf(this.trx, claimId, reviewerId)
       if (existing === undefined) {
-        const review = await recordReview(this.trx, claimId, input, { in: 'body', field: 'claim' })
+        const review = await recordReview(this.trx, claimId, input, this.createdBy, { in: 'body', field: 'claim' })
         await this.bind('review', line.ref, review.id)
         return 'created'
       }
@@ -746,7 +767,7 @@ class ImportRun {
     }
     const patch = reviewChanges(toReview(row), input)
     const outcome = Object.keys(patch).length === 0 ? 'unchanged' : 'updated'
-    if (outcome === 'updated') await reviseReview(this.trx, id, patch, noPrecondition)
+    if (outcome === 'updated') await reviseReview(this.trx, id, patch, this.mayChange)
     if (known === undefined) await this.bind('review', line.ref, id)
     return outcome
   }
@@ -956,9 +977,12 @@ function bodyLimits(bodyLimitBytes: number): Transform {
  * client's error, not as the server's. The request is never destroyed here, so that a problem can still be
  * answered on it.
  */
-async function spool(body: Readable, path: string, bodyLimitBytes: number): Promise<void> {
+async function spool(body: Readable, path: string, bodyLimitBytes: number): Promise<Buffer> {
   const limits = bodyLimits(bodyLimitBytes)
   const file = createWriteStream(path, { flags: 'wx' })
+  // The body's SHA-256, taken as it passes, for what an idempotent retry must repeat.
+  const digest = createHash('sha256')
+  limits.on('data', (chunk: Buffer) => digest.update(chunk))
   try {
     await new Promise<void>((resolve, reject) => {
       limits.on('error', reject)
@@ -969,6 +993,7 @@ async function spool(body: Readable, path: string, bodyLimitBytes: number): Prom
       })
       body.pipe(limits).pipe(file)
     })
+    return digest.digest()
   } finally {
     body.unpipe(limits)
     limits.destroy()
@@ -988,9 +1013,9 @@ async function spool(body: Readable, path: string, bodyLimitBytes: number): Prom
  * is the import, the whole file is applied again from its start, in a new transaction, as inTransaction reruns
  * any unit of work.
  */
-async function applyFile(db: Db, path: string, mode: ImportMode): Promise<ImportResult> {
+async function applyFile(db: Db, path: string, mode: ImportMode, key: ApiKeyIdentity | null): Promise<ImportResult> {
   return inTransaction(db, async (trx) => {
-    const run = new ImportRun(trx)
+    const run = new ImportRun(trx, key)
     const lines = pipeline(createReadStream(path), split2({ maxLength: MAX_LINE_BYTES }), () => {})
     let number = 0
     let batch: Array<{ number: number; text: string }> = []
@@ -1038,13 +1063,24 @@ async function applyFile(db: Db, path: string, mode: ImportMode): Promise<Import
 export async function importRecords(
   db: Db,
   body: Readable,
-  options: { mode: ImportMode; bodyLimitBytes: number },
-): Promise<ImportResult> {
+  options: {
+    mode: ImportMode
+    bodyLimitBytes: number
+    /** The key importing: it owns what the import creates, and may change only what it owns, unless admin. */
+    key: ApiKeyIdentity | null
+    /**
+     * Called with the SHA-256 of the whole body once it is in, before anything is applied: false skips the
+     * import (an earlier request with the same body was answered again instead), and undefined is returned.
+     */
+    beforeApply?: (bodySha256: Buffer) => Promise<boolean>
+  },
+): Promise<ImportResult | undefined> {
   const dir = await mkdtemp(join(tmpdir(), 'counterclaim-import-'))
   try {
     const path = join(dir, 'body.ndjson')
-    await spool(body, path, options.bodyLimitBytes)
-    return await applyFile(db, path, options.mode)
+    const bodySha256 = await spool(body, path, options.bodyLimitBytes)
+    if (options.beforeApply !== undefined && !(await options.beforeApply(bodySha256))) return undefined
+    return await applyFile(db, path, options.mode, options.key)
   } catch (error) {
     if (error instanceof ImportAborted) throw error.problem
     if (error instanceof ImportRejected) {
