@@ -200,6 +200,33 @@ t.test('no key ever reaches the logs', async (t) => {
   t.notOk(logs.includes(token.slice(4)), 'not even in part')
 })
 
+t.test('a claim others answered or reviewed is deleted only by an admin key: their work is theirs', async (t) => {
+  await created('/v1/parties', { slug: 'cascade-a', name: 'Cascade A', kind: 'military' })
+  await created('/v1/parties', { slug: 'cascade-b', name: 'Cascade B', kind: 'military' }, keys.otherWrite)
+  const claim = await created('/v1/claims', { party: 'cascade-a', text: 'Said.', stated_at: STATED })
+  const answer = await created(
+    '/v1/claims',
+    { party: 'cascade-b', text: 'Denied.', stated_at: STATED },
+    keys.otherWrite,
+  )
+  const link = await created(
+    '/v1/links',
+    { from_claim_id: answer.id, to_claim_id: claim.id, kind: 'rebuts' },
+    keys.otherWrite,
+  )
+  const refused = await call(app, 'DELETE', `/v1/claims/${claim.id}`)
+  t.equal(refused.status, 409, "its creator may not take the other key's link with it")
+  t.match(refused.body.detail, /1 link\(s\) and 0 review\(s\) made with other API keys/)
+  t.equal((await call(app, 'GET', `/v1/links/${link.id}`)).status, 200, 'the link is still there')
+
+  t.equal((await call(app, 'DELETE', `/v1/links/${link.id}`, undefined, bearer(keys.otherWrite))).status, 204)
+  t.equal((await call(app, 'DELETE', `/v1/claims/${claim.id}`)).status, 204, 'once it is gone, the claim may go')
+
+  const again = await created('/v1/claims', { party: 'cascade-a', text: 'Said again.', stated_at: STATED })
+  await created('/v1/links', { from_claim_id: answer.id, to_claim_id: again.id, kind: 'rebuts' }, keys.otherWrite)
+  t.equal((await call(app, 'DELETE', `/v1/claims/${again.id}`, undefined, bearer(keys.admin))).status, 204)
+})
+
 /**
  * The security matrix: every route that changes something, called with every kind of key that must not succeed
  * against a record that key did not create. Any 2xx is an unauthorised success; the records are compared after.

@@ -15,8 +15,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /**
-     * Set on a route to override the default: routes left out of the OpenAPI document (it and its viewer) are
-     * public, reads need `read` (and only when reads require a key), everything else `write`.
+     * Set on a route to override the default: reads left out of the OpenAPI document (it and its viewer) are
+     * public, other reads need `read` (and only when reads require a key), everything else `write`.
      */
     access?: RouteAccess
   }
@@ -57,13 +57,10 @@ export default fp<AuthOptions>(
     fastify.addHook('onRoute', (route) => {
       const schema = route.schema as Record<string, unknown> | undefined
       const methods = [route.method].flat()
+      // A write never defaults to public, even undocumented: only an explicit `access` opens one.
+      const safe = methods.every((method) => SAFE_METHODS.has(method))
       const access: RouteAccess =
-        route.config?.access ??
-        (schema === undefined || schema.hide === true
-          ? 'public'
-          : methods.every((method) => SAFE_METHODS.has(method))
-            ? 'read'
-            : 'write')
+        route.config?.access ?? (!safe ? 'write' : schema === undefined || schema.hide === true ? 'public' : 'read')
       route.config = { ...route.config, access }
       if (schema === undefined || schema.hide === true || access === 'public') return
       // Documented: reads take a key optionally; writes need one, and may be refused for its scope or owner.

@@ -291,6 +291,23 @@ export async function updateClaim(db: Db, id: string, values: ClaimRowUpdate): P
     .execute()
 }
 
+/**
+ * The live links from or to a claim, and its live reviews, made with another key than `keyId`, or with none: the
+ * work of others that deleting the claim would take with it.
+ */
+export async function othersWorkOnClaim(db: Db, claimId: string, keyId: string | null) {
+  const { rows } = await sql<{ links: number; reviews: number }>`
+    SELECT
+      (SELECT count(*) FROM links
+       WHERE (from_claim_id = ${claimId} OR to_claim_id = ${claimId}) AND deleted_at IS NULL
+         AND created_by IS DISTINCT FROM ${keyId}::uuid)::int AS links,
+      (SELECT count(*) FROM reviews
+       WHERE claim_id = ${claimId} AND deleted_at IS NULL AND created_by IS DISTINCT FROM ${keyId}::uuid)::int AS reviews`.execute(
+    db,
+  )
+  return rows[0] ?? { links: 0, reviews: 0 }
+}
+
 export async function softDeleteClaim(db: Db, id: string): Promise<void> {
   await db.updateTable('claims').set(softDeletion()).where('id', '=', id).execute()
 }

@@ -184,15 +184,16 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         operationId: 'deleteClaim',
         summary: 'Delete a claim',
         description:
-          'The claim disappears from reads and stops counting as a rebuttal. With If-Match, applies only if the ' +
-          'claim is unchanged since that ETag (else 412).',
+          'The claim disappears from reads and stops counting as a rebuttal; its links and reviews go with it. ' +
+          'While links or reviews of it made with other API keys are live, only an admin key may delete it ' +
+          '(409 otherwise). With If-Match, applies only if the claim is unchanged since that ETag (else 412).',
         tags: ['claims'],
         params: ClaimParams,
-        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 412, 503) },
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 409, 412, 503) },
       },
     },
     async (request, reply) => {
-      await claims.deleteClaim(fastify.db, request.params.id, writePreconditions(request))
+      await claims.deleteClaim(fastify.db, request.params.id, writePreconditions(request), request.apiKey)
       return reply.code(204).send(null)
     },
   )

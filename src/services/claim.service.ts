@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { inTransaction, readInTransaction } from '../db/transaction.js'
 import { sql } from 'kysely'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
-import { invalidField, notFound, unknownReference } from '../http/problem-details.js'
+import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
 import * as reviews from '../repositories/review.repository.js'
@@ -20,6 +20,7 @@ import { resolvePartyFilter } from './party.service.js'
 import { EXPORT_CHUNK_ROWS, mapRows } from './export-rows.js'
 import { storedInstant } from './stored-instant.js'
 import type { Precondition } from './precondition.js'
+import { type ApiKeyIdentity, grants } from '../schemas/api-key.schema.js'
 
 export function toClaim(row: ClaimRecord): Claim {
   return {
@@ -237,12 +238,32 @@ function mergeLocation(current: ClaimRecord, patch: NonNullable<UpdateClaimInput
   return { name, lat, lon }
 }
 
-export async function deleteClaim(db: Db, id: string, precondition: Precondition<Claim>): Promise<void> {
+/**
+ * Deletes a claim, with its links and reviews. `deleter` is the key deleting it: a claim is its creator's to
+ * delete (the precondition checks that), but the links and reviews of it that other keys made are theirs, so
+ * only an admin key deletes a claim while it has any.
+ */
+export async function deleteClaim(
+  db: Db,
+  id: string,
+  precondition: Precondition<Claim>,
+  deleter: ApiKeyIdentity | null,
+): Promise<void> {
   await inTransaction(db, async (trx) => {
     const answered = await lockWithAnswered(trx, id)
     const current = await claims.findClaimById(trx, id)
     if (current === undefined) throw notFound(`claim ${id}`)
     precondition(toClaim(current), current.created_by)
+    if (deleter === null || !grants(deleter.scopes, 'admin')) {
+      const others = await claims.othersWorkOnClaim(trx, current.id, deleter?.id ?? null)
+      if (others.links > 0 || others.reviews > 0) {
+        throw new ApiError(
+          'conflict',
+          `claim ${current.id} has ${others.links} link(s) and ${others.reviews} review(s) made with other API keys, ` +
+            'which deleting it would delete too; their keys may delete them first, or an admin key the claim',
+        )
+      }
+    }
     // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
     // longer count it.
     const deleted = await links.softDeleteLinksOfClaim(trx, id)
