@@ -10,7 +10,9 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import * as prettier from 'prettier'
+import { openServerDatabase } from '../src/db/database.js'
 import { encodeCursor } from '../src/http/pagination.js'
+import { createApiKey } from '../src/services/api-key.service.js'
 import { formatSummary, summarizeProfile } from './cpu-profile.js'
 import { type CountedRequest, countQueries, type QueryCount } from './query-count.js'
 import {
@@ -491,7 +493,7 @@ async function load(port: number, arm: Arm, seconds: number): Promise<LoadRun & 
             ...request,
             method: next.method,
             path: next.path,
-            headers: next.body === undefined ? {} : { 'content-type': 'application/json' },
+            headers: requestHeaders(next),
             body: next.body === undefined ? undefined : JSON.stringify(next.body),
           }
         },
@@ -514,6 +516,30 @@ async function load(port: number, arm: Arm, seconds: number): Promise<LoadRun & 
   }
 }
 
+/**
+ * The key the benchmark writes with, made once the service has migrated the database. Reads go without one, as
+ * a public front end's do; a write carries it, and its lookup is part of what a write costs.
+ */
+let writeAuthorization = ''
+
+async function makeWriteKey(): Promise<string> {
+  const database = openServerDatabase({ url: scratchUrl, poolMax: 1, statementTimeoutMs: 5000 })
+  try {
+    const { token } = await createApiKey(database.db, { name: 'benchmark', scopes: ['write'] })
+    return `Bearer ${token}`
+  } finally {
+    await database.close()
+  }
+}
+
+/** The headers of a request: a JSON body's type, and the key on a write (the baseline ignores both). */
+function requestHeaders(request: HttpRequest): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (request.body !== undefined) headers['content-type'] = 'application/json'
+  if (request.method !== 'GET') headers.authorization = writeAuthorization
+  return headers
+}
+
 /** One request, answered in full: to tell a route that is not there from one that fails. */
 function once(port: number, request: HttpRequest): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -524,7 +550,7 @@ function once(port: number, request: HttpRequest): Promise<{ status: number; bod
         port,
         path: request.path,
         method: request.method,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+        headers: requestHeaders(request),
         timeout: 30_000,
       },
       (response) => {
@@ -672,7 +698,11 @@ async function importOnce(
         port: service.port,
         path: '/v1/import',
         method: 'POST',
-        headers: { 'content-type': 'application/x-ndjson', 'content-length': payload.length },
+        headers: {
+          'content-type': 'application/x-ndjson',
+          'content-length': payload.length,
+          authorization: writeAuthorization,
+        },
       },
       (response) => {
         const firstByteMs = seconds(startedAt) * 1000
@@ -1109,6 +1139,10 @@ async function main() {
     LOG_LEVEL: 'warn',
     DATABASE_URL: scratchUrl,
     DATABASE_POOL_MAX: String(POOL_MAX),
+    // autocannon sends everything from one address: limits far above what a run sends keep the counting, and its
+    // cost, in the measure, without refusing requests. Set them to 0 to measure without rate limiting.
+    RATE_LIMIT_PER_IP: process.env.RATE_LIMIT_PER_IP ?? '1000000000',
+    RATE_LIMIT_PER_KEY: process.env.RATE_LIMIT_PER_KEY ?? '1000000000',
   }
   const profileDir = join(workDir, `profile-${Date.now()}`)
   const serviceArgs = [
@@ -1116,6 +1150,7 @@ async function main() {
     join(ROOT, 'dist', 'server.js'),
   ]
   const service = await startServer('service', serviceArgs, environment)
+  writeAuthorization = await makeWriteKey()
   const needsBaseline = selected.some((scenario) => scenario.kind === 'load' && scenario.arms.length > 1)
   const baseline = needsBaseline ? await startServer('baseline', [baselineEntry], environment) : undefined
   log(`service on port ${service.port} (pid ${service.child.pid})${baseline ? `, baseline on ${baseline.port}` : ''}`)
@@ -1128,7 +1163,15 @@ async function main() {
     const counted: CountedRequest[] = selected.flatMap((scenario) => {
       if (scenario.kind !== 'load') return []
       const request = scenario.arms[0]!.request()
-      return [{ name: scenario.name, method: request.method, url: request.path, payload: request.body }]
+      return [
+        {
+          name: scenario.name,
+          method: request.method,
+          url: request.path,
+          payload: request.body,
+          headers: requestHeaders(request),
+        },
+      ]
     })
     const counts = await countQueries(scratchUrl, counted)
     for (const [name, count] of counts) results.get(name)!.queries = count

@@ -91,3 +91,52 @@ t.test('loadConfig reads only the environment it is given', async (t) => {
   t.equal(config.port, 4000)
   t.equal(config.databaseUrl, undefined, 'DATABASE_URL of the test process is not read')
 })
+
+t.test('limits: documented defaults', async (t) => {
+  const config = loadConfig({})
+  t.same(config.rateLimit, { windowMs: 60_000, perIp: 600, perKey: 6000 })
+  t.same(config.corsOrigins, ['*'])
+  t.equal(config.trustProxy, false)
+  t.same(config.overload, { maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0, maxRssBytes: 0 })
+  t.same(
+    [config.requestTimeoutMs, config.headersTimeoutMs, config.keepAliveTimeoutMs, config.connectionTimeoutMs],
+    [30_000, 10_000, 72_000, 0],
+  )
+})
+
+t.test('rate limits are integers; 0 means no limit, and a window is at least a second', async (t) => {
+  t.same(loadConfig({ RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '100', RATE_LIMIT_WINDOW_MS: '1000' }).rateLimit, {
+    windowMs: 1000,
+    perIp: 0,
+    perKey: 100,
+  })
+  t.match(configError({ RATE_LIMIT_PER_IP: '-1' })?.message, /\bRATE_LIMIT_PER_IP\b/)
+  t.match(configError({ RATE_LIMIT_PER_KEY: 'lots' })?.message, /\bRATE_LIMIT_PER_KEY\b/)
+  t.match(configError({ RATE_LIMIT_WINDOW_MS: '10' })?.message, /\bRATE_LIMIT_WINDOW_MS\b/)
+})
+
+t.test('TRUST_PROXY: true, false, or the proxies’ addresses and ranges', async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.1,fd00::/8,loopback' }).trustProxy, [
+    '10.0.0.0/8',
+    '192.0.2.1',
+    'fd00::/8',
+    'loopback',
+  ])
+  for (const bad of ['1', 'yes', '10.0.0.0/33', 'proxy.internal', '10.0.0.1/8/2']) {
+    t.match(configError({ TRUST_PROXY: bad })?.message, /\bTRUST_PROXY\b/, `refuses ${bad}`)
+  }
+})
+
+t.test('CORS_ORIGINS: *, none, or origins', async (t) => {
+  t.same(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins, ['*'])
+  t.same(loadConfig({ CORS_ORIGINS: 'none' }).corsOrigins, [])
+  t.same(loadConfig({ CORS_ORIGINS: 'https://app.example.org, http://localhost:5173' }).corsOrigins, [
+    'https://app.example.org',
+    'http://localhost:5173',
+  ])
+  for (const bad of ['app.example.org', 'https://app.example.org/', 'https://app.example.org/path', 'ftp://x.org']) {
+    t.match(configError({ CORS_ORIGINS: bad })?.message, /\bCORS_ORIGINS\b/, `refuses ${bad}`)
+  }
+})

@@ -1,0 +1,112 @@
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface SecurityHeadersOptions {
+  /** `['*']` for any origin, `[]` for none (no CORS headers at all), or the origins allowed. */
+  corsOrigins: string[]
+}
+
+/** Where the interactive reference is served (the openapi plugin's Swagger UI). */
+const DOCS_PREFIX = '/docs'
+
+/**
+ * What a JSON answer may make a browser do: nothing. It is data, never a page: no script, style or frame may come
+ * from it, and no page may frame it.
+ */
+const API_CSP = { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
+
+/**
+ * The Swagger UI page: its scripts, styles, fonts and images come from the service itself (it has no inline
+ * script), it fetches the OpenAPI document and sends "try it out" requests to the same origin, and sets inline
+ * styles from its scripts. No `upgrade-insecure-requests`: the page is also opened over plain HTTP (a local
+ * `npm start`), where that would send its own scripts to an https:// address that does not answer.
+ */
+const DOCS_CSP = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'", 'data:'],
+  formAction: ["'self'"],
+  frameAncestors: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+}
+
+/** Browsers cache a preflight answer this long (2 h: Chromium's cap; Firefox allows more). */
+const PREFLIGHT_MAX_AGE_S = 7200
+
+/**
+ * Security headers on every answer (helmet), and CORS for browser clients of other origins. Registered before
+ * everything that may refuse a request (overload, authentication, rate limits), so that the refusal carries them
+ * too: a page can read a 429 or a 503 and its Retry-After only if the CORS headers are on it.
+ */
+export default fp<SecurityHeadersOptions>(
+  async function securityHeaders(fastify: FastifyInstance, { corsOrigins }) {
+    fastify.addHook('onRoute', (route) => {
+      if (route.url !== DOCS_PREFIX && !route.url.startsWith(`${DOCS_PREFIX}/`)) return
+      // Read by helmet's own onRoute hook, added after this one. A page gets the headers that only a page heeds.
+      route.helmet = {
+        contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP },
+        frameguard: { action: 'sameorigin' },
+        crossOriginOpenerPolicy: { policy: 'same-origin' },
+        originAgentCluster: true,
+        xDnsPrefetchControl: { allow: false },
+      }
+    })
+
+    await fastify.register(helmet, {
+      contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
+      frameguard: { action: 'deny' },
+      // The API's own host only: whether its sibling hosts are HTTPS-only is not the service's to decide.
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
+      // Headers that only a document (a page in a window) or a browser of the past heeds: not sent with data,
+      // which spares bytes on every answer and, as helmet builds its headers on each request, the time.
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    })
+
+    if (corsOrigins.length === 0) return
+    await fastify.register(cors, {
+      // Credentials (cookies) are never involved: a key travels in the Authorization header, which a page sets
+      // itself. So any origin may be allowed without letting one site act with a visitor's rights on another.
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      credentials: false,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: [
+        'Accept',
+        'Authorization',
+        'Content-Type',
+        'If-Match',
+        'If-None-Match',
+        'Idempotency-Key',
+        'X-Request-Id',
+      ],
+      exposedHeaders: [
+        'Content-Disposition',
+        'ETag',
+        'Idempotent-Replayed',
+        'Link',
+        'Location',
+        'Retry-After',
+        'RateLimit-Limit',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+        'WWW-Authenticate',
+        'X-Request-Id',
+      ],
+      maxAge: PREFLIGHT_MAX_AGE_S,
+      // Strict preflight checking answers a bare OPTIONS with a text/plain 400; a bare OPTIONS is harmless.
+      strictPreflight: false,
+    })
+  },
+  { name: 'security-headers' },
+)
