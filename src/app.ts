@@ -1,19 +1,26 @@
 import { randomUUID } from 'node:crypto'
+import type { Server } from 'node:http'
 import accepts from '@fastify/accepts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { type DatabaseHandle, openEmbeddedDatabase, openServerDatabase } from './db/database.js'
 import { ExportSlots } from './http/export.js'
 import { ApiError, answerClientError, sendProblem } from './http/problem-details.js'
 import { rejectNulCharacters, validatorCompiler } from './http/validation.js'
+import authPlugin from './plugins/auth.plugin.js'
 import databasePlugin from './plugins/database.plugin.js'
+import idempotencyPlugin from './plugins/idempotency.plugin.js'
 import openapiPlugin from './plugins/openapi.plugin.js'
+import overloadPlugin from './plugins/overload.plugin.js'
 import problemDetailsPlugin from './plugins/problem-details.plugin.js'
+import rateLimitPlugin from './plugins/rate-limit.plugin.js'
+import securityHeadersPlugin from './plugins/security-headers.plugin.js'
 import claimRoutes from './routes/claims.routes.js'
 import disputeRoutes from './routes/disputes.routes.js'
 import healthRoutes from './routes/health.routes.js'
 import importRoutes from './routes/import.routes.js'
+import keyRoutes from './routes/keys.routes.js'
 import linkRoutes from './routes/links.routes.js'
 import partyRoutes from './routes/parties.routes.js'
 import reviewRoutes from './routes/reviews.routes.js'
@@ -28,19 +35,36 @@ export interface AppOptions {
 // An incoming x-request-id is kept when it is a plausible id, so a caller can follow its request in our logs.
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
-export function serverOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyServerOptions {
+export function serverOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyHttpOptions<Server> {
   return {
-    logger: logger ?? { level: config.logLevel },
+    // Fastify logs no request headers; should a serializer ever add them, a key still never reaches the logs.
+    logger: logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: config.bodyLimitBytes,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     },
-    // A request that has not finished in this time is answered 408 and its socket closed.
-    requestTimeout: 30_000,
+    // A request whose headers, or whole body, have not arrived in these times is answered 408 and its socket
+    // closed, so that slow senders cannot hold connections open. Node looks for such requests every
+    // connectionsCheckingInterval (30 s by default, which would let a 10 s headers timeout run to 40 s).
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
+    // Longer than the idle timeout of common load balancers (60 s), so that they close an idle connection before
+    // the service does, rather than send a request on it as it closes.
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: config.connectionTimeoutMs,
+    // Behind a load balancer, the client's address is in X-Forwarded-For: rate limits per address need it.
+    trustProxy: config.trustProxy,
     // Requests arriving while the server closes are answered by the problem-details plugin instead.
     return503OnClosing: false,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A parameter of any length reaches its route, whose schema bounds it (a uuid, a slug of at most 100
+    // characters) and names it when it is too long; the router's own bound refused the whole URL instead, before
+    // it could tell a method the path does not have (405).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: Number.MAX_SAFE_INTEGER },
     // Errors raised before a route is found (a URL that is not valid percent-encoding) and before Fastify sees
     // the request at all (an invalid header) are problems like every other.
     frameworkErrors: (error, _request, reply) => sendProblem(reply, new ApiError('malformed-request', error.message)),
@@ -54,6 +78,9 @@ export async function openDatabase(config: Config, onIdleError?: (error: Error) 
       url: config.databaseUrl,
       poolMax: config.databasePoolMax,
       statementTimeoutMs: config.statementTimeoutMs,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queryTimeoutMs: config.databaseQueryTimeoutMs,
+      exportTimeoutMs: config.exportTimeoutMs,
       onIdleError,
     })
   }
@@ -81,10 +108,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(problemDetailsPlugin)
   // request.accepts(): the representations that answer Accept (JSON, CSV, NDJSON, JSON-LD).
   await app.register(accepts)
+  // Security and CORS headers first, so that every refusal below carries them; then load shedding, before
+  // anything that costs (authentication, rate limits).
+  await app.register(securityHeadersPlugin, { corsOrigins: options.config.corsOrigins })
+  await app.register(overloadPlugin, options.config.overload)
   const database =
     options.database ??
     (await openDatabase(options.config, (error) => app.log.warn({ err: error }, 'idle database connection failed')))
   await app.register(databasePlugin, { database, migrate: options.config.migrateOnStart })
+  // Before every route: it sets each route's access (and documents it) as the route is added.
+  await app.register(authPlugin, { readsRequireKey: options.config.readsRequireKey })
+  // After auth (the limit is per key once the key is known), before every route it limits.
+  await app.register(rateLimitPlugin, options.config.rateLimit)
+  // After auth (records belong to the key), before every route (each POST takes an Idempotency-Key). A running
+  // request holds its key for as long as a request may take to arrive, renewing it as it runs.
+  await app.register(idempotencyPlugin, {
+    ttlHours: options.config.idempotencyTtlHours,
+    leaseMs: options.config.requestTimeoutMs,
+  })
   await app.register(openapiPlugin)
   await app.register(healthRoutes)
   await app.register(partyRoutes)
@@ -97,5 +138,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(disputeRoutes, exports)
   await app.register(importRoutes, { bodyLimitBytes: options.config.importBodyLimitBytes })
   await app.register(reviewRoutes)
+  await app.register(keyRoutes)
   return app
 }

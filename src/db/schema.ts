@@ -10,6 +10,9 @@ export interface Database {
   reviews: ReviewTable
   review_versions: ReviewVersionTable
   import_refs: ImportRefTable
+  api_keys: ApiKeyTable
+  rate_limit_counters: RateLimitCounterTable
+  idempotency_records: IdempotencyRecordTable
 }
 
 /** What every repository function takes first: the database, or a transaction opened by the caller. */
@@ -34,6 +37,8 @@ export interface PartyTable {
   created_at: CreatedAt
   updated_at: UpdatedAt
   deleted_at: NullableTimestamp
+  /** The API key that created the record; null for records made before keys or from the command line. */
+  created_by: string | null
 }
 
 export interface ClaimSourceRecord {
@@ -66,6 +71,8 @@ export interface ClaimTable {
   created_at: CreatedAt
   updated_at: UpdatedAt
   deleted_at: NullableTimestamp
+  /** The API key that created the record; null for records made before keys or from the command line. */
+  created_by: string | null
 }
 
 export interface ClaimVersionTable {
@@ -92,6 +99,8 @@ export interface LinkTable {
   created_at: CreatedAt
   updated_at: UpdatedAt
   deleted_at: NullableTimestamp
+  /** The API key that created the record; null for records made before keys or from the command line. */
+  created_by: string | null
 }
 
 export interface RebuttalPairTable {
@@ -118,6 +127,8 @@ export interface ReviewTable {
   created_at: CreatedAt
   updated_at: UpdatedAt
   deleted_at: NullableTimestamp
+  /** The API key that created the record; null for records made before keys or from the command line. */
+  created_by: string | null
 }
 
 export interface ReviewVersionTable {
@@ -130,10 +141,51 @@ export interface ReviewVersionTable {
 export type ImportRefKind = 'party' | 'claim' | 'link' | 'review'
 
 export interface ImportRefTable {
+  /** The API key whose import made the ref (its id), or '' for none: each key names records in its own space. */
+  namespace: Generated<string>
   kind: ImportRefKind
   ref: string
   record_id: string
   created_at: CreatedAt
+}
+
+export interface ApiKeyTable {
+  id: Generated<string>
+  name: string
+  prefix: string
+  secret_hash: Buffer
+  scopes: string[]
+  created_at: CreatedAt
+  last_used_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface RateLimitCounterTable {
+  /** `key:<api key id>` or `ip:<address>`. */
+  key: string
+  hits: number
+  window_ends_at: Timestamp
+}
+
+export type IdempotencyState = 'in-progress' | 'completed'
+
+export interface IdempotencyRecordTable {
+  api_key_id: string
+  idempotency_key: string
+  /** SHA-256 of the request: method, route, parameters, query and body. */
+  fingerprint: Buffer
+  /** The request holding the record (a retry that takes an abandoned record over writes its own). */
+  attempt_id: string
+  state: IdempotencyState
+  /** While in progress, the holder renews it; past it, the holder is taken to have died. */
+  locked_until: Timestamp
+  response_status: number | null
+  /** The replayed headers by lower-case name; written as JSON text. */
+  response_headers: ColumnType<Record<string, string> | null, string | null, string | null>
+  /** Null while in progress, and for an answer not kept (one holding a secret shown only once). */
+  response_body: Buffer | null
+  created_at: CreatedAt
+  expires_at: Timestamp
 }
 
 export type PartyRow = Selectable<PartyTable>

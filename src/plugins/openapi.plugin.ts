@@ -2,8 +2,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { ApiKeySchema, CreatedApiKeySchema } from '../schemas/api-key.schema.js'
 import { ClaimSchema, ClaimVersionSchema } from '../schemas/claim.schema.js'
-import { ProblemSchema } from '../schemas/common.schema.js'
+import { EVERY_ROUTE_PROBLEMS, ProblemSchema, problemResponses } from '../schemas/common.schema.js'
 import { DisputeSchema, MatrixSchema, RebuttalSummarySchema } from '../schemas/dispute.schema.js'
 import { LinkSchema, RebuttalSchema } from '../schemas/link.schema.js'
 import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
@@ -28,7 +29,32 @@ const SHARED_SCHEMAS = [
   ThreadSchema,
   ReviewSchema,
   ReviewVersionSchema,
+  ApiKeySchema,
+  CreatedApiKeySchema,
 ]
+
+interface GeneratedOperation {
+  responses?: Record<string, { headers?: Record<string, { schema?: { required?: unknown }; required?: boolean }> }>
+}
+
+/**
+ * A response header is written as one schema in the routes (see `ResponseHeader`), which the generator copies
+ * whole into the header's `schema`; whether the header is always present belongs to the header object itself.
+ */
+function liftRequiredHeaders<T extends { paths?: object }>(document: T): T {
+  for (const item of Object.values(document.paths ?? {}) as Array<Record<string, GeneratedOperation>>) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values(operation.responses ?? {})) {
+        for (const header of Object.values(response.headers ?? {})) {
+          if (header.schema?.required !== true) continue
+          delete header.schema.required
+          header.required = true
+        }
+      }
+    }
+  }
+  return document
+}
 
 /**
  * The OpenAPI 3.1 document is generated from the route schemas, served at /openapi.json, and browsable at
@@ -37,6 +63,21 @@ const SHARED_SCHEMAS = [
 export default fp(
   async function openapi(fastify: FastifyInstance) {
     for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema)
+
+    // The problems any route may answer with are added to each route's responses here, once for all, so that
+    // they are documented (and serialised) like the problems each route lists itself.
+    const everyRouteProblems = problemResponses(...EVERY_ROUTE_PROBLEMS)
+    // Fastify reads a body sent with any method but GET and HEAD, whether the route takes one or not (a DELETE
+    // may carry one): so such a route can refuse a body that is malformed, too large, or of another media type.
+    const bodyProblems = problemResponses(400, 413, 415)
+    fastify.addHook('onRoute', (route) => {
+      const responses = route.schema?.response as Record<string, unknown> | undefined
+      if (responses === undefined || route.schema?.hide) return
+      for (const [status, problem] of Object.entries(everyRouteProblems)) responses[status] ??= problem
+      if ([route.method].flat().some((method) => method !== 'GET' && method !== 'HEAD')) {
+        for (const [status, problem] of Object.entries(bodyProblems)) responses[status] ??= problem
+      }
+    })
 
     await fastify.register(swagger, {
       openapi: {
@@ -50,8 +91,20 @@ export default fp(
           license: { name: 'MIT', identifier: 'MIT' },
         },
         servers: [{ url: '/', description: 'This server' }],
-        // Every operation is open for now; API keys for writes come with the authentication work.
+        // Each operation says whether it takes a key (the auth plugin sets `security` on it); none is the default.
         security: [],
+        components: {
+          securitySchemes: {
+            apiKey: {
+              type: 'http',
+              scheme: 'bearer',
+              description:
+                'An API key (`cck_…`) as a bearer token. Writes need one with the `write` scope; reads need none ' +
+                'unless the server sets READS_REQUIRE_KEY. A missing or bad key is a 401, a missing scope or a ' +
+                'record another key created a 403. `npm run keys -- create` makes the first one.',
+            },
+          },
+        },
         tags: [
           { name: 'parties', description: 'Who speaks: states, ministries, media, fact-checkers.' },
           { name: 'claims', description: 'What a party asserted, with its sources and versions.' },
@@ -62,9 +115,12 @@ export default fp(
           },
           { name: 'reviews', description: "Fact-checkers' verdicts on claims, also served as schema.org ClaimReview." },
           { name: 'import', description: 'Bulk import of parties, claims, links and reviews from NDJSON.' },
+          { name: 'keys', description: 'API keys and their scopes; for admin keys.' },
           { name: 'operations', description: 'Health, readiness and the API description.' },
         ],
       },
+      transformObject: (generated) =>
+        'openapiObject' in generated ? liftRequiredHeaders(generated.openapiObject) : generated.swaggerObject,
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },

@@ -44,7 +44,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const link = await links.createLink(fastify.db, request.body)
+      const link = await links.createLink(fastify.db, request.body, request.apiKey?.id ?? null)
       reply.code(201).header('location', `/v1/links/${link.id}`)
       return sendRepresentation(request, reply, link)
     },
@@ -133,7 +133,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           201: Type.Ref(RebuttalSchema, {
             description: 'The rebuttal was recorded: its link, and the rebutting claim.',
             headers: {
-              location: { type: 'string', description: 'The path of the new link.' },
+              location: { type: 'string', required: true, description: 'The path of the new link.' },
             },
           }),
           ...problemResponses(400, 404, 409, 413, 415, 422, 503),
@@ -141,7 +141,12 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request, reply) => {
-      const rebuttal = await links.createRebuttal(fastify.db, request.params.id, request.body)
+      const rebuttal = await links.createRebuttal(
+        fastify.db,
+        request.params.id,
+        request.body,
+        request.apiKey?.id ?? null,
+      )
       return reply.code(201).header('location', `/v1/links/${rebuttal.link.id}`).send(rebuttal)
     },
   )

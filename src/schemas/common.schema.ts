@@ -51,7 +51,30 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   413: 'The body is larger than the limit.',
   415: 'The body is not JSON.',
   422: 'The request is well-formed but cannot be applied: a reference points at nothing, or a rule forbids it.',
-  503: 'The database is unavailable or slow; retry after Retry-After seconds.',
+  429: 'Too many requests from this client (its API key, or its address without one); retry after Retry-After seconds.',
+  500: 'The server failed to answer; the problem carries the request id (`instance`) under which it was logged.',
+  503: 'The database is unavailable or slow, or the service is overloaded or shutting down; retry after Retry-After seconds.',
+}
+
+/**
+ * A response header for the OpenAPI document: its schema, description, and whether every response of its status
+ * carries it. The document generator takes all of it as the header's schema; `required` is lifted out to the
+ * header itself when the document is written (see the openapi plugin).
+ */
+export interface ResponseHeader {
+  type: 'string' | 'integer'
+  description: string
+  required?: boolean
+  minimum?: number
+}
+
+const PROBLEM_HEADERS: Partial<Record<number, Record<string, ResponseHeader>>> = {
+  429: {
+    'retry-after': { type: 'integer', minimum: 0, required: true, description: 'Seconds until the window ends.' },
+  },
+  503: {
+    'retry-after': { type: 'integer', minimum: 0, required: true, description: 'Seconds to wait before retrying.' },
+  },
 }
 
 /** The problem+json responses a route can give, for its response schema (and the OpenAPI document). */
@@ -61,13 +84,30 @@ export function problemResponses<S extends number>(...statuses: S[]) {
       status,
       {
         description: PROBLEM_DESCRIPTIONS[status] ?? 'A problem.',
+        ...(PROBLEM_HEADERS[status] ? { headers: PROBLEM_HEADERS[status] } : {}),
         content: { 'application/problem+json': { schema: ProblemRef } },
       },
     ]),
-  ) as Record<S, { description: string; content: { 'application/problem+json': { schema: typeof ProblemRef } } }>
+  ) as Record<
+    S,
+    {
+      description: string
+      headers?: Record<string, ResponseHeader>
+      content: { 'application/problem+json': { schema: typeof ProblemRef } }
+    }
+  >
 }
 
-export const NotModified = Type.Null({ description: 'Not modified: the If-None-Match entity tag is current.' })
+/**
+ * The problems any route may answer with, whatever it does: a failure of the server (500), and overload, a
+ * shutdown or a lost database (503). The openapi plugin adds them to every route that does not list them.
+ */
+export const EVERY_ROUTE_PROBLEMS = [500, 503] as const
+
+export const NotModified = Type.Null({
+  description: 'Not modified: the If-None-Match entity tag is current.',
+  headers: { etag: { type: 'string', required: true, description: 'The current entity tag.' } },
+})
 
 export const PAGE_LIMIT_DEFAULT = 50
 export const PAGE_LIMIT_MAX = 200
@@ -105,10 +145,11 @@ export function Page<T extends TSchema>(item: T, title: string) {
 
 /** Response headers of a single-resource answer, for the OpenAPI document. */
 export function resourceHeaders(what: string, options: { created?: boolean } = {}) {
-  return {
-    headers: {
-      etag: { type: 'string', description: `The entity tag of the ${what}, for If-None-Match and If-Match.` },
-      ...(options.created ? { location: { type: 'string', description: `The path of the new ${what}.` } } : {}),
-    },
+  const etag: ResponseHeader = {
+    type: 'string',
+    required: true,
+    description: `The entity tag of the ${what}, for If-None-Match and If-Match.`,
   }
+  const location: ResponseHeader = { type: 'string', required: true, description: `The path of the new ${what}.` }
+  return { headers: { etag, ...(options.created ? { location } : {}) } }
 }
