@@ -7,16 +7,6 @@ import { PostgresRateLimitStore, storeClass } from '../http/rate-limit-store.js'
 import { deleteEndedWindows } from '../repositories/rate-limit.repository.js'
 import { problemResponses, type ResponseHeader } from '../schemas/common.schema.js'
 
-/**
- * Routes that are never limited: probes (a load balancer or an orchestrator polls them, and must not be refused
- * for it), the API description and its viewer, and CORS preflights (which a browser sends on its own).
- */
-function isUnlimited(url: string, methods: string[]): boolean {
-  if (methods.every((method) => method === 'OPTIONS')) return true
-  if (url === '/healthz' || url === '/readyz' || url === '/openapi.json') return true
-  return url === '/docs' || url.startsWith('/docs/')
-}
-
 /** The IETF draft's headers (draft-ietf-httpapi-ratelimit-headers), as the plugin's `enableDraftSpec` sends them. */
 const RATE_LIMIT_HEADERS: Record<string, ResponseHeader> = {
   'ratelimit-limit': {
@@ -47,8 +37,10 @@ export default fp<RateLimitConfig>(
     // Each route added from here on: whether it is limited, and, in its documented responses, the 429 and the
     // headers. Added before the plugin's own hook, which reads `config.rateLimit`.
     fastify.addHook('onRoute', (route) => {
-      const methods = [route.method].flat()
-      if (isUnlimited(route.url, methods) || (perIp === 0 && perKey === 0)) {
+      // Public routes (set by the auth plugin, whose hook runs first) are never limited: probes, which a load
+      // balancer or an orchestrator polls and must not be refused for it, the API description and its viewer,
+      // and CORS preflights, which a browser sends on its own.
+      if (route.config?.access === 'public' || (perIp === 0 && perKey === 0)) {
         route.config = { ...route.config, rateLimit: false }
         return
       }
