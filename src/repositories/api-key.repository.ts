@@ -1,10 +1,11 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/schema.js'
 
+/** What is read of a key, never its hash. */
+const KEY_COLUMNS = ['id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'revoked_at'] as const
+
 function selectKeys(db: Db) {
-  return db
-    .selectFrom('api_keys')
-    .select(['id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'revoked_at'])
+  return db.selectFrom('api_keys').select(KEY_COLUMNS)
 }
 
 export type ApiKeyRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectKeys>['executeTakeFirst']>>>
@@ -13,11 +14,7 @@ export async function insertApiKey(
   db: Db,
   values: { name: string; prefix: string; secret_hash: Buffer; scopes: string[] },
 ): Promise<ApiKeyRecord> {
-  return db
-    .insertInto('api_keys')
-    .values(values)
-    .returning(['id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'revoked_at'])
-    .executeTakeFirstOrThrow()
+  return db.insertInto('api_keys').values(values).returning(KEY_COLUMNS).executeTakeFirstOrThrow()
 }
 
 /**
@@ -57,7 +54,7 @@ export async function revokeApiKey(db: Db, id: string) {
     .updateTable('api_keys')
     .set({ revoked_at: sql`coalesce(revoked_at, now())` })
     .where('id', '=', id)
-    .returning(['id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'revoked_at'])
+    .returning(KEY_COLUMNS)
     .executeTakeFirst()
 }
 
