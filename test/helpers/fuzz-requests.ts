@@ -281,13 +281,17 @@ const deeplyNested = fc.constantFrom(10, 100, 1000).map((depth) => {
   return value
 })
 
+const ODD_STRUCTURES: Array<() => unknown> = [() => [], () => ({}), () => [null], () => [''], () => [[]], () => [{}]]
+
 /** A JSON value where the schema wants something else: wrong types, edge numbers, bad text, odd structures. */
 const badJson: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: badText, weight: 6 },
   { arbitrary: fc.constantFrom(...BAD_NUMBERS), weight: 2 },
   { arbitrary: fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null)), weight: 2 },
   { arbitrary: fc.jsonValue({ maxDepth: 3 }), weight: 2 },
-  { arbitrary: fc.constantFrom([], {}, [null], [''], [[]], [{}]), weight: 1 },
+  // Made afresh each time: a shared instance would be changed by the mutations that insert it into a body, and
+  // a later one could insert it into itself (a cycle JSON.stringify refuses).
+  { arbitrary: fc.constantFrom(...ODD_STRUCTURES).map((make) => make()), weight: 1 },
   { arbitrary: fc.array(badText, { maxLength: 5 }), weight: 1 },
   { arbitrary: poisoned.map((make) => make()), weight: 1 },
   { arbitrary: deeplyNested, weight: 1 },
