@@ -132,7 +132,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Exports share a quarter of the pool, so other requests keep the rest; the embedded database has one session.
   const connections = database.engine === 'embedded' ? 1 : options.config.databasePoolMax
   const exportSlots = new ExportSlots(Math.max(1, Math.floor(connections / 4)))
-  const exports = { exportTimeoutMs: options.config.exportTimeoutMs, exportSlots }
+  const exports = {
+    exportTimeoutMs: options.config.exportTimeoutMs,
+    exportStallTimeoutMs: options.config.exportStallTimeoutMs,
+    exportSlots,
+  }
   await app.register(claimRoutes, exports)
   await app.register(linkRoutes)
   await app.register(disputeRoutes, exports)

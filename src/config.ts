@@ -19,6 +19,7 @@ const EnvSchema = Type.Object({
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
   DATABASE_QUERY_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
   EXPORT_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000 }),
+  EXPORT_STALL_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024 }),
   IMPORT_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 100 * 1024 * 1024 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 10_000 }),
@@ -55,8 +56,10 @@ export interface Config {
   databaseConnectTimeoutMs: number
   /** How long the client waits for a query's answer; undefined: a little longer than statementTimeoutMs. */
   databaseQueryTimeoutMs: number | undefined
-  /** How long one CSV or NDJSON export may run, in place of statementTimeoutMs, which would cut it off. */
+  /** How long one CSV or NDJSON export may run in all (and the limit of the one query that ranks a search export). */
   exportTimeoutMs: number
+  /** How long an export's client may take nothing before the export is ended and its slot freed. */
+  exportStallTimeoutMs: number
   bodyLimitBytes: number
   /** Largest NDJSON body of an import; it streams, so this bounds the work, not the memory. */
   importBodyLimitBytes: number
@@ -118,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS,
     databaseQueryTimeoutMs: parsed.DATABASE_QUERY_TIMEOUT_MS,
     exportTimeoutMs: parsed.EXPORT_TIMEOUT_MS,
+    exportStallTimeoutMs: parsed.EXPORT_STALL_TIMEOUT_MS,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     importBodyLimitBytes: parsed.IMPORT_BODY_LIMIT_BYTES,
     shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,

@@ -7,7 +7,9 @@ import t from 'tap'
 import { openServerDatabase } from '../src/db/database.js'
 import { CLAIM_CSV_COLUMNS, DISPUTE_CSV_COLUMNS } from '../src/schemas/export.schema.js'
 import { exportClaims } from '../src/services/claim.service.js'
-import { buildTestApp, call } from './helpers/test-app.js'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { buildTestApp, call, TEST_LIMITS } from './helpers/test-app.js'
 import { databaseUrl, serverUrl } from './helpers/test-database.js'
 
 const { app, database } = await buildTestApp(t)
@@ -291,7 +293,7 @@ t.test('HEAD answers the headers of an export without reading it', async (t) => 
   t.equal(head.body, '')
 })
 
-t.test('a client that goes away stops the export and frees its connection', async (t) => {
+t.test('a client that stops reading holds no query; one that goes away ends the export', async (t) => {
   // Enough rows that the export cannot fit in the socket buffers: it is still reading when the client leaves.
   // They count as disputed (without the links, which no test here reads) to make the disputes export long too.
   await sql`
@@ -322,9 +324,20 @@ t.test('a client that goes away stops the export and frees its connection', asyn
     const first = await new Promise<Buffer>((resolve) => response.once('data', resolve))
     response.pause()
     t.ok(first.length > 0, 'the first bytes came')
-    if (serverUrl !== undefined) t.equal(await exportQueries(), 1, 'the export query is open')
+    // While the client takes nothing, the export waits between two chunks, holding no query and no connection:
+    // on the embedded database, the one session that every request needs.
+    const during = await fetch(`${base}/v1/claims?limit=1`)
+    t.equal(during.status, 200, 'a request is served while the export waits for its client')
+    await during.arrayBuffer()
+    if (serverUrl !== undefined) {
+      let open = await exportQueries()
+      for (let attempt = 0; open > 0 && attempt < 100; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        open = await exportQueries()
+      }
+      t.equal(open, 0, 'no query stays open while the client reads nothing')
+    }
     request.destroy()
-    // The next request needs a connection: on the embedded database, the only one, which the export held.
     const next = await fetch(`${base}/v1/claims?limit=1`)
     t.equal(next.status, 200, 'the next request is served')
     await next.arrayBuffer()
@@ -376,6 +389,42 @@ t.test('exports beyond a quarter of the pool are refused with 503 until one ends
   await after.arrayBuffer()
 })
 
+t.test('an export whose client takes nothing is ended after EXPORT_STALL_TIMEOUT_MS, freeing its slot', async (t) => {
+  // The same database with a short stall limit; the padding rows above make an export longer than socket buffers.
+  const stallMs = 1000
+  const config = { ...loadConfig({ ...TEST_LIMITS, EXPORT_STALL_TIMEOUT_MS: String(stallMs) }), migrateOnStart: false }
+  const stalling = await buildApp({ config, database: { ...database, close: async () => {} }, logger: false })
+  t.teardown(() => stalling.close())
+  await stalling.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(stalling.server.address() as AddressInfo).port}`
+  const slots = serverUrl === undefined ? 1 : 2
+  const held: IncomingMessage[] = []
+  for (let i = 0; i < slots; i++) {
+    const request = get(`${base}/v1/claims?format=ndjson`)
+    const response = await new Promise<IncomingMessage>((resolve) => request.once('response', resolve))
+    t.equal(response.statusCode, 200, `export ${i + 1} runs`)
+    response.pause()
+    held.push(response)
+  }
+  const stalledAt = Date.now()
+  let after = await fetch(`${base}/v1/claims?format=csv&tag=third`)
+  t.equal(after.status, 503, 'while the stalled exports hold their slots, one more is refused')
+  for (let attempt = 0; after.status === 503 && attempt < 200; attempt++) {
+    await after.arrayBuffer()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    after = await fetch(`${base}/v1/claims?format=csv&tag=third`)
+  }
+  t.equal(after.status, 200, 'the server ends the stalled exports and their slots are free again')
+  t.ok(Date.now() - stalledAt >= stallMs - 100, 'not before the stall limit')
+  await after.arrayBuffer()
+  for (const response of held) {
+    const ended = new Promise((resolve) => response.once('close', resolve))
+    response.resume()
+    await ended
+    t.notOk(response.complete, 'the stalled client reads a cut-off transfer, not a whole file')
+  }
+})
+
 t.test(
   'a long export outlives the pool statement_timeout, within its own limit',
   { skip: serverUrl === undefined ? 'statement_timeout needs a PostgreSQL server' : false },
@@ -385,18 +434,22 @@ t.test(
     const short = openServerDatabase({
       url: databaseUrl(serverUrl!, rows[0]!.name),
       poolMax: 1,
-      statementTimeoutMs: 200,
+      statementTimeoutMs: 1000,
     })
     t.teardown(() => short.close())
     const readSlowly = async (exportTimeoutMs: number) => {
       let count = 0
       for await (const _claim of await exportClaims(short.db, {}, '-stated_at', exportTimeoutMs)) {
-        if (++count % 1000 === 0) await new Promise((resolve) => setTimeout(resolve, 100))
+        if (++count % 1000 === 0) await new Promise((resolve) => setTimeout(resolve, 250))
       }
       return count
     }
     t.ok((await readSlowly(60_000)) > 20_000, 'every row, over several times the pool statement_timeout')
-    await t.rejects(readSlowly(200), { code: '57014' }, 'the export limit applies to the whole read')
+    await t.rejects(
+      readSlowly(200),
+      { code: 'service-unavailable', detail: /ran past its time limit \(200 ms\)/ },
+      'the export limit applies to the whole read',
+    )
     const after = await short.db.selectFrom('claims').select('id').limit(1).execute()
     t.equal(after.length, 1, 'the connection is usable afterwards, with the pool timeout back')
   },

@@ -22,30 +22,15 @@ export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): P
 }
 
 /**
- * Yields what `read` yields, inside a read-only transaction of its own whose statement_timeout is `timeoutMs`.
- * A cursor's query is one statement from its first fetch until it is closed, including the time the client
- * takes to read, so the pool's statement_timeout (meant for short queries) would cut a long export off; the
- * export gets its own, longer limit instead, for this transaction only. Ending the iteration early (a client
- * that went away) closes the cursor and rolls back, which gives the connection back to the pool.
+ * Runs `work` in a read-only transaction of its own whose statement_timeout is `timeoutMs` in place of the pool's
+ * (meant for short queries): for the one long query of an export that must see every match before its first row.
  */
-export async function* readInTransaction<T>(
-  db: Db,
-  timeoutMs: number,
-  read: (trx: Db) => AsyncIterable<T>,
-): AsyncGenerator<T> {
-  const trx = await db.startTransaction().setAccessMode('read only').execute()
-  let finished = false
-  try {
-    await sql`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx)
-    yield* read(trx)
-    await trx.commit().execute()
-    finished = true
-  } finally {
-    // After a failed commit the rollback may fail too; the error worth reporting is the one already thrown.
-    if (!finished)
-      await trx
-        .rollback()
-        .execute()
-        .catch(() => undefined)
-  }
+export async function withStatementTimeout<T>(db: Db, timeoutMs: number, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db
+    .transaction()
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      await sql`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx)
+      return work(trx)
+    })
 }

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -68,14 +69,18 @@ export class ExportSlots {
 
 /** What the list routes need to know to export. */
 export interface ExportRouteOptions {
-  /** The statement_timeout of an export's own transaction (EXPORT_TIMEOUT_MS). */
+  /** How long one export may run in all (EXPORT_TIMEOUT_MS). */
   exportTimeoutMs: number
+  /** How long a send may make no progress before the export is ended (EXPORT_STALL_TIMEOUT_MS). */
+  exportStallTimeoutMs: number
   exportSlots: ExportSlots
 }
 
 export interface ExportOptions<Item> {
   format: 'csv' | 'ndjson'
   slots: ExportSlots
+  /** How long the client may take nothing before the response is ended and its slot freed. */
+  stallTimeoutMs: number
   /** The file name offered for a CSV download, without its extension. */
   name: string
   columns: CsvColumn<Item>[]
@@ -149,7 +154,21 @@ export async function sendExport<Item>(
     iterator.return?.().catch((error: unknown) => request.log.warn({ err: error }, 'closing an export failed'))
   })
   if (request.raw.destroyed) body.destroy()
+  endWhenStalled(request, reply, options.stallTimeoutMs)
   return reply.send(body)
+}
+
+/**
+ * A client that stops reading leaves the socket silent: nothing more can be written to it. After `stallTimeoutMs`
+ * of that the response is ended, which ends the export and frees its slot, instead of holding it until the
+ * client leaves. Only on a real socket: an injected request has none, and nothing to stall.
+ */
+function endWhenStalled(request: FastifyRequest, reply: FastifyReply, stallTimeoutMs: number) {
+  if (!(request.raw.socket instanceof Socket)) return
+  reply.raw.setTimeout(stallTimeoutMs, () => {
+    request.log.warn({ stallTimeoutMs }, 'export client took nothing for too long; the response is ended')
+    reply.raw.destroy()
+  })
 }
 
 interface Encoder<Item> {

@@ -214,9 +214,21 @@ export async function listClaims(db: Db, query: ClaimListQuery) {
   return select.limit(query.limit).execute()
 }
 
-/** Every row of `orderedClaims`, read through a cursor `chunkRows` rows at a time. */
-export function streamClaims(db: Db, query: Omit<ClaimListQuery, 'limit' | 'after'>, chunkRows: number) {
-  return orderedClaims(db, query).stream(chunkRows)
+/**
+ * The ids of every claim of `orderedClaims` by relevance, best first: the order an export reads them in, ranked
+ * once (a rank is computed per query, so no keyset could resume it without ranking every match again).
+ */
+export async function rankedClaimIds(db: Db, query: Omit<ClaimListQuery, 'limit' | 'after'>) {
+  const { key } = sortColumn('relevance', query.text)
+  const rows = await db
+    .selectFrom('claims as c')
+    .select('c.id')
+    .where('c.deleted_at', 'is', null)
+    .where(claimFilter(query))
+    .orderBy(sql`${key} desc`)
+    .orderBy('c.id', 'desc')
+    .execute()
+  return rows.map((row) => row.id)
 }
 
 /** A new claim's stored values, defaults applied, with the id it is given. */

@@ -18,28 +18,6 @@ export async function listDisputedClaims(
     .execute()
 }
 
-/**
- * Every row of the disputes query, read through a cursor `chunkRows` rows at a time, each with its latest
- * `perClaim` rebuttals as JSON (`latest_rebuttals`). A page asks for those in one query after its rows
- * (`latestRebuttals`); a cursor holds its connection until it is closed, so an export reads them in the same
- * statement, claim by claim, through the same index.
- */
-export function streamDisputedClaims(
-  db: Db,
-  query: Omit<ClaimListQuery, 'disputed' | 'order' | 'limit' | 'after'> & { order: DisputeOrder },
-  perClaim: number,
-  chunkRows: number,
-) {
-  return orderedClaims(db, { ...query, disputed: true })
-    .select(
-      sql<LatestRebuttalJson[]>`(
-        SELECT coalesce(json_agg(latest ORDER BY latest.from_claim_stated_at DESC, latest.from_claim_id DESC), '[]')
-        FROM (${latestRebuttalsOf(sql`c.id`, perClaim)}) latest
-      )`.as('latest_rebuttals'),
-    )
-    .stream(chunkRows)
-}
-
 interface LatestRebuttalRow {
   link_id: string
   note: string | null

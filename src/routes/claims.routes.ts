@@ -93,6 +93,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         return sendExport(request, reply, items, {
           format,
           slots: options.exportSlots,
+          stallTimeoutMs: options.exportStallTimeoutMs,
           name: 'claims',
           columns: CLAIM_CSV_COLUMNS,
         })

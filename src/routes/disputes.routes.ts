@@ -44,6 +44,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         return sendExport(request, reply, items, {
           format,
           slots: options.exportSlots,
+          stallTimeoutMs: options.exportStallTimeoutMs,
           name: 'disputes',
           columns: DISPUTE_CSV_COLUMNS,
         })

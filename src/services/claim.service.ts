@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { inTransaction, readInTransaction } from '../db/transaction.js'
+import { inTransaction, withStatementTimeout } from '../db/transaction.js'
 import { sql } from 'kysely'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
 import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
@@ -17,7 +17,7 @@ import type {
   UpdateClaimInput,
 } from '../schemas/claim.schema.js'
 import { resolvePartyFilter } from './party.service.js'
-import { EXPORT_CHUNK_ROWS, mapRows } from './export-rows.js'
+import { idChunks, keysetChunks, mapRows } from './export-rows.js'
 import { storedInstant } from './stored-instant.js'
 import type { Precondition } from './precondition.js'
 import { type ApiKeyIdentity, grants } from '../schemas/api-key.schema.js'
@@ -351,8 +351,9 @@ export async function listClaims(
 }
 
 /**
- * Every claim of the list, in its order, read as the client takes them. The filters are resolved first, so that
- * a bad one is still a problem answer; the rows are read in a transaction of their own (see readInTransaction).
+ * Every claim of the list, in its order, read as the client takes them, in chunks (see keysetChunks). The
+ * filters are resolved first, so that a bad one is still a problem answer. By relevance, every match is ranked
+ * once, under the export's own time limit, and then read in that order.
  */
 export async function exportClaims(
   db: Db,
@@ -361,10 +362,19 @@ export async function exportClaims(
   timeoutMs: number,
 ): Promise<AsyncIterable<Claim>> {
   const query = await claimListQuery(db, filter, sort)
-  return mapRows(
-    readInTransaction(db, timeoutMs, (trx) => claims.streamClaims(trx, query, EXPORT_CHUNK_ROWS)),
-    toClaim,
+  if (query.order === 'relevance') {
+    const ids = await withStatementTimeout(db, timeoutMs, (trx) => claims.rankedClaimIds(trx, query))
+    return mapRows(
+      idChunks(ids, (chunk) => claims.findClaimsByIds(db, chunk), timeoutMs),
+      toClaim,
+    )
+  }
+  const rows = keysetChunks(
+    (after, limit) => claims.listClaims(db, { ...query, after, limit }),
+    (row) => [listKeyValue(row.sort_key), row.id],
+    timeoutMs,
   )
+  return mapRows(rows, toClaim)
 }
 
 /** Every version of a live claim, newest first; the first is the current one. */

@@ -1,5 +1,4 @@
 import type { Db } from '../db/schema.js'
-import { readInTransaction } from '../db/transaction.js'
 import * as disputes from '../repositories/dispute.repository.js'
 import type { DisputeOrder } from '../repositories/dispute.repository.js'
 import {
@@ -13,7 +12,7 @@ import {
   type RebuttalSummary,
 } from '../schemas/dispute.schema.js'
 import { type ClaimListKey, listKeyValue, toClaim } from './claim.service.js'
-import { EXPORT_CHUNK_ROWS, mapRows } from './export-rows.js'
+import { keysetChunks, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
 
 const ORDERS: Record<DisputeSort, DisputeOrder> = {
@@ -46,6 +45,8 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
   }
 }
 
+type DisputeListQuery = Awaited<ReturnType<typeof disputeListQuery>>
+
 /** A rebutting claim in short, from its row (its stated_at a Date) or its JSON (PostgreSQL's text form). */
 function toRebuttalSummary(row: Omit<disputes.LatestRebuttalJson, 'stated_at'> & { stated_at: Date | string }) {
   return {
@@ -67,10 +68,24 @@ export async function listDisputes(
   page: { sort: DisputeSort; limit: number; after: ClaimListKey | undefined },
 ) {
   const query = await disputeListQuery(db, filter, page.sort)
-  const rows = await disputes.listDisputedClaims(db, { ...query, after: page.after, limit: page.limit + 1 })
+  return disputesAfter(db, query, page.after, page.limit + 1, page.limit)
+}
+
+/**
+ * Up to `limit` disputes after `after`, with the latest rebuttals of the first `withRebuttals` of them, asked for
+ * in one query after the rows.
+ */
+async function disputesAfter(
+  db: Db,
+  query: DisputeListQuery,
+  after: ClaimListKey | undefined,
+  limit: number,
+  withRebuttals = limit,
+) {
+  const rows = await disputes.listDisputedClaims(db, { ...query, after, limit })
   const latest = await disputes.latestRebuttals(
     db,
-    rows.slice(0, page.limit).map((row) => row.id),
+    rows.slice(0, withRebuttals).map((row) => row.id),
     LATEST_REBUTTALS,
   )
   const latestByClaim = new Map<string, RebuttalSummary[]>()
@@ -85,7 +100,7 @@ export async function listDisputes(
   })
 }
 
-/** Every dispute of the list, in its order, read as the client takes them (see exportClaims). */
+/** Every dispute of the list, in its order, read as the client takes them, page by page (see exportClaims). */
 export async function exportDisputes(
   db: Db,
   filter: DisputeListFilter,
@@ -93,13 +108,12 @@ export async function exportDisputes(
   timeoutMs: number,
 ): Promise<AsyncIterable<Dispute>> {
   const query = await disputeListQuery(db, filter, sort)
-  const rows = readInTransaction(db, timeoutMs, (trx) =>
-    disputes.streamDisputedClaims(trx, query, LATEST_REBUTTALS, EXPORT_CHUNK_ROWS),
+  const rows = keysetChunks(
+    (after, limit) => disputesAfter(db, query, after, limit),
+    (row) => row.key,
+    timeoutMs,
   )
-  return mapRows(rows, ({ latest_rebuttals, ...row }) => ({
-    claim: toClaim(row),
-    latest_rebuttals: latest_rebuttals.map(toRebuttalSummary),
-  }))
+  return mapRows(rows, (row) => row.dispute)
 }
 
 export async function getMatrix(db: Db, filter: MatrixFilter): Promise<Matrix> {
