@@ -5,15 +5,24 @@ import type { Db } from './schema.js'
 const RETRYABLE = new Set(['40P01', '40001'])
 const ATTEMPTS = 3
 
+declare const openedByInTransaction: unique symbol
+
+/**
+ * A transaction that inTransaction opened. Kysely's own transaction type is structurally the pool's, so this one
+ * carries a brand only inTransaction gives: writes that must share a unit of work take it, and passing the pool
+ * to them does not compile. It is still a `Db`, for every repository function.
+ */
+export type Transaction = Db & { readonly [openedByInTransaction]: true }
+
 /**
  * Runs `work` in a transaction, the unit of work of a write. Writers lock rows in one order so that they do not
  * deadlock, but a lock taken inside a statement (a foreign key check, an index entry) has no order to follow;
  * when PostgreSQL breaks such a deadlock by rolling one transaction back, that transaction is run again.
  */
-export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(db: Db, work: (trx: Transaction) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(work)
+      return await db.transaction().execute((trx) => work(trx as Db as Transaction))
     } catch (error) {
       const code = (error as { code?: unknown }).code
       if (attempt >= ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw error
