@@ -366,7 +366,7 @@ function linksSql(stage: 1 | 2 | 3, first: number, last: number, limit?: number)
   ON CONFLICT DO NOTHING`
 }
 
-// The derived columns exactly as recountResponses (src/repositories/claim.repository.ts) sets them, for every
+// The derived columns exactly as recountResponses (src/repositories/derived-state.repository.ts) sets them, for every
 // answered claim at once: unanswered claims keep the defaults the recount would give them (0, 0, null).
 const recountSql = `
   UPDATE claims c
@@ -383,7 +383,7 @@ const recountSql = `
   WHERE c.id = counted.id`
 
 // The counts per (claimant, rebutter) as the migration creating rebuttal_pairs computes them, and as
-// countRebuttalPairs (src/repositories/link.repository.ts) keeps them with every rebuttal made or deleted.
+// countRebuttalPairs (src/repositories/derived-state.repository.ts) keeps them with every rebuttal made or deleted.
 const rebuttalPairsSql = `
   INSERT INTO rebuttal_pairs (claimant_party_id, rebutter_party_id, rebuttals)
   SELECT to_party_id, from_party_id, count(*)

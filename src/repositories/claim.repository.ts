@@ -336,58 +336,6 @@ export async function listClaimVersions(db: Db, claimId: string, limit: number, 
   return select.execute()
 }
 
-/**
- * Locks the live claims among `ids` until the transaction ends, in id order (so that two writers locking
- * overlapping sets cannot deadlock), and returns them with their party. Every write that changes which links
- * answer a claim holds that claim's lock while it recounts them: counts are never computed from a stale snapshot.
- */
-export async function lockClaims(trx: Db, ids: string[]) {
-  if (ids.length === 0) return []
-  return trx
-    .selectFrom('claims')
-    .select(['id', 'party_id', 'tags', 'stated_at'])
-    .where('id', 'in', ids)
-    .where('deleted_at', 'is', null)
-    .orderBy('id')
-    .forUpdate()
-    .execute()
-}
-
-/** The claims that claim `id` answers through live links, rebutting or supporting them. */
-export async function answeredClaimIds(db: Db, id: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('links')
-    .select('to_claim_id')
-    .distinct()
-    .where('from_claim_id', '=', id)
-    .where('deleted_at', 'is', null)
-    .execute()
-  return rows.map((row) => row.to_claim_id)
-}
-
-/**
- * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, and the
- * latest time one of the responding claims was stated. The links alone tell: a live link joins live claims, and
- * keeps its responding claim's stated_at (callers that change it copy it first). Callers hold the claims' locks
- * (`lockClaims`). The counts are derived, not edited: `version` and `updated_at` stay as they are.
- */
-export async function recountResponses(trx: Db, ids: string[]): Promise<void> {
-  if (ids.length === 0) return
-  await sql`
-    UPDATE claims c
-    SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest
-    FROM (
-      SELECT target.id,
-             count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
-             count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
-             max(l.from_claim_stated_at) AS latest
-      FROM unnest(${ids}::uuid[]) AS target (id)
-      LEFT JOIN links l ON l.to_claim_id = target.id AND l.deleted_at IS NULL
-      GROUP BY target.id
-    ) counted
-    WHERE c.id = counted.id`.execute(trx)
-}
-
 /** The live claims among `ids`, in no particular order. */
 export async function findClaimsByIds(db: Db, ids: string[]) {
   if (ids.length === 0) return []

@@ -1,5 +1,6 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { Db, LinkTable } from '../db/schema.js'
+import { type AnsweredClaimCopy, linkCopies } from './derived-state.repository.js'
 import { nextVersion, softDeletion } from './record-version.js'
 
 export type LinkKind = LinkTable['kind']
@@ -63,12 +64,6 @@ export interface NewLink {
   createdBy: string | null
 }
 
-/** What every link keeps of the claim it answers. */
-export interface AnsweredClaimCopy {
-  tags: string[]
-  stated_at: Date | string
-}
-
 /** A new link's row: its ends, their parties, and the copies it keeps of its two claims. */
 function linkRow(link: NewLink) {
   return {
@@ -78,9 +73,7 @@ function linkRow(link: NewLink) {
     to_party_id: link.toPartyId,
     kind: link.kind,
     note: link.note,
-    to_claim_tags: link.toClaim.tags,
-    to_claim_stated_at: link.toClaim.stated_at,
-    from_claim_stated_at: link.fromClaimStatedAt,
+    ...linkCopies(link.toClaim, link.fromClaimStatedAt),
     created_by: link.createdBy,
   }
 }
@@ -117,82 +110,8 @@ export async function softDeleteLinksOfClaim(db: Db, claimId: string) {
     .set(softDeletion())
     .where((eb) => eb.or([eb('from_claim_id', '=', claimId), eb('to_claim_id', '=', claimId)]))
     .where('deleted_at', 'is', null)
-    .returning(['kind', 'from_party_id', 'to_party_id'])
+    .returning(['kind', 'from_party_id', 'to_party_id', 'to_claim_id'])
     .execute()
-}
-
-/** Brings the copy of a claim that its live answering links keep up to date with an edit of the claim. */
-export async function copyAnsweredClaim(db: Db, claimId: string, copy: AnsweredClaimCopy): Promise<void> {
-  await db
-    .updateTable('links')
-    .set({ to_claim_tags: copy.tags, to_claim_stated_at: copy.stated_at })
-    .where('to_claim_id', '=', claimId)
-    .where('deleted_at', 'is', null)
-    .execute()
-}
-
-/** Brings the copy of a claim's stated_at that its live links to other claims keep up to date with an edit. */
-export async function copyRespondingClaim(db: Db, claimId: string, statedAt: Date | string): Promise<void> {
-  await db
-    .updateTable('links')
-    .set({ from_claim_stated_at: statedAt })
-    .where('from_claim_id', '=', claimId)
-    .where('deleted_at', 'is', null)
-    .execute()
-}
-
-/**
- * Links made (+1) or deleted (-1), as the rebuttal matrix counts them; or the sum of many such for one kind and
- * pair of parties, which moves the count alike.
- */
-export interface LinkChange {
-  kind: LinkKind
-  from_party_id: string
-  to_party_id: string
-  delta: number
-}
-
-/**
- * Moves the rebuttal count of each (claimant, rebutter) pair by the rebuttal links made or deleted. The pairs
- * are written in key order, so that two transactions changing the same pairs lock them in the same order.
- */
-export async function countRebuttalPairs(trx: Db, changes: LinkChange[]): Promise<void> {
-  const deltas = new Map<string, { claimant: string; rebutter: string; delta: number }>()
-  for (const change of changes) {
-    if (change.kind !== 'rebuts') continue
-    const key = `${change.to_party_id}/${change.from_party_id}`
-    const pair = deltas.get(key) ?? { claimant: change.to_party_id, rebutter: change.from_party_id, delta: 0 }
-    pair.delta += change.delta
-    deltas.set(key, pair)
-  }
-  const pairs = [...deltas.values()].filter((pair) => pair.delta !== 0)
-  const unnested = (list: typeof pairs) => sql`unnest(
-      ${list.map((pair) => pair.claimant)}::uuid[],
-      ${list.map((pair) => pair.rebutter)}::uuid[],
-      ${list.map((pair) => pair.delta)}::integer[]
-    ) AS change (claimant, rebutter, delta)`
-  const more = pairs.filter((pair) => pair.delta > 0)
-  if (more.length > 0) {
-    await sql`
-      INSERT INTO rebuttal_pairs (claimant_party_id, rebutter_party_id, rebuttals)
-      SELECT claimant, rebutter, delta FROM ${unnested(more)}
-      ORDER BY claimant, rebutter
-      ON CONFLICT (claimant_party_id, rebutter_party_id)
-      DO UPDATE SET rebuttals = rebuttal_pairs.rebuttals + excluded.rebuttals`.execute(trx)
-  }
-  // Fewer: the pairs exist (their links did). Locked in key order first, as an UPDATE takes no order.
-  const fewer = pairs.filter((pair) => pair.delta < 0)
-  if (fewer.length > 0) {
-    await sql`
-      SELECT 1 FROM rebuttal_pairs p JOIN ${unnested(fewer)}
-        ON p.claimant_party_id = change.claimant AND p.rebutter_party_id = change.rebutter
-      ORDER BY p.claimant_party_id, p.rebutter_party_id
-      FOR UPDATE OF p`.execute(trx)
-    await sql`
-      UPDATE rebuttal_pairs p SET rebuttals = p.rebuttals + change.delta
-      FROM ${unnested(fewer)}
-      WHERE p.claimant_party_id = change.claimant AND p.rebutter_party_id = change.rebutter`.execute(trx)
-  }
 }
 
 export interface LinkListQuery {

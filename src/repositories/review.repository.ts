@@ -135,18 +135,6 @@ export async function insertReviews(db: Db, rows: NewReviewRow[]) {
     .execute()
 }
 
-/**
- * Recounts the live reviews of claims into `claims.review_count`. The callers hold the claims' locks, so two
- * reviews of one claim are counted one after the other. Derived, like the response counts: `version` stays.
- */
-export async function recountReviews(trx: Db, claimIds: string[]): Promise<void> {
-  if (claimIds.length === 0) return
-  await sql`
-    UPDATE claims c
-    SET review_count = (SELECT count(*) FROM reviews r WHERE r.claim_id = c.id AND r.deleted_at IS NULL)
-    WHERE c.id = ANY(${claimIds}::uuid[])`.execute(trx)
-}
-
 /** Records versions of reviews (one, or a bulk import's many) in one statement. */
 export async function insertReviewVersions(
   db: Db,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { inTransaction, withStatementTimeout } from '../db/transaction.js'
-import { sql } from 'kysely'
+import { inTransaction, type Transaction, withStatementTimeout } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
 import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
@@ -17,6 +16,7 @@ import type {
   UpdateClaimInput,
 } from '../schemas/claim.schema.js'
 import { resolvePartyFilter } from './party.service.js'
+import * as derived from './derived-state.js'
 import { idChunks, keysetChunks, mapRows } from './export-rows.js'
 import { storedInstant } from './stored-instant.js'
 import type { Precondition } from './precondition.js'
@@ -174,7 +174,7 @@ export async function updateClaim(
 ): Promise<Claim> {
   return inTransaction(db, async (trx) => {
     // A new stated_at moves the last response time of the claims this one answers: they are recounted.
-    const answered = patch.stated_at === undefined ? [] : await lockWithAnswered(trx, id)
+    const answered = patch.stated_at === undefined ? [] : await derived.lockClaimWithAnswered(trx, id)
     return reviseClaim(trx, id, patch, precondition, answered)
   })
 }
@@ -184,7 +184,7 @@ export async function updateClaim(
  * locked by the caller after the claim itself when the patch moves stated_at, for their recount.
  */
 export async function reviseClaim(
-  trx: Db,
+  trx: Transaction,
   id: string,
   patch: UpdateClaimInput,
   precondition: Precondition<Claim>,
@@ -209,14 +209,12 @@ export async function reviseClaim(
   if (patch.tags !== undefined) values.tags = patch.tags
   if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
   await claims.updateClaim(trx, id, values)
-  if (values.stated_at !== undefined) await links.copyRespondingClaim(trx, id, values.stated_at)
-  await claims.recountResponses(trx, answered)
-  if (patch.tags !== undefined || patch.stated_at !== undefined) {
-    await links.copyAnsweredClaim(trx, id, {
-      tags: values.tags ?? current.tags,
-      stated_at: values.stated_at ?? current.stated_at,
-    })
-  }
+  await derived.claimRestated(
+    trx,
+    { id, tags: values.tags ?? current.tags, stated_at: values.stated_at ?? current.stated_at },
+    { tags: values.tags !== undefined, statedAt: values.stated_at !== undefined },
+    answered,
+  )
 
   const updated = await getClaim(trx, id)
   await claims.insertClaimVersions(trx, [{ claimId: id, version: updated.version, snapshot: contentOf(updated) }])
@@ -250,7 +248,7 @@ export async function deleteClaim(
   deleter: ApiKeyIdentity | null,
 ): Promise<void> {
   await inTransaction(db, async (trx) => {
-    const answered = await lockWithAnswered(trx, id)
+    await derived.lockClaimWithAnswered(trx, id)
     const current = await claims.findClaimById(trx, id)
     if (current === undefined) throw notFound(`claim ${id}`)
     precondition(toClaim(current), current.created_by)
@@ -266,36 +264,20 @@ export async function deleteClaim(
     }
     // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
     // longer count it.
-    const deleted = await links.softDeleteLinksOfClaim(trx, id)
-    await links.countRebuttalPairs(
-      trx,
-      deleted.map((link) => ({ ...link, delta: -1 })),
-    )
+    const removed = await links.softDeleteLinksOfClaim(trx, id)
     await reviews.softDeleteReviewsOfClaim(trx, id)
     await claims.softDeleteClaim(trx, id)
-    await claims.recountResponses(trx, answered)
+    await derived.claimDeleted(
+      trx,
+      id,
+      removed.map((link) => ({
+        kind: link.kind,
+        fromPartyId: link.from_party_id,
+        toPartyId: link.to_party_id,
+        toClaimId: link.to_claim_id,
+      })),
+    )
   })
-}
-
-/**
- * Locks a claim and the claims it answers, all in id order like every writer of links, and returns the ids of
- * the answered ones. Which claims it answers is known only by reading its links, and may change while this waits
- * for a lock: when a new one appears after locking, the locks are given back (to a savepoint) and taken again
- * for the new set, still in order. Taking the newcomer's lock out of order could deadlock with its writer.
- */
-async function lockWithAnswered(trx: Db, id: string): Promise<string[]> {
-  for (;;) {
-    const answered = await claims.answeredClaimIds(trx, id)
-    await sql`SAVEPOINT lock_answered`.execute(trx)
-    await claims.lockClaims(trx, [id, ...answered])
-    const now = await claims.answeredClaimIds(trx, id)
-    if (now.every((answeredId) => answered.includes(answeredId))) {
-      await sql`RELEASE SAVEPOINT lock_answered`.execute(trx)
-      return now
-    }
-    await sql`ROLLBACK TO SAVEPOINT lock_answered`.execute(trx)
-    await sql`RELEASE SAVEPOINT lock_answered`.execute(trx)
-  }
 }
 
 const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> = {

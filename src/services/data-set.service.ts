@@ -7,6 +7,7 @@ import * as links from '../repositories/link.repository.js'
 import * as parties from '../repositories/party.repository.js'
 import { type DataSet, DataSetSchema } from '../schemas/data-set.schema.js'
 import { recordClaim } from './claim.service.js'
+import * as derived from './derived-state.js'
 import { linkClaims } from './link.service.js'
 import { recordParty } from './party.service.js'
 
@@ -88,10 +89,10 @@ async function loadOnce(db: Db, dataSet: DataSet) {
     }
     const linked = dataSet.links.map((link) => ({ ...link, from: link.from.toLowerCase(), to: link.to.toLowerCase() }))
     const linkedIds = [...new Set(linked.flatMap((link) => [link.from, link.to]))]
-    await claims.lockClaims(trx, linkedIds)
+    await derived.lockClaims(trx, linkedIds)
     // Read once: a deleted claim stays deleted, and the live ones are locked until the load ends.
     const deleted = new Set(await claims.deletedClaimIds(trx, linkedIds))
-    const pairChanges: links.LinkChange[] = []
+    const pairCounts = new derived.PendingPairCounts()
     for (const [index, link] of linked.entries()) {
       await atEntry(`links[${index}]`, async () => {
         const there = (await links.findLinkBetween(trx, link.from, link.to)) !== undefined
@@ -105,12 +106,12 @@ async function loadOnce(db: Db, dataSet: DataSet) {
             note: link.note ?? null,
             createdBy: LOADED_BY_COMMAND,
           }
-          await linkClaims(trx, request, DATA_SET_ENDS, pairChanges)
+          await linkClaims(trx, request, DATA_SET_ENDS, pairCounts)
           counts.links.created++
         }
       })
     }
-    await links.countRebuttalPairs(trx, pairChanges)
+    await derived.settlePairCounts(trx, pairCounts)
     return counts
   })
 }

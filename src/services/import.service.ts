@@ -7,7 +7,7 @@ import { type Readable, Transform, finished, pipeline } from 'node:stream'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import split2 from 'split2'
 import type { Db, ImportRefKind } from '../db/schema.js'
-import { inTransaction } from '../db/transaction.js'
+import { inTransaction, type Transaction } from '../db/transaction.js'
 import {
   ApiError,
   type FieldError,
@@ -55,6 +55,7 @@ import {
   storedSourceList,
   toClaim,
 } from './claim.service.js'
+import * as derived from './derived-state.js'
 import { linkClaims, linkedClaims, linkTaken, toLink } from './link.service.js'
 import {
   assertSlugShape,
@@ -190,25 +191,6 @@ type Run =
   | { type: 'review'; lines: NewReviewLine[] }
 
 /**
- * The links an import makes, summed per kind and (claimant, rebutter) pair as they are made, for the matrix's
- * counts to move once at the end: memory grows with the pairs of parties, not with the links.
- */
-class PairDeltas {
-  private readonly deltas = new Map<string, links.LinkChange>()
-
-  add(change: links.LinkChange): void {
-    const key = `${change.kind}/${change.to_party_id}/${change.from_party_id}`
-    const sum = this.deltas.get(key)
-    if (sum === undefined) this.deltas.set(key, { ...change })
-    else sum.delta += change.delta
-  }
-
-  changes(): links.LinkChange[] {
-    return [...this.deltas.values()]
-  }
-}
-
-/**
  * One import, within its transaction: what the lines refer to, what they did, and the matrix counts to move.
  *
  * Lines come in batches. Each batch is checked against its schemas first, and the refs it names are looked up in
@@ -228,7 +210,7 @@ class ImportRun {
   }
   readonly lineErrors: ImportLineError[] = []
   errorCount = 0
-  readonly pairDeltas = new PairDeltas()
+  readonly pairCounts = new derived.PendingPairCounts()
   private readonly cache = new RefCache(20_000)
   /** Refs that this batch's lookup found unknown, until a line of it makes them. */
   private readonly absent = new Set<string>()
@@ -246,7 +228,7 @@ class ImportRun {
   private readonly refNamespace: string
 
   constructor(
-    private readonly trx: Db,
+    private readonly trx: Transaction,
     key: ApiKeyIdentity | null,
   ) {
     this.createdBy = key?.id ?? null
@@ -428,7 +410,7 @@ class ImportRun {
    * already linked so adopts that link, on its own, as it would have line by line.
    */
   private async createLinks(run: NewLinkLine[]): Promise<void> {
-    const locked = await claims.lockClaims(this.trx, [
+    const locked = await derived.lockClaims(this.trx, [
       ...new Set(run.flatMap((link) => [link.fromClaimId, link.toClaimId])),
     ])
     const valid: Array<NewLinkLine & ReturnType<typeof linkedClaims>> = []
@@ -476,10 +458,11 @@ class ImportRun {
       this.trx,
       made.map(({ id, row }) => ({ ...row, id })),
     )
-    await claims.recountResponses(this.trx, [...new Set(made.map(({ row }) => row.toClaimId))])
-    for (const { row } of made) {
-      this.pairDeltas.add({ kind: row.kind, from_party_id: row.fromPartyId, to_party_id: row.toPartyId, delta: 1 })
-    }
+    await derived.linksAdded(
+      this.trx,
+      made.map(({ row }) => row),
+      this.pairCounts,
+    )
     await this.bindAll('link', made)
     this.counts.links.created += made.length
     for (const line of adopting) await this.one(line)
@@ -494,7 +477,7 @@ class ImportRun {
    */
   private async createReviews(run: NewReviewLine[]): Promise<void> {
     const locked = new Map(
-      (await claims.lockClaims(this.trx, [...new Set(run.map((review) => review.claimId))])).map((claim) => [
+      (await derived.lockClaims(this.trx, [...new Set(run.map((review) => review.claimId))])).map((claim) => [
         claim.id,
         claim,
       ]),
@@ -549,7 +532,10 @@ class ImportRun {
         )
       ).map((row) => [row.id, row]),
     )
-    await reviews.recountReviews(this.trx, [...new Set(made.map(({ row }) => row.claim_id))])
+    await derived.reviewsChanged(
+      this.trx,
+      made.map(({ row }) => row.claim_id),
+    )
     await reviews.insertReviewVersions(
       this.trx,
       made.map(({ id }) => {
@@ -684,7 +670,7 @@ class ImportRun {
     }
     const patch = claimChanges(toClaim(row), line)
     if (Object.keys(patch).length === 0) return 'unchanged'
-    const answered = patch.stated_at === undefined ? [] : await lockAnswered(this.trx, id)
+    const answered = patch.stated_at === undefined ? [] : await derived.lockAnsweredAfter(this.trx, id)
     await reviseClaim(this.trx, id, patch, this.mayChange, answered)
     return 'updated'
   }
@@ -717,14 +703,12 @@ class ImportRun {
       await this.bind('link', line.ref, existing.id)
       return outcome
     }
-    const changes: links.LinkChange[] = []
     const link = await linkClaims(
       this.trx,
       { fromClaimId: from, toClaimId: to, kind: line.kind, note, createdBy: this.createdBy },
       LINE_ENDS,
-      changes,
+      this.pairCounts,
     )
-    for (const change of changes) this.pairDeltas.add(change)
     await this.bind('link', line.ref, link.id)
     return 'created'
   }
@@ -895,18 +879,6 @@ function sameJson(a: unknown, b: unknown): boolean {
   return aKeys.every((key) => sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
 }
 
-/**
- * Locks the claims that a claim answers, for their recount after its stated_at moves. The claim itself is locked
- * already, its line having been compared with it under the lock, so no link from it can appear meanwhile (making
- * one locks both its claims). Unlike the API's edit, which locks them all in id order, these come after the
- * claim: should that make a deadlock and PostgreSQL roll the import back, applyFile applies the file again.
- */
-async function lockAnswered(trx: Db, id: string): Promise<string[]> {
-  const answered = await claims.answeredClaimIds(trx, id)
-  await claims.lockClaims(trx, answered)
-  return answered
-}
-
 const deletedRecord = (kind: ImportRefKind, ref: string) =>
   unprocessableField(
     'body',
@@ -1036,7 +1008,7 @@ async function applyFile(db: Db, path: string, mode: ImportMode, key: ApiKeyIden
       lines.destroy()
     }
     await run.batch(batch)
-    await links.countRebuttalPairs(trx, run.pairDeltas.changes())
+    await derived.settlePairCounts(trx, run.pairCounts)
     const result: ImportResult = {
       mode,
       lines: number,

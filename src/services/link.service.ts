@@ -1,4 +1,4 @@
-import { inTransaction } from '../db/transaction.js'
+import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { Db } from '../db/schema.js'
 import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
@@ -7,6 +7,7 @@ import type { LinkKind, LinkRecord } from '../repositories/link.repository.js'
 import type { CreateClaimInput } from '../schemas/claim.schema.js'
 import type { CreateLinkInput, CreateRebuttalInput, Link, LinkListFilter, Rebuttal } from '../schemas/link.schema.js'
 import { getClaim, recordClaim, toClaim } from './claim.service.js'
+import * as derived from './derived-state.js'
 import { resolvePartyFilter } from './party.service.js'
 import type { Precondition } from './precondition.js'
 
@@ -45,14 +46,14 @@ const BODY_ENDS: LinkEnds = {
 /**
  * Links one claim to another within the caller's transaction, and recounts the answered claim. Both claims are
  * locked first (in id order): a concurrent delete of either waits, and two links to one claim are counted one
- * after the other. The rebuttal matrix's count moves at once, or, when `pairChanges` is given, is left to the
+ * after the other. The rebuttal matrix's count moves at once, or, when `pending` is given, is left to the
  * caller, which makes several links and moves the counts of all of them together, in key order.
  */
 export async function linkClaims(
-  trx: Db,
+  trx: Transaction,
   request: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null; createdBy: string | null },
   ends: LinkEnds = BODY_ENDS,
-  pairChanges?: links.LinkChange[],
+  pending?: derived.PendingPairCounts,
 ): Promise<Link> {
   // Ids are compared with those the database returns, which are lower case; a uuid may arrive in either.
   const link = {
@@ -61,7 +62,7 @@ export async function linkClaims(
     toClaimId: request.toClaimId.toLowerCase(),
   }
   if (link.fromClaimId === link.toClaimId) throw selfLink(ends)
-  const locked = await claims.lockClaims(trx, [link.fromClaimId, link.toClaimId])
+  const locked = await derived.lockClaims(trx, [link.fromClaimId, link.toClaimId])
   const { from, to } = linkedClaims(link, locked, ends)
   // One statement answers another one way: it cannot both rebut and support it.
   const existing = await links.findLinkBetween(trx, link.fromClaimId, link.toClaimId)
@@ -73,17 +74,15 @@ export async function linkClaims(
     toClaim: to,
     fromClaimStatedAt: from.stated_at,
   })
-  const change = { kind: link.kind, from_party_id: from.party_id, to_party_id: to.party_id, delta: 1 } as const
-  if (pairChanges === undefined) await links.countRebuttalPairs(trx, [change])
-  else pairChanges.push(change)
-  await claims.recountResponses(trx, [link.toClaimId])
+  const added = { kind: link.kind, fromPartyId: from.party_id, toPartyId: to.party_id, toClaimId: link.toClaimId }
+  await derived.linksAdded(trx, [added], pending)
   return getLink(trx, id)
 }
 
 const selfLink = (ends: LinkEnds) =>
   unprocessableField(ends.from.in, ends.from.field, 'must be another claim: a claim cannot answer itself')
 
-type LockedClaim = Awaited<ReturnType<typeof claims.lockClaims>>[number]
+type LockedClaim = Awaited<ReturnType<typeof derived.lockClaims>>[number]
 
 /**
  * The two claims of a new link, found among the claims locked for it (`lockClaims` returns live ones only), with
@@ -143,15 +142,19 @@ export async function deleteLink(db: Db, id: string, precondition: Precondition<
     const found = await links.findLinkById(trx, id)
     if (found === undefined) throw notFound(`link ${id}`)
     // The answered claim is locked before the link, in the order every link writer takes them.
-    await claims.lockClaims(trx, [found.to_claim_id])
+    await derived.lockClaims(trx, [found.to_claim_id])
     const current = await links.findLinkById(trx, id, { forUpdate: true })
     if (current === undefined) throw notFound(`link ${id}`)
     precondition(toLink(current), current.created_by)
     await links.softDeleteLink(trx, id)
-    await links.countRebuttalPairs(trx, [
-      { kind: current.kind, from_party_id: current.from_party_id, to_party_id: current.to_party_id, delta: -1 },
+    await derived.linksRemoved(trx, [
+      {
+        kind: current.kind,
+        fromPartyId: current.from_party_id,
+        toPartyId: current.to_party_id,
+        toClaimId: current.to_claim_id,
+      },
     ])
-    await claims.recountResponses(trx, [current.to_claim_id])
   })
 }
 
@@ -218,7 +221,7 @@ export async function createRebuttal(
  * nothing is never recorded, and a rule broken afterwards rolls the whole transaction back.
  */
 async function rebutWithNewClaim(
-  trx: Db,
+  trx: Transaction,
   claimId: string,
   input: CreateClaimInput,
   note: string | null,
@@ -239,10 +242,9 @@ async function rebutWithNewClaim(
     fromClaimStatedAt: claim.stated_at,
     createdBy,
   })
-  await links.countRebuttalPairs(trx, [
-    { kind: 'rebuts', from_party_id: claim.party.id, to_party_id: target.party_id, delta: 1 },
+  await derived.linksAdded(trx, [
+    { kind: 'rebuts', fromPartyId: claim.party.id, toPartyId: target.party_id, toClaimId: target.id },
   ])
-  await claims.recountResponses(trx, [target.id])
   const link: Link = {
     id: inserted.id,
     kind: 'rebuts',

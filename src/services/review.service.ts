@@ -1,5 +1,5 @@
 import type { Db, NewReviewRow, ReviewRowUpdate } from '../db/schema.js'
-import { inTransaction } from '../db/transaction.js'
+import { inTransaction, type Transaction } from '../db/transaction.js'
 import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as parties from '../repositories/party.repository.js'
@@ -7,6 +7,7 @@ import * as reviews from '../repositories/review.repository.js'
 import type { ReviewRecord } from '../repositories/review.repository.js'
 import type { CreateReviewInput, Review, ReviewVersion, UpdateReviewInput } from '../schemas/review.schema.js'
 import { storedInstant } from './stored-instant.js'
+import * as derived from './derived-state.js'
 import { lockPartyReference } from './party.service.js'
 import type { Precondition } from './precondition.js'
 
@@ -75,13 +76,13 @@ export async function createReview(
  * Every rule is checked before anything is written.
  */
 export async function recordReview(
-  trx: Db,
+  trx: Transaction,
   claimId: string,
   input: CreateReviewInput,
   createdBy: string | null,
   claimOfReview: ClaimOfReview = { in: 'path' },
 ): Promise<Review> {
-  const [claim] = await claims.lockClaims(trx, [claimId.toLowerCase()])
+  const [claim] = await derived.lockClaims(trx, [claimId.toLowerCase()])
   if (claim === undefined) throw claimNotLive(claimId, claimOfReview)
   const reviewerId = await lockPartyReference(trx, input.reviewer, 'reviewer')
   const reviewer = await parties.findPartyByKey(trx, reviewerId)
@@ -99,7 +100,7 @@ export async function recordReview(
     worst_rating: input.worst_rating ?? null,
   })
   const id = await reviews.insertReview(trx, newReviewRow(claim.id, reviewerId, input, rating, createdBy))
-  await reviews.recountReviews(trx, [claim.id])
+  await derived.reviewsChanged(trx, [claim.id])
   const created = await getReview(trx, id)
   await reviews.insertReviewVersions(trx, [{ reviewId: id, version: created.version, snapshot: contentOf(created) }])
   return created
@@ -218,12 +219,12 @@ export async function deleteReview(db: Db, id: string, precondition: Preconditio
     const found = await reviews.findReviewById(trx, id)
     if (found === undefined) throw notFound(`review ${id}`)
     // The claim first, then the review: the order of every writer of a claim's reviews.
-    await claims.lockClaims(trx, [found.claim_id])
+    await derived.lockClaims(trx, [found.claim_id])
     const row = await reviews.findReviewById(trx, id, { forUpdate: true })
     if (row === undefined) throw notFound(`review ${id}`)
     precondition(toReview(row), row.created_by)
     await reviews.softDeleteReview(trx, id)
-    await reviews.recountReviews(trx, [row.claim_id])
+    await derived.reviewsChanged(trx, [row.claim_id])
   })
 }
 
