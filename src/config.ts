@@ -1,100 +1,245 @@
 import { isIP } from 'node:net'
-import { Type, type Static } from '@sinclair/typebox'
+import { OptionalKind, TransformKind, Type, type StaticDecode, type TSchema } from '@sinclair/typebox'
 import envSchema from 'env-schema'
 import { StringEnum } from './schemas/string-enum.js'
 
-/**
- * Every setting the service reads from its environment. Validated once at start; a bad value stops the process
- * with a message that names the variable, instead of surfacing later as a confusing runtime error.
- */
-const EnvSchema = Type.Object({
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
-  LOG_LEVEL: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
-  MIGRATE_ON_START: Type.Boolean({ default: true }),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-  STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
-  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
-  DATABASE_QUERY_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
-  EXPORT_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 600_000 }),
-  EXPORT_STALL_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 1024 * 1024 }),
-  IMPORT_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 100 * 1024 * 1024 }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 10_000 }),
-  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 30_000 }),
-  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
-  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 72_000 }),
-  CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 0 }),
-  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
-  RATE_LIMIT_PER_IP: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 600 }),
-  RATE_LIMIT_PER_KEY: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 6000 }),
-  TRUST_PROXY: Type.Optional(Type.String()),
-  CORS_ORIGINS: Type.String({ default: '*' }),
-  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
-  MAX_HEAP_USED_BYTES: Type.Integer({ minimum: 0, default: 0 }),
-  MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 0 }),
-  READS_REQUIRE_KEY: Type.Boolean({ default: false }),
-  // At least a day: clients are promised that a retry within 24 hours is recognised.
-  IDEMPOTENCY_TTL_HOURS: Type.Integer({ minimum: 24, maximum: 8760, default: 24 }),
-})
-
-type Env = Static<typeof EnvSchema>
-
-export interface Config {
-  port: number
-  host: string
-  /** A PostgreSQL server to use; when absent the embedded database under `dataDir` is used. */
-  databaseUrl: string | undefined
-  dataDir: string
-  logLevel: string
-  migrateOnStart: boolean
-  databasePoolMax: number
-  statementTimeoutMs: number
-  /** How long a request waits for a database connection, free in the pool or newly opened. */
-  databaseConnectTimeoutMs: number
-  /** How long the client waits for a query's answer; undefined: a little longer than statementTimeoutMs. */
-  databaseQueryTimeoutMs: number | undefined
-  /** How long one CSV or NDJSON export may run in all (and the limit of the one query that ranks a search export). */
-  exportTimeoutMs: number
-  /** How long an export's client may take nothing before the export is ended and its slot freed. */
-  exportStallTimeoutMs: number
-  bodyLimitBytes: number
-  /** Largest NDJSON body of an import; it streams, so this bounds the work, not the memory. */
-  importBodyLimitBytes: number
-  shutdownGraceMs: number
-  /** Receiving a whole request may take this long; then it is answered 408 and its connection closed. */
-  requestTimeoutMs: number
-  /** Receiving a request's headers may take this long (at most requestTimeoutMs). */
-  headersTimeoutMs: number
-  /** An idle kept-alive connection is closed after this long. */
-  keepAliveTimeoutMs: number
-  /** A connection on which nothing moves, either way, for this long is closed; 0: never. */
-  connectionTimeoutMs: number
-  rateLimit: RateLimitConfig
-  /** Which proxies in front of the service to believe about the client's address (Fastify's `trustProxy`). */
-  trustProxy: boolean | string[]
-  /** Origins whose pages may call the API from a browser: `['*']` for any, `[]` for none. */
-  corsOrigins: string[]
-  /** Thresholds past which requests are refused with 503 until the process recovers; 0 turns one off. */
-  overload: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number }
-  /** When true, reads need a key with the `read` scope too; writes always need one. */
-  readsRequireKey: boolean
-  /** How long the answer to a POST with an Idempotency-Key is kept for its retries. */
-  idempotencyTtlHours: number
+/** Settings read together into one object of the configuration, from variables that share a prefix. */
+class SettingGroup<Settings extends Record<string, TSchema>> {
+  constructor(
+    readonly prefix: string,
+    readonly settings: Settings,
+  ) {}
 }
+
+/**
+ * Every setting the service reads from its environment, defined once: the variable is the key in upper snake case
+ * (after its group's prefix), the schema gives its type, bounds, default and the description the documentation
+ * table is generated from (`npm run docs:config`). Validated once at start; a bad value stops the process with a
+ * message that names the variable, instead of surfacing later as a confusing runtime error.
+ */
+export const SETTINGS = {
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on.' }),
+  host: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'Address to listen on; `0.0.0.0` to accept connections from other machines.',
+  }),
+  databaseUrl: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      description:
+        '`postgres://user:password@host:port/database` of a PostgreSQL 15+ server. Unset (or empty): the embedded database.',
+    }),
+  ),
+  dataDir: Type.String({
+    minLength: 1,
+    default: './data',
+    description: 'Where the embedded database keeps its files (created if missing). Ignored with `DATABASE_URL`.',
+  }),
+  logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    default: 'info',
+    description: 'The least severe log lines written. Logs are JSON lines (pino).',
+  }),
+  migrateOnStart: Type.Boolean({ default: true, description: 'Apply pending migrations when the service starts.' }),
+  databasePoolMax: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 10,
+    description: 'Connections in the pool to a PostgreSQL server.',
+  }),
+  statementTimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    default: 5000,
+    description: 'PostgreSQL `statement_timeout` of every query on a server; a query cut off answers 503.',
+  }),
+  databaseConnectTimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    default: 5000,
+    description:
+      'How long a request waits for a database connection, free in the pool or newly opened, before it answers 503.',
+  }),
+  databaseQueryTimeoutMs: Type.Optional(
+    Type.Integer({
+      minimum: 100,
+      maximum: 86_400_000,
+      description:
+        'How long the answer to a query is awaited (unset: `STATEMENT_TIMEOUT_MS` + 1000) before the request answers 503.',
+    }),
+  ),
+  exportTimeoutMs: Type.Integer({
+    minimum: 1000,
+    maximum: 86_400_000,
+    default: 600_000,
+    description:
+      'How long a CSV or NDJSON export may run in all (and the limit of the one query that ranks a search export).',
+  }),
+  exportStallTimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    default: 30_000,
+    description: "How long an export's client may take nothing before its response is ended and its slot freed.",
+  }),
+  bodyLimitBytes: Type.Integer({
+    minimum: 1024,
+    maximum: 100 * 1024 * 1024,
+    default: 1024 * 1024,
+    description: 'Largest request body accepted; larger bodies get 413.',
+  }),
+  importBodyLimitBytes: Type.Integer({
+    minimum: 1024,
+    maximum: 1024 * 1024 * 1024,
+    default: 100 * 1024 * 1024,
+    description:
+      'Largest body of `POST /v1/import`; it streams, so this bounds the work, not the memory. Larger gets 413.',
+  }),
+  shutdownGraceMs: Type.Integer({
+    minimum: 0,
+    maximum: 120_000,
+    default: 10_000,
+    description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
+  }),
+  requestTimeoutMs: Type.Integer({
+    minimum: 1000,
+    maximum: 3_600_000,
+    default: 30_000,
+    description: 'A request, headers and body, must arrive within this, or it gets 408 and its connection is closed.',
+  }),
+  headersTimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    default: 10_000,
+    description: "A request's headers must arrive within this (at most `REQUEST_TIMEOUT_MS`), or 408.",
+  }),
+  keepAliveTimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    default: 72_000,
+    description: "An idle kept-alive connection is closed after this; keep it above a load balancer's idle timeout.",
+  }),
+  connectionTimeoutMs: Type.Integer({
+    minimum: 0,
+    maximum: 3_600_000,
+    default: 0,
+    description: 'A connection on which nothing moves, either way, for this long is closed; `0`: never.',
+  }),
+  rateLimit: new SettingGroup('RATE_LIMIT_', {
+    windowMs: Type.Integer({
+      minimum: 1000,
+      maximum: 86_400_000,
+      default: 60_000,
+      description: 'The fixed window the rate limits count requests in.',
+    }),
+    perIp: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000_000,
+      default: 600,
+      description: 'Requests per window from one address, without an API key; `0`: no limit.',
+    }),
+    perKey: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000_000,
+      default: 6000,
+      description: 'Requests per window with one API key, wherever they come from; `0`: no limit.',
+    }),
+  }),
+  trustProxy: Type.Transform(
+    Type.Optional(
+      Type.String({
+        description:
+          'Proxies whose `X-Forwarded-For` names the client: `true` (any), `false`, or addresses and ranges (`10.0.0.0/8`, `loopback`) separated by commas.',
+      }),
+    ),
+  )
+    .Decode((value) => trustProxyOf(value))
+    .Encode((value) => (Array.isArray(value) ? value.join(',') : String(value))),
+  corsOrigins: Type.Transform(
+    Type.String({
+      default: '*',
+      description: 'Origins whose pages may call the API: `*` (any), `none`, or origins separated by commas.',
+    }),
+  )
+    .Decode((value) => corsOriginsOf(value))
+    .Encode((value) => (value.length === 0 ? 'none' : value.join(','))),
+  overload: new SettingGroup('', {
+    maxEventLoopDelayMs: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 1000,
+      description: 'Overload: while the event loop lags more than this, requests get 503; `0` turns it off.',
+    }),
+    maxHeapUsedBytes: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Overload: while the heap is larger than this, requests get 503; `0` turns it off.',
+    }),
+    maxRssBytes: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Overload: while the resident memory is larger than this, requests get 503; `0` turns it off.',
+    }),
+  }),
+  readsRequireKey: Type.Boolean({
+    default: false,
+    description: '`true`: reads need an API key too (any scope); writes always need one.',
+  }),
+  idempotencyTtlHours: Type.Integer({
+    // At least a day: clients are promised that a retry within 24 hours is recognised.
+    minimum: 24,
+    maximum: 8760,
+    default: 24,
+    description: 'Hours the answer to a `POST` is kept for retries with its `Idempotency-Key`.',
+  }),
+}
+
+type SettingValue<S extends TSchema> = S extends { [OptionalKind]: 'Optional' }
+  ? StaticDecode<S> | undefined
+  : StaticDecode<S>
+type ConfigOf<Settings> = {
+  [K in keyof Settings]: Settings[K] extends SettingGroup<infer Group>
+    ? ConfigOf<Group>
+    : Settings[K] extends TSchema
+      ? SettingValue<Settings[K]>
+      : never
+}
+
+/** The configuration the code reads: the settings under their keys, camelCase, groups as nested objects. */
+export type Config = ConfigOf<typeof SETTINGS>
+export type RateLimitConfig = Config['rateLimit']
+
+/** One environment variable: where its value goes in Config, and its schema. */
+export interface Setting {
+  variable: string
+  path: readonly [string] | readonly [string, string]
+  schema: TSchema
+}
+
+const upperSnake = (key: string) => key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()
+
+/** Every setting, in the order of SETTINGS. */
+export const SETTING_LIST: readonly Setting[] = Object.entries(SETTINGS).flatMap(([key, entry]): Setting[] =>
+  entry instanceof SettingGroup
+    ? Object.entries(entry.settings as Record<string, TSchema>).map(([member, schema]) => ({
+        variable: entry.prefix + upperSnake(member),
+        path: [key, member] as const,
+        schema,
+      }))
+    : [{ variable: upperSnake(key), path: [key] as const, schema: entry }],
+)
+
+const EnvSchema = Type.Object(Object.fromEntries(SETTING_LIST.map(({ variable, schema }) => [variable, schema])))
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  let parsed: Env
+  let parsed: Record<string, unknown>
   try {
     // An empty variable (`DATABASE_URL=`) means "not set", as it does for most command-line tools.
     const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
-    parsed = envSchema<Env>({ schema: EnvSchema, data: present, env: false })
+    parsed = envSchema<Record<string, unknown>>({ schema: EnvSchema, data: present, env: false })
   } catch (error) {
     const problems = (
       error as { errors?: Array<{ instancePath: string; message?: string; params: Record<string, unknown> }> }
@@ -109,57 +254,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : (error as Error).message
     throw new ConfigError(`invalid configuration: ${detail}`)
   }
-  return {
-    port: parsed.PORT,
-    host: parsed.HOST,
-    databaseUrl: parsed.DATABASE_URL,
-    dataDir: parsed.DATA_DIR,
-    logLevel: parsed.LOG_LEVEL,
-    migrateOnStart: parsed.MIGRATE_ON_START,
-    databasePoolMax: parsed.DATABASE_POOL_MAX,
-    statementTimeoutMs: parsed.STATEMENT_TIMEOUT_MS,
-    databaseConnectTimeoutMs: parsed.DATABASE_CONNECT_TIMEOUT_MS,
-    databaseQueryTimeoutMs: parsed.DATABASE_QUERY_TIMEOUT_MS,
-    exportTimeoutMs: parsed.EXPORT_TIMEOUT_MS,
-    exportStallTimeoutMs: parsed.EXPORT_STALL_TIMEOUT_MS,
-    bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
-    importBodyLimitBytes: parsed.IMPORT_BODY_LIMIT_BYTES,
-    shutdownGraceMs: parsed.SHUTDOWN_GRACE_MS,
-    requestTimeoutMs: parsed.REQUEST_TIMEOUT_MS,
-    headersTimeoutMs: headersTimeoutOf(parsed.HEADERS_TIMEOUT_MS, parsed.REQUEST_TIMEOUT_MS),
-    keepAliveTimeoutMs: parsed.KEEP_ALIVE_TIMEOUT_MS,
-    connectionTimeoutMs: parsed.CONNECTION_TIMEOUT_MS,
-    rateLimit: {
-      windowMs: parsed.RATE_LIMIT_WINDOW_MS,
-      perIp: parsed.RATE_LIMIT_PER_IP,
-      perKey: parsed.RATE_LIMIT_PER_KEY,
-    },
-    trustProxy: trustProxyOf(parsed.TRUST_PROXY),
-    corsOrigins: corsOriginsOf(parsed.CORS_ORIGINS),
-    overload: {
-      maxEventLoopDelayMs: parsed.MAX_EVENT_LOOP_DELAY_MS,
-      maxHeapUsedBytes: parsed.MAX_HEAP_USED_BYTES,
-      maxRssBytes: parsed.MAX_RSS_BYTES,
-    },
-    readsRequireKey: parsed.READS_REQUIRE_KEY,
-    idempotencyTtlHours: parsed.IDEMPOTENCY_TTL_HOURS,
-  }
-}
-
-export interface RateLimitConfig {
-  /** The fixed window requests are counted in. */
-  windowMs: number
-  /** Requests per window from one address, for requests without an API key; 0: no limit. */
-  perIp: number
-  /** Requests per window with one API key, wherever they come from; 0: no limit. */
-  perKey: number
-}
-
-function headersTimeoutOf(headersTimeoutMs: number, requestTimeoutMs: number): number {
-  if (headersTimeoutMs > requestTimeoutMs) {
+  if ((parsed.HEADERS_TIMEOUT_MS as number) > (parsed.REQUEST_TIMEOUT_MS as number)) {
     throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_MS must not be longer than REQUEST_TIMEOUT_MS')
   }
-  return headersTimeoutMs
+  const config: Record<string, unknown> = {}
+  for (const { variable, path, schema } of SETTING_LIST) {
+    const decode = (schema as { [TransformKind]?: { Decode: (value: unknown) => unknown } })[TransformKind]?.Decode
+    const value = decode ? decode(parsed[variable]) : parsed[variable]
+    const [key, member] = path
+    if (member === undefined) config[key] = value
+    else config[key] = { ...(config[key] as object | undefined), [member]: value }
+  }
+  return config as Config
 }
 
 /** The names proxy-addr gives to address ranges, beside addresses and CIDR ranges. */
