@@ -1,9 +1,30 @@
 import type { TSchema } from '@sinclair/typebox'
 import { SETTING_LIST } from './config.js'
 
-/** The markers between which a document holds the generated table; everything between them is replaced. */
-export const TABLE_START = '<!-- configuration table: generated from src/config.ts by `npm run docs:config` -->'
-export const TABLE_END = '<!-- end of configuration table -->'
+/** A document that holds a generated table of settings between two markers; what is between them is replaced. */
+export interface GeneratedTable {
+  /** Relative to the project's root. */
+  document: string
+  start: string
+  end: string
+  /** The variables of the table, in the order of the schema; all of them when absent. */
+  variables?: readonly string[]
+}
+
+/** Every document with a table of settings: the full one in the manual, the few most often set in the README. */
+export const GENERATED_TABLES: readonly GeneratedTable[] = [
+  {
+    document: 'docs/operations.md',
+    start: '<!-- configuration table: generated from src/config.ts by `npm run docs:config` -->',
+    end: '<!-- end of configuration table -->',
+  },
+  {
+    document: 'README.md',
+    start: '<!-- configuration summary: generated from src/config.ts by `npm run docs:config` -->',
+    end: '<!-- end of configuration summary -->',
+    variables: ['PORT', 'HOST', 'DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL'],
+  },
+]
 
 const code = (value: unknown) => `\`${String(value)}\``
 const number = (value: number) => value.toLocaleString('en-GB')
@@ -22,11 +43,17 @@ function valuesOf(schema: TSchema): string {
   return 'text'
 }
 
-/** The table of every setting (variable, default, values, meaning), as Prettier lays out a Markdown table. */
-export function configurationTable(): string {
+/**
+ * The table of the settings (variable, default, values, meaning), all of them or those named, as Prettier lays
+ * out a Markdown table.
+ */
+export function configurationTable(variables?: readonly string[]): string {
+  const settings = SETTING_LIST.filter(({ variable }) => variables === undefined || variables.includes(variable))
+  const unknown = variables?.filter((variable) => !settings.some((setting) => setting.variable === variable)) ?? []
+  if (unknown.length > 0) throw new Error(`no such setting: ${unknown.join(', ')}`)
   const rows = [
     ['Variable', 'Default', 'Values', 'Meaning'],
-    ...SETTING_LIST.map(({ variable, schema }) => [
+    ...settings.map(({ variable, schema }) => [
       code(variable),
       schema.default === undefined ? 'unset' : code(schema.default),
       valuesOf(schema),
@@ -39,10 +66,10 @@ export function configurationTable(): string {
   return [line(header!), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n')
 }
 
-/** `document` with the text between the markers replaced by the current table; throws when a marker is missing. */
-export function withConfigurationTable(document: string): string {
-  const start = document.indexOf(TABLE_START)
-  const end = document.indexOf(TABLE_END, start)
-  if (start < 0 || end < 0) throw new Error(`the document has no "${TABLE_START}" … "${TABLE_END}" section`)
-  return `${document.slice(0, start + TABLE_START.length)}\n\n${configurationTable()}\n\n${document.slice(end)}`
+/** `text`, the content of `table.document`, with its table replaced by the current one; throws without markers. */
+export function withConfigurationTable(text: string, table: GeneratedTable): string {
+  const start = text.indexOf(table.start)
+  const end = text.indexOf(table.end, start)
+  if (start < 0 || end < 0) throw new Error(`${table.document} has no "${table.start}" … "${table.end}" section`)
+  return `${text.slice(0, start + table.start.length)}\n\n${configurationTable(table.variables)}\n\n${text.slice(end)}`
 }

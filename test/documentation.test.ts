@@ -1,17 +1,88 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import GithubSlugger from 'github-slugger'
+import { marked, type Token } from 'marked'
 import t from 'tap'
-import { configurationTable, withConfigurationTable } from '../src/config-table.js'
+import { configurationTable, GENERATED_TABLES, withConfigurationTable } from '../src/config-table.js'
 import { SETTING_LIST } from '../src/config.js'
+import { PROBLEMS } from '../src/http/problem-details.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 
-t.test('the configuration table of docs/operations.md is the one the settings schema gives', async (t) => {
-  const committed = read('docs/operations.md')
-  t.equal(committed, withConfigurationTable(committed), 'run `npm run docs:config` and commit docs/operations.md')
-  const table = configurationTable()
-  for (const { variable } of SETTING_LIST) t.match(table, `| \`${variable}\` `, `${variable} is documented`)
-  t.equal(table.split('\n').length, SETTING_LIST.length + 2, 'one row per setting')
+/** The project's own documents: the README, CONTRIBUTING.md and the manual in docs/. */
+const DOCUMENTS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+]
+
+/** Every token of a Markdown document, nested ones (links inside paragraphs, tables, lists) included. */
+function tokensOf(markdown: string): Token[] {
+  const all: Token[] = []
+  marked.walkTokens(marked.lexer(markdown), (token) => {
+    all.push(token)
+  })
+  return all
+}
+
+/** The anchors GitHub gives the headings of a document. */
+function anchorsOf(markdown: string): Set<string> {
+  const slugger = new GithubSlugger()
+  return new Set(
+    tokensOf(markdown)
+      .filter((token) => token.type === 'heading')
+      .map((token) => slugger.slug((token as { text: string }).text.replaceAll('`', ''))),
+  )
+}
+
+t.test('the tables of settings in the documents are the ones the settings schema gives', async (t) => {
+  for (const table of GENERATED_TABLES) {
+    const committed = read(table.document)
+    t.equal(
+      committed,
+      withConfigurationTable(committed, table),
+      `run \`npm run docs:config\` and commit ${table.document}`,
+    )
+  }
+  const full = configurationTable()
+  for (const { variable } of SETTING_LIST) t.match(full, `| \`${variable}\` `, `${variable} is documented`)
+  t.equal(full.split('\n').length, SETTING_LIST.length + 2, 'one row per setting')
+  t.throws(() => configurationTable(['NO_SUCH_SETTING']), /no such setting: NO_SUCH_SETTING/)
+})
+
+t.test('docs/errors.md documents every code of the catalogue, with its status and title, and no other', async (t) => {
+  const rows = [...read('docs/errors.md').matchAll(/^\| `([a-z-]+)` +\| (\d{3}) +\| ([^|]+?) +\|/gm)]
+  const documented = Object.fromEntries(
+    rows.map(([, code, status, title]) => [code, { status: Number(status), title }]),
+  )
+  t.equal(rows.length, Object.keys(documented).length, 'each code once')
+  t.same(documented, PROBLEMS)
+})
+
+t.test('every relative link of the documents points at a file that exists, and at one of its headings', async (t) => {
+  for (const document of DOCUMENTS) {
+    const links = tokensOf(read(document))
+      .filter((token) => token.type === 'link')
+      .map((token) => (token as { href: string }).href)
+      .filter((href) => !/^[a-z][a-z+.-]*:/i.test(href))
+    for (const href of links) {
+      const [path = '', anchor] = href.split('#')
+      const target = path === '' ? join(ROOT, document) : join(ROOT, dirname(document), decodeURIComponent(path))
+      const name = relative(ROOT, target)
+      if (!existsSync(target)) {
+        t.fail(`${document}: ${href} points at ${name}, which does not exist`)
+        continue
+      }
+      if (anchor === undefined) {
+        t.pass(`${document}: ${href}`)
+        continue
+      }
+      t.ok(statSync(target).isFile() && name.endsWith('.md'), `${document}: ${href} names a heading of a document`)
+      t.ok(anchorsOf(readFileSync(target, 'utf8')).has(anchor), `${document}: ${name} has the heading #${anchor}`)
+    }
+  }
 })

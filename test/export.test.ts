@@ -240,8 +240,8 @@ t.test('errors before the first byte are problems', async (t) => {
   }
 })
 
-t.test('the README documents exactly the CSV columns of the code', async (t) => {
-  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+t.test('the HTTP contract documents exactly the CSV columns of the code', async (t) => {
+  const readme = await readFile(new URL('../docs/http-contract.md', import.meta.url), 'utf8')
   for (const [heading, columns] of [
     ['Claim columns', CLAIM_CSV_COLUMNS],
     ['Extra dispute columns', DISPUTE_CSV_COLUMNS.slice(CLAIM_CSV_COLUMNS.length)],

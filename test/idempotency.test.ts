@@ -209,7 +209,7 @@ t.test('a record in progress answers 409; abandoned (its lease run out), a retry
   const takeover = await call(app, 'POST', '/v1/claims', body, idempotent('abandoned'))
   t.equal(takeover.status, 201)
   t.equal(takeover.headers['idempotent-replayed'], undefined, 'it ran again')
-  // The gap the README states: had the first request's write committed before its process died, it is made twice.
+  // The gap docs/http-contract.md states: had the first request's write committed before its process died, it is made twice.
   t.equal(await claimsWithText(body.text), 2)
   const replay = await call(app, 'POST', '/v1/claims', body, idempotent('abandoned'))
   t.equal(replay.headers['idempotent-replayed'], 'true')

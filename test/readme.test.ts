@@ -6,7 +6,7 @@ import { KEYS_SCRIPT, runDocumentedCommands, SEED_SCRIPT, shellBlocks } from './
  * The README's curl walk-through, run as written against a live server (on the embedded database, on a free
  * port), so that the documentation cannot drift from what the service does.
  */
-const blocks = shellBlocks('README.md', '## A walk through the API with curl', '## The HTTP contract')
+const blocks = shellBlocks('README.md', '## A walk through the API with curl', '## Documentation')
 
 t.test('every command of the README walk-through works against a live server', async (t) => {
   t.ok(blocks.length >= 5, `the walk-through has its command blocks (${blocks.length})`)

@@ -7,7 +7,7 @@ import { getClaim } from './claim.service.js'
 
 /**
  * A fact-checker reviews a claim once, so a claim has as many reviews as there are fact-checkers at most; past
- * this many, the document holds the latest published (a bound on one response, documented in the README).
+ * this many, the document holds the latest published (a bound on one response, documented in docs/http-contract.md).
  */
 const CLAIM_REVIEWS_MAX = 1000
 
