@@ -3,71 +3,23 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { countRows } from './helpers/test-database.js'
+import type { Claim, ClaimVersion, Page, Party, Problem } from './helpers/wire-types.js'
 
 const { app, database, keys } = await buildTestApp(t)
 const writeKey = { authorization: `Bearer ${keys.write}` }
 
-interface FieldError {
-  in: string
-  field: string
-  message: string
-}
-
-interface ClaimJson {
-  id: string
-  party: { id: string; slug: string; name: string }
-  text: string
-  quote: string | null
-  stated_at: string
-  event_at: string | null
-  location: { name: string; lat: number | null; lon: number | null } | null
-  language: string
-  tags: string[]
-  sources: Array<Record<string, string>>
-  status: string
-  rebuttal_count: number
-  support_count: number
-  last_response_at: string | null
-  version: number
-  created_at: string
-  updated_at: string
-}
-
-interface PageJson<T> {
-  data: T[]
-  next_cursor: string | null
-}
-
-interface VersionJson {
-  version: number
-  recorded_at: string
-  claim: Omit<
-    ClaimJson,
-    | 'id'
-    | 'party'
-    | 'status'
-    | 'rebuttal_count'
-    | 'support_count'
-    | 'last_response_at'
-    | 'version'
-    | 'created_at'
-    | 'updated_at'
-  >
-}
-
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8'
 
 /** `in:field` of every error a problem names, sorted. */
-const fieldsOf = (body: { errors?: FieldError[] } | undefined) =>
-  (body?.errors ?? []).map((e) => `${e.in}:${e.field}`).sort()
+const fieldsOf = (body: Problem | undefined) => (body?.errors ?? []).map((e) => `${e.in}:${e.field}`).sort()
 
-async function createParty(slug: string, extra: Record<string, string> = {}): Promise<{ id: string; slug: string }> {
+async function createParty(slug: string, extra: Record<string, string> = {}): Promise<Party> {
   const response = await call(app, 'POST', '/v1/parties', { slug, name: slug, kind: 'state', ...extra })
   if (response.status !== 201) throw new Error(`creating party ${slug}: ${response.status} ${response.raw}`)
   return response.body
 }
 
-async function createClaim(body: Record<string, unknown>): Promise<ClaimJson> {
+async function createClaim(body: Record<string, unknown>): Promise<Claim> {
   const response = await call(app, 'POST', '/v1/claims', body)
   if (response.status !== 201) throw new Error(`creating a claim: ${response.status} ${response.raw}`)
   return response.body
@@ -77,7 +29,7 @@ async function createClaim(body: Record<string, unknown>): Promise<ClaimJson> {
 async function listIds(url: string): Promise<string[]> {
   const response = await call(app, 'GET', url)
   if (response.status !== 200) throw new Error(`GET ${url}: ${response.status} ${response.raw}`)
-  return (response.body as PageJson<ClaimJson>).data.map((claim) => claim.id)
+  return (response.body as Page<Claim>).data.map((claim) => claim.id)
 }
 
 /** The versions stored for a claim, straight from the database. */
@@ -94,7 +46,7 @@ async function storedVersions(claimId: string): Promise<number[]> {
 const cursorOf = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url')
 
 /** PostgreSQL's order for uuids is the order of their lower-case text. */
-const byKeyThenId = (key: (claim: ClaimJson) => string, descending: boolean) => (a: ClaimJson, b: ClaimJson) => {
+const byKeyThenId = (key: (claim: Claim) => string, descending: boolean) => (a: Claim, b: Claim) => {
   const order = key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0
   return descending ? -order : order
 }
@@ -122,7 +74,7 @@ t.test('a claim is created naming its party by slug or by id, and read back', as
   }
   const created = await call(app, 'POST', '/v1/claims', body)
   t.equal(created.status, 201)
-  const claim: ClaimJson = created.body
+  const claim: Claim = created.body
   t.match(claim.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
   t.same(claim.party, { id: party.id, slug: 'az-defence-ministry', name: 'az-defence-ministry' })
   t.equal(claim.text, body.text)
@@ -431,7 +383,7 @@ t.test('q searches text and quote, a match in the text ranking first', async (t)
   const search = await call(app, 'GET', '/v1/claims?party=search-party&q=ganja')
   t.equal(search.status, 200)
   t.same(
-    search.body.data.map((c: ClaimJson) => c.id),
+    search.body.data.map((c: Claim) => c.id),
     [inText.id, inQuote.id],
     'by relevance when q is given',
   )
@@ -449,7 +401,7 @@ t.test('q searches text and quote, a match in the text ranking first', async (t)
   // Relevance pages too: its cursor carries the rank.
   const first = await call(app, 'GET', '/v1/claims?party=search-party&q=ganja&limit=1')
   t.same(
-    first.body.data.map((c: ClaimJson) => c.id),
+    first.body.data.map((c: Claim) => c.id),
     [inText.id],
   )
   t.type(first.body.next_cursor, 'string')
@@ -460,7 +412,7 @@ t.test('q searches text and quote, a match in the text ranking first', async (t)
   )
   t.equal(second.status, 200)
   t.same(
-    second.body.data.map((c: ClaimJson) => c.id),
+    second.body.data.map((c: Claim) => c.id),
     [inQuote.id],
   )
   t.equal(second.body.next_cursor, null)
@@ -512,7 +464,7 @@ t.test('each sort orders the list', async (t) => {
   // Created in this order, stated in another. Each created_at is then set a minute apart, so that the order of
   // creation does not depend on the clock ticking between two requests.
   const stated = ['2020-10-03T00:00:00Z', '2020-10-01T00:00:00Z', '2020-10-04T00:00:00Z', '2020-10-02T00:00:00Z']
-  const created: ClaimJson[] = []
+  const created: Claim[] = []
   for (const [i, at] of stated.entries()) {
     created.push(await createClaim({ party: 'sort-party', text: `Sorted claim ${i}.`, stated_at: at }))
   }
@@ -531,7 +483,7 @@ t.test('each sort orders the list', async (t) => {
 
 t.test('the list is keyset-paginated, ties included, with next_cursor and a Link header', async (t) => {
   await createParty('page-party')
-  const claims: ClaimJson[] = []
+  const claims: Claim[] = []
   for (let i = 0; i < 12; i++) {
     // Groups of three share a stated_at, so the id breaks the ties.
     const day = String(1 + Math.floor(i / 3)).padStart(2, '0')
@@ -547,7 +499,7 @@ t.test('the list is keyset-paginated, ties included, with next_cursor and a Link
     for (let pages = 0; url !== undefined && pages < 10; pages++) {
       const page = await call(app, 'GET', url)
       t.equal(page.status, 200, `GET ${url}`)
-      const body = page.body as PageJson<ClaimJson>
+      const body = page.body as Page<Claim>
       seen.push(...body.data.map((c) => c.id))
       sizes.push(body.data.length)
       const link = page.headers.link as string | undefined
@@ -653,7 +605,7 @@ t.test('a cursor from another sort, a garbage one or a tampered one is a 400 nam
   // A well-formed cursor the API could have issued is accepted even if no row has that key.
   const forged = cursorOf(['-stated_at', '2020-12-02T12:00:00.000Z', id])
   t.same(
-    (await call(app, 'GET', `/v1/claims?party=cursor-party&cursor=${forged}`)).body.data.map((c: ClaimJson) => c.text),
+    (await call(app, 'GET', `/v1/claims?party=cursor-party&cursor=${forged}`)).body.data.map((c: Claim) => c.text),
     ['Cursor claim 1.', 'Cursor claim 0.'],
   )
 })
@@ -670,7 +622,7 @@ t.test('PATCH changes given fields, clears nulls, and bumps the version and ETag
     tags: ['shelling'],
     sources: [{ url: 'https://example.org/a' }],
   })
-  const claim: ClaimJson = created.body
+  const claim: Claim = created.body
   const etag = created.headers.etag as string
 
   const patched = await call(app, 'PATCH', `/v1/claims/${claim.id}`, {
@@ -784,7 +736,7 @@ t.test('history lists every version newest first, and pages', async (t) => {
 
   const history = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
   t.equal(history.status, 200)
-  const versions = (history.body as PageJson<VersionJson>).data
+  const versions = (history.body as Page<ClaimVersion>).data
   t.same(
     versions.map((v) => v.version),
     [3, 2, 1],
@@ -817,7 +769,7 @@ t.test('history lists every version newest first, and pages', async (t) => {
     const page = await call(app, 'GET', url)
     t.equal(page.status, 200)
     t.equal(page.body.data.length, 1)
-    seen.push(...(page.body as PageJson<VersionJson>).data.map((v) => v.version))
+    seen.push(...(page.body as Page<ClaimVersion>).data.map((v) => v.version))
     const link = page.headers.link as string | undefined
     if (page.body.next_cursor === null) {
       t.equal(link, undefined)
@@ -914,7 +866,7 @@ t.test('20 concurrent PATCHes with the same If-Match: one wins, nineteen get 412
   t.equal(read.headers.etag, winner?.headers.etag)
   const history = await call(app, 'GET', `/v1/claims/${id}/history`)
   t.same(
-    history.body.data.map((v: VersionJson) => v.version),
+    history.body.data.map((v: ClaimVersion) => v.version),
     [2, 1],
     'one version per successful edit',
   )

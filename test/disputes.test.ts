@@ -2,38 +2,9 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
+import type { Claim, Dispute, Matrix, ThreadEntry } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
-
-interface PartyRef {
-  id: string
-  slug: string
-  name: string
-}
-interface ClaimJson {
-  id: string
-  party: PartyRef
-  text: string
-  stated_at: string
-  status: string
-  rebuttal_count: number
-  rebutted_by: PartyRef[]
-  last_response_at: string | null
-}
-interface DisputeJson {
-  claim: ClaimJson
-  latest_rebuttals: Array<{ link_id: string; note: string | null; claim: Omit<ClaimJson, 'status'> }>
-}
-interface ThreadEntryJson {
-  depth: number
-  link: { id: string; kind: string; from_claim_id: string; to_claim_id: string }
-  claim: ClaimJson
-}
-interface CellJson {
-  claimant: PartyRef
-  rebutter: PartyRef
-  rebuttals: number
-}
 
 async function post(url: string, body: unknown) {
   const response = await call(app, 'POST', url, body)
@@ -60,10 +31,10 @@ for (const [slug, side] of [
   await post('/v1/parties', { slug, name: slug.toUpperCase(), kind: 'official', side })
 }
 
-async function claim(party: string, stated: string, text: string, tags: string[] = []): Promise<ClaimJson> {
+async function claim(party: string, stated: string, text: string, tags: string[] = []): Promise<Claim> {
   return post('/v1/claims', { party, text, stated_at: `${stated}T12:00:00Z`, tags })
 }
-async function rebut(from: ClaimJson, to: ClaimJson, note?: string) {
+async function rebut(from: Claim, to: Claim, note?: string) {
   return post('/v1/links', { from_claim_id: from.id, to_claim_id: to.id, kind: 'rebuts', note })
 }
 
@@ -81,16 +52,16 @@ await rebut(c5, c4)
 await rebut(c6, c2)
 await post('/v1/links', { from_claim_id: c8.id, to_claim_id: c7.id, kind: 'supports' })
 
-const ids = async (url: string) => ((await get(url)).data as DisputeJson[]).map((d) => d.claim.id)
+const ids = async (url: string) => ((await get(url)).data as Dispute[]).map((d) => d.claim.id)
 
 t.test('GET /v1/disputes lists the disputed claims, most recent response first', async (t) => {
   const page = await get('/v1/disputes')
   t.same(
-    page.data.map((d: DisputeJson) => d.claim.id),
+    page.data.map((d: Dispute) => d.claim.id),
     [c2.id, c1.id, c4.id],
     'the unchallenged and the merely supported are left out',
   )
-  const first = page.data[1] as DisputeJson
+  const first = page.data[1] as Dispute
   t.match(first.claim, {
     party: { slug: 'a-mod' },
     status: 'disputed',
@@ -150,7 +121,7 @@ t.test('the disputes page through every sort without gaps or repeats', async (t)
     let url: string | undefined = `/v1/disputes?sort=${sort}&limit=1`
     while (url !== undefined) {
       const response = await call(app, 'GET', url)
-      seen.push(...response.body.data.map((d: DisputeJson) => d.claim.id))
+      seen.push(...response.body.data.map((d: Dispute) => d.claim.id))
       url = response.body.next_cursor === null ? undefined : String(response.headers.link).match(/<([^>]+)>/)?.[1]
     }
     t.same(seen, all, sort)
@@ -196,13 +167,13 @@ t.test('a deleted rebuttal leaves the disputes at once', async (t) => {
   t.equal((await call(app, 'DELETE', `/v1/claims/${rebuttal.id}`)).status, 204)
   t.notOk((await ids('/v1/disputes')).includes(lone.id))
   t.equal((await get(`/v1/claims/${lone.id}`)).status, 'unchallenged')
-  const disputedByMedia = (await get('/v1/claims?status=disputed&party=media')).data as ClaimJson[]
+  const disputedByMedia = (await get('/v1/claims?status=disputed&party=media')).data as Claim[]
   t.notOk(
     disputedByMedia.some((c) => c.id === lone.id),
     'nor is it among the disputed claims',
   )
   t.ok(
-    ((await get('/v1/claims?status=unchallenged&party=media')).data as ClaimJson[]).some((c) => c.id === lone.id),
+    ((await get('/v1/claims?status=unchallenged&party=media')).data as Claim[]).some((c) => c.id === lone.id),
     'it is unchallenged again',
   )
 })
@@ -214,7 +185,7 @@ t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up b
   const matrix = await get('/v1/disputes/matrix')
   t.equal(matrix.by, 'party')
   t.equal(matrix.truncated, false)
-  const cells = (m: { cells: CellJson[] }) => m.cells.map((c) => `${c.rebutter.slug}>${c.claimant.slug}:${c.rebuttals}`)
+  const cells = (m: Matrix) => m.cells.map((c) => `${c.rebutter.slug}>${c.claimant.slug}:${c.rebuttals}`)
   t.same(cells(matrix), ['b-mfa>a-mod:2', 'media>a-mod:1', 'a-mod>b-mfa:1', 'a-press>b-mfa:1'])
   t.match(matrix.cells[0], { claimant: { id: c1.party.id, name: 'A-MOD' }, rebutter: { slug: 'b-mfa' } })
 
@@ -243,7 +214,7 @@ t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up b
   t.equal((await call(app, 'GET', '/v1/disputes/matrix', undefined, { 'if-none-match': etag })).status, 304)
 })
 
-const entries = (list: ThreadEntryJson[]) => list.map((e) => `${e.depth}:${e.link.kind}:${e.claim.id}`)
+const entries = (list: ThreadEntry[]) => list.map((e) => `${e.depth}:${e.link.kind}:${e.claim.id}`)
 
 t.test('GET /v1/claims/{id}/thread follows the exchange both ways', async (t) => {
   const thread = await get(`/v1/claims/${c1.id}/thread`)
@@ -277,7 +248,7 @@ t.test('a thread with cycles ends, each link once, and leaves deleted claims out
   await rebut(c5, loop)
   const thread = await get(`/v1/claims/${c4.id}/thread?depth=10`)
   for (const direction of ['answers', 'responses'] as const) {
-    const linkIds = thread[direction].map((e: ThreadEntryJson) => e.link.id)
+    const linkIds = thread[direction].map((e: ThreadEntry) => e.link.id)
     t.equal(new Set(linkIds).size, linkIds.length, `no link twice among the ${direction}`)
   }
   // In a loop the same link can lie both upwards and downwards of the root: c5 answers the loop claim, which
@@ -306,13 +277,13 @@ t.test('thread problems', async (t) => {
 })
 
 t.test('the latest rebuttals follow an edit of when a rebuttal was stated', async (t) => {
-  const before = ((await get(`/v1/disputes?party=a-mod&tag=missile`)).data as DisputeJson[])[0]!
+  const before = ((await get(`/v1/disputes?party=a-mod&tag=missile`)).data as Dispute[])[0]!
   t.same(
     before.latest_rebuttals.map((r) => r.claim.id),
     [c3.id, c2.id],
   )
   t.equal((await call(app, 'PATCH', `/v1/claims/${c2.id}`, { stated_at: '2020-10-09T00:00:00Z' })).status, 200)
-  const after = ((await get(`/v1/disputes?party=a-mod&tag=missile`)).data as DisputeJson[])[0]!
+  const after = ((await get(`/v1/disputes?party=a-mod&tag=missile`)).data as Dispute[])[0]!
   t.same(
     after.latest_rebuttals.map((r) => [r.claim.id, r.claim.stated_at]),
     [

@@ -3,42 +3,11 @@ import t from 'tap'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { countRows } from './helpers/test-database.js'
+import type { Claim, Link, Problem, Rebuttal } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
-interface PartyRef {
-  id: string
-  slug: string
-  name: string
-}
-interface ClaimJson {
-  id: string
-  party: PartyRef
-  stated_at: string
-  status: string
-  rebuttal_count: number
-  support_count: number
-  rebutted_by: PartyRef[]
-  last_response_at: string | null
-  version: number
-  updated_at: string
-}
-interface LinkJson {
-  id: string
-  kind: string
-  from_claim_id: string
-  to_claim_id: string
-  from_party: PartyRef
-  to_party: PartyRef
-  note: string | null
-}
-interface FieldError {
-  in: string
-  field: string
-}
-
-const fieldsOf = (body: { errors?: FieldError[] } | undefined) =>
-  (body?.errors ?? []).map((e) => `${e.in}:${e.field}`).sort()
+const fieldsOf = (body: Problem | undefined) => (body?.errors ?? []).map((e) => `${e.in}:${e.field}`).sort()
 
 for (const slug of ['az-mod', 'am-mfa', 'tr-mfa', 'ru-mfa']) {
   const response = await call(app, 'POST', '/v1/parties', { slug, name: slug, kind: 'official' })
@@ -47,7 +16,7 @@ for (const slug of ['az-mod', 'am-mfa', 'tr-mfa', 'ru-mfa']) {
 
 let day = 0
 /** A claim by `party`, each stated a day after the one before. */
-async function claimBy(party: string, extra: Record<string, unknown> = {}): Promise<ClaimJson> {
+async function claimBy(party: string, extra: Record<string, unknown> = {}): Promise<Claim> {
   day++
   const stated_at = new Date(Date.UTC(2020, 8, day, 12)).toISOString()
   const response = await call(app, 'POST', '/v1/claims', { party, text: `A claim by ${party}`, stated_at, ...extra })
@@ -55,11 +24,11 @@ async function claimBy(party: string, extra: Record<string, unknown> = {}): Prom
   return response.body
 }
 
-async function getClaim(id: string): Promise<ClaimJson> {
+async function getClaim(id: string): Promise<Claim> {
   return (await call(app, 'GET', `/v1/claims/${id}`)).body
 }
 
-async function link(from: string, to: string, kind = 'rebuts', note?: string): Promise<LinkJson> {
+async function link(from: string, to: string, kind = 'rebuts', note?: string): Promise<Link> {
   const response = await call(app, 'POST', '/v1/links', { from_claim_id: from, to_claim_id: to, kind, note })
   if (response.status !== 201) throw new Error(`linking: ${response.status} ${response.raw}`)
   return response.body
@@ -111,7 +80,7 @@ t.test('a rebuttal link makes a claim disputed, and its derived state shows on e
   )
   const listed = await call(app, 'GET', `/v1/claims?party=az-mod&status=disputed`)
   t.same(
-    listed.body.data.map((c: ClaimJson) => c.id),
+    listed.body.data.map((c: Claim) => c.id),
     [claim.id],
     'the list filters by status',
   )
@@ -119,7 +88,7 @@ t.test('a rebuttal link makes a claim disputed, and its derived state shows on e
   t.same(listed.body.data[0].rebutted_by, [rebuttal.party], 'lists carry the same derived state')
   const unchallenged = await call(app, 'GET', `/v1/claims?party=az-mod&status=unchallenged`)
   t.notOk(
-    unchallenged.body.data.some((c: ClaimJson) => c.id === claim.id),
+    unchallenged.body.data.some((c: Claim) => c.id === claim.id),
     'and leaves it out of the unchallenged ones',
   )
 })
@@ -303,7 +272,7 @@ t.test('the link list filters by claim, party and kind, newest first, page by pa
   await call(app, 'POST', '/v1/parties', { slug: 'listing-a', name: 'A', kind: 'media' })
   await call(app, 'POST', '/v1/parties', { slug: 'listing-b', name: 'B', kind: 'media' })
   const root = await claimBy('listing-a')
-  const made: LinkJson[] = []
+  const made: Link[] = []
   for (let i = 0; i < 5; i++) {
     const response = await claimBy('listing-b')
     made.push(await link(response.id, root.id, i % 2 === 0 ? 'rebuts' : 'supports'))
@@ -314,7 +283,7 @@ t.test('the link list filters by claim, party and kind, newest first, page by pa
   while (url !== undefined) {
     const page = await call(app, 'GET', url)
     t.equal(page.status, 200)
-    seen.push(...page.body.data.map((l: LinkJson) => l.id))
+    seen.push(...page.body.data.map((l: Link) => l.id))
     url = page.body.next_cursor === null ? undefined : String(page.headers.link).match(/<([^>]+)>/)?.[1]
   }
   t.same(seen, newestFirst, 'every link once, newest first')
@@ -322,7 +291,7 @@ t.test('the link list filters by claim, party and kind, newest first, page by pa
   t.equal(rebuts.body.data.length, 3)
   const byParty = await call(app, 'GET', '/v1/links?party=listing-b')
   t.same(
-    byParty.body.data.map((l: LinkJson) => l.id),
+    byParty.body.data.map((l: Link) => l.id),
     newestFirst,
     'party matches either end',
   )
@@ -397,7 +366,7 @@ t.test('POST /v1/claims/{id}/rebuttals records a counter-claim and its link toge
 
 t.test('GET /v1/claims/{id}/rebuttals lists the rebutting claims with their link, latest stated first', async (t) => {
   const claim = await claimBy('az-mod')
-  const rebuttals: ClaimJson[] = []
+  const rebuttals: Claim[] = []
   for (const party of ['am-mfa', 'tr-mfa', 'ru-mfa']) {
     const rebuttal = await claimBy(party)
     rebuttals.push(rebuttal)
@@ -407,13 +376,13 @@ t.test('GET /v1/claims/{id}/rebuttals lists the rebutting claims with their link
   const first = await call(app, 'GET', `/v1/claims/${claim.id}/rebuttals?limit=2`)
   t.equal(first.status, 200)
   t.same(
-    first.body.data.map((r: { claim: ClaimJson }) => r.claim.id),
+    first.body.data.map((r: Rebuttal) => r.claim.id),
     [rebuttals[2]!.id, rebuttals[1]!.id],
   )
   t.match(first.body.data[0], { link: { note: 'by ru-mfa', kind: 'rebuts' }, claim: { party: { slug: 'ru-mfa' } } })
   const second = await call(app, 'GET', `/v1/claims/${claim.id}/rebuttals?limit=2&cursor=${first.body.next_cursor}`)
   t.same(
-    second.body.data.map((r: { claim: ClaimJson }) => r.claim.id),
+    second.body.data.map((r: Rebuttal) => r.claim.id),
     [rebuttals[0]!.id],
   )
   t.equal(second.body.next_cursor, null)

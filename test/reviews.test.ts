@@ -2,38 +2,21 @@ import t from 'tap'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { countRows, serverUrl } from './helpers/test-database.js'
+import type {
+  Claim,
+  ClaimReviewDocument,
+  Dispute,
+  Page,
+  Party,
+  Problem,
+  Review,
+  ReviewVersion,
+} from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
-interface PartyRef {
-  id: string
-  slug: string
-  name: string
-}
-interface ReviewJson {
-  id: string
-  claim_id: string
-  reviewer: PartyRef
-  verdict: string
-  rating_label: string
-  rating_value: number | null
-  best_rating: number | null
-  worst_rating: number | null
-  url: string | null
-  summary: string | null
-  published_at: string
-  version: number
-}
-interface ClaimJson {
-  id: string
-  review_count: number
-  reviews: Array<{ id: string; reviewer: PartyRef; verdict: string; rating_label: string; published_at: string }>
-}
-interface FieldError {
-  in: string
-  field: string
-}
-type Node = Record<string, unknown> & { '@type': string }
+/** A JSON-LD node: the schema names only its `@type`; its other properties are schema.org's, checked below. */
+type Node = ClaimReviewDocument['@graph'][number] & Record<string, unknown>
 
 /**
  * The schema.org properties each type used in our JSON-LD has (from schema.org's definitions, inherited ones
@@ -64,13 +47,12 @@ function unknownProperties(node: unknown, path = '$'): string[] {
   })
 }
 
-const fieldsOf = (body: { errors?: FieldError[] } | undefined) =>
-  (body?.errors ?? []).map((error) => `${error.in}:${error.field}`)
+const fieldsOf = (body: Problem | undefined) => (body?.errors ?? []).map((error) => `${error.in}:${error.field}`)
 
 async function party(slug: string, kind: string, extra: Record<string, unknown> = {}) {
   const response = await call(app, 'POST', '/v1/parties', { slug, name: `Party ${slug}`, kind, ...extra })
   if (response.status !== 201) throw new Error(`party ${slug}: ${response.status} ${response.raw}`)
-  return response.body as PartyRef
+  return response.body as Party
 }
 
 async function claim(partySlug: string, text: string, extra: Record<string, unknown> = {}) {
@@ -81,7 +63,7 @@ async function claim(partySlug: string, text: string, extra: Record<string, unkn
     ...extra,
   })
   if (response.status !== 201) throw new Error(`claim "${text}": ${response.status} ${response.raw}`)
-  return response.body as ClaimJson
+  return response.body as Claim
 }
 
 const review = (claimId: string, body: Record<string, unknown>) =>
@@ -124,7 +106,7 @@ t.test('a fact-checker reviews a claim, and the claim carries the verdict', asyn
     summary: 'The pipeline was not hit.',
   })
   t.equal(created.status, 201)
-  const body = created.body as ReviewJson
+  const body = created.body as Review
   t.equal(created.headers.location, `/v1/reviews/${body.id}`)
   t.ok(created.headers.etag)
   t.match(body, {
@@ -141,10 +123,10 @@ t.test('a fact-checker reviews a claim, and the claim carries the verdict', asyn
 
   const second = await review(pipeline.id, { reviewer: 'factcheck-two', published_at: '2020-09-29T08:00:00Z' })
   t.equal(second.status, 201)
-  t.equal((second.body as ReviewJson).rating_value, null, 'a rating without a numeric scale keeps none')
+  t.equal((second.body as Review).rating_value, null, 'a rating without a numeric scale keeps none')
 
   const read = await call(app, 'GET', `/v1/claims/${pipeline.id}`)
-  const claimBody = read.body as ClaimJson
+  const claimBody = read.body as Claim
   t.equal(claimBody.review_count, 2)
   t.same(
     claimBody.reviews.map((r) => [r.reviewer.slug, r.verdict, r.rating_label, r.published_at]),
@@ -155,7 +137,7 @@ t.test('a fact-checker reviews a claim, and the claim carries the verdict', asyn
     'latest published first',
   )
   const unreviewed = await call(app, 'GET', `/v1/claims/${denial.id}`)
-  t.same((unreviewed.body as ClaimJson).reviews, [])
+  t.same((unreviewed.body as Claim).reviews, [])
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 
@@ -180,7 +162,7 @@ t.test('review rules: a fact-checker, not the claimant, once per claim, a rating
 
   const again = await review(pipeline.id, { reviewer: 'factcheck-one' })
   t.equal(again.status, 409, 'a second review by the same fact-checker')
-  t.match((again.body as { detail: string }).detail, /already reviewed/)
+  t.match((again.body as Problem).detail, /already reviewed/)
 
   const halfScale = await review(denial.id, { reviewer: 'factcheck-one', rating_value: 3 })
   t.equal(halfScale.status, 400, 'a value without its scale')
@@ -212,20 +194,20 @@ t.test('review rules: a fact-checker, not the claimant, once per claim, a rating
   t.equal(await countRows(database, 'reviews'), before + 1, 'only the valid review was stored')
   const deleteChecker = await call(app, 'DELETE', '/v1/parties/factcheck-one')
   t.equal(deleteChecker.status, 409, 'a fact-checker with live reviews stays')
-  t.match((deleteChecker.body as { detail: string }).detail, /review/)
+  t.match((deleteChecker.body as Problem).detail, /review/)
 })
 
 t.test('reviews of a claim are listed latest published first, page by page', async (t) => {
   const first = await call(app, 'GET', `/v1/claims/${pipeline.id}/reviews?limit=1`)
   t.equal(first.status, 200)
-  const page = first.body as { data: ReviewJson[]; next_cursor: string | null }
+  const page = first.body as Page<Review>
   t.same(
     page.data.map((r) => r.reviewer.slug),
     ['factcheck-two'],
   )
   t.ok(page.next_cursor)
   const second = await call(app, 'GET', `/v1/claims/${pipeline.id}/reviews?limit=1&cursor=${page.next_cursor}`)
-  const next = second.body as { data: ReviewJson[]; next_cursor: string | null }
+  const next = second.body as Page<Review>
   t.same(
     next.data.map((r) => r.reviewer.slug),
     ['factcheck-one'],
@@ -244,7 +226,7 @@ t.test('a review is edited with If-Match, keeps its history, and is deleted', as
     verdict: 'unproven',
     rating_label: 'Unproven',
   })
-  const id = (created.body as ReviewJson).id
+  const id = (created.body as Review).id
   const etag = String(created.headers.etag)
 
   const stale = await call(
@@ -278,7 +260,7 @@ t.test('a review is edited with If-Match, keeps its history, and is deleted', as
   t.equal(noReviewer.status, 400, 'the reviewer cannot change')
 
   const history = await call(app, 'GET', `/v1/reviews/${id}/history`)
-  const versions = (history.body as { data: Array<{ version: number; review: { verdict: string } }> }).data
+  const versions = (history.body as Page<ReviewVersion>).data
   t.same(
     versions.map((v) => [v.version, v.review.verdict]),
     [
@@ -295,13 +277,13 @@ t.test('a review is edited with If-Match, keeps its history, and is deleted', as
   })
   t.equal(notModified.status, 304)
 
-  const countBefore = ((await call(app, 'GET', `/v1/claims/${denial.id}`)).body as ClaimJson).review_count
+  const countBefore = ((await call(app, 'GET', `/v1/claims/${denial.id}`)).body as Claim).review_count
   const deleted = await call(app, 'DELETE', `/v1/reviews/${id}`, undefined, { 'if-match': '"stale"' })
   t.equal(deleted.status, 412)
   t.equal((await call(app, 'DELETE', `/v1/reviews/${id}`)).status, 204)
   t.equal((await call(app, 'GET', `/v1/reviews/${id}`)).status, 404)
   t.equal((await call(app, 'DELETE', `/v1/reviews/${id}`)).status, 404)
-  const after = (await call(app, 'GET', `/v1/claims/${denial.id}`)).body as ClaimJson
+  const after = (await call(app, 'GET', `/v1/claims/${denial.id}`)).body as Claim
   t.equal(after.review_count, countBefore - 1)
   t.notOk(
     after.reviews.some((r) => r.id === id),
@@ -318,8 +300,8 @@ t.test('claims and disputes filter by verdict and by reviewer', async (t) => {
   const ids = async (url: string) => {
     const response = await call(app, 'GET', url)
     t.equal(response.status, 200, url)
-    const data = (response.body as { data: Array<{ id?: string; claim?: { id: string } }> }).data
-    return data.map((item) => item.id ?? item.claim?.id).sort()
+    const data = (response.body as Page<Claim | Dispute>).data
+    return data.map((item) => ('claim' in item ? item.claim.id : item.id)).sort()
   }
   // pipeline: mostly-false (factcheck-one), false (factcheck-two); denial: true (factcheck-one), a verdict by three.
   t.same(await ids('/v1/claims?verdict=mostly-false'), [pipeline.id])
@@ -346,9 +328,9 @@ t.test('a claim as schema.org ClaimReview JSON-LD', async (t) => {
   t.match(ld.headers['content-type'], /^application\/ld\+json/)
   t.match(ld.headers.vary, /accept/i)
   t.not(ld.headers.etag, json.headers.etag, 'each representation has its own entity tag')
-  const document = ld.body as { '@context': string; '@graph': Node[] }
+  const document = ld.body as ClaimReviewDocument
   t.equal(document['@context'], 'https://schema.org')
-  const graph = document['@graph']
+  const graph = document['@graph'] as Node[]
   t.equal(graph.length, 2, 'one ClaimReview per review')
   t.same(unknownProperties(graph), [], 'only schema.org properties of each type')
 
@@ -394,7 +376,7 @@ t.test('a claim as schema.org ClaimReview JSON-LD', async (t) => {
 
   const plain = await claim('am-foreign-ministry', 'An unreviewed statement.')
   const alone = await call(app, 'GET', `/v1/claims/${plain.id}`, undefined, { accept: 'application/ld+json' })
-  const aloneGraph = (alone.body as { '@graph': Node[] })['@graph']
+  const aloneGraph = (alone.body as ClaimReviewDocument)['@graph'] as Node[]
   t.equal(aloneGraph.length, 1)
   t.same(unknownProperties(aloneGraph), [])
   t.match(aloneGraph[0], { '@type': 'Claim', text: 'An unreviewed statement.', author: { name: String } })
@@ -416,7 +398,7 @@ t.test('a claim as schema.org ClaimReview JSON-LD', async (t) => {
 t.test('deleting a claim deletes its reviews', async (t) => {
   const target = await claim('az-defence-ministry', 'A claim soon withdrawn.')
   const created = await review(target.id, { reviewer: 'factcheck-two' })
-  const id = (created.body as ReviewJson).id
+  const id = (created.body as Review).id
   t.equal((await call(app, 'DELETE', `/v1/claims/${target.id}`)).status, 204)
   t.equal((await call(app, 'GET', `/v1/reviews/${id}`)).status, 404)
   t.equal((await call(app, 'PATCH', `/v1/reviews/${id}`, { verdict: 'true' })).status, 404)
@@ -439,7 +421,7 @@ t.test('parallel reviews of one claim are all counted, and one per reviewer', as
   )
   const statuses = attempts.map((a) => a.status).sort()
   t.same(statuses, [...Array(8).fill(201), ...Array(8).fill(409)], 'one review per fact-checker, the rest 409')
-  const read = (await call(app, 'GET', `/v1/claims/${target.id}`)).body as ClaimJson
+  const read = (await call(app, 'GET', `/v1/claims/${target.id}`)).body as Claim
   t.equal(read.review_count, 8)
   t.equal(read.reviews.length, 8)
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
