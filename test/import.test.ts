@@ -9,15 +9,16 @@ import { derivedStateErrors } from './helpers/derived-state.js'
 import { createApiKey } from '../src/services/api-key.service.js'
 import { bearer, buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { databaseUrl, openTestDatabase, serverUrl } from './helpers/test-database.js'
+import type {
+  ClaimVersion,
+  ImportLineError,
+  ImportRejected,
+  ImportResult,
+  ReviewVersion,
+} from './helpers/wire-types.js'
 
 const { app, database, keys } = await buildTestApp(t)
 const NDJSON = { 'content-type': 'application/x-ndjson' }
-
-interface LineError {
-  line: number
-  ref: string | null
-  problem: { status: number; code: string; detail: string; errors?: Array<{ field: string }> }
-}
 
 const ndjson = (lines: unknown[]) => lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
 
@@ -176,7 +177,7 @@ t.test('changed lines update their records, and what a line leaves out is cleare
   t.match(claim.body, { text: 'Another lie, again.', quote: null, version: 2 })
   const history = await call(app, 'GET', `/v1/claims/${claimId}/history`)
   t.same(
-    history.body.data.map((v: { version: number }) => v.version),
+    history.body.data.map((v: ClaimVersion) => v.version),
     [2, 1],
     'the claim history grows',
   )
@@ -240,7 +241,7 @@ t.test('in all-or-nothing mode bad lines are reported by number, and nothing is 
     lines: 11,
     line_error_count: 8,
   })
-  const errors: LineError[] = response.body.line_errors
+  const errors: ImportLineError[] = response.body.line_errors
   t.same(
     errors.map((e) => [e.line, e.ref, e.problem.status, e.problem.code]),
     [
@@ -444,7 +445,7 @@ t.test(
     const importedHistory = await call(app, 'GET', `/v1/claims/${imported.id}/history`)
     const directHistory = await call(app, 'GET', `/v1/claims/${direct.body.id}/history`)
     t.same(
-      importedHistory.body.data.map((v: { version: number }) => v.version),
+      importedHistory.body.data.map((v: ClaimVersion) => v.version),
       [1],
       'exactly one version',
     )
@@ -478,10 +479,7 @@ t.test(
     const review = (await call(app, 'GET', `/v1/claims/${imported.id}/reviews`)).body.data[0]
     const reviewHistory = await call(app, 'GET', `/v1/reviews/${review.id}/history`)
     t.same(
-      reviewHistory.body.data.map((v: { version: number; review: { rating_value: number } }) => [
-        v.version,
-        v.review.rating_value,
-      ]),
+      reviewHistory.body.data.map((v: ReviewVersion) => [v.version, v.review.rating_value]),
       [[1, 2.5]],
     )
   },
@@ -498,7 +496,7 @@ t.test('a ref repeated in one batch: the second line updates what the first made
   ])
   t.equal(response.status, 422, response.raw)
   t.same(
-    response.body.line_errors.map((e: LineError) => [e.line, e.ref, e.problem.code]),
+    response.body.line_errors.map((e: ImportLineError) => [e.line, e.ref, e.problem.code]),
     [[6, 'twice-other', 'conflict']],
     'a second kind of link between the same claims, in the same batch, conflicts',
   )
@@ -519,7 +517,7 @@ t.test('a ref repeated in one batch: the second line updates what the first made
   t.match(claim, { text: 'Second wording.', version: 2, rebuttal_count: 0 })
   const history = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
   t.same(
-    history.body.data.map((v: { version: number; claim: { text: string } }) => [v.version, v.claim.text]),
+    history.body.data.map((v: ClaimVersion) => [v.version, v.claim.text]),
     [
       [2, 'Second wording.'],
       [1, 'First wording.'],
@@ -580,7 +578,7 @@ t.test('a bad line in the middle of a batch, and the link rules checked in a bat
     [10, 'mid-l-existing', 'conflict', undefined],
     [12, 'mid-r-not-checker', 'unprocessable-entity', 'reviewer'],
   ]
-  const errorsOf = (body: { line_errors: LineError[] }) =>
+  const errorsOf = (body: ImportResult | ImportRejected) =>
     body.line_errors.map((e) => [e.line, e.ref, e.problem.code, e.problem.errors?.[0]?.field])
 
   const before = await rowCounts()

@@ -4,6 +4,7 @@ import t from 'tap'
 import { loadDataSet, parseDataSet } from '../src/services/data-set.service.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
+import type { Claim, Dispute, Link, Matrix, Page, Party, Review } from './helpers/wire-types.js'
 
 /**
  * What one instance exports, another imports: the parties, the claims (as the NDJSON export streams them), the
@@ -13,49 +14,6 @@ import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 const source = await buildTestApp(t)
 const target = await buildTestApp(t)
 
-interface PartyRef {
-  id: string
-  slug: string
-  name: string
-}
-interface PartyJson extends PartyRef {
-  kind: string
-  country: string | null
-  side: PartyRef | null
-  wikidata: string | null
-  description: string | null
-}
-interface ClaimJson {
-  id: string
-  party: PartyRef
-  text: string
-  quote: string | null
-  stated_at: string
-  event_at: string | null
-  location: { name: string; lat: number | null; lon: number | null } | null
-  language: string
-  tags: string[]
-  sources: unknown[]
-  reviews: Array<{ id: string }>
-}
-interface LinkJson {
-  id: string
-  kind: string
-  from_claim_id: string
-  to_claim_id: string
-  note: string | null
-}
-interface ReviewJson {
-  id: string
-  claim_id: string
-  reviewer: PartyRef
-  [field: string]: unknown
-}
-interface DisputeJson {
-  claim: ClaimJson & Record<string, unknown>
-  latest_rebuttals: Array<{ note: string | null; claim: { party: PartyRef; text: string; stated_at: string } }>
-}
-
 /** Every item of a JSON list, page by page. */
 async function everyPage<Item>(app: FastifyInstance, path: string): Promise<Item[]> {
   const items: Item[] = []
@@ -63,7 +21,7 @@ async function everyPage<Item>(app: FastifyInstance, path: string): Promise<Item
   while (url !== null) {
     const response = await call(app, 'GET', url)
     if (response.status !== 200) throw new Error(`${url}: ${response.status} ${response.raw}`)
-    const page = response.body as { data: Item[]; next_cursor: string | null }
+    const page = response.body as Page<Item>
     items.push(...page.data)
     url =
       page.next_cursor === null ? null : `${path}${path.includes('?') ? '&' : '?'}limit=200&cursor=${page.next_cursor}`
@@ -85,8 +43,8 @@ const withoutNulls = (record: Record<string, unknown>) =>
 
 /** The source's records as import lines, parties in an order where a side comes before who speaks for it. */
 async function exportAsImportLines(app: FastifyInstance): Promise<string> {
-  const parties = await everyPage<PartyJson>(app, '/v1/parties')
-  const ordered: PartyJson[] = []
+  const parties = await everyPage<Party>(app, '/v1/parties')
+  const ordered: Party[] = []
   const placed = new Set<string>()
   while (ordered.length < parties.length) {
     for (const party of parties) {
@@ -96,11 +54,11 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       }
     }
   }
-  const claims = await ndjsonExport<ClaimJson>(app, '/v1/claims?sort=created_at')
-  const links = await everyPage<LinkJson>(app, '/v1/links')
-  const reviews: ReviewJson[] = []
+  const claims = await ndjsonExport<Claim>(app, '/v1/claims?sort=created_at')
+  const links = await everyPage<Link>(app, '/v1/links')
+  const reviews: Review[] = []
   for (const claim of claims) {
-    reviews.push(...(await everyPage<ReviewJson>(app, `/v1/claims/${claim.id}/reviews`)))
+    reviews.push(...(await everyPage<Review>(app, `/v1/claims/${claim.id}/reviews`)))
   }
   const lines = [
     ...ordered.map((party) => ({
@@ -151,7 +109,7 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
 }
 
 /** A dispute without what differs between instances (ids, record times): what it says, and who says what. */
-function comparable(dispute: DisputeJson) {
+function comparable(dispute: Dispute) {
   const { claim } = dispute
   return {
     party: claim.party.slug,
@@ -160,12 +118,10 @@ function comparable(dispute: DisputeJson) {
     status: claim.status,
     rebuttal_count: claim.rebuttal_count,
     support_count: claim.support_count,
-    rebutted_by: (claim.rebutted_by as PartyRef[]).map((party) => party.slug),
+    rebutted_by: claim.rebutted_by.map((party) => party.slug),
     last_response_at: claim.last_response_at,
     review_count: claim.review_count,
-    verdicts: (claim.reviews as unknown as Array<{ reviewer: PartyRef; verdict: string }>).map(
-      (review) => `${review.reviewer.slug}:${review.verdict}`,
-    ),
+    verdicts: claim.reviews.map((review) => `${review.reviewer.slug}:${review.verdict}`),
     latest_rebuttals: dispute.latest_rebuttals.map((r) => [r.claim.party.slug, r.claim.text, r.note]),
   }
 }
@@ -210,13 +166,13 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     text: 'Withdrawn.',
     stated_at: '2020-10-01T00:00:00Z',
   })
-  t.equal((await call(app, 'DELETE', `/v1/claims/${(deleted.body as { id: string }).id}`)).status, 204)
+  t.equal((await call(app, 'DELETE', `/v1/claims/${(deleted.body as Claim).id}`)).status, 204)
 
   const lines = await exportAsImportLines(app)
   const imported = await callRaw(target.app, 'POST', '/v1/import', lines, { 'content-type': 'application/x-ndjson' })
   t.equal(imported.status, 200, imported.raw)
-  const parties = (await everyPage<PartyJson>(app, '/v1/parties')).length
-  const claims = (await ndjsonExport<ClaimJson>(app, '/v1/claims')).length
+  const parties = (await everyPage<Party>(app, '/v1/parties')).length
+  const claims = (await ndjsonExport<Claim>(app, '/v1/claims')).length
   t.match(imported.body, {
     counts: {
       parties: { created: parties, updated: 0, unchanged: 0 },
@@ -227,15 +183,13 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     line_error_count: 0,
   })
 
-  const before = await ndjsonExport<DisputeJson>(app, '/v1/disputes?sort=-stated_at')
-  const after = await ndjsonExport<DisputeJson>(target.app, '/v1/disputes?sort=-stated_at')
+  const before = await ndjsonExport<Dispute>(app, '/v1/disputes?sort=-stated_at')
+  const after = await ndjsonExport<Dispute>(target.app, '/v1/disputes?sort=-stated_at')
   t.ok(before.length >= 2, `disputes to compare (${before.length})`)
   t.same(after.map(comparable), before.map(comparable), 'the same disputes, in the same order')
 
-  const slugsOf = (matrix: unknown) =>
-    (matrix as { cells: Array<{ claimant: PartyRef; rebutter: PartyRef; rebuttals: number }> }).cells.map(
-      (cell) => `${cell.claimant.slug}>${cell.rebutter.slug}:${cell.rebuttals}`,
-    )
+  const slugsOf = (matrix: Matrix) =>
+    matrix.cells.map((cell) => `${cell.claimant.slug}>${cell.rebutter.slug}:${cell.rebuttals}`)
   for (const by of ['party', 'side']) {
     const matrixBefore = await call(app, 'GET', `/v1/disputes/matrix?by=${by}`)
     const matrixAfter = await call(target.app, 'GET', `/v1/disputes/matrix?by=${by}`)

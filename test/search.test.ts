@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { RELEVANCE_CANDIDATES } from '../src/repositories/claim.repository.js'
 import { buildTestApp, call } from './helpers/test-app.js'
+import type { Claim, Page } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
@@ -14,16 +15,11 @@ const oldest = await call(app, 'POST', '/v1/claims', {
   stated_at: '2019-01-01T00:00:00Z',
 })
 if (oldest.status !== 201) throw new Error(`claim: ${oldest.status} ${oldest.raw}`)
-const oldestId = (oldest.body as { id: string }).id
-
-interface Page {
-  data: Array<{ id: string }>
-  next_cursor: string | null
-}
+const oldestId = (oldest.body as Claim).id
 
 t.test('relevance ranks every match while there are few', async (t) => {
   const page = await call(app, 'GET', '/v1/claims?q=pipeline')
-  t.equal((page.body as Page).data[0]?.id, oldestId)
+  t.equal((page.body as Page<Claim>).data[0]?.id, oldestId)
 })
 
 t.test(
@@ -40,7 +36,7 @@ t.test(
     while (url !== null) {
       const response = await call(app, 'GET', url)
       t.equal(response.status, 200)
-      const page = response.body as Page
+      const page = response.body as Page<Claim>
       for (const claim of page.data) seen.add(claim.id)
       url = page.next_cursor === null ? null : `/v1/claims?q=pipeline&limit=200&cursor=${page.next_cursor}`
     }
@@ -48,10 +44,10 @@ t.test(
     t.notOk(seen.has(oldestId), 'the oldest match is past the bound')
 
     const byDate = await call(app, 'GET', '/v1/claims?q=pipeline&sort=stated_at&limit=1')
-    t.equal((byDate.body as Page).data[0]?.id, oldestId, 'sorted by date, every match is there')
+    t.equal((byDate.body as Page<Claim>).data[0]?.id, oldestId, 'sorted by date, every match is there')
     const exported = await call(app, 'GET', '/v1/claims?q=pipeline&format=ndjson')
     const lines = exported.raw.trim().split('\n')
     t.equal(lines.length, RELEVANCE_CANDIDATES + 1, 'an export ranks every match')
-    t.equal((JSON.parse(lines[0] ?? '{}') as { id: string }).id, oldestId, 'the most relevant first')
+    t.equal((JSON.parse(lines[0] ?? '{}') as Claim).id, oldestId, 'the most relevant first')
   },
 )
