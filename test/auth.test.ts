@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config.js'
 import { createApiKey } from '../src/services/api-key.service.js'
 import { bearer, buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { openTestDatabase } from './helpers/test-database.js'
+import type { ApiKey } from './helpers/wire-types.js'
 
 const { app, database, keys } = await buildTestApp(t)
 
@@ -17,6 +18,7 @@ const STATED = '2020-10-06T12:00:00Z'
 async function created(url: string, body: unknown, token = keys.write) {
   const response = await call(app, 'POST', url, body, bearer(token))
   if (response.status !== 201) throw new Error(`POST ${url}: ${response.status} ${response.raw}`)
+  // Any created record: every one has an id, and a party a slug too.
   return response.body as { id: string; slug?: string }
 }
 
@@ -148,7 +150,7 @@ t.test('API keys over HTTP: admin only; the token is shown once and never stored
   t.notOk('token' in read.body, 'a key read back has no token')
   t.equal(read.body.last_used_at, null)
   const list = await call(app, 'GET', '/v1/keys?limit=200', undefined, bearer(keys.admin))
-  t.ok(list.body.data.some((key: { id: string }) => key.id === made.body.id))
+  t.ok(list.body.data.some((key: ApiKey) => key.id === made.body.id))
   t.notOk(list.raw.includes(token), 'no token in a list')
 
   // The new key works, and its use is recorded.

@@ -4,6 +4,7 @@ import { loadDataSet, parseDataSet } from '../src/services/data-set.service.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { serverUrl } from './helpers/test-database.js'
+import type { Claim } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
@@ -67,7 +68,7 @@ async function claimsOf(...slugs: string[]) {
     const stated_at = new Date(Date.UTC(2020, 9, 1, 0, minute)).toISOString()
     const response = await call(app, 'POST', '/v1/claims', { party, text: `Said by ${party}`, stated_at })
     if (response.status !== 201) throw new Error(`creating a claim: ${response.raw}`)
-    return response.body as { id: string; stated_at: string }
+    return response.body as Claim
   }
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { runDocumentedCommands, shellBlocks } from './helpers/documented-commands.js'
+import type { ClaimReviewDocument } from './helpers/wire-types.js'
 
 /**
  * docs/cookbook.md, run as written against a live server (on the embedded database, on a free port), so that the
@@ -67,7 +68,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
   })
 
   t.test('the ClaimReview JSON-LD', async (t) => {
-    const document = JSON.parse(jsonLd) as { '@graph': Array<Record<string, unknown>> }
+    const document = JSON.parse(jsonLd) as ClaimReviewDocument
     t.match(document['@graph'], [
       {
         '@type': 'ClaimReview',

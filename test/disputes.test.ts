@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
-import type { Claim, Dispute, Matrix, ThreadEntry } from './helpers/wire-types.js'
+import type { Claim, Dispute, FieldError, Matrix, ThreadEntry } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
@@ -152,7 +152,7 @@ t.test('bad dispute queries are problems', async (t) => {
     t.equal(response.status, status, query)
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8', query)
     t.same(
-      response.body.errors?.map((e: { field: string }) => e.field),
+      response.body.errors?.map((e: FieldError) => e.field),
       [field],
       `${query} names ${field}`,
     )

@@ -11,6 +11,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { buildTestApp, call, TEST_LIMITS } from './helpers/test-app.js'
 import { databaseUrl, serverUrl } from './helpers/test-database.js'
+import type { Claim } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
@@ -279,7 +280,7 @@ t.test('text a spreadsheet would run as a formula is written inert; numbers as t
     ndjson.raw
       .trim()
       .split('\n')
-      .map((line) => (JSON.parse(line) as { text: string }).text),
+      .map((line) => (JSON.parse(line) as Claim).text),
     formulas,
     'NDJSON carries the text as it is',
   )

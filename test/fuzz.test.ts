@@ -13,6 +13,7 @@ import {
   type Pool,
 } from './helpers/fuzz-requests.js'
 import { bearer, buildTestApp, call } from './helpers/test-app.js'
+import type { Page, Rebuttal } from './helpers/wire-types.js'
 
 /**
  * Fuzzing: thousands of generated requests, bad ones mostly, at every route the app documents (and the few it
@@ -46,6 +47,7 @@ await app.ready()
 async function created(url: string, body: object, token = keys.write) {
   const response = await call(app, 'POST', url, body, bearer(token))
   if (response.status !== 201) throw new Error(`seeding POST ${url}: ${response.status} ${response.raw}`)
+  // Any created record: a party, claim, rebuttal, review or key; each caller reads what its kind has.
   return response.body as { id: string; slug?: string; token?: string; link?: { id: string } }
 }
 
@@ -106,7 +108,7 @@ async function seedRecords(): Promise<Omit<Pool, 'cursors'>> {
       note: 'Fuzz note',
     })
     links.push(rebuttal.link!.id)
-    claims.push((rebuttal as unknown as { claim: { id: string } }).claim.id)
+    claims.push((rebuttal as unknown as Rebuttal).claim.id)
   }
   const reviews: string[] = []
   for (const [reviewer, token] of [
@@ -164,7 +166,7 @@ async function cursorsOf(operations: Operation[], records: Pool['records']): Pro
     for (const sort of [undefined, ...sorts]) {
       const query = sort === undefined ? '' : `&sort=${String(sort)}${sort === 'relevance' ? '&q=fuzz' : ''}`
       const response = await call(app, 'GET', `${path}?limit=1${query}`, undefined, bearer(keys.admin))
-      const next = (response.body as { next_cursor?: unknown } | undefined)?.next_cursor
+      const next = (response.body as Partial<Page<unknown>> | undefined)?.next_cursor
       if (typeof next === 'string') cursors.push(next)
     }
   }

@@ -4,6 +4,7 @@ import { derivedStateErrors } from './helpers/derived-state.js'
 import { type HttpAnswer, httpClient, listenOnLoopback } from './helpers/http-client.js'
 import { buildTestApp } from './helpers/test-app.js'
 import { serverUrl } from './helpers/test-database.js'
+import type { Claim, ClaimVersion, ReviewVersion } from './helpers/wire-types.js'
 
 /**
  * Optimistic concurrency over real HTTP: the app listens on a port, and each of the racing requests arrives on a
@@ -71,7 +72,7 @@ const newClaim = async (party: string) =>
       text: `Claim number ${++stated}.`,
       stated_at: new Date(Date.UTC(2020, 9, 1, stated)).toISOString(),
     })
-  ).body as { id: string }
+  ).body as Claim
 
 t.test(`claims: ${RACERS} PATCHes with the same If-Match give one 200 and ${RACERS - 1} 412s`, async (t) => {
   const claim = await created('/v1/claims', {
@@ -86,7 +87,7 @@ t.test(`claims: ${RACERS} PATCHes with the same If-Match give one 200 and ${RACE
   t.equal(read.headers.etag, winner.headers.etag)
   const history = await send('GET', `${path}/history`)
   t.same(
-    history.body.data.map((v: { version: number }) => v.version),
+    history.body.data.map((v: ClaimVersion) => v.version),
     [2, 1],
     'one version for the one edit that happened',
   )
@@ -125,7 +126,7 @@ t.test(`reviews: ${RACERS} PATCHes with the same If-Match give one 200 and ${RAC
   t.match(read.body, { version: 2, rating_label: winner.body.rating_label, verdict: winner.body.verdict })
   const history = await send('GET', `${path}/history`)
   t.same(
-    history.body.data.map((v: { version: number }) => v.version),
+    history.body.data.map((v: ReviewVersion) => v.version),
     [2, 1],
   )
 })

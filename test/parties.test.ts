@@ -1,6 +1,7 @@
 import t from 'tap'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { countRows } from './helpers/test-database.js'
+import type { FieldError, Party } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
@@ -59,9 +60,9 @@ t.test('bad party bodies are 400s naming each field', async (t) => {
     colour: 'red',
   })
   t.equal(bad.status, 400)
-  const fields = bad.body.errors.map((e: { field: string }) => e.field).sort()
+  const fields = bad.body.errors.map((e: FieldError) => e.field).sort()
   t.same(fields, ['colour', 'country', 'kind', 'name', 'slug'])
-  t.match(bad.body.errors.find((e: { field: string }) => e.field === 'kind').message, /one of: state, government/)
+  t.match(bad.body.errors.find((e: FieldError) => e.field === 'kind').message, /one of: state, government/)
 
   const uuidSlug = await call(app, 'POST', '/v1/parties', {
     ...azerbaijan,
@@ -72,7 +73,7 @@ t.test('bad party bodies are 400s naming each field', async (t) => {
 
   const missing = await call(app, 'POST', '/v1/parties', { slug: 'only-a-slug' })
   t.equal(missing.status, 400)
-  t.same(missing.body.errors.map((e: { field: string }) => e.field).sort(), ['kind', 'name'])
+  t.same(missing.body.errors.map((e: FieldError) => e.field).sort(), ['kind', 'name'])
 })
 
 t.test('PATCH changes given fields, clears nulls, and bumps the version', async (t) => {
@@ -131,7 +132,7 @@ t.test('the list is keyset-paginated by slug, with next_cursor and a Link header
   while (url !== undefined) {
     const page = await call(app, 'GET', url)
     t.equal(page.status, 200)
-    seen.push(...page.body.data.map((p: { slug: string }) => p.slug))
+    seen.push(...page.body.data.map((p: Party) => p.slug))
     const link = page.headers.link as string | undefined
     if (page.body.next_cursor === null) {
       t.equal(link, undefined)
@@ -171,7 +172,7 @@ t.test('a deleted party disappears, frees its slug, and is refused while in use'
   t.equal((await call(app, 'GET', '/v1/parties/ru-mfa')).status, 404)
   t.equal((await call(app, 'DELETE', '/v1/parties/ru-mfa')).status, 404)
   const list = await call(app, 'GET', '/v1/parties?limit=200')
-  t.notOk(list.body.data.some((p: { slug: string }) => p.slug === 'ru-mfa'))
+  t.notOk(list.body.data.some((p: Party) => p.slug === 'ru-mfa'))
 
   const again = await call(app, 'POST', '/v1/parties', { slug: 'ru-mfa', name: 'Russian MFA', kind: 'government' })
   t.equal(again.status, 201)

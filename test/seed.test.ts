@@ -4,6 +4,7 @@ import t from 'tap'
 import { loadDataSet, parseDataSet } from '../src/services/data-set.service.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { bearer, buildTestApp, call } from './helpers/test-app.js'
+import type { Dispute, PartyRef, RebuttalSummary } from './helpers/wire-types.js'
 
 const { app, database, keys } = await buildTestApp(t)
 const example = JSON.parse(readFileSync(new URL('../examples/nagorno-karabakh-2020.json', import.meta.url), 'utf8'))
@@ -38,19 +39,14 @@ t.test('the example data set loads, and loading it again changes nothing', async
 
 t.test('the seeded demo answers the disputes question of the README', async (t) => {
   const disputes = await call(app, 'GET', '/v1/disputes')
-  const pipeline = disputes.body.data.find(
-    (d: { claim: { id: string } }) => d.claim.id === '5eed0000-0000-4000-8000-000000000001',
-  )
+  const pipeline = disputes.body.data.find((d: Dispute) => d.claim.id === '5eed0000-0000-4000-8000-000000000001')
   t.match(pipeline, { claim: { party: { slug: 'az-defence-ministry' }, status: 'disputed' } })
   t.same(
-    pipeline.claim.rebutted_by.map((p: { slug: string }) => p.slug),
+    pipeline.claim.rebutted_by.map((p: PartyRef) => p.slug),
     ['am-foreign-ministry'],
   )
   t.same(
-    pipeline.latest_rebuttals.map((r: { claim: { id: string; party: { slug: string } } }) => [
-      r.claim.id,
-      r.claim.party.slug,
-    ]),
+    pipeline.latest_rebuttals.map((r: RebuttalSummary) => [r.claim.id, r.claim.party.slug]),
     [['5eed0000-0000-4000-8000-000000000002', 'am-foreign-ministry']],
   )
   const ministry = await call(app, 'GET', '/v1/parties/az-defence-ministry')
