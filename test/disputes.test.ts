@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
-import type { Claim, Dispute, FieldError, Matrix, ThreadEntry } from './helpers/wire-types.js'
+import type { Claim, Dispute, FieldError, Matrix, Thread, ThreadEntry } from './helpers/wire-types.js'
 
 const { app, database } = await buildTestApp(t)
 
@@ -217,7 +217,7 @@ t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up b
 const entries = (list: ThreadEntry[]) => list.map((e) => `${e.depth}:${e.link.kind}:${e.claim.id}`)
 
 t.test('GET /v1/claims/{id}/thread follows the exchange both ways', async (t) => {
-  const thread = await get(`/v1/claims/${c1.id}/thread`)
+  const thread: Thread = await get(`/v1/claims/${c1.id}/thread`)
   t.equal(thread.claim.id, c1.id)
   t.equal(thread.depth, 3, 'the default depth')
   t.same(thread.answers, [], 'c1 answers nothing')
@@ -246,7 +246,7 @@ t.test('a thread with cycles ends, each link once, and leaves deleted claims out
   await rebut(c4, c5)
   await rebut(loop, c4)
   await rebut(c5, loop)
-  const thread = await get(`/v1/claims/${c4.id}/thread?depth=10`)
+  const thread: Thread = await get(`/v1/claims/${c4.id}/thread?depth=10`)
   for (const direction of ['answers', 'responses'] as const) {
     const linkIds = thread[direction].map((e: ThreadEntry) => e.link.id)
     t.equal(new Set(linkIds).size, linkIds.length, `no link twice among the ${direction}`)
