@@ -51,3 +51,9 @@ export async function migrateToLatest(db: Kysely<any>, dir: string = MIGRATIONS_
   }
   return result
 }
+
+/** The migrations not yet applied to the database, by name, without applying any. */
+export async function pendingMigrations(db: Kysely<any>, dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  const migrations = await new Migrator({ db, provider: new SqlFileMigrationProvider(dir) }).getMigrations()
+  return migrations.filter((migration) => migration.executedAt === undefined).map((migration) => migration.name)
+}

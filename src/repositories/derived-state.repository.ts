@@ -160,3 +160,119 @@ export async function copyRespondingClaim(trx: Transaction, claimId: string, sta
     .where('deleted_at', 'is', null)
     .execute()
 }
+
+/** A stored derived value that differs from a fresh count: which record, which field, and the two values. */
+export interface Drift {
+  record: string
+  field: string
+  stored: unknown
+  counted: unknown
+}
+
+/**
+ * Every difference between the stored derived state and a fresh count of it from the live claims, links and
+ * reviews: the counts and last response time of live claims, the live links that a deleted claim should have
+ * taken with it, the copies that live links keep of their claims, and the rebuttal matrix's pair counts. Read
+ * by an operator's check (after restoring a backup, say): whole-table scans, not for a request.
+ */
+export async function findDrift(db: Db): Promise<Drift[]> {
+  const { rows: claims } = await sql<{
+    id: string
+    rebuttal_count: number
+    rebuttals: number
+    support_count: number
+    supports: number
+    last_response_at: Date | null
+    latest: Date | null
+    review_count: number
+    reviews: number
+  }>`
+    WITH responses AS (
+      SELECT l.to_claim_id AS id,
+             count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
+             count(*) FILTER (WHERE l.kind = 'supports') AS supports,
+             max(f.stated_at) AS latest
+      FROM links l JOIN claims f ON f.id = l.from_claim_id AND f.deleted_at IS NULL
+      WHERE l.deleted_at IS NULL
+      GROUP BY l.to_claim_id
+    ), reviewed AS (
+      SELECT claim_id AS id, count(*) AS reviews FROM reviews WHERE deleted_at IS NULL GROUP BY claim_id
+    )
+    SELECT c.id, c.rebuttal_count, coalesce(r.rebuttals, 0)::int AS rebuttals,
+           c.support_count, coalesce(r.supports, 0)::int AS supports,
+           c.last_response_at, r.latest,
+           c.review_count, coalesce(v.reviews, 0)::int AS reviews
+    FROM claims c
+    LEFT JOIN responses r ON r.id = c.id
+    LEFT JOIN reviewed v ON v.id = c.id
+    WHERE c.deleted_at IS NULL
+      AND (c.rebuttal_count <> coalesce(r.rebuttals, 0) OR c.support_count <> coalesce(r.supports, 0)
+           OR c.last_response_at IS DISTINCT FROM r.latest OR c.review_count <> coalesce(v.reviews, 0))
+    ORDER BY c.id`.execute(db)
+  const { rows: links } = await sql<{
+    id: string
+    from_claim_id: string
+    from_deleted: boolean
+    to_claim_id: string
+    to_deleted: boolean
+    to_claim_tags: string[]
+    tags: string[]
+    to_claim_stated_at: Date
+    to_stated_at: Date
+    from_claim_stated_at: Date
+    from_stated_at: Date
+  }>`
+    SELECT l.id, l.from_claim_id, f.deleted_at IS NOT NULL AS from_deleted,
+           l.to_claim_id, t.deleted_at IS NOT NULL AS to_deleted,
+           l.to_claim_tags, t.tags, l.to_claim_stated_at, t.stated_at AS to_stated_at,
+           l.from_claim_stated_at, f.stated_at AS from_stated_at
+    FROM links l
+    JOIN claims f ON f.id = l.from_claim_id
+    JOIN claims t ON t.id = l.to_claim_id
+    WHERE l.deleted_at IS NULL
+      AND (f.deleted_at IS NOT NULL OR t.deleted_at IS NOT NULL OR l.to_claim_tags <> t.tags
+           OR l.to_claim_stated_at <> t.stated_at OR l.from_claim_stated_at <> f.stated_at)
+    ORDER BY l.id`.execute(db)
+  const { rows: pairs } = await sql<{ claimant: string; rebutter: string; stored: number; counted: number }>`
+    SELECT cp.slug AS claimant, rp.slug AS rebutter, pair.stored, pair.counted
+    FROM (
+      SELECT coalesce(kept.claimant_party_id, fresh.to_party_id) AS claimant_id,
+             coalesce(kept.rebutter_party_id, fresh.from_party_id) AS rebutter_id,
+             coalesce(kept.rebuttals, 0) AS stored, coalesce(fresh.rebuttals, 0)::int AS counted
+      FROM rebuttal_pairs kept
+      FULL JOIN (
+        SELECT to_party_id, from_party_id, count(*) AS rebuttals FROM links
+        WHERE kind = 'rebuts' AND deleted_at IS NULL
+        GROUP BY to_party_id, from_party_id
+      ) fresh ON fresh.to_party_id = kept.claimant_party_id AND fresh.from_party_id = kept.rebutter_party_id
+      WHERE coalesce(kept.rebuttals, 0) <> coalesce(fresh.rebuttals, 0)
+    ) pair
+    JOIN parties cp ON cp.id = pair.claimant_id
+    JOIN parties rp ON rp.id = pair.rebutter_id
+    ORDER BY cp.slug, rp.slug`.execute(db)
+
+  const drifts: Drift[] = []
+  const compare = (record: string, field: string, stored: unknown, counted: unknown) => {
+    if (JSON.stringify(stored) !== JSON.stringify(counted)) drifts.push({ record, field, stored, counted })
+  }
+  for (const c of claims) {
+    const record = `claim ${c.id}`
+    compare(record, 'rebuttal_count', c.rebuttal_count, c.rebuttals)
+    compare(record, 'support_count', c.support_count, c.supports)
+    compare(record, 'last_response_at', c.last_response_at, c.latest)
+    compare(record, 'review_count', c.review_count, c.reviews)
+  }
+  for (const l of links) {
+    const record = `link ${l.id}`
+    if (l.from_deleted || l.to_deleted) {
+      const gone = l.from_deleted ? l.from_claim_id : l.to_claim_id
+      drifts.push({ record, field: 'deleted_at', stored: null, counted: `deleted with claim ${gone}` })
+      continue
+    }
+    compare(record, 'to_claim_tags', l.to_claim_tags, l.tags)
+    compare(record, 'to_claim_stated_at', l.to_claim_stated_at, l.to_stated_at)
+    compare(record, 'from_claim_stated_at', l.from_claim_stated_at, l.from_stated_at)
+  }
+  for (const p of pairs) compare(`rebuttal pair ${p.claimant} > ${p.rebutter}`, 'rebuttals', p.stored, p.counted)
+  return drifts
+}

@@ -1,7 +1,9 @@
 import { sql } from 'kysely'
-import type { Transaction } from '../db/transaction.js'
+import { withoutClientTimeouts } from '../db/guarded-client.js'
+import type { Db } from '../db/schema.js'
+import { type Transaction, withStatementTimeout } from '../db/transaction.js'
 import * as derived from '../repositories/derived-state.repository.js'
-import type { AnsweredClaimCopy, LinkChange } from '../repositories/derived-state.repository.js'
+import type { AnsweredClaimCopy, Drift, LinkChange } from '../repositories/derived-state.repository.js'
 import type { LinkKind } from '../repositories/link.repository.js'
 
 /**
@@ -147,4 +149,13 @@ export async function claimRestated(
 /** Reviews of these claims (locked) were made or deleted: one or many, in one statement. */
 export async function reviewsChanged(trx: Transaction, claimIds: Iterable<string>): Promise<void> {
   await derived.recountReviews(trx, distinct(claimIds))
+}
+
+/**
+ * Every difference between the stored derived state and a fresh count of it, without the time limits meant for
+ * requests: it reads whole tables. Each of its queries compares within one snapshot, so writes meanwhile (a
+ * running service) are not taken for differences.
+ */
+export async function derivedStateDrift(db: Db): Promise<Drift[]> {
+  return withoutClientTimeouts(() => withStatementTimeout(db, 0, (trx) => derived.findDrift(trx)))
 }
