@@ -72,7 +72,13 @@ export function serverOptions(config: Config, logger?: FastifyServerOptions['log
   }
 }
 
-export async function openDatabase(config: Config, onIdleError?: (error: Error) => void): Promise<DatabaseHandle> {
+/** What opening the database reports as it runs: failures it recovers from, and the embedded database's reopening. */
+export interface DatabaseEvents {
+  onIdleError?: (error: Error) => void
+  onRestart?: (event: { reopenedInMs: number }) => void
+}
+
+export async function openDatabase(config: Config, events: DatabaseEvents = {}): Promise<DatabaseHandle> {
   if (config.databaseUrl !== undefined) {
     return openServerDatabase({
       url: config.databaseUrl,
@@ -81,10 +87,17 @@ export async function openDatabase(config: Config, onIdleError?: (error: Error) 
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       queryTimeoutMs: config.databaseQueryTimeoutMs,
       exportTimeoutMs: config.exportTimeoutMs,
-      onIdleError,
+      onIdleError: events.onIdleError,
     })
   }
-  return openEmbeddedDatabase(config.dataDir)
+  return openEmbeddedDatabase(config.dataDir, {
+    statementTimeoutMs: config.statementTimeoutMs,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    exportTimeoutMs: config.exportTimeoutMs,
+    onRestart: events.onRestart,
+    onWorkerError: events.onIdleError,
+  })
 }
 
 /** Builds the whole service, ready for `inject` (tests) or `listen` (server.ts). */
@@ -114,7 +127,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(overloadPlugin, options.config.overload)
   const database =
     options.database ??
-    (await openDatabase(options.config, (error) => app.log.warn({ err: error }, 'idle database connection failed')))
+    (await openDatabase(options.config, {
+      onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection failed'),
+      onRestart: ({ reopenedInMs }) =>
+        app.log.warn({ reopenedInMs }, 'embedded database reopened after a query ran past the statement timeout'),
+    }))
   await app.register(databasePlugin, { database, migrate: options.config.migrateOnStart })
   // Before every route: it sets each route's access (and documents it) as the route is added.
   await app.register(authPlugin, { readsRequireKey: options.config.readsRequireKey })

@@ -6,6 +6,7 @@ import Cursor from 'pg-cursor'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { DatabaseUnavailableError } from './database-errors.js'
+import { EmbeddedServer } from './embedded-server.js'
 import { guardedClient } from './guarded-client.js'
 import { preparingClient } from './prepared-statements.js'
 
@@ -52,6 +53,10 @@ export interface ServerDatabaseOptions {
   exportTimeoutMs?: number
   /** Called when an idle pooled connection fails (the server restarted, the network dropped). */
   onIdleError?: (error: Error) => void
+  /** Called when a query ran past queryTimeoutMs, or an export's read past its own limit. */
+  onQueryTimeout?: () => void
+  /** The pg client class of the pool (the embedded database's waits for its worker). */
+  client?: typeof pg.Client
 }
 
 /**
@@ -72,11 +77,13 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
     statement_timeout: options.statementTimeoutMs,
     options: SESSION_SETTINGS,
     application_name: 'counterclaim',
+    ...(options.client === undefined ? {} : { Client: options.client }),
   })
   const withMargin = (ms: number) => (ms > 0 ? ms + CLIENT_TIMEOUT_MARGIN_MS : 0)
   const timeouts = {
     queryTimeoutMs: options.queryTimeoutMs ?? withMargin(options.statementTimeoutMs),
     cursorReadTimeoutMs: withMargin(options.exportTimeoutMs ?? options.statementTimeoutMs),
+    onTimeout: options.onQueryTimeout,
   }
   pool.on('error', (error) => options.onIdleError?.(error))
   // pg reports a full pool or a failed connect as plain Errors, without a code to tell them apart from others:
@@ -120,15 +127,68 @@ export async function openPgliteDatabase(pglite: PGlite, onClose: () => Promise<
   }
 }
 
-/** The embedded database kept on disk under `dataDir`, locked against a second process. */
-export async function openEmbeddedDatabase(dataDir: string): Promise<DatabaseHandle> {
+export interface EmbeddedDatabaseOptions {
+  /**
+   * How long a query may run (default 5 s). PGlite does not enforce statement_timeout: past this the client gives
+   * the query up, and the worker running it is ended and PGlite reopened.
+   */
+  statementTimeoutMs?: number
+  /** How long a request waits for the connection, which is busy or reopening (default 5 s). */
+  connectTimeoutMs?: number
+  /** How long the client waits for a query's answer (default statementTimeoutMs). */
+  queryTimeoutMs?: number
+  /** The limit of an export's statement (default statementTimeoutMs); a read of its cursor waits that long. */
+  exportTimeoutMs?: number
+  /** Called when PGlite was reopened after a query ran out of time, with how long reopening took. */
+  onRestart?: (event: { reopenedInMs: number }) => void
+  /** Called when the worker running PGlite fails. */
+  onWorkerError?: (error: Error) => void
+}
+
+/**
+ * The embedded database kept on disk under `dataDir`, locked against a second process. PGlite runs in a worker
+ * thread (see EmbeddedServer), so that a long query does not stop the event loop, and is reached through the same
+ * pool, client-side limits and Kysely dialect as a server, with one connection: PGlite is a single session.
+ */
+export async function openEmbeddedDatabase(
+  dataDir: string,
+  options: EmbeddedDatabaseOptions = {},
+): Promise<DatabaseHandle> {
   const root = resolve(dataDir)
   const unlock = lockDataDir(root)
   try {
-    // Loaded only here: a service on a PostgreSQL server never pays for the WebAssembly module in memory.
-    const { PGlite } = await import('@electric-sql/pglite')
-    const pglite = new PGlite(join(root, 'pgdata'))
-    return await openPgliteDatabase(pglite, unlock)
+    const server = await EmbeddedServer.start(join(root, 'pgdata'), options.onWorkerError)
+    const statementTimeoutMs = options.statementTimeoutMs ?? 5000
+    const restartAfterTimeout = () => {
+      const started = performance.now()
+      server.restart().then(
+        () => options.onRestart?.({ reopenedInMs: Math.round(performance.now() - started) }),
+        (error: unknown) => options.onWorkerError?.(error as Error),
+      )
+    }
+    const handle = openServerDatabase({
+      url: server.url,
+      poolMax: 1,
+      statementTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      // No server-side cancellation will come first: the client's limit is the statement timeout itself.
+      queryTimeoutMs: options.queryTimeoutMs ?? statementTimeoutMs,
+      exportTimeoutMs: options.exportTimeoutMs,
+      onQueryTimeout: restartAfterTimeout,
+      client: server.clientClass(),
+    })
+    return {
+      db: handle.db,
+      engine: 'embedded',
+      close: async () => {
+        try {
+          await handle.close()
+          await server.close()
+        } finally {
+          unlock()
+        }
+      },
+    }
   } catch (error) {
     unlock()
     throw error

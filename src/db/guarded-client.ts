@@ -8,6 +8,8 @@ export interface ClientTimeouts {
   queryTimeoutMs: number
   /** For the rows of one read of a cursor (an export), which the server bounds by its own, longer limit. */
   cursorReadTimeoutMs: number
+  /** Called when a query or a read ran out of time: the database may be stuck in it. */
+  onTimeout?: () => void
 }
 
 /** What the pool hands out and the layers above (prepared statements, Kysely) call. */
@@ -64,7 +66,12 @@ export function guardedClient(client: pg.PoolClient, timeouts: ClientTimeouts): 
   function bounded<T>(pending: Promise<T>, ms: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer =
-        ms > 0 ? setTimeout(() => reject(breakWith(`the database did not answer within ${ms} ms`)), ms) : undefined
+        ms > 0
+          ? setTimeout(() => {
+              reject(breakWith(`the database did not answer within ${ms} ms`))
+              timeouts.onTimeout?.()
+            }, ms)
+          : undefined
       pending.then(
         (value) => {
           clearTimeout(timer)
