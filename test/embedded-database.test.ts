@@ -87,7 +87,19 @@ t.test('a long query on the embedded database does not hold the service up', { s
     body: JSON.stringify({ slug: 'after-the-timeout', name: 'After the timeout', kind: 'other' }),
   })
   t.equal(after.status, 201, 'and writes are taken again')
-  t.equal((await fetch(`${base}/v1/parties?limit=10`)).status, 200)
+  const claim = await fetch(`${base}/v1/claims`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      party: 'after-the-timeout',
+      text: 'Said after the reopening.',
+      stated_at: '2021-01-01T00:00:00Z',
+    }),
+  })
+  t.equal(claim.status, 201)
+  const exported = await fetch(`${base}/v1/claims`, { headers: { accept: 'text/csv' } })
+  t.equal(exported.status, 200, 'an export streams through its cursor')
+  t.match(await exported.text(), /Said after the reopening\./)
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM parties`.execute(database.db)
   t.equal(Number(rows[0]?.n), 2, 'both writes are stored')
   t.equal(restarts.length, 1, 'PGlite was reopened once')

@@ -141,7 +141,7 @@ export interface EmbeddedDatabaseOptions {
   exportTimeoutMs?: number
   /** Called when PGlite was reopened after a query ran out of time, with how long reopening took. */
   onRestart?: (event: { reopenedInMs: number }) => void
-  /** Called when the worker running PGlite fails. */
+  /** Called when the worker running PGlite fails, or an idle connection to it drops. */
   onWorkerError?: (error: Error) => void
 }
 
@@ -175,6 +175,7 @@ export async function openEmbeddedDatabase(
       queryTimeoutMs: options.queryTimeoutMs ?? statementTimeoutMs,
       exportTimeoutMs: options.exportTimeoutMs,
       onQueryTimeout: restartAfterTimeout,
+      onIdleError: options.onWorkerError,
       client: server.clientClass(),
     })
     return {
