@@ -105,9 +105,10 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
 }
 
 /**
- * PGlite (PostgreSQL compiled to WebAssembly) reached through the same `pg` driver and Kysely dialect as a
- * server, so every query runs unchanged on both. PGlite is a single session: the pool holds exactly one
- * connection, and requests queue for it.
+ * PGlite (PostgreSQL compiled to WebAssembly) in this thread, reached through the same `pg` driver and Kysely
+ * dialect as a server, so every query runs unchanged on both. PGlite is a single session: the pool holds exactly
+ * one connection, and requests queue for it. Its queries block this thread and have no time limit: for in-memory
+ * databases that a test or a script owns; the service's own runs in a worker (openEmbeddedDatabase).
  */
 export async function openPgliteDatabase(pglite: PGlite, onClose: () => Promise<void> | void): Promise<DatabaseHandle> {
   await pglite.waitReady

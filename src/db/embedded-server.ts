@@ -15,7 +15,8 @@ function startWorker(workerData: EmbeddedWorkerData): Worker {
   if (WORKER_URL.pathname.endsWith('.ts')) {
     // Run from the TypeScript sources (development, tests): a worker does not inherit the loader, so it
     // registers it before it imports its module.
-    const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
+    const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'))
+    const bootstrap = `import(${tsx}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
     return new Worker(bootstrap, { eval: true, workerData })
   }
   return new Worker(WORKER_URL, { workerData })
