@@ -91,13 +91,19 @@ export class EmbeddedServer {
     const worker = this.worker
     this.worker = undefined
     if (worker !== undefined) {
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+      const closed = new Promise<void>((resolve) => {
+        worker.on('message', (message: EmbeddedWorkerMessage) => message.type === 'closed' && resolve())
+        worker.once('exit', () => resolve())
+      })
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)))
       worker.postMessage({ type: 'close' } satisfies EmbeddedWorkerCommand)
-      await Promise.race([exited, timedOut])
+      await Promise.race([closed, timedOut])
       clearTimeout(timer)
-      await worker.terminate()
+      // PGlite has written and closed its files: the thread's own teardown (its memory) need not hold a
+      // shutting-down process up.
+      worker.unref()
+      void worker.terminate()
     }
     rmSync(this.socketDir, { recursive: true, force: true })
   }
