@@ -5,16 +5,18 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import { type DatabaseHandle, openEmbeddedDatabase, openServerDatabase } from './db/database.js'
-import { ExportSlots } from './http/export.js'
+import { ConcurrencySlots } from './http/concurrency-slots.js'
+import { PostgresRateLimitStore } from './http/rate-limit-store.js'
 import { ApiError, answerClientError, sendProblem } from './http/problem-details.js'
-import { rejectNulCharacters, validatorCompiler } from './http/validation.js'
+import { rejectUnstorableText, validatorCompiler } from './http/validation.js'
 import authPlugin from './plugins/auth.plugin.js'
 import databasePlugin from './plugins/database.plugin.js'
 import idempotencyPlugin from './plugins/idempotency.plugin.js'
 import openapiPlugin from './plugins/openapi.plugin.js'
 import overloadPlugin from './plugins/overload.plugin.js'
 import problemDetailsPlugin from './plugins/problem-details.plugin.js'
-import rateLimitPlugin from './plugins/rate-limit.plugin.js'
+import rateLimitPlugin, { addressKeyOf } from './plugins/rate-limit.plugin.js'
+import requestBodyPlugin from './plugins/request-body.plugin.js'
 import securityHeadersPlugin from './plugins/security-headers.plugin.js'
 import claimRoutes from './routes/claims.routes.js'
 import disputeRoutes from './routes/disputes.routes.js'
@@ -108,15 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  app.addHook('preValidation', rejectNulCharacters)
-  // Bodies are JSON: Fastify's default text/plain parser would hand a string to validation instead of a 415.
-  app.removeContentTypeParser('text/plain')
-  // PATCH bodies may be sent as JSON Merge Patch (RFC 7396), which is what our PATCH semantics are.
-  app.addContentTypeParser(
-    'application/merge-patch+json',
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  )
+  app.addHook('preValidation', rejectUnstorableText)
 
   await app.register(problemDetailsPlugin)
   // request.accepts(): the representations that answer Accept (JSON, CSV, NDJSON, JSON-LD).
@@ -133,10 +127,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         app.log.warn({ reopenedInMs }, 'embedded database reopened after a query ran past the statement timeout'),
     }))
   await app.register(databasePlugin, { database, migrate: options.config.migrateOnStart })
+  // The rate limits count into it, and authentication asks it whether an address is past its limit already.
+  const rateLimitStore = new PostgresRateLimitStore(database.db, app.log)
+  const { perIp } = options.config.rateLimit
   // Before every route: it sets each route's access (and documents it) as the route is added.
-  await app.register(authPlugin, { readsRequireKey: options.config.readsRequireKey })
+  await app.register(authPlugin, {
+    readsRequireKey: options.config.readsRequireKey,
+    addressOverLimit: (request) => rateLimitStore.isOver(addressKeyOf(request), perIp),
+  })
   // After auth (the limit is per key once the key is known), before every route it limits.
-  await app.register(rateLimitPlugin, options.config.rateLimit)
+  await app.register(rateLimitPlugin, { ...options.config.rateLimit, store: rateLimitStore })
+  // After both: how bodies are parsed, and a `100 Continue` only for requests they let through.
+  await app.register(requestBodyPlugin)
   // After auth (records belong to the key), before every route (each POST takes an Idempotency-Key). A running
   // request holds its key for as long as a request may take to arrive, renewing it as it runs.
   await app.register(idempotencyPlugin, {
@@ -148,7 +150,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(partyRoutes)
   // Exports share a quarter of the pool, so other requests keep the rest; the embedded database has one session.
   const connections = database.engine === 'embedded' ? 1 : options.config.databasePoolMax
-  const exportSlots = new ExportSlots(Math.max(1, Math.floor(connections / 4)))
+  const exportSlots = new ConcurrencySlots(Math.max(1, Math.floor(connections / 4)), 'exports')
   const exports = {
     exportTimeoutMs: options.config.exportTimeoutMs,
     exportStallTimeoutMs: options.config.exportStallTimeoutMs,
@@ -157,7 +159,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(claimRoutes, exports)
   await app.register(linkRoutes)
   await app.register(disputeRoutes, exports)
-  await app.register(importRoutes, { bodyLimitBytes: options.config.importBodyLimitBytes })
+  await app.register(importRoutes, {
+    bodyLimitBytes: options.config.importBodyLimitBytes,
+    importSlots: new ConcurrencySlots(options.config.importConcurrency, 'imports'),
+  })
   await app.register(reviewRoutes)
   await app.register(keyRoutes)
   return app

@@ -94,6 +94,14 @@ export const SETTINGS = {
     description:
       'Largest body of `POST /v1/import`; it streams, so this bounds the work, not the memory. Larger gets 413.',
   }),
+  importConcurrency: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 2,
+    description:
+      'Imports that may run at once, each holding a pooled connection until it ends; one more is answered 503 ' +
+      'with `Retry-After`.',
+  }),
   shutdownGraceMs: Type.Integer({
     minimum: 0,
     maximum: 120_000,

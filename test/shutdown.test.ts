@@ -1,14 +1,10 @@
 import { Agent, request as httpRequest } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { PassThrough } from 'node:stream'
-import { sql } from 'kysely'
-import t, { type Test } from 'tap'
-import { openEmbeddedDatabase } from '../src/db/database.js'
-import { migrateToLatest } from '../src/db/migrator.js'
-import { createApiKey } from '../src/services/api-key.service.js'
+import t from 'tap'
 import { freePort, startProjectProcess } from './helpers/project-process.js'
+import { prepareServerDatabase } from './helpers/server-process-database.js'
 import { buildTestApp } from './helpers/test-app.js'
-import { databaseUrl, openTestDatabase, serverUrl } from './helpers/test-database.js'
 
 /** GET over a real socket, on the given agent; resolves with the status. */
 function get(port: number, path: string, agent: Agent) {
@@ -99,31 +95,10 @@ t.test('closing: idle connections close at once, requests in flight finish, late
   await closing
 })
 
-/** A key with the write scope in the database a server process will open, made before it starts. */
-async function prepareDatabase(t: Test): Promise<{ env: NodeJS.ProcessEnv; token: string }> {
-  if (serverUrl !== undefined) {
-    const database = await openTestDatabase()
-    t.teardown(() => database.close())
-    const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(database.db)
-    const { token } = await createApiKey(database.db, { name: 'writer', scopes: ['write'] })
-    return { env: { DATABASE_URL: databaseUrl(serverUrl, rows[0]!.name), MIGRATE_ON_START: 'false' }, token }
-  }
-  // The embedded database is one process's: the key is made before the server takes the directory.
-  const dataDir = t.testdir()
-  const database = await openEmbeddedDatabase(dataDir)
-  try {
-    await migrateToLatest(database.db)
-    const { token } = await createApiKey(database.db, { name: 'writer', scopes: ['write'] })
-    return { env: { DATABASE_URL: '', DATA_DIR: dataDir }, token }
-  } finally {
-    await database.close()
-  }
-}
-
 t.test(
   'SIGTERM to the process: requests in flight finish, keep-alive clients are told to close, then it exits',
   async (t) => {
-    const { env, token } = await prepareDatabase(t)
+    const { env, token } = await prepareServerDatabase(t)
     const port = await freePort()
     // A grace period far longer than the shutdown should take: a clean exit is not the forced one at its end.
     const server = startProjectProcess(t, 'src/server.ts', {

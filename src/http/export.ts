@@ -3,7 +3,8 @@ import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type CsvColumn, type ListFormat, MEDIA_TYPES } from '../schemas/export.schema.js'
-import { invalidField, unavailable } from './problem-details.js'
+import type { ConcurrencySlots } from './concurrency-slots.js'
+import { invalidField } from './problem-details.js'
 
 /** In the order that wins a tie: `*∕*`, or no Accept at all, is the JSON page. */
 const NEGOTIATED = [MEDIA_TYPES.json, 'text/csv', MEDIA_TYPES.ndjson]
@@ -41,44 +42,18 @@ export function refusePaging(request: FastifyRequest): void {
   }
 }
 
-/**
- * How many exports may run at once. Each holds a pooled connection and a transaction for as long as its client
- * takes to read; without a bound, a few slow readers would take every connection and starve all other requests.
- * One more is refused (503, Retry-After) instead of waiting.
- */
-export class ExportSlots {
-  private running = 0
-
-  constructor(readonly limit: number) {}
-
-  /** Takes a slot, or refuses; the function returned gives it back (once, however often it is called). */
-  take(): () => void {
-    if (this.running >= this.limit) {
-      throw unavailable(`as many exports as may run at once (${this.limit}) are running; retry later`)
-    }
-    this.running++
-    let given = false
-    return () => {
-      if (!given) {
-        given = true
-        this.running--
-      }
-    }
-  }
-}
-
 /** What the list routes need to know to export. */
 export interface ExportRouteOptions {
   /** How long one export may run in all (EXPORT_TIMEOUT_MS). */
   exportTimeoutMs: number
   /** How long a send may make no progress before the export is ended (EXPORT_STALL_TIMEOUT_MS). */
   exportStallTimeoutMs: number
-  exportSlots: ExportSlots
+  exportSlots: ConcurrencySlots
 }
 
 export interface ExportOptions<Item> {
   format: 'csv' | 'ndjson'
-  slots: ExportSlots
+  slots: ConcurrencySlots
   /** How long the client may take nothing before the response is ended and its slot freed. */
   stallTimeoutMs: number
   /** The file name offered for a CSV download, without its extension. */

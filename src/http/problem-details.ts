@@ -50,6 +50,22 @@ export interface ProblemBody {
   code: ProblemCode
   instance?: string
   errors?: FieldError[]
+  errors_omitted?: number
+}
+
+/**
+ * A problem's size is bounded whatever the request held: at most MAX_LISTED_ERRORS field errors are listed (the
+ * others counted in `errors_omitted`), and a field name, message or detail longer than its bound is cut short.
+ */
+export const MAX_LISTED_ERRORS = 50
+const MAX_FIELD_CHARACTERS = 200
+const MAX_DETAIL_CHARACTERS = 1000
+
+/** The text cut to `max` characters, the last one an ellipsis; a surrogate pair is never cut in half. */
+export function truncated(text: string, max: number): string {
+  if (text.length <= max) return text
+  const end = /[\ud800-\udbff]/.test(text.charAt(max - 2)) ? max - 2 : max - 1
+  return `${text.slice(0, end)}\u2026`
 }
 
 /** An error a handler or repository throws on purpose; the error handler sends it as problem+json. */
@@ -75,15 +91,22 @@ export class ApiError extends Error {
 export function problemBody(error: ApiError, instance: string): ProblemBody {
   const { title } = PROBLEMS[error.code]
   const { errors, members } = error.extras
+  const listed = errors?.slice(0, MAX_LISTED_ERRORS).map((e) => ({
+    in: e.in,
+    field: truncated(e.field, MAX_FIELD_CHARACTERS),
+    message: truncated(e.message, MAX_FIELD_CHARACTERS),
+  }))
+  const omitted = (errors?.length ?? 0) - (listed?.length ?? 0)
   return {
     ...members,
     type: PROBLEM_TYPE_PREFIX + error.code,
     title,
     status: error.status,
-    detail: error.detail,
+    detail: truncated(error.detail, MAX_DETAIL_CHARACTERS),
     code: error.code,
     instance,
-    ...(errors ? { errors } : {}),
+    ...(listed ? { errors: listed } : {}),
+    ...(omitted > 0 ? { errors_omitted: omitted } : {}),
   }
 }
 

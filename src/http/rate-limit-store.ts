@@ -95,6 +95,17 @@ export class PostgresRateLimitStore implements FastifyRateLimitStore {
     this.count(key, client, [counted])
   }
 
+  /**
+   * Whether a client is past `max` in its current window, as this instance last heard from the database and
+   * counted since: no statement is sent. Past half of its limit a client's every request is counted in the
+   * database, so this lags the database only by what other instances let through meanwhile.
+   */
+  isOver(key: string, max: number): boolean {
+    const client = this.clients.get(key)
+    if (max === 0 || client === undefined || client.windowEndsAt <= Date.now()) return false
+    return client.counted + client.syncing + client.pending >= max
+  }
+
   /** Nothing to derive per route: every route counts against the same budget. */
   child(): FastifyRateLimitStore {
     return this

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify'
+import { createHash } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiError } from '../http/problem-details.js'
 import { type ApiKeyIdentity, grants, type Scope } from '../schemas/api-key.schema.js'
@@ -12,6 +13,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The key this request authenticated with; null when it sent none. */
     apiKey: ApiKeyIdentity | null
+    /** Why authentication refuses this request: answered once the rate limits have counted it. */
+    authRefusal: ApiError | null
   }
   interface FastifyContextConfig {
     /**
@@ -25,6 +28,32 @@ declare module 'fastify' {
 export interface AuthOptions {
   /** When false (the default), anyone may read; a key is checked only when one is sent. */
   readsRequireKey: boolean
+  /** Whether the request's address is past its rate limit, as far as is known without a query. */
+  addressOverLimit?: (request: FastifyRequest) => boolean
+}
+
+/** Tokens that authenticated on this instance lately, by digest: from an address past its limit, only these. */
+class RecentlyValidTokens {
+  private readonly until = new Map<string, number>()
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max: number,
+  ) {}
+
+  private static digest = (token: string) => createHash('sha256').update(token).digest('base64url')
+
+  add(token: string): void {
+    const digest = RecentlyValidTokens.digest(token)
+    this.until.delete(digest)
+    this.until.set(digest, Date.now() + this.ttlMs)
+    // A Map keeps its insertion order: the first entry is the one renewed longest ago.
+    if (this.until.size > this.max) this.until.delete(this.until.keys().next().value!)
+  }
+
+  has(token: string): boolean {
+    return (this.until.get(RecentlyValidTokens.digest(token)) ?? 0) > Date.now()
+  }
 }
 
 const REALM = 'Bearer realm="counterclaim"'
@@ -49,10 +78,19 @@ export function insufficientScope(needed: Scope, detail: string): ApiError {
  * here from its method); the check runs first thing on each request, before its body is even read, so a caller
  * without the right key learns nothing about what it sent. A key that is sent is always checked, even where none
  * is needed: a client with a revoked or mistyped key hears of it at once.
+ *
+ * A refusal (401, 403) is answered only after the rate limits counted the request, against its address: a flood
+ * of refused requests is refused 429 like any other. From an address already past its limit, a token is looked
+ * up only if it authenticated here lately; any other is not looked up at all, and the request counts against the
+ * address like one without a key (so a flood of made-up keys costs no query per key).
  */
 export default fp<AuthOptions>(
   async function auth(fastify: FastifyInstance, options) {
     fastify.decorateRequest('apiKey', null)
+    fastify.decorateRequest('authRefusal', null)
+    const recentlyValid = new RecentlyValidTokens(10 * 60_000, 10_000)
+    // Requests whose token is checked after the rate limits, if they let it through.
+    const unchecked = new WeakSet<FastifyRequest>()
 
     fastify.addHook('onRoute', (route) => {
       const schema = route.schema as Record<string, unknown> | undefined
@@ -72,29 +110,52 @@ export default fp<AuthOptions>(
       }
     })
 
+    const refusalOf = async (request: FastifyRequest, token: string | undefined): Promise<ApiError | null> => {
+      const access = request.routeOptions.config.access ?? 'public'
+      if (token !== undefined) {
+        const key = await authenticate(fastify.db, token)
+        if (key === undefined) return unauthorized('the API key is not valid: unknown or revoked', 'invalid_token')
+        recentlyValid.add(token)
+        request.apiKey = key
+      }
+      const key = request.apiKey
+      if (key === null) {
+        if (access === 'read' && !options.readsRequireKey) return null
+        const what = access === 'read' ? 'reading' : 'this request'
+        return unauthorized(`${what} needs an API key: send "Authorization: Bearer <token>"`)
+      }
+      if (access !== 'public' && !grants(key.scopes, access)) {
+        return insufficientScope(access, `the key "${key.name}" does not have the ${access} scope this request needs`)
+      }
+      return null
+    }
+
     fastify.addHook('onRequest', async (request) => {
       const access = request.routeOptions.config.access
       // Unknown routes (a 404 either way) and public ones ignore the header: probes and docs never fail on it.
       if (access === undefined || access === 'public') return
       const header = request.headers.authorization
-      if (header !== undefined) {
-        const token = BEARER.exec(header)?.[1]
-        if (token === undefined) {
-          throw unauthorized('the Authorization header must be "Bearer <token>", with an API key as the token')
-        }
-        const key = await authenticate(fastify.db, token)
-        if (key === undefined) throw unauthorized('the API key is not valid: unknown or revoked', 'invalid_token')
-        request.apiKey = key
+      const token = header === undefined ? undefined : BEARER.exec(header)?.[1]
+      if (header !== undefined && token === undefined) {
+        request.authRefusal = unauthorized(
+          'the Authorization header must be "Bearer <token>", with an API key as the token',
+        )
+        return
       }
-      const key = request.apiKey
-      if (key === null) {
-        if (access === 'read' && !options.readsRequireKey) return
-        const what = access === 'read' ? 'reading' : 'this request'
-        throw unauthorized(`${what} needs an API key: send "Authorization: Bearer <token>"`)
+      if (token !== undefined && options.addressOverLimit?.(request) === true && !recentlyValid.has(token)) {
+        unchecked.add(request)
+        return
       }
-      if (!grants(key.scopes, access)) {
-        throw insufficientScope(access, `the key "${key.name}" does not have the ${access} scope this request needs`)
+      request.authRefusal = await refusalOf(request, token)
+    })
+
+    // After every onRequest hook, the rate limits' among them, and before the body is read.
+    fastify.addHook('preParsing', async (request) => {
+      if (unchecked.has(request)) {
+        const header = request.headers.authorization!
+        request.authRefusal = await refusalOf(request, BEARER.exec(header)?.[1])
       }
+      if (request.authRefusal !== null) throw request.authRefusal
     })
   },
   { name: 'auth', dependencies: ['database'] },

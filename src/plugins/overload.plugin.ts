@@ -2,10 +2,13 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { unavailable } from '../http/problem-details.js'
+import { sendProblem, unavailable } from '../http/problem-details.js'
 
-/** One warning per this long while overloaded: the 503s themselves are in the request log. */
-const WARN_EVERY_MS = 10_000
+/**
+ * At most one warning per this long while overloaded, counting the requests refused since the one before: under
+ * an attack, a line (let alone a stack) per refusal would multiply the log by the attacker's rate.
+ */
+export const WARN_EVERY_MS = 1000
 
 /** How often the event loop delay, heap and resident memory are sampled. */
 const SAMPLE_INTERVAL_MS = 1000
@@ -20,6 +23,7 @@ export default fp<Config['overload']>(
     const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = thresholds
     if (maxEventLoopDelayMs === 0 && maxHeapUsedBytes === 0 && maxRssBytes === 0) return
     let warnedAt = 0
+    let refusedSinceWarning = 0
     // Compiling the routes' schemas when the service gets ready holds the event loop for a while, and the sample
     // taken after it would count that as lag: no request is refused before the samples are past it.
     let refusingFrom = Number.POSITIVE_INFINITY
@@ -31,16 +35,22 @@ export default fp<Config['overload']>(
       maxEventLoopDelay: maxEventLoopDelayMs,
       maxHeapUsedBytes,
       maxRssBytes,
-      pressureHandler: async (request, _reply, type, value) => {
+      pressureHandler: async (request, reply, type, value) => {
         // Liveness says the process is alive, busy or not: failing it would have an orchestrator restart a
         // process that is only loaded, and move its load onto the others. Readiness does fail, which takes the
         // instance out of a load balancer's rotation until it recovers.
         if (request.routeOptions.url === '/healthz' || Date.now() < refusingFrom) return
+        refusedSinceWarning++
         if (Date.now() - warnedAt >= WARN_EVERY_MS) {
           warnedAt = Date.now()
-          request.log.warn({ measure: type, value }, 'overloaded: requests are refused with 503 until it recovers')
+          request.log.warn(
+            { measure: type, value, refused: refusedSinceWarning },
+            'overloaded: requests are refused with 503 until it recovers',
+          )
+          refusedSinceWarning = 0
         }
-        throw unavailable('the server is overloaded; retry')
+        // Answered here rather than thrown: the error handler would log each refusal as a failure, with a stack.
+        return sendProblem(reply, unavailable('the server is overloaded; retry'))
       },
     })
   },

@@ -3,11 +3,13 @@ import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
 import {
   ApiError,
+  type FieldError,
   type ProblemCode,
   problemFromDatabaseError,
   sendProblem,
   unavailable,
 } from '../http/problem-details.js'
+import { settleUnreadBody } from '../http/request-body.js'
 import { fieldErrorsOf } from '../http/validation.js'
 
 /** Fastify's own client errors, by status, turned into our codes; their messages are safe to show. */
@@ -22,12 +24,27 @@ const FASTIFY_CODES: Record<number, ProblemCode> = {
   503: 'service-unavailable',
 }
 
+/** The first errors, as many as read well in one line, and how many more there are (`errors` lists them). */
+function detailOf(errors: FieldError[]): string {
+  const named: string[] = []
+  let length = 0
+  for (const { field, message } of errors) {
+    const text = `${field} ${message}`
+    if (named.length > 0 && length + text.length > DETAIL_NAMES_CHARACTERS) break
+    named.push(text)
+    length += text.length + 2
+  }
+  const more = errors.length - named.length
+  return named.join('; ') + (more > 0 ? `; and ${more} more` : '')
+}
+
+const DETAIL_NAMES_CHARACTERS = 600
+
 function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error
   if (error.validation) {
     const errors = fieldErrorsOf(error.validation, error.validationContext)
-    const detail = errors.map((e) => `${e.field} ${e.message}`).join('; ')
-    return new ApiError('validation-failed', detail, { errors })
+    return new ApiError('validation-failed', detailOf(errors), { errors })
   }
   const fromDatabase = problemFromDatabaseError(error as { code?: unknown })
   if (fromDatabase) return fromDatabase
@@ -45,7 +62,10 @@ export default fp(
   async function problemDetails(fastify: FastifyInstance) {
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toApiError(error)
-      if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+      // A 503 the service chose to give (no free export or import slot, the database not ready) has no stack
+      // worth reading, and a flood of them must not fill the log with stacks.
+      if (error instanceof ApiError && problem.code === 'service-unavailable') request.log.warn(problem.detail)
+      else if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
       // Its connection is gone: the answer goes nowhere, and no "request completed" line would tell of it.
       else if (request.raw.socket?.destroyed) request.log.info({ err: error }, 'the client went away before its answer')
       return sendProblem(reply, problem)
@@ -83,8 +103,10 @@ export default fp(
     // flight then would stay open after its answer, idle until the keep-alive timeout, and hold the process up: so
     // every answer sent while closing tells the client to close its connection (Node then closes it once the answer
     // is out), and a connection whose answer was already under way is closed as soon as that answer ends.
-    fastify.addHook('onSend', async (_request, reply) => {
+    fastify.addHook('onSend', async (request, reply) => {
       if (closing) reply.header('connection', 'close')
+      // An answer given before the body arrived (a 413, a refused key): the client may still be sending it.
+      else if (reply.statusCode >= 400) settleUnreadBody(request, reply)
     })
     fastify.addHook('onResponse', async () => {
       if (closing) setImmediate(() => fastify.server.closeIdleConnections())

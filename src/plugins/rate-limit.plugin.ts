@@ -20,18 +20,31 @@ const RATE_LIMIT_HEADERS: Record<string, ResponseHeader> = {
   'ratelimit-reset': { type: 'integer', minimum: 0, description: 'Seconds until the current window ends.' },
 }
 
+/** The counter of the request's address (an IPv6 address by its /64). */
+export const addressKeyOf = (request: FastifyRequest) => `ip:${normalizeIP(request.ip)}`
+
+/** Whether the request counts against its key: it authenticated with one, and authentication did not refuse it. */
+const countsAgainstKey = (request: FastifyRequest) => request.apiKey !== null && request.authRefusal === null
+
 const keyOf = (request: FastifyRequest) =>
-  request.apiKey ? `key:${request.apiKey.id}` : `ip:${normalizeIP(request.ip)}`
+  countsAgainstKey(request) ? `key:${request.apiKey!.id}` : addressKeyOf(request)
+
+export interface RateLimitOptions extends RateLimitConfig {
+  /** The counters; the auth plugin asks them whether an address is past its limit. */
+  store: PostgresRateLimitStore
+}
 
 /**
  * Rate limits per client: per API key for requests that authenticated (wherever they come from), per address for
  * the others (an IPv6 address by its /64, which one client usually holds whole). Each client gets `perKey` or
  * `perIp` requests per fixed window, counted in PostgreSQL so that every instance shares the budget. Answers carry
  * `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; past the limit, a 429 problem with
- * `Retry-After`. Registered after the auth plugin: the limit runs once the key is known.
+ * `Retry-After`. Registered after the auth plugin: the limit runs once the key is known. A request authentication
+ * refuses counts against its address, whatever key it sent.
  */
-export default fp<RateLimitConfig>(
-  async function rateLimits(fastify: FastifyInstance, { windowMs, perIp, perKey }) {
+export default fp<RateLimitOptions>(
+  async function rateLimits(fastify: FastifyInstance, { windowMs, perIp, perKey, store }) {
+    fastify.addHook('onClose', async () => store.close())
     const limitOf = (key: string) => (key.startsWith('key:') ? perKey : perIp)
 
     // Each route added from here on: whether it is limited, and, in its documented responses, the 429 and the
@@ -59,8 +72,6 @@ export default fp<RateLimitConfig>(
     })
 
     if (perIp === 0 && perKey === 0) return
-    const store = new PostgresRateLimitStore(fastify.db, fastify.log)
-    fastify.addHook('onClose', async () => store.close())
     await fastify.register(rateLimit, {
       global: true,
       hook: 'onRequest',
@@ -73,7 +84,7 @@ export default fp<RateLimitConfig>(
       // The store fails open (see PostgresRateLimitStore): a request whose count failed is let through.
       skipOnError: true,
       errorResponseBuilder: (request, { max, ttl }) => {
-        const client = request.apiKey ? 'this API key' : 'this address'
+        const client = countsAgainstKey(request) ? 'this API key' : 'this address'
         const seconds = Math.ceil(ttl / 1000)
         return new ApiError(
           'too-many-requests',

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaCompiler } from 'fastify'
+import type { ConcurrencySlots } from '../http/concurrency-slots.js'
 import { ApiError } from '../http/problem-details.js'
 import { validatorCompiler } from '../http/validation.js'
 import { problemResponses } from '../schemas/common.schema.js'
@@ -10,6 +11,8 @@ const NDJSON = 'application/x-ndjson'
 
 export interface ImportRoutesOptions {
   bodyLimitBytes: number
+  /** Imports running at once (IMPORT_CONCURRENCY): each holds a pooled connection until it ends. */
+  importSlots: ConcurrencySlots
 }
 
 // The body schema documents one line; the lines are checked one by one as they arrive, not as a whole body.
@@ -61,15 +64,21 @@ const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fast
       if (type !== NDJSON) {
         throw new ApiError('unsupported-media-type', `the body must be ${NDJSON}, one JSON object per line`)
       }
-      const result = await importRecords(fastify.db, request.raw, {
-        mode: request.query.mode ?? 'all-or-nothing',
-        bodyLimitBytes: options.bodyLimitBytes,
-        key: request.apiKey,
-        // A retry of an import is recognised by the digest of its body, taken as it was spooled.
-        beforeApply: (bodySha256) => fastify.claimIdempotencyKey(request, reply, bodySha256),
-      })
-      // Undefined: the answer to the same import, made earlier with the same Idempotency-Key, was sent again.
-      return result ?? reply
+      // Taken before the body is read, so that an import refused for want of a slot is refused at once.
+      const giveSlotBack = options.importSlots.take()
+      try {
+        const result = await importRecords(fastify.db, request.raw, {
+          mode: request.query.mode ?? 'all-or-nothing',
+          bodyLimitBytes: options.bodyLimitBytes,
+          key: request.apiKey,
+          // A retry of an import is recognised by the digest of its body, taken as it was spooled.
+          beforeApply: (bodySha256) => fastify.claimIdempotencyKey(request, reply, bodySha256),
+        })
+        // Undefined: the answer to the same import, made earlier with the same Idempotency-Key, was sent again.
+        return result ?? reply
+      } finally {
+        giveSlotBack()
+      }
     },
   )
 }

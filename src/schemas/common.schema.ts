@@ -34,8 +34,11 @@ export const ProblemSchema = Type.Object(
           field: Type.String({ description: 'The field, as a dotted path (`sources[0].url`).' }),
           message: Type.String(),
         }),
-        { description: 'For validation errors: every bad field.' },
+        { description: 'For validation errors: every bad field, up to 50 of them.' },
       ),
+    ),
+    errors_omitted: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Bad fields beyond the 50 listed in `errors`, which are not listed.' }),
     ),
   },
   { $id: 'Problem', title: 'Problem', description: 'An RFC 9457 problem details object.' },
