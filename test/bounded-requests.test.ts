@@ -41,7 +41,7 @@ t.test('a deeply nested body is refused before any walk over it, in bounded time
     errors: [{ in: 'body', field: 'a', message: /more than 64 levels deep/ }],
   })
   t.ok(deep.raw.length < 2000, `the answer is small (${deep.raw.length} bytes)`)
-  t.ok(tookMs < 2000, `answered in ${tookMs} ms`)
+  t.ok(tookMs < 5000, `answered in ${tookMs} ms (not the 15 s of a walk quadratic in the depth)`)
 
   const merge = await callRaw(app, 'PATCH', '/v1/parties/no-such-party', nested(65, '1'), {
     'content-type': 'application/merge-patch+json',

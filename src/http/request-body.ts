@@ -7,7 +7,7 @@ import { ApiError } from './problem-details.js'
  * under a client that writes fails its request (EPIPE) instead. A body declared larger, or one that keeps coming,
  * gets the connection closed, as does one still arriving after DRAIN_TIMEOUT_MS.
  */
-export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+export const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024
 const DRAIN_TIMEOUT_MS = 10_000
 
 /** Requests sent `Expect: 100-continue` that were told to go on (a 100 Continue was sent). */
