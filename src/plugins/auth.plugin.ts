@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { ApiError } from '../http/problem-details.js'
 import { type ApiKeyIdentity, grants, type Scope } from '../schemas/api-key.schema.js'
 import { problemResponses } from '../schemas/common.schema.js'
+import { addressKeyOf } from './rate-limit.plugin.js'
 import { authenticate } from '../services/api-key.service.js'
 
 /** Who may call a route: anyone (`public`), or a key holding the scope. */
@@ -32,8 +33,8 @@ export interface AuthOptions {
   addressOverLimit?: (request: FastifyRequest) => boolean
 }
 
-/** Tokens that authenticated on this instance lately, by digest: from an address past its limit, only these. */
-class RecentlyValidTokens {
+/** Keys (token digests, addresses) seen lately, each for `ttlMs`; at most `max`, the oldest forgotten first. */
+class SeenLately {
   private readonly until = new Map<string, number>()
 
   constructor(
@@ -41,20 +42,19 @@ class RecentlyValidTokens {
     private readonly max: number,
   ) {}
 
-  private static digest = (token: string) => createHash('sha256').update(token).digest('base64url')
-
-  add(token: string): void {
-    const digest = RecentlyValidTokens.digest(token)
-    this.until.delete(digest)
-    this.until.set(digest, Date.now() + this.ttlMs)
+  add(key: string): void {
+    this.until.delete(key)
+    this.until.set(key, Date.now() + this.ttlMs)
     // A Map keeps its insertion order: the first entry is the one renewed longest ago.
     if (this.until.size > this.max) this.until.delete(this.until.keys().next().value!)
   }
 
-  has(token: string): boolean {
-    return (this.until.get(RecentlyValidTokens.digest(token)) ?? 0) > Date.now()
+  has(key: string): boolean {
+    return (this.until.get(key) ?? 0) > Date.now()
   }
 }
+
+const digestOf = (token: string) => createHash('sha256').update(token).digest('base64url')
 
 const REALM = 'Bearer realm="counterclaim"'
 const BEARER = /^Bearer +(\S+) *$/i
@@ -80,15 +80,17 @@ export function insufficientScope(needed: Scope, detail: string): ApiError {
  * is needed: a client with a revoked or mistyped key hears of it at once.
  *
  * A refusal (401, 403) is answered only after the rate limits counted the request, against its address: a flood
- * of refused requests is refused 429 like any other. From an address already past its limit, a token is looked
- * up only if it authenticated here lately; any other is not looked up at all, and the request counts against the
- * address like one without a key (so a flood of made-up keys costs no query per key).
+ * of refused requests is refused 429 like any other. From an address past its limit that sent an unknown token
+ * lately, a token is looked up only if it authenticated here lately; any other is not looked up at all, and the
+ * request counts against the address like one without a key (so a flood of made-up keys costs no query per key).
  */
 export default fp<AuthOptions>(
   async function auth(fastify: FastifyInstance, options) {
     fastify.decorateRequest('apiKey', null)
     fastify.decorateRequest('authRefusal', null)
-    const recentlyValid = new RecentlyValidTokens(10 * 60_000, 10_000)
+    // Tokens that authenticated here, and addresses that sent an unknown one, in the last ten minutes.
+    const validTokens = new SeenLately(10 * 60_000, 10_000)
+    const unknownTokenSenders = new SeenLately(10 * 60_000, 10_000)
     // Requests whose token is checked after the rate limits, if they let it through.
     const unchecked = new WeakSet<FastifyRequest>()
 
@@ -114,8 +116,11 @@ export default fp<AuthOptions>(
       const access = request.routeOptions.config.access ?? 'public'
       if (token !== undefined) {
         const key = await authenticate(fastify.db, token)
-        if (key === undefined) return unauthorized('the API key is not valid: unknown or revoked', 'invalid_token')
-        recentlyValid.add(token)
+        if (key === undefined) {
+          unknownTokenSenders.add(addressKeyOf(request))
+          return unauthorized('the API key is not valid: unknown or revoked', 'invalid_token')
+        }
+        validTokens.add(digestOf(token))
         request.apiKey = key
       }
       const key = request.apiKey
@@ -142,7 +147,12 @@ export default fp<AuthOptions>(
         )
         return
       }
-      if (token !== undefined && options.addressOverLimit?.(request) === true && !recentlyValid.has(token)) {
+      const floods =
+        token !== undefined &&
+        unknownTokenSenders.has(addressKeyOf(request)) &&
+        options.addressOverLimit?.(request) === true &&
+        !validTokens.has(digestOf(token))
+      if (floods) {
         unchecked.add(request)
         return
       }
