@@ -21,7 +21,7 @@ async function listen(app: FastifyInstance): Promise<string> {
 }
 
 // The machine may be busy: a server process and 100 uploads of 3 MB take a while.
-t.setTimeout(300_000)
+t.setTimeout(600_000)
 
 // One app for the whole file: building one takes seconds, and these tests create nothing another reads.
 const { app, keys } = await buildTestApp(t)
