@@ -1,9 +1,8 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { ClaimRowUpdate, ClaimSourceRecord, Db, NewClaimRow, Verdict } from '../db/schema.js'
+import type { ClaimSourceRecord, Db, NewClaimRow, Verdict } from '../db/schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
-import { nextVersion, softDeletion } from './record-version.js'
 
 function selectClaims(db: Db) {
   return db
@@ -295,14 +294,6 @@ export async function insertClaim(db: Db, values: NewClaimRow): Promise<string> 
   return row.id
 }
 
-export async function updateClaim(db: Db, id: string, values: ClaimRowUpdate): Promise<void> {
-  await db
-    .updateTable('claims')
-    .set({ ...values, ...nextVersion() })
-    .where('id', '=', id)
-    .execute()
-}
-
 /**
  * The live links from or to a claim, and its live reviews, made with another key than `keyId`, or with none: the
  * work of others that deleting the claim would take with it.
@@ -318,22 +309,6 @@ export async function othersWorkOnClaim(db: Db, claimId: string, keyId: string |
     db,
   )
   return rows[0] ?? { links: 0, reviews: 0 }
-}
-
-export async function softDeleteClaim(db: Db, id: string): Promise<void> {
-  await db.updateTable('claims').set(softDeletion()).where('id', '=', id).execute()
-}
-
-/** Versions of a claim, newest first, below `beforeVersion` when given. */
-export async function listClaimVersions(db: Db, claimId: string, limit: number, beforeVersion?: number) {
-  let select = db
-    .selectFrom('claim_versions')
-    .select(['version', 'snapshot', 'recorded_at'])
-    .where('claim_id', '=', claimId)
-    .orderBy('version', 'desc')
-    .limit(limit)
-  if (beforeVersion !== undefined) select = select.where('version', '<', beforeVersion)
-  return select.execute()
 }
 
 /** The live claims among `ids`, in no particular order. */
@@ -418,17 +393,5 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
       'tags',
       'sources',
     ])
-    .execute()
-}
-
-/** Records versions of claims (one, or a bulk import's many) in one statement. */
-export async function insertClaimVersions(
-  db: Db,
-  versions: Array<{ claimId: string; version: number; snapshot: unknown }>,
-): Promise<void> {
-  if (versions.length === 0) return
-  await db
-    .insertInto('claim_versions')
-    .values(versions.map((v) => ({ claim_id: v.claimId, version: v.version, snapshot: JSON.stringify(v.snapshot) })))
     .execute()
 }

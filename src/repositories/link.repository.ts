@@ -1,7 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { Db, LinkTable } from '../db/schema.js'
 import { type AnsweredClaimCopy, linkCopies } from './derived-state.repository.js'
-import { nextVersion, softDeletion } from './record-version.js'
+import { softDeletion } from './record-version.js'
 
 export type LinkKind = LinkTable['kind']
 
@@ -85,19 +85,6 @@ export async function insertLink(db: Db, link: NewLink) {
     .values(linkRow(link))
     .returning(['id', 'version', 'created_at', 'updated_at'])
     .executeTakeFirstOrThrow()
-}
-
-/** Changes a link's note; its ends and kind never change. */
-export async function updateLinkNote(db: Db, id: string, note: string | null): Promise<void> {
-  await db
-    .updateTable('links')
-    .set({ note, ...nextVersion() })
-    .where('id', '=', id)
-    .execute()
-}
-
-export async function softDeleteLink(db: Db, id: string): Promise<void> {
-  await db.updateTable('links').set(softDeletion()).where('id', '=', id).execute()
 }
 
 /**

@@ -1,7 +1,6 @@
 import { sql } from 'kysely'
-import type { Db, NewPartyRow, PartyRowUpdate } from '../db/schema.js'
+import type { Db, NewPartyRow } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
-import { nextVersion, softDeletion } from './record-version.js'
 
 function selectParties(db: Db) {
   return db
@@ -77,18 +76,6 @@ export async function listParties(db: Db, query: PartyListQuery) {
 export async function insertParty(db: Db, values: NewPartyRow): Promise<string> {
   const row = await db.insertInto('parties').values(values).returning('id').executeTakeFirstOrThrow()
   return row.id
-}
-
-export async function updateParty(db: Db, id: string, values: PartyRowUpdate): Promise<void> {
-  await db
-    .updateTable('parties')
-    .set({ ...values, ...nextVersion() })
-    .where('id', '=', id)
-    .execute()
-}
-
-export async function softDeleteParty(db: Db, id: string): Promise<void> {
-  await db.updateTable('parties').set(softDeletion()).where('id', '=', id).execute()
 }
 
 /** What still points at a party: live claims it made and live parties that speak for it. */

@@ -1,4 +1,5 @@
-import { sql } from 'kysely'
+import { type Updateable, sql } from 'kysely'
+import type { Database, Db } from '../db/schema.js'
 
 /**
  * What every change to a versioned record also sets: the next `version` (the edit counter that history and
@@ -8,3 +9,59 @@ export const nextVersion = () => ({ version: sql<number>`version + 1`, updated_a
 
 /** A soft delete: the record leaves every read, and the deletion counts as a change. */
 export const softDeletion = () => ({ ...nextVersion(), deleted_at: sql<Date>`now()` })
+
+/** The tables of records that carry a version and are deleted softly. */
+export type VersionedTable = 'parties' | 'claims' | 'links' | 'reviews'
+
+/** The records whose earlier versions are kept: each in its own table, under its own column. */
+const VERSIONS = {
+  claims: { table: 'claim_versions', record: 'claim_id' },
+  reviews: { table: 'review_versions', record: 'review_id' },
+} as const
+
+export type KeptVersions = keyof typeof VERSIONS
+
+/** Changes a record's columns, and makes the change its next version. */
+export async function updateRecord<T extends VersionedTable>(
+  db: Db,
+  table: T,
+  id: string,
+  values: Updateable<Database[T]>,
+): Promise<void> {
+  await db
+    .updateTable(table as VersionedTable)
+    .set({ ...values, ...nextVersion() })
+    .where('id', '=', id)
+    .execute()
+}
+
+export async function softDeleteRecord(db: Db, table: VersionedTable, id: string): Promise<void> {
+  await db.updateTable(table).set(softDeletion()).where('id', '=', id).execute()
+}
+
+/** Versions of a record, newest first, below `beforeVersion` when given. */
+export async function listVersions(db: Db, of: KeptVersions, recordId: string, limit: number, beforeVersion?: number) {
+  const { table, record } = VERSIONS[of]
+  let select = db
+    .selectFrom(table)
+    .select(['version', 'snapshot', 'recorded_at'])
+    .where(sql.ref(record), '=', recordId)
+    .orderBy('version', 'desc')
+    .limit(limit)
+  if (beforeVersion !== undefined) select = select.where('version', '<', beforeVersion)
+  return select.execute()
+}
+
+/** Records versions (of one record, or a bulk import's many) in one statement. */
+export async function insertVersions(
+  db: Db,
+  of: KeptVersions,
+  versions: Array<{ recordId: string; version: number; snapshot: unknown }>,
+): Promise<void> {
+  if (versions.length === 0) return
+  const { table, record } = VERSIONS[of]
+  await db
+    .insertInto(table)
+    .values(versions.map((v) => ({ [record]: v.recordId, version: v.version, snapshot: JSON.stringify(v.snapshot) })))
+    .execute()
+}

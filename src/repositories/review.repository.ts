@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
-import type { Db, NewReviewRow, ReviewRowUpdate } from '../db/schema.js'
-import { nextVersion, softDeletion } from './record-version.js'
+import type { Db, NewReviewRow } from '../db/schema.js'
+import { softDeletion } from './record-version.js'
 
 function selectReviews(db: Db) {
   return db
@@ -65,18 +65,6 @@ export async function insertReview(db: Db, values: NewReviewRow): Promise<string
   return row.id
 }
 
-export async function updateReview(db: Db, id: string, values: ReviewRowUpdate): Promise<void> {
-  await db
-    .updateTable('reviews')
-    .set({ ...values, ...nextVersion() })
-    .where('id', '=', id)
-    .execute()
-}
-
-export async function softDeleteReview(db: Db, id: string): Promise<void> {
-  await db.updateTable('reviews').set(softDeletion()).where('id', '=', id).execute()
-}
-
 /** A deleted claim's reviews go with it. */
 export async function softDeleteReviewsOfClaim(db: Db, claimId: string): Promise<void> {
   await db
@@ -85,18 +73,6 @@ export async function softDeleteReviewsOfClaim(db: Db, claimId: string): Promise
     .where('claim_id', '=', claimId)
     .where('deleted_at', 'is', null)
     .execute()
-}
-
-/** Versions of a review, newest first, below `beforeVersion` when given. */
-export async function listReviewVersions(db: Db, reviewId: string, limit: number, beforeVersion?: number) {
-  let select = db
-    .selectFrom('review_versions')
-    .select(['version', 'snapshot', 'recorded_at'])
-    .where('review_id', '=', reviewId)
-    .orderBy('version', 'desc')
-    .limit(limit)
-  if (beforeVersion !== undefined) select = select.where('version', '<', beforeVersion)
-  return select.execute()
 }
 
 /** The live reviews of each given (claim, reviewer) pair, in one query. */
@@ -132,17 +108,5 @@ export async function insertReviews(db: Db, rows: NewReviewRow[]) {
       'summary',
       'published_at',
     ])
-    .execute()
-}
-
-/** Records versions of reviews (one, or a bulk import's many) in one statement. */
-export async function insertReviewVersions(
-  db: Db,
-  versions: Array<{ reviewId: string; version: number; snapshot: unknown }>,
-): Promise<void> {
-  if (versions.length === 0) return
-  await db
-    .insertInto('review_versions')
-    .values(versions.map((v) => ({ review_id: v.reviewId, version: v.version, snapshot: JSON.stringify(v.snapshot) })))
     .execute()
 }

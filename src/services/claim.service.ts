@@ -1,25 +1,27 @@
 import { randomUUID } from 'node:crypto'
 import { inTransaction, type Transaction, withStatementTimeout } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
-import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
+import { ApiError, invalidField, unknownReference } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
-import type {
-  Claim,
-  ClaimListFilter,
-  ClaimSort,
-  ClaimSource,
-  ClaimVersion,
-  CreateClaimInput,
-  UpdateClaimInput,
+import {
+  type Claim,
+  type ClaimListFilter,
+  type ClaimSort,
+  type ClaimSource,
+  type ClaimVersion,
+  ClaimVersionSchema,
+  type CreateClaimInput,
+  type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
 import { resolvePartyFilter } from './party.service.js'
 import * as derived from './derived-state.js'
 import { idChunks, keysetChunks, mapRows } from './export-rows.js'
 import { storedInstant } from './stored-instant.js'
 import type { Precondition } from './precondition.js'
+import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord } from './record-revision.js'
 import { type ApiKeyIdentity, grants } from '../schemas/api-key.schema.js'
 
 export function toClaim(row: ClaimRecord): Claim {
@@ -73,11 +75,7 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
   }
 }
 
-/** What a claim says, as kept for each version: everything an edit can change. */
-function contentOf(claim: Claim): ClaimVersion['claim'] {
-  const { text, quote, stated_at, event_at, location, language, tags, sources } = claim
-  return { text, quote, stated_at, event_at, location, language, tags, sources }
-}
+const CLAIM = recordKind('claim', 'claims', claims.findClaimById, toClaim, ClaimVersionSchema.properties.claim)
 
 /** Sources as stored, each publication time as storedInstant keeps it, like every other timestamp. */
 export function storedSourceList(sources: ClaimSource[]): ClaimSource[] {
@@ -95,9 +93,7 @@ function storedSources(sources: ClaimSource[]): string {
 export const DEFAULT_LANGUAGE = 'en'
 
 export async function getClaim(db: Db, id: string): Promise<Claim> {
-  const row = await claims.findClaimById(db, id)
-  if (row === undefined) throw notFound(`claim ${id}`)
-  return toClaim(row)
+  return readRecord(db, CLAIM, id)
 }
 
 /** `createdBy`: the API key recording it (null from the command line), the one that may change it later. */
@@ -190,35 +186,32 @@ export async function reviseClaim(
   precondition: Precondition<Claim>,
   answered: string[],
 ): Promise<Claim> {
-  const current = await claims.findClaimById(trx, id, { forUpdate: true })
-  if (current === undefined) throw notFound(`claim ${id}`)
-  precondition(toClaim(current), current.created_by)
-
-  const values: ClaimRowUpdate = {}
-  if (patch.text !== undefined) values.text = patch.text
-  if (patch.quote !== undefined) values.quote = patch.quote
-  if (patch.stated_at !== undefined) values.stated_at = storedInstant(patch.stated_at)
-  if (patch.event_at !== undefined) values.event_at = patch.event_at === null ? null : storedInstant(patch.event_at)
-  if (patch.location !== undefined) {
-    const location = patch.location === null ? null : mergeLocation(current, patch.location)
-    values.location_name = location?.name ?? null
-    values.location_lat = location?.lat ?? null
-    values.location_lon = location?.lon ?? null
-  }
-  if (patch.language !== undefined) values.language = patch.language
-  if (patch.tags !== undefined) values.tags = patch.tags
-  if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
-  await claims.updateClaim(trx, id, values)
-  await derived.claimRestated(
-    trx,
-    { id, tags: values.tags ?? current.tags, stated_at: values.stated_at ?? current.stated_at },
-    { tags: values.tags !== undefined, statedAt: values.stated_at !== undefined },
-    answered,
-  )
-
-  const updated = await getClaim(trx, id)
-  await claims.insertClaimVersions(trx, [{ claimId: id, version: updated.version, snapshot: contentOf(updated) }])
-  return updated
+  return reviseRecord(trx, CLAIM, id, precondition, {
+    changes: (current) => {
+      const values: ClaimRowUpdate = {}
+      if (patch.text !== undefined) values.text = patch.text
+      if (patch.quote !== undefined) values.quote = patch.quote
+      if (patch.stated_at !== undefined) values.stated_at = storedInstant(patch.stated_at)
+      if (patch.event_at !== undefined) values.event_at = patch.event_at === null ? null : storedInstant(patch.event_at)
+      if (patch.location !== undefined) {
+        const location = patch.location === null ? null : mergeLocation(current, patch.location)
+        values.location_name = location?.name ?? null
+        values.location_lat = location?.lat ?? null
+        values.location_lon = location?.lon ?? null
+      }
+      if (patch.language !== undefined) values.language = patch.language
+      if (patch.tags !== undefined) values.tags = patch.tags
+      if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
+      return values
+    },
+    follow: (current, values) =>
+      derived.claimRestated(
+        trx,
+        { id: current.id, tags: values.tags ?? current.tags, stated_at: values.stated_at ?? current.stated_at },
+        { tags: values.tags !== undefined, statedAt: values.stated_at !== undefined },
+        answered,
+      ),
+  })
 }
 
 /** A location patch merged into the claim's current location: members it leaves out keep their value. */
@@ -249,34 +242,35 @@ export async function deleteClaim(
 ): Promise<void> {
   await inTransaction(db, async (trx) => {
     await derived.lockClaimWithAnswered(trx, id)
-    const current = await claims.findClaimById(trx, id)
-    if (current === undefined) throw notFound(`claim ${id}`)
-    precondition(toClaim(current), current.created_by)
-    if (deleter === null || !grants(deleter.scopes, 'admin')) {
-      const others = await claims.othersWorkOnClaim(trx, current.id, deleter?.id ?? null)
-      if (others.links > 0 || others.reviews > 0) {
-        throw new ApiError(
-          'conflict',
-          `claim ${current.id} has ${others.links} link(s) and ${others.reviews} review(s) made with other API keys, ` +
-            'which deleting it would delete too; their keys may delete them first, or an admin key the claim',
+    await removeRecord(trx, CLAIM, id, precondition, {
+      check: async (current) => {
+        if (deleter !== null && grants(deleter.scopes, 'admin')) return
+        const others = await claims.othersWorkOnClaim(trx, current.id, deleter?.id ?? null)
+        if (others.links > 0 || others.reviews > 0) {
+          throw new ApiError(
+            'conflict',
+            `claim ${current.id} has ${others.links} link(s) and ${others.reviews} review(s) made with other API ` +
+              'keys, which deleting it would delete too; their keys may delete them first, or an admin key the claim',
+          )
+        }
+      },
+      // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
+      // longer count it.
+      follow: async (current) => {
+        const removed = await links.softDeleteLinksOfClaim(trx, current.id)
+        await reviews.softDeleteReviewsOfClaim(trx, current.id)
+        await derived.claimDeleted(
+          trx,
+          current.id,
+          removed.map((link) => ({
+            kind: link.kind,
+            fromPartyId: link.from_party_id,
+            toPartyId: link.to_party_id,
+            toClaimId: link.to_claim_id,
+          })),
         )
-      }
-    }
-    // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
-    // longer count it.
-    const removed = await links.softDeleteLinksOfClaim(trx, id)
-    await reviews.softDeleteReviewsOfClaim(trx, id)
-    await claims.softDeleteClaim(trx, id)
-    await derived.claimDeleted(
-      trx,
-      id,
-      removed.map((link) => ({
-        kind: link.kind,
-        fromPartyId: link.from_party_id,
-        toPartyId: link.to_party_id,
-        toClaimId: link.to_claim_id,
-      })),
-    )
+      },
+    })
   })
 }
 
@@ -361,11 +355,7 @@ export async function exportClaims(
 
 /** Every version of a live claim, newest first; the first is the current one. */
 export async function listClaimHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
-  await getClaim(db, id)
-  const rows = await claims.listClaimVersions(db, id, limit + 1, beforeVersion)
-  return rows.map((row): ClaimVersion => ({
-    version: row.version,
-    recorded_at: row.recorded_at.toISOString(),
-    claim: row.snapshot as ClaimVersion['claim'],
+  return listRecordHistory(db, CLAIM, id, limit, beforeVersion, (snapshot): Pick<ClaimVersion, 'claim'> => ({
+    claim: snapshot as ClaimVersion['claim'],
   }))
 }

@@ -23,6 +23,7 @@ import * as links from '../repositories/link.repository.js'
 import type { LinkRecord } from '../repositories/link.repository.js'
 import * as parties from '../repositories/party.repository.js'
 import * as reviews from '../repositories/review.repository.js'
+import { insertVersions, updateRecord } from '../repositories/record-version.js'
 import type { Claim, UpdateClaimInput } from '../schemas/claim.schema.js'
 import {
   ClaimLine,
@@ -391,12 +392,13 @@ class ImportRun {
         )
       ).map((row) => [row.id, row]),
     )
-    await claims.insertClaimVersions(
+    await insertVersions(
       this.trx,
+      'claims',
       made.map(({ id }) => {
         const row = stored.get(id)
         if (row === undefined) throw new Error(`claim ${id} was inserted but not returned`)
-        return { claimId: id, version: row.version, snapshot: storedContent(row) }
+        return { recordId: id, version: row.version, snapshot: storedContent(row) }
       }),
     )
     await this.bindAll('claim', made)
@@ -536,12 +538,13 @@ class ImportRun {
       this.trx,
       made.map(({ row }) => row.claim_id),
     )
-    await reviews.insertReviewVersions(
+    await insertVersions(
       this.trx,
+      'reviews',
       made.map(({ id }) => {
         const row = stored.get(id)
         if (row === undefined) throw new Error(`review ${id} was inserted but not returned`)
-        return { reviewId: id, version: row.version, snapshot: storedReviewContent(row) }
+        return { recordId: id, version: row.version, snapshot: storedReviewContent(row) }
       }),
     )
     await this.bindAll('review', made)
@@ -716,7 +719,7 @@ class ImportRun {
   private async linkNote(current: LinkRecord, wanted: string | null): Promise<Outcome> {
     if (current.note === wanted) return 'unchanged'
     this.mayChange(toLink(current), current.created_by)
-    await links.updateLinkNote(this.trx, current.id, wanted)
+    await updateRecord(this.trx, 'links', current.id, { note: wanted })
     return 'updated'
   }
 

@@ -10,6 +10,7 @@ import { getClaim, recordClaim, toClaim } from './claim.service.js'
 import * as derived from './derived-state.js'
 import { resolvePartyFilter } from './party.service.js'
 import type { Precondition } from './precondition.js'
+import { readRecord, recordKind, removeRecord } from './record-revision.js'
 
 export function toLink(row: LinkRecord): Link {
   return {
@@ -26,10 +27,10 @@ export function toLink(row: LinkRecord): Link {
   }
 }
 
+const LINK = recordKind('link', 'links', links.findLinkById, toLink)
+
 export async function getLink(db: Db, id: string): Promise<Link> {
-  const row = await links.findLinkById(db, id)
-  if (row === undefined) throw notFound(`link ${id}`)
-  return toLink(row)
+  return readRecord(db, LINK, id)
 }
 
 /** How the request names each end of a link, so that a problem points at the right field. */
@@ -138,24 +139,21 @@ export async function createLink(db: Db, input: CreateLinkInput, createdBy: stri
 }
 
 export async function deleteLink(db: Db, id: string, precondition: Precondition<Link>): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    const found = await links.findLinkById(trx, id)
-    if (found === undefined) throw notFound(`link ${id}`)
-    // The answered claim is locked before the link, in the order every link writer takes them.
-    await derived.lockClaims(trx, [found.to_claim_id])
-    const current = await links.findLinkById(trx, id, { forUpdate: true })
-    if (current === undefined) throw notFound(`link ${id}`)
-    precondition(toLink(current), current.created_by)
-    await links.softDeleteLink(trx, id)
-    await derived.linksRemoved(trx, [
-      {
-        kind: current.kind,
-        fromPartyId: current.from_party_id,
-        toPartyId: current.to_party_id,
-        toClaimId: current.to_claim_id,
-      },
-    ])
-  })
+  await inTransaction(db, (trx) =>
+    removeRecord(trx, LINK, id, precondition, {
+      // The answered claim is locked before the link, in the order every link writer takes them.
+      lockBefore: (link) => derived.lockClaims(trx, [link.to_claim_id]),
+      follow: (link) =>
+        derived.linksRemoved(trx, [
+          {
+            kind: link.kind,
+            fromPartyId: link.from_party_id,
+            toPartyId: link.to_party_id,
+            toClaimId: link.to_claim_id,
+          },
+        ]),
+    }),
+  )
 }
 
 /** A link's position in the list: when it was made, then its id. */

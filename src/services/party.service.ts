@@ -1,11 +1,12 @@
 import { inTransaction } from '../db/transaction.js'
 import type { Db, PartyRowUpdate } from '../db/schema.js'
-import { ApiError, invalidField, notFound, unknownReference } from '../http/problem-details.js'
+import { ApiError, invalidField, unknownReference } from '../http/problem-details.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
 import { isUuid } from '../schemas/common.schema.js'
 import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
 import type { Precondition } from './precondition.js'
+import { readRecord, recordKind, removeRecord, reviseRecord } from './record-revision.js'
 
 export function toParty(row: PartyRecord): Party {
   return {
@@ -26,10 +27,10 @@ export function toParty(row: PartyRecord): Party {
   }
 }
 
+const PARTY = recordKind('party', 'parties', parties.findPartyByKey, toParty)
+
 export async function getParty(db: Db, key: string): Promise<Party> {
-  const row = await parties.findPartyByKey(db, key)
-  if (row === undefined) throw notFound(`party ${key}`)
-  return toParty(row)
+  return readRecord(db, PARTY, key)
 }
 
 /** Up to `limit + 1` parties in slug order: the extra one tells that another page follows. */
@@ -86,43 +87,45 @@ export async function reviseParty(
   patch: UpdatePartyInput,
   precondition: Precondition<Party>,
 ): Promise<Party> {
-  const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
-  if (current === undefined) throw notFound(`party ${key}`)
-  precondition(toParty(current), current.created_by)
-
-  const values: PartyRowUpdate = {}
-  if (patch.slug !== undefined) values.slug = patch.slug
-  if (patch.name !== undefined) values.name = patch.name
-  if (patch.kind !== undefined) values.kind = patch.kind
-  if (patch.country !== undefined) values.country = patch.country
-  if (patch.wikidata !== undefined) values.wikidata = patch.wikidata
-  if (patch.description !== undefined) values.description = patch.description
-  if (patch.side !== undefined) {
-    values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
-    if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
-    if (values.side_id !== null && (await parties.sideChainReaches(trx, values.side_id, current.id))) {
-      throw invalidField('body', 'side', 'would make a cycle: that party already speaks for this one')
-    }
-  }
-  await withSlugConflict(patch.slug ?? current.slug, () => parties.updateParty(trx, current.id, values))
-  return getParty(trx, current.id)
+  const revise = () =>
+    reviseRecord(trx, PARTY, key, precondition, {
+      changes: async (current) => {
+        const values: PartyRowUpdate = {}
+        if (patch.slug !== undefined) values.slug = patch.slug
+        if (patch.name !== undefined) values.name = patch.name
+        if (patch.kind !== undefined) values.kind = patch.kind
+        if (patch.country !== undefined) values.country = patch.country
+        if (patch.wikidata !== undefined) values.wikidata = patch.wikidata
+        if (patch.description !== undefined) values.description = patch.description
+        if (patch.side !== undefined) {
+          values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
+          if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
+          if (values.side_id !== null && (await parties.sideChainReaches(trx, values.side_id, current.id))) {
+            throw invalidField('body', 'side', 'would make a cycle: that party already speaks for this one')
+          }
+        }
+        return values
+      },
+    })
+  // Only a new slug can collide with another party's.
+  return patch.slug === undefined ? revise() : withSlugConflict(patch.slug, revise)
 }
 
 export async function deleteParty(db: Db, key: string, precondition: Precondition<Party>): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    const current = await parties.findPartyByKey(trx, key, { forUpdate: true })
-    if (current === undefined) throw notFound(`party ${key}`)
-    precondition(toParty(current), current.created_by)
-    const dependents = await parties.countPartyDependents(trx, current.id)
-    if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0) {
-      throw new ApiError(
-        'conflict',
-        `party ${current.slug} still has ${dependents.claims} claim(s), ${dependents.reviews} review(s) and ` +
-          `${dependents.parties} party(ies) speaking for it; delete or move those first`,
-      )
-    }
-    await parties.softDeleteParty(trx, current.id)
-  })
+  await inTransaction(db, (trx) =>
+    removeRecord(trx, PARTY, key, precondition, {
+      check: async (current) => {
+        const dependents = await parties.countPartyDependents(trx, current.id)
+        if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0) {
+          throw new ApiError(
+            'conflict',
+            `party ${current.slug} still has ${dependents.claims} claim(s), ${dependents.reviews} review(s) and ` +
+              `${dependents.parties} party(ies) speaking for it; delete or move those first`,
+          )
+        }
+      },
+    }),
+  )
 }
 
 /** The id of the party a query parameter names by id or slug; a 422 naming the parameter when there is none. */

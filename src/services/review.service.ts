@@ -5,11 +5,19 @@ import * as claims from '../repositories/claim.repository.js'
 import * as parties from '../repositories/party.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ReviewRecord } from '../repositories/review.repository.js'
-import type { CreateReviewInput, Review, ReviewVersion, UpdateReviewInput } from '../schemas/review.schema.js'
+import { insertVersions } from '../repositories/record-version.js'
+import {
+  type CreateReviewInput,
+  type Review,
+  type ReviewVersion,
+  ReviewVersionSchema,
+  type UpdateReviewInput,
+} from '../schemas/review.schema.js'
 import { storedInstant } from './stored-instant.js'
 import * as derived from './derived-state.js'
 import { lockPartyReference } from './party.service.js'
 import type { Precondition } from './precondition.js'
+import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord, snapshotOf } from './record-revision.js'
 
 export function toReview(row: ReviewRecord): Review {
   return {
@@ -45,16 +53,10 @@ export function storedReviewContent(
   }
 }
 
-/** What a review says, as kept for each version: everything an edit can change. */
-function contentOf(review: Review): ReviewVersion['review'] {
-  const { verdict, rating_label, rating_value, best_rating, worst_rating, url, summary, published_at } = review
-  return { verdict, rating_label, rating_value, best_rating, worst_rating, url, summary, published_at }
-}
+const REVIEW = recordKind('review', 'reviews', reviews.findReviewById, toReview, ReviewVersionSchema.properties.review)
 
 export async function getReview(db: Db, id: string): Promise<Review> {
-  const row = await reviews.findReviewById(db, id)
-  if (row === undefined) throw notFound(`review ${id}`)
-  return toReview(row)
+  return readRecord(db, REVIEW, id)
 }
 
 /** How the request names the reviewed claim: the path of /v1/claims/{id}/reviews, or a field of a body. */
@@ -102,7 +104,9 @@ export async function recordReview(
   const id = await reviews.insertReview(trx, newReviewRow(claim.id, reviewerId, input, rating, createdBy))
   await derived.reviewsChanged(trx, [claim.id])
   const created = await getReview(trx, id)
-  await reviews.insertReviewVersions(trx, [{ reviewId: id, version: created.version, snapshot: contentOf(created) }])
+  await insertVersions(trx, 'reviews', [
+    { recordId: id, version: created.version, snapshot: snapshotOf(created, REVIEW.versions.fields) },
+  ])
   return created
 }
 
@@ -187,45 +191,37 @@ export async function reviseReview(
   patch: UpdateReviewInput,
   precondition: Precondition<Review> = () => {},
 ): Promise<Review> {
-  const row = await reviews.findReviewById(trx, id, { forUpdate: true })
-  if (row === undefined) throw notFound(`review ${id}`)
-  const current = toReview(row)
-  precondition(current, row.created_by)
-
-  const values: ReviewRowUpdate = {}
-  if (patch.verdict !== undefined) values.verdict = patch.verdict
-  if (patch.rating_label !== undefined) values.rating_label = patch.rating_label
-  if (patch.rating_value !== undefined) {
-    Object.assign(
-      values,
-      checkedRating({
-        rating_value: patch.rating_value,
-        best_rating: patch.best_rating ?? null,
-        worst_rating: patch.worst_rating ?? null,
-      }),
-    )
-  }
-  if (patch.url !== undefined) values.url = patch.url
-  if (patch.summary !== undefined) values.summary = patch.summary
-  if (patch.published_at !== undefined) values.published_at = storedInstant(patch.published_at)
-  await reviews.updateReview(trx, id, values)
-  const updated = await getReview(trx, id)
-  await reviews.insertReviewVersions(trx, [{ reviewId: id, version: updated.version, snapshot: contentOf(updated) }])
-  return updated
+  return reviseRecord(trx, REVIEW, id, precondition, {
+    changes: () => {
+      const values: ReviewRowUpdate = {}
+      if (patch.verdict !== undefined) values.verdict = patch.verdict
+      if (patch.rating_label !== undefined) values.rating_label = patch.rating_label
+      if (patch.rating_value !== undefined) {
+        Object.assign(
+          values,
+          checkedRating({
+            rating_value: patch.rating_value,
+            best_rating: patch.best_rating ?? null,
+            worst_rating: patch.worst_rating ?? null,
+          }),
+        )
+      }
+      if (patch.url !== undefined) values.url = patch.url
+      if (patch.summary !== undefined) values.summary = patch.summary
+      if (patch.published_at !== undefined) values.published_at = storedInstant(patch.published_at)
+      return values
+    },
+  })
 }
 
 export async function deleteReview(db: Db, id: string, precondition: Precondition<Review>): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    const found = await reviews.findReviewById(trx, id)
-    if (found === undefined) throw notFound(`review ${id}`)
-    // The claim first, then the review: the order of every writer of a claim's reviews.
-    await derived.lockClaims(trx, [found.claim_id])
-    const row = await reviews.findReviewById(trx, id, { forUpdate: true })
-    if (row === undefined) throw notFound(`review ${id}`)
-    precondition(toReview(row), row.created_by)
-    await reviews.softDeleteReview(trx, id)
-    await derived.reviewsChanged(trx, [row.claim_id])
-  })
+  await inTransaction(db, (trx) =>
+    removeRecord(trx, REVIEW, id, precondition, {
+      // The claim first, then the review: the order of every writer of a claim's reviews.
+      lockBefore: (review) => derived.lockClaims(trx, [review.claim_id]),
+      follow: (review) => derived.reviewsChanged(trx, [review.claim_id]),
+    }),
+  )
 }
 
 /** Up to `limit + 1` reviews of a live claim, latest published first. */
@@ -238,11 +234,7 @@ export async function listReviews(db: Db, claimId: string, limit: number, after:
 
 /** Every version of a live review, newest first; the first is the current one. */
 export async function listReviewHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
-  await getReview(db, id)
-  const rows = await reviews.listReviewVersions(db, id, limit + 1, beforeVersion)
-  return rows.map((row): ReviewVersion => ({
-    version: row.version,
-    recorded_at: row.recorded_at.toISOString(),
-    review: row.snapshot as ReviewVersion['review'],
+  return listRecordHistory(db, REVIEW, id, limit, beforeVersion, (snapshot): Pick<ReviewVersion, 'review'> => ({
+    review: snapshot as ReviewVersion['review'],
   }))
 }

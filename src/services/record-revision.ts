@@ -1,0 +1,181 @@
+import type { Static, TObject } from '@sinclair/typebox'
+import type { Updateable } from 'kysely'
+import type { Database, Db } from '../db/schema.js'
+import { notFound } from '../http/problem-details.js'
+import {
+  type KeptVersions,
+  type VersionedTable,
+  insertVersions,
+  listVersions,
+  softDeleteRecord,
+  updateRecord,
+} from '../repositories/record-version.js'
+import type { Precondition } from './precondition.js'
+
+/** One kind of versioned record, as the services read it and answer with it. */
+export interface RecordKind<Table extends VersionedTable, Row extends StoredRecord, T extends { version: number }> {
+  /** What problems call it: `not found: claim …`. */
+  name: string
+  table: Table
+  /** The live record with this key; `forUpdate` locks it until the transaction ends. */
+  find: (db: Db, key: string, options?: { forUpdate?: boolean }) => Promise<Row | undefined>
+  /** The record as the API serves it, and as preconditions compare it. */
+  present: (row: Row) => T
+  /**
+   * Where its earlier versions are kept, and what each keeps of it: everything an edit can change. None for a
+   * record whose edits are not kept.
+   */
+  versions?: { of: KeptVersions; fields: ReadonlyArray<keyof T> }
+}
+
+type Find<Row> = RecordKind<VersionedTable, Row & StoredRecord, { version: number }>['find']
+
+/** A kind of record whose edits are not kept. */
+export function recordKind<Table extends VersionedTable, Row extends StoredRecord, T extends { version: number }>(
+  name: string,
+  table: Table,
+  find: Find<Row>,
+  present: (row: Row) => T,
+): RecordKind<Table, Row, T>
+/** A kind of record whose every version is kept, as `snapshot`, the schema of a version's record, names it. */
+export function recordKind<
+  Table extends VersionedTable & KeptVersions,
+  Row extends StoredRecord,
+  T extends { version: number },
+  S extends TObject,
+>(
+  name: string,
+  table: Table,
+  find: Find<Row>,
+  present: (row: Row) => T,
+  snapshot: keyof Static<S> extends keyof T ? S : never,
+): RecordKind<Table, Row, T> & Required<Pick<RecordKind<Table, Row, T>, 'versions'>>
+export function recordKind<Table extends VersionedTable, Row extends StoredRecord, T extends { version: number }>(
+  name: string,
+  table: Table,
+  find: Find<Row>,
+  present: (row: Row) => T,
+  snapshot?: TObject,
+): RecordKind<Table, Row, T> {
+  if (snapshot === undefined) return { name, table, find, present }
+  const fields = Object.keys(snapshot.properties) as Array<keyof T>
+  return { name, table, find, present, versions: { of: table as KeptVersions, fields } }
+}
+
+/** A version of a record, as its kind keeps it. */
+export function snapshotOf<T>(record: T, fields: ReadonlyArray<keyof T>): Partial<T> {
+  return Object.fromEntries(fields.map((field) => [field, record[field]])) as Partial<T>
+}
+
+interface StoredRecord {
+  id: string
+  created_by: string | null
+}
+
+/** The live record with this key, as served; 404 when there is none. */
+export async function readRecord<Row extends StoredRecord, T extends { version: number }>(
+  db: Db,
+  kind: RecordKind<VersionedTable, Row, T>,
+  key: string,
+): Promise<T> {
+  const row = await kind.find(db, key)
+  if (row === undefined) throw notFound(`${kind.name} ${key}`)
+  return kind.present(row)
+}
+
+/**
+ * Reads the record a write changes, locked until the transaction ends, and checks the write's precondition
+ * (ownership, If-Match) against it before anything changes.
+ */
+async function lockForWrite<Row extends StoredRecord, T extends { version: number }>(
+  trx: Db,
+  kind: RecordKind<VersionedTable, Row, T>,
+  key: string,
+  precondition: Precondition<T>,
+): Promise<Row> {
+  const row = await kind.find(trx, key, { forUpdate: true })
+  if (row === undefined) throw notFound(`${kind.name} ${key}`)
+  precondition(kind.present(row), row.created_by)
+  return row
+}
+
+/** What an edit of one kind of record does beyond the skeleton that every edit shares. */
+export interface Revision<Table extends VersionedTable, Row> {
+  /** The columns the edit sets, from the current row; a check that refuses the edit throws here. */
+  changes: (row: Row) => Updateable<Database[Table]> | Promise<Updateable<Database[Table]>>
+  /** What the edit changes elsewhere in the same transaction: copies of the record, counts derived from it. */
+  follow?: (row: Row, values: Updateable<Database[Table]>) => Promise<void>
+}
+
+/**
+ * Edits a record within the caller's transaction: locks it and checks the precondition, sets the changed columns
+ * as its next version, and records that version where the kind keeps them. Returns the record as edited.
+ */
+export async function reviseRecord<
+  Table extends VersionedTable,
+  Row extends StoredRecord,
+  T extends { version: number },
+>(
+  trx: Db,
+  kind: RecordKind<Table, Row, T>,
+  key: string,
+  precondition: Precondition<T>,
+  revision: Revision<Table, Row>,
+): Promise<T> {
+  const row = await lockForWrite(trx, kind, key, precondition)
+  const values = await revision.changes(row)
+  await updateRecord(trx, kind.table, row.id, values)
+  await revision.follow?.(row, values)
+  const updated = await readRecord(trx, kind, row.id)
+  if (kind.versions !== undefined) {
+    const snapshot = snapshotOf(updated, kind.versions.fields)
+    await insertVersions(trx, kind.versions.of, [{ recordId: row.id, version: updated.version, snapshot }])
+  }
+  return updated
+}
+
+/** What a deletion of one kind of record does beyond the skeleton that every deletion shares. */
+export interface Removal<Row, T> {
+  /** Locks taken before the record's own, in the order every writer takes them, from the record as it reads. */
+  lockBefore?: (record: T) => Promise<unknown>
+  /** Refusals beyond the precondition, on the locked record, before anything is written. */
+  check?: (row: Row) => Promise<void>
+  /** What the deletion changes elsewhere in the same transaction: what goes with the record, what counted it. */
+  follow?: (row: Row) => Promise<void>
+}
+
+/** Deletes a record (softly) within the caller's transaction: locks it, checks the precondition, marks it deleted. */
+export async function removeRecord<Row extends StoredRecord, T extends { version: number }>(
+  trx: Db,
+  kind: RecordKind<VersionedTable, Row, T>,
+  key: string,
+  precondition: Precondition<T>,
+  removal: Removal<Row, T> = {},
+): Promise<void> {
+  if (removal.lockBefore !== undefined) await removal.lockBefore(await readRecord(trx, kind, key))
+  const row = await lockForWrite(trx, kind, key, precondition)
+  await removal.check?.(row)
+  await softDeleteRecord(trx, kind.table, row.id)
+  await removal.follow?.(row)
+}
+
+/**
+ * Up to `limit + 1` versions of a live record, newest first, below `beforeVersion` when given; `entry` names each
+ * snapshot as the record's history shows it. The first is the current version.
+ */
+export async function listRecordHistory<Row extends StoredRecord, T extends { version: number }, Entry>(
+  db: Db,
+  kind: RecordKind<VersionedTable, Row, T> & Required<Pick<RecordKind<VersionedTable, Row, T>, 'versions'>>,
+  id: string,
+  limit: number,
+  beforeVersion: number | undefined,
+  entry: (snapshot: unknown) => Entry,
+): Promise<Array<{ version: number; recorded_at: string } & Entry>> {
+  await readRecord(db, kind, id)
+  const rows = await listVersions(db, kind.versions.of, id, limit + 1, beforeVersion)
+  return rows.map((row) => ({
+    version: row.version,
+    recorded_at: row.recorded_at.toISOString(),
+    ...entry(row.snapshot),
+  }))
+}
