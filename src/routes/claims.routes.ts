@@ -1,19 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
+import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
-import {
-  cursorPart,
-  decodeCursor,
-  isValueIdKey,
-  pageLimit,
-  sendHistoryPage,
-  sendPage,
-  versionBelow,
-} from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { invalidField } from '../http/problem-details.js'
 import {
-  ClaimHistoryQuery,
   type ClaimListFilter,
   ClaimListQuery,
   ClaimParams,
@@ -26,6 +17,7 @@ import {
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import { CLAIM_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import { ClaimReviewDocumentSchema, JSON_LD } from '../schemas/claim-review.schema.js'
+import { versionedRoutes } from '../http/versioned-routes.js'
 import * as claims from '../services/claim.service.js'
 import { getClaimReviewDocument } from '../services/claim-review.service.js'
 import type { ClaimListKey } from '../services/claim.service.js'
@@ -152,75 +144,34 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
     },
   )
 
-  fastify.patch(
-    '/v1/claims/:id',
-    {
-      schema: {
-        operationId: 'updateClaim',
-        summary: 'Edit a claim',
-        description:
-          'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every edit makes a ' +
-          'new version (see /history). With If-Match, the edit applies only if the claim is unchanged since that ' +
-          'ETag (else 412).',
-        tags: ['claims'],
-        params: ClaimParams,
-        body: UpdateClaimBody,
-        response: {
-          200: Type.Ref(ClaimSchema, { description: 'The claim as edited.', ...resourceHeaders('claim') }),
-          ...problemResponses(400, 404, 412, 413, 415, 422, 503),
-        },
-      },
+  versionedRoutes(fastify, {
+    name: 'claim',
+    path: '/v1/claims/:id',
+    params: ClaimParams,
+    key: 'id',
+    tag: 'claims',
+    schema: ClaimSchema,
+    update: {
+      summary: 'Edit a claim',
+      description:
+        'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every edit makes a ' +
+        'new version (see /history). With If-Match, the edit applies only if the claim is unchanged since that ' +
+        'ETag (else 412).',
+      edited: 'The claim as edited.',
+      body: UpdateClaimBody,
+      problems: [400, 404, 412, 413, 415, 422, 503],
+      apply: claims.updateClaim,
     },
-    async (request, reply) => {
-      const precondition = writePreconditions(request)
-      const claim = await claims.updateClaim(fastify.db, request.params.id, request.body, precondition)
-      return sendRepresentation(request, reply, claim)
+    delete: {
+      description:
+        'The claim disappears from reads and stops counting as a rebuttal; its links and reviews go with it. ' +
+        'While links or reviews of it made with other API keys are live, only an admin key may delete it ' +
+        '(409 otherwise). With If-Match, applies only if the claim is unchanged since that ETag (else 412).',
+      problems: [400, 404, 409, 412, 503],
+      apply: claims.deleteClaim,
     },
-  )
-
-  fastify.delete(
-    '/v1/claims/:id',
-    {
-      schema: {
-        operationId: 'deleteClaim',
-        summary: 'Delete a claim',
-        description:
-          'The claim disappears from reads and stops counting as a rebuttal; its links and reviews go with it. ' +
-          'While links or reviews of it made with other API keys are live, only an admin key may delete it ' +
-          '(409 otherwise). With If-Match, applies only if the claim is unchanged since that ETag (else 412).',
-        tags: ['claims'],
-        params: ClaimParams,
-        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 409, 412, 503) },
-      },
-    },
-    async (request, reply) => {
-      await claims.deleteClaim(fastify.db, request.params.id, writePreconditions(request), request.apiKey)
-      return reply.code(204).send(null)
-    },
-  )
-
-  fastify.get(
-    '/v1/claims/:id/history',
-    {
-      schema: {
-        operationId: 'listClaimHistory',
-        summary: 'Every version of a claim, newest first',
-        tags: ['claims'],
-        params: ClaimParams,
-        querystring: ClaimHistoryQuery,
-        response: {
-          200: Page(Type.Ref(ClaimVersionSchema), 'ClaimVersionPage'),
-          ...problemResponses(400, 404, 503),
-        },
-      },
-    },
-    async (request, reply) => {
-      const limit = pageLimit(request.query)
-      const below = versionBelow(request.query.cursor, HISTORY_ORDER)
-      const versions = await claims.listClaimHistory(fastify.db, request.params.id, limit, below)
-      return sendHistoryPage(request, reply, versions, limit, HISTORY_ORDER)
-    },
-  )
+    history: { version: ClaimVersionSchema, order: HISTORY_ORDER, list: claims.listClaimHistory },
+  })
 }
 
 export default claimRoutes

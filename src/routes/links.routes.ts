@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
+import { sendRepresentation } from '../http/conditional-requests.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { NotModified, Page, PageQuery, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
@@ -12,6 +12,7 @@ import {
   LinkSchema,
   RebuttalSchema,
 } from '../schemas/link.schema.js'
+import { versionedRoutes } from '../http/versioned-routes.js'
 import * as links from '../services/link.service.js'
 import type { LinkListKey, RebuttalListKey } from '../services/link.service.js'
 
@@ -97,25 +98,21 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => sendRepresentation(request, reply, await links.getLink(fastify.db, request.params.id)),
   )
 
-  fastify.delete(
-    '/v1/links/:id',
-    {
-      schema: {
-        operationId: 'deleteLink',
-        summary: 'Delete a link',
-        description:
-          'The answered claim is recounted at once: with its last rebuttal gone, it is unchallenged again. With ' +
-          'If-Match, applies only if the link is unchanged since that ETag (else 412).',
-        tags: ['links'],
-        params: LinkParams,
-        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 412, 503) },
-      },
+  versionedRoutes(fastify, {
+    name: 'link',
+    path: '/v1/links/:id',
+    params: LinkParams,
+    key: 'id',
+    tag: 'links',
+    schema: LinkSchema,
+    delete: {
+      description:
+        'The answered claim is recounted at once: with its last rebuttal gone, it is unchallenged again. With ' +
+        'If-Match, applies only if the link is unchanged since that ETag (else 412).',
+      problems: [400, 404, 412, 503],
+      apply: links.deleteLink,
     },
-    async (request, reply) => {
-      await links.deleteLink(fastify.db, request.params.id, writePreconditions(request))
-      return reply.code(204).send(null)
-    },
-  )
+  })
 
   fastify.post(
     '/v1/claims/:id/rebuttals',

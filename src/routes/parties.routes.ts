@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
+import { sendRepresentation } from '../http/conditional-requests.js'
 import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import { CreatePartyBody, PartyListQuery, PartyParams, PartySchema, UpdatePartyBody } from '../schemas/party.schema.js'
+import { versionedRoutes } from '../http/versioned-routes.js'
 import * as parties from '../services/party.service.js'
 
 const PartyRef = Type.Ref(PartySchema)
@@ -83,53 +84,31 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
   )
 
-  fastify.patch(
-    '/v1/parties/:party',
-    {
-      schema: {
-        operationId: 'updateParty',
-        summary: 'Change a party',
-        description:
-          'A JSON Merge Patch (sent as application/json or application/merge-patch+json). With If-Match, the ' +
-          'change applies only if the party is unchanged since that ETag (else 412).',
-        tags: ['parties'],
-        params: PartyParams,
-        body: UpdatePartyBody,
-        response: {
-          200: Type.Ref(PartySchema, { description: 'The party as changed.', ...resourceHeaders('party') }),
-          ...problemResponses(400, 404, 409, 412, 413, 415, 422, 503),
-        },
-      },
+  versionedRoutes(fastify, {
+    name: 'party',
+    path: '/v1/parties/:party',
+    params: PartyParams,
+    key: 'party',
+    tag: 'parties',
+    schema: PartySchema,
+    update: {
+      summary: 'Change a party',
+      description:
+        'A JSON Merge Patch (sent as application/json or application/merge-patch+json). With If-Match, the ' +
+        'change applies only if the party is unchanged since that ETag (else 412).',
+      edited: 'The party as changed.',
+      body: UpdatePartyBody,
+      problems: [400, 404, 409, 412, 413, 415, 422, 503],
+      apply: parties.updateParty,
     },
-    async (request, reply) => {
-      const precondition = writePreconditions(request)
-      const party = await parties.updateParty(fastify.db, request.params.party, request.body, precondition)
-      return sendRepresentation(request, reply, party)
+    delete: {
+      description:
+        'Refused (409) while the party has live claims or parties speak for it. With If-Match, applies only if ' +
+        'the party is unchanged since that ETag (else 412).',
+      problems: [400, 404, 409, 412, 503],
+      apply: parties.deleteParty,
     },
-  )
-
-  fastify.delete(
-    '/v1/parties/:party',
-    {
-      schema: {
-        operationId: 'deleteParty',
-        summary: 'Delete a party',
-        description:
-          'Refused (409) while the party has live claims or parties speak for it. With If-Match, applies only if ' +
-          'the party is unchanged since that ETag (else 412).',
-        tags: ['parties'],
-        params: PartyParams,
-        response: {
-          204: Type.Null({ description: 'Deleted.' }),
-          ...problemResponses(400, 404, 409, 412, 503),
-        },
-      },
-    },
-    async (request, reply) => {
-      await parties.deleteParty(fastify.db, request.params.party, writePreconditions(request))
-      return reply.code(204).send(null)
-    },
-  )
+  })
 }
 
 export default partyRoutes

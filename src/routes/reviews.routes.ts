@@ -1,15 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sendRepresentation, writePreconditions } from '../http/conditional-requests.js'
-import {
-  cursorPart,
-  decodeCursor,
-  isValueIdKey,
-  pageLimit,
-  sendHistoryPage,
-  sendPage,
-  versionBelow,
-} from '../http/pagination.js'
+import { sendRepresentation } from '../http/conditional-requests.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import {
@@ -20,6 +12,7 @@ import {
   ReviewVersionSchema,
   UpdateReviewBody,
 } from '../schemas/review.schema.js'
+import { versionedRoutes } from '../http/versioned-routes.js'
 import * as reviews from '../services/review.service.js'
 
 // Named apart from the sorts of other lists, so that a cursor of one list is refused by another.
@@ -103,74 +96,33 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       sendRepresentation(request, reply, await reviews.getReview(fastify.db, request.params.id)),
   )
 
-  fastify.patch(
-    '/v1/reviews/:id',
-    {
-      schema: {
-        operationId: 'updateReview',
-        summary: 'Edit a review',
-        description:
-          'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every edit makes a ' +
-          'new version (see /history). With If-Match, the edit applies only if the review is unchanged since that ' +
-          'ETag (else 412).',
-        tags: ['reviews'],
-        params: ReviewParams,
-        body: UpdateReviewBody,
-        response: {
-          200: Type.Ref(ReviewSchema, { description: 'The review as edited.', ...resourceHeaders('review') }),
-          ...problemResponses(400, 404, 412, 413, 415, 422, 503),
-        },
-      },
+  versionedRoutes(fastify, {
+    name: 'review',
+    path: '/v1/reviews/:id',
+    params: ReviewParams,
+    key: 'id',
+    tag: 'reviews',
+    schema: ReviewSchema,
+    update: {
+      summary: 'Edit a review',
+      description:
+        'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every edit makes a ' +
+        'new version (see /history). With If-Match, the edit applies only if the review is unchanged since that ' +
+        'ETag (else 412).',
+      edited: 'The review as edited.',
+      body: UpdateReviewBody,
+      problems: [400, 404, 412, 413, 415, 422, 503],
+      apply: reviews.updateReview,
     },
-    async (request, reply) => {
-      const precondition = writePreconditions(request)
-      const review = await reviews.updateReview(fastify.db, request.params.id, request.body, precondition)
-      return sendRepresentation(request, reply, review)
+    delete: {
+      description:
+        'The review leaves its claim and every read. With If-Match, applies only if the review is unchanged ' +
+        'since that ETag (else 412).',
+      problems: [400, 404, 412, 503],
+      apply: reviews.deleteReview,
     },
-  )
-
-  fastify.delete(
-    '/v1/reviews/:id',
-    {
-      schema: {
-        operationId: 'deleteReview',
-        summary: 'Delete a review',
-        description:
-          'The review leaves its claim and every read. With If-Match, applies only if the review is unchanged ' +
-          'since that ETag (else 412).',
-        tags: ['reviews'],
-        params: ReviewParams,
-        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(400, 404, 412, 503) },
-      },
-    },
-    async (request, reply) => {
-      await reviews.deleteReview(fastify.db, request.params.id, writePreconditions(request))
-      return reply.code(204).send(null)
-    },
-  )
-
-  fastify.get(
-    '/v1/reviews/:id/history',
-    {
-      schema: {
-        operationId: 'listReviewHistory',
-        summary: 'Every version of a review, newest first',
-        tags: ['reviews'],
-        params: ReviewParams,
-        querystring: ReviewListQuery,
-        response: {
-          200: Page(Type.Ref(ReviewVersionSchema), 'ReviewVersionPage'),
-          ...problemResponses(400, 404, 503),
-        },
-      },
-    },
-    async (request, reply) => {
-      const limit = pageLimit(request.query)
-      const below = versionBelow(request.query.cursor, HISTORY_ORDER)
-      const versions = await reviews.listReviewHistory(fastify.db, request.params.id, limit, below)
-      return sendHistoryPage(request, reply, versions, limit, HISTORY_ORDER)
-    },
-  )
+    history: { version: ReviewVersionSchema, order: HISTORY_ORDER, list: reviews.listReviewHistory },
+  })
 }
 
 export default reviewRoutes

@@ -198,5 +198,3 @@ export const ClaimVersionSchema = Type.Object(
   { $id: 'ClaimVersion', title: 'ClaimVersion', description: 'A claim as it read at one version.' },
 )
 export type ClaimVersion = Static<typeof ClaimVersionSchema>
-
-export const ClaimHistoryQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
