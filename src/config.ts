@@ -72,8 +72,7 @@ export const SETTINGS = {
     minimum: 1000,
     maximum: 86_400_000,
     default: 600_000,
-    description:
-      'How long a CSV or NDJSON export may run in all (and the limit of the one query that ranks a search export).',
+    description: 'How long a CSV or NDJSON export may run in all; each of its queries has `STATEMENT_TIMEOUT_MS`.',
   }),
   exportStallTimeoutMs: Type.Integer({
     minimum: 100,

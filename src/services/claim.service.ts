@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { inTransaction, type Transaction, withStatementTimeout } from '../db/transaction.js'
+import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
 import { ApiError, invalidField, unknownReference } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
@@ -329,7 +329,7 @@ export async function listClaims(
 /**
  * Every claim of the list, in its order, read as the client takes them, in chunks (see keysetChunks). The
  * filters are resolved first, so that a bad one is still a problem answer. By relevance, every match is ranked
- * once, under the export's own time limit, and then read in that order.
+ * once, in one query under the statement timeout of every query, and then read in that order.
  */
 export async function exportClaims(
   db: Db,
@@ -339,7 +339,7 @@ export async function exportClaims(
 ): Promise<AsyncIterable<Claim>> {
   const query = await claimListQuery(db, filter, sort)
   if (query.order === 'relevance') {
-    const ids = await withStatementTimeout(db, timeoutMs, (trx) => claims.rankedClaimIds(trx, query))
+    const ids = await claims.rankedClaimIds(db, query)
     return mapRows(
       idChunks(ids, (chunk) => claims.findClaimsByIds(db, chunk), timeoutMs),
       toClaim,
