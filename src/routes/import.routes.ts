@@ -5,7 +5,7 @@ import { ApiError } from '../http/problem-details.js'
 import { validatorCompiler } from '../http/validation.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { ImportLineSchema, ImportQuery, ImportRejectedSchema, ImportResultSchema } from '../schemas/import.schema.js'
-import { importRecords } from '../services/import.service.js'
+import { importRecords } from '../services/import/import.service.js'
 
 const NDJSON = 'application/x-ndjson'
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
-import { ApiError, invalidField, unknownReference } from '../http/problem-details.js'
+import { ApiError, invalidField } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
+import { insertVersions } from '../repositories/record-version.js'
 import * as links from '../repositories/link.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
@@ -16,7 +17,7 @@ import {
   type CreateClaimInput,
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
-import { resolvePartyFilter } from './party.service.js'
+import { lockPartyReferences, resolvePartyFilter, unknownParty } from './party.service.js'
 import * as derived from './derived-state.js'
 import { idChunks, keysetChunks, mapRows } from './export-rows.js'
 import { storedInstant } from './stored-instant.js'
@@ -104,8 +105,8 @@ export async function createClaim(db: Db, input: CreateClaimInput, createdBy: st
 
 /**
  * Records a claim and its first version, in one statement: on its own, or within the caller's transaction (a
- * counter-claim is recorded with its rebuttal link). `field` names the body member that holds the claim, for problems; `id` is for data sets that
- * bring their own stable ids.
+ * counter-claim is recorded with its rebuttal link). `field` names the body member that holds the claim, for
+ * problems; `id` is for data sets that bring their own stable ids.
  */
 export async function recordClaim(
   trx: Db,
@@ -114,14 +115,8 @@ export async function recordClaim(
 ): Promise<Claim> {
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
   const values = newClaimValues(input, options.id ?? randomUUID(), options.createdBy)
-  // The first version says what a read of the stored claim would: the same mapping from the same values.
-  const snapshot = storedContent({
-    ...values,
-    stated_at: new Date(values.stated_at),
-    event_at: values.event_at === null ? null : new Date(values.event_at),
-  })
-  const row = await claims.insertClaimOfParty(trx, input.party, values, snapshot)
-  if (row === undefined) throw unknownReference('body', partyField, `no party has the id or slug ${input.party}`)
+  const row = await claims.insertClaimOfParty(trx, input.party, values, contentOfValues(values))
+  if (row === undefined) throw unknownParty(input.party, partyField)
   return toClaim(row)
 }
 
@@ -151,15 +146,49 @@ function newClaimValues(
   }
 }
 
-/** The row of a new claim, by a party already found and locked. */
-export function newClaimRow(
-  input: Omit<CreateClaimInput, 'party'>,
-  partyId: string,
+/** What a claim of these values says, as a read of the stored claim would: a new claim's first version. */
+function contentOfValues(values: claims.NewClaimValues): ClaimVersion['claim'] {
+  return storedContent({
+    ...values,
+    stated_at: new Date(values.stated_at),
+    event_at: values.event_at === null ? null : new Date(values.event_at),
+  })
+}
+
+/** A claim of a set-based create: what the API takes (the party by id or slug), and its id, when it brings one. */
+export interface NewClaimRequest {
+  input: CreateClaimInput
+  id?: string
+}
+
+/**
+ * Records many claims as recordClaim records one, in three statements however many they are: their parties
+ * locked (all at once, in id order), the claims, and their first versions (from the rows the insert returns, by
+ * the mapping every claim read uses). Each request gets its claim's id, or the problem of the rule it breaks.
+ */
+export async function recordClaims(
+  trx: Transaction,
+  requests: NewClaimRequest[],
   createdBy: string | null,
-  id?: string,
-): NewClaimRow {
-  const values = newClaimValues(input, id ?? randomUUID(), createdBy)
-  return { ...values, sources: JSON.stringify(values.sources), party_id: partyId }
+): Promise<Array<{ id: string } | { problem: ApiError }>> {
+  const parties = await lockPartyReferences(trx, [...new Set(requests.map(({ input }) => input.party))])
+  const rows: NewClaimRow[] = []
+  const outcomes = requests.map(({ input, id }): { id: string } | { problem: ApiError } => {
+    const party = parties.get(input.party)
+    if (party === undefined) return { problem: unknownParty(input.party, 'party') }
+    const { party: _party, ...content } = input
+    // Made here, not by the database, so that each request knows its row whatever order the rows come back in.
+    const values = newClaimValues(content, id ?? randomUUID(), createdBy)
+    rows.push({ ...values, sources: JSON.stringify(values.sources), party_id: party.id })
+    return { id: values.id }
+  })
+  const stored = await claims.insertClaims(trx, rows)
+  await insertVersions(
+    trx,
+    'claims',
+    stored.map((row) => ({ recordId: row.id, version: row.version, snapshot: storedContent(row) })),
+  )
+  return outcomes
 }
 
 export async function updateClaim(
@@ -212,6 +241,31 @@ export async function reviseClaim(
         answered,
       ),
   })
+}
+
+/**
+ * The changes that bring a claim to a whole restatement of what it says (what a create request takes): a field
+ * the restatement leaves out is cleared. Its times are taken as they would be stored, so that a time given finer
+ * than a millisecond compares equal.
+ */
+export function restatedClaimChanges(current: Claim, wanted: Omit<CreateClaimInput, 'party'>): UpdateClaimInput {
+  const content = contentOfValues(newClaimValues(wanted, current.id, null))
+  const patch: UpdateClaimInput = {}
+  for (const [field, value] of Object.entries(content)) {
+    if (!sameJson(current[field as keyof typeof content], value)) Object.assign(patch, { [field]: value })
+  }
+  return patch
+}
+
+/** Equality of JSON values, whatever the order of object members (jsonb keeps its own). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const aKeys = Object.keys(a).filter((key) => (a as Record<string, unknown>)[key] !== undefined)
+  const bKeys = Object.keys(b).filter((key) => (b as Record<string, unknown>)[key] !== undefined)
+  if (aKeys.length !== bKeys.length) return false
+  return aKeys.every((key) => sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
 }
 
 /** A location patch merged into the claim's current location: members it leaves out keep their value. */

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { Db } from '../db/schema.js'
 import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
+import { updateRecord } from '../repositories/record-version.js'
 import type { LinkKind, LinkRecord } from '../repositories/link.repository.js'
 import type { CreateClaimInput } from '../schemas/claim.schema.js'
 import type { CreateLinkInput, CreateRebuttalInput, Link, LinkListFilter, Rebuttal } from '../schemas/link.schema.js'
@@ -44,6 +46,21 @@ const BODY_ENDS: LinkEnds = {
   to: { in: 'body', field: 'to_claim_id' },
 }
 
+/** A link to make: its two claims (by id), kind and note, and the key making it. */
+export interface LinkRequest {
+  fromClaimId: string
+  toClaimId: string
+  kind: LinkKind
+  note: string | null
+  createdBy: string | null
+}
+
+/**
+ * What a set-based link did with one request: made the link, or refused it with the problem of the first rule it
+ * breaks; `existing` is the live link already joining its two claims, when that is what refused it.
+ */
+export type LinkOutcome = { id: string } | { problem: ApiError; existing?: { id: string; kind: LinkKind } }
+
 /**
  * Links one claim to another within the caller's transaction, and recounts the answered claim. Both claims are
  * locked first (in id order): a concurrent delete of either waits, and two links to one claim are counted one
@@ -52,33 +69,81 @@ const BODY_ENDS: LinkEnds = {
  */
 export async function linkClaims(
   trx: Transaction,
-  request: { fromClaimId: string; toClaimId: string; kind: LinkKind; note: string | null; createdBy: string | null },
+  request: LinkRequest,
   ends: LinkEnds = BODY_ENDS,
   pending?: derived.PendingPairCounts,
 ): Promise<Link> {
+  const [outcome] = await linkClaimsMany(trx, [request], ends, pending)
+  if (outcome === undefined || 'problem' in outcome) throw outcome?.problem ?? new Error('no outcome for the link')
+  return getLink(trx, outcome.id)
+}
+
+/**
+ * Links many pairs of claims as linkClaims links one, in four statements however many they are: their claims
+ * locked (all at once, in id order), each checked by the rules against them and against the live links between
+ * the same claims (one query), then the links and the answered claims' recount. The matrix's counts move as
+ * linkClaims moves them.
+ */
+export async function linkClaimsMany(
+  trx: Transaction,
+  requests: LinkRequest[],
+  ends: LinkEnds,
+  pending?: derived.PendingPairCounts,
+): Promise<LinkOutcome[]> {
   // Ids are compared with those the database returns, which are lower case; a uuid may arrive in either.
-  const link = {
+  const wanted = requests.map((request) => ({
     ...request,
     fromClaimId: request.fromClaimId.toLowerCase(),
     toClaimId: request.toClaimId.toLowerCase(),
+  }))
+  const locked = await derived.lockClaims(trx, [
+    ...new Set(wanted.filter(notSelfLink).flatMap((link) => [link.fromClaimId, link.toClaimId])),
+  ])
+  const outcomes: LinkOutcome[] = []
+  const valid: Array<{ index: number; link: LinkRequest } & ReturnType<typeof linkedClaims>> = []
+  for (const [index, link] of wanted.entries()) {
+    try {
+      valid.push({ index, link, ...linkedClaims(link, locked, ends) })
+    } catch (problem) {
+      if (!(problem instanceof ApiError)) throw problem
+      outcomes[index] = { problem }
+    }
   }
-  if (link.fromClaimId === link.toClaimId) throw selfLink(ends)
-  const locked = await derived.lockClaims(trx, [link.fromClaimId, link.toClaimId])
-  const { from, to } = linkedClaims(link, locked, ends)
+  const pair = (link: { fromClaimId: string; toClaimId: string }) => `${link.fromClaimId}/${link.toClaimId}`
   // One statement answers another one way: it cannot both rebut and support it.
-  const existing = await links.findLinkBetween(trx, link.fromClaimId, link.toClaimId)
-  if (existing !== undefined) throw linkTaken(link, existing)
-  const { id } = await links.insertLink(trx, {
-    ...link,
-    fromPartyId: from.party_id,
-    toPartyId: to.party_id,
-    toClaim: to,
-    fromClaimStatedAt: from.stated_at,
-  })
-  const added = { kind: link.kind, fromPartyId: from.party_id, toPartyId: to.party_id, toClaimId: link.toClaimId }
-  await derived.linksAdded(trx, [added], pending)
-  return getLink(trx, id)
+  const existing = new Map<string, { id: string; kind: LinkKind }>(
+    (
+      await links.findLiveLinksBetween(
+        trx,
+        valid.map(({ link }) => link),
+      )
+    ).map((row) => [pair({ fromClaimId: row.from_claim_id, toClaimId: row.to_claim_id }), row]),
+  )
+  const made: Array<links.NewLink & { id: string }> = []
+  for (const { index, link, from, to } of valid) {
+    const other = existing.get(pair(link))
+    if (other !== undefined) {
+      outcomes[index] = { problem: linkTaken(link, other), existing: other }
+      continue
+    }
+    const id = randomUUID()
+    made.push({
+      ...link,
+      id,
+      fromPartyId: from.party_id,
+      toPartyId: to.party_id,
+      toClaim: to,
+      fromClaimStatedAt: from.stated_at,
+    })
+    existing.set(pair(link), { id, kind: link.kind })
+    outcomes[index] = { id }
+  }
+  await links.insertLinks(trx, made)
+  await derived.linksAdded(trx, made, pending)
+  return outcomes
 }
+
+const notSelfLink = (link: { fromClaimId: string; toClaimId: string }) => link.fromClaimId !== link.toClaimId
 
 const selfLink = (ends: LinkEnds) =>
   unprocessableField(ends.from.in, ends.from.field, 'must be another claim: a claim cannot answer itself')
@@ -136,6 +201,19 @@ export async function createLink(db: Db, input: CreateLinkInput, createdBy: stri
     createdBy,
   }
   return inTransaction(db, (trx) => linkClaims(trx, link))
+}
+
+/** Sets a link's note (its ends and kind never change) within the caller's transaction; false when it is so already. */
+export async function reviseLinkNote(
+  trx: Db,
+  current: LinkRecord,
+  note: string | null,
+  precondition: Precondition<Link>,
+): Promise<boolean> {
+  if (current.note === note) return false
+  precondition(toLink(current), current.created_by)
+  await updateRecord(trx, 'links', current.id, { note })
+  return true
 }
 
 export async function deleteLink(db: Db, id: string, precondition: Precondition<Link>): Promise<void> {

@@ -111,6 +111,31 @@ export async function reviseParty(
   return patch.slug === undefined ? revise() : withSlugConflict(patch.slug, revise)
 }
 
+/**
+ * The changes that bring a party to a whole restatement of it (what a create request takes, with its side found
+ * and locked): a field the restatement leaves out is cleared.
+ */
+export function restatedPartyChanges(
+  current: PartyRecord,
+  wanted: Pick<CreatePartyInput, 'slug' | 'name' | 'kind' | 'country' | 'wikidata' | 'description'>,
+  sideId: string | null,
+): UpdatePartyInput {
+  const fields: Required<{ [K in keyof PartyRowUpdate & keyof UpdatePartyInput]: unknown }> = {
+    slug: wanted.slug,
+    name: wanted.name,
+    kind: wanted.kind,
+    country: wanted.country ?? null,
+    wikidata: wanted.wikidata ?? null,
+    description: wanted.description ?? null,
+  }
+  const patch: UpdatePartyInput = {}
+  for (const [field, value] of Object.entries(fields)) {
+    if (current[field as keyof typeof fields] !== value) Object.assign(patch, { [field]: value })
+  }
+  if (sideId !== current.side_id) patch.side = sideId
+  return patch
+}
+
 export async function deleteParty(db: Db, key: string, precondition: Precondition<Party>): Promise<void> {
   await inTransaction(db, (trx) =>
     removeRecord(trx, PARTY, key, precondition, {
@@ -153,14 +178,14 @@ export const unknownParty = (key: string, field: string) =>
  * The parties that many references name by id or slug, each locked as lockPartyReference locks it, in one query.
  * A key that names no live party has no entry: its line gets `unknownParty`.
  */
-export async function lockPartyReferences(trx: Db, keys: string[]): Promise<Map<string, { id: string; kind: string }>> {
+export async function lockPartyReferences(trx: Db, keys: string[]): Promise<Map<string, LockedParty>> {
   const rows = await parties.findPartiesByKeys(trx, keys, { forShare: true })
-  const byKey = new Map<string, { id: string; kind: string }>()
-  for (const { id, slug, kind } of rows) {
-    byKey.set(id, { id, kind })
-    byKey.set(slug, { id, kind })
+  const byKey = new Map<string, LockedParty>()
+  for (const party of rows) {
+    byKey.set(party.id, party)
+    byKey.set(party.slug, party)
   }
-  const found = new Map<string, { id: string; kind: string }>()
+  const found = new Map<string, LockedParty>()
   for (const key of keys) {
     const party = byKey.get(key.toLowerCase())
     if (party !== undefined) found.set(key, party)
@@ -168,22 +193,25 @@ export async function lockPartyReferences(trx: Db, keys: string[]): Promise<Map<
   return found
 }
 
+type LockedParty = { id: string; slug: string; kind: string }
+
 export function assertSlugShape(slug: string): void {
   if (isUuid(slug)) {
     throw invalidField('body', 'slug', 'must not have the shape of a uuid: a party is found by either')
   }
 }
 
+export const slugTaken = (slug: string) =>
+  new ApiError('conflict', `a party with the slug ${slug} already exists`, {
+    errors: [{ in: 'body', field: 'slug', message: 'is taken by another party' }],
+  })
+
 async function withSlugConflict<T>(slug: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write()
   } catch (error) {
     const { code, constraint } = error as { code?: string; constraint?: string }
-    if (code === '23505' && constraint === 'parties_slug_live_key') {
-      throw new ApiError('conflict', `a party with the slug ${slug} already exists`, {
-        errors: [{ in: 'body', field: 'slug', message: 'is taken by another party' }],
-      })
-    }
+    if (code === '23505' && constraint === 'parties_slug_live_key') throw slugTaken(slug)
     throw error
   }
 }

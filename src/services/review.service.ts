@@ -1,8 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import type { Db, NewReviewRow, ReviewRowUpdate } from '../db/schema.js'
 import { inTransaction, type Transaction } from '../db/transaction.js'
 import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
 import * as claims from '../repositories/claim.repository.js'
-import * as parties from '../repositories/party.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ReviewRecord } from '../repositories/review.repository.js'
 import { insertVersions } from '../repositories/record-version.js'
@@ -15,9 +15,9 @@ import {
 } from '../schemas/review.schema.js'
 import { storedInstant } from './stored-instant.js'
 import * as derived from './derived-state.js'
-import { lockPartyReference } from './party.service.js'
+import { lockPartyReferences, unknownParty } from './party.service.js'
 import type { Precondition } from './precondition.js'
-import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord, snapshotOf } from './record-revision.js'
+import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord } from './record-revision.js'
 
 export function toReview(row: ReviewRecord): Review {
   return {
@@ -84,30 +84,92 @@ export async function recordReview(
   createdBy: string | null,
   claimOfReview: ClaimOfReview = { in: 'path' },
 ): Promise<Review> {
-  const [claim] = await derived.lockClaims(trx, [claimId.toLowerCase()])
-  if (claim === undefined) throw claimNotLive(claimId, claimOfReview)
-  const reviewerId = await lockPartyReference(trx, input.reviewer, 'reviewer')
-  const reviewer = await parties.findPartyByKey(trx, reviewerId)
-  checkReviewer(reviewer, input.reviewer, claim.party_id)
-  const existing = await reviews.findReviewOf(trx, claim.id, reviewerId)
-  if (existing !== undefined) {
-    throw new ApiError(
-      'conflict',
-      `${reviewer.slug} has already reviewed this claim (review ${existing.id}); edit that review instead`,
-    )
-  }
-  const rating = checkedRating({
-    rating_value: input.rating_value ?? null,
-    best_rating: input.best_rating ?? null,
-    worst_rating: input.worst_rating ?? null,
+  const [outcome] = await recordReviews(trx, [{ claimId, input }], createdBy, claimOfReview)
+  if (outcome === undefined || 'problem' in outcome) throw outcome?.problem ?? new Error('no outcome for the review')
+  return getReview(trx, outcome.id)
+}
+
+/** A review to record: the reviewed claim's id, and what the API takes for it (the reviewer by id or slug). */
+export interface NewReviewRequest {
+  claimId: string
+  input: CreateReviewInput
+}
+
+/**
+ * What a set-based review did with one request: recorded it, or refused it with the problem of the first rule it
+ * breaks; `existing` is the live review its reviewer already made of the claim, whichever rule refused it.
+ */
+export type ReviewOutcome = { id: string } | { problem: ApiError; existing?: { id: string } }
+
+/**
+ * Records many reviews as recordReview records one, in six statements however many they are: their claims locked
+ * (all at once, in id order), then their reviewers, and the reviews already made by the same reviewers; each
+ * checked by the rules; then the reviews, the claims' recount, and the first versions (from the rows the insert
+ * returns). A second request for the same claim and reviewer meets the first as its existing review.
+ */
+export async function recordReviews(
+  trx: Transaction,
+  requests: NewReviewRequest[],
+  createdBy: string | null,
+  claimOfReview: ClaimOfReview,
+): Promise<ReviewOutcome[]> {
+  const wanted = requests.map((request) => ({ ...request, claimId: request.claimId.toLowerCase() }))
+  const locked = new Map(
+    (await derived.lockClaims(trx, [...new Set(wanted.map((request) => request.claimId))])).map((claim) => [
+      claim.id,
+      claim,
+    ]),
+  )
+  const reviewers = await lockPartyReferences(trx, [...new Set(wanted.map(({ input }) => input.reviewer))])
+  const pairs = wanted.flatMap(({ claimId, input }) => {
+    const reviewer = reviewers.get(input.reviewer)
+    return reviewer === undefined ? [] : [{ claimId, reviewerId: reviewer.id }]
   })
-  const id = await reviews.insertReview(trx, newReviewRow(claim.id, reviewerId, input, rating, createdBy))
-  await derived.reviewsChanged(trx, [claim.id])
-  const created = await getReview(trx, id)
-  await insertVersions(trx, 'reviews', [
-    { recordId: id, version: created.version, snapshot: snapshotOf(created, REVIEW.versions.fields) },
-  ])
-  return created
+  const reviewed = new Map(
+    (await reviews.findReviewsOf(trx, pairs)).map((row) => [`${row.claim_id}/${row.reviewer_party_id}`, row.id]),
+  )
+  const rows: Array<NewReviewRow & { id: string }> = []
+  const outcomes = wanted.map(({ claimId, input }): ReviewOutcome => {
+    const reviewer = reviewers.get(input.reviewer)
+    const pair = `${claimId}/${reviewer?.id}`
+    const existingId = reviewer === undefined ? undefined : reviewed.get(pair)
+    try {
+      const claim = locked.get(claimId)
+      if (claim === undefined) throw claimNotLive(claimId, claimOfReview)
+      if (reviewer === undefined) throw unknownParty(input.reviewer, 'reviewer')
+      checkReviewer(reviewer, input.reviewer, claim.party_id)
+      if (existingId !== undefined) {
+        throw new ApiError(
+          'conflict',
+          `${reviewer.slug} has already reviewed this claim (review ${existingId}); edit that review instead`,
+        )
+      }
+      const rating = checkedRating({
+        rating_value: input.rating_value ?? null,
+        best_rating: input.best_rating ?? null,
+        worst_rating: input.worst_rating ?? null,
+      })
+      // Made here, not by the database, so that each request knows its row whatever order the rows come back in.
+      const id = randomUUID()
+      rows.push({ ...newReviewRow(claim.id, reviewer.id, input, rating, createdBy), id })
+      reviewed.set(pair, id)
+      return { id }
+    } catch (problem) {
+      if (!(problem instanceof ApiError)) throw problem
+      return existingId === undefined ? { problem } : { problem, existing: { id: existingId } }
+    }
+  })
+  const stored = await reviews.insertReviews(trx, rows)
+  await derived.reviewsChanged(
+    trx,
+    rows.map((row) => row.claim_id),
+  )
+  await insertVersions(
+    trx,
+    'reviews',
+    stored.map((row) => ({ recordId: row.id, version: row.version, snapshot: storedReviewContent(row) })),
+  )
+  return outcomes
 }
 
 export const claimNotLive = (claimId: string, claimOfReview: ClaimOfReview) =>
@@ -116,7 +178,7 @@ export const claimNotLive = (claimId: string, claimOfReview: ClaimOfReview) =>
     : unknownReference(claimOfReview.in, claimOfReview.field, `no live claim has the id ${claimId}`)
 
 /** The reviewer of a new review, found by `key` (undefined when no live party has it), checked by the rules. */
-export function checkReviewer<T extends { id: string; kind: string }>(
+function checkReviewer<T extends { id: string; kind: string }>(
   reviewer: T | undefined,
   key: string,
   claimantId: string,
@@ -130,7 +192,7 @@ export function checkReviewer<T extends { id: string; kind: string }>(
 }
 
 /** The row of a new review whose rules have been checked, its rating by checkedRating. */
-export function newReviewRow(
+function newReviewRow(
   claimId: string,
   reviewerId: string,
   input: CreateReviewInput,
@@ -160,7 +222,7 @@ interface Rating {
  * The rating as it will be stored, checked the way the table's constraints check it, so a bad one is a 422
  * naming the field and not a failed statement. The schema has already made the three come together.
  */
-export function checkedRating(rating: Rating): Rating {
+function checkedRating(rating: Rating): Rating {
   const { rating_value: value, best_rating: best, worst_rating: worst } = rating
   if (value === null || best === null || worst === null) {
     if (value !== null || best !== null || worst !== null) {
@@ -212,6 +274,37 @@ export async function reviseReview(
       return values
     },
   })
+}
+
+/**
+ * The changes that bring a review to a whole restatement of it (what a create request takes): a field the
+ * restatement leaves out is cleared; the rating and its scale change together.
+ */
+export function restatedReviewChanges(current: Review, wanted: CreateReviewInput): UpdateReviewInput {
+  const fields = {
+    verdict: wanted.verdict,
+    rating_label: wanted.rating_label,
+    url: wanted.url ?? null,
+    summary: wanted.summary ?? null,
+    published_at: storedInstant(wanted.published_at),
+  }
+  const patch: UpdateReviewInput = {}
+  for (const [field, value] of Object.entries(fields)) {
+    if (current[field as keyof typeof fields] !== value) Object.assign(patch, { [field]: value })
+  }
+  const rating = {
+    rating_value: wanted.rating_value ?? null,
+    best_rating: wanted.best_rating ?? null,
+    worst_rating: wanted.worst_rating ?? null,
+  }
+  if (
+    rating.rating_value !== current.rating_value ||
+    rating.best_rating !== current.best_rating ||
+    rating.worst_rating !== current.worst_rating
+  ) {
+    Object.assign(patch, rating)
+  }
+  return patch
 }
 
 export async function deleteReview(db: Db, id: string, precondition: Precondition<Review>): Promise<void> {

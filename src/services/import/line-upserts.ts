@@ -1,0 +1,179 @@
+import { unprocessableField } from '../../http/problem-details.js'
+import * as claims from '../../repositories/claim.repository.js'
+import * as links from '../../repositories/link.repository.js'
+import * as parties from '../../repositories/party.repository.js'
+import * as reviews from '../../repositories/review.repository.js'
+import type { LinkLineInput, PartyLineInput, ReviewLineInput } from '../../schemas/import.schema.js'
+import type { CreateReviewInput } from '../../schemas/review.schema.js'
+import { recordClaim, restatedClaimChanges, reviseClaim, toClaim } from '../claim.service.js'
+import { lockAnsweredAfter } from '../derived-state.js'
+import { linkClaims, reviseLinkNote } from '../link.service.js'
+import {
+  assertSlugShape,
+  lockPartyReference,
+  recordParty,
+  restatedPartyChanges,
+  reviseParty,
+  slugTaken,
+} from '../party.service.js'
+import { recordReview, restatedReviewChanges, reviseReview, toReview } from '../review.service.js'
+import { abortOnConflict, deletedRecord, type ImportContext, type Outcome } from './import-context.js'
+import type { CheckedLine, ImportClaimLine } from './line-check.js'
+
+/** How a link line names its two claims, for problems. */
+export const LINE_ENDS = { from: { in: 'body', field: 'from' }, to: { in: 'body', field: 'to' } } as const
+
+/** Applies one line on its own: creates its record, or brings the record its ref names to what it says. */
+export function applyLine(ctx: ImportContext, { type, line }: CheckedLine): Promise<Outcome> {
+  switch (type) {
+    case 'party':
+      return party(ctx, line as PartyLineInput)
+    case 'claim':
+      return claim(ctx, line as ImportClaimLine)
+    case 'link':
+      return link(ctx, line as LinkLineInput)
+    case 'review':
+      return review(ctx, line as ReviewLineInput)
+  }
+}
+
+async function party(ctx: ImportContext, line: PartyLineInput): Promise<Outcome> {
+  assertSlugShape(line.slug)
+  const side = line.side === undefined ? undefined : await ctx.refs.key('party', line.side, 'side')
+  const known = await ctx.refs.known('party', line.ref)
+  if (known !== undefined && ctx.existing === 'keep') return 'unchanged'
+  // A party is known by its slug too: a new ref for a live party's slug adopts that party.
+  const id = known ?? (await parties.findPartyId(ctx.trx, line.slug))
+  if (id === undefined) {
+    const { type: _type, ref: _ref, ...input } = line
+    const party = await abortOnConflict(() => recordParty(ctx.trx, { ...input, side }, ctx.createdBy))
+    await ctx.refs.bind('party', [{ ref: line.ref, id: party.id }])
+    return 'created'
+  }
+  let outcome: Outcome = 'unchanged'
+  if (ctx.existing === 'update') {
+    const current = await parties.findPartyByKey(ctx.trx, id, { forUpdate: true })
+    if (current === undefined) throw deletedRecord('party', line.ref)
+    const sideId = side === undefined ? null : await lockPartyReference(ctx.trx, side, 'side')
+    const patch = restatedPartyChanges(current, line, sideId)
+    if (patch.slug !== undefined) {
+      const holder = await parties.findPartyId(ctx.trx, patch.slug)
+      if (holder !== undefined && holder !== current.id) throw slugTaken(patch.slug)
+    }
+    if (Object.keys(patch).length > 0) {
+      await abortOnConflict(() => reviseParty(ctx.trx, current.id, patch, ctx.mayChange))
+      outcome = 'updated'
+    }
+  }
+  if (known === undefined) await ctx.refs.bind('party', [{ ref: line.ref, id }])
+  return outcome
+}
+
+async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome> {
+  const party = await ctx.refs.key('party', line.party, 'party')
+  const id = await ctx.refs.known('claim', line.ref)
+  if (id === undefined) {
+    const { type: _type, ref: _ref, id: ownId, ...input } = line
+    const claim = await recordClaim(ctx.trx, { ...input, party }, { createdBy: ctx.createdBy, id: ownId })
+    await ctx.refs.bind('claim', [{ ref: line.ref, id: claim.id }])
+    return 'created'
+  }
+  if (ctx.existing === 'keep') return 'unchanged'
+  // Compared under its lock: an edit that lands between a read and the write would keep fields the line resets.
+  const row = await claims.findClaimById(ctx.trx, id, { forUpdate: true })
+  if (row === undefined) throw deletedRecord('claim', line.ref)
+  const partyId = await lockPartyReference(ctx.trx, party, 'party')
+  if (partyId !== row.party_id) {
+    throw unprocessableField(
+      'body',
+      'party',
+      `differs from the party of the claim of ref ${line.ref}: a claim's party cannot change; give the line a ` +
+        'new ref to record another claim',
+    )
+  }
+  const patch = restatedClaimChanges(toClaim(row), line)
+  if (Object.keys(patch).length === 0) return 'unchanged'
+  const answered = patch.stated_at === undefined ? [] : await lockAnsweredAfter(ctx.trx, id)
+  await reviseClaim(ctx.trx, id, patch, ctx.mayChange, answered)
+  return 'updated'
+}
+
+async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
+  const from = await ctx.refs.key('claim', line.from, 'from')
+  const to = await ctx.refs.key('claim', line.to, 'to')
+  const note = line.note ?? null
+  const known = await ctx.refs.known('link', line.ref)
+  if (known !== undefined) {
+    if (ctx.existing === 'keep') return 'unchanged'
+    const current = await links.findLinkById(ctx.trx, known)
+    if (current === undefined) throw deletedRecord('link', line.ref)
+    if (current.from_claim_id !== from || current.to_claim_id !== to || current.kind !== line.kind) {
+      throw unprocessableField(
+        'body',
+        'ref',
+        `names a link ${current.from_claim_id} ${current.kind} ${current.to_claim_id}: a link's ends and kind ` +
+          'cannot change; give the line a new ref',
+      )
+    }
+    return (await reviseLinkNote(ctx.trx, current, note, ctx.mayChange)) ? 'updated' : 'unchanged'
+  }
+  // Two claims have one live link at most: the same link under a new ref is adopted (a data set keeps any link it
+  // finds there); another kind is refused by linkClaims, as the API refuses it.
+  const existing = await links.findLinkBetween(ctx.trx, from, to)
+  if (existing !== undefined && (existing.kind === line.kind || ctx.existing === 'keep')) {
+    let outcome: Outcome = 'unchanged'
+    if (ctx.existing === 'update') {
+      const current = await links.findLinkById(ctx.trx, existing.id)
+      if (current === undefined) throw deletedRecord('link', line.ref)
+      if (await reviseLinkNote(ctx.trx, current, note, ctx.mayChange)) outcome = 'updated'
+    }
+    await ctx.refs.bind('link', [{ ref: line.ref, id: existing.id }])
+    return outcome
+  }
+  const request = { fromClaimId: from, toClaimId: to, kind: line.kind, note, createdBy: ctx.createdBy }
+  const made = await linkClaims(ctx.trx, request, LINE_ENDS, ctx.pairCounts)
+  await ctx.refs.bind('link', [{ ref: line.ref, id: made.id }])
+  return 'created'
+}
+
+async function review(ctx: ImportContext, line: ReviewLineInput): Promise<Outcome> {
+  const claimId = await ctx.refs.key('claim', line.claim, 'claim')
+  const reviewer = await ctx.refs.key('party', line.reviewer, 'reviewer')
+  const { type: _type, ref: _ref, claim: _claim, ...fields } = line
+  const input: CreateReviewInput = { ...fields, reviewer }
+  const known = await ctx.refs.known('review', line.ref)
+  if (known !== undefined && ctx.existing === 'keep') return 'unchanged'
+  let id = known
+  if (id === undefined) {
+    // A fact-checker reviews a claim once: a new ref for a review already there adopts it.
+    const reviewerId = await parties.findPartyId(ctx.trx, reviewer)
+    const existing = reviewerId === undefined ? undefined : await reviews.findReviewOf(ctx.trx, claimId, reviewerId)
+    if (existing === undefined) {
+      const made = await recordReview(ctx.trx, claimId, input, ctx.createdBy, { in: 'body', field: 'claim' })
+      await ctx.refs.bind('review', [{ ref: line.ref, id: made.id }])
+      return 'created'
+    }
+    id = existing.id
+  }
+  let outcome: Outcome = 'unchanged'
+  if (ctx.existing === 'update') {
+    const row = await reviews.findReviewById(ctx.trx, id, { forUpdate: true })
+    if (row === undefined) throw deletedRecord('review', line.ref)
+    const reviewerId = await parties.findPartyId(ctx.trx, reviewer)
+    if (row.claim_id !== claimId || row.reviewer_id !== reviewerId) {
+      throw unprocessableField(
+        'body',
+        'ref',
+        `names the review of claim ${row.claim_id} by ${row.reviewer_slug}: a review's claim and reviewer cannot ` +
+          'change; give the line a new ref',
+      )
+    }
+    const patch = restatedReviewChanges(toReview(row), input)
+    if (Object.keys(patch).length > 0) {
+      await reviseReview(ctx.trx, id, patch, ctx.mayChange)
+      outcome = 'updated'
+    }
+  }
+  if (known === undefined) await ctx.refs.bind('review', [{ ref: line.ref, id }])
+  return outcome
+}
