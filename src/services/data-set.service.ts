@@ -1,19 +1,11 @@
 import type { Db } from '../db/schema.js'
-import { inTransaction } from '../db/transaction.js'
-import { ApiError } from '../http/problem-details.js'
+import { ApiError, type FieldError, type ProblemCode } from '../http/problem-details.js'
 import { compileJsonValidator, fieldErrorsOf } from '../http/validation.js'
-import * as claims from '../repositories/claim.repository.js'
-import * as links from '../repositories/link.repository.js'
-import * as parties from '../repositories/party.repository.js'
 import { type DataSet, DataSetSchema } from '../schemas/data-set.schema.js'
-import { recordClaim } from './claim.service.js'
-import * as derived from './derived-state.js'
-import { linkClaims } from './link.service.js'
-import { recordParty } from './party.service.js'
+import { importCheckedLines, ImportRejected } from './import/import.service.js'
+import type { CheckedLine } from './import/line-check.js'
 
 const validateDataSet = compileJsonValidator(DataSetSchema)
-/** How a data set's link names its two claims, for problems. */
-const DATA_SET_ENDS = { from: { in: 'body', field: 'from' }, to: { in: 'body', field: 'to' } } as const
 
 export class InvalidDataSetError extends Error {
   override name = 'InvalidDataSetError'
@@ -31,87 +23,75 @@ export interface LoadCounts {
   unchanged: number
 }
 
-/** Runs one entry's work; a problem it raises names the entry (`links[3]: …`). */
-async function atEntry(entry: string, work: () => Promise<void>): Promise<void> {
-  try {
-    await work()
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error
-    throw new ApiError(error.code, `${entry}: ${error.detail}`, error.extras)
+/**
+ * A data set's records are loaded from the command line, by no API key (they are changed by `admin` keys only),
+ * and their import refs are the data set's own, apart from any key's or keyless import's.
+ */
+const DATA_SET_REFS = 'data-set'
+
+/**
+ * A data set as import lines, in its order: a party's ref is its slug, a claim's its id (which it keeps), a link's
+ * its two claims. A party or claim refers to a party by slug, a link to its claims by id, as the API takes them.
+ */
+function dataSetLines(dataSet: DataSet): { lines: CheckedLine[]; entries: string[] } {
+  const lines: CheckedLine[] = []
+  const entries: string[] = []
+  const add = (entry: string, line: Omit<CheckedLine, 'number'>) => {
+    lines.push({ number: lines.length + 1, ...line })
+    entries.push(entry)
   }
+  for (const [index, party] of dataSet.parties.entries()) {
+    add(`parties[${index}]`, { type: 'party', line: { type: 'party', ref: party.slug, ...party } })
+  }
+  for (const [index, claim] of dataSet.claims.entries()) {
+    add(`claims[${index}]`, { type: 'claim', line: { type: 'claim', ref: claim.id.toLowerCase(), ...claim } })
+  }
+  for (const [index, { from, to, ...link }] of dataSet.links.entries()) {
+    const ends = { from: from.toLowerCase(), to: to.toLowerCase() }
+    add(`links[${index}]`, { type: 'link', line: { type: 'link', ref: `${ends.from}/${ends.to}`, ...ends, ...link } })
+  }
+  return { lines, entries }
 }
 
 /**
- * Loads a data set in one transaction: everything or, on any error, nothing. What is already there (a party by
- * slug, a claim by id, a live link by its two claims) is left as it is, and so is what was deleted since an
- * earlier load (a party, a claim, and the links a claim took with it). Loading the same set again changes
- * nothing. Safe beside a running service: the claims the links join are locked all at once, in id order like
- * every writer's, before any link is looked at, and the rebuttal matrix's counts move once, in key order.
+ * Loads a data set through the importer, in one transaction: everything or, on any error, nothing. What is
+ * already there (a record the set loaded before, a party by slug, a live link between the same two claims) is
+ * left as it is, and so is what was deleted since an earlier load (a party, a claim, and the links a claim took
+ * with it). Loading the same set again changes nothing. A problem names the entry that raised it (`links[3]: …`).
  */
 export async function loadDataSet(db: Db, dataSet: DataSet) {
+  const { lines, entries } = dataSetLines(dataSet)
+  const load = () =>
+    importCheckedLines(db, lines, {
+      mode: 'all-or-nothing',
+      key: null,
+      refNamespace: DATA_SET_REFS,
+      existing: 'keep',
+    })
+  let result
   try {
-    return await loadOnce(db, dataSet)
+    try {
+      result = await load()
+    } catch (error) {
+      // Another load of the same set committed a record or ref this one was about to make: this one waited for
+      // it, and now finds it there. 23505: unique violation.
+      const conflict =
+        error instanceof ApiError ? error.code === 'conflict' : (error as { code?: unknown }).code === '23505'
+      if (!conflict) throw error
+      result = await load()
+    }
   } catch (error) {
-    // Another load of the same set committed a record this one was about to make: this one waited for it, and
-    // now finds it there.
-    if (!(error instanceof ApiError && error.code === 'conflict')) throw error
-    return loadOnce(db, dataSet)
+    const first = error instanceof ImportRejected ? error.result.line_errors[0] : undefined
+    if (first === undefined) throw error
+    const { code, detail, errors } = first.problem
+    throw new ApiError(code as ProblemCode, `${entries[first.line - 1]}: ${detail}`, {
+      errors: errors as FieldError[] | undefined,
+    })
   }
-}
-
-/** A data set is loaded from the command line, by no API key: its records are changed by `admin` keys only. */
-const LOADED_BY_COMMAND = null
-
-async function loadOnce(db: Db, dataSet: DataSet) {
-  return inTransaction(db, async (trx) => {
-    const counts = {
-      parties: { created: 0, unchanged: 0 },
-      claims: { created: 0, unchanged: 0 },
-      links: { created: 0, unchanged: 0 },
-    } satisfies Record<string, LoadCounts>
-    for (const [index, party] of dataSet.parties.entries()) {
-      await atEntry(`parties[${index}]`, async () => {
-        if (await parties.partySlugUsed(trx, party.slug)) counts.parties.unchanged++
-        else {
-          await recordParty(trx, party, LOADED_BY_COMMAND)
-          counts.parties.created++
-        }
-      })
-    }
-    for (const [index, { id, ...claim }] of dataSet.claims.entries()) {
-      await atEntry(`claims[${index}]`, async () => {
-        if (await claims.claimIdTaken(trx, id)) counts.claims.unchanged++
-        else {
-          await recordClaim(trx, claim, { id, createdBy: LOADED_BY_COMMAND })
-          counts.claims.created++
-        }
-      })
-    }
-    const linked = dataSet.links.map((link) => ({ ...link, from: link.from.toLowerCase(), to: link.to.toLowerCase() }))
-    const linkedIds = [...new Set(linked.flatMap((link) => [link.from, link.to]))]
-    await derived.lockClaims(trx, linkedIds)
-    // Read once: a deleted claim stays deleted, and the live ones are locked until the load ends.
-    const deleted = new Set(await claims.deletedClaimIds(trx, linkedIds))
-    const pairCounts = new derived.PendingPairCounts()
-    for (const [index, link] of linked.entries()) {
-      await atEntry(`links[${index}]`, async () => {
-        const there = (await links.findLinkBetween(trx, link.from, link.to)) !== undefined
-        // A claim deleted since an earlier load stays deleted, and its links with it.
-        if (there || deleted.has(link.from) || deleted.has(link.to)) counts.links.unchanged++
-        else {
-          const request = {
-            fromClaimId: link.from,
-            toClaimId: link.to,
-            kind: link.kind,
-            note: link.note ?? null,
-            createdBy: LOADED_BY_COMMAND,
-          }
-          await linkClaims(trx, request, DATA_SET_ENDS, pairCounts)
-          counts.links.created++
-        }
-      })
-    }
-    await derived.settlePairCounts(trx, pairCounts)
-    return counts
-  })
+  const counted = ({ created, unchanged }: LoadCounts) => ({ created, unchanged })
+  return {
+    parties: counted(result.counts.parties),
+    claims: counted(result.counts.claims),
+    links: counted(result.counts.links),
+  }
 }
