@@ -9,7 +9,7 @@ import {
 import type { ImportContext } from './import-context.js'
 import { type CheckedLine, checkLine, type ImportClaimLine, parseJson } from './line-check.js'
 import { applyLine } from './line-upserts.js'
-import { type NewClaimLine, type NewLinkLine, type NewReviewLine, type Run, writeRun } from './new-record-runs.js'
+import { type Run, writeRun } from './new-record-runs.js'
 
 const COUNTED_AS = { party: 'parties', claim: 'claims', link: 'links', review: 'reviews' } as const
 
@@ -37,8 +37,7 @@ export class ImportRun {
   private batchErrors: ImportLineError[] = []
   private run: Run | undefined
   /** The refs of the run, and the claim pairs of a run of links: a line naming one again ends the run. */
-  private readonly runRefs = new Set<string>()
-  private readonly runPairs = new Set<string>()
+  private readonly runKeys = new Set<string>()
 
   constructor(private readonly ctx: ImportContext) {}
 
@@ -82,13 +81,35 @@ export class ImportRun {
   /** Adds a line to the run, or applies it on its own after the run is written. */
   private async take(checked: CheckedLine): Promise<void> {
     if (this.run !== undefined && this.run.type !== checked.type) await this.flush()
+    const { number, type } = checked
+    const refs = this.ctx.refs
     let joined = false
     try {
-      if (checked.type === 'claim') joined = await this.joinClaimRun(checked.number, checked.line as ImportClaimLine)
-      if (checked.type === 'link') joined = await this.joinLinkRun(checked.number, checked.line as LinkLineInput)
-      if (checked.type === 'review') joined = await this.joinReviewRun(checked.number, checked.line as ReviewLineInput)
+      if (type === 'claim') {
+        const line = checked.line as ImportClaimLine
+        joined = await this.joinRun(type, line.ref, async () => ({
+          runLine: { number, line, partyKey: await refs.key('party', line.party, 'party') },
+        }))
+      } else if (type === 'link') {
+        const line = checked.line as LinkLineInput
+        joined = await this.joinRun(type, line.ref, async () => {
+          const fromClaimId = await refs.key('claim', line.from, 'from')
+          const toClaimId = await refs.key('claim', line.to, 'to')
+          return { runLine: { number, line, fromClaimId, toClaimId }, pair: `${fromClaimId}/${toClaimId}` }
+        })
+      } else if (type === 'review') {
+        const line = checked.line as ReviewLineInput
+        joined = await this.joinRun(type, line.ref, async () => ({
+          runLine: {
+            number,
+            line,
+            claimId: await refs.key('claim', line.claim, 'claim'),
+            reviewerKey: await refs.key('party', line.reviewer, 'reviewer'),
+          },
+        }))
+      }
     } catch (error) {
-      this.fail(checked.number, checked.line.ref, error)
+      this.fail(number, checked.line.ref, error)
       return
     }
     if (joined) return
@@ -96,41 +117,24 @@ export class ImportRun {
     await this.one(checked)
   }
 
-  /** Whether a claim line joins the run of new claims; false for a line that may update a claim. */
-  private async joinClaimRun(number: number, line: ImportClaimLine): Promise<boolean> {
-    if (this.runRefs.has(`claim/${line.ref}`)) return false
-    const partyKey = await this.ctx.refs.key('party', line.party, 'party')
-    if ((await this.ctx.refs.known('claim', line.ref)) !== undefined) return false
-    if (this.run === undefined) this.run = { type: 'claim', lines: [] }
-    ;(this.run.lines as NewClaimLine[]).push({ number, line, partyKey })
-    this.runRefs.add(`claim/${line.ref}`)
-    return true
-  }
-
-  /** Whether a link line joins the run of new links; false for a line that may update or adopt a link. */
-  private async joinLinkRun(number: number, line: LinkLineInput): Promise<boolean> {
-    if (this.runRefs.has(`link/${line.ref}`)) return false
-    const fromClaimId = await this.ctx.refs.key('claim', line.from, 'from')
-    const toClaimId = await this.ctx.refs.key('claim', line.to, 'to')
-    if ((await this.ctx.refs.known('link', line.ref)) !== undefined) return false
-    // A second line for the same two claims adopts the link the first one makes, or conflicts with it.
-    if (this.runPairs.has(`${fromClaimId}/${toClaimId}`)) return false
-    if (this.run === undefined) this.run = { type: 'link', lines: [] }
-    ;(this.run.lines as NewLinkLine[]).push({ number, line, fromClaimId, toClaimId })
-    this.runRefs.add(`link/${line.ref}`)
-    this.runPairs.add(`${fromClaimId}/${toClaimId}`)
-    return true
-  }
-
-  /** Whether a review line joins the run of new reviews; false for a line that updates a review. */
-  private async joinReviewRun(number: number, line: ReviewLineInput): Promise<boolean> {
-    if (this.runRefs.has(`review/${line.ref}`)) return false
-    const claimId = await this.ctx.refs.key('claim', line.claim, 'claim')
-    const reviewerKey = await this.ctx.refs.key('party', line.reviewer, 'reviewer')
-    if ((await this.ctx.refs.known('review', line.ref)) !== undefined) return false
-    if (this.run === undefined) this.run = { type: 'review', lines: [] }
-    ;(this.run.lines as NewReviewLine[]).push({ number, line, claimId, reviewerKey })
-    this.runRefs.add(`review/${line.ref}`)
+  /**
+   * Whether a line joins the run of new records of its type: false for a line whose ref is known (it may update
+   * its record), or is the run's already, and for a link between two claims the run links already (it adopts
+   * the link the run makes, or conflicts with it). `entry` reads what the line refers to, and may refuse it.
+   */
+  private async joinRun(
+    type: Run['type'],
+    ref: string,
+    entry: () => Promise<{ runLine: Run['lines'][number]; pair?: string }>,
+  ): Promise<boolean> {
+    if (this.runKeys.has(`${type}/${ref}`)) return false
+    const { runLine, pair } = await entry()
+    if (pair !== undefined && this.runKeys.has(`pair/${pair}`)) return false
+    if ((await this.ctx.refs.known(type, ref)) !== undefined) return false
+    if (this.run === undefined) this.run = { type, lines: [] } as unknown as Run
+    ;(this.run.lines as Array<Run['lines'][number]>).push(runLine)
+    this.runKeys.add(`${type}/${ref}`)
+    if (pair !== undefined) this.runKeys.add(`pair/${pair}`)
     return true
   }
 
@@ -139,8 +143,7 @@ export class ImportRun {
     const run = this.run
     if (run === undefined) return
     this.run = undefined
-    this.runRefs.clear()
-    this.runPairs.clear()
+    this.runKeys.clear()
     const written = await writeRun(this.ctx, run, (number, ref, problem) => this.fail(number, ref, problem))
     this.counts[COUNTED_AS[run.type]].created += written.created
     for (const line of written.adopting) await this.one(line)
