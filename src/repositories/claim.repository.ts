@@ -317,18 +317,6 @@ export async function findClaimsByIds(db: Db, ids: string[]) {
   return selectClaims(db).where('c.id', 'in', ids).execute()
 }
 
-/** Which of `ids` belong to deleted claims. */
-export async function deletedClaimIds(db: Db, ids: string[]): Promise<string[]> {
-  if (ids.length === 0) return []
-  const rows = await db
-    .selectFrom('claims')
-    .select('id')
-    .where('id', 'in', ids)
-    .where('deleted_at', 'is not', null)
-    .execute()
-  return rows.map((row) => row.id)
-}
-
 /** Whether a claim, live or deleted, has this id. */
 export async function claimIdTaken(db: Db, id: string): Promise<boolean> {
   const row = await db.selectFrom('claims').select('id').where('id', '=', id).executeTakeFirst()

@@ -49,12 +49,6 @@ export async function findPartyId(db: Db, key: string, options: { forShare?: boo
   return row?.id
 }
 
-/** Whether a party, live or deleted, has ever had this slug. */
-export async function partySlugUsed(db: Db, slug: string): Promise<boolean> {
-  const row = await db.selectFrom('parties').select('id').where('slug', '=', slug.toLowerCase()).executeTakeFirst()
-  return row !== undefined
-}
-
 export interface PartyListQuery {
   kind?: string
   country?: string

@@ -60,11 +60,6 @@ export async function listReviewsOfClaim(db: Db, claimId: string, limit: number,
   return query.orderBy('r.published_at', 'desc').orderBy('r.id', 'desc').limit(limit).execute()
 }
 
-export async function insertReview(db: Db, values: NewReviewRow): Promise<string> {
-  const row = await db.insertInto('reviews').values(values).returning('id').executeTakeFirstOrThrow()
-  return row.id
-}
-
 /** A deleted claim's reviews go with it. */
 export async function softDeleteReviewsOfClaim(db: Db, claimId: string): Promise<void> {
   await db
