@@ -79,7 +79,7 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
 const CLAIM = recordKind('claim', 'claims', claims.findClaimById, toClaim, ClaimVersionSchema.properties.claim)
 
 /** Sources as stored, each publication time as storedInstant keeps it, like every other timestamp. */
-export function storedSourceList(sources: ClaimSource[]): ClaimSource[] {
+function storedSourceList(sources: ClaimSource[]): ClaimSource[] {
   return sources.map((source) =>
     source.published_at === undefined ? source : { ...source, published_at: storedInstant(source.published_at) },
   )
@@ -91,7 +91,7 @@ function storedSources(sources: ClaimSource[]): string {
 }
 
 /** The language of a claim that does not say, as the column's default has it. */
-export const DEFAULT_LANGUAGE = 'en'
+const DEFAULT_LANGUAGE = 'en'
 
 export async function getClaim(db: Db, id: string): Promise<Claim> {
   return readRecord(db, CLAIM, id)

@@ -153,9 +153,9 @@ type LockedClaim = Awaited<ReturnType<typeof derived.lockClaims>>[number]
 /**
  * The two claims of a new link, found among the claims locked for it (`lockClaims` returns live ones only), with
  * the problem of the first rule they break: a claim answering itself, a claim that is not there or not live, two
- * claims of one party. The import checks many links against one lock of all their claims with it.
+ * claims of one party. linkClaimsMany checks many links against one lock of all their claims with it.
  */
-export function linkedClaims(
+function linkedClaims(
   link: { fromClaimId: string; toClaimId: string },
   locked: LockedClaim[],
   ends: LinkEnds,
@@ -184,7 +184,7 @@ const samePartyLink = (ends: Pick<LinkEnds, 'from'>) =>
   )
 
 /** The conflict of a new link with the live link already between its two claims. */
-export const linkTaken = (link: { fromClaimId: string; toClaimId: string }, existing: { id: string; kind: LinkKind }) =>
+const linkTaken = (link: { fromClaimId: string; toClaimId: string }, existing: { id: string; kind: LinkKind }) =>
   new ApiError(
     'conflict',
     `claim ${link.fromClaimId} already ${existing.kind} claim ${link.toClaimId} (link ${existing.id}); ` +

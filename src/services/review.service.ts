@@ -35,7 +35,7 @@ export function toReview(row: ReviewRecord): Review {
  * What a review says, read from its stored columns: as every review read shows it, and so as each version keeps
  * it. A bulk insert derives its first versions from the rows it returns with this.
  */
-export function storedReviewContent(
+function storedReviewContent(
   row: Pick<
     ReviewRecord,
     'verdict' | 'rating_label' | 'rating_value' | 'best_rating' | 'worst_rating' | 'url' | 'summary' | 'published_at'
@@ -172,7 +172,7 @@ export async function recordReviews(
   return outcomes
 }
 
-export const claimNotLive = (claimId: string, claimOfReview: ClaimOfReview) =>
+const claimNotLive = (claimId: string, claimOfReview: ClaimOfReview) =>
   claimOfReview.in === 'path'
     ? notFound(`claim ${claimId}`)
     : unknownReference(claimOfReview.in, claimOfReview.field, `no live claim has the id ${claimId}`)
