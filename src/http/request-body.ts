@@ -37,7 +37,8 @@ export function refuseEncodedBody(request: FastifyRequest): void {
   const encoding = String(request.headers['content-encoding'] ?? '')
     .trim()
     .toLowerCase()
-  if (encoding === '' || encoding === 'identity') return
+  // Only where a body is read: elsewhere it is ignored, and a 415 is no answer the route documents.
+  if (encoding === '' || encoding === 'identity' || request.routeOptions.schema?.body === undefined) return
   const declared = request.headers['content-length']
   const hasBody = request.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0')
   if (!hasBody) return
