@@ -6,7 +6,7 @@ import { marked, type Token } from 'marked'
 import t from 'tap'
 import { configurationTable, GENERATED_TABLES, withConfigurationTable } from '../src/config-table.js'
 import { SETTING_LIST } from '../src/config.js'
-import { PROBLEMS } from '../src/http/problem-details.js'
+import { PROBLEMS } from '../src/errors/problems.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')

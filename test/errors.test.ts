@@ -1,7 +1,8 @@
 import { type AddressInfo, connect } from 'node:net'
 import { sql } from 'kysely'
 import t from 'tap'
-import { PROBLEM_TYPE_PREFIX, PROBLEMS } from '../src/http/problem-details.js'
+import { PROBLEMS } from '../src/errors/problems.js'
+import { PROBLEM_TYPE_PREFIX } from '../src/schemas/common.schema.js'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { countRows, serverUrl } from './helpers/test-database.js'
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import t from 'tap'
-import { PROBLEM_TYPE_PREFIX, PROBLEMS, type ProblemCode } from '../src/http/problem-details.js'
+import { PROBLEMS, type ProblemCode } from '../src/errors/problems.js'
+import { PROBLEM_TYPE_PREFIX } from '../src/schemas/common.schema.js'
 import { UNDOCUMENTED_PATHS } from './helpers/contract.js'
 import { type Checksum, changedTables, databaseChecksummer } from './helpers/database-checksum.js'
 import {

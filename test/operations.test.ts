@@ -4,7 +4,7 @@ import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openServerDatabase } from '../src/db/database.js'
-import { PROBLEM_TYPE_PREFIX } from '../src/http/problem-details.js'
+import { PROBLEM_TYPE_PREFIX } from '../src/schemas/common.schema.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { openTestDatabase, serverUrl, withAdminClient } from './helpers/test-database.js'
 

@@ -2,7 +2,7 @@ import { type AddressInfo, connect } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { loadConfig } from '../src/config.js'
-import { PROBLEM_TYPE_PREFIX } from '../src/http/problem-details.js'
+import { PROBLEM_TYPE_PREFIX } from '../src/schemas/common.schema.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { openDatabase } from '../app.js'
 import { loadConfig } from '../config.js'
 import { migrateToLatest } from '../db/migrator.js'
-import { ApiError } from '../http/problem-details.js'
+import { ApiError } from '../errors/problems.js'
 import { InvalidDataSetError, loadDataSet, parseDataSet } from '../services/data-set.service.js'
 
 /**

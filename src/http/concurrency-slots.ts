@@ -1,4 +1,4 @@
-import { unavailable } from './problem-details.js'
+import { unavailable } from '../errors/problems.js'
 
 /**
  * How many requests of a kind (exports, imports) may run at once. Each holds a pooled connection, and a

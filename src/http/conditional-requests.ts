@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ApiError } from '../errors/problems.js'
 import { assertMayChange, type Precondition } from '../services/precondition.js'
-import { ApiError } from './problem-details.js'
 
 /**
  * The entity tag of a representation: a hash of the JSON the API serves for it. It changes with every edit

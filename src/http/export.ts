@@ -2,9 +2,9 @@ import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { invalidField } from '../errors/problems.js'
 import { type CsvColumn, type ListFormat, MEDIA_TYPES } from '../schemas/export.schema.js'
 import type { ConcurrencySlots } from './concurrency-slots.js'
-import { invalidField } from './problem-details.js'
 
 /** In the order that wins a tie: `*∕*`, or no Accept at all, is the JSON page. */
 const NEGOTIATED = [MEDIA_TYPES.json, 'text/csv', MEDIA_TYPES.ndjson]

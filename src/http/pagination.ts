@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { invalidField } from '../errors/problems.js'
 import { isStorableInstant, isUuid, PAGE_LIMIT_DEFAULT } from '../schemas/common.schema.js'
-import { invalidField } from './problem-details.js'
 
 /** The page size asked for: `limit` is optional in the schema, and validation fills in its default. */
 export function pageLimit(query: { limit?: number }): number {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError } from './problem-details.js'
+import { ApiError } from '../errors/problems.js'
 
 /**
  * After an answer sent before the body was read whole (a 413, a refused key), the rest of the body is read and

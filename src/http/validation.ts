@@ -1,40 +1,17 @@
-import type { ErrorObject, Options, ValidateFunction } from 'ajv'
-import { Ajv2019 } from 'ajv/dist/2019.js'
-import addFormats from 'ajv-formats'
-import { fullFormats } from 'ajv-formats/dist/formats.js'
+import type { ValidateFunction } from 'ajv'
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify'
-import { isStorableInstant, UUID_SHAPE } from '../schemas/common.schema.js'
-import { ApiError, type FieldError } from './problem-details.js'
+import { type FieldError, invalidField } from '../errors/problems.js'
+import { compileJsonValidator, createAjv, fieldPath } from '../validation/json-validation.js'
 
 /**
- * Request validation with two Ajv instances. Bodies are JSON and must arrive exactly as documented: no type
- * coercion ("1" stays a string and fails an integer field) and no stripping of unknown fields (they fail).
- * Query strings and path parameters are text by nature, so they are coerced to the documented types and get
- * their defaults; unknown query parameters still fail, so that a misspelt filter is not silently ignored.
+ * Request validation with two Ajv instances. Bodies are JSON and are held to it as strictly as any other JSON the
+ * service reads. Query strings and path parameters are text by nature, so they are coerced to the documented types
+ * and get their defaults; unknown query parameters still fail, so that a misspelt filter is not silently ignored.
  */
-function createAjv(options: Options): Ajv2019 {
-  // Draft 2019-09, for keywords such as dependentRequired (a location's lat needs its lon).
-  const ajv = new Ajv2019({ allErrors: true, removeAdditional: false, strict: true, ...options })
-  addFormats.default(ajv)
-  // Stricter than the RFCs where PostgreSQL is: ajv's uuid also takes a `urn:uuid:` prefix, and its date-time
-  // takes leap seconds and instants outside years 0001 to 9999 in UTC, which the database, JavaScript's Date or
-  // the RFC 3339 text the API answers with could not hold.
-  ajv.addFormat('uuid', UUID_SHAPE)
-  ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime })
-  return ajv
-}
-
-const rfc3339DateTime = (fullFormats['date-time'] as { validate: (value: string) => boolean }).validate
-
-function isStorableDateTime(value: string): boolean {
-  return rfc3339DateTime(value) && isStorableInstant(Date.parse(value))
-}
-
-const bodyAjv = createAjv({ coerceTypes: false, useDefaults: false })
 const textAjv = createAjv({ coerceTypes: 'array', useDefaults: true })
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  httpPart === 'body' ? bodyAjv.compile(schema) : refusingNonFiniteNumbers(textAjv.compile(schema))
+  httpPart === 'body' ? compileJsonValidator(schema) : refusingNonFiniteNumbers(textAjv.compile(schema))
 
 /**
  * Ajv coerces text such as `Infinity` or `1e400` to an infinite number, takes that for an integer, and checks
@@ -70,9 +47,6 @@ function pathToNonFiniteNumber(value: unknown, path = ''): string | undefined {
   return undefined
 }
 
-/** A validator for JSON that arrives other than as a request body (a data set file), as strict as for bodies. */
-export const compileJsonValidator = (schema: object) => bodyAjv.compile(schema)
-
 const LOCATIONS: Record<string, FieldError['in']> = {
   body: 'body',
   querystring: 'query',
@@ -80,52 +54,8 @@ const LOCATIONS: Record<string, FieldError['in']> = {
   headers: 'header',
 }
 
-/** Ajv's errors, one per bad field, named the way a client writes them (`sources[0].url`). */
-export function fieldErrorsOf(errors: ErrorObject[], context: string | undefined): FieldError[] {
-  const location = LOCATIONS[context ?? 'body'] ?? 'body'
-  const seen = new Set<string>()
-  const fieldErrors: FieldError[] = []
-  for (const error of errors) {
-    const { path, message } = describe(error)
-    const field = path.length > 0 ? path : location
-    const key = `${field}\u0000${message}`
-    if (seen.has(key)) continue
-    seen.add(key)
-    fieldErrors.push({ in: location, field, message })
-  }
-  return fieldErrors
-}
-
-function describe(error: ErrorObject): { path: string; message: string } {
-  const segments = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
-  const params = error.params as Record<string, unknown>
-  switch (error.keyword) {
-    case 'required':
-    case 'dependentRequired':
-      return { path: join([...segments, String(params.missingProperty)]), message: 'is required' }
-    case 'additionalProperties':
-      return { path: join([...segments, String(params.additionalProperty)]), message: 'is not a known field' }
-    case 'enum':
-      return {
-        path: join(segments),
-        message: `must be one of: ${(params.allowedValues as unknown[]).map(String).join(', ')}`,
-      }
-    case 'format':
-      return { path: join(segments), message: `must be a valid ${String(params.format)}` }
-    default:
-      return { path: join(segments), message: error.message ?? 'is not valid' }
-  }
-}
-
-function join(segments: string[]): string {
-  return segments.reduce((path, segment) => {
-    if (/^\d+$/.test(segment)) return `${path}[${segment}]`
-    return path.length > 0 ? `${path}.${segment}` : segment
-  }, '')
-}
+/** Where a failed validation looked, named for the client, from Fastify's name of the request part. */
+export const fieldLocation = (context: string | undefined): FieldError['in'] => LOCATIONS[context ?? 'body'] ?? 'body'
 
 /** What a string (or a key) may not hold, because PostgreSQL could not store it, and how a field error says so. */
 const UNSTORABLE_TEXT: Array<{ found: (text: string) => boolean; message: string }> = [
@@ -156,10 +86,8 @@ export async function rejectUnstorableText(request: FastifyRequest): Promise<voi
   for (const [location, value] of parts) {
     const found = unstorableText(value)
     if (found !== undefined) {
-      const field = join(found.path) || location
-      throw new ApiError('validation-failed', `${field} ${found.message}`, {
-        errors: [{ in: location, field, message: found.message }],
-      })
+      const field = fieldPath(found.path) || location
+      throw invalidField(location, field, found.message)
     }
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ApiError } from '../http/problem-details.js'
+import { ApiError } from '../errors/problems.js'
 import { type ApiKeyIdentity, grants, type Scope } from '../schemas/api-key.schema.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { addressKeyOf } from './rate-limit.plugin.js'

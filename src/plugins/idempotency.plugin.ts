@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ApiError, invalidField, RETRY_AFTER_SECONDS } from '../http/problem-details.js'
+import { ApiError, invalidField, RETRY_AFTER_SECONDS } from '../errors/problems.js'
 import {
   claimKey,
   completeKey,

@@ -2,7 +2,8 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { sendProblem, unavailable } from '../http/problem-details.js'
+import { unavailable } from '../errors/problems.js'
+import { sendProblem } from '../http/problem-details.js'
 
 /**
  * At most one warning per this long while overloaded, counting the requests refused since the one before: under

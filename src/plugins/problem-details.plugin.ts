@@ -1,16 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import FindMyWay from 'find-my-way'
-import {
-  ApiError,
-  type FieldError,
-  type ProblemCode,
-  problemFromDatabaseError,
-  sendProblem,
-  unavailable,
-} from '../http/problem-details.js'
+import { problemFromDatabaseError } from '../errors/database-problems.js'
+import { ApiError, type FieldError, type ProblemCode, unavailable } from '../errors/problems.js'
+import { sendProblem } from '../http/problem-details.js'
 import { settleUnreadBody } from '../http/request-body.js'
-import { fieldErrorsOf } from '../http/validation.js'
+import { fieldLocation } from '../http/validation.js'
+import { fieldErrorsOf } from '../validation/json-validation.js'
 
 /** Fastify's own client errors, by status, turned into our codes; their messages are safe to show. */
 const FASTIFY_CODES: Record<number, ProblemCode> = {
@@ -43,7 +39,7 @@ const DETAIL_NAMES_CHARACTERS = 600
 function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error
   if (error.validation) {
-    const errors = fieldErrorsOf(error.validation, error.validationContext)
+    const errors = fieldErrorsOf(error.validation, fieldLocation(error.validationContext))
     return new ApiError('validation-failed', detailOf(errors), { errors })
   }
   const fromDatabase = problemFromDatabaseError(error as { code?: unknown })

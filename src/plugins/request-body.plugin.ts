@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { ApiError } from '../http/problem-details.js'
+import { ApiError } from '../errors/problems.js'
 import { continueIfExpected, refuseEncodedBody } from '../http/request-body.js'
 import { MAX_JSON_DEPTH, tooDeeplyNested } from '../http/validation.js'
 

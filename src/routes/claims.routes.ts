@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { invalidField } from '../errors/problems.js'
 import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
-import { invalidField } from '../http/problem-details.js'
 import {
   type ClaimListFilter,
   ClaimListQuery,

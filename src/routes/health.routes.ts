@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { unavailable } from '../http/problem-details.js'
+import { unavailable } from '../errors/problems.js'
 import { pingDatabase } from '../repositories/health.repository.js'
 import { problemResponses } from '../schemas/common.schema.js'
 

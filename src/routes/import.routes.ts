@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaCompiler } from 'fastify'
+import { ApiError } from '../errors/problems.js'
 import type { ConcurrencySlots } from '../http/concurrency-slots.js'
-import { ApiError } from '../http/problem-details.js'
 import { validatorCompiler } from '../http/validation.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { ImportLineSchema, ImportQuery, ImportRejectedSchema, ImportResultSchema } from '../schemas/import.schema.js'

@@ -1,5 +1,4 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
-import { PROBLEM_TYPE_PREFIX } from '../http/problem-details.js'
 
 /** `T | null` written as a JSON Schema type list (`["string", "null"]`): one clear validation message, not an anyOf. */
 export function Nullable<T extends TSchema & { type: string }>(schema: T) {
@@ -18,6 +17,9 @@ export const Uuid = Type.String({ format: 'uuid', description: 'A UUID.' })
 export const DateTime = Type.String({ format: 'date-time', description: 'An RFC 3339 date-time with a time zone.' })
 
 export const SLUG_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$'
+
+/** A problem's `type` is this URN followed by its code. */
+export const PROBLEM_TYPE_PREFIX = 'urn:counterclaim:problem:'
 
 export const ProblemSchema = Type.Object(
   {

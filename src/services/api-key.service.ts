@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Db } from '../db/schema.js'
-import { notFound } from '../http/problem-details.js'
+import { notFound } from '../errors/problems.js'
 import { isUuid } from '../schemas/common.schema.js'
 import * as apiKeys from '../repositories/api-key.repository.js'
 import {

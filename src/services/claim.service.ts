@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
-import { ApiError, invalidField } from '../http/problem-details.js'
+import { ApiError, invalidField } from '../errors/problems.js'
 import * as claims from '../repositories/claim.repository.js'
 import { insertVersions } from '../repositories/record-version.js'
 import * as links from '../repositories/link.repository.js'

@@ -1,7 +1,7 @@
 import type { Db } from '../db/schema.js'
-import { ApiError, type FieldError, type ProblemCode } from '../http/problem-details.js'
-import { compileJsonValidator, fieldErrorsOf } from '../http/validation.js'
+import { ApiError, type FieldError, type ProblemCode } from '../errors/problems.js'
 import { type DataSet, DataSetSchema } from '../schemas/data-set.schema.js'
+import { compileJsonValidator, fieldErrorsOf } from '../validation/json-validation.js'
 import { importCheckedLines, ImportRejected } from './import/import.service.js'
 import type { CheckedLine } from './import/line-check.js'
 

@@ -1,4 +1,4 @@
-import { unavailable } from '../http/problem-details.js'
+import { unavailable } from '../errors/problems.js'
 
 /**
  * Rows an export reads per query: large enough that the queries cost little next to encoding the rows, small

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { Db } from '../db/schema.js'
-import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
+import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../errors/problems.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
 import { updateRecord } from '../repositories/record-version.js'

@@ -1,6 +1,6 @@
 import { inTransaction } from '../db/transaction.js'
 import type { Db, PartyRowUpdate } from '../db/schema.js'
-import { ApiError, invalidField, unknownReference } from '../http/problem-details.js'
+import { ApiError, invalidField, unknownReference } from '../errors/problems.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
 import { isUuid } from '../schemas/common.schema.js'

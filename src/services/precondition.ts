@@ -1,4 +1,4 @@
-import { ApiError } from '../http/problem-details.js'
+import { ApiError } from '../errors/problems.js'
 import { type ApiKeyIdentity, grants } from '../schemas/api-key.schema.js'
 
 /**

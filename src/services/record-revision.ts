@@ -1,7 +1,7 @@
 import type { Static, TObject } from '@sinclair/typebox'
 import type { Updateable } from 'kysely'
 import type { Database, Db } from '../db/schema.js'
-import { notFound } from '../http/problem-details.js'
+import { notFound } from '../errors/problems.js'
 import {
   type KeptVersions,
   type VersionedTable,

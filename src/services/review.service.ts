@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Db, NewReviewRow, ReviewRowUpdate } from '../db/schema.js'
 import { inTransaction, type Transaction } from '../db/transaction.js'
-import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../http/problem-details.js'
+import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../errors/problems.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ReviewRecord } from '../repositories/review.repository.js'

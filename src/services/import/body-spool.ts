@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { type Readable, Transform, finished } from 'node:stream'
-import { ApiError } from '../../http/problem-details.js'
+import { ApiError } from '../../errors/problems.js'
 
 /** The longest line an import takes, in bytes: a claim with every field at its longest fits many times over. */
 export const MAX_LINE_BYTES = 1024 * 1024

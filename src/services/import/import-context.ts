@@ -1,6 +1,6 @@
 import type { ImportRefKind } from '../../db/schema.js'
 import type { Transaction } from '../../db/transaction.js'
-import { ApiError, unprocessableField } from '../../http/problem-details.js'
+import { ApiError, unprocessableField } from '../../errors/problems.js'
 import type { PendingPairCounts } from '../derived-state.js'
 import type { Precondition } from '../precondition.js'
 import type { ImportRefs } from './import-refs.js'

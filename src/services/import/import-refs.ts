@@ -1,5 +1,5 @@
 import type { Db, ImportRefKind } from '../../db/schema.js'
-import { unknownReference } from '../../http/problem-details.js'
+import { unknownReference } from '../../errors/problems.js'
 import * as refs from '../../repositories/import-ref.repository.js'
 import type {
   ClaimLineInput,

@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { ApiError, type FieldError, invalidField } from '../../http/problem-details.js'
-import { compileJsonValidator, fieldErrorsOf } from '../../http/validation.js'
+import { ApiError, type FieldError, invalidField } from '../../errors/problems.js'
+import { compileJsonValidator, fieldErrorsOf } from '../../validation/json-validation.js'
 import {
   ClaimLine,
   type ClaimLineInput,

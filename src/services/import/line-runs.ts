@@ -1,4 +1,4 @@
-import { ApiError, problemBody } from '../../http/problem-details.js'
+import { ApiError, problemBody } from '../../errors/problems.js'
 import {
   type ImportCountsOutput,
   type ImportLineError,

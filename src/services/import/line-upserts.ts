@@ -1,4 +1,4 @@
-import { unprocessableField } from '../../http/problem-details.js'
+import { unprocessableField } from '../../errors/problems.js'
 import * as claims from '../../repositories/claim.repository.js'
 import * as links from '../../repositories/link.repository.js'
 import * as parties from '../../repositories/party.repository.js'
