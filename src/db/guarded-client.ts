@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type pg from 'pg'
 import { DatabaseUnavailableError } from './database-errors.js'
+import { sqlStateOf } from './postgres-error-codes.js'
 
 /** How long the client waits for the server; 0 waits for ever. */
 export interface ClientTimeouts {
@@ -80,7 +81,7 @@ export function guardedClient(client: pg.PoolClient, timeouts: ClientTimeouts): 
         (error: unknown) => {
           clearTimeout(timer)
           // An error the server sent (it has a SQLSTATE) leaves the connection usable, and says what went wrong.
-          reject(broken !== undefined && !hasSqlState(error) ? broken : error)
+          reject(broken !== undefined && sqlStateOf(error) === undefined ? broken : error)
         },
       )
     })
@@ -118,9 +119,4 @@ function brokenCursor(error: Error): CursorLike {
 
 function isSubmittable(config: unknown): boolean {
   return typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function'
-}
-
-function hasSqlState(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
 }

@@ -1,8 +1,9 @@
 import { sql } from 'kysely'
+import { SqlState, sqlStateOf } from './postgres-error-codes.js'
 import type { Db } from './schema.js'
 
-/** Deadlock detected, serialization failure: PostgreSQL rolled the transaction back, and it may simply rerun. */
-const RETRYABLE = new Set(['40P01', '40001'])
+/** PostgreSQL rolled the transaction back for another one, and it may simply rerun. */
+const RETRYABLE = new Set<string>([SqlState.deadlockDetected, SqlState.serializationFailure])
 const ATTEMPTS = 3
 
 declare const openedByInTransaction: unique symbol
@@ -24,8 +25,8 @@ export async function inTransaction<T>(db: Db, work: (trx: Transaction) => Promi
     try {
       return await db.transaction().execute((trx) => work(trx as Db as Transaction))
     } catch (error) {
-      const code = (error as { code?: unknown }).code
-      if (attempt >= ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw error
+      const code = sqlStateOf(error)
+      if (attempt >= ATTEMPTS || code === undefined || !RETRYABLE.has(code)) throw error
     }
   }
 }
