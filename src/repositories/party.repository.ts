@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { violatesUniqueKey } from '../db/postgres-error-codes.js'
 import type { Db, NewPartyRow } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 
@@ -67,8 +68,30 @@ export async function listParties(db: Db, query: PartyListQuery) {
   return select.execute()
 }
 
+/** The unique index that keeps a slug to one live party. */
+const LIVE_SLUG_KEY = 'parties_slug_live_key'
+
+/**
+ * Another live party holds the slug a write gave. Checks before the write cannot see a party that a concurrent
+ * transaction records meanwhile; the database refuses it then, and has aborted the transaction.
+ */
+export class PartySlugTakenError extends Error {
+  override name = 'PartySlugTakenError'
+}
+
+/** `write`, failing with PartySlugTakenError where it would give a live party another's slug. */
+export async function refusingTakenSlug<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (error) {
+    if (violatesUniqueKey(error, LIVE_SLUG_KEY)) throw new PartySlugTakenError('the slug is taken', { cause: error })
+    throw error
+  }
+}
+
+/** Fails with PartySlugTakenError when another live party has the slug. */
 export async function insertParty(db: Db, values: NewPartyRow): Promise<string> {
-  const row = await db.insertInto('parties').values(values).returning('id').executeTakeFirstOrThrow()
+  const row = await refusingTakenSlug(db.insertInto('parties').values(values).returning('id').executeTakeFirstOrThrow())
   return row.id
 }
 

@@ -208,10 +208,9 @@ export const slugTaken = (slug: string) =>
 
 async function withSlugConflict<T>(slug: string, write: () => Promise<T>): Promise<T> {
   try {
-    return await write()
+    return await parties.refusingTakenSlug(write())
   } catch (error) {
-    const { code, constraint } = error as { code?: string; constraint?: string }
-    if (code === '23505' && constraint === 'parties_slug_live_key') throw slugTaken(slug)
+    if (error instanceof parties.PartySlugTakenError) throw slugTaken(slug)
     throw error
   }
 }
