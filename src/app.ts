@@ -4,7 +4,7 @@ import accepts from '@fastify/accepts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
-import { type DatabaseHandle, openEmbeddedDatabase, openServerDatabase } from './db/database.js'
+import { type DatabaseHandle, openDatabase } from './db/database.js'
 import { ApiError } from './errors/problems.js'
 import { ConcurrencySlots } from './http/concurrency-slots.js'
 import { PostgresRateLimitStore } from './http/rate-limit-store.js'
@@ -73,34 +73,6 @@ export function serverOptions(config: Config, logger?: FastifyServerOptions['log
     frameworkErrors: (error, _request, reply) => sendProblem(reply, new ApiError('malformed-request', error.message)),
     clientErrorHandler: (error, socket) => answerClientError(error, socket, randomUUID()),
   }
-}
-
-/** What opening the database reports as it runs: failures it recovers from, and the embedded database's reopening. */
-export interface DatabaseEvents {
-  onIdleError?: (error: Error) => void
-  onRestart?: (event: { reopenedInMs: number }) => void
-}
-
-export async function openDatabase(config: Config, events: DatabaseEvents = {}): Promise<DatabaseHandle> {
-  if (config.databaseUrl !== undefined) {
-    return openServerDatabase({
-      url: config.databaseUrl,
-      poolMax: config.databasePoolMax,
-      statementTimeoutMs: config.statementTimeoutMs,
-      connectTimeoutMs: config.databaseConnectTimeoutMs,
-      queryTimeoutMs: config.databaseQueryTimeoutMs,
-      exportTimeoutMs: config.exportTimeoutMs,
-      onIdleError: events.onIdleError,
-    })
-  }
-  return openEmbeddedDatabase(config.dataDir, {
-    statementTimeoutMs: config.statementTimeoutMs,
-    connectTimeoutMs: config.databaseConnectTimeoutMs,
-    queryTimeoutMs: config.databaseQueryTimeoutMs,
-    exportTimeoutMs: config.exportTimeoutMs,
-    onRestart: events.onRestart,
-    onWorkerError: events.onIdleError,
-  })
 }
 
 /** Builds the whole service, ready for `inject` (tests) or `listen` (server.ts). */

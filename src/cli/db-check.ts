@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
-import { openDatabase } from '../app.js'
 import { ConfigError, loadConfig } from '../config.js'
+import { openDatabase } from '../db/database.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { pendingMigrations } from '../db/migrator.js'
 import { derivedStateDrift } from '../services/derived-state.js'

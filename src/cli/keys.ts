@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
-import { openDatabase } from '../app.js'
 import { ConfigError, loadConfig } from '../config.js'
+import { openDatabase } from '../db/database.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { type ApiKey, SCOPES, type Scope } from '../schemas/api-key.schema.js'

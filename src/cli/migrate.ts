@@ -1,5 +1,5 @@
-import { openDatabase } from '../app.js'
 import { loadConfig } from '../config.js'
+import { openDatabase } from '../db/database.js'
 import { migrateToLatest } from '../db/migrator.js'
 
 /** `npm run db:migrate`: applies pending migrations to the configured database (server or embedded) and exits. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { openDatabase } from '../app.js'
 import { loadConfig } from '../config.js'
+import { openDatabase } from '../db/database.js'
 import { migrateToLatest } from '../db/migrator.js'
 import { ApiError } from '../errors/problems.js'
 import { InvalidDataSetError, loadDataSet, parseDataSet } from '../services/data-set.service.js'

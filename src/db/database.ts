@@ -3,6 +3,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import Cursor from 'pg-cursor'
+import type { Config } from '../config.js'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { DatabaseUnavailableError } from './database-errors.js'
@@ -195,4 +196,33 @@ export async function openEmbeddedDatabase(
     unlock()
     throw error
   }
+}
+
+/** What opening the database reports as it runs: failures it recovers from, and the embedded database's reopening. */
+export interface DatabaseEvents {
+  onIdleError?: (error: Error) => void
+  onRestart?: (event: { reopenedInMs: number }) => void
+}
+
+/** The database the configuration names: a server at DATABASE_URL, or the embedded one under DATA_DIR. */
+export async function openDatabase(config: Config, events: DatabaseEvents = {}): Promise<DatabaseHandle> {
+  if (config.databaseUrl !== undefined) {
+    return openServerDatabase({
+      url: config.databaseUrl,
+      poolMax: config.databasePoolMax,
+      statementTimeoutMs: config.statementTimeoutMs,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      queryTimeoutMs: config.databaseQueryTimeoutMs,
+      exportTimeoutMs: config.exportTimeoutMs,
+      onIdleError: events.onIdleError,
+    })
+  }
+  return openEmbeddedDatabase(config.dataDir, {
+    statementTimeoutMs: config.statementTimeoutMs,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+    exportTimeoutMs: config.exportTimeoutMs,
+    onRestart: events.onRestart,
+    onWorkerError: events.onIdleError,
+  })
 }
