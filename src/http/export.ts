@@ -3,7 +3,8 @@ import { Readable } from 'node:stream'
 import { stringify } from 'csv-stringify/sync'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalidField } from '../errors/problems.js'
-import { type CsvColumn, type ListFormat, MEDIA_TYPES } from '../schemas/export.schema.js'
+import type { CsvColumn } from '../schemas/export.schema.js'
+import { type ListFormat, MEDIA_TYPES } from '../schemas/list-format.schema.js'
 import type { ConcurrencySlots } from './concurrency-slots.js'
 
 /** In the order that wins a tie: `*∕*`, or no Accept at all, is the JSON page. */

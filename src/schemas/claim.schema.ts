@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
-import { ListFormatQuery } from './export.schema.js'
+import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
 
 const Text = Type.String({

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { ClaimSchema, reviewFilters, Tag } from './claim.schema.js'
 import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
-import { ListFormatQuery } from './export.schema.js'
+import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
 
 /** How many of its latest rebuttals each dispute carries; the rest are at /v1/claims/{id}/rebuttals. */
