@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { unavailable } from '../errors/problems.js'
-import { pingDatabase } from '../repositories/health.repository.js'
 import { problemResponses } from '../schemas/common.schema.js'
+import { checkDatabaseReady } from '../services/health.service.js'
 
 const READINESS_TIMEOUT_MS = 2000
 
@@ -37,17 +36,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async () => {
-      let timer: NodeJS.Timeout | undefined
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), READINESS_TIMEOUT_MS)
-      })
-      try {
-        await Promise.race([pingDatabase(fastify.db), timeout])
-      } catch {
-        throw unavailable('the database is not reachable')
-      } finally {
-        clearTimeout(timer)
-      }
+      await checkDatabaseReady(fastify.db, READINESS_TIMEOUT_MS)
       return { status: 'ready' as const, database: fastify.databaseEngine }
     },
   )
