@@ -1,4 +1,5 @@
 import type { Db } from '../db/schema.js'
+import { SqlState, sqlStateOf } from '../db/postgres-error-codes.js'
 import { ApiError, type FieldError, type ProblemCode } from '../errors/problems.js'
 import { type DataSet, DataSetSchema } from '../schemas/data-set.schema.js'
 import { compileJsonValidator, fieldErrorsOf } from '../validation/json-validation.js'
@@ -74,9 +75,9 @@ export async function loadDataSet(db: Db, dataSet: DataSet) {
       result = await load()
     } catch (error) {
       // Another load of the same set committed a record or ref this one was about to make: this one waited for
-      // it, and now finds it there. 23505: unique violation.
+      // it, and now finds it there.
       const conflict =
-        error instanceof ApiError ? error.code === 'conflict' : (error as { code?: unknown }).code === '23505'
+        error instanceof ApiError ? error.code === 'conflict' : sqlStateOf(error) === SqlState.uniqueViolation
       if (!conflict) throw error
       result = await load()
     }
