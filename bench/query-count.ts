@@ -63,7 +63,12 @@ export async function countQueries(databaseUrl: string, requests: CountedRequest
   const config = loadConfig({ DATABASE_URL: databaseUrl, MIGRATE_ON_START: 'false', LOG_LEVEL: 'silent' })
   const app = await buildApp({
     config,
-    database: { db, engine: 'postgres', close: () => db.destroy() },
+    database: {
+      db,
+      engine: 'postgres',
+      connections: () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      close: () => db.destroy(),
+    },
     logger: false,
   })
   const counts = new Map<string, QueryCount>()

@@ -13,6 +13,7 @@ import { rejectUnstorableText, validatorCompiler } from './http/validation.js'
 import authPlugin from './plugins/auth.plugin.js'
 import databasePlugin from './plugins/database.plugin.js'
 import idempotencyPlugin from './plugins/idempotency.plugin.js'
+import metricsPlugin from './plugins/metrics.plugin.js'
 import openapiPlugin from './plugins/openapi.plugin.js'
 import overloadPlugin from './plugins/overload.plugin.js'
 import problemDetailsPlugin from './plugins/problem-details.plugin.js'
@@ -103,6 +104,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The rate limits count into it, and authentication asks it whether an address is past its limit already.
   const rateLimitStore = new PostgresRateLimitStore(database.db, app.log)
   const { perIp } = options.config.rateLimit
+  // Exports share a quarter of the pool, so other requests keep the rest; the embedded database has one session.
+  const connections = database.engine === 'embedded' ? 1 : options.config.databasePoolMax
+  const exportSlots = new ConcurrencySlots(Math.max(1, Math.floor(connections / 4)), 'exports')
+  const importSlots = new ConcurrencySlots(options.config.importConcurrency, 'imports')
+  // Before the routes it measures; it reads the pool and the slots only when scraped.
+  await app.register(metricsPlugin, {
+    poolStats: () => database.connections(),
+    slots: { export: () => exportSlots.usage(), import: () => importSlots.usage() },
+  })
   // Before every route: it sets each route's access (and documents it) as the route is added.
   await app.register(authPlugin, {
     readsRequireKey: options.config.readsRequireKey,
@@ -121,9 +131,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openapiPlugin)
   await app.register(healthRoutes)
   await app.register(partyRoutes)
-  // Exports share a quarter of the pool, so other requests keep the rest; the embedded database has one session.
-  const connections = database.engine === 'embedded' ? 1 : options.config.databasePoolMax
-  const exportSlots = new ConcurrencySlots(Math.max(1, Math.floor(connections / 4)), 'exports')
   const exports = {
     exportTimeoutMs: options.config.exportTimeoutMs,
     exportStallTimeoutMs: options.config.exportStallTimeoutMs,
@@ -134,7 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(disputeRoutes, exports)
   await app.register(importRoutes, {
     bodyLimitBytes: options.config.importBodyLimitBytes,
-    importSlots: new ConcurrencySlots(options.config.importConcurrency, 'imports'),
+    importSlots,
   })
   await app.register(reviewRoutes)
   await app.register(keyRoutes)

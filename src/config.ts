@@ -198,6 +198,19 @@ export const SETTINGS = {
     default: 24,
     description: 'Hours the answer to a `POST` is kept for retries with its `Idempotency-Key`.',
   }),
+  metrics: new SettingGroup('METRICS_', {
+    port: Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      default: 9464,
+      description: 'TCP port of `GET /metrics` (Prometheus), apart from the API; `0` turns it off.',
+    }),
+    host: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description: 'Address the metrics port listens on: loopback unless a scraper elsewhere must reach it.',
+    }),
+  }),
 }
 
 type SettingValue<S extends TSchema> = S extends { [OptionalKind]: 'Optional' }

@@ -2,15 +2,18 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
+import { serveMetrics } from './plugins/metrics.plugin.js'
 
 /** Starts the service and stops it cleanly: SIGTERM/SIGINT let in-flight requests finish, then the process exits. */
 async function main() {
   const config = loadConfig()
   const app = await buildApp({ config })
+  const metrics = config.metrics.port === 0 ? undefined : await serveMetrics(app.metricsRegistry, config.metrics)
 
   closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an unexpected error')
     else app.log.info({ signal }, 'shutting down')
+    metrics?.close()
     await app.close()
   })
 

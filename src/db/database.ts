@@ -17,7 +17,13 @@ export type DatabaseEngine = 'postgres' | 'embedded'
 export interface DatabaseHandle {
   db: Kysely<Database>
   engine: DatabaseEngine
+  /** The pool's connections now: checked out, idle, and requests waiting for one. */
+  connections(): { inUse: number; idle: number; waiting: number }
   close(): Promise<void>
+}
+
+function connectionsOf(pool: pg.Pool) {
+  return () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount })
 }
 
 /**
@@ -102,7 +108,7 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
   }
   // The cursor is what `query.stream()` reads through: the CSV and NDJSON exports.
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connections, cursor: Cursor }) })
-  return { db, engine: 'postgres', close: () => db.destroy() }
+  return { db, engine: 'postgres', connections: connectionsOf(pool), close: () => db.destroy() }
 }
 
 /**
@@ -121,6 +127,7 @@ export async function openPgliteDatabase(pglite: PGlite, onClose: () => Promise<
   return {
     db,
     engine: 'embedded',
+    connections: connectionsOf(pool),
     close: async () => {
       await db.destroy()
       await pglite.close()
@@ -183,6 +190,7 @@ export async function openEmbeddedDatabase(
     return {
       db: handle.db,
       engine: 'embedded',
+      connections: handle.connections,
       close: async () => {
         try {
           await handle.close()

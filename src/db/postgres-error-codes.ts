@@ -15,6 +15,8 @@ export const SqlState = {
   serializationFailure: '40001',
   /** 40P01 deadlock_detected: the transaction was rolled back to break a deadlock; it may simply run again. */
   deadlockDetected: '40P01',
+  /** 53100 disk_full: the server's disk has no room for what a write needs; writes fail until space is freed (503). */
+  diskFull: '53100',
   /** 53300 too_many_connections: the server has no connection to give; the database is unavailable (503). */
   tooManyConnections: '53300',
   /** 57014 query_canceled: statement_timeout cut the query off; the database did not answer in time (503). */

@@ -14,6 +14,11 @@ export class ConcurrencySlots {
     private readonly what: string,
   ) {}
 
+  /** How many slots are taken now, of how many. */
+  usage(): { inUse: number; limit: number } {
+    return { inUse: this.running, limit: this.limit }
+  }
+
   /** Takes a slot, or refuses; the function returned gives it back (once, however often it is called). */
   take(): () => void {
     if (this.running >= this.limit) {

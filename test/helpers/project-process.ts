@@ -31,7 +31,8 @@ export function startProjectProcess(
   )
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...inherited, ...env },
+    // Metrics off unless a test asks: processes of tests that run at once would all want the default port.
+    env: { ...inherited, METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   t.teardown(() => {
