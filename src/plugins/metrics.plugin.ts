@@ -35,7 +35,11 @@ export default fp<MetricsOptions>(
       routeMetrics: {
         enabled: { histogram: true, summary: false },
         registeredRoutesOnly: true,
-        overrides: { histogram: { name: 'http_request_duration_seconds', registers: [registry] } },
+        // Every metric into this app's registry, the summary too (the plugin makes it even when it is off).
+        overrides: {
+          histogram: { name: 'http_request_duration_seconds', registers: [registry] },
+          summary: { registers: [registry] },
+        },
       },
     })
 
