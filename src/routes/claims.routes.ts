@@ -20,7 +20,8 @@ import { ClaimReviewDocumentSchema, JSON_LD } from '../schemas/claim-review.sche
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as claims from '../services/claim.service.js'
 import { getClaimReviewDocument } from '../services/claim-review.service.js'
-import type { ClaimListKey } from '../services/claim.service.js'
+import * as claimList from '../services/claim-list.service.js'
+import type { ClaimListKey } from '../services/claim-list.service.js'
 
 const ClaimRef = Type.Ref(ClaimSchema)
 /** What GET /v1/claims/{id} can answer, JSON first: a client that accepts anything gets JSON. */
@@ -81,7 +82,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const format = listFormat(request, query.format)
       if (format !== 'json') {
         refusePaging(request)
-        const items = await claims.exportClaims(fastify.db, query, sort, options.exportTimeoutMs)
+        const items = await claimList.exportClaims(fastify.db, query, sort, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
           slots: options.exportSlots,
@@ -95,7 +96,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const valueFits = sort === 'relevance' ? cursorPart.rank : cursorPart.timestamp
       const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits))
       const after = cursor?.key as ClaimListKey | undefined
-      const rows = await claims.listClaims(fastify.db, query, { sort, limit, after })
+      const rows = await claimList.listClaims(fastify.db, query, { sort, limit, after })
       return sendPage(
         request,
         reply,

@@ -8,7 +8,7 @@ import { NotModified, Page, problemResponses } from '../schemas/common.schema.js
 import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
 import { DISPUTE_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import { THREAD_DEPTH_DEFAULT, ThreadQuery, ThreadSchema } from '../schemas/thread.schema.js'
-import type { ClaimListKey } from '../services/claim.service.js'
+import type { ClaimListKey } from '../services/claim-list.service.js'
 import * as disputes from '../services/dispute.service.js'
 import { getThread } from '../services/thread.service.js'
 

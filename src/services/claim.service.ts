@@ -6,20 +6,17 @@ import * as claims from '../repositories/claim.repository.js'
 import { insertVersions } from '../repositories/record-version.js'
 import * as links from '../repositories/link.repository.js'
 import * as reviews from '../repositories/review.repository.js'
-import type { ClaimListOrder, ClaimRecord } from '../repositories/claim.repository.js'
+import type { ClaimRecord } from '../repositories/claim.repository.js'
 import {
   type Claim,
-  type ClaimListFilter,
-  type ClaimSort,
   type ClaimSource,
   type ClaimVersion,
   ClaimVersionSchema,
   type CreateClaimInput,
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
-import { lockPartyReferences, resolvePartyFilter, unknownParty } from './party.service.js'
+import { lockPartyReferences, unknownParty } from './party.service.js'
 import * as derived from './derived-state.js'
-import { idChunks, keysetChunks, mapRows } from './export-rows.js'
 import { storedInstant } from './stored-instant.js'
 import type { Precondition } from './precondition.js'
 import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord } from './record-revision.js'
@@ -326,85 +323,6 @@ export async function deleteClaim(
       },
     })
   })
-}
-
-const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> = {
-  '-stated_at': { order: 'stated_at', descending: true },
-  stated_at: { order: 'stated_at', descending: false },
-  '-created_at': { order: 'created_at', descending: true },
-  created_at: { order: 'created_at', descending: false },
-  relevance: { order: 'relevance', descending: true },
-}
-
-/** A claim's position in a list: the value it is sorted by, then the id that breaks ties. */
-export type ClaimListKey = [string | number, string]
-
-/** A sort value as a cursor holds it: timestamps as `toISOString()` text, ranks and counts as numbers. */
-export const listKeyValue = (value: Date | number): string | number =>
-  value instanceof Date ? value.toISOString() : value
-
-/** The repository query of a claim list: its filters resolved (an unknown party is a 422), in the order asked. */
-async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) {
-  const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
-  const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
-  const reviewedById =
-    filter.reviewed_by === undefined ? undefined : await resolvePartyFilter(db, filter.reviewed_by, 'reviewed_by')
-  const { order, descending } = ORDERS[sort]
-  return {
-    partyId,
-    sideId,
-    tags: filter.tag,
-    language: filter.language,
-    disputed: filter.status === undefined ? undefined : filter.status === 'disputed',
-    verdicts: filter.verdict,
-    reviewedById,
-    statedAfter: filter.stated_after,
-    statedBefore: filter.stated_before,
-    text: filter.q,
-    order,
-    descending,
-  }
-}
-
-/** Up to `limit + 1` claims (the extra one tells that another page follows), each with its list key. */
-export async function listClaims(
-  db: Db,
-  filter: ClaimListFilter,
-  page: { sort: ClaimSort; limit: number; after: ClaimListKey | undefined },
-) {
-  const query = await claimListQuery(db, filter, page.sort)
-  const rows = await claims.listClaims(db, { ...query, after: page.after, limit: page.limit + 1 })
-  return rows.map((row) => {
-    const claim = toClaim(row)
-    return { claim, key: [listKeyValue(row.sort_key), claim.id] as ClaimListKey }
-  })
-}
-
-/**
- * Every claim of the list, in its order, read as the client takes them, in chunks (see keysetChunks). The
- * filters are resolved first, so that a bad one is still a problem answer. By relevance, every match is ranked
- * once, in one query under the statement timeout of every query, and then read in that order.
- */
-export async function exportClaims(
-  db: Db,
-  filter: ClaimListFilter,
-  sort: ClaimSort,
-  timeoutMs: number,
-): Promise<AsyncIterable<Claim>> {
-  const query = await claimListQuery(db, filter, sort)
-  if (query.order === 'relevance') {
-    const ids = await claims.rankedClaimIds(db, query)
-    return mapRows(
-      idChunks(ids, (chunk) => claims.findClaimsByIds(db, chunk), timeoutMs),
-      toClaim,
-    )
-  }
-  const rows = keysetChunks(
-    (after, limit) => claims.listClaims(db, { ...query, after, limit }),
-    (row) => [listKeyValue(row.sort_key), row.id],
-    timeoutMs,
-  )
-  return mapRows(rows, toClaim)
 }
 
 /** Every version of a live claim, newest first; the first is the current one. */

@@ -11,7 +11,8 @@ import {
   type MatrixFilter,
   type RebuttalSummary,
 } from '../schemas/dispute.schema.js'
-import { type ClaimListKey, listKeyValue, toClaim } from './claim.service.js'
+import { type ClaimListKey, listKeyValue } from './claim-list.service.js'
+import { toClaim } from './claim.service.js'
 import { keysetChunks, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
 
