@@ -18,6 +18,28 @@ export async function listDisputedClaims(
     .execute()
 }
 
+/**
+ * Up to `query.limit` rows of the disputes query, each with its latest `perClaim` rebuttals as JSON
+ * (`latest_rebuttals`), read in the same statement claim by claim through the same index: an export's chunk. A page
+ * asks for them in a query of their own after its rows (`latestRebuttals`), which for a thousand claims at once
+ * is planned far worse than this.
+ */
+export async function disputedClaimsWithRebuttals(
+  db: Db,
+  query: Omit<ClaimListQuery, 'disputed' | 'order'> & { order: DisputeOrder },
+  perClaim: number,
+) {
+  return orderedClaims(db, { ...query, disputed: true })
+    .select(
+      sql<LatestRebuttalJson[]>`(
+        SELECT coalesce(json_agg(latest ORDER BY latest.from_claim_stated_at DESC, latest.from_claim_id DESC), '[]')
+        FROM (${latestRebuttalsOf(sql`c.id`, perClaim)}) latest
+      )`.as('latest_rebuttals'),
+    )
+    .limit(query.limit)
+    .execute()
+}
+
 interface LatestRebuttalRow {
   link_id: string
   note: string | null

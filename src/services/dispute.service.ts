@@ -110,11 +110,14 @@ export async function exportDisputes(
 ): Promise<AsyncIterable<Dispute>> {
   const query = await disputeListQuery(db, filter, sort)
   const rows = keysetChunks(
-    (after, limit) => disputesAfter(db, query, after, limit),
-    (row) => row.key,
+    (after, limit) => disputes.disputedClaimsWithRebuttals(db, { ...query, after, limit }, LATEST_REBUTTALS),
+    (row) => [listKeyValue(row.sort_key), row.id],
     timeoutMs,
   )
-  return mapRows(rows, (row) => row.dispute)
+  return mapRows(rows, ({ latest_rebuttals, ...row }) => ({
+    claim: toClaim(row),
+    latest_rebuttals: latest_rebuttals.map(toRebuttalSummary),
+  }))
 }
 
 export async function getMatrix(db: Db, filter: MatrixFilter): Promise<Matrix> {
