@@ -66,7 +66,11 @@ export async function countQueries(databaseUrl: string, requests: CountedRequest
     database: {
       db,
       engine: 'postgres',
-      connections: () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      connections: () => ({
+        inUse: pool.totalCount - pool.idleCount,
+        idle: pool.idleCount,
+        waiting: pool.waitingCount,
+      }),
       close: () => db.destroy(),
     },
     logger: false,
