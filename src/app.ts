@@ -141,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(disputeRoutes, exports)
   await app.register(importRoutes, {
     bodyLimitBytes: options.config.importBodyLimitBytes,
+    spoolDirectory: options.config.importSpoolDir,
     importSlots,
   })
   await app.register(reviewRoutes)

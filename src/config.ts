@@ -93,6 +93,14 @@ export const SETTINGS = {
     description:
       'Largest body of `POST /v1/import`; it streams, so this bounds the work, not the memory. Larger gets 413.',
   }),
+  importSpoolDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Where imports hold their bodies while they are applied, one directory per process; at start, what a process ' +
+        "that no longer runs left there is removed. Unset: `counterclaim-import` in the system's temp directory.",
+    }),
+  ),
   importConcurrency: Type.Integer({
     minimum: 1,
     maximum: 100,

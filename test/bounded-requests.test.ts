@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { PROBLEM_TYPE_PREFIX } from '../src/schemas/common.schema.js'
-import { freePort, startProjectProcess } from './helpers/project-process.js'
+import { startServerProcess } from './helpers/project-process.js'
 import { prepareServerDatabase } from './helpers/server-process-database.js'
 import { bearer, buildTestApp, call, callRaw } from './helpers/test-app.js'
 
@@ -122,25 +122,7 @@ t.test('a body over the limit, sent with fetch to a server process, reads its 41
   // A process of its own: the client and the server in one event loop take turns too tidily for the race
   // (the server closing while the client still writes) to show.
   const { env, token } = await prepareServerDatabase(t)
-  const port = await freePort()
-  const server = startProjectProcess(t, 'src/server.ts', {
-    ...env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    MAX_EVENT_LOOP_DELAY_MS: '0',
-    RATE_LIMIT_PER_KEY: '0',
-  })
-  const base = `http://127.0.0.1:${port}`
-  for (let attempt = 0; ; attempt++) {
-    const ready = await fetch(`${base}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    )
-    if (ready) break
-    if (attempt > 240 || server.child.exitCode !== null) throw new Error(`the server did not start: ${server.stderr()}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
+  const { base } = await startServerProcess(t, { ...env, RATE_LIMIT_PER_KEY: '0' })
 
   const body = JSON.stringify({ ...party('too-large'), description: 'x'.repeat(3 * 1024 * 1024) })
   const send = async () => {

@@ -2,7 +2,7 @@ import { Agent, request as httpRequest } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
-import { freePort, startProjectProcess } from './helpers/project-process.js'
+import { startServerProcess } from './helpers/project-process.js'
 import { prepareServerDatabase } from './helpers/server-process-database.js'
 import { buildTestApp } from './helpers/test-app.js'
 
@@ -99,32 +99,14 @@ t.test(
   'SIGTERM to the process: requests in flight finish, keep-alive clients are told to close, then it exits',
   async (t) => {
     const { env, token } = await prepareServerDatabase(t)
-    const port = await freePort()
     // A grace period far longer than the shutdown should take: a clean exit is not the forced one at its end.
-    const server = startProjectProcess(t, 'src/server.ts', {
-      ...env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      SHUTDOWN_GRACE_MS: '30000',
-      // A busy test machine (event loop lag) must not have the write refused as an overload.
-      MAX_EVENT_LOOP_DELAY_MS: '0',
-    })
+    const server = await startServerProcess(t, { ...env, SHUTDOWN_GRACE_MS: '30000' })
+    const { port } = server
     let exitedAt = 0
     const exited = server.exited.then((exit) => {
       exitedAt = performance.now()
       return exit
     })
-    for (let attempt = 0; ; attempt++) {
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (response) => response.ok,
-        () => false,
-      )
-      if (ready) break
-      if (attempt > 240 || server.child.exitCode !== null)
-        throw new Error(`the server did not start: ${server.stderr()}`)
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
 
     // An idle keep-alive connection, its request done.
     const keepAlive = new Agent({ keepAlive: true })

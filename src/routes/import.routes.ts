@@ -6,11 +6,14 @@ import { validatorCompiler } from '../http/validation.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { ImportLineSchema, ImportQuery, ImportRejectedSchema, ImportResultSchema } from '../schemas/import.schema.js'
 import { importRecords } from '../services/import/import.service.js'
+import { openSpoolDirectory } from '../services/import/spool-directory.js'
 
 const NDJSON = 'application/x-ndjson'
 
 export interface ImportRoutesOptions {
   bodyLimitBytes: number
+  /** The base of the import spool directories (IMPORT_SPOOL_DIR); the system's temp directory when undefined. */
+  spoolDirectory: string | undefined
   /** Imports running at once (IMPORT_CONCURRENCY): each holds a pooled connection until it ends. */
   importSlots: ConcurrencySlots
 }
@@ -23,6 +26,12 @@ const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fast
   // Only NDJSON, and left unread: the service reads the request itself, spooling it to a file as it arrives.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser(NDJSON, (_request, _payload, done) => done(null))
+  // At start, not at the first import: what a killed process spooled is removed as soon as the service is back.
+  fastify.addHook('onReady', async () => {
+    await openSpoolDirectory(options.spoolDirectory).catch((error: unknown) =>
+      fastify.log.warn({ err: error }, 'the import spool directory could not be prepared; imports will answer 503'),
+    )
+  })
 
   fastify.post(
     '/v1/import',
@@ -70,6 +79,7 @@ const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fast
         const result = await importRecords(fastify.db, request.raw, {
           mode: request.query.mode ?? 'all-or-nothing',
           bodyLimitBytes: options.bodyLimitBytes,
+          spoolDirectory: options.spoolDirectory,
           key: request.apiKey,
           // A retry of an import is recognised by the digest of its body, taken as it was spooled.
           beforeApply: (bodySha256) => fastify.claimIdempotencyKey(request, reply, bodySha256),

@@ -61,3 +61,35 @@ export function freePort(): Promise<number> {
     })
   })
 }
+
+export interface ServerProcess extends ProjectProcess {
+  port: number
+  /** `http://127.0.0.1:<port>` */
+  base: string
+}
+
+/**
+ * Starts `src/server.ts` on a free loopback port with `env` (a database from `prepareServerDatabase`, and the
+ * test's own settings) and resolves once `/readyz` answers 200. Overload shedding on event-loop delay is off: a
+ * busy test machine must not have requests refused as an overload.
+ */
+export async function startServerProcess(t: Teardown, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  const port = await freePort()
+  const server = startProjectProcess(t, 'src/server.ts', {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...env,
+  })
+  const base = `http://127.0.0.1:${port}`
+  for (let attempt = 0; ; attempt++) {
+    const ready = await fetch(`${base}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    )
+    if (ready) return { ...server, port, base }
+    if (attempt > 240 || server.child.exitCode !== null) throw new Error(`the server did not start: ${server.stderr()}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}

@@ -1,17 +1,16 @@
 import { createReadStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { type Readable, pipeline } from 'node:stream'
 import split2 from 'split2'
 import type { Db } from '../../db/schema.js'
 import { inTransaction } from '../../db/transaction.js'
-import { ApiError } from '../../errors/problems.js'
+import { ApiError, unavailable } from '../../errors/problems.js'
 import type { ApiKeyIdentity } from '../../schemas/api-key.schema.js'
 import type { ImportMode, ImportResult } from '../../schemas/import.schema.js'
 import { PendingPairCounts, settlePairCounts } from '../derived-state.js'
 import { ownedBy } from '../precondition.js'
 import { MAX_LINE_BYTES, spool } from './body-spool.js'
+import { spoolFilePath } from './spool-directory.js'
 import { type ExistingRecords, ImportAborted } from './import-context.js'
 import { ImportRefs } from './import-refs.js'
 import type { CheckedLine } from './line-check.js'
@@ -143,6 +142,8 @@ export async function importRecords(
   options: {
     mode: ImportMode
     bodyLimitBytes: number
+    /** The base of the spool directories (IMPORT_SPOOL_DIR); the system's temp directory when undefined. */
+    spoolDirectory?: string
     key: ApiKeyIdentity | null
     /**
      * Called with the SHA-256 of the whole body once it is in, before anything is applied: false skips the
@@ -151,9 +152,10 @@ export async function importRecords(
     beforeApply?: (bodySha256: Buffer) => Promise<boolean>
   },
 ): Promise<ImportResult | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), 'counterclaim-import-'))
+  const path = await spoolFilePath(options.spoolDirectory).catch((error) => {
+    throw spoolProblem(error) ?? error
+  })
   try {
-    const path = join(dir, 'body.ndjson')
     const bodySha256 = await spool(body, path, options.bodyLimitBytes)
     if (options.beforeApply !== undefined && !(await options.beforeApply(bodySha256))) return undefined
     return await applyFile(db, path, { mode: options.mode, key: options.key })
@@ -165,8 +167,23 @@ export async function importRecords(
         members: { mode, lines: read, line_errors, line_error_count },
       })
     }
-    throw error
+    throw spoolProblem(error) ?? error
   } finally {
-    await rm(dir, { recursive: true, force: true })
+    await rm(path, { force: true })
+  }
+}
+
+/** File-system errors of the spool that are the machine's state, not a bug: a 503 the client may retry. */
+function spoolProblem(error: unknown): ApiError | undefined {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return unavailable('the server has no space left to hold the import body; retry once space is freed')
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return unavailable('the server cannot write the import body to its spool directory (IMPORT_SPOOL_DIR)')
+    default:
+      return undefined
   }
 }
