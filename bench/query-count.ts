@@ -1,6 +1,5 @@
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely'
 import pg from 'pg'
-import Cursor from 'pg-cursor'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { SESSION_SETTINGS } from '../src/db/database.js'
@@ -59,7 +58,7 @@ export async function countQueries(databaseUrl: string, requests: CountedRequest
     },
     end: () => pool.end(),
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: counting, cursor: Cursor }) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: counting }) })
   const config = loadConfig({ DATABASE_URL: databaseUrl, MIGRATE_ON_START: 'false', LOG_LEVEL: 'silent' })
   const app = await buildApp({
     config,
@@ -71,6 +70,7 @@ export async function countQueries(databaseUrl: string, requests: CountedRequest
         idle: pool.idleCount,
         waiting: pool.waitingCount,
       }),
+      lastDiskFullAt: () => undefined,
       close: () => db.destroy(),
     },
     logger: false,

@@ -23,29 +23,23 @@ function fakeClient() {
   const emitter = new EventEmitter()
   const released: Array<Error | boolean | undefined> = []
   let answer: () => Promise<unknown> = () => Promise.resolve({ rows: [] })
-  let readRows: () => Promise<unknown[]> = () => Promise.resolve([])
   const client = Object.assign(emitter, {
-    query: (config: unknown) =>
-      typeof (config as { submit?: unknown }).submit === 'function'
-        ? { read: () => readRows(), close: () => Promise.resolve() }
-        : answer(),
+    query: () => answer(),
     release: (discard?: Error | boolean) => void released.push(discard),
   })
   return {
     client: client as unknown as Parameters<typeof guardedClient>[0],
     emit: (event: string, value: unknown) => emitter.emit(event, value),
     answerWith: (next: () => Promise<unknown>) => (answer = next),
-    readWith: (next: () => Promise<unknown[]>) => (readRows = next),
     released,
   }
 }
 
 const never = () => new Promise<never>(() => undefined)
 const after = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms))
-const cursor = { submit: () => undefined }
 
 t.test('the guard on a pooled connection', async (t) => {
-  const timeouts = { queryTimeoutMs: 100, cursorReadTimeoutMs: 400 }
+  const timeouts = { queryTimeoutMs: 100 }
 
   t.test('a query unanswered past its limit fails as unavailable, and its connection is dropped', async (t) => {
     const fake = fakeClient()
@@ -78,16 +72,6 @@ t.test('the guard on a pooled connection', async (t) => {
     await t.rejects(guarded.query('SELECT 1'), { code: '57014' })
     guarded.release()
     t.same(fake.released, [undefined])
-  })
-
-  t.test("an export's cursor reads wait for the longer export limit", async (t) => {
-    const fake = fakeClient()
-    const guarded = guardedClient(fake.client, timeouts)
-    const stream = guarded.query(cursor as never) as unknown as { read(n: number): Promise<unknown[]> }
-    fake.readWith(() => after(200, [{ id: 1 }]))
-    t.same(await stream.read(10), [{ id: 1 }], 'a read slower than the query limit is not cut off')
-    fake.readWith(never)
-    await t.rejects(stream.read(10), DatabaseUnavailableError, 'past the export limit, it is')
   })
 
   t.test('a migration waits as long as it takes', async (t) => {

@@ -2,13 +2,13 @@ import { join, resolve } from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
-import Cursor from 'pg-cursor'
 import type { Config } from '../config.js'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
 import { DatabaseUnavailableError } from './database-errors.js'
 import { EmbeddedServer } from './embedded-server.js'
-import { guardedClient } from './guarded-client.js'
+import { type ClientGuard, guardedClient } from './guarded-client.js'
+import { SqlState } from './postgres-error-codes.js'
 import { preparingClient } from './prepared-statements.js'
 
 export type DatabaseEngine = 'postgres' | 'embedded'
@@ -19,6 +19,8 @@ export interface DatabaseHandle {
   engine: DatabaseEngine
   /** The pool's connections now: checked out, idle, and requests waiting for one. */
   connections(): { inUse: number; idle: number; waiting: number }
+  /** When the database last refused a statement for want of disk space (53100); undefined if it never did. */
+  lastDiskFullAt(): Date | undefined
   close(): Promise<void>
 }
 
@@ -53,14 +55,9 @@ export interface ServerDatabaseOptions {
    * not fire when the network stalls.
    */
   queryTimeoutMs?: number
-  /**
-   * The statement_timeout of an export (default statementTimeoutMs): a read of its cursor waits that long, plus
-   * CLIENT_TIMEOUT_MARGIN_MS.
-   */
-  exportTimeoutMs?: number
   /** Called when an idle pooled connection fails (the server restarted, the network dropped). */
   onIdleError?: (error: Error) => void
-  /** Called when a query ran past queryTimeoutMs, or an export's read past its own limit. */
+  /** Called when a query ran past queryTimeoutMs. */
   onQueryTimeout?: () => void
   /** The pg client class of the pool (the embedded database's waits for its worker). */
   client?: typeof pg.Client
@@ -87,10 +84,13 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
     ...(options.client === undefined ? {} : { Client: options.client }),
   })
   const withMargin = (ms: number) => (ms > 0 ? ms + CLIENT_TIMEOUT_MARGIN_MS : 0)
-  const timeouts = {
+  let lastDiskFullAt: Date | undefined
+  const guard: ClientGuard = {
     queryTimeoutMs: options.queryTimeoutMs ?? withMargin(options.statementTimeoutMs),
-    cursorReadTimeoutMs: withMargin(options.exportTimeoutMs ?? options.statementTimeoutMs),
     onTimeout: options.onQueryTimeout,
+    onAnswer: (answer) => {
+      if ('sqlState' in answer && answer.sqlState === SqlState.diskFull) lastDiskFullAt = new Date()
+    },
   }
   pool.on('error', (error) => options.onIdleError?.(error))
   // pg reports a full pool or a failed connect as plain Errors, without a code to tell them apart from others:
@@ -99,16 +99,21 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
   const connections = {
     connect: () =>
       pool.connect().then(
-        (client) => preparingClient(guardedClient(client, timeouts)),
+        (client) => preparingClient(guardedClient(client, guard)),
         (error: unknown) => {
           throw new DatabaseUnavailableError('no database connection could be had', { cause: error })
         },
       ),
     end: () => pool.end(),
   }
-  // The cursor is what `query.stream()` reads through: the CSV and NDJSON exports.
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connections, cursor: Cursor }) })
-  return { db, engine: 'postgres', connections: connectionsOf(pool), close: () => db.destroy() }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connections }) })
+  return {
+    db,
+    engine: 'postgres',
+    connections: connectionsOf(pool),
+    lastDiskFullAt: () => lastDiskFullAt,
+    close: () => db.destroy(),
+  }
 }
 
 /**
@@ -121,13 +126,13 @@ export async function openPgliteDatabase(pglite: PGlite, onClose: () => Promise<
   await pglite.waitReady
   const { createPgConfig } = await import('@electric-sql/pglite/node-postgres')
   const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 })
-  // pg-cursor works through PGlite's pg adapter as on a server: each read is one Execute of a row count on a
-  // portal that PGlite keeps suspended in between, so an export streams here too, holding the one session.
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,
     engine: 'embedded',
     connections: connectionsOf(pool),
+    // An in-memory database has no disk to fill.
+    lastDiskFullAt: () => undefined,
     close: async () => {
       await db.destroy()
       await pglite.close()
@@ -146,8 +151,6 @@ export interface EmbeddedDatabaseOptions {
   connectTimeoutMs?: number
   /** How long the client waits for a query's answer (default statementTimeoutMs). */
   queryTimeoutMs?: number
-  /** The limit of an export's statement (default statementTimeoutMs); a read of its cursor waits that long. */
-  exportTimeoutMs?: number
   /** Called when PGlite was reopened after a query ran out of time, with how long reopening took. */
   onRestart?: (event: { reopenedInMs: number }) => void
   /** Called when the worker running PGlite fails, or an idle connection to it drops. */
@@ -182,7 +185,6 @@ export async function openEmbeddedDatabase(
       connectTimeoutMs: options.connectTimeoutMs,
       // No server-side cancellation will come first: the client's limit is the statement timeout itself.
       queryTimeoutMs: options.queryTimeoutMs ?? statementTimeoutMs,
-      exportTimeoutMs: options.exportTimeoutMs,
       onQueryTimeout: restartAfterTimeout,
       onIdleError: options.onWorkerError,
       client: server.clientClass(),
@@ -191,6 +193,7 @@ export async function openEmbeddedDatabase(
       db: handle.db,
       engine: 'embedded',
       connections: handle.connections,
+      lastDiskFullAt: handle.lastDiskFullAt,
       close: async () => {
         try {
           await handle.close()
@@ -221,7 +224,6 @@ export async function openDatabase(config: Config, events: DatabaseEvents = {}):
       statementTimeoutMs: config.statementTimeoutMs,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       queryTimeoutMs: config.databaseQueryTimeoutMs,
-      exportTimeoutMs: config.exportTimeoutMs,
       onIdleError: events.onIdleError,
     })
   }
@@ -229,7 +231,6 @@ export async function openDatabase(config: Config, events: DatabaseEvents = {}):
     statementTimeoutMs: config.statementTimeoutMs,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
-    exportTimeoutMs: config.exportTimeoutMs,
     onRestart: events.onRestart,
     onWorkerError: events.onIdleError,
   })

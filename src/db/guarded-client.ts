@@ -3,24 +3,21 @@ import type pg from 'pg'
 import { DatabaseUnavailableError } from './database-errors.js'
 import { sqlStateOf } from './postgres-error-codes.js'
 
-/** How long the client waits for the server; 0 waits for ever. */
-export interface ClientTimeouts {
+/** How long the client waits for the server (0 waits for ever), and what it reports of the answers. */
+export interface ClientGuard {
   /** For the answer to one query. */
   queryTimeoutMs: number
-  /** For the rows of one read of a cursor (an export), which the server bounds by its own, longer limit. */
-  cursorReadTimeoutMs: number
-  /** Called when a query or a read ran out of time: the database may be stuck in it. */
+  /** Called when a query ran out of time: the database may be stuck in it. */
   onTimeout?: () => void
+  /** Called with every answer the server gave: a result, or an error with a SQLSTATE. */
+  onAnswer?: (answer: ServerAnswer) => void
 }
+
+/** What a query came back with: the command of a result (`INSERT`, `COMMIT`…), or the SQLSTATE of an error. */
+export type ServerAnswer = { command: string } | { sqlState: string }
 
 /** What the pool hands out and the layers above (prepared statements, Kysely) call. */
 export type PooledClient = Pick<pg.PoolClient, 'query' | 'release'>
-
-/** What Kysely's PostgreSQL driver reads a stream through. */
-interface CursorLike {
-  read(rows: number): Promise<unknown[]>
-  close(): Promise<void>
-}
 
 const unbounded = new AsyncLocalStorage<true>()
 
@@ -48,7 +45,7 @@ const guardedClients = new WeakMap<pg.PoolClient, PooledClient>()
  * DatabaseUnavailableError, which the API answers 503 with Retry-After; pg's own errors for a lost connection
  * carry no SQLSTATE and would otherwise be taken for a bug.
  */
-export function guardedClient(client: pg.PoolClient, timeouts: ClientTimeouts): PooledClient {
+export function guardedClient(client: pg.PoolClient, guard: ClientGuard): PooledClient {
   const known = guardedClients.get(client)
   if (known !== undefined) return known
 
@@ -70,53 +67,36 @@ export function guardedClient(client: pg.PoolClient, timeouts: ClientTimeouts): 
         ms > 0
           ? setTimeout(() => {
               reject(breakWith(`the database did not answer within ${ms} ms`))
-              timeouts.onTimeout?.()
+              guard.onTimeout?.()
             }, ms)
           : undefined
       pending.then(
         (value) => {
           clearTimeout(timer)
+          const command = (value as { command?: unknown } | undefined)?.command
+          if (typeof command === 'string') guard.onAnswer?.({ command })
           resolve(value)
         },
         (error: unknown) => {
           clearTimeout(timer)
           // An error the server sent (it has a SQLSTATE) leaves the connection usable, and says what went wrong.
-          reject(broken !== undefined && sqlStateOf(error) === undefined ? broken : error)
+          const sqlState = sqlStateOf(error)
+          if (sqlState !== undefined) guard.onAnswer?.({ sqlState })
+          reject(broken !== undefined && sqlState === undefined ? broken : error)
         },
       )
     })
   }
 
-  function guardedCursor(cursor: CursorLike): CursorLike {
-    return {
-      read: (rows) =>
-        broken !== undefined
-          ? Promise.reject(broken)
-          : bounded(cursor.read(rows), limitOf(timeouts.cursorReadTimeoutMs)),
-      // Closing waits for the server's reply; on a broken connection there is none to wait for.
-      close: () =>
-        broken !== undefined ? Promise.resolve() : bounded(cursor.close(), limitOf(timeouts.queryTimeoutMs)),
-    }
-  }
-
   const guarded: PooledClient = {
     query: ((config: unknown, values?: unknown) => {
       const query = client.query as (config: unknown, values?: unknown) => unknown
-      if (broken !== undefined) return isSubmittable(config) ? brokenCursor(broken) : Promise.reject(broken)
-      if (isSubmittable(config)) return guardedCursor(query.call(client, config) as CursorLike)
-      return bounded(query.call(client, config, values) as Promise<unknown>, limitOf(timeouts.queryTimeoutMs))
+      if (broken !== undefined) return Promise.reject(broken)
+      return bounded(query.call(client, config, values) as Promise<unknown>, limitOf(guard.queryTimeoutMs))
     }) as pg.PoolClient['query'],
     // A broken connection is closed (pg destroys the socket of a client with a query still running) and replaced.
     release: (discard?: Error | boolean) => client.release(broken ?? discard),
   }
   guardedClients.set(client, guarded)
   return guarded
-}
-
-function brokenCursor(error: Error): CursorLike {
-  return { read: () => Promise.reject(error), close: () => Promise.resolve() }
-}
-
-function isSubmittable(config: unknown): boolean {
-  return typeof config === 'object' && config !== null && typeof (config as { submit?: unknown }).submit === 'function'
 }

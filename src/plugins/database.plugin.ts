@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     db: Kysely<Database>
     databaseEngine: DatabaseEngine
+    /** When the database last refused a statement for want of disk space; undefined if it never did. */
+    lastDiskFullAt: () => Date | undefined
   }
 }
 
@@ -29,6 +31,7 @@ export default fp<DatabasePluginOptions>(
     }
     fastify.decorate('db', database.db)
     fastify.decorate('databaseEngine', database.engine)
+    fastify.decorate('lastDiskFullAt', () => database.lastDiskFullAt())
   },
   { name: 'database' },
 )

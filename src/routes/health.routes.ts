@@ -27,7 +27,10 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       config: { access: 'public' },
       schema: {
         operationId: 'getReadiness',
-        summary: 'Readiness: the database answers',
+        summary: 'Readiness: the database answers and has room to write',
+        description:
+          '503 when the database does not answer within 2 s, and for 30 s after it refused a write for want of disk ' +
+          'space (the detail says which); reads are still served meanwhile.',
         tags: ['operations'],
         response: {
           200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }),
@@ -36,7 +39,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async () => {
-      await checkDatabaseReady(fastify.db, READINESS_TIMEOUT_MS)
+      await checkDatabaseReady(fastify.db, READINESS_TIMEOUT_MS, fastify.lastDiskFullAt())
       return { status: 'ready' as const, database: fastify.databaseEngine }
     },
   )

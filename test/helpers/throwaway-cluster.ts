@@ -91,8 +91,13 @@ function alive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export async function startThrowawayCluster(bindir: string, runAs: RunAs): Promise<ThrowawayCluster> {
-  const root = mkdtempSync(join(tmpdir(), 'counterclaim-cluster-'))
+/** `parent`: where the cluster's directory is made (default the system's temp directory). */
+export async function startThrowawayCluster(
+  bindir: string,
+  runAs: RunAs,
+  parent: string = tmpdir(),
+): Promise<ThrowawayCluster> {
+  const root = mkdtempSync(join(parent, 'counterclaim-cluster-'))
   chownSync(root, runAs.uid, runAs.gid)
   const dataDir = join(root, 'data')
   const port = await freePort()
