@@ -80,7 +80,9 @@ t.test('db:check passes on a consistent database and names every drift made by h
 
   await withDatabase(async ({ db }) => {
     await sql`UPDATE claims SET rebuttal_count = 3, review_count = 0 WHERE id = ${PIPELINE}`.execute(db)
-    await sql`UPDATE claims SET last_response_at = '2001-02-03T04:05:06Z' WHERE id = ${SHELLING}`.execute(db)
+    await sql`UPDATE claims SET last_response_at = '2001-02-03T04:05:06Z', standing = 'retracted' WHERE id = ${SHELLING}`.execute(
+      db,
+    )
     await sql`UPDATE rebuttal_pairs SET rebuttals = rebuttals + 2`.execute(db)
     await sql`UPDATE links SET to_claim_tags = '{stale}' WHERE id = ${linkId}`.execute(db)
   })
@@ -91,9 +93,10 @@ t.test('db:check passes on a consistent database and names every drift made by h
     `claim ${PIPELINE}  rebuttal_count: stored 3, counted 1`,
     `claim ${PIPELINE}  review_count: stored 0, counted 1`,
     `claim ${SHELLING}  last_response_at: stored 2001-02-03T04:05:06.000Z, counted 2020-10-06T17:00:00.000Z`,
+    `claim ${SHELLING}  standing: stored retracted, counted current`,
     `link ${linkId}  to_claim_tags: stored ["stale"], counted ["pipeline","missile","oil"]`,
     'rebuttal pair az-defence-ministry > am-foreign-ministry  rebuttals: stored 3, counted 1',
   ])
-  t.equal(lines.length, 5, `each drift once, and nothing else:\n${drifted.stdout}`)
-  t.match(drifted.stderr, /5 difference\(s\)/)
+  t.equal(lines.length, 6, `each drift once, and nothing else:\n${drifted.stdout}`)
+  t.match(drifted.stderr, /6 difference\(s\)/)
 })

@@ -49,6 +49,9 @@ export interface ClaimSourceRecord {
   quote?: string
 }
 
+/** Whether a claim still stands as said: its party may since have corrected or retracted it. */
+export type ClaimStanding = 'current' | 'corrected' | 'retracted'
+
 export interface ClaimTable {
   id: Generated<string>
   party_id: string
@@ -67,6 +70,8 @@ export interface ClaimTable {
   support_count: Generated<number>
   last_response_at: NullableTimestamp
   review_count: Generated<number>
+  /** Derived from the live corrections and retractions of the claim. */
+  standing: Generated<ClaimStanding>
   version: Generated<number>
   created_at: CreatedAt
   updated_at: UpdatedAt
@@ -88,7 +93,7 @@ export interface LinkTable {
   to_claim_id: string
   from_party_id: string
   to_party_id: string
-  kind: 'rebuts' | 'supports'
+  kind: 'rebuts' | 'supports' | 'corrects' | 'retracts'
   note: string | null
   /** Copies of the answered claim's tags and stated_at, kept equal to them, for the matrix's filters. */
   to_claim_tags: string[]

@@ -3,9 +3,9 @@ import type { Db, LinkTable } from '../db/schema.js'
 import type { Transaction } from '../db/transaction.js'
 
 /**
- * The SQL of the state derived from claims, links and reviews: the response and review counts and last response
- * time on claims, the rebuttal matrix's pair counts, and the copies of their claims that links keep. Only
- * `src/services/derived-state.ts` calls the writers here.
+ * The SQL of the state derived from claims, links and reviews: the response and review counts, last response
+ * time and standing of claims, the rebuttal matrix's pair counts, and the copies of their claims that links
+ * keep. Only `src/services/derived-state.ts` calls the writers here.
  */
 
 /**
@@ -25,7 +25,7 @@ export async function lockClaims(trx: Transaction, ids: string[]) {
     .execute()
 }
 
-/** The claims that claim `id` answers through live links, rebutting or supporting them. */
+/** The claims that claim `id` answers through live links: rebutting, supporting, correcting or retracting them. */
 export async function answeredClaimIds(db: Db, id: string): Promise<string[]> {
   const rows = await db
     .selectFrom('links')
@@ -37,22 +37,35 @@ export async function answeredClaimIds(db: Db, id: string): Promise<string[]> {
   return rows.map((row) => row.to_claim_id)
 }
 
+/** The kinds of link that answer another party's claim: a correction or retraction is not a response. */
+const RESPONSE = sql.raw(`('rebuts', 'supports')`)
+
 /**
- * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, and the
- * latest time one of the responding claims was stated. The links alone tell: a live link joins live claims, and
- * keeps its responding claim's stated_at (copyRespondingClaim runs first when it changes). Callers hold the
- * claims' locks. The counts are derived, not edited: `version` and `updated_at` stay as they are.
+ * A claim's standing from its live incoming links `l` (grouped by claim): retracted when one retracts it (whatever
+ * corrects it too), corrected when one corrects it, current otherwise.
+ */
+const standingOf = sql.raw(`CASE WHEN bool_or(l.kind = 'retracts') THEN 'retracted'
+                WHEN bool_or(l.kind = 'corrects') THEN 'corrected' ELSE 'current' END`)
+
+/**
+ * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, the
+ * latest time one of the responding claims was stated, and the standing that corrections and retractions give.
+ * The links alone tell: a live link joins live claims, and keeps its responding claim's stated_at
+ * (copyRespondingClaim runs first when it changes). Callers hold the claims' locks. The counts are derived, not
+ * edited: `version` and `updated_at` stay as they are.
  */
 export async function recountResponses(trx: Transaction, ids: string[]): Promise<void> {
   if (ids.length === 0) return
   await sql`
     UPDATE claims c
-    SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest
+    SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest,
+        standing = counted.standing
     FROM (
       SELECT target.id,
              count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
-             max(l.from_claim_stated_at) AS latest
+             max(l.from_claim_stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
+             ${standingOf} AS standing
       FROM unnest(${ids}::uuid[]) AS target (id)
       LEFT JOIN links l ON l.to_claim_id = target.id AND l.deleted_at IS NULL
       GROUP BY target.id
@@ -171,9 +184,9 @@ export interface Drift {
 
 /**
  * Every difference between the stored derived state and a fresh count of it from the live claims, links and
- * reviews: the counts and last response time of live claims, the live links that a deleted claim should have
- * taken with it, the copies that live links keep of their claims, and the rebuttal matrix's pair counts. Read
- * by an operator's check (after restoring a backup, say): whole-table scans, not for a request.
+ * reviews: the counts, last response time and standing of live claims, the live links that a deleted claim
+ * should have taken with it, the copies that live links keep of their claims, and the rebuttal matrix's pair
+ * counts. Read by an operator's check (after restoring a backup, say): whole-table scans, not for a request.
  */
 export async function findDrift(db: Db): Promise<Drift[]> {
   const { rows: claims } = await sql<{
@@ -186,12 +199,15 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     latest: Date | null
     review_count: number
     reviews: number
+    standing: string
+    counted_standing: string
   }>`
     WITH responses AS (
       SELECT l.to_claim_id AS id,
              count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
-             max(f.stated_at) AS latest
+             max(f.stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
+             ${standingOf} AS standing
       FROM links l JOIN claims f ON f.id = l.from_claim_id AND f.deleted_at IS NULL
       WHERE l.deleted_at IS NULL
       GROUP BY l.to_claim_id
@@ -201,13 +217,15 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     SELECT c.id, c.rebuttal_count, coalesce(r.rebuttals, 0)::int AS rebuttals,
            c.support_count, coalesce(r.supports, 0)::int AS supports,
            c.last_response_at, r.latest,
-           c.review_count, coalesce(v.reviews, 0)::int AS reviews
+           c.review_count, coalesce(v.reviews, 0)::int AS reviews,
+           c.standing, coalesce(r.standing, 'current') AS counted_standing
     FROM claims c
     LEFT JOIN responses r ON r.id = c.id
     LEFT JOIN reviewed v ON v.id = c.id
     WHERE c.deleted_at IS NULL
       AND (c.rebuttal_count <> coalesce(r.rebuttals, 0) OR c.support_count <> coalesce(r.supports, 0)
-           OR c.last_response_at IS DISTINCT FROM r.latest OR c.review_count <> coalesce(v.reviews, 0))
+           OR c.last_response_at IS DISTINCT FROM r.latest OR c.review_count <> coalesce(v.reviews, 0)
+           OR c.standing <> coalesce(r.standing, 'current'))
     ORDER BY c.id`.execute(db)
   const { rows: links } = await sql<{
     id: string
@@ -261,6 +279,7 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     compare(record, 'support_count', c.support_count, c.supports)
     compare(record, 'last_response_at', c.last_response_at, c.latest)
     compare(record, 'review_count', c.review_count, c.reviews)
+    compare(record, 'standing', c.standing, c.counted_standing)
   }
   for (const l of links) {
     const record = `link ${l.id}`

@@ -7,10 +7,11 @@ import type { AnsweredClaimCopy, Drift, LinkChange } from '../repositories/deriv
 import type { LinkKind } from '../repositories/link.repository.js'
 
 /**
- * The one owner of derived state: a claim's rebuttal and support counts, last response time and review count,
- * the rebuttal matrix's pair counts, and the copies of their claims that links keep. Every write path reports
- * what happened (links added or removed, a claim restated or deleted, reviews changed) here, in its transaction,
- * after locking the claims concerned with the lock functions below, which take them in id order.
+ * The one owner of derived state: a claim's rebuttal and support counts, last response time, standing (what
+ * corrections and retractions of it made of it) and review count, the rebuttal matrix's pair counts, and the
+ * copies of their claims that links keep. Every write path reports what happened (links added or removed, a claim
+ * restated or deleted, reviews changed) here, in its transaction, after locking the claims concerned with the lock
+ * functions below, which take them in id order.
  */
 
 /** Locks the live claims among `ids` in id order, and returns them; see derived-state.repository's lockClaims. */

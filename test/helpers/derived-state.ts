@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 
 /**
- * Live claims whose stored derived state (rebuttal and support counts, last response time, review count) differs
+ * Live claims whose stored derived state (rebuttal and support counts, last response time, standing, review count) differs
  * from a count made afresh from the live links and reviews, live links that touch a deleted claim, and (claimant, rebutter) pairs whose
  * maintained rebuttal count differs from the live links, and live links whose copies of their claims' tags and
  * stated_at are out of date. All lists are empty when the maintained state is right.
@@ -12,13 +12,16 @@ export async function derivedStateErrors(db: Kysely<any>) {
     LEFT JOIN LATERAL (
       SELECT count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
-             max(r.stated_at) AS latest
+             max(r.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS latest,
+             CASE WHEN count(*) FILTER (WHERE l.kind = 'retracts') > 0 THEN 'retracted'
+                  WHEN count(*) FILTER (WHERE l.kind = 'corrects') > 0 THEN 'corrected'
+                  ELSE 'current' END AS standing
       FROM links l JOIN claims r ON r.id = l.from_claim_id AND r.deleted_at IS NULL
       WHERE l.to_claim_id = c.id AND l.deleted_at IS NULL
     ) fresh ON true
     WHERE c.deleted_at IS NULL AND (
       c.rebuttal_count <> fresh.rebuttals OR c.support_count <> fresh.supports
-      OR c.last_response_at IS DISTINCT FROM fresh.latest
+      OR c.last_response_at IS DISTINCT FROM fresh.latest OR c.standing <> fresh.standing
       OR c.review_count <> (SELECT count(*) FROM reviews v WHERE v.claim_id = c.id AND v.deleted_at IS NULL)
     )`.execute(db)
   const { rows: links } = await sql<{ id: string }>`
