@@ -1,5 +1,5 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { ClaimSourceRecord, Db, NewClaimRow, Verdict } from '../db/schema.js'
+import type { ClaimSourceRecord, ClaimStanding, Db, NewClaimRow, Verdict } from '../db/schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
@@ -24,6 +24,7 @@ function selectClaims(db: Db) {
       'c.support_count',
       'c.last_response_at',
       'c.review_count',
+      'c.standing',
       'c.version',
       'c.created_at',
       'c.created_by',
@@ -33,6 +34,8 @@ function selectClaims(db: Db) {
       'p.name as party_name',
       rebuttingParties().as('rebutted_by'),
       reviewSummaries().as('reviews'),
+      restatementsOf().as('restated_by'),
+      restatementsBy().as('restates'),
     ])
     .where('c.deleted_at', 'is', null)
 }
@@ -52,6 +55,35 @@ function rebuttingParties() {
       )
     ) rp
   ) END`
+}
+
+/** A correction or retraction seen from one of its two claims: its kind, and the claim at the other end. */
+export interface RestatementRow {
+  kind: 'corrects' | 'retracts'
+  claim_id: string
+}
+
+/**
+ * The live claims that correct or retract claim `c`, earliest stated first; the maintained standing spares the
+ * lookup for the many claims that stand as said.
+ */
+function restatementsOf() {
+  return sql<RestatementRow[]>`CASE WHEN c.standing = 'current' THEN '[]'::json ELSE (
+    SELECT coalesce(json_agg(json_build_object('kind', l.kind, 'claim_id', l.from_claim_id)
+                             ORDER BY l.from_claim_stated_at, l.from_claim_id), '[]')
+    FROM links l
+    WHERE l.to_claim_id = c.id AND l.kind IN ('corrects', 'retracts') AND l.deleted_at IS NULL
+  ) END`
+}
+
+/** The live claims that claim `c` corrects or retracts, earliest stated first, through their small index. */
+function restatementsBy() {
+  return sql<RestatementRow[]>`(
+    SELECT coalesce(json_agg(json_build_object('kind', l.kind, 'claim_id', l.to_claim_id)
+                             ORDER BY l.to_claim_stated_at, l.to_claim_id), '[]')
+    FROM links l
+    WHERE l.from_claim_id = c.id AND l.kind IN ('corrects', 'retracts') AND l.deleted_at IS NULL
+  )`
 }
 
 /** Claim `c`'s live reviews in short, latest published first; the maintained count spares unreviewed claims. */
@@ -103,6 +135,8 @@ export interface ClaimFilter {
   /** Claims that this party has reviewed. */
   reviewedById?: string
   minRebuttals?: number
+  /** Claims whose standing is one of these. */
+  standings?: ClaimStanding[]
   statedAfter?: string
   statedBefore?: string
   /** Full-text query, web search syntax. */
@@ -134,6 +168,9 @@ function claimFilter(filter: ClaimFilter) {
   if (filter.disputed === true) conditions.push(sql<SqlBool>`c.rebuttal_count > 0`)
   if (filter.disputed === false) conditions.push(sql<SqlBool>`c.rebuttal_count = 0`)
   if (filter.minRebuttals !== undefined) conditions.push(sql<SqlBool>`c.rebuttal_count >= ${filter.minRebuttals}`)
+  if (filter.standings !== undefined && filter.standings.length > 0) {
+    conditions.push(sql<SqlBool>`c.standing = ANY(${filter.standings}::text[])`)
+  }
   if (filter.rebuttedById !== undefined) {
     conditions.push(sql<SqlBool>`c.id IN (
       SELECT l.to_claim_id FROM links l
@@ -250,7 +287,8 @@ export interface NewClaimValues {
  * Records a claim by the live party `partyKey` (an id or slug) and its first version, in one statement: the
  * party is locked against deletion (FOR SHARE) until the transaction ends, and without it nothing is written
  * (the answer is then undefined). One round trip where a lookup, an insert, a read back and a version insert
- * took four. Returns the claim as `findClaimById` reads it; a new claim has no responses and no reviews.
+ * took four. Returns the claim as `findClaimById` reads it; a new claim has no responses, no reviews and no
+ * corrections.
  */
 export async function insertClaimOfParty(
   db: Db,
@@ -259,7 +297,7 @@ export async function insertClaimOfParty(
   snapshot: unknown,
 ): Promise<ClaimRecord | undefined> {
   const partyColumn = sql.ref(isUuid(partyKey) ? 'id' : 'slug')
-  const { rows } = await sql<Omit<ClaimRecord, 'rebutted_by' | 'reviews'>>`
+  const { rows } = await sql<Omit<ClaimRecord, 'rebutted_by' | 'reviews' | 'restated_by' | 'restates'>>`
     WITH party AS (
       SELECT id, slug, name FROM parties
       WHERE ${partyColumn} = ${partyKey.toLowerCase()} AND deleted_at IS NULL
@@ -273,8 +311,8 @@ export async function insertClaimOfParty(
              ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb, ${values.created_by}::uuid
       FROM party
       RETURNING id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon, language,
-                tags, sources, rebuttal_count, support_count, last_response_at, review_count, version, created_at,
-                created_by, updated_at
+                tags, sources, rebuttal_count, support_count, last_response_at, review_count, standing, version,
+                created_at, created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb FROM claim
@@ -282,7 +320,7 @@ export async function insertClaimOfParty(
     SELECT claim.*, party.slug AS party_slug, party.name AS party_name
     FROM claim JOIN party ON party.id = claim.party_id`.execute(db)
   const row = rows[0]
-  return row === undefined ? undefined : { ...row, rebutted_by: [], reviews: [] }
+  return row === undefined ? undefined : { ...row, rebutted_by: [], reviews: [], restated_by: [], restates: [] }
 }
 
 /**

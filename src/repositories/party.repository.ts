@@ -171,3 +171,28 @@ export async function findPartiesByKeys(db: Db, keys: string[], options: { forSh
   if (options.forShare) query = query.forShare()
   return query.execute()
 }
+
+/**
+ * For each pair of parties, their slugs and whether they are on one side chain: the same party, or one speaks
+ * for the other, directly or through others. One query for every pair.
+ */
+export async function sideChainPairs(db: Db, pairs: Array<{ a: string; b: string }>) {
+  if (pairs.length === 0) return []
+  const { rows } = await sql<{ a: string; b: string; a_slug: string; b_slug: string; related: boolean }>`
+    WITH RECURSIVE pair (a, b) AS (
+      SELECT * FROM unnest(${pairs.map((pair) => pair.a)}::uuid[], ${pairs.map((pair) => pair.b)}::uuid[])
+    ), chain (start, id) AS (
+      SELECT a, a FROM pair
+      UNION
+      SELECT b, b FROM pair
+      UNION
+      SELECT chain.start, p.side_id FROM chain JOIN parties p ON p.id = chain.id WHERE p.side_id IS NOT NULL
+    )
+    SELECT pair.a, pair.b, pa.slug AS a_slug, pb.slug AS b_slug,
+           EXISTS (
+             SELECT 1 FROM chain
+             WHERE (chain.start = pair.a AND chain.id = pair.b) OR (chain.start = pair.b AND chain.id = pair.a)
+           ) AS related
+    FROM pair JOIN parties pa ON pa.id = pair.a JOIN parties pb ON pb.id = pair.b`.execute(db)
+  return rows
+}

@@ -53,6 +53,9 @@ const LocationPatch = Type.Object(
 )
 
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
+export const CLAIM_STANDINGS = ['current', 'corrected', 'retracted'] as const
+
+const RestatingClaims = (description: string) => Type.Array(Uuid, { description })
 
 /** What a claim says: the fields an edit can change, and what each version in the history keeps. */
 const claimContent = {
@@ -87,6 +90,15 @@ export const ClaimSchema = Type.Object(
     reviews: Type.Array(Type.Ref(ReviewSummarySchema), {
       description: 'Its fact-checks in short, latest published first; each whole at /v1/reviews/{id}.',
     }),
+    standing: StringEnum(CLAIM_STANDINGS, {
+      description:
+        'Whether it stands as said: retracted when a later live claim of its party (or of a party on its side ' +
+        'chain) withdraws it, corrected when one corrects it (retracted wins), current otherwise.',
+    }),
+    corrected_by: RestatingClaims('The live claims that correct it, earliest stated first.'),
+    retracted_by: RestatingClaims('The live claims that retract it, earliest stated first.'),
+    corrects: RestatingClaims('The earlier claims that it corrects, earliest stated first.'),
+    retracts: RestatingClaims('The earlier claims that it retracts, earliest stated first.'),
     version: Type.Integer({ minimum: 1, description: 'Incremented by every edit; earlier versions are in /history.' }),
     created_at: DateTime,
     updated_at: DateTime,
@@ -135,6 +147,16 @@ export type UpdateClaimInput = Static<typeof UpdateClaimBody>
 
 export const ClaimParams = Type.Object({ id: Uuid })
 
+/** The filter on standing that the claim list and the disputes list share. */
+export const standingFilter = {
+  standing: Type.Optional(
+    Type.Array(StringEnum(CLAIM_STANDINGS), {
+      maxItems: CLAIM_STANDINGS.length,
+      description: 'Only claims of one of these standings (current, corrected, retracted); repeat for several.',
+    }),
+  ),
+}
+
 /** The filters on fact-checks that the claim list and the disputes list share. */
 export const reviewFilters = {
   verdict: Type.Optional(
@@ -167,6 +189,7 @@ export const ClaimListQuery = Type.Object(
     ),
     language: Type.Optional(Language),
     status: Type.Optional(StringEnum(CLAIM_STATUSES)),
+    ...standingFilter,
     ...reviewFilters,
     stated_after: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),
     stated_before: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated before this time.' })),

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { ClaimSchema, reviewFilters, Tag } from './claim.schema.js'
+import { ClaimSchema, reviewFilters, standingFilter, Tag } from './claim.schema.js'
 import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
@@ -35,6 +35,7 @@ export const DisputeListQuery = Type.Object(
       Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) rebuts.' }),
     ),
     ...disputedClaimFilters,
+    ...standingFilter,
     ...reviewFilters,
     q: Type.Optional(
       Type.String({

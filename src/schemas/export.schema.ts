@@ -45,6 +45,21 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
     description: 'When the latest rebuttal or support was stated.',
     value: (c) => c.last_response_at,
   },
+  {
+    name: 'standing',
+    description: '`current`, `corrected` or `retracted` (by a later claim of its party or side chain).',
+    value: (c) => c.standing,
+  },
+  {
+    name: 'corrected_by',
+    description: 'Ids of the claims that correct it, joined with `;`.',
+    value: (c) => c.corrected_by.join(';'),
+  },
+  {
+    name: 'retracted_by',
+    description: 'Ids of the claims that retract it, joined with `;`.',
+    value: (c) => c.retracted_by.join(';'),
+  },
   { name: 'review_count', description: 'Live fact-checks of the claim.', value: (c) => c.review_count },
   {
     name: 'verdicts',

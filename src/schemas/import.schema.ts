@@ -67,7 +67,10 @@ export const LinkLine = Type.Object(
     ...lineOf('link'),
     kind: CreateLinkBody.properties.kind,
     from: orRef(Uuid, 'The responding claim: a claim id'),
-    to: orRef(Uuid, 'The claim it answers, by another party: a claim id'),
+    to: orRef(
+      Uuid,
+      'The claim it answers (by another party), corrects or retracts (earlier, same party or side chain): a claim id',
+    ),
     note: CreateLinkBody.properties.note,
   },
   { additionalProperties: false, title: 'ImportLinkLine' },

@@ -4,10 +4,14 @@ import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
 
-export const LINK_KINDS = ['rebuts', 'supports'] as const
+export const LINK_KINDS = ['rebuts', 'supports', 'corrects', 'retracts'] as const
 
 const Kind = StringEnum(LINK_KINDS, {
-  description: 'rebuts: the responding claim disputes the other; supports: it backs it.',
+  description:
+    'rebuts: the responding claim disputes the other; supports: it backs it (both between claims of different ' +
+    'parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier ' +
+    "one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: " +
+    "it changes the earlier claim's standing, not its rebuttal or support counts.",
 })
 const Note = Type.String({
   minLength: 1,
@@ -32,7 +36,9 @@ export const LinkSchema = Type.Object(
   {
     $id: 'Link',
     title: 'Link',
-    description: 'A claim answering a claim of another party: rebutting or supporting it.',
+    description:
+      'A claim answering a claim of another party (rebutting or supporting it), or a later claim of the same ' +
+      'party or side chain correcting or retracting an earlier one.',
   },
 )
 export type Link = Static<typeof LinkSchema>
@@ -40,7 +46,12 @@ export type Link = Static<typeof LinkSchema>
 export const CreateLinkBody = Type.Object(
   {
     from_claim_id: Type.String({ ...Uuid, description: 'The responding claim.' }),
-    to_claim_id: Type.String({ ...Uuid, description: 'The claim it answers; by another party.' }),
+    to_claim_id: Type.String({
+      ...Uuid,
+      description:
+        'The claim it answers: by another party for rebuts and supports; stated no later, by the same party or ' +
+        'one on its side chain (one speaks for the other, directly or not), for corrects and retracts.',
+    }),
     kind: Kind,
     note: Type.Optional(Note),
   },

@@ -34,11 +34,20 @@ export function toClaim(row: ClaimRecord): Claim {
     last_response_at: row.last_response_at?.toISOString() ?? null,
     review_count: row.review_count,
     reviews: row.reviews.map((review) => ({ ...review, published_at: new Date(review.published_at).toISOString() })),
+    standing: row.standing,
+    corrected_by: restated(row.restated_by, 'corrects'),
+    retracted_by: restated(row.restated_by, 'retracts'),
+    corrects: restated(row.restates, 'corrects'),
+    retracts: restated(row.restates, 'retracts'),
     version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   }
 }
+
+/** The claims at the other end of a claim's corrections or retractions, of one kind. */
+const restated = (links: claims.RestatementRow[], kind: claims.RestatementRow['kind']) =>
+  links.filter((link) => link.kind === kind).map((link) => link.claim_id)
 
 /** The columns that hold what a claim says. */
 export type ClaimContentRow = Pick<

@@ -39,6 +39,7 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
     tags: filter.tag,
     text: filter.q,
     minRebuttals: filter.min_rebuttals,
+    standings: filter.standing,
     statedAfter: filter.since,
     statedBefore: filter.until,
     order: ORDERS[sort],

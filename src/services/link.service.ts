@@ -4,6 +4,7 @@ import type { Db } from '../db/schema.js'
 import { ApiError, type FieldError, notFound, unknownReference, unprocessableField } from '../errors/problems.js'
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
+import { sideChainPairs } from '../repositories/party.repository.js'
 import { updateRecord } from '../repositories/record-version.js'
 import type { LinkKind, LinkRecord } from '../repositories/link.repository.js'
 import type { CreateClaimInput } from '../schemas/claim.schema.js'
@@ -100,7 +101,7 @@ export async function linkClaimsMany(
     ...new Set(wanted.filter(notSelfLink).flatMap((link) => [link.fromClaimId, link.toClaimId])),
   ])
   const outcomes: LinkOutcome[] = []
-  const valid: Array<{ index: number; link: LinkRequest } & ReturnType<typeof linkedClaims>> = []
+  let valid: Array<{ index: number; link: LinkRequest } & ReturnType<typeof linkedClaims>> = []
   for (const [index, link] of wanted.entries()) {
     try {
       valid.push({ index, link, ...linkedClaims(link, locked, ends) })
@@ -109,6 +110,9 @@ export async function linkClaimsMany(
       outcomes[index] = { problem }
     }
   }
+  const offLine = await restatementsAcrossSides(trx, valid, ends)
+  for (const [index, problem] of offLine) outcomes[index] = { problem }
+  valid = valid.filter(({ index }) => !offLine.has(index))
   const pair = (link: { fromClaimId: string; toClaimId: string }) => `${link.fromClaimId}/${link.toClaimId}`
   // One statement answers another one way: it cannot both rebut and support it.
   const existing = new Map<string, { id: string; kind: LinkKind }>(
@@ -150,13 +154,19 @@ const selfLink = (ends: LinkEnds) =>
 
 type LockedClaim = Awaited<ReturnType<typeof derived.lockClaims>>[number]
 
+/** The kinds of link by which a party corrects or withdraws its own earlier claim, rather than answers another's. */
+const RESTATEMENTS: ReadonlySet<LinkKind> = new Set(['corrects', 'retracts'])
+export const isRestatement = (kind: LinkKind) => RESTATEMENTS.has(kind)
+
 /**
  * The two claims of a new link, found among the claims locked for it (`lockClaims` returns live ones only), with
- * the problem of the first rule they break: a claim answering itself, a claim that is not there or not live, two
- * claims of one party. linkClaimsMany checks many links against one lock of all their claims with it.
+ * the problem of the first rule they break: a claim answering itself, a claim that is not there or not live, a
+ * rebuttal or support between two claims of one party, a correction or retraction stated before what it corrects.
+ * linkClaimsMany checks many links against one lock of all their claims with it; whether a correction's two
+ * parties are on one side chain, it asks the database for all of them at once (restatementsAcrossSides).
  */
 function linkedClaims(
-  link: { fromClaimId: string; toClaimId: string },
+  link: { fromClaimId: string; toClaimId: string; kind: LinkKind },
   locked: LockedClaim[],
   ends: LinkEnds,
 ): { from: LockedClaim; to: LockedClaim } {
@@ -172,15 +182,71 @@ function linkedClaims(
     throw unknownReference(end.in, end.field, `no live claim has the id ${id}`)
   }
   if (from === undefined || to === undefined) throw new Error('unreachable: both ends were checked')
-  if (from.party_id === to.party_id) throw samePartyLink(ends)
+  if (isRestatement(link.kind)) {
+    if (new Date(to.stated_at) > new Date(from.stated_at)) throw restatementBeforeClaim(link, from, to, ends)
+  } else if (from.party_id === to.party_id) throw samePartyLink(ends)
   return { from, to }
+}
+
+/** The verb of a correction or retraction, for problems. */
+const restating = (kind: LinkKind) => (kind === 'retracts' ? 'retracts' : 'corrects')
+
+const restatementBeforeClaim = (link: { kind: LinkKind }, from: LockedClaim, to: LockedClaim, ends: LinkEnds) =>
+  unprocessableField(
+    ends.from.in,
+    ends.from.field,
+    `is claim ${from.id}, stated at ${new Date(from.stated_at).toISOString()}, before claim ${to.id} that it ` +
+      `${restating(link.kind)} (stated at ${new Date(to.stated_at).toISOString()}): a correction or retraction ` +
+      'comes after the claim it corrects or retracts',
+  )
+
+/**
+ * The corrections and retractions among `valid` whose two claims are of parties on different side chains (neither
+ * is the other nor speaks for it, directly or through others), each with its problem, by request index.
+ */
+async function restatementsAcrossSides(
+  trx: Transaction,
+  valid: Array<{ index: number; link: LinkRequest; from: LockedClaim; to: LockedClaim }>,
+  ends: LinkEnds,
+): Promise<Map<number, ApiError>> {
+  const between = valid.filter(({ link, from, to }) => isRestatement(link.kind) && from.party_id !== to.party_id)
+  const problems = new Map<number, ApiError>()
+  if (between.length === 0) return problems
+  const key = (a: string, b: string) => `${a}/${b}`
+  const pairs = new Map(
+    (
+      await sideChainPairs(
+        trx,
+        [...new Set(between.map(({ from, to }) => key(from.party_id, to.party_id)))].map((pair) => {
+          const [a, b] = pair.split('/') as [string, string]
+          return { a, b }
+        }),
+      )
+    ).map((row) => [key(row.a, row.b), row]),
+  )
+  for (const { index, link, from, to } of between) {
+    const pair = pairs.get(key(from.party_id, to.party_id))
+    if (pair === undefined || pair.related) continue
+    problems.set(
+      index,
+      unprocessableField(
+        ends.from.in,
+        ends.from.field,
+        `is a claim of ${pair.a_slug}, and claim ${to.id} is one of ${pair.b_slug}: a claim ${restating(link.kind)} ` +
+          'only a claim of its own party, or of a party on its side chain (one speaks for the other, directly or ' +
+          'through others)',
+      ),
+    )
+  }
+  return problems
 }
 
 const samePartyLink = (ends: Pick<LinkEnds, 'from'>) =>
   unprocessableField(
     ends.from.in,
     ends.from.field,
-    'is a claim of the same party: a link joins claims of different parties',
+    'is a claim of the same party: a rebuttal or support joins claims of different parties (a party corrects ' +
+      'or retracts its own claims)',
   )
 
 /** The conflict of a new link with the live link already between its two claims. */
