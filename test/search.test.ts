@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import t from 'tap'
-import { RELEVANCE_CANDIDATES } from '../src/repositories/claim.repository.js'
+import { RELEVANCE_CANDIDATES, withoutRepeatedWords } from '../src/repositories/claim.repository.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import type { Claim, Page } from './helpers/wire-types.js'
 
@@ -51,3 +51,17 @@ t.test(
     t.equal((JSON.parse(lines[0] ?? '{}') as Claim).id, oldestId, 'the most relevant first')
   },
 )
+
+t.test('a word said again in the query changes nothing of what matches, nor of the order', async (t) => {
+  t.equal(withoutRepeatedWords('Pipeline hit pipeline  HIT oil'), 'Pipeline hit oil')
+  t.equal(withoutRepeatedWords('oil -pipeline oil'), 'oil -pipeline', 'an exclusion is a word of its own')
+  t.equal(withoutRepeatedWords('"oil pipeline" oil'), '"oil pipeline" oil', 'a query with a phrase is kept whole')
+  t.equal(withoutRepeatedWords('oil or gas oil'), 'oil or gas oil', 'and one with an OR')
+  const ids = async (q: string) =>
+    ((await call(app, 'GET', `/v1/claims?q=${encodeURIComponent(q)}&limit=20`)).body as Page<Claim>).data.map(
+      (claim) => claim.id,
+    )
+  const once = await ids('pipeline hit')
+  t.ok(once.length > 0)
+  t.same(await ids('pipeline hit '.repeat(16)), once)
+})
