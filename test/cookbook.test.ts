@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { runDocumentedCommands, shellBlocks } from './helpers/documented-commands.js'
-import type { ClaimReviewDocument } from './helpers/wire-types.js'
+import type { Claim, ClaimReviewDocument, Dispute, Page } from './helpers/wire-types.js'
 
 /**
  * docs/cookbook.md, run as written against a live server (on the embedded database, on a free port), so that the
@@ -11,6 +11,7 @@ import type { ClaimReviewDocument } from './helpers/wire-types.js'
  */
 const blocks = shellBlocks('docs/cookbook.md', '# Cookbook')
 const PIPELINE = '5eed0000-0000-4000-8000-000000000001'
+const TOLL = '5eed0000-0000-4000-8000-000000000013'
 
 /** The JSON documents curl printed one after the other (without newlines between them). */
 const jsonDocuments = (output: string): unknown[] =>
@@ -23,9 +24,19 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     /^npm run seed:example\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nnpm start\n$/,
     'the cookbook starts by seeding, making a key, then starting',
   )
-  t.equal(commands.length, 7, 'seven recipes of commands')
+  t.equal(commands.length, 9, 'nine blocks of commands')
   const { outputs, workDir } = await runDocumentedCommands(t, commands)
-  const [csv = '', thread = '', counterClaim = '', verdict = '', jsonLd = '', imported = '', partial = ''] = outputs
+  const [
+    csv = '',
+    thread = '',
+    counterClaim = '',
+    verdict = '',
+    jsonLd = '',
+    imported = '',
+    partial = '',
+    corrections = '',
+    standings = '',
+  ] = outputs
 
   t.test('disputed claims as CSV and NDJSON', async (t) => {
     const [csvPart = '', ndjsonPart = ''] = csv.split(/(?<=\r\n)(?=\{)/)
@@ -106,5 +117,23 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
       counts: { claims: { created: 1 }, links: { created: 0 } },
       line_error_count: 1,
     })
+  })
+
+  t.test('a figure revised and a claim withdrawn', async (t) => {
+    t.match(jsonDocuments(corrections), [
+      { counts: { claims: { created: 2 }, links: { created: 2 } }, line_error_count: 0 },
+    ])
+    const csvStart = standings.indexOf('id,party_id')
+    const [figure, disputes] = jsonDocuments(standings.slice(0, csvStart)) as [Claim, Page<Dispute>]
+    t.match(figure, { text: /^240 people/, standing: 'corrected', retracted_by: [] })
+    t.equal(figure.corrected_by.length, 1, 'the revised figure corrects it')
+    t.match(disputes.data, [
+      { claim: { id: PIPELINE, standing: 'retracted', status: 'disputed', rebuttal_count: 1 }, latest_rebuttals: [{}] },
+    ])
+    const rows = parse(standings.slice(csvStart), { columns: true }) as Array<Record<string, string>>
+    t.same(rows.map((row) => [row.id, row.standing]).sort(), [
+      [PIPELINE, 'retracted'],
+      [TOLL, 'corrected'],
+    ])
   })
 })

@@ -121,6 +121,7 @@ function comparable(dispute: Dispute) {
     rebutted_by: claim.rebutted_by.map((party) => party.slug),
     last_response_at: claim.last_response_at,
     review_count: claim.review_count,
+    standing: claim.standing,
     verdicts: claim.reviews.map((review) => `${review.reviewer.slug}:${review.verdict}`),
     latest_rebuttals: dispute.latest_rebuttals.map((r) => [r.claim.party.slug, r.claim.text, r.note]),
   }
@@ -161,6 +162,20 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     })
     t.equal(review.status, 201)
   }
+  // The pipeline claim corrected by its ministry, and the denial withdrawn: links of their own kinds.
+  for (const [party, earlier, kind, stated_at] of [
+    ['az-defence-ministry', pipeline, 'corrects', '2020-10-08T10:00:00Z'],
+    ['am-foreign-ministry', denial, 'retracts', '2020-10-08T11:00:00Z'],
+  ] as const) {
+    const later = await call(app, 'POST', '/v1/claims', { party, text: `It ${kind} an earlier claim.`, stated_at })
+    t.equal(later.status, 201)
+    const link = await call(app, 'POST', '/v1/links', {
+      from_claim_id: (later.body as Claim).id,
+      to_claim_id: earlier,
+      kind,
+    })
+    t.equal(link.status, 201, link.raw)
+  }
   const deleted = await call(app, 'POST', '/v1/claims', {
     party: 'bbc-news',
     text: 'Withdrawn.',
@@ -177,7 +192,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     counts: {
       parties: { created: parties, updated: 0, unchanged: 0 },
       claims: { created: claims, updated: 0, unchanged: 0 },
-      links: { created: 4, updated: 0, unchanged: 0 },
+      links: { created: 6, updated: 0, unchanged: 0 },
       reviews: { created: 2, updated: 0, unchanged: 0 },
     },
     line_error_count: 0,
@@ -187,6 +202,25 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   const after = await ndjsonExport<Dispute>(target.app, '/v1/disputes?sort=-stated_at')
   t.ok(before.length >= 2, `disputes to compare (${before.length})`)
   t.same(after.map(comparable), before.map(comparable), 'the same disputes, in the same order')
+  t.same(
+    before.filter((dispute) => dispute.claim.standing !== 'current').map((dispute) => dispute.claim.standing),
+    ['retracted', 'corrected'],
+    'among them a retracted claim and a corrected one',
+  )
+  /** Every claim's standing, and what corrects or retracts it, by what it says rather than by its id. */
+  const standings = async (app: FastifyInstance) => {
+    const claims = await ndjsonExport<Claim>(app, '/v1/claims?sort=stated_at')
+    const textOf = new Map(claims.map((claim) => [claim.id, claim.text]))
+    return claims.map((claim) => [
+      claim.text,
+      claim.standing,
+      claim.corrected_by.map((id) => textOf.get(id)),
+      claim.retracted_by.map((id) => textOf.get(id)),
+      claim.corrects.map((id) => textOf.get(id)),
+      claim.retracts.map((id) => textOf.get(id)),
+    ])
+  }
+  t.same(await standings(target.app), await standings(app), 'the same standings, from the same corrections')
 
   const slugsOf = (matrix: Matrix) =>
     matrix.cells.map((cell) => `${cell.claimant.slug}>${cell.rebutter.slug}:${cell.rebuttals}`)
