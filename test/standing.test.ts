@@ -201,6 +201,26 @@ t.test('who may correct or retract, and when', async (t) => {
   t.equal((await problemOf(sameTime.id, ministry.id, 'corrects')).status, 201, 'a claim stated at the same time may')
 })
 
+t.test('an edit of stated_at keeps a correction after what it corrects', async (t) => {
+  const earlier = await claimBy('moh')
+  const later = await claimBy('moh')
+  await link(later.id, earlier.id, 'retracts')
+  const tooEarly = await call(app, 'PATCH', `/v1/claims/${later.id}`, { stated_at: '2023-10-01T00:00:00Z' })
+  t.equal(tooEarly.status, 422, 'the retraction may not move before the claim it retracts')
+  t.match(tooEarly.body, {
+    code: 'unprocessable-entity',
+    detail: new RegExp(`2023-10-01T00:00:00.000Z.*${earlier.stated_at}.*retracts`),
+    errors: [{ in: 'body', field: 'stated_at' }],
+  })
+  const tooLate = await call(app, 'PATCH', `/v1/claims/${earlier.id}`, { stated_at: '2023-12-01T00:00:00Z' })
+  t.equal(tooLate.status, 422, 'nor the retracted claim after its retraction')
+  t.match(tooLate.body.detail, new RegExp(`${later.stated_at}.*2023-12-01T00:00:00.000Z`))
+  t.match(await getClaim(later.id), { stated_at: later.stated_at, version: later.version }, 'nothing changed')
+  const fine = await call(app, 'PATCH', `/v1/claims/${earlier.id}`, { stated_at: later.stated_at })
+  t.equal(fine.status, 200, 'the same time is allowed')
+  t.match(await getClaim(earlier.id), { standing: 'retracted', retracted_by: [later.id] })
+})
+
 t.test('import lines carry corrections and retractions', async (t) => {
   const lines = [
     { type: 'claim', ref: 'figure', party: 'moh', text: 'At least 500 dead.', stated_at: '2023-10-17T18:00:00Z' },

@@ -151,3 +151,27 @@ export async function findLiveLinksBetween(db: Db, pairs: Array<{ fromClaimId: s
     WHERE l.deleted_at IS NULL`.execute(db)
   return rows
 }
+
+/**
+ * The live corrections and retractions that claim `claimId`, stated at `statedAt`, would leave out of order: the
+ * earlier claims it corrects or retracts stated after it, and the claims correcting or retracting it stated before
+ * it. From the copies of both claims' stated_at that each link keeps.
+ */
+export async function restatementsOutOfOrder(db: Db, claimId: string, statedAt: Date | string) {
+  const { rows } = await sql<{
+    from_claim_id: string
+    to_claim_id: string
+    kind: LinkKind
+    from_stated_at: Date
+    to_stated_at: Date
+  }>`
+    SELECT l.from_claim_id, l.to_claim_id, l.kind,
+           l.from_claim_stated_at AS from_stated_at, l.to_claim_stated_at AS to_stated_at
+    FROM links l
+    WHERE l.deleted_at IS NULL AND l.kind IN ('corrects', 'retracts')
+      AND ((l.from_claim_id = ${claimId} AND l.to_claim_stated_at > ${statedAt}::timestamptz)
+           OR (l.to_claim_id = ${claimId} AND l.from_claim_stated_at < ${statedAt}::timestamptz))
+    ORDER BY l.from_claim_stated_at, l.id
+    LIMIT 1`.execute(db)
+  return rows
+}

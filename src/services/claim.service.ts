@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
-import { ApiError, invalidField } from '../errors/problems.js'
+import { ApiError, invalidField, unprocessableField } from '../errors/problems.js'
 import * as claims from '../repositories/claim.repository.js'
 import { insertVersions } from '../repositories/record-version.js'
 import * as links from '../repositories/link.repository.js'
@@ -239,14 +239,36 @@ export async function reviseClaim(
       if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
       return values
     },
-    follow: (current, values) =>
-      derived.claimRestated(
+    follow: async (current, values) => {
+      if (values.stated_at !== undefined) await keepRestatementsInOrder(trx, current.id, values.stated_at)
+      await derived.claimRestated(
         trx,
         { id: current.id, tags: values.tags ?? current.tags, stated_at: values.stated_at ?? current.stated_at },
         { tags: values.tags !== undefined, statedAt: values.stated_at !== undefined },
         answered,
-      ),
+      )
+    },
   })
+}
+
+/**
+ * Refuses a new stated_at that would put a correction or retraction before the claim it corrects or retracts, as
+ * linking them in that order is refused: 422, naming both times.
+ */
+async function keepRestatementsInOrder(trx: Transaction, id: string, statedAt: Date | string): Promise<void> {
+  const [link] = await links.restatementsOutOfOrder(trx, id, statedAt)
+  if (link === undefined) return
+  const moved = new Date(statedAt).toISOString()
+  const [later, earlier] =
+    link.from_claim_id === id
+      ? [`${id} (stated at ${moved})`, `claim ${link.to_claim_id} (stated at ${link.to_stated_at.toISOString()})`]
+      : [`${link.from_claim_id} (stated at ${link.from_stated_at.toISOString()})`, `claim ${id} (stated at ${moved})`]
+  throw unprocessableField(
+    'body',
+    'stated_at',
+    `would put claim ${later} before ${earlier} that it ${link.kind === 'retracts' ? 'retracts' : 'corrects'}: a ` +
+      'correction or retraction comes after the claim it corrects or retracts',
+  )
 }
 
 /**
