@@ -367,15 +367,18 @@ function linksSql(stage: 1 | 2 | 3, first: number, last: number, limit?: number)
 }
 
 // The derived columns exactly as recountResponses (src/repositories/derived-state.repository.ts) sets them, for every
-// answered claim at once: unanswered claims keep the defaults the recount would give them (0, 0, null).
+// answered claim at once: unanswered claims keep the defaults the recount would give them (0, 0, null, current).
 const recountSql = `
   UPDATE claims c
-  SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest
+  SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest,
+      standing = counted.standing
   FROM (
     SELECT l.to_claim_id AS id,
            count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
            count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
-           max(responder.stated_at) AS latest
+           max(responder.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS latest,
+           CASE WHEN bool_or(l.kind = 'retracts') THEN 'retracted'
+                WHEN bool_or(l.kind = 'corrects') THEN 'corrected' ELSE 'current' END AS standing
     FROM links l JOIN claims responder ON responder.id = l.from_claim_id AND responder.deleted_at IS NULL
     WHERE l.deleted_at IS NULL
     GROUP BY l.to_claim_id

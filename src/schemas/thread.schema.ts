@@ -28,7 +28,9 @@ export const ThreadEntrySchema = Type.Object(
     depth: Type.Integer({ minimum: 1, description: 'Links between the root claim and this one.' }),
     link: Type.Object({
       id: Uuid,
-      kind: StringEnum(LINK_KINDS),
+      kind: StringEnum(LINK_KINDS, {
+        description: 'How the one claim answers the other: rebuts, supports, or (within a party) corrects, retracts.',
+      }),
       note: Nullable(Type.String()),
       from_claim_id: Type.String({ ...Uuid, description: 'The responding claim.' }),
       to_claim_id: Type.String({ ...Uuid, description: 'The claim it answers.' }),
