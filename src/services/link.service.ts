@@ -156,7 +156,7 @@ type LockedClaim = Awaited<ReturnType<typeof derived.lockClaims>>[number]
 
 /** The kinds of link by which a party corrects or withdraws its own earlier claim, rather than answers another's. */
 const RESTATEMENTS: ReadonlySet<LinkKind> = new Set(['corrects', 'retracts'])
-export const isRestatement = (kind: LinkKind) => RESTATEMENTS.has(kind)
+const isRestatement = (kind: LinkKind) => RESTATEMENTS.has(kind)
 
 /**
  * The two claims of a new link, found among the claims locked for it (`lockClaims` returns live ones only), with
@@ -213,20 +213,14 @@ async function restatementsAcrossSides(
   const problems = new Map<number, ApiError>()
   if (between.length === 0) return problems
   const key = (a: string, b: string) => `${a}/${b}`
-  const pairs = new Map(
-    (
-      await sideChainPairs(
-        trx,
-        [...new Set(between.map(({ from, to }) => key(from.party_id, to.party_id)))].map((pair) => {
-          const [a, b] = pair.split('/') as [string, string]
-          return { a, b }
-        }),
-      )
-    ).map((row) => [key(row.a, row.b), row]),
+  const wanted = new Map(
+    between.map(({ from, to }) => [key(from.party_id, to.party_id), { a: from.party_id, b: to.party_id }]),
   )
+  const pairs = new Map((await sideChainPairs(trx, [...wanted.values()])).map((row) => [key(row.a, row.b), row]))
   for (const { index, link, from, to } of between) {
     const pair = pairs.get(key(from.party_id, to.party_id))
-    if (pair === undefined || pair.related) continue
+    if (pair === undefined) throw new Error(`no side chain answer for parties ${from.party_id} and ${to.party_id}`)
+    if (pair.related) continue
     problems.set(
       index,
       unprocessableField(
