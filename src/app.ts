@@ -27,6 +27,7 @@ import importRoutes from './routes/import.routes.js'
 import keyRoutes from './routes/keys.routes.js'
 import linkRoutes from './routes/links.routes.js'
 import partyRoutes from './routes/parties.routes.js'
+import responseTimeRoutes from './routes/response-times.routes.js'
 import reviewRoutes from './routes/reviews.routes.js'
 
 export interface AppOptions {
@@ -139,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(claimRoutes, exports)
   await app.register(linkRoutes)
   await app.register(disputeRoutes, exports)
+  await app.register(responseTimeRoutes, exports)
   await app.register(importRoutes, {
     bodyLimitBytes: options.config.importBodyLimitBytes,
     spoolDirectory: options.config.importSpoolDir,

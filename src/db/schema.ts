@@ -69,6 +69,9 @@ export interface ClaimTable {
   rebuttal_count: Generated<number>
   support_count: Generated<number>
   last_response_at: NullableTimestamp
+  /** The earliest stated_at of a live response (rebuttal or support), and of a live rebuttal. */
+  first_response_at: NullableTimestamp
+  disputed_since: NullableTimestamp
   review_count: Generated<number>
   /** Derived from the live corrections and retractions of the claim. */
   standing: Generated<ClaimStanding>

@@ -8,6 +8,7 @@ import { EVERY_ROUTE_PROBLEMS, ProblemSchema, problemResponses } from '../schema
 import { DisputeSchema, MatrixSchema, RebuttalSummarySchema } from '../schemas/dispute.schema.js'
 import { LinkSchema, RebuttalSchema } from '../schemas/link.schema.js'
 import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
+import { ResponseTimesListSchema, ResponseTimesSchema } from '../schemas/response-times.schema.js'
 import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
 import { ThreadEntrySchema, ThreadSchema } from '../schemas/thread.schema.js'
 import packageJson from '../../package.json' with { type: 'json' }
@@ -29,6 +30,8 @@ const SHARED_SCHEMAS = [
   ThreadSchema,
   ReviewSchema,
   ReviewVersionSchema,
+  ResponseTimesSchema,
+  ResponseTimesListSchema,
   ApiKeySchema,
   CreatedApiKeySchema,
 ]

@@ -23,6 +23,8 @@ function selectClaims(db: Db) {
       'c.rebuttal_count',
       'c.support_count',
       'c.last_response_at',
+      'c.first_response_at',
+      'c.disputed_since',
       'c.review_count',
       'c.standing',
       'c.version',
@@ -119,7 +121,8 @@ export async function findClaimById(db: Db, id: string, options: { forUpdate?: b
  * The orders a list of claims comes in. The last two are the disputes page's: by most recent response, and by
  * most rebutted.
  */
-export type ClaimListOrder = 'stated_at' | 'created_at' | 'relevance' | 'last_response_at' | 'rebuttal_count'
+export type ClaimListOrder =
+  'stated_at' | 'created_at' | 'relevance' | 'last_response_at' | 'disputed_since' | 'rebuttal_count'
 
 export interface ClaimFilter {
   partyId?: string
@@ -139,6 +142,14 @@ export interface ClaimFilter {
   standings?: ClaimStanding[]
   statedAfter?: string
   statedBefore?: string
+  /** When the claim became disputed (its first live rebuttal was stated): at or after, and before. */
+  disputedAfter?: string
+  disputedBefore?: string
+  /** When the latest response to the claim was stated: at or after, and before. */
+  answeredAfter?: string
+  answeredBefore?: string
+  /** Claims that nothing answers: no live rebuttal and no live support. */
+  unanswered?: boolean
   /** Full-text query, web search syntax. */
   text?: string
 }
@@ -202,6 +213,19 @@ function claimFilter(filter: ClaimFilter) {
   }
   if (filter.statedAfter !== undefined) conditions.push(sql<SqlBool>`c.stated_at >= ${new Date(filter.statedAfter)}`)
   if (filter.statedBefore !== undefined) conditions.push(sql<SqlBool>`c.stated_at < ${new Date(filter.statedBefore)}`)
+  if (filter.disputedAfter !== undefined) {
+    conditions.push(sql<SqlBool>`c.disputed_since >= ${new Date(filter.disputedAfter)}`)
+  }
+  if (filter.disputedBefore !== undefined) {
+    conditions.push(sql<SqlBool>`c.disputed_since < ${new Date(filter.disputedBefore)}`)
+  }
+  if (filter.answeredAfter !== undefined) {
+    conditions.push(sql<SqlBool>`c.last_response_at >= ${new Date(filter.answeredAfter)}`)
+  }
+  if (filter.answeredBefore !== undefined) {
+    conditions.push(sql<SqlBool>`c.last_response_at < ${new Date(filter.answeredBefore)}`)
+  }
+  if (filter.unanswered === true) conditions.push(sql<SqlBool>`c.rebuttal_count = 0 AND c.support_count = 0`)
   if (filter.text !== undefined) conditions.push(sql<SqlBool>`c.search @@ ${searchQuery(filter.text)}`)
   return sql<SqlBool>`${sql.join(conditions, sql` AND `)}`
 }
@@ -323,8 +347,8 @@ export async function insertClaimOfParty(
              ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb, ${values.created_by}::uuid
       FROM party
       RETURNING id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon, language,
-                tags, sources, rebuttal_count, support_count, last_response_at, review_count, standing, version,
-                created_at, created_by, updated_at
+                tags, sources, rebuttal_count, support_count, last_response_at, first_response_at, disputed_since,
+                review_count, standing, version, created_at, created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb FROM claim

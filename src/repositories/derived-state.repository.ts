@@ -59,12 +59,15 @@ export async function recountResponses(trx: Transaction, ids: string[]): Promise
   await sql`
     UPDATE claims c
     SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest,
+        first_response_at = counted.first_response, disputed_since = counted.first_rebuttal,
         standing = counted.standing
     FROM (
       SELECT target.id,
              count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
              max(l.from_claim_stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
+             min(l.from_claim_stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS first_response,
+             min(l.from_claim_stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
              ${standingOf} AS standing
       FROM unnest(${ids}::uuid[]) AS target (id)
       LEFT JOIN links l ON l.to_claim_id = target.id AND l.deleted_at IS NULL
@@ -197,6 +200,10 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     supports: number
     last_response_at: Date | null
     latest: Date | null
+    first_response_at: Date | null
+    first_response: Date | null
+    disputed_since: Date | null
+    first_rebuttal: Date | null
     review_count: number
     reviews: number
     standing: string
@@ -207,6 +214,8 @@ export async function findDrift(db: Db): Promise<Drift[]> {
              count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
              max(f.stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
+             min(f.stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS first_response,
+             min(f.stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
              ${standingOf} AS standing
       FROM links l JOIN claims f ON f.id = l.from_claim_id AND f.deleted_at IS NULL
       WHERE l.deleted_at IS NULL
@@ -216,7 +225,7 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     )
     SELECT c.id, c.rebuttal_count, coalesce(r.rebuttals, 0)::int AS rebuttals,
            c.support_count, coalesce(r.supports, 0)::int AS supports,
-           c.last_response_at, r.latest,
+           c.last_response_at, r.latest, c.first_response_at, r.first_response, c.disputed_since, r.first_rebuttal,
            c.review_count, coalesce(v.reviews, 0)::int AS reviews,
            c.standing, coalesce(r.standing, 'current') AS counted_standing
     FROM claims c
@@ -224,7 +233,8 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     LEFT JOIN reviewed v ON v.id = c.id
     WHERE c.deleted_at IS NULL
       AND (c.rebuttal_count <> coalesce(r.rebuttals, 0) OR c.support_count <> coalesce(r.supports, 0)
-           OR c.last_response_at IS DISTINCT FROM r.latest OR c.review_count <> coalesce(v.reviews, 0)
+           OR c.last_response_at IS DISTINCT FROM r.latest OR c.first_response_at IS DISTINCT FROM r.first_response
+           OR c.disputed_since IS DISTINCT FROM r.first_rebuttal OR c.review_count <> coalesce(v.reviews, 0)
            OR c.standing <> coalesce(r.standing, 'current'))
     ORDER BY c.id`.execute(db)
   const { rows: links } = await sql<{
@@ -278,6 +288,8 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     compare(record, 'rebuttal_count', c.rebuttal_count, c.rebuttals)
     compare(record, 'support_count', c.support_count, c.supports)
     compare(record, 'last_response_at', c.last_response_at, c.latest)
+    compare(record, 'first_response_at', c.first_response_at, c.first_response)
+    compare(record, 'disputed_since', c.disputed_since, c.first_rebuttal)
     compare(record, 'review_count', c.review_count, c.reviews)
     compare(record, 'standing', c.standing, c.counted_standing)
   }

@@ -2,7 +2,10 @@ import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Db } from '../db/schema.js'
 import { type ClaimFilter, type ClaimListQuery, orderedClaims } from './claim.repository.js'
 
-export type DisputeOrder = Extract<ClaimListQuery['order'], 'last_response_at' | 'rebuttal_count' | 'stated_at'>
+export type DisputeOrder = Extract<
+  ClaimListQuery['order'],
+  'last_response_at' | 'disputed_since' | 'rebuttal_count' | 'stated_at'
+>
 
 /**
  * The disputes query: live claims that at least one live claim of another party rebuts, in the order asked.

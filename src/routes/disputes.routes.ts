@@ -23,7 +23,9 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         summary: 'Disputed claims: who rebutted them, how often, and when last',
         description:
           'Live claims that at least one live claim of another party rebuts, each with its latest rebuttals. ' +
-          '`since` and `until` bound when the disputed claim was stated. The last response time and the rebuttal ' +
+          '`since` and `until` bound when the disputed claim was stated, `disputed_after` and `disputed_before` when ' +
+          'it became disputed, `answered_after` and `answered_before` when it was last answered. The last response ' +
+          'time, the time it became disputed and the rebuttal ' +
           'count move as responses come and go: a claim whose key moves between two page requests can be missed ' +
           'or seen twice when paging by those sorts; `-stated_at` is stable.',
         tags: ['disputes'],

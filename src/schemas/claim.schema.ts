@@ -86,6 +86,22 @@ export const ClaimSchema = Type.Object(
     last_response_at: Nullable(
       Type.String({ ...DateTime, description: 'When the latest rebutting or supporting claim was stated.' }),
     ),
+    first_response_at: Nullable(
+      Type.String({ ...DateTime, description: 'When the first live rebutting or supporting claim was stated.' }),
+    ),
+    disputed_since: Nullable(
+      Type.String({
+        ...DateTime,
+        description: 'When the first live rebuttal was stated: since when the claim is disputed. Null while it is not.',
+      }),
+    ),
+    response_time_seconds: Nullable(
+      Type.Integer({
+        description:
+          'Seconds from the claim to its first live response (rebuttal or support); negative for a response ' +
+          'made before it (a prebuttal). Null while nothing answers it.',
+      }),
+    ),
     review_count: Type.Integer({ minimum: 0, description: 'Live fact-checks of the claim.' }),
     reviews: Type.Array(Type.Ref(ReviewSummarySchema), {
       description: 'Its fact-checks in short, latest published first; each whole at /v1/reviews/{id}.',
@@ -188,7 +204,13 @@ export const ClaimListQuery = Type.Object(
       Type.Array(Tag, { maxItems: 20, description: 'Only claims carrying every given tag; repeat for several.' }),
     ),
     language: Type.Optional(Language),
-    status: Type.Optional(StringEnum(CLAIM_STATUSES)),
+    status: Type.Optional(
+      StringEnum([...CLAIM_STATUSES, 'unanswered'], {
+        description:
+          '`disputed`: some live claim of another party rebuts it; `unchallenged`: none does (supports may); ' +
+          '`unanswered`: nothing answers it at all, neither a rebuttal nor a support.',
+      }),
+    ),
     ...standingFilter,
     ...reviewFilters,
     stated_after: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),

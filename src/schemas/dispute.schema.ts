@@ -8,7 +8,7 @@ import { StringEnum } from './string-enum.js'
 /** How many of its latest rebuttals each dispute carries; the rest are at /v1/claims/{id}/rebuttals. */
 export const LATEST_REBUTTALS = 3
 
-export const DISPUTE_SORTS = ['-last_response_at', '-rebuttal_count', '-stated_at'] as const
+export const DISPUTE_SORTS = ['-last_response_at', '-disputed_since', '-rebuttal_count', '-stated_at'] as const
 export type DisputeSort = (typeof DISPUTE_SORTS)[number]
 
 /** The filters that the disputes list and the matrix share: what the disputed claim is about, and when. */
@@ -35,6 +35,24 @@ export const DisputeListQuery = Type.Object(
       Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) rebuts.' }),
     ),
     ...disputedClaimFilters,
+    disputed_after: Type.Optional(
+      Type.String({
+        ...DateTime,
+        description: 'Only claims that became disputed (first rebutted) at or after this time.',
+      }),
+    ),
+    disputed_before: Type.Optional(
+      Type.String({ ...DateTime, description: 'Only claims that became disputed before this time.' }),
+    ),
+    answered_after: Type.Optional(
+      Type.String({
+        ...DateTime,
+        description: 'Only claims whose latest response was stated at or after this time: what flared up since.',
+      }),
+    ),
+    answered_before: Type.Optional(
+      Type.String({ ...DateTime, description: 'Only claims whose latest response was stated before this time.' }),
+    ),
     ...standingFilter,
     ...reviewFilters,
     q: Type.Optional(
@@ -50,7 +68,8 @@ export const DisputeListQuery = Type.Object(
     sort: Type.Optional(
       StringEnum(DISPUTE_SORTS, {
         default: '-last_response_at',
-        description: 'Most recent response first (default), most rebutted first, or newest claim first.',
+        description:
+          'Most recent response first (default), most recently disputed first, most rebutted first, or newest claim first.',
       }),
     ),
   },

@@ -46,6 +46,21 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
     value: (c) => c.last_response_at,
   },
   {
+    name: 'first_response_at',
+    description: 'When the first rebuttal or support was stated.',
+    value: (c) => c.first_response_at,
+  },
+  {
+    name: 'disputed_since',
+    description: 'When the first rebuttal was stated.',
+    value: (c) => c.disputed_since,
+  },
+  {
+    name: 'response_time_seconds',
+    description: 'Seconds from the claim to its first response (negative for a prebuttal).',
+    value: (c) => c.response_time_seconds,
+  },
+  {
     name: 'standing',
     description: '`current`, `corrected` or `retracted` (by a later claim of its party or side chain).',
     value: (c) => c.standing,

@@ -35,6 +35,7 @@ async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) 
     tags: filter.tag,
     language: filter.language,
     disputed: filter.status === undefined ? undefined : filter.status === 'disputed',
+    unanswered: filter.status === 'unanswered',
     standings: filter.standing,
     verdicts: filter.verdict,
     reviewedById,

@@ -32,6 +32,12 @@ export function toClaim(row: ClaimRecord): Claim {
     support_count: row.support_count,
     rebutted_by: row.rebutted_by,
     last_response_at: row.last_response_at?.toISOString() ?? null,
+    first_response_at: row.first_response_at?.toISOString() ?? null,
+    disputed_since: row.disputed_since?.toISOString() ?? null,
+    response_time_seconds:
+      row.first_response_at === null
+        ? null
+        : Math.round((row.first_response_at.getTime() - row.stated_at.getTime()) / 1000),
     review_count: row.review_count,
     reviews: row.reviews.map((review) => ({ ...review, published_at: new Date(review.published_at).toISOString() })),
     standing: row.standing,

@@ -18,6 +18,7 @@ import { resolvePartyFilter } from './party.service.js'
 
 const ORDERS: Record<DisputeSort, DisputeOrder> = {
   '-last_response_at': 'last_response_at',
+  '-disputed_since': 'disputed_since',
   '-rebuttal_count': 'rebuttal_count',
   '-stated_at': 'stated_at',
 }
@@ -42,6 +43,10 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
     standings: filter.standing,
     statedAfter: filter.since,
     statedBefore: filter.until,
+    disputedAfter: filter.disputed_after,
+    disputedBefore: filter.disputed_before,
+    answeredAfter: filter.answered_after,
+    answeredBefore: filter.answered_before,
     order: ORDERS[sort],
     descending: true,
   }

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 
 /**
- * Live claims whose stored derived state (rebuttal and support counts, last response time, standing, review count) differs
+ * Live claims whose stored derived state (rebuttal and support counts, first and last response times, disputed-since time, standing, review count) differs
  * from a count made afresh from the live links and reviews, live links that touch a deleted claim, and (claimant, rebutter) pairs whose
  * maintained rebuttal count differs from the live links, and live links whose copies of their claims' tags and
  * stated_at are out of date. All lists are empty when the maintained state is right.
@@ -13,6 +13,8 @@ export async function derivedStateErrors(db: Kysely<any>) {
       SELECT count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
              max(r.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS latest,
+             min(r.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS first_response,
+             min(r.stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
              CASE WHEN count(*) FILTER (WHERE l.kind = 'retracts') > 0 THEN 'retracted'
                   WHEN count(*) FILTER (WHERE l.kind = 'corrects') > 0 THEN 'corrected'
                   ELSE 'current' END AS standing
@@ -22,6 +24,7 @@ export async function derivedStateErrors(db: Kysely<any>) {
     WHERE c.deleted_at IS NULL AND (
       c.rebuttal_count <> fresh.rebuttals OR c.support_count <> fresh.supports
       OR c.last_response_at IS DISTINCT FROM fresh.latest OR c.standing <> fresh.standing
+      OR c.first_response_at IS DISTINCT FROM fresh.first_response OR c.disputed_since IS DISTINCT FROM fresh.first_rebuttal
       OR c.review_count <> (SELECT count(*) FROM reviews v WHERE v.claim_id = c.id AND v.deleted_at IS NULL)
     )`.execute(db)
   const { rows: links } = await sql<{ id: string }>`

@@ -11,6 +11,7 @@ export type { Dispute, Matrix, RebuttalSummary } from '../../src/schemas/dispute
 export type { ImportLineError, ImportResult } from '../../src/schemas/import.schema.js'
 export type { Link, Rebuttal } from '../../src/schemas/link.schema.js'
 export type { Party, PartyRef } from '../../src/schemas/party.schema.js'
+export type { ResponseTimes } from '../../src/schemas/response-times.schema.js'
 export type { Review, ReviewVersion } from '../../src/schemas/review.schema.js'
 export type { Thread, ThreadEntry } from '../../src/schemas/thread.schema.js'
 
