@@ -9,6 +9,7 @@ import * as prettier from 'prettier'
 import type { Database } from '../src/db/schema.js'
 import { findClaimById } from '../src/repositories/claim.repository.js'
 import { latestRebuttals, listDisputedClaims, rebuttalMatrix } from '../src/repositories/dispute.repository.js'
+import { responseTimes } from '../src/repositories/response-times.repository.js'
 import { getThread } from '../src/services/thread.service.js'
 import {
   checkDatabaseName,
@@ -358,6 +359,12 @@ try {
   await capture('matrix-by-tag', `GET /v1/disputes/matrix?tag=${tag.tag}`, () =>
     rebuttalMatrix(db, { by: 'party', tags: [tag.tag], limit: 101 }),
   )
+  await capture(
+    'response-times-party',
+    `GET /v1/parties/${rebutter.slug}/response-times (the party with the most rebuttals)`,
+    () => responseTimes(db, rebutter.id),
+  )
+  await capture('response-times-all', 'GET /v1/response-times: every party', () => responseTimes(db))
   await capture('claim-by-id', `GET /v1/claims/:id of the most rebutted claim (${n(rebutted.rebuttal_count)})`, () =>
     findClaimById(db, rebutted.id),
   )

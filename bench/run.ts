@@ -415,6 +415,12 @@ function scenarios(s: Samples): Scenario[] {
       return `/v1/claims/${pick(s.threadRoots)}/thread?depth=3`
     }),
     read('matrix', 'GET /v1/disputes/matrix', () => '/v1/disputes/matrix'),
+    read(
+      'party-response-times',
+      'GET /v1/parties/:slug/response-times (random disputed parties)',
+      () => `/v1/parties/${pick(s.disputedParties)}/response-times`,
+    ),
+    read('response-times', 'GET /v1/response-times (every party, fastest first)', () => '/v1/response-times'),
     {
       kind: 'load',
       name: 'create-claim',

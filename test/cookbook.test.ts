@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { runDocumentedCommands, shellBlocks } from './helpers/documented-commands.js'
-import type { Claim, ClaimReviewDocument, Dispute, Page } from './helpers/wire-types.js'
+import type { Claim, ClaimReviewDocument, Dispute, Page, ResponseTimes } from './helpers/wire-types.js'
 
 /**
  * docs/cookbook.md, run as written against a live server (on the embedded database, on a free port), so that the
@@ -24,7 +24,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     /^npm run seed:example\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nnpm start\n$/,
     'the cookbook starts by seeding, making a key, then starting',
   )
-  t.equal(commands.length, 9, 'nine blocks of commands')
+  t.equal(commands.length, 10, 'ten blocks of commands')
   const { outputs, workDir } = await runDocumentedCommands(t, commands)
   const [
     csv = '',
@@ -36,6 +36,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     partial = '',
     corrections = '',
     standings = '',
+    timeline = '',
   ] = outputs
 
   t.test('disputed claims as CSV and NDJSON', async (t) => {
@@ -135,5 +136,28 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
       [PIPELINE, 'retracted'],
       [TOLL, 'corrected'],
     ])
+  })
+  t.test('what flared up, and who answers fastest', async (t) => {
+    const csvStart = timeline.indexOf('party_id,party_slug')
+    const [disputes, unanswered, ministry] = jsonDocuments(timeline.slice(0, csvStart)) as [
+      Page<Dispute>,
+      Page<Claim>,
+      ResponseTimes,
+    ]
+    t.ok(disputes.data.length > 0, 'claims became disputed since the 8th')
+    for (const { claim } of disputes.data)
+      t.ok(claim.disputed_since! >= '2020-10-08', `${claim.id} became disputed then`)
+    const since = disputes.data.map(({ claim }) => claim.disputed_since!)
+    t.same(since, [...since].sort().reverse(), 'most recently disputed first')
+    t.ok(unanswered.data.length > 0, 'some Armenian claims are unanswered')
+    for (const claim of unanswered.data)
+      t.match(claim, { rebuttal_count: 0, support_count: 0, first_response_at: null })
+    t.match(ministry, { party: { slug: 'am-foreign-ministry' }, answering: { count: Number } })
+    t.ok(ministry.answering.count > 0, 'the ministry answers claims of others')
+    const rows = parse(timeline.slice(csvStart), { columns: true }) as Array<Record<string, string>>
+    t.ok(
+      rows.some((row) => row.party_slug === 'am-foreign-ministry'),
+      'every party as a CSV row',
+    )
   })
 })
