@@ -367,16 +367,18 @@ function linksSql(stage: 1 | 2 | 3, first: number, last: number, limit?: number)
 }
 
 // The derived columns exactly as recountResponses (src/repositories/derived-state.repository.ts) sets them, for every
-// answered claim at once: unanswered claims keep the defaults the recount would give them (0, 0, null, current).
+// answered claim at once: unanswered claims keep the defaults the recount would give them (0, 0, nulls, current).
 const recountSql = `
   UPDATE claims c
   SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest,
-      standing = counted.standing
+      first_response_at = counted.first_response, disputed_since = counted.first_rebuttal, standing = counted.standing
   FROM (
     SELECT l.to_claim_id AS id,
            count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
            count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
            max(responder.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS latest,
+           min(responder.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS first_response,
+           min(responder.stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
            CASE WHEN bool_or(l.kind = 'retracts') THEN 'retracted'
                 WHEN bool_or(l.kind = 'corrects') THEN 'corrected' ELSE 'current' END AS standing
     FROM links l JOIN claims responder ON responder.id = l.from_claim_id AND responder.deleted_at IS NULL
