@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
@@ -165,4 +165,41 @@ t.test('npm run db:migrate applies the migrations to the configured database, th
   const second = await run()
   t.equal(second.code, 0, second.stderr)
   t.equal(second.stdout.trim(), 'the database is up to date')
+})
+
+t.test('reviews made before reviews were pinned rate the claim version of that time', async (t) => {
+  const handle = await openEmptyDatabase((fn) => t.teardown(fn))
+  const before = t.testdir(
+    Object.fromEntries(
+      await Promise.all(
+        files
+          .filter((file) => file < '20261204100000')
+          .map(async (file) => [file, await readFile(resolve(MIGRATIONS, file), 'utf8')] as const),
+      ),
+    ),
+  )
+  await migrateToLatest(handle.db, before)
+  const { rows } = await sql<{ review: string }>`
+    WITH p AS (
+      INSERT INTO parties (slug, name, kind) VALUES ('ministry', 'M', 'government'), ('desk', 'D', 'fact-checker')
+      RETURNING id, slug
+    ), c AS (
+      INSERT INTO claims (party_id, text, stated_at, version)
+      SELECT id, 'Said twice.', now(), 2 FROM p WHERE slug = 'ministry' RETURNING id
+    ), cv AS (
+      INSERT INTO claim_versions (claim_id, version, snapshot)
+      SELECT c.id, v, jsonb_build_object('text', 'Said twice.') FROM c, generate_series(1, 2) v
+    ), r AS (
+      INSERT INTO reviews (claim_id, reviewer_party_id, verdict, rating_label, published_at)
+      SELECT c.id, p.id, 'false', 'False', now() FROM c, p WHERE p.slug = 'desk' RETURNING id
+    ), rv AS (
+      INSERT INTO review_versions (review_id, version, snapshot)
+      SELECT r.id, 1, '{"verdict": "false"}'::jsonb FROM r
+    )
+    SELECT r.id AS review FROM r`.execute(handle.db)
+  await migrateToLatest(handle.db)
+  const { rows: after } = await sql<{ claim_version: number; snapshot: Record<string, unknown> }>`
+    SELECT r.claim_version, rv.snapshot FROM reviews r JOIN review_versions rv ON rv.review_id = r.id
+    WHERE r.id = ${rows[0]!.review}`.execute(handle.db)
+  t.same(after, [{ claim_version: 2, snapshot: { verdict: 'false', claim_version: 2, claim_summary: null } }])
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call } from './helpers/test-app.js'
+import { googleClaimReviewGaps } from './helpers/google-claim-review.js'
 import { countRows, serverUrl } from './helpers/test-database.js'
 import type {
   Claim,
@@ -24,11 +25,11 @@ type Node = ClaimReviewDocument['@graph'][number] & Record<string, unknown>
  */
 const SCHEMA_ORG_PROPERTIES: Record<string, string[]> = {
   ClaimReview: ['url', 'claimReviewed', 'itemReviewed', 'author', 'datePublished', 'reviewRating', 'reviewBody'],
-  Claim: ['text', 'author', 'datePublished', 'inLanguage', 'appearance', 'contentLocation'],
+  Claim: ['text', 'author', 'datePublished', 'inLanguage', 'appearance', 'firstAppearance', 'contentLocation'],
   CreativeWork: ['url', 'headline', 'publisher', 'datePublished'],
-  Rating: ['ratingValue', 'bestRating', 'worstRating', 'alternateName'],
-  Organization: ['name', 'sameAs'],
-  Person: ['name', 'sameAs'],
+  Rating: ['ratingValue', 'bestRating', 'worstRating', 'alternateName', 'name'],
+  Organization: ['name', 'url', 'logo', 'sameAs'],
+  Person: ['name', 'url', 'image', 'sameAs'],
   Place: ['name', 'geo'],
   GeoCoordinates: ['latitude', 'longitude'],
 }
@@ -76,8 +77,12 @@ const review = (claimId: string, body: Record<string, unknown>) =>
 
 await party('az-defence-ministry', 'military', { wikidata: 'Q4120412' })
 await party('am-foreign-ministry', 'government')
-await party('factcheck-one', 'fact-checker', { wikidata: 'Q1' })
-await party('factcheck-two', 'fact-checker')
+await party('factcheck-one', 'fact-checker', {
+  wikidata: 'Q1',
+  url: 'https://factcheck-one.example/',
+  logo: 'https://factcheck-one.example/logo.png',
+})
+await party('factcheck-two', 'fact-checker', { url: 'https://factcheck-two.example/' })
 await party('factcheck-three', 'fact-checker')
 await party('a-newspaper', 'media')
 const pipeline = await claim('az-defence-ministry', 'Armenian forces fired a missile at the pipeline.', {
@@ -322,6 +327,17 @@ t.test('claims and disputes filter by verdict and by reviewer', async (t) => {
 })
 
 t.test('a claim as schema.org ClaimReview JSON-LD', async (t) => {
+  const unpublished = ((await call(app, 'GET', `/v1/claims/${pipeline.id}`)).body as Claim).reviews
+  const draft = unpublished.find((r) => r.reviewer.slug === 'factcheck-two')!
+  const drafted = await call(app, 'GET', `/v1/claims/${pipeline.id}`, undefined, { accept: 'application/ld+json' })
+  t.same(
+    ((drafted.body as ClaimReviewDocument)['@graph'] as Node[]).map((node) => (node.author as Node).name),
+    ['Party factcheck-one'],
+    'a review without a url is a draft, left out',
+  )
+  const publish = await call(app, 'PATCH', `/v1/reviews/${draft.id}`, { url: 'https://factcheck-two.example/1' })
+  t.equal(publish.status, 200)
+
   const json = await call(app, 'GET', `/v1/claims/${pipeline.id}`)
   const ld = await call(app, 'GET', `/v1/claims/${pipeline.id}`, undefined, { accept: 'application/ld+json' })
   t.equal(ld.status, 200)
@@ -336,6 +352,8 @@ t.test('a claim as schema.org ClaimReview JSON-LD', async (t) => {
 
   // What Google's ClaimReview guidelines require or recommend of each review.
   for (const node of graph) {
+    const numeric = (node.reviewRating as Node).ratingValue !== undefined
+    t.same(googleClaimReviewGaps(node, { numeric }), [], 'what Google requires and recommends')
     t.equal(node['@type'], 'ClaimReview')
     t.equal(node.claimReviewed, 'Armenian forces fired a missile at the pipeline.')
     t.match(node.datePublished, /^\d{4}-\d{2}-\d{2}T/)
@@ -365,7 +383,11 @@ t.test('a claim as schema.org ClaimReview JSON-LD', async (t) => {
     url: 'https://factcheck-one.example/pipeline',
     reviewRating: { ratingValue: 2, bestRating: 5, worstRating: 1, alternateName: 'Misleading' },
     reviewBody: 'The pipeline was not hit.',
-    author: { sameAs: 'https://www.wikidata.org/wiki/Q1' },
+    author: {
+      sameAs: 'https://www.wikidata.org/wiki/Q1',
+      url: 'https://factcheck-one.example/',
+      logo: 'https://factcheck-one.example/logo.png',
+    },
   })
 
   const cached = await call(app, 'GET', `/v1/claims/${pipeline.id}`, undefined, {

@@ -33,6 +33,9 @@ export interface PartyTable {
   side_id: string | null
   wikidata: string | null
   description: string | null
+  /** Its home page and logo (https URLs). */
+  url: string | null
+  logo: string | null
   version: Generated<number>
   created_at: CreatedAt
   updated_at: UpdatedAt
@@ -117,12 +120,15 @@ export interface RebuttalPairTable {
   rebuttals: number
 }
 
-export type Verdict = 'false' | 'mostly-false' | 'mixed' | 'mostly-true' | 'true' | 'unproven'
+export type Verdict =
+  'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
 
 export interface ReviewTable {
   id: Generated<string>
   claim_id: string
   reviewer_party_id: string
+  /** The claim version the review rated: one of the claim's `claim_versions`. */
+  claim_version: number
   verdict: Verdict
   rating_label: string
   rating_value: number | null
@@ -130,6 +136,8 @@ export interface ReviewTable {
   worst_rating: number | null
   url: string | null
   summary: string | null
+  /** A short restatement of the rated claim, for the ClaimReview's claimReviewed. */
+  claim_summary: string | null
   published_at: Timestamp
   version: Generated<number>
   created_at: CreatedAt

@@ -14,6 +14,7 @@ export const PROBLEMS = {
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'No acceptable representation' },
   conflict: { status: 409, title: 'Conflict with the current state' },
+  'review-is-draft': { status: 409, title: 'The review is a draft' },
   'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still running' },
   'idempotency-key-used': { status: 409, title: 'The request with this Idempotency-Key was already applied' },
   'request-timeout': { status: 408, title: 'Request timed out' },

@@ -3,6 +3,7 @@ import type { ClaimSourceRecord, ClaimStanding, Db, NewClaimRow, Verdict } from 
 import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
+import { ratesCurrentWording } from './review.repository.js'
 
 function selectClaims(db: Db) {
   return db
@@ -93,9 +94,11 @@ function reviewSummaries() {
   return sql<ReviewSummaryRow[]>`CASE WHEN c.review_count = 0 THEN '[]'::json ELSE (
     SELECT coalesce(json_agg(json_build_object(
       'id', r.id, 'verdict', r.verdict, 'rating_label', r.rating_label, 'published_at', r.published_at,
-      'reviewer', json_build_object('id', rp.id, 'slug', rp.slug, 'name', rp.name)
+      'reviewer', json_build_object('id', rp.id, 'slug', rp.slug, 'name', rp.name),
+      'claim_version', r.claim_version, 'rates_current_wording', ${ratesCurrentWording}
     ) ORDER BY r.published_at DESC, r.id DESC), '[]')
     FROM reviews r JOIN parties rp ON rp.id = r.reviewer_party_id
+    JOIN claim_versions cv ON cv.claim_id = r.claim_id AND cv.version = r.claim_version
     WHERE r.claim_id = c.id AND r.deleted_at IS NULL
   ) END`
 }
@@ -107,6 +110,8 @@ export interface ReviewSummaryRow {
   rating_label: string
   published_at: string
   reviewer: PartyRef
+  claim_version: number
+  rates_current_wording: boolean
 }
 
 export type ClaimRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectClaims>['executeTakeFirst']>>>

@@ -15,6 +15,8 @@ function selectParties(db: Db) {
       'p.country',
       'p.wikidata',
       'p.description',
+      'p.url',
+      'p.logo',
       'p.version',
       'p.created_at',
       'p.created_by',

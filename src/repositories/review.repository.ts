@@ -2,13 +2,27 @@ import { sql } from 'kysely'
 import type { Db, NewReviewRow } from '../db/schema.js'
 import { softDeletion } from './record-version.js'
 
+/**
+ * Whether the claim still says what the review rated: the rated version's text and quote are the claim's own.
+ * `c` is the reviewed claim and `cv` the version the review rated.
+ */
+export const ratesCurrentWording = sql<boolean>`(cv.snapshot->>'text' = c.text AND cv.snapshot->>'quote' IS NOT DISTINCT FROM c.quote)`
+
 function selectReviews(db: Db) {
   return db
     .selectFrom('reviews as r')
     .innerJoin('parties as p', 'p.id', 'r.reviewer_party_id')
+    .innerJoin('claims as c', 'c.id', 'r.claim_id')
+    .innerJoin('claim_versions as cv', (join) =>
+      join.onRef('cv.claim_id', '=', 'r.claim_id').onRef('cv.version', '=', 'r.claim_version'),
+    )
     .select([
       'r.id',
       'r.claim_id',
+      'r.claim_version',
+      ratesCurrentWording.as('rates_current_wording'),
+      sql<string>`cv.snapshot->>'text'`.as('rated_text'),
+      'c.version as claim_current_version',
       'r.verdict',
       'r.rating_label',
       'r.rating_value',
@@ -16,6 +30,7 @@ function selectReviews(db: Db) {
       'r.worst_rating',
       'r.url',
       'r.summary',
+      'r.claim_summary',
       'r.published_at',
       'r.version',
       'r.created_at',
@@ -26,6 +41,8 @@ function selectReviews(db: Db) {
       'p.name as reviewer_name',
       'p.kind as reviewer_kind',
       'p.wikidata as reviewer_wikidata',
+      'p.url as reviewer_url',
+      'p.logo as reviewer_logo',
     ])
     .where('r.deleted_at', 'is', null)
 }
@@ -34,11 +51,7 @@ export type ReviewRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof sele
 
 /** A live review of a live claim. `forUpdate` locks the review (not its claim) until the transaction ends. */
 export async function findReviewById(db: Db, id: string, options: { forUpdate?: boolean } = {}) {
-  let query = selectReviews(db)
-    .where('r.id', '=', id)
-    .where((eb) =>
-      eb.exists(eb.selectFrom('claims as c').whereRef('c.id', '=', 'r.claim_id').where('c.deleted_at', 'is', null)),
-    )
+  let query = selectReviews(db).where('r.id', '=', id).where('c.deleted_at', 'is', null)
   if (options.forUpdate) query = query.forUpdate('r')
   return query.executeTakeFirst()
 }
@@ -94,6 +107,7 @@ export async function insertReviews(db: Db, rows: NewReviewRow[]) {
     .returning([
       'id',
       'version',
+      'claim_version',
       'verdict',
       'rating_label',
       'rating_value',
@@ -101,7 +115,15 @@ export async function insertReviews(db: Db, rows: NewReviewRow[]) {
       'worst_rating',
       'url',
       'summary',
+      'claim_summary',
       'published_at',
     ])
     .execute()
+}
+
+/** The current version of each of these claims, by id: the version a new review of it rates unless it names one. */
+export async function currentClaimVersions(db: Db, claimIds: string[]): Promise<Map<string, number>> {
+  if (claimIds.length === 0) return new Map()
+  const rows = await db.selectFrom('claims').select(['id', 'version']).where('id', 'in', claimIds).execute()
+  return new Map(rows.map((row) => [row.id, row.version]))
 }

@@ -13,7 +13,11 @@ import {
   UpdateReviewBody,
 } from '../schemas/review.schema.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
+import { JSON_LD, SingleClaimReviewSchema } from '../schemas/claim-review.schema.js'
+import { getReviewClaimReviewDocument } from '../services/claim-review.service.js'
 import * as reviews from '../services/review.service.js'
+
+const REVIEW_MEDIA_TYPES = ['application/json', JSON_LD]
 
 // Named apart from the sorts of other lists, so that a cursor of one list is refused by another.
 const LIST_ORDER = 'reviews:-published_at'
@@ -28,8 +32,10 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "Record a fact-checker's verdict on a claim",
         description:
           'The reviewer is a party of kind fact-checker, other than the claimant, and reviews a claim once: a ' +
-          'revised verdict is an edit of its review (409 names the one there is). The claim is served as ' +
-          'schema.org ClaimReview JSON-LD with `Accept: application/ld+json`.',
+          'revised verdict is an edit of its review (409 names the one there is). The review rates the claim’s ' +
+          'current version unless it names an earlier one (claim_version). The claim is served as schema.org ' +
+          'ClaimReview JSON-LD with `Accept: application/ld+json`, and so is the review alone at /v1/reviews/{id}; ' +
+          'a review without a url is a draft, left out of both.',
         tags: ['reviews'],
         params: ClaimParams,
         body: CreateReviewBody,
@@ -83,17 +89,35 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'getReview',
         summary: 'Get a review',
+        description:
+          'As JSON by default; with `Accept: application/ld+json`, as one schema.org ClaimReview document for ' +
+          'this review alone, which a fact-checking desk can publish with its own fact-check. A draft (a review ' +
+          'without a url, which search engines require) has no ClaimReview: 409 `review-is-draft`.',
         tags: ['reviews'],
         params: ReviewParams,
         response: {
-          200: Type.Ref(ReviewSchema, { description: 'The review.', ...resourceHeaders('review') }),
+          200: {
+            description: 'The review.',
+            ...resourceHeaders('review'),
+            content: {
+              'application/json': { schema: Type.Ref(ReviewSchema) },
+              [JSON_LD]: { schema: SingleClaimReviewSchema },
+            },
+          },
           304: NotModified,
-          ...problemResponses(400, 404, 503),
+          ...problemResponses(400, 404, 409, 503),
         },
       },
     },
-    async (request, reply) =>
-      sendRepresentation(request, reply, await reviews.getReview(fastify.db, request.params.id)),
+    async (request, reply) => {
+      reply.header('vary', 'accept')
+      if (request.accepts().type(REVIEW_MEDIA_TYPES) === JSON_LD) {
+        const document = await getReviewClaimReviewDocument(fastify.db, request.params.id)
+        reply.type(JSON_LD)
+        return sendRepresentation(request, reply, document)
+      }
+      return sendRepresentation(request, reply, await reviews.getReview(fastify.db, request.params.id))
+    },
   )
 
   versionedRoutes(fastify, {
@@ -107,8 +131,10 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Edit a review',
       description:
         'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every edit makes a ' +
-        'new version (see /history). With If-Match, the edit applies only if the review is unchanged since that ' +
-        'ETag (else 412).',
+        'new version (see /history). The review keeps rating the claim version it was pinned to until the patch ' +
+        'names another (claim_version): after the claim’s wording changed, the reviewer re-pins it to the ' +
+        'claim’s current version. With If-Match, the edit applies only if the review is unchanged since that ETag ' +
+        '(else 412).',
       edited: 'The review as edited.',
       body: UpdateReviewBody,
       problems: [400, 404, 412, 413, 415, 422, 503],

@@ -25,3 +25,24 @@ export const ClaimReviewDocumentSchema = Type.Object(
       'url), one per review; or the Claim alone.',
   },
 )
+
+/** One review as a schema.org ClaimReview, on its own: what a fact-checking desk pastes into its own page. */
+export const SingleClaimReviewSchema = Type.Object(
+  {
+    '@context': Type.Literal('https://schema.org'),
+    '@type': Type.Literal('ClaimReview'),
+    url: Type.String({ description: 'Where the fact-check is published (a review without one is a draft).' }),
+    claimReviewed: Type.String({
+      description: 'The review’s claim_summary, or else the wording of the claim version the review rated.',
+    }),
+  },
+  {
+    additionalProperties: true,
+    title: 'ClaimReview',
+    description:
+      'A schema.org ClaimReview: url, claimReviewed, itemReviewed (a Claim with the rated wording, author, ' +
+      'datePublished, appearance and firstAppearance), author (the fact-checker: name, url, logo), datePublished, ' +
+      'reviewRating (alternateName and name: the rating label; ratingValue, bestRating, worstRating when numeric), ' +
+      'reviewBody.',
+  },
+)

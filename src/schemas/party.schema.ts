@@ -26,6 +26,16 @@ const Kind = StringEnum(PARTY_KINDS, { description: 'What sort of speaker the pa
 const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code.', examples: ['AZ'] })
 const Wikidata = Type.String({ pattern: '^Q[1-9][0-9]*$', description: 'A Wikidata item id.', examples: ['Q227'] })
 const Description = Type.String({ maxLength: 5000 })
+const HttpsUrl = (description: string, example: string) =>
+  Type.String({ format: 'uri', pattern: '^https://', maxLength: 2000, description, examples: [example] })
+const Url = HttpsUrl(
+  'Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.',
+  'https://checks.example.org/',
+)
+const Logo = HttpsUrl(
+  'Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.',
+  'https://checks.example.org/logo.png',
+)
 /** How a request names a party: its id or its slug. */
 export const PartyKey = Type.String({
   minLength: 1,
@@ -54,6 +64,8 @@ export const PartySchema = Type.Object(
     side: Type.Union([Type.Ref(PartyRefSchema), Type.Null()], { description: 'The party this one speaks for.' }),
     wikidata: Nullable(Type.String()),
     description: Nullable(Type.String()),
+    url: Nullable(Type.String({ description: 'Its home page.' })),
+    logo: Nullable(Type.String({ description: 'Its logo.' })),
     version: Type.Integer({ minimum: 1, description: 'Incremented by every change.' }),
     created_at: DateTime,
     updated_at: DateTime,
@@ -72,6 +84,8 @@ export const CreatePartyBody = Type.Object(
     side: Type.Optional(SideKey),
     wikidata: Type.Optional(Wikidata),
     description: Type.Optional(Description),
+    url: Type.Optional(Url),
+    logo: Type.Optional(Logo),
   },
   { additionalProperties: false, title: 'CreateParty' },
 )
@@ -86,6 +100,8 @@ export const UpdatePartyBody = Type.Object(
     side: Type.Optional(Nullable(SideKey)),
     wikidata: Type.Optional(Nullable(Wikidata)),
     description: Type.Optional(Nullable(Description)),
+    url: Type.Optional(Nullable(Url)),
+    logo: Type.Optional(Nullable(Logo)),
   },
   {
     additionalProperties: false,

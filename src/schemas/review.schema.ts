@@ -3,12 +3,27 @@ import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
 
-/** The normalised verdicts, from wrong to right, and `unproven` for claims that could not be checked either way. */
-export const VERDICTS = ['false', 'mostly-false', 'mixed', 'mostly-true', 'true', 'unproven'] as const
+/**
+ * The normalised verdicts, from wrong to right, and `unproven` for claims that could not be checked either way.
+ * `misleading` (accurate pieces that leave a false impression) sits below `mixed`, `missing-context` (true as far
+ * as it goes, but it leaves out what changes its meaning) above it.
+ */
+export const VERDICTS = [
+  'false',
+  'mostly-false',
+  'misleading',
+  'mixed',
+  'missing-context',
+  'mostly-true',
+  'true',
+  'unproven',
+] as const
 export type Verdict = (typeof VERDICTS)[number]
 
 const VerdictSchema = StringEnum(VERDICTS, {
-  description: "The rating normalised to one scale, so that different fact-checkers' verdicts compare.",
+  description:
+    "The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, " +
+    'misleading below mixed and missing-context above it; unproven when it could not be checked either way.',
 })
 const RatingLabel = Type.String({
   minLength: 1,
@@ -21,9 +36,31 @@ const ReviewUrl = Type.String({
   format: 'uri',
   pattern: '^https?://',
   maxLength: 2000,
-  description: 'Where the fact-check is published.',
+  description:
+    'Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview ' +
+    'JSON-LD, which search engines require a url of.',
 })
 const Summary = Type.String({ minLength: 1, maxLength: 5000, description: 'The finding, in a few sentences.' })
+/** How long a claim summary may be: short, for one line of a search result. */
+export const CLAIM_SUMMARY_MAX = 150
+const ClaimSummary = Type.String({
+  minLength: 1,
+  maxLength: CLAIM_SUMMARY_MAX,
+  description:
+    'The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording ' +
+    '(Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.',
+  examples: ['Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline'],
+})
+const claimVersion = (description: string) => Type.Integer({ minimum: 1, maximum: 2_147_483_647, description })
+const ClaimVersion = claimVersion(
+  'The version of the claim the verdict rates (see /v1/claims/{id}/history): one of the claim’s versions.',
+)
+const RatesCurrentWording = Type.Boolean({
+  description:
+    'Whether the claim still says what the review rated: true when the text and quote of the rated version are ' +
+    'the claim’s current text and quote. An edit of the claim’s wording makes it false until the reviewer ' +
+    're-pins the review (a PATCH with claim_version); an edit of its tags, sources or times leaves it as it is.',
+})
 
 /** A numeric rating is given with its scale: the three come together or not at all. */
 const ratingTogether = {
@@ -38,6 +75,8 @@ export const ReviewSchema = Type.Object(
   {
     id: Uuid,
     claim_id: Uuid,
+    claim_version: ClaimVersion,
+    rates_current_wording: RatesCurrentWording,
     reviewer: Type.Ref(PartyRefSchema, { description: 'The fact-checker.' }),
     verdict: VerdictSchema,
     rating_label: Type.String(),
@@ -46,6 +85,7 @@ export const ReviewSchema = Type.Object(
     worst_rating: Nullable(Type.Number({ description: 'The worst value of that scale.' })),
     url: Nullable(Type.String()),
     summary: Nullable(Type.String()),
+    claim_summary: Nullable(Type.String({ description: 'The rated claim in a few words, for claimReviewed.' })),
     published_at: DateTime,
     version: Type.Integer({ minimum: 1, description: 'Incremented by every edit; earlier versions are in /history.' }),
     created_at: DateTime,
@@ -63,6 +103,8 @@ export const ReviewSummarySchema = Type.Object(
     verdict: VerdictSchema,
     rating_label: Type.String(),
     published_at: DateTime,
+    claim_version: ClaimVersion,
+    rates_current_wording: RatesCurrentWording,
   },
   { $id: 'ReviewSummary', title: 'ReviewSummary', description: 'A review of a claim, in short.' },
 )
@@ -81,6 +123,14 @@ export const CreateReviewBody = Type.Object(
     worst_rating: Type.Optional(Rating),
     url: Type.Optional(ReviewUrl),
     summary: Type.Optional(Summary),
+    claim_summary: Type.Optional(ClaimSummary),
+    claim_version: Type.Optional(
+      claimVersion(
+        'The version of the claim the verdict rates; the claim’s current version when left out. One of the ' +
+          'claim’s versions (422 otherwise): a fact-check of wording the claim has since changed names the version ' +
+          'that had it.',
+      ),
+    ),
     published_at: Type.String({ ...DateTime, description: 'When the fact-check was published.' }),
   },
   {
@@ -103,6 +153,14 @@ export const UpdateReviewBody = Type.Object(
     worst_rating: Type.Optional(Nullable(Rating)),
     url: Type.Optional(Nullable(ReviewUrl)),
     summary: Type.Optional(Nullable(Summary)),
+    claim_summary: Type.Optional(Nullable(ClaimSummary)),
+    claim_version: Type.Optional(
+      claimVersion(
+        'Re-pins the review to this version of the claim (one of its versions, 422 otherwise): after the claim’s ' +
+          'wording changed, the reviewer checks the new wording and names the claim’s current version. Only this ' +
+          'field moves the pin: an edit without it keeps rating the version it rated.',
+      ),
+    ),
     published_at: Type.Optional(DateTime),
   },
   {
@@ -111,7 +169,8 @@ export const UpdateReviewBody = Type.Object(
     title: 'UpdateReview',
     description:
       'Fields to change; null clears an optional field, an absent field stays as it is. The rating and its scale ' +
-      'change together. A review’s claim and reviewer cannot change.',
+      'change together. A review’s claim and reviewer cannot change; the claim version it rates changes only ' +
+      'with claim_version.',
     ...ratingTogether,
   },
 )
@@ -133,6 +192,8 @@ export const ReviewVersionSchema = Type.Object(
       worst_rating: Nullable(Type.Number()),
       url: Nullable(Type.String()),
       summary: Nullable(Type.String()),
+      claim_summary: Nullable(Type.String()),
+      claim_version: Type.Integer({ minimum: 1 }),
       published_at: DateTime,
     }),
   },

@@ -21,6 +21,8 @@ export function toParty(row: PartyRecord): Party {
         : null,
     wikidata: row.wikidata,
     description: row.description,
+    url: row.url,
+    logo: row.logo,
     version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -64,6 +66,8 @@ export async function recordParty(trx: Db, input: CreatePartyInput, createdBy: s
       side_id: sideId,
       wikidata: input.wikidata ?? null,
       description: input.description ?? null,
+      url: input.url ?? null,
+      logo: input.logo ?? null,
       created_by: createdBy,
     }),
   )
@@ -97,6 +101,8 @@ export async function reviseParty(
         if (patch.country !== undefined) values.country = patch.country
         if (patch.wikidata !== undefined) values.wikidata = patch.wikidata
         if (patch.description !== undefined) values.description = patch.description
+        if (patch.url !== undefined) values.url = patch.url
+        if (patch.logo !== undefined) values.logo = patch.logo
         if (patch.side !== undefined) {
           values.side_id = patch.side === null ? null : await lockPartyReference(trx, patch.side, 'side')
           if (values.side_id === current.id) throw invalidField('body', 'side', 'cannot be the party itself')
@@ -117,7 +123,7 @@ export async function reviseParty(
  */
 export function restatedPartyChanges(
   current: PartyRecord,
-  wanted: Pick<CreatePartyInput, 'slug' | 'name' | 'kind' | 'country' | 'wikidata' | 'description'>,
+  wanted: Pick<CreatePartyInput, 'slug' | 'name' | 'kind' | 'country' | 'wikidata' | 'description' | 'url' | 'logo'>,
   sideId: string | null,
 ): UpdatePartyInput {
   const fields: Required<{ [K in keyof PartyRowUpdate & keyof UpdatePartyInput]: unknown }> = {
@@ -127,6 +133,8 @@ export function restatedPartyChanges(
     country: wanted.country ?? null,
     wikidata: wanted.wikidata ?? null,
     description: wanted.description ?? null,
+    url: wanted.url ?? null,
+    logo: wanted.logo ?? null,
   }
   const patch: UpdatePartyInput = {}
   for (const [field, value] of Object.entries(fields)) {

@@ -23,6 +23,7 @@ export function toReview(row: ReviewRecord): Review {
   return {
     id: row.id,
     claim_id: row.claim_id,
+    rates_current_wording: row.rates_current_wording,
     reviewer: { id: row.reviewer_id, slug: row.reviewer_slug, name: row.reviewer_name },
     ...storedReviewContent(row),
     version: row.version,
@@ -38,7 +39,16 @@ export function toReview(row: ReviewRecord): Review {
 function storedReviewContent(
   row: Pick<
     ReviewRecord,
-    'verdict' | 'rating_label' | 'rating_value' | 'best_rating' | 'worst_rating' | 'url' | 'summary' | 'published_at'
+    | 'verdict'
+    | 'rating_label'
+    | 'rating_value'
+    | 'best_rating'
+    | 'worst_rating'
+    | 'url'
+    | 'summary'
+    | 'claim_summary'
+    | 'claim_version'
+    | 'published_at'
   >,
 ): ReviewVersion['review'] {
   return {
@@ -49,6 +59,8 @@ function storedReviewContent(
     worst_rating: row.worst_rating,
     url: row.url,
     summary: row.summary,
+    claim_summary: row.claim_summary,
+    claim_version: row.claim_version,
     published_at: row.published_at.toISOString(),
   }
 }
@@ -120,6 +132,7 @@ export async function recordReviews(
       claim,
     ]),
   )
+  const claimVersions = await reviews.currentClaimVersions(trx, [...locked.keys()])
   const reviewers = await lockPartyReferences(trx, [...new Set(wanted.map(({ input }) => input.reviewer))])
   const pairs = wanted.flatMap(({ claimId, input }) => {
     const reviewer = reviewers.get(input.reviewer)
@@ -149,9 +162,12 @@ export async function recordReviews(
         best_rating: input.best_rating ?? null,
         worst_rating: input.worst_rating ?? null,
       })
+      const current = claimVersions.get(claim.id) ?? 1
+      const claimVersion =
+        input.claim_version === undefined ? current : checkedClaimVersion(input.claim_version, current)
       // Made here, not by the database, so that each request knows its row whatever order the rows come back in.
       const id = randomUUID()
-      rows.push({ ...newReviewRow(claim.id, reviewer.id, input, rating, createdBy), id })
+      rows.push({ ...newReviewRow(claim.id, claimVersion, reviewer.id, input, rating, createdBy), id })
       reviewed.set(pair, id)
       return { id }
     } catch (problem) {
@@ -191,9 +207,25 @@ function checkReviewer<T extends { id: string; kind: string }>(
   }
 }
 
+/**
+ * A claim version a review names, checked against the claim's current version: every version up to it is kept
+ * (the versions of a live claim run from 1, one per edit), so a number in that range names one of them.
+ */
+function checkedClaimVersion(version: number, current: number): number {
+  if (version > current) {
+    throw unprocessableField(
+      'body',
+      'claim_version',
+      `names no version of the claim: its versions run from 1 to ${current} (see its history)`,
+    )
+  }
+  return version
+}
+
 /** The row of a new review whose rules have been checked, its rating by checkedRating. */
 function newReviewRow(
   claimId: string,
+  claimVersion: number,
   reviewerId: string,
   input: CreateReviewInput,
   rating: Rating,
@@ -201,12 +233,14 @@ function newReviewRow(
 ): NewReviewRow {
   return {
     claim_id: claimId,
+    claim_version: claimVersion,
     reviewer_party_id: reviewerId,
     verdict: input.verdict,
     rating_label: input.rating_label,
     ...rating,
     url: input.url ?? null,
     summary: input.summary ?? null,
+    claim_summary: input.claim_summary ?? null,
     published_at: storedInstant(input.published_at),
     created_by: createdBy,
   }
@@ -254,8 +288,11 @@ export async function reviseReview(
   precondition: Precondition<Review> = () => {},
 ): Promise<Review> {
   return reviseRecord(trx, REVIEW, id, precondition, {
-    changes: () => {
+    changes: (current) => {
       const values: ReviewRowUpdate = {}
+      if (patch.claim_version !== undefined) {
+        values.claim_version = checkedClaimVersion(patch.claim_version, current.claim_current_version)
+      }
       if (patch.verdict !== undefined) values.verdict = patch.verdict
       if (patch.rating_label !== undefined) values.rating_label = patch.rating_label
       if (patch.rating_value !== undefined) {
@@ -270,6 +307,7 @@ export async function reviseReview(
       }
       if (patch.url !== undefined) values.url = patch.url
       if (patch.summary !== undefined) values.summary = patch.summary
+      if (patch.claim_summary !== undefined) values.claim_summary = patch.claim_summary
       if (patch.published_at !== undefined) values.published_at = storedInstant(patch.published_at)
       return values
     },
@@ -278,7 +316,8 @@ export async function reviseReview(
 
 /**
  * The changes that bring a review to a whole restatement of it (what a create request takes): a field the
- * restatement leaves out is cleared; the rating and its scale change together.
+ * restatement leaves out is cleared, but for the claim version it rates, which moves only when it is named; the
+ * rating and its scale change together.
  */
 export function restatedReviewChanges(current: Review, wanted: CreateReviewInput): UpdateReviewInput {
   const fields = {
@@ -286,6 +325,8 @@ export function restatedReviewChanges(current: Review, wanted: CreateReviewInput
     rating_label: wanted.rating_label,
     url: wanted.url ?? null,
     summary: wanted.summary ?? null,
+    claim_summary: wanted.claim_summary ?? null,
+    claim_version: wanted.claim_version ?? current.claim_version,
     published_at: storedInstant(wanted.published_at),
   }
   const patch: UpdateReviewInput = {}
