@@ -32,6 +32,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     counterClaim = '',
     verdict = '',
     jsonLd = '',
+    pinned = '',
     imported = '',
     partial = '',
     corrections = '',
@@ -90,6 +91,20 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
         itemReviewed: { '@type': 'Claim', author: { name: 'Azerbaijani Defence Ministry' } },
       },
     ])
+  })
+
+  t.test('a verdict given, then the claim edited: the review stays on the words it rated', async (t) => {
+    const [checker, edited, stale, document, repinned] = jsonDocuments(pinned) as Array<Record<string, unknown>>
+    t.match(checker, { slug: 'example-fact-check', url: 'https://factcheck.example.org/' })
+    t.match(edited, { text: 'Shelling of the city centre killed 9 civilians overnight.', version: 2 })
+    t.match(edited?.reviews, [{ claim_version: 1, rates_current_wording: false }])
+    t.match(stale, { claim_version: 1, rates_current_wording: false, verdict: 'missing-context' })
+    t.match(document, {
+      '@type': 'ClaimReview',
+      claimReviewed: 'Shelling of the city centre killed 12 civilians overnight.',
+      author: { name: 'Example Fact Check', logo: 'https://factcheck.example.org/logo.png' },
+    })
+    t.match(repinned, { claim_version: 2, rates_current_wording: true, verdict: 'mostly-true' })
   })
 
   t.test('the bulk import, repeated, then with a bad line', async (t) => {

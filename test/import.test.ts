@@ -528,6 +528,69 @@ t.test('a ref repeated in one batch: the second line updates what the first made
   t.same(await derivedStateErrors(database.db), noDerivedErrors)
 })
 
+t.test('claim lines by version carry a history, and a review line the version it rated', async (t) => {
+  const v = (version: number, text: string) => ({
+    type: 'claim',
+    ref: 'versioned',
+    version,
+    party: 'batch-a',
+    text,
+    stated_at: '2021-05-01T00:00:00Z',
+  })
+  const pinned = {
+    type: 'review',
+    ref: 'versioned-r',
+    claim: { ref: 'versioned' },
+    reviewer: 'checker',
+    verdict: 'misleading',
+    rating_label: 'Misleading',
+    claim_version: 1,
+    claim_summary: 'Five hundred dead',
+    published_at: '2021-05-02T00:00:00Z',
+  }
+  const lines = [v(1, '500 dead.'), v(2, '471 dead.'), v(3, '471 dead.'), pinned]
+  const first = await post(lines)
+  t.equal(first.status, 200, first.raw)
+  t.same(first.body.counts.claims, counts(1, 2, 0), 'a line naming the next version makes it, even unchanged')
+  t.same(first.body.counts.reviews, counts(1, 0, 0))
+  const again = await post(lines)
+  t.same(again.body.counts.claims, counts(0, 0, 3), 'the versions it has already are unchanged')
+  t.same(again.body.counts.reviews, counts(0, 0, 1))
+
+  const claim = (await call(app, 'GET', '/v1/claims?party=batch-a&q=dead')).body.data[0]
+  t.match(claim, { text: '471 dead.', version: 3 })
+  t.match(claim.reviews, [{ claim_version: 1, rates_current_wording: false, verdict: 'misleading' }])
+  const history = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
+  t.same(
+    history.body.data.map((version: ClaimVersion) => [version.version, version.claim.text]),
+    [
+      [3, '471 dead.'],
+      [2, '471 dead.'],
+      [1, '500 dead.'],
+    ],
+  )
+
+  const bad = await post(
+    [v(5, 'A version too far.'), { ...v(2, 'Not yet made.'), ref: 'never-made' }, { ...pinned, claim_version: 4 }],
+    'best-effort',
+  )
+  t.same(
+    bad.body.line_errors.map((e: ImportLineError) => [e.line, e.problem.code, e.problem.errors?.[0]?.field]),
+    [
+      [1, 'unprocessable-entity', 'version'],
+      [2, 'unprocessable-entity', 'version'],
+      [3, 'unprocessable-entity', 'claim_version'],
+    ],
+  )
+  const repinned = await post([{ ...pinned, claim_version: 3 }])
+  t.same(repinned.body.counts.reviews, counts(0, 1, 0))
+  const after = (await call(app, 'GET', `/v1/claims/${claim.id}`)).body
+  t.match(after.reviews, [{ claim_version: 3, rates_current_wording: true }])
+  const left = await post([{ ...pinned, claim_version: undefined }])
+  t.same(left.body.counts.reviews, counts(0, 0, 1), 'a review line without claim_version keeps the pin')
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
 t.test('a bad line in the middle of a batch, and the link rules checked in a batch', async (t) => {
   const lines = [
     { type: 'claim', ref: 'mid-1', party: 'batch-a', text: 'One.', stated_at: '2021-05-01T00:00:00Z' },

@@ -3,8 +3,18 @@ import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { loadDataSet, parseDataSet } from '../src/services/data-set.service.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
-import { buildTestApp, call, callRaw } from './helpers/test-app.js'
-import type { Claim, Dispute, Link, Matrix, Page, Party, Review } from './helpers/wire-types.js'
+import { bearer, buildTestApp, call, callRaw } from './helpers/test-app.js'
+import type {
+  Claim,
+  ClaimReviewDocument,
+  ClaimVersion,
+  Dispute,
+  Link,
+  Matrix,
+  Page,
+  Party,
+  Review,
+} from './helpers/wire-types.js'
 
 /**
  * What one instance exports, another imports: the parties, the claims (as the NDJSON export streams them), the
@@ -41,7 +51,16 @@ async function ndjsonExport<Item>(app: FastifyInstance, path: string): Promise<I
 const withoutNulls = (record: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null))
 
-/** The source's records as import lines, parties in an order where a side comes before who speaks for it. */
+/** A claim's versions, oldest first: each is a line, so that the claim's history, and what reviews rated, carry over. */
+async function claimVersions(app: FastifyInstance, claim: Claim): Promise<ClaimVersion['claim'][]> {
+  const versions = await everyPage<ClaimVersion>(app, `/v1/claims/${claim.id}/history`)
+  return versions.reverse().map((version) => version.claim)
+}
+
+/**
+ * The source's records as import lines, parties in an order where a side comes before who speaks for it, and
+ * each claim as a line per version.
+ */
 async function exportAsImportLines(app: FastifyInstance): Promise<string> {
   const parties = await everyPage<Party>(app, '/v1/parties')
   const ordered: Party[] = []
@@ -55,6 +74,8 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
     }
   }
   const claims = await ndjsonExport<Claim>(app, '/v1/claims?sort=created_at')
+  const histories = new Map<string, ClaimVersion['claim'][]>()
+  for (const claim of claims) histories.set(claim.id, await claimVersions(app, claim))
   const links = await everyPage<Link>(app, '/v1/links')
   const reviews: Review[] = []
   for (const claim of claims) {
@@ -71,24 +92,29 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
         country: party.country,
         wikidata: party.wikidata,
         description: party.description,
+        url: party.url,
+        logo: party.logo,
       }),
       ...(party.side === null ? {} : { side: { ref: party.side.id } }),
     })),
-    ...claims.map((claim) => ({
-      type: 'claim',
-      ref: claim.id,
-      party: { ref: claim.party.id },
-      ...withoutNulls({
-        text: claim.text,
-        quote: claim.quote,
-        stated_at: claim.stated_at,
-        event_at: claim.event_at,
-        language: claim.language,
-      }),
-      ...(claim.location === null ? {} : { location: withoutNulls(claim.location) }),
-      tags: claim.tags,
-      sources: claim.sources,
-    })),
+    ...claims.flatMap((claim) =>
+      histories.get(claim.id)!.map((content, i) => ({
+        type: 'claim',
+        ref: claim.id,
+        version: i + 1,
+        party: { ref: claim.party.id },
+        ...withoutNulls({
+          text: content.text,
+          quote: content.quote,
+          stated_at: content.stated_at,
+          event_at: content.event_at,
+          language: content.language,
+        }),
+        ...(content.location === null ? {} : { location: withoutNulls(content.location) }),
+        tags: content.tags,
+        sources: content.sources,
+      })),
+    ),
     ...links.map((link) => ({
       type: 'link',
       ref: link.id,
@@ -97,13 +123,16 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       to: { ref: link.to_claim_id },
       ...(link.note === null ? {} : { note: link.note }),
     })),
-    ...reviews.map(({ id, claim_id, reviewer, version: _v, created_at: _c, updated_at: _u, ...fields }) => ({
-      type: 'review',
-      ref: id,
-      claim: { ref: claim_id },
-      reviewer: { ref: reviewer.id },
-      ...withoutNulls(fields),
-    })),
+    ...reviews.map(({ id, claim_id, reviewer, version: _v, created_at: _c, updated_at: _u, ...review }) => {
+      const { rates_current_wording: _derived, ...fields } = review
+      return {
+        type: 'review',
+        ref: id,
+        claim: { ref: claim_id },
+        reviewer: { ref: reviewer.id },
+        ...withoutNulls(fields),
+      }
+    }),
   ]
   return lines.map((line) => JSON.stringify(line)).join('\n')
 }
@@ -122,7 +151,9 @@ function comparable(dispute: Dispute) {
     last_response_at: claim.last_response_at,
     review_count: claim.review_count,
     standing: claim.standing,
-    verdicts: claim.reviews.map((review) => `${review.reviewer.slug}:${review.verdict}`),
+    verdicts: claim.reviews.map(
+      (review) => `${review.reviewer.slug}:${review.verdict}@${review.claim_version}:${review.rates_current_wording}`,
+    ),
     latest_rebuttals: dispute.latest_rebuttals.map((r) => [r.claim.party.slug, r.claim.text, r.note]),
   }
 }
@@ -131,7 +162,13 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   const example = JSON.parse(readFileSync(new URL('../examples/nagorno-karabakh-2020.json', import.meta.url), 'utf8'))
   await loadDataSet(source.database.db, parseDataSet(example))
   const app = source.app
-  const checker = await call(app, 'POST', '/v1/parties', { slug: 'a-fact-checker', name: 'A', kind: 'fact-checker' })
+  const checker = await call(app, 'POST', '/v1/parties', {
+    slug: 'a-fact-checker',
+    name: 'A',
+    kind: 'fact-checker',
+    url: 'https://checks.example.org/',
+    logo: 'https://checks.example.org/logo.png',
+  })
   t.equal(checker.status, 201)
   const pipeline = '5eed0000-0000-4000-8000-000000000001'
   const denial = '5eed0000-0000-4000-8000-000000000002'
@@ -146,9 +183,9 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     note: 'Answers the denial.',
   })
   t.equal(answer.status, 201)
-  for (const [claim, verdict] of [
-    [pipeline, 'mostly-false'],
-    [denial, 'mixed'],
+  for (const [claim, verdict, extra] of [
+    [pipeline, 'misleading', {}],
+    [denial, 'missing-context', { claim_summary: 'Armenia denies the pipeline attack' }],
   ] as const) {
     const review = await call(app, 'POST', `/v1/claims/${claim}/reviews`, {
       reviewer: 'a-fact-checker',
@@ -159,6 +196,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
       worst_rating: 1,
       url: 'https://checks.example.org/1',
       published_at: '2020-10-09T00:00:00Z',
+      ...extra,
     })
     t.equal(review.status, 201)
   }
@@ -176,6 +214,15 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     })
     t.equal(link.status, 201, link.raw)
   }
+  // The pipeline claim's wording changes after its verdict, whose review keeps rating the first wording; the
+  // denial gains a tag, and a second version whose wording is the one rated.
+  const admin = bearer(source.keys.admin)
+  for (const [claim, patch] of [
+    [pipeline, { text: 'A missile was fired at the pipeline, the ministry says.' }],
+    [denial, { tags: ['pipeline', 'denial'] }],
+  ] as const) {
+    t.equal((await call(app, 'PATCH', `/v1/claims/${claim}`, patch, admin)).status, 200)
+  }
   const deleted = await call(app, 'POST', '/v1/claims', {
     party: 'bbc-news',
     text: 'Withdrawn.',
@@ -191,12 +238,34 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   t.match(imported.body, {
     counts: {
       parties: { created: parties, updated: 0, unchanged: 0 },
-      claims: { created: claims, updated: 0, unchanged: 0 },
+      claims: { created: claims, updated: 2, unchanged: 0 },
       links: { created: 6, updated: 0, unchanged: 0 },
       reviews: { created: 2, updated: 0, unchanged: 0 },
     },
     line_error_count: 0,
   })
+
+  /** The ClaimReview documents of every reviewed claim, earliest stated first. */
+  const published = async (instance: FastifyInstance) => {
+    const reviewed = (await ndjsonExport<Claim>(instance, '/v1/claims?sort=stated_at')).filter(
+      (claim) => claim.review_count > 0,
+    )
+    const documents = []
+    for (const claim of reviewed) {
+      const ld = await call(instance, 'GET', `/v1/claims/${claim.id}`, undefined, { accept: 'application/ld+json' })
+      documents.push(...(ld.body as ClaimReviewDocument)['@graph'])
+    }
+    return documents
+  }
+  const publishedBefore = await published(app)
+  t.match(publishedBefore, [
+    {
+      claimReviewed:
+        'Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline, which carries oil to Turkey.',
+    },
+    { claimReviewed: 'Armenia denies the pipeline attack', author: { logo: 'https://checks.example.org/logo.png' } },
+  ])
+  t.same(await published(target.app), publishedBefore, 'the same ClaimReview documents: rated words, summaries, author')
 
   const before = await ndjsonExport<Dispute>(app, '/v1/disputes?sort=-stated_at')
   const after = await ndjsonExport<Dispute>(target.app, '/v1/disputes?sort=-stated_at')
@@ -235,7 +304,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   t.match(again.body, {
     counts: {
       parties: { created: 0, updated: 0 },
-      claims: { created: 0, updated: 0, unchanged: claims },
+      claims: { created: 0, updated: 0, unchanged: claims + 2 },
       links: { created: 0, updated: 0 },
       reviews: { created: 0, updated: 0 },
     },

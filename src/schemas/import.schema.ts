@@ -57,6 +57,17 @@ export const ClaimLine = Type.Object(
     ...lineOf('claim'),
     ...CreateClaimBody.properties,
     party: orRef(PartyKey, 'Who made the claim: a party id or slug'),
+    version: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 2_147_483_647,
+        description:
+          'The version of the claim this line states, so that a claim’s history imports as that history (and a ' +
+          'review’s claim_version names the same words): the claim’s lines come in version order, from 1 (its ' +
+          'first line creates it, as version 1); a line naming the claim’s next version makes it, a line naming ' +
+          'a version the claim has already is unchanged. Without it, a line restates the claim as it is now.',
+      }),
+    ),
   },
   { additionalProperties: false, title: 'ImportClaimLine' },
 )

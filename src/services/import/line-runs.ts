@@ -87,9 +87,12 @@ export class ImportRun {
     try {
       if (type === 'claim') {
         const line = checked.line as ImportClaimLine
-        joined = await this.joinRun(type, line.ref, async () => ({
-          runLine: { number, line, partyKey: await refs.key('party', line.party, 'party') },
-        }))
+        // A later version of a claim is applied on its own, as an edit of the claim its earlier lines made.
+        joined =
+          (line.version ?? 1) === 1 &&
+          (await this.joinRun(type, line.ref, async () => ({
+            runLine: { number, line, partyKey: await refs.key('party', line.party, 'party') },
+          })))
       } else if (type === 'link') {
         const line = checked.line as LinkLineInput
         joined = await this.joinRun(type, line.ref, async () => {

@@ -73,7 +73,14 @@ async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome
   const party = await ctx.refs.key('party', line.party, 'party')
   const id = await ctx.refs.known('claim', line.ref)
   if (id === undefined) {
-    const { type: _type, ref: _ref, id: ownId, ...input } = line
+    if (line.version !== undefined && line.version !== 1) {
+      throw unprocessableField(
+        'body',
+        'version',
+        `is ${line.version}, but no claim has the ref ${line.ref} yet: a claim's lines start at version 1`,
+      )
+    }
+    const { type: _type, ref: _ref, id: ownId, version: _version, ...input } = line
     const claim = await recordClaim(ctx.trx, { ...input, party }, { createdBy: ctx.createdBy, id: ownId })
     await ctx.refs.bind('claim', [{ ref: line.ref, id: claim.id }])
     return 'created'
@@ -91,8 +98,20 @@ async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome
         'new ref to record another claim',
     )
   }
+  if (line.version !== undefined) {
+    if (line.version <= row.version) return 'unchanged'
+    if (line.version > row.version + 1) {
+      throw unprocessableField(
+        'body',
+        'version',
+        `is ${line.version}, but the claim of ref ${line.ref} is at version ${row.version}: its lines come in ` +
+          'version order, each the next',
+      )
+    }
+  }
   const patch = restatedClaimChanges(toClaim(row), line)
-  if (Object.keys(patch).length === 0) return 'unchanged'
+  // A line naming the next version makes it, even when it restates the last: the versions stay those it numbers.
+  if (Object.keys(patch).length === 0 && line.version === undefined) return 'unchanged'
   const answered = patch.stated_at === undefined ? [] : await lockAnsweredAfter(ctx.trx, id)
   await reviseClaim(ctx.trx, id, patch, ctx.mayChange, answered)
   return 'updated'

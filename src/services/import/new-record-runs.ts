@@ -59,7 +59,7 @@ export async function writeRun(ctx: ImportContext, run: Run, fail: LineFailure):
 
 async function createClaims(ctx: ImportContext, run: NewClaimLine[], fail: LineFailure): Promise<RunWritten> {
   const requests = run.map(({ line, partyKey }) => {
-    const { type: _type, ref: _ref, party: _party, id, ...input } = line
+    const { type: _type, ref: _ref, party: _party, id, version: _version, ...input } = line
     return { input: { ...input, party: partyKey }, id }
   })
   const outcomes = await recordClaims(ctx.trx, requests, ctx.createdBy)
