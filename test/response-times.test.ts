@@ -107,3 +107,17 @@ t.test('removing the first response moves the times, and the derived state stays
   t.equal(read.response_time_seconds, 3600)
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
+
+t.test('delays of centuries are answered, not refused as out of range', async (t) => {
+  await post('/v1/parties', { slug: 'historian', name: 'historian', kind: 'official' })
+  const ancient = await post('/v1/claims', {
+    party: 'historian',
+    text: 'Said long ago.',
+    stated_at: '0100-01-01T00:00:00Z',
+  })
+  const late = await claim('rebutter', 600, 'Answered much later.')
+  await link(late, ancient as Claim, 'rebuts')
+  const times = (await get('/v1/parties/historian/response-times')) as ResponseTimes
+  t.ok(times.answered.median_seconds! > 2 ** 31, `${times.answered.median_seconds} s`)
+  t.equal((await call(app, 'GET', '/v1/response-times')).status, 200)
+})

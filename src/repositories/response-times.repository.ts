@@ -1,7 +1,10 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/schema.js'
 
-/** A party's response times, as seconds; the percentiles null where there is nothing to measure. */
+/**
+ * A party's response times, as seconds; the percentiles null where there is nothing to measure. Whole seconds as
+ * float8, not int: a delay between claims centuries apart does not fit 32 bits, and pg reads int8 as a string.
+ */
 export interface ResponseTimesRow {
   party_id: string
   party_slug: string
@@ -50,10 +53,10 @@ export async function responseTimes(db: Db, partyId?: string): Promise<ResponseT
       GROUP BY c.party_id
     )
     SELECT p.id AS party_id, p.slug AS party_slug, p.name AS party_name,
-           coalesce(ing.n, 0) AS answering_count, round(ing.median)::int AS answering_median,
-           round(ing.p90)::int AS answering_p90,
-           coalesce(ed.n, 0) AS answered_count, round(ed.median)::int AS answered_median,
-           round(ed.p90)::int AS answered_p90,
+           coalesce(ing.n, 0) AS answering_count, round(ing.median)::float8 AS answering_median,
+           round(ing.p90)::float8 AS answering_p90,
+           coalesce(ed.n, 0) AS answered_count, round(ed.median)::float8 AS answered_median,
+           round(ed.p90)::float8 AS answered_p90,
            coalesce(ed.claims, 0) AS claims, coalesce(ed.unanswered, 0) AS unanswered
     FROM parties p
     LEFT JOIN answering ing ON ing.party_id = p.id
