@@ -802,6 +802,60 @@ t.test('history lists every version newest first, and pages', async (t) => {
   t.equal(gone.body.code, 'not-found')
 })
 
+t.test('each version records the key that made it and the note it was made with', async (t) => {
+  await createParty('authorship-party')
+  const claim = await createClaim({
+    party: 'authorship-party',
+    text: 'At least 500 dead.',
+    stated_at: '2023-10-17T20:00:00Z',
+  })
+  const admin = { authorization: `Bearer ${keys.admin}` }
+  const fixed = await call(
+    app,
+    'PATCH',
+    `/v1/claims/${claim.id}`,
+    { text: 'At least 500 people dead.', edit_note: 'Wording as the ministry published it.' },
+    admin,
+  )
+  t.equal(fixed.status, 200)
+  t.notOk('edit_note' in fixed.body, 'the note is not a field of the claim')
+  t.equal((await call(app, 'PATCH', `/v1/claims/${claim.id}`, { tags: ['casualties'] })).status, 200)
+
+  const history = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
+  t.equal(history.status, 200)
+  const versions = (history.body as Page<ClaimVersion>).data
+  const names = versions.map((v) => v.recorded_by?.name)
+  t.same(names, ['test writer', 'test admin', 'test writer'], 'the creating key, then each editing key')
+  t.same(
+    versions.map((v) => v.edit_note),
+    [null, 'Wording as the ministry published it.', null],
+  )
+  t.match(versions[0]!.recorded_by, { id: /^[0-9a-f-]{36}$/ })
+  t.equal(versions[0]!.recorded_by!.id, versions[2]!.recorded_by!.id)
+
+  const noteOnly = await call(app, 'PATCH', `/v1/claims/${claim.id}`, { edit_note: 'Checked against the source.' })
+  t.equal(noteOnly.status, 200, 'a note alone records a version that changes nothing else')
+  t.equal(noteOnly.body.version, 4)
+
+  for (const [note, why] of [
+    ['', 'an empty note'],
+    ['x'.repeat(501), 'a note over 500 characters'],
+    [42, 'a note that is not text'],
+  ] as const) {
+    const refused = await call(app, 'PATCH', `/v1/claims/${claim.id}`, { text: 'Changed.', edit_note: note })
+    t.equal(refused.status, 400, `${why}: 400`)
+    t.same(fieldsOf(refused.body), ['body:edit_note'], `${why}: names edit_note`)
+  }
+  t.equal((await call(app, 'GET', `/v1/claims/${claim.id}`)).body.version, 4, 'a refused note changes nothing')
+
+  await database.db
+    .insertInto('claim_versions')
+    .values({ claim_id: claim.id, version: 99, snapshot: JSON.stringify(versions[0]!.claim) })
+    .execute()
+  const old = await call(app, 'GET', `/v1/claims/${claim.id}/history?limit=1`)
+  t.same([old.body.data[0].recorded_by, old.body.data[0].edit_note], [null, null], 'a version without a key reads null')
+})
+
 t.test('If-None-Match with the current tag is a 304 with no body', async (t) => {
   await createParty('etag-party')
   const created = await call(app, 'POST', '/v1/claims', {

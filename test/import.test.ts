@@ -181,6 +181,11 @@ t.test('changed lines update their records, and what a line leaves out is cleare
     [2, 1],
     'the claim history grows',
   )
+  t.same(
+    history.body.data.map((v: ClaimVersion) => v.recorded_by?.name),
+    ['test writer', 'test writer'],
+    'each version names the importing key',
+  )
   const pipeline = (await call(app, 'GET', '/v1/claims?party=az-mod')).body.data[0]
   t.equal(pipeline.last_response_at, '2020-10-06T18:00:00.000Z', 'the answered claim is recounted')
   const links = await call(app, 'GET', `/v1/links?claim=${claimId}`)
@@ -453,6 +458,12 @@ t.test(
       importedHistory.body.data[0].claim,
       directHistory.body.data[0].claim,
       'the first version as the API keeps it',
+    )
+    t.match(importedHistory.body.data[0].recorded_by, { id: String, name: String }, 'the importing key')
+    t.same(
+      importedHistory.body.data[0].recorded_by,
+      directHistory.body.data[0].recorded_by,
+      'the first version names the importing key, as a direct create names its own',
     )
     const {
       id: _id,

@@ -258,6 +258,7 @@ t.test('a review is edited with If-Match, keeps its history, and is deleted', as
     rating_value: null,
     best_rating: null,
     worst_rating: null,
+    edit_note: 'The desk rates without a scale.',
   })
   t.equal(cleared.status, 200)
   t.match(cleared.body, { rating_value: null, best_rating: null, worst_rating: null, version: 3 })
@@ -274,6 +275,18 @@ t.test('a review is edited with If-Match, keeps its history, and is deleted', as
       [1, 'unproven'],
     ],
   )
+  t.same(
+    versions.map((v) => [v.recorded_by?.name, v.edit_note]),
+    [
+      ['test writer', 'The desk rates without a scale.'],
+      ['test writer', null],
+      ['test writer', null],
+    ],
+    'each version names its key and keeps its note',
+  )
+  const longNote = await call(app, 'PATCH', `/v1/reviews/${id}`, { verdict: 'false', edit_note: 'x'.repeat(501) })
+  t.equal(longNote.status, 400, 'a note over 500 characters is refused')
+  t.same(fieldsOf(longNote.body), ['body:edit_note'])
 
   const read = await call(app, 'GET', `/v1/reviews/${id}`)
   t.equal(read.status, 200)

@@ -91,6 +91,9 @@ export interface ClaimVersionTable {
   version: number
   snapshot: ColumnType<unknown, string, never>
   recorded_at: CreatedAt
+  /** The API key that made the version; null before keys were recorded, and from the command line. */
+  recorded_by: string | null
+  edit_note: string | null
 }
 
 export interface LinkTable {
@@ -152,6 +155,9 @@ export interface ReviewVersionTable {
   version: number
   snapshot: ColumnType<unknown, string, never>
   recorded_at: CreatedAt
+  /** The API key that made the version; null before keys were recorded, and from the command line. */
+  recorded_by: string | null
+  edit_note: string | null
 }
 
 export type ImportRefKind = 'party' | 'claim' | 'link' | 'review'

@@ -29,7 +29,14 @@ export interface VersionedRoutes<Params extends TObject, Patch extends TSchema> 
     edited: string
     body: Patch
     problems: number[]
-    apply: (db: Db, key: string, patch: Static<Patch>, precondition: Precondition<unknown>) => Promise<unknown>
+    /** `recordedBy` is the request's key (its id), which the version the edit makes records. */
+    apply: (
+      db: Db,
+      key: string,
+      patch: Static<Patch>,
+      precondition: Precondition<unknown>,
+      recordedBy: string | null,
+    ) => Promise<unknown>
   }
   delete: {
     description: string
@@ -76,7 +83,8 @@ export function versionedRoutes<Params extends TObject, Patch extends TSchema>(
       },
       async (request, reply) => {
         const precondition = writePreconditions(request)
-        const updated = await update.apply(fastify.db, keyOf(request.params), request.body, precondition)
+        const recordedBy = request.apiKey?.id ?? null
+        const updated = await update.apply(fastify.db, keyOf(request.params), request.body, precondition, recordedBy)
         return sendRepresentation(request, reply, updated)
       },
     )

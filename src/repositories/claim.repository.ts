@@ -355,8 +355,8 @@ export async function insertClaimOfParty(
                 tags, sources, rebuttal_count, support_count, last_response_at, first_response_at, disputed_since,
                 review_count, standing, version, created_at, created_by, updated_at
     ), first_version AS (
-      INSERT INTO claim_versions (claim_id, version, snapshot)
-      SELECT id, version, ${JSON.stringify(snapshot)}::jsonb FROM claim
+      INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
+      SELECT id, version, ${JSON.stringify(snapshot)}::jsonb, created_by FROM claim
     )
     SELECT claim.*, party.slug AS party_slug, party.name AS party_name
     FROM claim JOIN party ON party.id = claim.party_id`.execute(db)

@@ -43,25 +43,42 @@ export async function softDeleteRecord(db: Db, table: VersionedTable, id: string
 export async function listVersions(db: Db, of: KeptVersions, recordId: string, limit: number, beforeVersion?: number) {
   const { table, record } = VERSIONS[of]
   let select = db
-    .selectFrom(table)
-    .select(['version', 'snapshot', 'recorded_at'])
-    .where(sql.ref(record), '=', recordId)
-    .orderBy('version', 'desc')
+    .selectFrom(`${table} as v` as 'claim_versions as v')
+    .leftJoin('api_keys', 'api_keys.id', 'v.recorded_by')
+    .select(['v.version', 'v.snapshot', 'v.recorded_at', 'v.recorded_by', 'api_keys.name as recorded_by_name'])
+    .select('v.edit_note')
+    .where(sql.ref(`v.${record}`), '=', recordId)
+    .orderBy('v.version', 'desc')
     .limit(limit)
-  if (beforeVersion !== undefined) select = select.where('version', '<', beforeVersion)
+  if (beforeVersion !== undefined) select = select.where('v.version', '<', beforeVersion)
   return select.execute()
 }
 
-/** Records versions (of one record, or a bulk import's many) in one statement. */
+/** Who made a version and why: the API key's id (null from the command line), and the editor's note. */
+export interface VersionAuthorship {
+  recordedBy: string | null
+  editNote?: string | null
+}
+
+/** Records versions (of one record, or a bulk import's many), all made by one key, in one statement. */
 export async function insertVersions(
   db: Db,
   of: KeptVersions,
   versions: Array<{ recordId: string; version: number; snapshot: unknown }>,
+  authorship: VersionAuthorship,
 ): Promise<void> {
   if (versions.length === 0) return
   const { table, record } = VERSIONS[of]
   await db
     .insertInto(table)
-    .values(versions.map((v) => ({ [record]: v.recordId, version: v.version, snapshot: JSON.stringify(v.snapshot) })))
+    .values(
+      versions.map((v) => ({
+        [record]: v.recordId,
+        version: v.version,
+        snapshot: JSON.stringify(v.snapshot),
+        recorded_by: authorship.recordedBy,
+        edit_note: authorship.editNote ?? null,
+      })),
+    )
     .execute()
 }

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid, versionAuthorship } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
@@ -150,13 +150,16 @@ export const UpdateClaimBody = Type.Object(
     language: Type.Optional(Language),
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
+    edit_note: Type.Optional(EditNote),
   },
   {
     additionalProperties: false,
     minProperties: 1,
     title: 'UpdateClaim',
     description:
-      "Fields to change; null clears an optional field, an absent field stays as it is. A claim's party cannot change.",
+      "Fields to change; null clears an optional field, an absent field stays as it is. A claim's party cannot " +
+      'change. `edit_note` is not a field of the claim: it says why the change is made, and the version it makes ' +
+      'keeps it.',
   },
 )
 export type UpdateClaimInput = Static<typeof UpdateClaimBody>
@@ -238,6 +241,7 @@ export const ClaimVersionSchema = Type.Object(
   {
     version: Type.Integer({ minimum: 1 }),
     recorded_at: DateTime,
+    ...versionAuthorship,
     claim: Type.Object(claimContent),
   },
   { $id: 'ClaimVersion', title: 'ClaimVersion', description: 'A claim as it read at one version.' },

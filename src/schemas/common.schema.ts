@@ -16,6 +16,28 @@ export const isStorableInstant = (ms: number) => ms >= EARLIEST && ms <= LATEST
 export const Uuid = Type.String({ format: 'uuid', description: 'A UUID.' })
 export const DateTime = Type.String({ format: 'date-time', description: 'An RFC 3339 date-time with a time zone.' })
 
+/** Why a change was made, in its editor's words: a PATCH may give one, and the version it makes keeps it. */
+export const EditNote = Type.String({
+  minLength: 1,
+  maxLength: 500,
+  description: 'Why this change is made (a typo, a figure the source revised); the version it makes keeps it.',
+})
+
+/** Who made a version of a record and why, as every history shows it. */
+export const versionAuthorship = {
+  recorded_by: Nullable(
+    Type.Object(
+      { id: Uuid, name: Type.String() },
+      {
+        description:
+          'The API key that made this version; null for versions made from the command line, and for those ' +
+          'made before versions recorded their key.',
+      },
+    ),
+  ),
+  edit_note: Nullable(Type.String({ description: 'Why this version was made, as its editor said (`edit_note`).' })),
+}
+
 export const SLUG_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$'
 
 /** A problem's `type` is this URN followed by its code. */

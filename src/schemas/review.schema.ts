@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, Uuid, versionAuthorship } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -162,6 +162,7 @@ export const UpdateReviewBody = Type.Object(
       ),
     ),
     published_at: Type.Optional(DateTime),
+    edit_note: Type.Optional(EditNote),
   },
   {
     additionalProperties: false,
@@ -170,7 +171,8 @@ export const UpdateReviewBody = Type.Object(
     description:
       'Fields to change; null clears an optional field, an absent field stays as it is. The rating and its scale ' +
       'change together. A review’s claim and reviewer cannot change; the claim version it rates changes only ' +
-      'with claim_version.',
+      'with claim_version. `edit_note` is not a field of the review: it says why the change is made, and the ' +
+      'version it makes keeps it.',
     ...ratingTogether,
   },
 )
@@ -184,6 +186,7 @@ export const ReviewVersionSchema = Type.Object(
   {
     version: Type.Integer({ minimum: 1 }),
     recorded_at: DateTime,
+    ...versionAuthorship,
     review: Type.Object({
       verdict: VerdictSchema,
       rating_label: Type.String(),

@@ -3,7 +3,7 @@ import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
 import { ApiError, invalidField, unprocessableField } from '../errors/problems.js'
 import * as claims from '../repositories/claim.repository.js'
-import { insertVersions } from '../repositories/record-version.js'
+import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
 import * as links from '../repositories/link.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ClaimRecord } from '../repositories/claim.repository.js'
@@ -199,6 +199,7 @@ export async function recordClaims(
     trx,
     'claims',
     stored.map((row) => ({ recordId: row.id, version: row.version, snapshot: storedContent(row) })),
+    { recordedBy: createdBy },
   )
   return outcomes
 }
@@ -208,17 +209,19 @@ export async function updateClaim(
   id: string,
   patch: UpdateClaimInput,
   precondition: Precondition<Claim>,
+  recordedBy: string | null,
 ): Promise<Claim> {
   return inTransaction(db, async (trx) => {
     // A new stated_at moves the last response time of the claims this one answers: they are recounted.
     const answered = patch.stated_at === undefined ? [] : await derived.lockClaimWithAnswered(trx, id)
-    return reviseClaim(trx, id, patch, precondition, answered)
+    return reviseClaim(trx, id, patch, precondition, answered, { recordedBy, editNote: patch.edit_note })
   })
 }
 
 /**
- * Edits a claim within the caller's transaction, making a new version. `answered` are the claims it answers,
- * locked by the caller after the claim itself when the patch moves stated_at, for their recount.
+ * Edits a claim within the caller's transaction, making a new version that `authorship` says who made and why.
+ * `answered` are the claims it answers, locked by the caller after the claim itself when the patch moves
+ * stated_at, for their recount.
  */
 export async function reviseClaim(
   trx: Transaction,
@@ -226,8 +229,9 @@ export async function reviseClaim(
   patch: UpdateClaimInput,
   precondition: Precondition<Claim>,
   answered: string[],
+  authorship: VersionAuthorship,
 ): Promise<Claim> {
-  return reviseRecord(trx, CLAIM, id, precondition, {
+  return reviseRecord(trx, CLAIM, id, precondition, authorship, {
     changes: (current) => {
       const values: ClaimRowUpdate = {}
       if (patch.text !== undefined) values.text = patch.text

@@ -3,6 +3,7 @@ import type { Db, PartyRowUpdate } from '../db/schema.js'
 import { ApiError, invalidField, unknownReference } from '../errors/problems.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
+import type { VersionAuthorship } from '../repositories/record-version.js'
 import { isUuid } from '../schemas/common.schema.js'
 import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
 import type { Precondition } from './precondition.js'
@@ -79,20 +80,25 @@ export async function updateParty(
   key: string,
   patch: UpdatePartyInput,
   precondition: Precondition<Party>,
+  recordedBy: string | null,
 ): Promise<Party> {
   if (patch.slug !== undefined) assertSlugShape(patch.slug)
-  return inTransaction(db, (trx) => reviseParty(trx, key, patch, precondition))
+  return inTransaction(db, (trx) => reviseParty(trx, key, patch, precondition, { recordedBy }))
 }
 
-/** Edits a party within the caller's transaction; the caller has checked the shape of a new slug. */
+/**
+ * Edits a party within the caller's transaction, `authorship` saying who made the change and why; the caller has
+ * checked the shape of a new slug.
+ */
 export async function reviseParty(
   trx: Db,
   key: string,
   patch: UpdatePartyInput,
   precondition: Precondition<Party>,
+  authorship: VersionAuthorship,
 ): Promise<Party> {
   const revise = () =>
-    reviseRecord(trx, PARTY, key, precondition, {
+    reviseRecord(trx, PARTY, key, precondition, authorship, {
       changes: async (current) => {
         const values: PartyRowUpdate = {}
         if (patch.slug !== undefined) values.slug = patch.slug

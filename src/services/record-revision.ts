@@ -4,6 +4,7 @@ import type { Database, Db } from '../db/schema.js'
 import { notFound } from '../errors/problems.js'
 import {
   type KeptVersions,
+  type VersionAuthorship,
   type VersionedTable,
   insertVersions,
   listVersions,
@@ -109,7 +110,8 @@ export interface Revision<Table extends VersionedTable, Row> {
 
 /**
  * Edits a record within the caller's transaction: locks it and checks the precondition, sets the changed columns
- * as its next version, and records that version where the kind keeps them. Returns the record as edited.
+ * as its next version, and records that version, with who made it and why, where the kind keeps them. Returns the
+ * record as edited.
  */
 export async function reviseRecord<
   Table extends VersionedTable,
@@ -120,6 +122,7 @@ export async function reviseRecord<
   kind: RecordKind<Table, Row, T>,
   key: string,
   precondition: Precondition<T>,
+  authorship: VersionAuthorship,
   revision: Revision<Table, Row>,
 ): Promise<T> {
   const row = await lockForWrite(trx, kind, key, precondition)
@@ -129,7 +132,7 @@ export async function reviseRecord<
   const updated = await readRecord(trx, kind, row.id)
   if (kind.versions !== undefined) {
     const snapshot = snapshotOf(updated, kind.versions.fields)
-    await insertVersions(trx, kind.versions.of, [{ recordId: row.id, version: updated.version, snapshot }])
+    await insertVersions(trx, kind.versions.of, [{ recordId: row.id, version: updated.version, snapshot }], authorship)
   }
   return updated
 }
@@ -159,6 +162,14 @@ export async function removeRecord<Row extends StoredRecord, T extends { version
   await removal.follow?.(row)
 }
 
+/** What every history says of a version besides the record: when, by which key, and why. */
+interface VersionHeading {
+  version: number
+  recorded_at: string
+  recorded_by: { id: string; name: string } | null
+  edit_note: string | null
+}
+
 /**
  * Up to `limit + 1` versions of a live record, newest first, below `beforeVersion` when given; `entry` names each
  * snapshot as the record's history shows it. The first is the current version.
@@ -170,12 +181,14 @@ export async function listRecordHistory<Row extends StoredRecord, T extends { ve
   limit: number,
   beforeVersion: number | undefined,
   entry: (snapshot: unknown) => Entry,
-): Promise<Array<{ version: number; recorded_at: string } & Entry>> {
+): Promise<Array<VersionHeading & Entry>> {
   await readRecord(db, kind, id)
   const rows = await listVersions(db, kind.versions.of, id, limit + 1, beforeVersion)
   return rows.map((row) => ({
     version: row.version,
     recorded_at: row.recorded_at.toISOString(),
+    recorded_by: row.recorded_by === null ? null : { id: row.recorded_by, name: row.recorded_by_name ?? '' },
+    edit_note: row.edit_note,
     ...entry(row.snapshot),
   }))
 }

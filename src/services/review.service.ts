@@ -5,7 +5,7 @@ import { ApiError, type FieldError, notFound, unknownReference, unprocessableFie
 import * as claims from '../repositories/claim.repository.js'
 import * as reviews from '../repositories/review.repository.js'
 import type { ReviewRecord } from '../repositories/review.repository.js'
-import { insertVersions } from '../repositories/record-version.js'
+import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
 import {
   type CreateReviewInput,
   type Review,
@@ -184,6 +184,7 @@ export async function recordReviews(
     trx,
     'reviews',
     stored.map((row) => ({ recordId: row.id, version: row.version, snapshot: storedReviewContent(row) })),
+    { recordedBy: createdBy },
   )
   return outcomes
 }
@@ -276,18 +277,22 @@ export async function updateReview(
   id: string,
   patch: UpdateReviewInput,
   precondition: Precondition<Review>,
+  recordedBy: string | null,
 ): Promise<Review> {
-  return inTransaction(db, (trx) => reviseReview(trx, id, patch, precondition))
+  return inTransaction(db, (trx) =>
+    reviseReview(trx, id, patch, precondition, { recordedBy, editNote: patch.edit_note }),
+  )
 }
 
-/** Edits a review within the caller's transaction, making a new version. */
+/** Edits a review within the caller's transaction, making a new version that `authorship` says who made and why. */
 export async function reviseReview(
   trx: Db,
   id: string,
   patch: UpdateReviewInput,
-  precondition: Precondition<Review> = () => {},
+  precondition: Precondition<Review>,
+  authorship: VersionAuthorship,
 ): Promise<Review> {
-  return reviseRecord(trx, REVIEW, id, precondition, {
+  return reviseRecord(trx, REVIEW, id, precondition, authorship, {
     changes: (current) => {
       const values: ReviewRowUpdate = {}
       if (patch.claim_version !== undefined) {

@@ -61,7 +61,7 @@ async function party(ctx: ImportContext, line: PartyLineInput): Promise<Outcome>
       if (holder !== undefined && holder !== current.id) throw slugTaken(patch.slug)
     }
     if (Object.keys(patch).length > 0) {
-      await abortOnConflict(() => reviseParty(ctx.trx, current.id, patch, ctx.mayChange))
+      await abortOnConflict(() => reviseParty(ctx.trx, current.id, patch, ctx.mayChange, { recordedBy: ctx.createdBy }))
       outcome = 'updated'
     }
   }
@@ -113,7 +113,7 @@ async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome
   // A line naming the next version makes it, even when it restates the last: the versions stay those it numbers.
   if (Object.keys(patch).length === 0 && line.version === undefined) return 'unchanged'
   const answered = patch.stated_at === undefined ? [] : await lockAnsweredAfter(ctx.trx, id)
-  await reviseClaim(ctx.trx, id, patch, ctx.mayChange, answered)
+  await reviseClaim(ctx.trx, id, patch, ctx.mayChange, answered, { recordedBy: ctx.createdBy })
   return 'updated'
 }
 
@@ -189,7 +189,7 @@ async function review(ctx: ImportContext, line: ReviewLineInput): Promise<Outcom
     }
     const patch = restatedReviewChanges(toReview(row), input)
     if (Object.keys(patch).length > 0) {
-      await reviseReview(ctx.trx, id, patch, ctx.mayChange)
+      await reviseReview(ctx.trx, id, patch, ctx.mayChange, { recordedBy: ctx.createdBy })
       outcome = 'updated'
     }
   }
