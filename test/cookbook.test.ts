@@ -38,6 +38,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     corrections = '',
     standings = '',
     timeline = '',
+    dated = '',
   ] = outputs
 
   t.test('disputed claims as CSV and NDJSON', async (t) => {
@@ -173,6 +174,22 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     t.ok(
       rows.some((row) => row.party_slug === 'am-foreign-ministry'),
       'every party as a CSV row',
+    )
+  })
+
+  t.test('a statement dated to the day, and a prebuttal', async (t) => {
+    const [claim, refused, prebuttal, ...listed] = jsonDocuments(dated) as Array<Record<string, unknown>>
+    t.match(claim, { stated_at: '2020-10-05T00:00:00.000Z', stated_at_precision: 'day' })
+    t.match(refused, {
+      status: 422,
+      code: 'out-of-time-order',
+      detail: `claim ${String(claim?.id)}, stated 2020-10-05 (day), was stated before claim ${PIPELINE} it answers, stated 2020-10-06 (day)`,
+    })
+    t.match(prebuttal, { from_claim_id: claim?.id, to_claim_id: PIPELINE, kind: 'rebuts', prebuttal: true })
+    t.same(
+      listed.map((item) => item.id),
+      [claim?.id],
+      'the day filter finds the statement of that day',
     )
   })
 })

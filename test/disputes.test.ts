@@ -37,6 +37,10 @@ async function claim(party: string, stated: string, text: string, tags: string[]
 async function rebut(from: Claim, to: Claim, note?: string) {
   return post('/v1/links', { from_claim_id: from.id, to_claim_id: to.id, kind: 'rebuts', note })
 }
+/** A rebuttal stated before the claim it rebuts, on purpose. */
+async function prebut(from: Claim, to: Claim) {
+  return post('/v1/links', { from_claim_id: from.id, to_claim_id: to.id, kind: 'rebuts', prebuttal: true })
+}
 
 const c1 = await claim('a-mod', '2020-10-01', 'A missile was fired at the oil pipeline.', ['pipeline', 'missile'])
 const c2 = await claim('b-mfa', '2020-10-02', 'The pipeline story is another lie.', ['pipeline'])
@@ -243,9 +247,9 @@ t.test('GET /v1/claims/{id}/thread follows the exchange both ways', async (t) =>
 t.test('a thread with cycles ends, each link once, and leaves deleted claims out', async (t) => {
   // b-mfa's c4 is rebutted by a-press's c5; c4 now rebuts c5 back, and media closes a longer loop.
   const loop = await claim('media', '2020-10-07', 'Both are wrong.')
-  await rebut(c4, c5)
+  await prebut(c4, c5)
   await rebut(loop, c4)
-  await rebut(c5, loop)
+  await prebut(c5, loop)
   const thread: Thread = await get(`/v1/claims/${c4.id}/thread?depth=10`)
   for (const direction of ['answers', 'responses'] as const) {
     const linkIds = thread[direction].map((e: ThreadEntry) => e.link.id)
@@ -282,16 +286,17 @@ t.test('the latest rebuttals follow an edit of when a rebuttal was stated', asyn
     before.latest_rebuttals.map((r) => r.claim.id),
     [c3.id, c2.id],
   )
-  t.equal((await call(app, 'PATCH', `/v1/claims/${c2.id}`, { stated_at: '2020-10-09T00:00:00Z' })).status, 200)
+  // Later than c3, and still before c6, which rebuts c2 in its turn.
+  t.equal((await call(app, 'PATCH', `/v1/claims/${c2.id}`, { stated_at: '2020-10-05T18:00:00Z' })).status, 200)
   const after = ((await get(`/v1/disputes?party=a-mod&tag=missile`)).data as Dispute[])[0]!
   t.same(
     after.latest_rebuttals.map((r) => [r.claim.id, r.claim.stated_at]),
     [
-      [c2.id, '2020-10-09T00:00:00.000Z'],
+      [c2.id, '2020-10-05T18:00:00.000Z'],
       [c3.id, c3.stated_at],
     ],
   )
-  t.equal(after.claim.last_response_at, '2020-10-09T00:00:00.000Z')
+  t.equal(after.claim.last_response_at, '2020-10-05T18:00:00.000Z')
 })
 
 t.test('after all of the above, the maintained state equals a fresh count', async (t) => {

@@ -418,7 +418,7 @@ t.test(
       { type: 'party', ref: 'batch-checker', slug: 'batch-checker', name: 'Batch Checker', kind: 'fact-checker' },
       { type: 'claim', ref: 'batch-c1', party: { ref: 'batch-a' }, ...claimBody },
       { type: 'claim', ref: 'batch-c2', party: 'batch-b', text: 'Answer.', stated_at: '2021-03-02T00:00:00Z' },
-      { type: 'claim', ref: 'batch-c3', party: 'batch-b', text: 'Support.', stated_at: '2021-03-03T00:00:00Z' },
+      { type: 'claim', ref: 'batch-c3', party: 'batch-b', text: 'Support.', stated_at: '2021-02-28T00:00:00Z' },
       { type: 'link', ref: 'batch-l1', kind: 'rebuts', from: { ref: 'batch-c2' }, to: { ref: 'batch-c1' } },
       { type: 'link', ref: 'batch-l2', kind: 'supports', from: { ref: 'batch-c1' }, to: { ref: 'batch-c3' } },
       {

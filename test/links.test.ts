@@ -184,6 +184,8 @@ t.test('the link rules: different parties, no self-link, live claims only, no du
     from_claim_id: claim.id.toUpperCase(),
     to_claim_id: other.id.toUpperCase(),
     kind: 'rebuts',
+    // Stated a day before the other: a prebuttal.
+    prebuttal: true,
   })
   t.equal(upper.status, 201, 'ids are matched whatever their case')
   t.match(upper.body, { from_claim_id: claim.id, to_claim_id: other.id })

@@ -1,5 +1,8 @@
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely'
 
+/** How finely a stored time is known (see the time precision migration). */
+export type TimePrecision = 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
+
 /** The storage contract: one interface per table, as the migrations in `migrations/` create them. */
 export interface Database {
   parties: PartyTable
@@ -61,7 +64,10 @@ export interface ClaimTable {
   text: string
   quote: string | null
   stated_at: Timestamp
+  stated_at_precision: Generated<TimePrecision>
   event_at: NullableTimestamp
+  /** Set exactly when event_at is. */
+  event_at_precision: TimePrecision | null
   location_name: string | null
   location_lat: number | null
   location_lon: number | null
@@ -104,6 +110,8 @@ export interface LinkTable {
   to_party_id: string
   kind: 'rebuts' | 'supports' | 'corrects' | 'retracts'
   note: string | null
+  /** A response stated before the claim it answers, on purpose; only such a link may join them in that order. */
+  prebuttal: Generated<boolean>
   /** Copies of the answered claim's tags and stated_at, kept equal to them, for the matrix's filters. */
   to_claim_tags: string[]
   to_claim_stated_at: Timestamp

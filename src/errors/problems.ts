@@ -22,6 +22,7 @@ export const PROBLEMS = {
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'unprocessable-entity': { status: 422, title: 'The request cannot be applied' },
+  'out-of-time-order': { status: 422, title: 'A response cannot be stated before the claim it answers' },
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used for another request' },
   'import-rejected': { status: 422, title: 'The import was rejected' },
   'too-many-requests': { status: 429, title: 'Too many requests' },

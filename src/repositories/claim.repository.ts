@@ -1,5 +1,5 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { ClaimSourceRecord, ClaimStanding, Db, NewClaimRow, Verdict } from '../db/schema.js'
+import type { ClaimSourceRecord, ClaimStanding, Db, NewClaimRow, TimePrecision, Verdict } from '../db/schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
@@ -14,7 +14,9 @@ function selectClaims(db: Db) {
       'c.text',
       'c.quote',
       'c.stated_at',
+      'c.stated_at_precision',
       'c.event_at',
+      'c.event_at_precision',
       'c.location_name',
       'c.location_lat',
       'c.location_lon',
@@ -314,7 +316,9 @@ export interface NewClaimValues {
   text: string
   quote: string | null
   stated_at: string
+  stated_at_precision: TimePrecision
   event_at: string | null
+  event_at_precision: TimePrecision | null
   location_name: string | null
   location_lat: number | null
   location_lon: number | null
@@ -344,16 +348,17 @@ export async function insertClaimOfParty(
       WHERE ${partyColumn} = ${partyKey.toLowerCase()} AND deleted_at IS NULL
       FOR SHARE
     ), claim AS (
-      INSERT INTO claims (id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon,
-                          language, tags, sources, created_by)
+      INSERT INTO claims (id, party_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision,
+                          location_name, location_lat, location_lon, language, tags, sources, created_by)
       SELECT ${values.id}::uuid, party.id, ${values.text}::text, ${values.quote}::text,
-             ${values.stated_at}::timestamptz, ${values.event_at}::timestamptz, ${values.location_name}::text,
+             ${values.stated_at}::timestamptz, ${values.stated_at_precision}::text, ${values.event_at}::timestamptz,
+             ${values.event_at_precision}::text, ${values.location_name}::text,
              ${values.location_lat}::float8, ${values.location_lon}::float8, ${values.language}::text,
              ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb, ${values.created_by}::uuid
       FROM party
-      RETURNING id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon, language,
-                tags, sources, rebuttal_count, support_count, last_response_at, first_response_at, disputed_since,
-                review_count, standing, version, created_at, created_by, updated_at
+      RETURNING id, party_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision, location_name,
+                location_lat, location_lon, language, tags, sources, rebuttal_count, support_count, last_response_at,
+                first_response_at, disputed_since, review_count, standing, version, created_at, created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb, created_by FROM claim
@@ -420,6 +425,7 @@ export async function listAnsweringClaims(
       'l.kind as link_kind',
       'l.to_claim_id as link_to_claim_id',
       'l.note as link_note',
+      'l.prebuttal as link_prebuttal',
       'l.version as link_version',
       'l.created_at as link_created_at',
       'l.updated_at as link_updated_at',
@@ -452,7 +458,9 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
       'text',
       'quote',
       'stated_at',
+      'stated_at_precision',
       'event_at',
+      'event_at_precision',
       'location_name',
       'location_lat',
       'location_lon',

@@ -17,7 +17,7 @@ export async function lockClaims(trx: Transaction, ids: string[]) {
   if (ids.length === 0) return []
   return trx
     .selectFrom('claims')
-    .select(['id', 'party_id', 'tags', 'stated_at'])
+    .select(['id', 'party_id', 'tags', 'stated_at', 'stated_at_precision'])
     .where('id', 'in', ids)
     .where('deleted_at', 'is', null)
     .orderBy('id')

@@ -1,5 +1,5 @@
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
-import type { Db } from '../db/schema.js'
+import type { Db, TimePrecision } from '../db/schema.js'
 import { type ClaimFilter, type ClaimListQuery, orderedClaims } from './claim.repository.js'
 
 export type DisputeOrder = Extract<
@@ -49,6 +49,7 @@ interface LatestRebuttalRow {
   id: string
   text: string
   stated_at: Date
+  stated_at_precision: TimePrecision
   party_id: string
   party_slug: string
   party_name: string
@@ -63,7 +64,7 @@ export type LatestRebuttalJson = Omit<LatestRebuttalRow, 'stated_at'> & { stated
  */
 function latestRebuttalsOf(claimId: RawBuilder<unknown>, perClaim: number) {
   return sql`
-    SELECT latest.link_id, latest.note, rc.id, rc.text, rc.stated_at,
+    SELECT latest.link_id, latest.note, rc.id, rc.text, rc.stated_at, rc.stated_at_precision,
            rp.id AS party_id, rp.slug AS party_slug, rp.name AS party_name,
            latest.from_claim_stated_at, latest.from_claim_id
     FROM (
@@ -82,7 +83,7 @@ export async function latestRebuttals(db: Db, claimIds: string[], perClaim: numb
   if (claimIds.length === 0) return []
   const { rows } = await sql<LatestRebuttalRow & { rebutted_id: string }>`
     SELECT target.id AS rebutted_id, latest.link_id, latest.note, latest.id, latest.text, latest.stated_at,
-           latest.party_id, latest.party_slug, latest.party_name
+           latest.stated_at_precision, latest.party_id, latest.party_slug, latest.party_name
     FROM unnest(${claimIds}::uuid[]) AS target (id)
     CROSS JOIN LATERAL (${latestRebuttalsOf(sql`target.id`, perClaim)}) latest
     ORDER BY latest.from_claim_stated_at DESC, latest.from_claim_id DESC`.execute(db)

@@ -1,5 +1,5 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { Db, LinkTable } from '../db/schema.js'
+import type { Db, LinkTable, TimePrecision } from '../db/schema.js'
 import { type AnsweredClaimCopy, linkCopies } from './derived-state.repository.js'
 import { softDeletion } from './record-version.js'
 
@@ -16,6 +16,7 @@ function selectLinks(db: Db) {
       'l.from_claim_id',
       'l.to_claim_id',
       'l.note',
+      'l.prebuttal',
       'l.version',
       'l.created_at',
       'l.created_by',
@@ -56,6 +57,7 @@ export interface NewLink {
   toPartyId: string
   kind: LinkKind
   note: string | null
+  prebuttal: boolean
   /** The answered claim, as its links keep a copy of it. */
   toClaim: AnsweredClaimCopy
   /** When the responding claim was stated, as its links keep a copy of it. */
@@ -73,6 +75,7 @@ function linkRow(link: NewLink) {
     to_party_id: link.toPartyId,
     kind: link.kind,
     note: link.note,
+    prebuttal: link.prebuttal,
     ...linkCopies(link.toClaim, link.fromClaimStatedAt),
     created_by: link.createdBy,
   }
@@ -174,4 +177,46 @@ export async function restatementsOutOfOrder(db: Db, claimId: string, statedAt: 
     ORDER BY l.from_claim_stated_at, l.id
     LIMIT 1`.execute(db)
   return rows
+}
+
+/** When a claim was stated, and how finely that is known. */
+export interface StatedTime {
+  id: string
+  stated_at: Date
+  stated_at_precision: TimePrecision
+}
+
+/**
+ * The live links from or to a claim that are not prebuttals, each with when its two claims were stated: the links
+ * a change of the claim's time could put out of order.
+ */
+export async function nonPrebuttalLinksOfClaim(db: Db, claimId: string) {
+  const { rows } = await sql<{
+    id: string
+    from_id: string
+    from_stated_at: Date
+    from_precision: TimePrecision
+    to_id: string
+    to_stated_at: Date
+    to_precision: TimePrecision
+  }>`
+    SELECT l.id, f.id AS from_id, f.stated_at AS from_stated_at, f.stated_at_precision AS from_precision,
+           t.id AS to_id, t.stated_at AS to_stated_at, t.stated_at_precision AS to_precision
+    FROM links l
+    JOIN claims f ON f.id = l.from_claim_id
+    JOIN claims t ON t.id = l.to_claim_id
+    WHERE (l.from_claim_id = ${claimId} OR l.to_claim_id = ${claimId}) AND l.deleted_at IS NULL AND NOT l.prebuttal`.execute(
+    db,
+  )
+  return rows.map((row) => ({
+    id: row.id,
+    from: { id: row.from_id, stated_at: row.from_stated_at, stated_at_precision: row.from_precision },
+    to: { id: row.to_id, stated_at: row.to_stated_at, stated_at_precision: row.to_precision },
+  }))
+}
+
+/** When two claims were stated, by id. */
+export async function statedTimes(db: Db, ids: string[]): Promise<StatedTime[]> {
+  if (ids.length === 0) return []
+  return db.selectFrom('claims').select(['id', 'stated_at', 'stated_at_precision']).where('id', 'in', ids).execute()
 }

@@ -4,6 +4,7 @@ import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
+import { NullableTimePrecisionSchema, PartialDateTime, TIME_PRECISIONS, TimePrecisionSchema } from './time.schema.js'
 
 const Text = Type.String({
   minLength: 1,
@@ -52,6 +53,12 @@ const LocationPatch = Type.Object(
   { additionalProperties: false, minProperties: 1, ...latLonTogether },
 )
 
+/** How an input precision field is described: it restates the precision of the time beside it. */
+const PRECISION_INPUT = (field: string) =>
+  `How finely ${field} is known, when coarser than it is written (a claim read back and sent again gives ` +
+  `\`2020-10-07T00:00:00.000Z\` and \`day\`); ${field} must then be the first instant of such a span (UTC). ` +
+  `By default, the precision ${field} is written to.`
+
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
 export const CLAIM_STANDINGS = ['current', 'corrected', 'retracted'] as const
 
@@ -61,8 +68,18 @@ const RestatingClaims = (description: string) => Type.Array(Uuid, { description 
 const claimContent = {
   text: Type.String(),
   quote: Nullable(Type.String()),
-  stated_at: DateTime,
-  event_at: Nullable(DateTime),
+  stated_at: Type.String({
+    ...DateTime,
+    description: 'When the claim was made: the first instant (UTC) of the span its precision names.',
+  }),
+  stated_at_precision: TimePrecisionSchema,
+  event_at: Nullable(
+    Type.String({
+      ...DateTime,
+      description: 'When the claimed event happened: the first instant (UTC) of the span its precision names.',
+    }),
+  ),
+  event_at_precision: NullableTimePrecisionSchema,
   location: Type.Union([
     Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
     Type.Null(),
@@ -129,8 +146,18 @@ export const CreateClaimBody = Type.Object(
     party: Type.String({ ...PartyKey, description: 'Who made the claim: a party id or slug.' }),
     text: Text,
     quote: Type.Optional(Quote),
-    stated_at: Type.String({ ...DateTime, description: 'When the claim was made.' }),
-    event_at: Type.Optional(Type.String({ ...DateTime, description: 'When the claimed event happened.' })),
+    stated_at: Type.String({
+      ...PartialDateTime,
+      description: `When the claim was made. ${PartialDateTime.description}`,
+    }),
+    stated_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('stated_at') })),
+    event_at: Type.Optional(
+      Type.String({
+        ...PartialDateTime,
+        description: `When the claimed event happened. ${PartialDateTime.description}`,
+      }),
+    ),
+    event_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('event_at') })),
     location: Type.Optional(LocationInput),
     language: Type.Optional(Type.String({ ...Language, default: 'en' })),
     tags: Type.Optional(Tags),
@@ -144,8 +171,10 @@ export const UpdateClaimBody = Type.Object(
   {
     text: Type.Optional(Text),
     quote: Type.Optional(Nullable(Quote)),
-    stated_at: Type.Optional(DateTime),
-    event_at: Type.Optional(Nullable(DateTime)),
+    stated_at: Type.Optional(PartialDateTime),
+    stated_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('stated_at') })),
+    event_at: Type.Optional(Nullable(PartialDateTime)),
+    event_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('event_at') })),
     location: Type.Optional(Nullable(LocationPatch)),
     language: Type.Optional(Language),
     tags: Type.Optional(Tags),
@@ -216,8 +245,22 @@ export const ClaimListQuery = Type.Object(
     ),
     ...standingFilter,
     ...reviewFilters,
-    stated_after: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),
-    stated_before: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated before this time.' })),
+    stated_after: Type.Optional(
+      Type.String({
+        ...PartialDateTime,
+        description:
+          'Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim ' +
+          'counts at the first instant of its own span.',
+      }),
+    ),
+    stated_before: Type.Optional(
+      Type.String({
+        ...PartialDateTime,
+        description:
+          'Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim ' +
+          'counts at the first instant of its own span.',
+      }),
+    ),
     q: Type.Optional(
       Type.String({
         minLength: 1,

@@ -20,6 +20,7 @@ export const DataSetSchema = Type.Object(
           to: Type.String({ ...Uuid, description: 'The claim it answers.' }),
           kind: CreateLinkBody.properties.kind,
           note: CreateLinkBody.properties.note,
+          prebuttal: CreateLinkBody.properties.prebuttal,
         },
         { additionalProperties: false },
       ),

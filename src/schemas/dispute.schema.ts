@@ -4,6 +4,7 @@ import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
+import { PartialDateTime, TimePrecisionSchema } from './time.schema.js'
 
 /** How many of its latest rebuttals each dispute carries; the rest are at /v1/claims/{id}/rebuttals. */
 export const LATEST_REBUTTALS = 3
@@ -16,8 +17,22 @@ const disputedClaimFilters = {
   tag: Type.Optional(
     Type.Array(Tag, { maxItems: 20, description: 'Only claims carrying every given tag; repeat for several.' }),
   ),
-  since: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated at or after this time.' })),
-  until: Type.Optional(Type.String({ ...DateTime, description: 'Only claims stated before this time.' })),
+  since: Type.Optional(
+    Type.String({
+      ...PartialDateTime,
+      description:
+        'Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim ' +
+        'counts at the first instant of its own span.',
+    }),
+  ),
+  until: Type.Optional(
+    Type.String({
+      ...PartialDateTime,
+      description:
+        'Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim ' +
+        'counts at the first instant of its own span.',
+    }),
+  ),
 }
 
 export const DisputeListQuery = Type.Object(
@@ -37,21 +52,30 @@ export const DisputeListQuery = Type.Object(
     ...disputedClaimFilters,
     disputed_after: Type.Optional(
       Type.String({
-        ...DateTime,
-        description: 'Only claims that became disputed (first rebutted) at or after this time.',
+        ...PartialDateTime,
+        description:
+          'Only claims that became disputed (first rebutted) at or after the start of this time (`2020-10-08`: ' +
+          'that whole day and after).',
       }),
     ),
     disputed_before: Type.Optional(
-      Type.String({ ...DateTime, description: 'Only claims that became disputed before this time.' }),
+      Type.String({
+        ...PartialDateTime,
+        description: 'Only claims that became disputed before the start of this time.',
+      }),
     ),
     answered_after: Type.Optional(
       Type.String({
-        ...DateTime,
-        description: 'Only claims whose latest response was stated at or after this time: what flared up since.',
+        ...PartialDateTime,
+        description:
+          'Only claims whose latest response was stated at or after the start of this time: what flared up since.',
       }),
     ),
     answered_before: Type.Optional(
-      Type.String({ ...DateTime, description: 'Only claims whose latest response was stated before this time.' }),
+      Type.String({
+        ...PartialDateTime,
+        description: 'Only claims whose latest response was stated before the start of this time.',
+      }),
     ),
     ...standingFilter,
     ...reviewFilters,
@@ -86,6 +110,7 @@ export const RebuttalSummarySchema = Type.Object(
       party: Type.Ref(PartyRefSchema),
       text: Type.String(),
       stated_at: DateTime,
+      stated_at_precision: TimePrecisionSchema,
     }),
   },
   { $id: 'RebuttalSummary', title: 'RebuttalSummary', description: 'A rebutting claim, in short, and its link.' },

@@ -83,6 +83,7 @@ export const LinkLine = Type.Object(
       'The claim it answers (by another party), corrects or retracts (earlier, same party or side chain): a claim id',
     ),
     note: CreateLinkBody.properties.note,
+    prebuttal: CreateLinkBody.properties.prebuttal,
   },
   { additionalProperties: false, title: 'ImportLinkLine' },
 )

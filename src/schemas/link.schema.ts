@@ -20,6 +20,13 @@ const Note = Type.String({
   examples: ['Calls the pipeline report "another lie".'],
 })
 
+const Prebuttal = Type.Boolean({
+  description:
+    'A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before ' +
+    'what it answers (its whole time span ending by the time that claim was stated; the same day is not before) ' +
+    'is refused with 422 out-of-time-order unless the link says so.',
+})
+
 export const LinkSchema = Type.Object(
   {
     id: Uuid,
@@ -29,6 +36,7 @@ export const LinkSchema = Type.Object(
     from_party: Type.Ref(PartyRefSchema, { description: 'Who responds.' }),
     to_party: Type.Ref(PartyRefSchema, { description: 'Whose claim is answered.' }),
     note: Nullable(Type.String()),
+    prebuttal: Prebuttal,
     version: Type.Integer({ minimum: 1 }),
     created_at: DateTime,
     updated_at: DateTime,
@@ -54,6 +62,7 @@ export const CreateLinkBody = Type.Object(
     }),
     kind: Kind,
     note: Type.Optional(Note),
+    prebuttal: Type.Optional(Type.Boolean({ ...Prebuttal, default: false })),
   },
   { additionalProperties: false, title: 'CreateLink' },
 )
@@ -88,6 +97,7 @@ export const CreateRebuttalBody = Type.Object(
     claim_id: Type.Optional(Type.String({ ...Uuid, description: 'An existing claim, by another party, that rebuts.' })),
     claim: Type.Optional(CreateClaimBody),
     note: Type.Optional(Note),
+    prebuttal: Type.Optional(Type.Boolean({ ...Prebuttal, default: false })),
   },
   {
     additionalProperties: false,

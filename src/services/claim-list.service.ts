@@ -6,6 +6,7 @@ import type { Claim, ClaimListFilter, ClaimSort } from '../schemas/claim.schema.
 import { toClaim } from './claim.service.js'
 import { idChunks, keysetChunks, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
+import { filterBound } from '../schemas/time.schema.js'
 
 const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> = {
   '-stated_at': { order: 'stated_at', descending: true },
@@ -39,8 +40,8 @@ async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) 
     standings: filter.standing,
     verdicts: filter.verdict,
     reviewedById,
-    statedAfter: filter.stated_after,
-    statedBefore: filter.stated_before,
+    statedAfter: filterBound(filter.stated_after),
+    statedBefore: filterBound(filter.stated_before),
     text: filter.q,
     order,
     descending,

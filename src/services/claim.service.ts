@@ -18,6 +18,16 @@ import {
 import { lockPartyReferences, unknownParty } from './party.service.js'
 import * as derived from './derived-state.js'
 import { storedInstant } from './stored-instant.js'
+import { checkTimeOrderOfClaim } from './time-order.js'
+import {
+  atPrecision,
+  coarserOrEqual,
+  PARTIAL_DATE_TIME_FORMAT,
+  parsePartialDateTime,
+  type PreciseTime,
+  startsSpan,
+  type TimePrecision,
+} from '../schemas/time.schema.js'
 import type { Precondition } from './precondition.js'
 import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord } from './record-revision.js'
 import { type ApiKeyIdentity, grants } from '../schemas/api-key.schema.js'
@@ -61,7 +71,9 @@ export type ClaimContentRow = Pick<
   | 'text'
   | 'quote'
   | 'stated_at'
+  | 'stated_at_precision'
   | 'event_at'
+  | 'event_at_precision'
   | 'location_name'
   | 'location_lat'
   | 'location_lon'
@@ -79,7 +91,9 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
     text: row.text,
     quote: row.quote,
     stated_at: row.stated_at.toISOString(),
+    stated_at_precision: row.stated_at_precision,
     event_at: row.event_at?.toISOString() ?? null,
+    event_at_precision: row.event_at === null ? null : (row.event_at_precision ?? 'second'),
     location:
       row.location_name === null ? null : { name: row.location_name, lat: row.location_lat, lon: row.location_lon },
     language: row.language,
@@ -126,7 +140,7 @@ export async function recordClaim(
   options: { createdBy: string | null; field?: string; id?: string },
 ): Promise<Claim> {
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
-  const values = newClaimValues(input, options.id ?? randomUUID(), options.createdBy)
+  const values = newClaimValues(input, options.id ?? randomUUID(), options.createdBy, options.field)
   const row = await claims.insertClaimOfParty(trx, input.party, values, contentOfValues(values))
   if (row === undefined) throw unknownParty(input.party, partyField)
   return toClaim(row)
@@ -141,13 +155,22 @@ function newClaimValues(
   input: Omit<CreateClaimInput, 'party'>,
   id: string,
   createdBy: string | null,
+  field?: string,
 ): claims.NewClaimValues {
+  const stated = storedTime(input.stated_at, input.stated_at_precision, fieldOf(field, 'stated_at'))
+  const event =
+    input.event_at === undefined
+      ? undefined
+      : storedTime(input.event_at, input.event_at_precision, fieldOf(field, 'event_at'))
+  if (event === undefined && input.event_at_precision !== undefined) throw precisionWithoutTime(field, 'event_at')
   return {
     id,
     text: input.text,
     quote: input.quote ?? null,
-    stated_at: storedInstant(input.stated_at),
-    event_at: input.event_at === undefined ? null : storedInstant(input.event_at),
+    stated_at: stated.instant,
+    stated_at_precision: stated.precision,
+    event_at: event?.instant ?? null,
+    event_at_precision: event?.precision ?? null,
     location_name: input.location?.name ?? null,
     location_lat: input.location?.lat ?? null,
     location_lon: input.location?.lon ?? null,
@@ -166,6 +189,34 @@ function contentOfValues(values: claims.NewClaimValues): ClaimVersion['claim'] {
     event_at: values.event_at === null ? null : new Date(values.event_at),
   })
 }
+
+/** A body member's name, within the member holding the claim when there is one (`claim.stated_at`). */
+const fieldOf = (holder: string | undefined, field: string) => (holder === undefined ? field : `${holder}.${field}`)
+
+/**
+ * A time as a claim stores it: the first instant of its span, and its precision. The precision is the one the
+ * text is written to, or a coarser one given beside it (`…T00:00:00Z` and `day`, as a claim reads back), of which
+ * the time must then be the first instant.
+ */
+function storedTime(text: string | PreciseTime, precision: TimePrecision | undefined, field: string): PreciseTime {
+  const written = typeof text === 'string' ? parsePartialDateTime(text) : text
+  if (written === undefined) throw invalidField('body', field, `must be a valid ${PARTIAL_DATE_TIME_FORMAT}`)
+  if (precision === undefined) return written
+  if (!coarserOrEqual(precision, written.precision)) {
+    throw invalidField(
+      'body',
+      `${field}_precision`,
+      `is finer than ${field} is known: ${atPrecision(written.instant, written.precision)} is known to the ${written.precision}`,
+    )
+  }
+  if (!startsSpan(written.instant, precision)) {
+    throw invalidField('body', field, `must be the first instant (UTC) of a ${precision}, as ${field}_precision says`)
+  }
+  return { instant: written.instant, precision }
+}
+
+const precisionWithoutTime = (holder: string | undefined, field: string) =>
+  invalidField('body', fieldOf(holder, `${field}_precision`), `needs ${field}: there is no time to be precise about`)
 
 /** A claim of a set-based create: what the API takes (the party by id or slug), and its id, when it brings one. */
 export interface NewClaimRequest {
@@ -236,8 +287,7 @@ export async function reviseClaim(
       const values: ClaimRowUpdate = {}
       if (patch.text !== undefined) values.text = patch.text
       if (patch.quote !== undefined) values.quote = patch.quote
-      if (patch.stated_at !== undefined) values.stated_at = storedInstant(patch.stated_at)
-      if (patch.event_at !== undefined) values.event_at = patch.event_at === null ? null : storedInstant(patch.event_at)
+      Object.assign(values, restatedTimes(current, patch))
       if (patch.location !== undefined) {
         const location = patch.location === null ? null : mergeLocation(current, patch.location)
         values.location_name = location?.name ?? null
@@ -250,7 +300,10 @@ export async function reviseClaim(
       return values
     },
     follow: async (current, values) => {
-      if (values.stated_at !== undefined) await keepRestatementsInOrder(trx, current.id, values.stated_at)
+      if (values.stated_at !== undefined) {
+        await keepRestatementsInOrder(trx, current.id, values.stated_at)
+        await checkTimeOrderOfClaim(trx, current.id, { in: 'body', field: 'stated_at' })
+      }
       await derived.claimRestated(
         trx,
         { id: current.id, tags: values.tags ?? current.tags, stated_at: values.stated_at ?? current.stated_at },
@@ -282,6 +335,36 @@ async function keepRestatementsInOrder(trx: Transaction, id: string, statedAt: D
 }
 
 /**
+ * The time columns a patch changes. A time given alone takes the precision it is written to, or the one given
+ * beside it; a precision given alone applies to the time the claim has, known no more finely than it was.
+ */
+function restatedTimes(current: ClaimRecord, patch: UpdateClaimInput): ClaimRowUpdate {
+  const values: ClaimRowUpdate = {}
+  if (patch.stated_at !== undefined || patch.stated_at_precision !== undefined) {
+    const time = patch.stated_at ?? { instant: current.stated_at.toISOString(), precision: current.stated_at_precision }
+    const stated = storedTime(time, patch.stated_at_precision, 'stated_at')
+    values.stated_at = stated.instant
+    values.stated_at_precision = stated.precision
+  }
+  if (patch.event_at === null) {
+    if (patch.event_at_precision !== undefined) throw precisionWithoutTime(undefined, 'event_at')
+    values.event_at = null
+    values.event_at_precision = null
+  } else if (patch.event_at !== undefined || patch.event_at_precision !== undefined) {
+    const time =
+      patch.event_at ??
+      (current.event_at === null
+        ? undefined
+        : { instant: current.event_at.toISOString(), precision: current.event_at_precision ?? 'second' })
+    if (time === undefined) throw precisionWithoutTime(undefined, 'event_at')
+    const event = storedTime(time, patch.event_at_precision, 'event_at')
+    values.event_at = event.instant
+    values.event_at_precision = event.precision
+  }
+  return values
+}
+
+/**
  * The changes that bring a claim to a whole restatement of what it says (what a create request takes): a field
  * the restatement leaves out is cleared. Its times are taken as they would be stored, so that a time given finer
  * than a millisecond compares equal.
@@ -291,6 +374,16 @@ export function restatedClaimChanges(current: Claim, wanted: Omit<CreateClaimInp
   const patch: UpdateClaimInput = {}
   for (const [field, value] of Object.entries(content)) {
     if (!sameJson(current[field as keyof typeof content], value)) Object.assign(patch, { [field]: value })
+  }
+  // A time and its precision change together: a time alone would take the precision it is written to.
+  if (patch.stated_at !== undefined || patch.stated_at_precision !== undefined) {
+    patch.stated_at = content.stated_at
+    patch.stated_at_precision = content.stated_at_precision
+  }
+  if (patch.event_at !== undefined || patch.event_at_precision !== undefined) {
+    patch.event_at = content.event_at
+    if (content.event_at_precision === null) delete patch.event_at_precision
+    else patch.event_at_precision = content.event_at_precision
   }
   return patch
 }
@@ -368,7 +461,15 @@ export async function deleteClaim(
 
 /** Every version of a live claim, newest first; the first is the current one. */
 export async function listClaimHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
-  return listRecordHistory(db, CLAIM, id, limit, beforeVersion, (snapshot): Pick<ClaimVersion, 'claim'> => ({
-    claim: snapshot as ClaimVersion['claim'],
-  }))
+  return listRecordHistory(db, CLAIM, id, limit, beforeVersion, (snapshot): Pick<ClaimVersion, 'claim'> => {
+    const claim = snapshot as ClaimVersion['claim']
+    // Versions kept before times had a precision hold full instants, to the second.
+    return {
+      claim: {
+        ...claim,
+        stated_at_precision: claim.stated_at_precision ?? 'second',
+        event_at_precision: claim.event_at === null ? null : (claim.event_at_precision ?? 'second'),
+      },
+    }
+  })
 }

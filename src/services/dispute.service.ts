@@ -15,6 +15,7 @@ import { type ClaimListKey, listKeyValue } from './claim-list.service.js'
 import { toClaim } from './claim.service.js'
 import { keysetChunks, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
+import { filterBound } from '../schemas/time.schema.js'
 
 const ORDERS: Record<DisputeSort, DisputeOrder> = {
   '-last_response_at': 'last_response_at',
@@ -41,12 +42,12 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
     text: filter.q,
     minRebuttals: filter.min_rebuttals,
     standings: filter.standing,
-    statedAfter: filter.since,
-    statedBefore: filter.until,
-    disputedAfter: filter.disputed_after,
-    disputedBefore: filter.disputed_before,
-    answeredAfter: filter.answered_after,
-    answeredBefore: filter.answered_before,
+    statedAfter: filterBound(filter.since),
+    statedBefore: filterBound(filter.until),
+    disputedAfter: filterBound(filter.disputed_after),
+    disputedBefore: filterBound(filter.disputed_before),
+    answeredAfter: filterBound(filter.answered_after),
+    answeredBefore: filterBound(filter.answered_before),
     order: ORDERS[sort],
     descending: true,
   }
@@ -64,6 +65,7 @@ function toRebuttalSummary(row: Omit<disputes.LatestRebuttalJson, 'stated_at'> &
       party: { id: row.party_id, slug: row.party_slug, name: row.party_name },
       text: row.text,
       stated_at: new Date(row.stated_at).toISOString(),
+      stated_at_precision: row.stated_at_precision,
     },
   } satisfies RebuttalSummary
 }
@@ -132,8 +134,8 @@ export async function getMatrix(db: Db, filter: MatrixFilter): Promise<Matrix> {
   const rows = await disputes.rebuttalMatrix(db, {
     by,
     tags: filter.tag,
-    statedAfter: filter.since,
-    statedBefore: filter.until,
+    statedAfter: filterBound(filter.since),
+    statedBefore: filterBound(filter.until),
     limit: limit + 1,
   })
   return {

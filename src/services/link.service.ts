@@ -14,6 +14,7 @@ import * as derived from './derived-state.js'
 import { resolvePartyFilter } from './party.service.js'
 import type { Precondition } from './precondition.js'
 import { readRecord, recordKind, removeRecord } from './record-revision.js'
+import { outOfTimeOrder, statedBefore } from './time-order.js'
 
 export function toLink(row: LinkRecord): Link {
   return {
@@ -24,6 +25,7 @@ export function toLink(row: LinkRecord): Link {
     from_party: { id: row.from_party_id, slug: row.from_party_slug, name: row.from_party_name },
     to_party: { id: row.to_party_id, slug: row.to_party_slug, name: row.to_party_name },
     note: row.note,
+    prebuttal: row.prebuttal,
     version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -53,6 +55,8 @@ export interface LinkRequest {
   toClaimId: string
   kind: LinkKind
   note: string | null
+  /** Whether the response may be stated before the claim it answers. */
+  prebuttal: boolean
   createdBy: string | null
 }
 
@@ -104,7 +108,11 @@ export async function linkClaimsMany(
   let valid: Array<{ index: number; link: LinkRequest } & ReturnType<typeof linkedClaims>> = []
   for (const [index, link] of wanted.entries()) {
     try {
-      valid.push({ index, link, ...linkedClaims(link, locked, ends) })
+      const claims = linkedClaims(link, locked, ends)
+      if (!link.prebuttal && statedBefore(claims.from, claims.to)) {
+        throw outOfTimeOrder(claims.from, claims.to, prebuttalField(ends))
+      }
+      valid.push({ index, link, ...claims })
     } catch (problem) {
       if (!(problem instanceof ApiError)) throw problem
       outcomes[index] = { problem }
@@ -146,6 +154,9 @@ export async function linkClaimsMany(
   await derived.linksAdded(trx, made, pending)
   return outcomes
 }
+
+/** Where a request says whether its link is a prebuttal: beside the responding claim. */
+const prebuttalField = (ends: LinkEnds) => ({ in: ends.from.in, field: 'prebuttal' })
 
 const notSelfLink = (link: { fromClaimId: string; toClaimId: string }) => link.fromClaimId !== link.toClaimId
 
@@ -258,21 +269,33 @@ export async function createLink(db: Db, input: CreateLinkInput, createdBy: stri
     toClaimId: input.to_claim_id,
     kind: input.kind,
     note: input.note ?? null,
+    prebuttal: input.prebuttal ?? false,
     createdBy,
   }
   return inTransaction(db, (trx) => linkClaims(trx, link))
 }
 
-/** Sets a link's note (its ends and kind never change) within the caller's transaction; false when it is so already. */
-export async function reviseLinkNote(
+/**
+ * Sets a link's note and whether it is a prebuttal (its ends and kind never change) within the caller's
+ * transaction; false when it is so already. A link stops being a prebuttal only when its claims are in order.
+ */
+export async function reviseLink(
   trx: Db,
   current: LinkRecord,
-  note: string | null,
+  wanted: { note: string | null; prebuttal: boolean },
   precondition: Precondition<Link>,
 ): Promise<boolean> {
-  if (current.note === note) return false
+  if (current.note === wanted.note && current.prebuttal === wanted.prebuttal) return false
   precondition(toLink(current), current.created_by)
-  await updateRecord(trx, 'links', current.id, { note })
+  if (current.prebuttal && !wanted.prebuttal) {
+    const times = await links.statedTimes(trx, [current.from_claim_id, current.to_claim_id])
+    const from = times.find((claim) => claim.id === current.from_claim_id)
+    const to = times.find((claim) => claim.id === current.to_claim_id)
+    if (from !== undefined && to !== undefined && statedBefore(from, to)) {
+      throw outOfTimeOrder(from, to, { in: 'body', field: 'prebuttal' }, current.id)
+    }
+  }
+  await updateRecord(trx, 'links', current.id, { note: wanted.note, prebuttal: wanted.prebuttal })
   return true
 }
 
@@ -341,10 +364,12 @@ export async function createRebuttal(
   }
   return inTransaction(db, async (trx) => {
     const note = input.note ?? null
-    if (input.claim !== undefined) return rebutWithNewClaim(trx, claimId, input.claim, note, createdBy)
+    const prebuttal = input.prebuttal ?? false
+    if (input.claim !== undefined) return rebutWithNewClaim(trx, claimId, input.claim, { note, prebuttal }, createdBy)
     const fromClaimId = input.claim_id as string
     const ends: LinkEnds = { from: { in: 'body', field: 'claim_id' }, to: { in: 'path', field: 'id' } }
-    const link = await linkClaims(trx, { fromClaimId, toClaimId: claimId, kind: 'rebuts', note, createdBy }, ends)
+    const request = { fromClaimId, toClaimId: claimId, kind: 'rebuts' as const, note, prebuttal, createdBy }
+    const link = await linkClaims(trx, request, ends)
     return { link, claim: await getClaim(trx, fromClaimId) }
   })
 }
@@ -360,13 +385,21 @@ async function rebutWithNewClaim(
   trx: Transaction,
   claimId: string,
   input: CreateClaimInput,
-  note: string | null,
+  { note, prebuttal }: { note: string | null; prebuttal: boolean },
   createdBy: string | null,
 ): Promise<Rebuttal> {
   const target = await claims.findClaimById(trx, claimId.toLowerCase(), { forUpdate: true })
   if (target === undefined) throw notFound(`claim ${claimId}`)
   const claim = await recordClaim(trx, input, { field: 'claim', createdBy })
   if (claim.party.id === target.party_id) throw samePartyLink({ from: { in: 'body', field: 'claim.party' } })
+  const response = {
+    id: claim.id,
+    stated_at: new Date(claim.stated_at),
+    stated_at_precision: claim.stated_at_precision,
+  }
+  if (!prebuttal && statedBefore(response, target)) {
+    throw outOfTimeOrder(response, target, { in: 'body', field: 'prebuttal' })
+  }
   const inserted = await links.insertLink(trx, {
     fromClaimId: claim.id,
     toClaimId: target.id,
@@ -374,6 +407,7 @@ async function rebutWithNewClaim(
     toPartyId: target.party_id,
     kind: 'rebuts',
     note,
+    prebuttal,
     toClaim: target,
     fromClaimStatedAt: claim.stated_at,
     createdBy,
@@ -389,6 +423,7 @@ async function rebutWithNewClaim(
     from_party: claim.party,
     to_party: { id: target.party_id, slug: target.party_slug, name: target.party_name },
     note,
+    prebuttal,
     version: inserted.version,
     created_at: inserted.created_at.toISOString(),
     updated_at: inserted.updated_at.toISOString(),
@@ -413,6 +448,7 @@ export async function listRebuttals(db: Db, claimId: string, page: { limit: numb
       from_party: claim.party,
       to_party: { id: row.link_to_party_id, slug: row.link_to_party_slug, name: row.link_to_party_name },
       note: row.link_note,
+      prebuttal: row.link_prebuttal,
       version: row.link_version,
       created_at: row.link_created_at.toISOString(),
       updated_at: row.link_updated_at.toISOString(),

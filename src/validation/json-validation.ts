@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
 import type { FieldError } from '../errors/problems.js'
 import { isStorableInstant, UUID_SHAPE } from '../schemas/common.schema.js'
+import { PARTIAL_DATE_TIME_FORMAT, parsePartialDateTime } from '../schemas/time.schema.js'
 
 /** An Ajv instance with the formats as the service reads them; `options` say how it treats types and defaults. */
 export function createAjv(options: Options): Ajv2019 {
@@ -15,6 +16,10 @@ export function createAjv(options: Options): Ajv2019 {
   // the RFC 3339 text the API answers with could not hold.
   ajv.addFormat('uuid', UUID_SHAPE)
   ajv.addFormat('date-time', { type: 'string', validate: isStorableDateTime })
+  ajv.addFormat(PARTIAL_DATE_TIME_FORMAT, {
+    type: 'string',
+    validate: (value: string) => parsePartialDateTime(value) !== undefined,
+  })
   return ajv
 }
 

@@ -5,6 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { parse as parseCsv } from 'csv-parse/sync'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { PARTIAL_DATE_TIME_FORMAT, parsePartialDateTime } from '../../src/schemas/time.schema.js'
 
 /**
  * The contract every response of the test suite is held to: the committed OpenAPI document, the one clients
@@ -82,6 +83,7 @@ function createAjv(components: Record<string, object>, coerceTypes: boolean): Aj
   // OpenAPI 3.1 schemas are JSON Schema 2020-12; strict, so that a keyword the document misspells is an error.
   const ajv = new Ajv2020({ allErrors: true, strict: true, coerceTypes })
   addFormats.default(ajv)
+  ajv.addFormat(PARTIAL_DATE_TIME_FORMAT, (value: string) => parsePartialDateTime(value) !== undefined)
   // The shared schemas as the $defs of one schema; references to them are rewritten to point there.
   ajv.addSchema({ $id: COMPONENTS_ID, $defs: retargetReferences(components) })
   return ajv

@@ -693,6 +693,15 @@ function stringOfSchema(schema: JsonSchema): fc.Arbitrary<string> {
       .date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
       .map((date) => date.toISOString())
   }
+  if (schema.format === 'partial-date-time') {
+    // A time at any precision: cut from an instant to a year, month, day or local minute, or whole.
+    return fc
+      .tuple(
+        fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+        fc.constantFrom(4, 7, 10, 16, 24),
+      )
+      .map(([date, length]) => date.toISOString().slice(0, length))
+  }
   if (schema.format === 'uri') {
     return fc.oneof(
       fc.constantFrom('https://example.org/report', 'http://example.com/a?b=c#d'),

@@ -7,7 +7,7 @@ import type { LinkLineInput, PartyLineInput, ReviewLineInput } from '../../schem
 import type { CreateReviewInput } from '../../schemas/review.schema.js'
 import { recordClaim, restatedClaimChanges, reviseClaim, toClaim } from '../claim.service.js'
 import { lockAnsweredAfter } from '../derived-state.js'
-import { linkClaims, reviseLinkNote } from '../link.service.js'
+import { linkClaims, reviseLink } from '../link.service.js'
 import {
   assertSlugShape,
   lockPartyReference,
@@ -121,6 +121,7 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
   const from = await ctx.refs.key('claim', line.from, 'from')
   const to = await ctx.refs.key('claim', line.to, 'to')
   const note = line.note ?? null
+  const prebuttal = line.prebuttal ?? false
   const known = await ctx.refs.known('link', line.ref)
   if (known !== undefined) {
     if (ctx.existing === 'keep') return 'unchanged'
@@ -134,7 +135,7 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
           'cannot change; give the line a new ref',
       )
     }
-    return (await reviseLinkNote(ctx.trx, current, note, ctx.mayChange)) ? 'updated' : 'unchanged'
+    return (await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange)) ? 'updated' : 'unchanged'
   }
   // Two claims have one live link at most: the same link under a new ref is adopted (a data set keeps any link it
   // finds there); another kind is refused by linkClaims, as the API refuses it.
@@ -144,12 +145,12 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
     if (ctx.existing === 'update') {
       const current = await links.findLinkById(ctx.trx, existing.id)
       if (current === undefined) throw deletedRecord('link', line.ref)
-      if (await reviseLinkNote(ctx.trx, current, note, ctx.mayChange)) outcome = 'updated'
+      if (await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange)) outcome = 'updated'
     }
     await ctx.refs.bind('link', [{ ref: line.ref, id: existing.id }])
     return outcome
   }
-  const request = { fromClaimId: from, toClaimId: to, kind: line.kind, note, createdBy: ctx.createdBy }
+  const request = { fromClaimId: from, toClaimId: to, kind: line.kind, note, prebuttal, createdBy: ctx.createdBy }
   const made = await linkClaims(ctx.trx, request, LINE_ENDS, ctx.pairCounts)
   await ctx.refs.bind('link', [{ ref: line.ref, id: made.id }])
   return 'created'

@@ -72,6 +72,7 @@ async function createLinks(ctx: ImportContext, run: NewLinkLine[], fail: LineFai
     toClaimId,
     kind: line.kind,
     note: line.note ?? null,
+    prebuttal: line.prebuttal ?? false,
     createdBy: ctx.createdBy,
   }))
   const outcomes = await linkClaimsMany(ctx.trx, requests, LINE_ENDS, ctx.pairCounts)
