@@ -289,6 +289,19 @@ t.test('disputes and the matrix take dates; a rebuttal summary carries its preci
     [],
     'until leaves out the whole day',
   )
+  for (const [query, expected] of [
+    ['disputed_after=2021-03-04', [target.id]],
+    ['disputed_before=2021-03-04', []],
+    ['answered_after=2021-03', [target.id]],
+    ['answered_before=2021-03-05', [target.id]],
+  ] as const) {
+    const page = (await call(app, 'GET', `/v1/disputes?tag=dispute-dates&${query}`)).body as Page<Dispute>
+    t.same(
+      page.data.map((d) => d.claim.id),
+      expected,
+      query,
+    )
+  }
   const matrix = await call(app, 'GET', '/v1/disputes/matrix?tag=dispute-dates&since=2021-03')
   t.match(matrix.body, { cells: [{ claimant: { slug: 'date-a' }, rebutter: { slug: 'date-b' }, rebuttals: 1 }] })
   t.equal((await call(app, 'GET', '/v1/disputes?since=2021-02-29')).status, 400)
