@@ -24,7 +24,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     /^npm run seed:example\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nnpm start\n$/,
     'the cookbook starts by seeding, making a key, then starting',
   )
-  t.equal(commands.length, 11, 'eleven blocks of commands')
+  t.equal(commands.length, 12, 'twelve blocks of commands')
   const { outputs, workDir } = await runDocumentedCommands(t, commands)
   const [
     csv = '',

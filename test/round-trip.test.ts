@@ -262,11 +262,12 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     line_error_count: 0,
   })
 
-  /** The ClaimReview documents of every reviewed claim, earliest stated first. */
+  /** The ClaimReview documents of every reviewed claim, earliest stated first, then by wording. */
   const published = async (instance: FastifyInstance) => {
-    const reviewed = (await ndjsonExport<Claim>(instance, '/v1/claims?sort=stated_at')).filter(
-      (claim) => claim.review_count > 0,
-    )
+    // Claims of one day share their first instant: their text orders them alike on both instances.
+    const reviewed = (await ndjsonExport<Claim>(instance, '/v1/claims?sort=stated_at'))
+      .filter((claim) => claim.review_count > 0)
+      .sort((a, b) => a.stated_at.localeCompare(b.stated_at) || a.text.localeCompare(b.text))
     const documents = []
     for (const claim of reviewed) {
       const ld = await call(instance, 'GET', `/v1/claims/${claim.id}`, undefined, { accept: 'application/ld+json' })
