@@ -799,9 +799,9 @@ t.test('history lists every version newest first, and pages', async (t) => {
   t.same(fieldsOf(wrongCursor.body), ['query:cursor'])
 
   t.equal((await call(app, 'DELETE', `/v1/claims/${claim.id}`)).status, 204)
-  const gone = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
-  t.equal(gone.status, 404)
-  t.equal(gone.body.code, 'not-found')
+  const kept = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
+  t.equal(kept.status, 200, 'the history of a deleted claim stays readable')
+  t.ok(kept.body.data[0].deleted, 'its newest entry is the deletion')
 })
 
 t.test('each version records the key that made it and the note it was made with', async (t) => {
@@ -973,9 +973,9 @@ t.test('DELETE: a stale If-Match is a 412; then the claim is gone from every rea
   })
   t.equal(deleted.status, 204)
   t.equal(deleted.raw, '')
-  t.equal((await call(app, 'GET', `/v1/claims/${id}`)).status, 404)
-  t.equal((await call(app, 'PATCH', `/v1/claims/${id}`, { text: 'Back?' })).status, 404)
-  t.equal((await call(app, 'DELETE', `/v1/claims/${id}`)).status, 404)
+  t.equal((await call(app, 'GET', `/v1/claims/${id}`)).status, 410)
+  t.equal((await call(app, 'PATCH', `/v1/claims/${id}`, { text: 'Back?' })).status, 410)
+  t.equal((await call(app, 'DELETE', `/v1/claims/${id}`)).status, 410)
   t.same(await listIds('/v1/claims?party=delete-party'), [])
   t.same(await listIds('/v1/claims?tag=doomed'), [])
   t.equal(await countRows(database, 'claims'), claimsBefore, 'the delete is soft: the row stays')
@@ -997,7 +997,7 @@ t.test('a party with live claims cannot be deleted; once they are gone it can', 
   t.equal((await call(app, 'DELETE', '/v1/parties/busy-party')).status, 409, 'one live claim is enough')
   t.equal((await call(app, 'DELETE', `/v1/claims/${second.id}`)).status, 204)
   t.equal((await call(app, 'DELETE', '/v1/parties/busy-party')).status, 204, 'deleted claims do not count')
-  t.equal((await call(app, 'GET', '/v1/parties/busy-party')).status, 404)
+  t.equal((await call(app, 'GET', '/v1/parties/busy-party')).status, 410)
 })
 
 t.test('a PATCH of location merges into the current one (JSON Merge Patch)', async (t) => {

@@ -162,7 +162,7 @@ t.test('the link rules: different parties, no self-link, live claims only, no du
     to_claim_id: claim.id,
     kind: 'rebuts',
   })
-  t.equal(toDeleted.status, 422, 'a deleted claim cannot be linked')
+  t.equal(toDeleted.status, 410, 'a deleted claim cannot be linked: it is gone')
   t.same(fieldsOf(toDeleted.body), ['body:from_claim_id'])
 
   const first = await link(other.id, claim.id, 'rebuts')
@@ -237,10 +237,10 @@ t.test('deleting the rebuttal or its link makes a claim unchallenged again', asy
   const cleared = await getClaim(claim.id)
   t.match(cleared, { status: 'unchallenged', rebuttal_count: 0, last_response_at: null })
   t.same(cleared.rebutted_by, [])
-  t.equal((await call(app, 'GET', `/v1/links/${firstLink.id}`)).status, 404)
+  t.equal((await call(app, 'GET', `/v1/links/${firstLink.id}`)).status, 410)
   t.equal(
     (await call(app, 'DELETE', `/v1/links/${firstLink.id}`)).status,
-    404,
+    410,
     'a deleted link cannot be deleted again',
   )
   t.equal((await call(app, 'DELETE', `/v1/links/not-a-uuid`)).status, 400)

@@ -169,8 +169,8 @@ t.test('a deleted party disappears, frees its slug, and is refused while in use'
   t.equal((await call(app, 'GET', '/v1/parties/russia')).status, 200)
 
   t.equal((await call(app, 'DELETE', '/v1/parties/ru-mfa')).status, 204)
-  t.equal((await call(app, 'GET', '/v1/parties/ru-mfa')).status, 404)
-  t.equal((await call(app, 'DELETE', '/v1/parties/ru-mfa')).status, 404)
+  t.equal((await call(app, 'GET', '/v1/parties/ru-mfa')).status, 410)
+  t.equal((await call(app, 'DELETE', '/v1/parties/ru-mfa')).status, 410)
   const list = await call(app, 'GET', '/v1/parties?limit=200')
   t.notOk(list.body.data.some((p: Party) => p.slug === 'ru-mfa'))
 

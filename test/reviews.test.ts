@@ -299,8 +299,8 @@ t.test('a review is edited with If-Match, keeps its history, and is deleted', as
   const deleted = await call(app, 'DELETE', `/v1/reviews/${id}`, undefined, { 'if-match': '"stale"' })
   t.equal(deleted.status, 412)
   t.equal((await call(app, 'DELETE', `/v1/reviews/${id}`)).status, 204)
-  t.equal((await call(app, 'GET', `/v1/reviews/${id}`)).status, 404)
-  t.equal((await call(app, 'DELETE', `/v1/reviews/${id}`)).status, 404)
+  t.equal((await call(app, 'GET', `/v1/reviews/${id}`)).status, 410)
+  t.equal((await call(app, 'DELETE', `/v1/reviews/${id}`)).status, 410)
   const after = (await call(app, 'GET', `/v1/claims/${denial.id}`)).body as Claim
   t.equal(after.review_count, countBefore - 1)
   t.notOk(
@@ -435,8 +435,8 @@ t.test('deleting a claim deletes its reviews', async (t) => {
   const created = await review(target.id, { reviewer: 'factcheck-two' })
   const id = (created.body as Review).id
   t.equal((await call(app, 'DELETE', `/v1/claims/${target.id}`)).status, 204)
-  t.equal((await call(app, 'GET', `/v1/reviews/${id}`)).status, 404)
-  t.equal((await call(app, 'PATCH', `/v1/reviews/${id}`, { verdict: 'true' })).status, 404)
+  t.equal((await call(app, 'GET', `/v1/reviews/${id}`)).status, 410)
+  t.equal((await call(app, 'PATCH', `/v1/reviews/${id}`, { verdict: 'true' })).status, 410)
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 

@@ -45,6 +45,8 @@ export interface PartyTable {
   deleted_at: NullableTimestamp
   /** The API key that created the record; null for records made before keys or from the command line. */
   created_by: string | null
+  /** The API key that deleted the record; null while it is live, and for deletions without one. */
+  deleted_by: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface ClaimSourceRecord {
@@ -90,6 +92,8 @@ export interface ClaimTable {
   deleted_at: NullableTimestamp
   /** The API key that created the record; null for records made before keys or from the command line. */
   created_by: string | null
+  /** The API key that deleted the record; null while it is live, and for deletions without one. */
+  deleted_by: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface ClaimVersionTable {
@@ -123,6 +127,8 @@ export interface LinkTable {
   deleted_at: NullableTimestamp
   /** The API key that created the record; null for records made before keys or from the command line. */
   created_by: string | null
+  /** The API key that deleted the record; null while it is live, and for deletions without one. */
+  deleted_by: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface RebuttalPairTable {
@@ -156,6 +162,8 @@ export interface ReviewTable {
   deleted_at: NullableTimestamp
   /** The API key that created the record; null for records made before keys or from the command line. */
   created_by: string | null
+  /** The API key that deleted the record; null while it is live, and for deletions without one. */
+  deleted_by: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 export interface ReviewVersionTable {

@@ -11,6 +11,7 @@ export const PROBLEMS = {
   forbidden: { status: 403, title: 'Not allowed' },
   'not-found': { status: 404, title: 'Not found' },
   'route-not-found': { status: 404, title: 'No such route' },
+  gone: { status: 410, title: 'The record was deleted' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'not-acceptable': { status: 406, title: 'No acceptable representation' },
   conflict: { status: 409, title: 'Conflict with the current state' },

@@ -10,12 +10,15 @@ import { LinkSchema, RebuttalSchema } from '../schemas/link.schema.js'
 import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
 import { ResponseTimesListSchema, ResponseTimesSchema } from '../schemas/response-times.schema.js'
 import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
+import { GoneProblemSchema, TombstoneSchema } from '../schemas/tombstone.schema.js'
 import { ThreadEntrySchema, ThreadSchema } from '../schemas/thread.schema.js'
 import packageJson from '../../package.json' with { type: 'json' }
 
 /** Schemas that routes refer to by `$id`; they become `components/schemas` in the OpenAPI document. */
 const SHARED_SCHEMAS = [
   ProblemSchema,
+  TombstoneSchema,
+  GoneProblemSchema,
   PartyRefSchema,
   PartySchema,
   ReviewSummarySchema,

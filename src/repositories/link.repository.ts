@@ -94,10 +94,10 @@ export async function insertLink(db: Db, link: NewLink) {
  * Deletes every live link from or to a claim (a deleted claim neither answers nor is answered), and returns
  * what they joined, for the counts that follow them.
  */
-export async function softDeleteLinksOfClaim(db: Db, claimId: string) {
+export async function softDeleteLinksOfClaim(db: Db, claimId: string, deletedBy: string | null) {
   return db
     .updateTable('links')
-    .set(softDeletion())
+    .set(softDeletion(deletedBy))
     .where((eb) => eb.or([eb('from_claim_id', '=', claimId), eb('to_claim_id', '=', claimId)]))
     .where('deleted_at', 'is', null)
     .returning(['kind', 'from_party_id', 'to_party_id', 'to_claim_id'])

@@ -7,8 +7,15 @@ import type { Database, Db } from '../db/schema.js'
  */
 export const nextVersion = () => ({ version: sql<number>`version + 1`, updated_at: sql<Date>`now()` })
 
-/** A soft delete: the record leaves every read, and the deletion counts as a change. */
-export const softDeletion = () => ({ ...nextVersion(), deleted_at: sql<Date>`now()` })
+/**
+ * A soft delete by the API key `deletedBy` (null without one): the record leaves every read, and the deletion
+ * counts as a change.
+ */
+export const softDeletion = (deletedBy: string | null) => ({
+  ...nextVersion(),
+  deleted_at: sql<Date>`now()`,
+  deleted_by: deletedBy,
+})
 
 /** The tables of records that carry a version and are deleted softly. */
 export type VersionedTable = 'parties' | 'claims' | 'links' | 'reviews'
@@ -35,8 +42,13 @@ export async function updateRecord<T extends VersionedTable>(
     .execute()
 }
 
-export async function softDeleteRecord(db: Db, table: VersionedTable, id: string): Promise<void> {
-  await db.updateTable(table).set(softDeletion()).where('id', '=', id).execute()
+export async function softDeleteRecord(
+  db: Db,
+  table: VersionedTable,
+  id: string,
+  deletedBy: string | null,
+): Promise<void> {
+  await db.updateTable(table).set(softDeletion(deletedBy)).where('id', '=', id).execute()
 }
 
 /** Versions of a record, newest first, below `beforeVersion` when given. */

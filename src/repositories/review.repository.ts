@@ -74,10 +74,10 @@ export async function listReviewsOfClaim(db: Db, claimId: string, limit: number,
 }
 
 /** A deleted claim's reviews go with it. */
-export async function softDeleteReviewsOfClaim(db: Db, claimId: string): Promise<void> {
+export async function softDeleteReviewsOfClaim(db: Db, claimId: string, deletedBy: string | null): Promise<void> {
   await db
     .updateTable('reviews')
-    .set(softDeletion())
+    .set(softDeletion(deletedBy))
     .where('claim_id', '=', claimId)
     .where('deleted_at', 'is', null)
     .execute()

@@ -129,7 +129,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
             },
           },
           304: NotModified,
-          ...problemResponses(400, 404, 503),
+          ...problemResponses(400, 404, 410, 503),
         },
       },
     },
@@ -160,7 +160,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         'ETag (else 412).',
       edited: 'The claim as edited.',
       body: UpdateClaimBody,
-      problems: [400, 404, 412, 413, 415, 422, 503],
+      problems: [400, 404, 410, 412, 413, 415, 422, 503],
       apply: claims.updateClaim,
     },
     delete: {
@@ -168,7 +168,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         'The claim disappears from reads and stops counting as a rebuttal; its links and reviews go with it. ' +
         'While links or reviews of it made with other API keys are live, only an admin key may delete it ' +
         '(409 otherwise). With If-Match, applies only if the claim is unchanged since that ETag (else 412).',
-      problems: [400, 404, 409, 412, 503],
+      problems: [400, 404, 409, 410, 412, 503],
       apply: claims.deleteClaim,
     },
     history: { version: ClaimVersionSchema, order: HISTORY_ORDER, list: claims.listClaimHistory },

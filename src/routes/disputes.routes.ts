@@ -106,7 +106,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         response: {
           200: Type.Ref(ThreadSchema, { description: 'The thread.', headers: etagHeader }),
           304: NotModified,
-          ...problemResponses(400, 404, 503),
+          ...problemResponses(400, 404, 410, 503),
         },
       },
     },

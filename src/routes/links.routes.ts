@@ -40,7 +40,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             description: 'The link was made; Location names it.',
             ...resourceHeaders('link', { created: true }),
           }),
-          ...problemResponses(400, 409, 413, 415, 422, 503),
+          ...problemResponses(400, 409, 410, 413, 415, 422, 503),
         },
       },
     },
@@ -91,7 +91,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           200: Type.Ref(LinkSchema, { description: 'The link.', ...resourceHeaders('link') }),
           304: NotModified,
-          ...problemResponses(400, 404, 503),
+          ...problemResponses(400, 404, 410, 503),
         },
       },
     },
@@ -109,7 +109,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       description:
         'The answered claim is recounted at once: with its last rebuttal gone, it is unchallenged again. With ' +
         'If-Match, applies only if the link is unchanged since that ETag (else 412).',
-      problems: [400, 404, 412, 503],
+      problems: [400, 404, 410, 412, 503],
       apply: links.deleteLink,
     },
   })
@@ -133,7 +133,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               location: { type: 'string', required: true, description: 'The path of the new link.' },
             },
           }),
-          ...problemResponses(400, 404, 409, 413, 415, 422, 503),
+          ...problemResponses(400, 404, 409, 410, 413, 415, 422, 503),
         },
       },
     },
@@ -157,7 +157,7 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['links'],
         params: ClaimParams,
         querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
-        response: { 200: Page(Type.Ref(RebuttalSchema), 'RebuttalPage'), ...problemResponses(400, 404, 503) },
+        response: { 200: Page(Type.Ref(RebuttalSchema), 'RebuttalPage'), ...problemResponses(400, 404, 410, 503) },
       },
     },
     async (request, reply) => {

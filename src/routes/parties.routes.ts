@@ -74,7 +74,7 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           200: Type.Ref(PartySchema, { description: 'The party.', ...resourceHeaders('party') }),
           304: NotModified,
-          ...problemResponses(400, 404, 503),
+          ...problemResponses(400, 404, 410, 503),
         },
       },
     },
@@ -98,14 +98,14 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         'change applies only if the party is unchanged since that ETag (else 412).',
       edited: 'The party as changed.',
       body: UpdatePartyBody,
-      problems: [400, 404, 409, 412, 413, 415, 422, 503],
+      problems: [400, 404, 409, 410, 412, 413, 415, 422, 503],
       apply: parties.updateParty,
     },
     delete: {
       description:
         'Refused (409) while the party has live claims or parties speak for it. With If-Match, applies only if ' +
         'the party is unchanged since that ETag (else 412).',
-      problems: [400, 404, 409, 412, 503],
+      problems: [400, 404, 409, 410, 412, 503],
       apply: parties.deleteParty,
     },
   })

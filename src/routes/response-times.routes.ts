@@ -24,7 +24,7 @@ const responseTimeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async 
           'response by anyone; and how many of its claims nothing answers.',
         tags: ['parties'],
         params: PartyParams,
-        response: { 200: Type.Ref(ResponseTimesSchema), ...problemResponses(400, 404, 503) },
+        response: { 200: Type.Ref(ResponseTimesSchema), ...problemResponses(400, 404, 410, 503) },
       },
     },
     async (request) => partyResponseTimes(fastify.db, request.params.party),

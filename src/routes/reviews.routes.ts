@@ -44,7 +44,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             description: 'The review was recorded; Location names it.',
             ...resourceHeaders('review', { created: true }),
           }),
-          ...problemResponses(400, 404, 409, 413, 415, 422, 503),
+          ...problemResponses(400, 404, 409, 410, 413, 415, 422, 503),
         },
       },
     },
@@ -64,7 +64,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['reviews'],
         params: ClaimParams,
         querystring: ReviewListQuery,
-        response: { 200: Page(Type.Ref(ReviewSchema), 'ReviewPage'), ...problemResponses(400, 404, 503) },
+        response: { 200: Page(Type.Ref(ReviewSchema), 'ReviewPage'), ...problemResponses(400, 404, 410, 503) },
       },
     },
     async (request, reply) => {
@@ -105,7 +105,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             },
           },
           304: NotModified,
-          ...problemResponses(400, 404, 409, 503),
+          ...problemResponses(400, 404, 409, 410, 503),
         },
       },
     },
@@ -137,14 +137,14 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         '(else 412).',
       edited: 'The review as edited.',
       body: UpdateReviewBody,
-      problems: [400, 404, 412, 413, 415, 422, 503],
+      problems: [400, 404, 410, 412, 413, 415, 422, 503],
       apply: reviews.updateReview,
     },
     delete: {
       description:
         'The review leaves its claim and every read. With If-Match, applies only if the review is unchanged ' +
         'since that ETag (else 412).',
-      problems: [400, 404, 412, 503],
+      problems: [400, 404, 410, 412, 503],
       apply: reviews.deleteReview,
     },
     history: { version: ReviewVersionSchema, order: HISTORY_ORDER, list: reviews.listReviewHistory },

@@ -3,6 +3,7 @@ import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid, versionAut
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
+import { deletionEntry } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 import { NullableTimePrecisionSchema, PartialDateTime, TIME_PRECISIONS, TimePrecisionSchema } from './time.schema.js'
 
@@ -285,6 +286,7 @@ export const ClaimVersionSchema = Type.Object(
     version: Type.Integer({ minimum: 1 }),
     recorded_at: DateTime,
     ...versionAuthorship,
+    ...deletionEntry,
     claim: Type.Object(claimContent),
   },
   { $id: 'ClaimVersion', title: 'ClaimVersion', description: 'A claim as it read at one version.' },

@@ -69,10 +69,13 @@ export const ProblemSchema = Type.Object(
 )
 
 export const ProblemRef = Type.Ref(ProblemSchema)
+/** The problem of a deleted record, with its tombstone (tombstone.schema.ts defines it, from this one). */
+const GoneProblemRef = Type.Ref('GoneProblem') as unknown as typeof ProblemRef
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is malformed or a field is invalid.',
   404: 'No such resource.',
+  410: 'The record was deleted: the problem carries its tombstone (what it was, when and by which key it was deleted).',
   409: 'The request conflicts with the current state (a taken slug, a record still in use, a duplicate link).',
   412: 'The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed.',
   413: 'The body is larger than the limit.',
@@ -112,7 +115,7 @@ export function problemResponses<S extends number>(...statuses: S[]) {
       {
         description: PROBLEM_DESCRIPTIONS[status] ?? 'A problem.',
         ...(PROBLEM_HEADERS[status] ? { headers: PROBLEM_HEADERS[status] } : {}),
-        content: { 'application/problem+json': { schema: ProblemRef } },
+        content: { 'application/problem+json': { schema: status === 410 ? GoneProblemRef : ProblemRef } },
       },
     ]),
   ) as Record<

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { DateTime, EditNote, Nullable, PageQuery, Uuid, versionAuthorship } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
+import { deletionEntry } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 
 /**
@@ -187,6 +188,7 @@ export const ReviewVersionSchema = Type.Object(
     version: Type.Integer({ minimum: 1 }),
     recorded_at: DateTime,
     ...versionAuthorship,
+    ...deletionEntry,
     review: Type.Object({
       verdict: VerdictSchema,
       rating_label: Type.String(),

@@ -427,7 +427,7 @@ export async function deleteClaim(
 ): Promise<void> {
   await inTransaction(db, async (trx) => {
     await derived.lockClaimWithAnswered(trx, id)
-    await removeRecord(trx, CLAIM, id, precondition, {
+    await removeRecord(trx, CLAIM, id, precondition, deleter?.id ?? null, {
       check: async (current) => {
         if (deleter !== null && grants(deleter.scopes, 'admin')) return
         const others = await claims.othersWorkOnClaim(trx, current.id, deleter?.id ?? null)
@@ -442,8 +442,8 @@ export async function deleteClaim(
       // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
       // longer count it.
       follow: async (current) => {
-        const removed = await links.softDeleteLinksOfClaim(trx, current.id)
-        await reviews.softDeleteReviewsOfClaim(trx, current.id)
+        const removed = await links.softDeleteLinksOfClaim(trx, current.id, deleter?.id ?? null)
+        await reviews.softDeleteReviewsOfClaim(trx, current.id, deleter?.id ?? null)
         await derived.claimDeleted(
           trx,
           current.id,
@@ -459,7 +459,7 @@ export async function deleteClaim(
   })
 }
 
-/** Every version of a live claim, newest first; the first is the current one. */
+/** Every version of a claim, newest first; the first is the current one, or its deletion. */
 export async function listClaimHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
   return listRecordHistory(db, CLAIM, id, limit, beforeVersion, (snapshot): Pick<ClaimVersion, 'claim'> => {
     const claim = snapshot as ClaimVersion['claim']

@@ -13,6 +13,9 @@ import { getClaim, recordClaim, toClaim } from './claim.service.js'
 import * as derived from './derived-state.js'
 import { resolvePartyFilter } from './party.service.js'
 import type { Precondition } from './precondition.js'
+import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
+import type { Tombstone } from '../schemas/tombstone.schema.js'
+import { findClaimTombstones, gone, missingRecord } from './tombstone.js'
 import { readRecord, recordKind, removeRecord } from './record-revision.js'
 import { outOfTimeOrder, statedBefore } from './time-order.js'
 
@@ -101,14 +104,17 @@ export async function linkClaimsMany(
     fromClaimId: request.fromClaimId.toLowerCase(),
     toClaimId: request.toClaimId.toLowerCase(),
   }))
-  const locked = await derived.lockClaims(trx, [
-    ...new Set(wanted.filter(notSelfLink).flatMap((link) => [link.fromClaimId, link.toClaimId])),
-  ])
+  const named = [...new Set(wanted.filter(notSelfLink).flatMap((link) => [link.fromClaimId, link.toClaimId]))]
+  const locked = await derived.lockClaims(trx, named)
+  const deleted = await findClaimTombstones(
+    trx,
+    named.filter((id) => !locked.some((claim) => claim.id === id)),
+  )
   const outcomes: LinkOutcome[] = []
   let valid: Array<{ index: number; link: LinkRequest } & ReturnType<typeof linkedClaims>> = []
   for (const [index, link] of wanted.entries()) {
     try {
-      const claims = linkedClaims(link, locked, ends)
+      const claims = linkedClaims(link, locked, deleted, ends)
       if (!link.prebuttal && statedBefore(claims.from, claims.to)) {
         throw outOfTimeOrder(claims.from, claims.to, prebuttalField(ends))
       }
@@ -171,7 +177,7 @@ const isRestatement = (kind: LinkKind) => RESTATEMENTS.has(kind)
 
 /**
  * The two claims of a new link, found among the claims locked for it (`lockClaims` returns live ones only), with
- * the problem of the first rule they break: a claim answering itself, a claim that is not there or not live, a
+ * the problem of the first rule they break: a claim answering itself, a claim that is not there (or `deleted`), a
  * rebuttal or support between two claims of one party, a correction or retraction stated before what it corrects.
  * linkClaimsMany checks many links against one lock of all their claims with it; whether a correction's two
  * parties are on one side chain, it asks the database for all of them at once (restatementsAcrossSides).
@@ -179,6 +185,7 @@ const isRestatement = (kind: LinkKind) => RESTATEMENTS.has(kind)
 function linkedClaims(
   link: { fromClaimId: string; toClaimId: string; kind: LinkKind },
   locked: LockedClaim[],
+  deleted: Map<string, Tombstone>,
   ends: LinkEnds,
 ): { from: LockedClaim; to: LockedClaim } {
   if (link.fromClaimId === link.toClaimId) throw selfLink(ends)
@@ -189,6 +196,10 @@ function linkedClaims(
     [from, ends.from, link.fromClaimId],
   ] as const) {
     if (claim !== undefined) continue
+    const tombstone = deleted.get(id)
+    if (tombstone !== undefined) {
+      throw gone(tombstone, end.in === 'path' ? undefined : { ...end, message: `names claim ${id}, which was deleted` })
+    }
     if (end.in === 'path') throw notFound(`claim ${id}`)
     throw unknownReference(end.in, end.field, `no live claim has the id ${id}`)
   }
@@ -299,9 +310,14 @@ export async function reviseLink(
   return true
 }
 
-export async function deleteLink(db: Db, id: string, precondition: Precondition<Link>): Promise<void> {
+export async function deleteLink(
+  db: Db,
+  id: string,
+  precondition: Precondition<Link>,
+  deleter: ApiKeyIdentity | null,
+): Promise<void> {
   await inTransaction(db, (trx) =>
-    removeRecord(trx, LINK, id, precondition, {
+    removeRecord(trx, LINK, id, precondition, deleter?.id ?? null, {
       // The answered claim is locked before the link, in the order every link writer takes them.
       lockBefore: (link) => derived.lockClaims(trx, [link.to_claim_id]),
       follow: (link) =>
@@ -389,7 +405,7 @@ async function rebutWithNewClaim(
   createdBy: string | null,
 ): Promise<Rebuttal> {
   const target = await claims.findClaimById(trx, claimId.toLowerCase(), { forUpdate: true })
-  if (target === undefined) throw notFound(`claim ${claimId}`)
+  if (target === undefined) throw await missingRecord(trx, 'claim', claimId)
   const claim = await recordClaim(trx, input, { field: 'claim', createdBy })
   if (claim.party.id === target.party_id) throw samePartyLink({ from: { in: 'body', field: 'claim.party' } })
   const response = {

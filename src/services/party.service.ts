@@ -7,6 +7,7 @@ import type { VersionAuthorship } from '../repositories/record-version.js'
 import { isUuid } from '../schemas/common.schema.js'
 import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
 import type { Precondition } from './precondition.js'
+import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import { readRecord, recordKind, removeRecord, reviseRecord } from './record-revision.js'
 
 export function toParty(row: PartyRecord): Party {
@@ -150,9 +151,14 @@ export function restatedPartyChanges(
   return patch
 }
 
-export async function deleteParty(db: Db, key: string, precondition: Precondition<Party>): Promise<void> {
+export async function deleteParty(
+  db: Db,
+  key: string,
+  precondition: Precondition<Party>,
+  deleter: ApiKeyIdentity | null,
+): Promise<void> {
   await inTransaction(db, (trx) =>
-    removeRecord(trx, PARTY, key, precondition, {
+    removeRecord(trx, PARTY, key, precondition, deleter?.id ?? null, {
       check: async (current) => {
         const dependents = await parties.countPartyDependents(trx, current.id)
         if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0) {

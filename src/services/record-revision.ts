@@ -1,7 +1,7 @@
 import type { Static, TObject } from '@sinclair/typebox'
 import type { Updateable } from 'kysely'
 import type { Database, Db } from '../db/schema.js'
-import { notFound } from '../errors/problems.js'
+import type { TombstoneKind } from '../schemas/tombstone.schema.js'
 import {
   type KeptVersions,
   type VersionAuthorship,
@@ -12,11 +12,12 @@ import {
   updateRecord,
 } from '../repositories/record-version.js'
 import type { Precondition } from './precondition.js'
+import { findTombstone, missingRecord } from './tombstone.js'
 
 /** One kind of versioned record, as the services read it and answer with it. */
 export interface RecordKind<Table extends VersionedTable, Row extends StoredRecord, T extends { version: number }> {
-  /** What problems call it: `not found: claim …`. */
-  name: string
+  /** What problems and tombstones call it: `claim … does not exist`. */
+  name: TombstoneKind
   table: Table
   /** The live record with this key; `forUpdate` locks it until the transaction ends. */
   find: (db: Db, key: string, options?: { forUpdate?: boolean }) => Promise<Row | undefined>
@@ -33,7 +34,7 @@ type Find<Row> = RecordKind<VersionedTable, Row & StoredRecord, { version: numbe
 
 /** A kind of record whose edits are not kept. */
 export function recordKind<Table extends VersionedTable, Row extends StoredRecord, T extends { version: number }>(
-  name: string,
+  name: TombstoneKind,
   table: Table,
   find: Find<Row>,
   present: (row: Row) => T,
@@ -45,14 +46,14 @@ export function recordKind<
   T extends { version: number },
   S extends TObject,
 >(
-  name: string,
+  name: TombstoneKind,
   table: Table,
   find: Find<Row>,
   present: (row: Row) => T,
   snapshot: keyof Static<S> extends keyof T ? S : never,
 ): RecordKind<Table, Row, T> & Required<Pick<RecordKind<Table, Row, T>, 'versions'>>
 export function recordKind<Table extends VersionedTable, Row extends StoredRecord, T extends { version: number }>(
-  name: string,
+  name: TombstoneKind,
   table: Table,
   find: Find<Row>,
   present: (row: Row) => T,
@@ -73,14 +74,14 @@ interface StoredRecord {
   created_by: string | null
 }
 
-/** The live record with this key, as served; 404 when there is none. */
+/** The live record with this key, as served; 410 with its tombstone when it was deleted, else 404. */
 export async function readRecord<Row extends StoredRecord, T extends { version: number }>(
   db: Db,
   kind: RecordKind<VersionedTable, Row, T>,
   key: string,
 ): Promise<T> {
   const row = await kind.find(db, key)
-  if (row === undefined) throw notFound(`${kind.name} ${key}`)
+  if (row === undefined) throw await missingRecord(db, kind.name, key)
   return kind.present(row)
 }
 
@@ -95,7 +96,8 @@ async function lockForWrite<Row extends StoredRecord, T extends { version: numbe
   precondition: Precondition<T>,
 ): Promise<Row> {
   const row = await kind.find(trx, key, { forUpdate: true })
-  if (row === undefined) throw notFound(`${kind.name} ${key}`)
+  // A deleted record answers 410 whatever the preconditions: they apply to a record that is there (RFC 9110, 13.2.1).
+  if (row === undefined) throw await missingRecord(trx, kind.name, key)
   precondition(kind.present(row), row.created_by)
   return row
 }
@@ -147,18 +149,22 @@ export interface Removal<Row, T> {
   follow?: (row: Row) => Promise<void>
 }
 
-/** Deletes a record (softly) within the caller's transaction: locks it, checks the precondition, marks it deleted. */
+/**
+ * Deletes a record (softly) within the caller's transaction: locks it, checks the precondition, marks it deleted
+ * by the API key `deletedBy` (null without one).
+ */
 export async function removeRecord<Row extends StoredRecord, T extends { version: number }>(
   trx: Db,
   kind: RecordKind<VersionedTable, Row, T>,
   key: string,
   precondition: Precondition<T>,
+  deletedBy: string | null,
   removal: Removal<Row, T> = {},
 ): Promise<void> {
   if (removal.lockBefore !== undefined) await removal.lockBefore(await readRecord(trx, kind, key))
   const row = await lockForWrite(trx, kind, key, precondition)
   await removal.check?.(row)
-  await softDeleteRecord(trx, kind.table, row.id)
+  await softDeleteRecord(trx, kind.table, row.id, deletedBy)
   await removal.follow?.(row)
 }
 
@@ -170,9 +176,16 @@ interface VersionHeading {
   edit_note: string | null
 }
 
+/** The entry of a deleted record's history that records its deletion: when, and by which API key. */
+export interface DeletionEntry {
+  deleted: { deleted_at: string; deleted_by: { id: string; name: string } | null }
+}
+
 /**
- * Up to `limit + 1` versions of a live record, newest first, below `beforeVersion` when given; `entry` names each
- * snapshot as the record's history shows it. The first is the current version.
+ * Up to `limit + 1` versions of a record, newest first, below `beforeVersion` when given; `entry` names each
+ * snapshot as the record's history shows it. The first is the current version. A deleted record keeps its
+ * history: its newest entry is the deletion, a version of its own (deleting counts as a change), with what the
+ * record said when it was deleted.
  */
 export async function listRecordHistory<Row extends StoredRecord, T extends { version: number }, Entry>(
   db: Db,
@@ -181,14 +194,29 @@ export async function listRecordHistory<Row extends StoredRecord, T extends { ve
   limit: number,
   beforeVersion: number | undefined,
   entry: (snapshot: unknown) => Entry,
-): Promise<Array<VersionHeading & Entry>> {
-  await readRecord(db, kind, id)
+): Promise<Array<VersionHeading & Entry & Partial<DeletionEntry>>> {
+  const live = await kind.find(db, id)
+  const tombstone = live === undefined ? await findTombstone(db, kind.name, id) : undefined
+  if (live === undefined && tombstone === undefined) throw await missingRecord(db, kind.name, id)
   const rows = await listVersions(db, kind.versions.of, id, limit + 1, beforeVersion)
-  return rows.map((row) => ({
+  const versions = rows.map((row) => ({
     version: row.version,
     recorded_at: row.recorded_at.toISOString(),
     recorded_by: row.recorded_by === null ? null : { id: row.recorded_by, name: row.recorded_by_name ?? '' },
     edit_note: row.edit_note,
     ...entry(row.snapshot),
   }))
+  if (tombstone === undefined || (beforeVersion !== undefined && tombstone.version >= beforeVersion)) return versions
+  // Below the deletion's version, the newest kept version is what the record said when it was deleted.
+  const said = rows[0]
+  if (said === undefined) return versions
+  const deletion = {
+    version: tombstone.version,
+    recorded_at: tombstone.deleted_at,
+    recorded_by: tombstone.deleted_by,
+    edit_note: null,
+    ...entry(said.snapshot),
+    deleted: { deleted_at: tombstone.deleted_at, deleted_by: tombstone.deleted_by },
+  }
+  return [deletion, ...versions].slice(0, limit + 1)
 }

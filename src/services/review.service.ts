@@ -17,6 +17,9 @@ import { storedInstant } from './stored-instant.js'
 import * as derived from './derived-state.js'
 import { lockPartyReferences, unknownParty } from './party.service.js'
 import type { Precondition } from './precondition.js'
+import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
+import type { Tombstone } from '../schemas/tombstone.schema.js'
+import { findClaimTombstones, gone, missingRecord } from './tombstone.js'
 import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord } from './record-revision.js'
 
 export function toReview(row: ReviewRecord): Review {
@@ -126,11 +129,11 @@ export async function recordReviews(
   claimOfReview: ClaimOfReview,
 ): Promise<ReviewOutcome[]> {
   const wanted = requests.map((request) => ({ ...request, claimId: request.claimId.toLowerCase() }))
-  const locked = new Map(
-    (await derived.lockClaims(trx, [...new Set(wanted.map((request) => request.claimId))])).map((claim) => [
-      claim.id,
-      claim,
-    ]),
+  const named = [...new Set(wanted.map((request) => request.claimId))]
+  const locked = new Map((await derived.lockClaims(trx, named)).map((claim) => [claim.id, claim]))
+  const deleted = await findClaimTombstones(
+    trx,
+    named.filter((id) => !locked.has(id)),
   )
   const claimVersions = await reviews.currentClaimVersions(trx, [...locked.keys()])
   const reviewers = await lockPartyReferences(trx, [...new Set(wanted.map(({ input }) => input.reviewer))])
@@ -148,7 +151,7 @@ export async function recordReviews(
     const existingId = reviewer === undefined ? undefined : reviewed.get(pair)
     try {
       const claim = locked.get(claimId)
-      if (claim === undefined) throw claimNotLive(claimId, claimOfReview)
+      if (claim === undefined) throw claimNotLive(claimId, claimOfReview, deleted.get(claimId))
       if (reviewer === undefined) throw unknownParty(input.reviewer, 'reviewer')
       checkReviewer(reviewer, input.reviewer, claim.party_id)
       if (existingId !== undefined) {
@@ -189,10 +192,15 @@ export async function recordReviews(
   return outcomes
 }
 
-const claimNotLive = (claimId: string, claimOfReview: ClaimOfReview) =>
-  claimOfReview.in === 'path'
+function claimNotLive(claimId: string, claimOfReview: ClaimOfReview, tombstone: Tombstone | undefined): ApiError {
+  if (tombstone !== undefined) {
+    const message = `names claim ${claimId}, which was deleted`
+    return gone(tombstone, claimOfReview.in === 'path' ? undefined : { ...claimOfReview, message })
+  }
+  return claimOfReview.in === 'path'
     ? notFound(`claim ${claimId}`)
     : unknownReference(claimOfReview.in, claimOfReview.field, `no live claim has the id ${claimId}`)
+}
 
 /** The reviewer of a new review, found by `key` (undefined when no live party has it), checked by the rules. */
 function checkReviewer<T extends { id: string; kind: string }>(
@@ -353,9 +361,14 @@ export function restatedReviewChanges(current: Review, wanted: CreateReviewInput
   return patch
 }
 
-export async function deleteReview(db: Db, id: string, precondition: Precondition<Review>): Promise<void> {
+export async function deleteReview(
+  db: Db,
+  id: string,
+  precondition: Precondition<Review>,
+  deleter: ApiKeyIdentity | null,
+): Promise<void> {
   await inTransaction(db, (trx) =>
-    removeRecord(trx, REVIEW, id, precondition, {
+    removeRecord(trx, REVIEW, id, precondition, deleter?.id ?? null, {
       // The claim first, then the review: the order of every writer of a claim's reviews.
       lockBefore: (review) => derived.lockClaims(trx, [review.claim_id]),
       follow: (review) => derived.reviewsChanged(trx, [review.claim_id]),
@@ -366,12 +379,12 @@ export async function deleteReview(db: Db, id: string, precondition: Preconditio
 /** Up to `limit + 1` reviews of a live claim, latest published first. */
 export async function listReviews(db: Db, claimId: string, limit: number, after: [string, string] | undefined) {
   const [claim] = await claims.findClaimsByIds(db, [claimId])
-  if (claim === undefined) throw notFound(`claim ${claimId}`)
+  if (claim === undefined) throw await missingRecord(db, 'claim', claimId)
   const rows = await reviews.listReviewsOfClaim(db, claimId, limit + 1, after)
   return rows.map(toReview)
 }
 
-/** Every version of a live review, newest first; the first is the current one. */
+/** Every version of a review, newest first; the first is the current one, or its deletion. */
 export async function listReviewHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
   return listRecordHistory(db, REVIEW, id, limit, beforeVersion, (snapshot): Pick<ReviewVersion, 'review'> => ({
     review: snapshot as ReviewVersion['review'],

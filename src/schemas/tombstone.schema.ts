@@ -1,0 +1,78 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { DateTime, Nullable, ProblemSchema, Uuid } from './common.schema.js'
+import { StringEnum } from './string-enum.js'
+
+export const TOMBSTONE_KINDS = ['party', 'claim', 'review', 'link'] as const
+export type TombstoneKind = (typeof TOMBSTONE_KINDS)[number]
+
+const Reference = (description: string) =>
+  Type.Object({ id: Uuid, slug: Type.String(), name: Type.String() }, { description })
+
+/** The API key that deleted a record, as tombstones and histories name it. */
+export const DeleterSchema = Nullable(
+  Type.Object(
+    { id: Uuid, name: Type.String() },
+    {
+      description:
+        'The API key that deleted it (its id and name); null for deletions made before keys were recorded with ' +
+        'them, or from the command line.',
+    },
+  ),
+)
+
+/** The member of a history entry that records a deletion: present on that entry only. */
+export const deletionEntry = {
+  deleted: Type.Optional(
+    Type.Object(
+      { deleted_at: DateTime, deleted_by: DeleterSchema },
+      {
+        description:
+          'Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry ' +
+          'repeats what the record said when it was deleted.',
+      },
+    ),
+  ),
+}
+
+export const TombstoneSchema = Type.Object(
+  {
+    kind: StringEnum(TOMBSTONE_KINDS, { description: 'What the record was.' }),
+    id: Uuid,
+    label: Type.String({
+      description:
+        "What names it in a few words: a party's name and slug, a claim's party and first words, a review's " +
+        'reviewer and claim, a link\u2019s two parties and kind.',
+    }),
+    deleted_at: DateTime,
+    deleted_by: DeleterSchema,
+    history: Nullable(
+      Type.String({
+        description:
+          'The path of its history, which stays readable after the deletion (claims and reviews); null for ' +
+          'records whose versions are not kept.',
+      }),
+    ),
+    party: Type.Optional(Reference("A claim's party.")),
+    reviewer: Type.Optional(Reference("A review's reviewer.")),
+    claim_id: Type.Optional(Type.String({ format: 'uuid', description: 'The claim a review was of.' })),
+    from_claim_id: Type.Optional(Type.String({ format: 'uuid', description: 'The responding claim of a link.' })),
+    to_claim_id: Type.Optional(Type.String({ format: 'uuid', description: 'The answered claim of a link.' })),
+  },
+  {
+    $id: 'Tombstone',
+    title: 'Tombstone',
+    description:
+      'What a deleted record was, and when and by which API key it was deleted; its content is not repeated ' +
+      '(its history, where kept, has it).',
+  },
+)
+export type Tombstone = Static<typeof TombstoneSchema>
+
+export const GoneProblemSchema = Type.Object(
+  { ...ProblemSchema.properties, tombstone: Type.Ref(TombstoneSchema) },
+  {
+    $id: 'GoneProblem',
+    title: 'GoneProblem',
+    description: 'A problem about a deleted record (410 Gone), with its tombstone.',
+  },
+)

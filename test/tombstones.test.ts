@@ -1,0 +1,271 @@
+import t, { type Test } from 'tap'
+import { derivedStateDrift } from '../src/services/derived-state.js'
+import type { Tombstone } from '../src/schemas/tombstone.schema.js'
+import { bearer, buildTestApp, call } from './helpers/test-app.js'
+import type { Claim, ClaimVersion, Link, Party, Problem, Review, ReviewVersion } from './helpers/wire-types.js'
+
+const { app, database, keys } = await buildTestApp(t)
+
+type Gone = Problem & { tombstone: Tombstone }
+
+async function created<T>(url: string, body: unknown): Promise<T> {
+  const response = await call(app, 'POST', url, body)
+  if (response.status !== 201) throw new Error(`POST ${url}: ${response.status} ${response.raw}`)
+  return response.body as T
+}
+
+const party = (slug: string, kind = 'state') => created<Party>('/v1/parties', { slug, name: `The ${slug}`, kind })
+
+const claim = (partySlug: string, text: string, statedAt = '2020-10-06T09:30:00Z') =>
+  created<Claim>('/v1/claims', { party: partySlug, text, stated_at: statedAt })
+
+/** A 410 problem, asserting its shape. */
+async function expectGone(t: Test, response: Awaited<ReturnType<typeof call>>, what: string): Promise<Gone> {
+  t.equal(response.status, 410, `${what}: 410`)
+  t.match(response.headers['content-type'], /^application\/problem\+json/)
+  const body = response.body as Gone
+  t.equal(body.code, 'gone')
+  return body
+}
+
+const drift = async () => derivedStateDrift(database.db)
+
+t.test('a deleted claim answers 410 with its tombstone; a claim that never was stays 404', async (t) => {
+  await party('az-mod')
+  const said = await claim(
+    'az-mod',
+    'Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline near Yevlakh on Tuesday.',
+  )
+  t.equal((await call(app, 'DELETE', `/v1/claims/${said.id}`)).status, 204)
+
+  const gone = await expectGone(t, await call(app, 'GET', `/v1/claims/${said.id}`), 'GET')
+  t.same(gone.tombstone, {
+    kind: 'claim',
+    id: said.id,
+    label: 'The az-mod: Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline near\u2026',
+    deleted_at: gone.tombstone.deleted_at,
+    deleted_by: { id: gone.tombstone.deleted_by?.id, name: 'test writer' },
+    history: `/v1/claims/${said.id}/history`,
+    party: said.party,
+  })
+  t.ok(Date.parse(gone.tombstone.deleted_at) >= Date.parse(said.created_at))
+  t.match(gone.detail, /was deleted at .* with the API key test writer/)
+  t.notMatch(JSON.stringify(gone), /Yevlakh on Tuesday/, 'the tombstone does not repeat the whole text')
+
+  // As JSON-LD too, and every path below it.
+  const ld = await call(app, 'GET', `/v1/claims/${said.id}`, undefined, { accept: 'application/ld+json' })
+  t.equal(ld.status, 410)
+  for (const path of ['thread', 'rebuttals', 'reviews']) {
+    t.equal((await call(app, 'GET', `/v1/claims/${said.id}/${path}`)).status, 410, path)
+  }
+
+  const never = await call(app, 'GET', '/v1/claims/00000000-0000-4000-8000-000000000000')
+  t.equal(never.status, 404)
+  t.equal((never.body as Problem).code, 'not-found')
+  t.same(await drift(), [])
+})
+
+t.test('the history of a deleted claim stays readable, its newest entry the deletion', async (t) => {
+  await party('am-mfa')
+  const said = await claim('am-mfa', 'The claim is another lie.')
+  const edit = await call(app, 'PATCH', `/v1/claims/${said.id}`, { text: 'The claim is a lie.' })
+  t.equal(edit.status, 200)
+  t.equal((await call(app, 'DELETE', `/v1/claims/${said.id}`, undefined, bearer(keys.admin))).status, 204)
+
+  const history = await call(app, 'GET', `/v1/claims/${said.id}/history`)
+  t.equal(history.status, 200)
+  const entries = history.body.data as ClaimVersion[]
+  t.same(
+    entries.map((entry) => [entry.version, entry.claim.text, entry.deleted?.deleted_by?.name ?? null]),
+    [
+      [3, 'The claim is a lie.', 'test admin'],
+      [2, 'The claim is a lie.', null],
+      [1, 'The claim is another lie.', null],
+    ],
+  )
+  t.equal(entries[0]?.recorded_at, entries[0]?.deleted?.deleted_at)
+  t.notOk('deleted' in (entries[1] ?? {}), 'only the deletion says so')
+
+  // Paged one at a time, the deletion comes first, once.
+  const first = await call(app, 'GET', `/v1/claims/${said.id}/history?limit=1`)
+  t.same(
+    (first.body.data as ClaimVersion[]).map((entry) => entry.version),
+    [3],
+  )
+  const second = await call(app, 'GET', `/v1/claims/${said.id}/history?limit=1&cursor=${first.body.next_cursor}`)
+  t.same(
+    (second.body.data as ClaimVersion[]).map((entry) => entry.version),
+    [2],
+  )
+
+  t.equal((await call(app, 'GET', '/v1/claims/00000000-0000-4000-8000-000000000000/history')).status, 404)
+})
+
+t.test('writes to a deleted claim answer 410, whatever If-Match says', async (t) => {
+  await party('writer-a')
+  await party('writer-b')
+  const target = await claim('writer-a', 'A claim soon deleted.')
+  const other = await claim('writer-b', 'A claim that would answer it.', '2020-10-07T00:00:00Z')
+  const etag = (await call(app, 'GET', `/v1/claims/${target.id}`)).headers.etag as string
+  t.equal((await call(app, 'DELETE', `/v1/claims/${target.id}`)).status, 204)
+
+  await expectGone(t, await call(app, 'PATCH', `/v1/claims/${target.id}`, { text: 'edited' }), 'PATCH')
+  await expectGone(
+    t,
+    await call(app, 'PATCH', `/v1/claims/${target.id}`, { text: 'edited' }, { 'if-match': etag }),
+    'PATCH with the last ETag',
+  )
+  await expectGone(t, await call(app, 'DELETE', `/v1/claims/${target.id}`), 'DELETE again')
+  await expectGone(
+    t,
+    await call(app, 'DELETE', `/v1/claims/${target.id}`, undefined, { 'if-match': '"1"' }),
+    'DELETE with a stale If-Match',
+  )
+
+  // Linking it, from the path or from a body.
+  await expectGone(t, await call(app, 'POST', `/v1/claims/${target.id}/rebuttals`, { claim_id: other.id }), 'rebut it')
+  const counter = await call(app, 'POST', `/v1/claims/${target.id}/rebuttals`, {
+    claim: { party: 'writer-b', text: 'No.', stated_at: '2020-10-08T00:00:00Z' },
+  })
+  await expectGone(t, counter, 'rebut it with a new claim')
+  const viaBody = await expectGone(
+    t,
+    await call(app, 'POST', '/v1/links', { from_claim_id: other.id, to_claim_id: target.id, kind: 'rebuts' }),
+    'link it',
+  )
+  t.same(viaBody.errors, [{ in: 'body', field: 'to_claim_id', message: `names claim ${target.id}, which was deleted` }])
+  t.equal(viaBody.tombstone.id, target.id)
+  const asRebuttal = await expectGone(
+    t,
+    await call(app, 'POST', `/v1/claims/${other.id}/rebuttals`, { claim_id: target.id }),
+    'link it as a rebuttal',
+  )
+  t.same(
+    asRebuttal.errors?.map((error) => error.field),
+    ['claim_id'],
+  )
+
+  // Reviewing it.
+  await created<Party>('/v1/parties', { slug: 'checker', name: 'Checker', kind: 'fact-checker' })
+  const review = await call(app, 'POST', `/v1/claims/${target.id}/reviews`, {
+    reviewer: 'checker',
+    verdict: 'false',
+    rating_label: 'False',
+    published_at: '2020-10-09T00:00:00Z',
+  })
+  await expectGone(t, review, 'review it')
+  t.same(await drift(), [])
+})
+
+t.test('a deleted party answers 410 by id and by slug, until another party takes the slug', async (t) => {
+  const gone = await party('short-lived')
+  t.equal((await call(app, 'DELETE', '/v1/parties/short-lived', undefined, bearer(keys.admin))).status, 204)
+  for (const key of [gone.id, 'short-lived']) {
+    const body = await expectGone(t, await call(app, 'GET', `/v1/parties/${key}`), `GET by ${key}`)
+    t.same(body.tombstone, {
+      kind: 'party',
+      id: gone.id,
+      label: 'The short-lived (short-lived)',
+      deleted_at: body.tombstone.deleted_at,
+      deleted_by: { id: body.tombstone.deleted_by?.id, name: 'test admin' },
+      history: null,
+    })
+  }
+  await expectGone(t, await call(app, 'PATCH', `/v1/parties/${gone.id}`, { name: 'x' }), 'PATCH')
+  await expectGone(t, await call(app, 'DELETE', `/v1/parties/${gone.id}`), 'DELETE again')
+  await expectGone(t, await call(app, 'GET', `/v1/parties/${gone.id}/response-times`), 'its response times')
+
+  const again = await party('short-lived')
+  t.equal((await call(app, 'GET', '/v1/parties/short-lived')).body.id, again.id, 'the slug names the live party')
+  await expectGone(t, await call(app, 'GET', `/v1/parties/${gone.id}`), 'the old one by id')
+  t.equal((await call(app, 'GET', '/v1/parties/never-was')).status, 404)
+})
+
+t.test('a deleted review answers 410; so does one whose claim was deleted; its history stays', async (t) => {
+  await party('rev-claimant')
+  await created<Party>('/v1/parties', { slug: 'rev-checker', name: 'Rev Checker', kind: 'fact-checker' })
+  const reviewed = await claim('rev-claimant', 'A claim to review.')
+  const review = await created<Review>(`/v1/claims/${reviewed.id}/reviews`, {
+    reviewer: 'rev-checker',
+    verdict: 'false',
+    rating_label: 'False',
+    published_at: '2020-10-09T00:00:00Z',
+  })
+  t.equal((await call(app, 'DELETE', `/v1/reviews/${review.id}`)).status, 204)
+  const body = await expectGone(t, await call(app, 'GET', `/v1/reviews/${review.id}`), 'GET')
+  t.same(body.tombstone, {
+    kind: 'review',
+    id: review.id,
+    label: `Rev Checker's review of claim ${reviewed.id}`,
+    deleted_at: body.tombstone.deleted_at,
+    deleted_by: { id: body.tombstone.deleted_by?.id, name: 'test writer' },
+    history: `/v1/reviews/${review.id}/history`,
+    reviewer: review.reviewer,
+    claim_id: reviewed.id,
+  })
+  await expectGone(t, await call(app, 'PATCH', `/v1/reviews/${review.id}`, { verdict: 'true' }), 'PATCH')
+  await expectGone(t, await call(app, 'DELETE', `/v1/reviews/${review.id}`), 'DELETE again')
+  const history = await call(app, 'GET', `/v1/reviews/${review.id}/history`)
+  t.equal(history.status, 200)
+  t.same(
+    (history.body.data as ReviewVersion[]).map((entry) => [entry.version, entry.deleted === undefined]),
+    [
+      [2, false],
+      [1, true],
+    ],
+  )
+
+  // A review goes with its claim, deleted by the same key.
+  const second = await created<Review>(`/v1/claims/${reviewed.id}/reviews`, {
+    reviewer: 'rev-checker',
+    verdict: 'mixed',
+    rating_label: 'Mixed',
+    published_at: '2020-10-10T00:00:00Z',
+  })
+  t.equal((await call(app, 'DELETE', `/v1/claims/${reviewed.id}`, undefined, bearer(keys.admin))).status, 204)
+  const withClaim = await expectGone(t, await call(app, 'GET', `/v1/reviews/${second.id}`), 'with its claim')
+  t.equal(withClaim.tombstone.deleted_by?.name, 'test admin')
+  t.same(await drift(), [])
+})
+
+t.test('a deleted link answers 410; so do the links that went with a deleted claim', async (t) => {
+  await party('link-a')
+  await party('link-b')
+  const said = await claim('link-a', 'Said.')
+  const answer = await claim('link-b', 'Answered.', '2020-10-07T00:00:00Z')
+  const link = await created<Link>('/v1/links', { from_claim_id: answer.id, to_claim_id: said.id, kind: 'rebuts' })
+  t.equal((await call(app, 'DELETE', `/v1/links/${link.id}`, undefined, bearer(keys.otherWrite))).status, 403)
+  t.equal((await call(app, 'DELETE', `/v1/links/${link.id}`)).status, 204)
+  const body = await expectGone(t, await call(app, 'GET', `/v1/links/${link.id}`), 'GET')
+  t.same(body.tombstone, {
+    kind: 'link',
+    id: link.id,
+    label: "link-b's claim rebuts link-a's claim",
+    deleted_at: body.tombstone.deleted_at,
+    deleted_by: { id: body.tombstone.deleted_by?.id, name: 'test writer' },
+    history: null,
+    from_claim_id: answer.id,
+    to_claim_id: said.id,
+  })
+  await expectGone(t, await call(app, 'DELETE', `/v1/links/${link.id}`), 'DELETE again')
+
+  const relinked = await created<Link>('/v1/links', { from_claim_id: answer.id, to_claim_id: said.id, kind: 'rebuts' })
+  t.equal((await call(app, 'DELETE', `/v1/claims/${answer.id}`)).status, 204)
+  await expectGone(t, await call(app, 'GET', `/v1/links/${relinked.id}`), 'a link deleted with its claim')
+  t.equal((await call(app, 'GET', `/v1/claims/${said.id}`)).body.rebuttal_count, 0)
+  t.same(await drift(), [])
+})
+
+t.test('lists leave deleted records out', async (t) => {
+  await party('listed')
+  const kept = await claim('listed', 'Kept.')
+  const dropped = await claim('listed', 'Dropped.')
+  t.equal((await call(app, 'DELETE', `/v1/claims/${dropped.id}`)).status, 204)
+  const list = await call(app, 'GET', '/v1/claims?party=listed')
+  t.same(
+    (list.body.data as Claim[]).map((c) => c.id),
+    [kept.id],
+  )
+  const exported = await call(app, 'GET', '/v1/claims?party=listed', undefined, { accept: 'application/x-ndjson' })
+  t.notMatch(exported.raw, dropped.id)
+})
