@@ -84,6 +84,8 @@ t.test('the history of a deleted claim stays readable, its newest entry the dele
     ],
   )
   t.equal(entries[0]?.recorded_at, entries[0]?.deleted?.deleted_at)
+  t.equal(entries[0]?.recorded_by?.name, 'test admin', 'the deletion was made by the deleting key')
+  t.equal(entries[0]?.edit_note, null)
   t.notOk('deleted' in (entries[1] ?? {}), 'only the deletion says so')
 
   // Paged one at a time, the deletion comes first, once.
