@@ -283,3 +283,30 @@ t.test('exports carry standing: a CSV column, and the NDJSON claim', async (t) =
 t.test('after all of the above, the stored derived state equals a fresh count of the live links', async (t) => {
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
+
+t.test(
+  'a correction dated to the day of the claim it corrects is not before it, and no edit may make it so',
+  async (t) => {
+    const original = await claimBy('moh')
+    const day = original.stated_at.slice(0, 10)
+    const response = await call(app, 'POST', '/v1/claims', {
+      party: 'moh',
+      text: 'The figure, revised.',
+      stated_at: day,
+    })
+    t.equal(response.status, 201, response.raw)
+    const revised = response.body as Claim
+    t.equal(revised.stated_at_precision, 'day')
+    t.ok(revised.stated_at < original.stated_at, 'its instant, the start of the day, is earlier than the original')
+    await link(revised.id, original.id, 'corrects')
+    t.equal(
+      (await call(app, 'GET', `/v1/claims/${original.id}`)).body.standing,
+      'corrected',
+      'the same day is not before',
+    )
+    const dayBefore = new Date(Date.parse(day) - 86_400_000).toISOString().slice(0, 10)
+    const moved = await call(app, 'PATCH', `/v1/claims/${revised.id}`, { stated_at: dayBefore })
+    t.equal(moved.status, 422, 'the day before is')
+    t.match(moved.body.detail, new RegExp(`${dayBefore} \\(day\\).*corrects`))
+  },
+)

@@ -155,30 +155,6 @@ export async function findLiveLinksBetween(db: Db, pairs: Array<{ fromClaimId: s
   return rows
 }
 
-/**
- * The live corrections and retractions that claim `claimId`, stated at `statedAt`, would leave out of order: the
- * earlier claims it corrects or retracts stated after it, and the claims correcting or retracting it stated before
- * it. From the copies of both claims' stated_at that each link keeps.
- */
-export async function restatementsOutOfOrder(db: Db, claimId: string, statedAt: Date | string) {
-  const { rows } = await sql<{
-    from_claim_id: string
-    to_claim_id: string
-    kind: LinkKind
-    from_stated_at: Date
-    to_stated_at: Date
-  }>`
-    SELECT l.from_claim_id, l.to_claim_id, l.kind,
-           l.from_claim_stated_at AS from_stated_at, l.to_claim_stated_at AS to_stated_at
-    FROM links l
-    WHERE l.deleted_at IS NULL AND l.kind IN ('corrects', 'retracts')
-      AND ((l.from_claim_id = ${claimId} AND l.to_claim_stated_at > ${statedAt}::timestamptz)
-           OR (l.to_claim_id = ${claimId} AND l.from_claim_stated_at < ${statedAt}::timestamptz))
-    ORDER BY l.from_claim_stated_at, l.id
-    LIMIT 1`.execute(db)
-  return rows
-}
-
 /** When a claim was stated, and how finely that is known. */
 export interface StatedTime {
   id: string
@@ -219,4 +195,29 @@ export async function nonPrebuttalLinksOfClaim(db: Db, claimId: string) {
 export async function statedTimes(db: Db, ids: string[]): Promise<StatedTime[]> {
   if (ids.length === 0) return []
   return db.selectFrom('claims').select(['id', 'stated_at', 'stated_at_precision']).where('id', 'in', ids).execute()
+}
+
+/** The live corrections and retractions of or by a claim, with both claims' times as they now are. */
+export async function restatementsOfClaim(db: Db, claimId: string) {
+  const { rows } = await sql<{
+    kind: LinkKind
+    from_id: string
+    from_stated_at: Date
+    from_precision: TimePrecision
+    to_id: string
+    to_stated_at: Date
+    to_precision: TimePrecision
+  }>`
+    SELECT l.kind, f.id AS from_id, f.stated_at AS from_stated_at, f.stated_at_precision AS from_precision,
+           t.id AS to_id, t.stated_at AS to_stated_at, t.stated_at_precision AS to_precision
+    FROM links l
+    JOIN claims f ON f.id = l.from_claim_id
+    JOIN claims t ON t.id = l.to_claim_id
+    WHERE (l.from_claim_id = ${claimId} OR l.to_claim_id = ${claimId}) AND l.deleted_at IS NULL
+      AND l.kind IN ('corrects', 'retracts')`.execute(db)
+  return rows.map((row) => ({
+    kind: row.kind,
+    from: { id: row.from_id, stated_at: row.from_stated_at, stated_at_precision: row.from_precision },
+    to: { id: row.to_id, stated_at: row.to_stated_at, stated_at_precision: row.to_precision },
+  }))
 }

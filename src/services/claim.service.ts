@@ -18,7 +18,7 @@ import {
 import { lockPartyReferences, unknownParty } from './party.service.js'
 import * as derived from './derived-state.js'
 import { storedInstant } from './stored-instant.js'
-import { checkTimeOrderOfClaim } from './time-order.js'
+import { checkTimeOrderOfClaim, statedBefore, written } from './time-order.js'
 import {
   atPrecision,
   coarserOrEqual,
@@ -301,7 +301,7 @@ export async function reviseClaim(
     },
     follow: async (current, values) => {
       if (values.stated_at !== undefined) {
-        await keepRestatementsInOrder(trx, current.id, values.stated_at)
+        await keepRestatementsInOrder(trx, current.id)
         await checkTimeOrderOfClaim(trx, current.id, { in: 'body', field: 'stated_at' })
       }
       await derived.claimRestated(
@@ -316,22 +316,20 @@ export async function reviseClaim(
 
 /**
  * Refuses a new stated_at that would put a correction or retraction before the claim it corrects or retracts, as
- * linking them in that order is refused: 422, naming both times.
+ * linking them in that order is refused: 422, naming both times. Times are compared as the spans they are (a
+ * correction dated to the day of the claim it corrects is not before it). Runs after the claim's update.
  */
-async function keepRestatementsInOrder(trx: Transaction, id: string, statedAt: Date | string): Promise<void> {
-  const [link] = await links.restatementsOutOfOrder(trx, id, statedAt)
-  if (link === undefined) return
-  const moved = new Date(statedAt).toISOString()
-  const [later, earlier] =
-    link.from_claim_id === id
-      ? [`${id} (stated at ${moved})`, `claim ${link.to_claim_id} (stated at ${link.to_stated_at.toISOString()})`]
-      : [`${link.from_claim_id} (stated at ${link.from_stated_at.toISOString()})`, `claim ${id} (stated at ${moved})`]
-  throw unprocessableField(
-    'body',
-    'stated_at',
-    `would put claim ${later} before ${earlier} that it ${link.kind === 'retracts' ? 'retracts' : 'corrects'}: a ` +
-      'correction or retraction comes after the claim it corrects or retracts',
-  )
+async function keepRestatementsInOrder(trx: Transaction, id: string): Promise<void> {
+  for (const link of await links.restatementsOfClaim(trx, id)) {
+    if (!statedBefore(link.from, link.to)) continue
+    throw unprocessableField(
+      'body',
+      'stated_at',
+      `would put claim ${link.from.id} (stated ${written(link.from)}) before claim ${link.to.id} (stated ` +
+        `${written(link.to)}) that it ${link.kind === 'retracts' ? 'retracts' : 'corrects'}: a correction or ` +
+        'retraction comes after the claim it corrects or retracts',
+    )
+  }
 }
 
 /**

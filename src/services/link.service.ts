@@ -17,7 +17,7 @@ import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import type { Tombstone } from '../schemas/tombstone.schema.js'
 import { findClaimTombstones, gone, missingRecord } from './tombstone.js'
 import { readRecord, recordKind, removeRecord } from './record-revision.js'
-import { outOfTimeOrder, statedBefore } from './time-order.js'
+import { outOfTimeOrder, statedBefore, written } from './time-order.js'
 
 export function toLink(row: LinkRecord): Link {
   return {
@@ -205,7 +205,7 @@ function linkedClaims(
   }
   if (from === undefined || to === undefined) throw new Error('unreachable: both ends were checked')
   if (isRestatement(link.kind)) {
-    if (new Date(to.stated_at) > new Date(from.stated_at)) throw restatementBeforeClaim(link, from, to, ends)
+    if (statedBefore(from, to)) throw restatementBeforeClaim(link, from, to, ends)
   } else if (from.party_id === to.party_id) throw samePartyLink(ends)
   return { from, to }
 }
@@ -217,8 +217,8 @@ const restatementBeforeClaim = (link: { kind: LinkKind }, from: LockedClaim, to:
   unprocessableField(
     ends.from.in,
     ends.from.field,
-    `is claim ${from.id}, stated at ${new Date(from.stated_at).toISOString()}, before claim ${to.id} that it ` +
-      `${restating(link.kind)} (stated at ${new Date(to.stated_at).toISOString()}): a correction or retraction ` +
+    `is claim ${from.id}, stated ${written(from)}, before claim ${to.id} that it ` +
+      `${restating(link.kind)} (stated ${written(to)}): a correction or retraction ` +
       'comes after the claim it corrects or retracts',
   )
 

@@ -12,7 +12,8 @@ export function statedBefore(response: StatedTime, answered: StatedTime): boolea
   return spanEnd(response.stated_at, response.stated_at_precision) <= new Date(answered.stated_at).getTime()
 }
 
-const written = (claim: StatedTime) =>
+/** A claim's time as written at its precision: `2023-10-17 (day)`. */
+export const written = (claim: StatedTime) =>
   `${atPrecision(new Date(claim.stated_at).toISOString(), claim.stated_at_precision)} (${claim.stated_at_precision})`
 
 /** The 422 of a link whose response was stated before the claim it answers, naming both times. */
