@@ -131,14 +131,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   await app.register(openapiPlugin)
   await app.register(healthRoutes)
-  await app.register(partyRoutes)
   const exports = {
     exportTimeoutMs: options.config.exportTimeoutMs,
     exportStallTimeoutMs: options.config.exportStallTimeoutMs,
     exportSlots,
   }
+  await app.register(partyRoutes, exports)
   await app.register(claimRoutes, exports)
-  await app.register(linkRoutes)
+  await app.register(linkRoutes, exports)
   await app.register(disputeRoutes, exports)
   await app.register(responseTimeRoutes, exports)
   await app.register(importRoutes, {
@@ -146,7 +146,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     spoolDirectory: options.config.importSpoolDir,
     importSlots,
   })
-  await app.register(reviewRoutes)
+  await app.register(reviewRoutes, exports)
   await app.register(keyRoutes)
   return app
 }

@@ -426,6 +426,8 @@ export async function listAnsweringClaims(
       'l.to_claim_id as link_to_claim_id',
       'l.note as link_note',
       'l.prebuttal as link_prebuttal',
+      'l.from_claim_stated_at as link_from_claim_stated_at',
+      'l.to_claim_stated_at as link_to_claim_stated_at',
       'l.version as link_version',
       'l.created_at as link_created_at',
       'l.updated_at as link_updated_at',

@@ -17,6 +17,8 @@ function selectLinks(db: Db) {
       'l.to_claim_id',
       'l.note',
       'l.prebuttal',
+      'l.from_claim_stated_at',
+      'l.to_claim_stated_at',
       'l.version',
       'l.created_at',
       'l.created_by',
@@ -86,7 +88,7 @@ export async function insertLink(db: Db, link: NewLink) {
   return db
     .insertInto('links')
     .values(linkRow(link))
-    .returning(['id', 'version', 'created_at', 'updated_at'])
+    .returning(['id', 'version', 'created_at', 'updated_at', 'from_claim_stated_at', 'to_claim_stated_at'])
     .executeTakeFirstOrThrow()
 }
 

@@ -73,6 +73,28 @@ export async function listReviewsOfClaim(db: Db, claimId: string, limit: number,
   return query.orderBy('r.published_at', 'desc').orderBy('r.id', 'desc').limit(limit).execute()
 }
 
+export interface ReviewListQuery {
+  claimId?: string
+  reviewerId?: string
+  verdict?: string
+  /** After this `[published_at, id]`. */
+  after?: [string, string]
+  limit: number
+}
+
+/** Live reviews of any claim, latest published first, filtered by claim, reviewer or verdict. */
+export async function listReviews(db: Db, query: ReviewListQuery) {
+  let select = selectReviews(db)
+  if (query.claimId !== undefined) select = select.where('r.claim_id', '=', query.claimId)
+  if (query.reviewerId !== undefined) select = select.where('r.reviewer_party_id', '=', query.reviewerId)
+  if (query.verdict !== undefined) select = select.where(sql<boolean>`r.verdict = ${query.verdict}`)
+  if (query.after !== undefined) {
+    const [publishedAt, id] = query.after
+    select = select.where(sql<boolean>`(r.published_at, r.id) < (${publishedAt}::timestamptz, ${id}::uuid)`)
+  }
+  return select.orderBy('r.published_at', 'desc').orderBy('r.id', 'desc').limit(query.limit).execute()
+}
+
 /** A deleted claim's reviews go with it. */
 export async function softDeleteReviewsOfClaim(db: Db, claimId: string, deletedBy: string | null): Promise<void> {
   await db

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { NotModified, Page, PageQuery, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { LINK_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import {
   CreateLinkBody,
   CreateRebuttalBody,
@@ -23,7 +25,7 @@ const REBUTTAL_ORDER = 'rebuttals:-stated_at'
 /** A cursor key of these lists: a timestamp, then an id. */
 const isTimestampKey = isValueIdKey(cursorPart.timestamp)
 
-const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify, options) => {
   fastify.post(
     '/v1/links',
     {
@@ -59,10 +61,26 @@ const linkRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'List links, newest first',
         tags: ['links'],
         querystring: LinkListQuery,
-        response: { 200: Page(Type.Ref(LinkSchema), 'LinkPage'), ...problemResponses(400, 422, 503) },
+        response: {
+          200: listRepresentations(Page(Type.Ref(LinkSchema), 'LinkPage'), LINK_CSV_COLUMNS, 'link'),
+          ...problemResponses(400, 422, 503),
+        },
       },
     },
     async (request, reply) => {
+      const format = listFormat(request, request.query.format)
+      if (format !== 'json') {
+        refusePaging(request)
+        const items = await links.exportLinks(fastify.db, request.query, options.exportTimeoutMs)
+        return sendExport(request, reply, items, {
+          format,
+          slots: options.exportSlots,
+          stallTimeoutMs: options.exportStallTimeoutMs,
+          name: 'links',
+          columns: LINK_CSV_COLUMNS,
+        })
+      }
+      reply.header('vary', 'accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isTimestampKey)
       const rows = await links.listLinks(fastify.db, request.query, {

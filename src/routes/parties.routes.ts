@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { listRepresentations, PARTY_CSV_COLUMNS } from '../schemas/export.schema.js'
 import { CreatePartyBody, PartyListQuery, PartyParams, PartySchema, UpdatePartyBody } from '../schemas/party.schema.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as parties from '../services/party.service.js'
@@ -10,7 +12,7 @@ import * as parties from '../services/party.service.js'
 const PartyRef = Type.Ref(PartySchema)
 const SLUG_ORDER = 'slug'
 
-const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify, options) => {
   fastify.post(
     '/v1/parties',
     {
@@ -43,11 +45,27 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'List parties, by slug',
         tags: ['parties'],
         querystring: PartyListQuery,
-        response: { 200: Page(PartyRef, 'PartyPage'), ...problemResponses(400, 422, 503) },
+        response: {
+          200: listRepresentations(Page(PartyRef, 'PartyPage'), PARTY_CSV_COLUMNS, 'party'),
+          ...problemResponses(400, 422, 503),
+        },
       },
     },
     async (request, reply) => {
       const query = request.query
+      const format = listFormat(request, query.format)
+      if (format !== 'json') {
+        refusePaging(request)
+        const items = await parties.exportParties(fastify.db, query, options.exportTimeoutMs)
+        return sendExport(request, reply, items, {
+          format,
+          slots: options.exportSlots,
+          stallTimeoutMs: options.exportStallTimeoutMs,
+          name: 'parties',
+          columns: PARTY_CSV_COLUMNS,
+        })
+      }
+      reply.header('vary', 'accept')
       const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string')
       const afterSlug = cursor?.key[0] as string | undefined

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import { listRepresentations, REVIEW_CSV_COLUMNS } from '../schemas/export.schema.js'
 import {
+  AllReviewsListQuery,
   CreateReviewBody,
   ReviewListQuery,
   ReviewParams,
@@ -21,9 +24,15 @@ const REVIEW_MEDIA_TYPES = ['application/json', JSON_LD]
 
 // Named apart from the sorts of other lists, so that a cursor of one list is refused by another.
 const LIST_ORDER = 'reviews:-published_at'
+const ALL_ORDER = 'all-reviews:-published_at'
 const HISTORY_ORDER = 'review-versions'
 
-const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify, options) => {
+  const exportOptions = {
+    slots: options.exportSlots,
+    stallTimeoutMs: options.exportStallTimeoutMs,
+    columns: REVIEW_CSV_COLUMNS,
+  }
   fastify.post(
     '/v1/claims/:id/reviews',
     {
@@ -64,10 +73,20 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags: ['reviews'],
         params: ClaimParams,
         querystring: ReviewListQuery,
-        response: { 200: Page(Type.Ref(ReviewSchema), 'ReviewPage'), ...problemResponses(400, 404, 410, 503) },
+        response: {
+          200: listRepresentations(Page(Type.Ref(ReviewSchema), 'ReviewPage'), REVIEW_CSV_COLUMNS, 'review'),
+          ...problemResponses(400, 404, 410, 503),
+        },
       },
     },
     async (request, reply) => {
+      const format = listFormat(request, request.query.format)
+      if (format !== 'json') {
+        refusePaging(request)
+        const items = await reviews.exportReviewsOfClaim(fastify.db, request.params.id, options.exportTimeoutMs)
+        return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews' })
+      }
+      reply.header('vary', 'accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
       const after = cursor?.key as [string, string] | undefined
@@ -79,6 +98,45 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         limit,
         (review) => review,
         (review) => ({ sort: LIST_ORDER, key: [review.published_at, review.id] }),
+      )
+    },
+  )
+
+  fastify.get(
+    '/v1/reviews',
+    {
+      schema: {
+        operationId: 'listAllReviews',
+        summary: 'Every fact-check, latest published first',
+        description: 'The reviews of every live claim, filtered by claim, reviewer or verdict.',
+        tags: ['reviews'],
+        querystring: AllReviewsListQuery,
+        response: {
+          200: listRepresentations(Page(Type.Ref(ReviewSchema), 'ReviewPage'), REVIEW_CSV_COLUMNS, 'review'),
+          ...problemResponses(400, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const query = request.query
+      const format = listFormat(request, query.format)
+      if (format !== 'json') {
+        refusePaging(request)
+        const items = await reviews.exportAllReviews(fastify.db, query, options.exportTimeoutMs)
+        return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews' })
+      }
+      reply.header('vary', 'accept')
+      const limit = pageLimit(query)
+      const cursor = decodeCursor(query.cursor, ALL_ORDER, isValueIdKey(cursorPart.timestamp))
+      const after = cursor?.key as [string, string] | undefined
+      const rows = await reviews.listAllReviews(fastify.db, query, { limit, after })
+      return sendPage(
+        request,
+        reply,
+        rows,
+        limit,
+        (review) => review,
+        (review) => ({ sort: ALL_ORDER, key: [review.published_at, review.id] }),
       )
     },
   )

@@ -1,6 +1,9 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { Claim } from './claim.schema.js'
 import type { Dispute } from './dispute.schema.js'
+import type { Link } from './link.schema.js'
+import type { Party } from './party.schema.js'
+import type { Review } from './review.schema.js'
 
 /** A CSV column: its header, what it holds (for the documentation), and its value in the item's JSON form. */
 export interface CsvColumn<Item> {
@@ -88,8 +91,8 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
   { name: 'review_count', description: 'Live fact-checks of the claim.', value: (c) => c.review_count },
   {
     name: 'verdicts',
-    description: 'Their verdicts, latest published first, joined with `;`.',
-    value: (c) => c.reviews.map((review) => review.verdict).join(';'),
+    description: 'Who gave which verdict: `reviewer-slug:verdict` for each, latest published first, joined with `;`.',
+    value: (c) => c.reviews.map((review) => `${review.reviewer.slug}:${review.verdict}`).join(';'),
   },
   { name: 'version', description: 'Its version, as in its ETag.', value: (c) => c.version },
   { name: 'created_at', description: 'When it was recorded.', value: (c) => c.created_at },
@@ -118,6 +121,62 @@ export const DISPUTE_CSV_COLUMNS: CsvColumn<Dispute>[] = [
     description: 'When the latest rebutting claim was stated.',
     value: (d) => d.latest_rebuttals[0]?.claim.stated_at ?? null,
   },
+]
+
+/** A link in CSV: both of its claims, their parties and when they were stated. */
+export const LINK_CSV_COLUMNS: CsvColumn<Link>[] = [
+  { name: 'id', description: 'The link id.', value: (l) => l.id },
+  { name: 'kind', description: '`rebuts`, `supports`, `corrects` or `retracts`.', value: (l) => l.kind },
+  { name: 'from_claim_id', description: "The responding claim's id.", value: (l) => l.from_claim_id },
+  { name: 'from_party_slug', description: "The responding claim's party slug.", value: (l) => l.from_party.slug },
+  {
+    name: 'from_claim_stated_at',
+    description: 'When the responding claim was stated.',
+    value: (l) => l.from_claim_stated_at,
+  },
+  { name: 'to_claim_id', description: "The answered claim's id.", value: (l) => l.to_claim_id },
+  { name: 'to_party_slug', description: "The answered claim's party slug.", value: (l) => l.to_party.slug },
+  {
+    name: 'to_claim_stated_at',
+    description: 'When the answered claim was stated.',
+    value: (l) => l.to_claim_stated_at,
+  },
+  { name: 'note', description: 'Why the one claim answers the other.', value: (l) => l.note },
+  { name: 'version', description: 'Its version, as in its ETag.', value: (l) => l.version },
+  { name: 'created_at', description: 'When it was recorded.', value: (l) => l.created_at },
+  { name: 'updated_at', description: 'When it was last edited.', value: (l) => l.updated_at },
+]
+
+/** A party in CSV. */
+export const PARTY_CSV_COLUMNS: CsvColumn<Party>[] = [
+  { name: 'id', description: 'The party id.', value: (p) => p.id },
+  { name: 'slug', description: 'Its slug.', value: (p) => p.slug },
+  { name: 'name', description: 'Its name.', value: (p) => p.name },
+  { name: 'kind', description: 'What kind of party it is.', value: (p) => p.kind },
+  { name: 'country', description: 'Its ISO 3166-1 alpha-2 country code.', value: (p) => p.country },
+  { name: 'side_slug', description: 'The slug of the party it speaks for.', value: (p) => p.side?.slug ?? null },
+  { name: 'description', description: 'Who it is.', value: (p) => p.description },
+  { name: 'wikidata', description: 'Its Wikidata id.', value: (p) => p.wikidata },
+  { name: 'version', description: 'Its version, as in its ETag.', value: (p) => p.version },
+  { name: 'created_at', description: 'When it was recorded.', value: (p) => p.created_at },
+  { name: 'updated_at', description: 'When it was last edited.', value: (p) => p.updated_at },
+]
+
+/** A review in CSV: who rated which claim, how, and where it was published. */
+export const REVIEW_CSV_COLUMNS: CsvColumn<Review>[] = [
+  { name: 'id', description: 'The review id.', value: (r) => r.id },
+  { name: 'claim_id', description: 'The reviewed claim.', value: (r) => r.claim_id },
+  { name: 'reviewer_slug', description: "The fact-checker's slug.", value: (r) => r.reviewer.slug },
+  { name: 'verdict', description: 'The normalised verdict.', value: (r) => r.verdict },
+  { name: 'rating_label', description: 'The rating as published.', value: (r) => r.rating_label },
+  { name: 'rating_value', description: "The rating on the publisher's scale.", value: (r) => r.rating_value },
+  { name: 'best_rating', description: 'The best value of that scale.', value: (r) => r.best_rating },
+  { name: 'worst_rating', description: 'The worst value of that scale.', value: (r) => r.worst_rating },
+  { name: 'url', description: 'Where the fact-check is published.', value: (r) => r.url },
+  { name: 'published_at', description: 'When it was published.', value: (r) => r.published_at },
+  { name: 'version', description: 'Its version, as in its ETag.', value: (r) => r.version },
+  { name: 'created_at', description: 'When it was recorded.', value: (r) => r.created_at },
+  { name: 'updated_at', description: 'When it was last edited.', value: (r) => r.updated_at },
 ]
 
 /**

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ClaimSchema, CreateClaimBody } from './claim.schema.js'
 import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
+import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -37,6 +38,8 @@ export const LinkSchema = Type.Object(
     to_party: Type.Ref(PartyRefSchema, { description: 'Whose claim is answered.' }),
     note: Nullable(Type.String()),
     prebuttal: Prebuttal,
+    from_claim_stated_at: Type.String({ ...DateTime, description: 'When the responding claim was stated.' }),
+    to_claim_stated_at: Type.String({ ...DateTime, description: 'When the claim it answers was stated.' }),
     version: Type.Integer({ minimum: 1 }),
     created_at: DateTime,
     updated_at: DateTime,
@@ -73,6 +76,7 @@ export const LinkParams = Type.Object({ id: Uuid })
 export const LinkListQuery = Type.Object(
   {
     ...PageQuery,
+    ...ListFormatQuery,
     claim: Type.Optional(Type.String({ ...Uuid, description: 'Only links from or to this claim.' })),
     party: Type.Optional(
       Type.String({ ...PartyKey, description: 'Only links from or to a claim of this party (id or slug).' }),

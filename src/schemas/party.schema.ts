@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { ListFormatQuery } from './list-format.schema.js'
 import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -117,6 +118,7 @@ export const PartyParams = Type.Object({ party: PartyKey })
 export const PartyListQuery = Type.Object(
   {
     ...PageQuery,
+    ...ListFormatQuery,
     kind: Type.Optional(Kind),
     country: Type.Optional(Country),
     side: Type.Optional(PartyKey),

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { DateTime, EditNote, Nullable, PageQuery, Uuid, versionAuthorship } from './common.schema.js'
+import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { deletionEntry } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
@@ -181,7 +182,21 @@ export type UpdateReviewInput = Static<typeof UpdateReviewBody>
 
 export const ReviewParams = Type.Object({ id: Uuid })
 
-export const ReviewListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
+export const ReviewListQuery = Type.Object({ ...PageQuery, ...ListFormatQuery }, { additionalProperties: false })
+
+export const AllReviewsListQuery = Type.Object(
+  {
+    ...PageQuery,
+    ...ListFormatQuery,
+    claim: Type.Optional(Type.String({ ...Uuid, description: 'Only the reviews of this claim.' })),
+    reviewer: Type.Optional(
+      Type.String({ ...PartyKey, description: 'Only the reviews by this fact-checker (id or slug).' }),
+    ),
+    verdict: Type.Optional(VerdictSchema),
+  },
+  { additionalProperties: false },
+)
+export type ReviewListFilter = Static<typeof AllReviewsListQuery>
 
 export const ReviewVersionSchema = Type.Object(
   {

@@ -11,6 +11,7 @@ import type { CreateClaimInput } from '../schemas/claim.schema.js'
 import type { CreateLinkInput, CreateRebuttalInput, Link, LinkListFilter, Rebuttal } from '../schemas/link.schema.js'
 import { getClaim, recordClaim, toClaim } from './claim.service.js'
 import * as derived from './derived-state.js'
+import { keysetChunks, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
 import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
@@ -29,6 +30,8 @@ export function toLink(row: LinkRecord): Link {
     to_party: { id: row.to_party_id, slug: row.to_party_slug, name: row.to_party_name },
     note: row.note,
     prebuttal: row.prebuttal,
+    from_claim_stated_at: row.from_claim_stated_at.toISOString(),
+    to_claim_stated_at: row.to_claim_stated_at.toISOString(),
     version: row.version,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
@@ -336,27 +339,38 @@ export async function deleteLink(
 /** A link's position in the list: when it was made, then its id. */
 export type LinkListKey = [string, string]
 
+/** The list's filters, resolved: an unknown party or claim is a problem answer. */
+async function linkListQuery(db: Db, filter: LinkListFilter) {
+  const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
+  if (filter.claim !== undefined && !(await claims.claimIdTaken(db, filter.claim))) {
+    throw unknownReference('query', 'claim', `no claim has the id ${filter.claim}`)
+  }
+  return { claimId: filter.claim, partyId, kind: filter.kind }
+}
+
 /** Up to `limit + 1` links, newest first, each with its list key. */
 export async function listLinks(
   db: Db,
   filter: LinkListFilter,
   page: { limit: number; after: LinkListKey | undefined },
 ) {
-  const partyId = filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party')
-  if (filter.claim !== undefined && !(await claims.claimIdTaken(db, filter.claim))) {
-    throw unknownReference('query', 'claim', `no claim has the id ${filter.claim}`)
-  }
-  const rows = await links.listLinks(db, {
-    claimId: filter.claim,
-    partyId,
-    kind: filter.kind,
-    after: page.after,
-    limit: page.limit + 1,
-  })
+  const query = await linkListQuery(db, filter)
+  const rows = await links.listLinks(db, { ...query, after: page.after, limit: page.limit + 1 })
   return rows.map((row) => {
     const link = toLink(row)
     return { link, key: [link.created_at, link.id] as LinkListKey }
   })
+}
+
+/** Every link of the list, newest first, read as the client takes them, in chunks (see keysetChunks). */
+export async function exportLinks(db: Db, filter: LinkListFilter, timeoutMs: number): Promise<AsyncIterable<Link>> {
+  const query = await linkListQuery(db, filter)
+  const rows = keysetChunks(
+    (after, limit) => links.listLinks(db, { ...query, after: after as LinkListKey | undefined, limit }),
+    (row) => [row.created_at.toISOString(), row.id],
+    timeoutMs,
+  )
+  return mapRows(rows, toLink)
 }
 
 /**
@@ -440,6 +454,8 @@ async function rebutWithNewClaim(
     to_party: { id: target.party_id, slug: target.party_slug, name: target.party_name },
     note,
     prebuttal,
+    from_claim_stated_at: inserted.from_claim_stated_at.toISOString(),
+    to_claim_stated_at: inserted.to_claim_stated_at.toISOString(),
     version: inserted.version,
     created_at: inserted.created_at.toISOString(),
     updated_at: inserted.updated_at.toISOString(),
@@ -465,6 +481,8 @@ export async function listRebuttals(db: Db, claimId: string, page: { limit: numb
       to_party: { id: row.link_to_party_id, slug: row.link_to_party_slug, name: row.link_to_party_name },
       note: row.link_note,
       prebuttal: row.link_prebuttal,
+      from_claim_stated_at: row.link_from_claim_stated_at.toISOString(),
+      to_claim_stated_at: row.link_to_claim_stated_at.toISOString(),
       version: row.link_version,
       created_at: row.link_created_at.toISOString(),
       updated_at: row.link_updated_at.toISOString(),

@@ -6,6 +6,7 @@ import type { PartyRecord } from '../repositories/party.repository.js'
 import type { VersionAuthorship } from '../repositories/record-version.js'
 import { isUuid } from '../schemas/common.schema.js'
 import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
+import { keysetChunks, mapRows } from './export-rows.js'
 import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import { readRecord, recordKind, removeRecord, reviseRecord } from './record-revision.js'
@@ -37,17 +38,29 @@ export async function getParty(db: Db, key: string): Promise<Party> {
   return readRecord(db, PARTY, key)
 }
 
+/** The list's filters, resolved: an unknown side is a problem answer. */
+async function partyListQuery(db: Db, filter: PartyListFilter) {
+  const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
+  return { kind: filter.kind, country: filter.country, sideId }
+}
+
 /** Up to `limit + 1` parties in slug order: the extra one tells that another page follows. */
 export async function listParties(db: Db, filter: PartyListFilter, page: { limit: number; afterSlug?: string }) {
-  const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
-  const rows = await parties.listParties(db, {
-    kind: filter.kind,
-    country: filter.country,
-    sideId,
-    afterSlug: page.afterSlug,
-    limit: page.limit + 1,
-  })
+  const query = await partyListQuery(db, filter)
+  const rows = await parties.listParties(db, { ...query, afterSlug: page.afterSlug, limit: page.limit + 1 })
   return rows.map(toParty)
+}
+
+/** Every party of the list, in slug order, read as the client takes them, in chunks (see keysetChunks). */
+export async function exportParties(db: Db, filter: PartyListFilter, timeoutMs: number): Promise<AsyncIterable<Party>> {
+  const query = await partyListQuery(db, filter)
+  const rows = keysetChunks(
+    // A live slug names one party: the slug alone orders them.
+    (after, limit) => parties.listParties(db, { ...query, afterSlug: after?.[0] as string | undefined, limit }),
+    (row) => [row.slug, row.id],
+    timeoutMs,
+  )
+  return mapRows(rows, toParty)
 }
 
 /** `createdBy`: the API key recording it (null from the command line), the one that may change it later. */

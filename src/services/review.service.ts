@@ -9,13 +9,15 @@ import { type VersionAuthorship, insertVersions } from '../repositories/record-v
 import {
   type CreateReviewInput,
   type Review,
+  type ReviewListFilter,
   type ReviewVersion,
   ReviewVersionSchema,
   type UpdateReviewInput,
 } from '../schemas/review.schema.js'
 import { storedInstant } from './stored-instant.js'
 import * as derived from './derived-state.js'
-import { lockPartyReferences, unknownParty } from './party.service.js'
+import { keysetChunks, mapRows } from './export-rows.js'
+import { lockPartyReferences, resolvePartyFilter, unknownParty } from './party.service.js'
 import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import type { Tombstone } from '../schemas/tombstone.schema.js'
@@ -382,6 +384,52 @@ export async function listReviews(db: Db, claimId: string, limit: number, after:
   if (claim === undefined) throw await missingRecord(db, 'claim', claimId)
   const rows = await reviews.listReviewsOfClaim(db, claimId, limit + 1, after)
   return rows.map(toReview)
+}
+
+/** Every review of a live claim, latest published first, read as the client takes them (see keysetChunks). */
+export async function exportReviewsOfClaim(db: Db, claimId: string, timeoutMs: number): Promise<AsyncIterable<Review>> {
+  const [claim] = await claims.findClaimsByIds(db, [claimId])
+  if (claim === undefined) throw await missingRecord(db, 'claim', claimId)
+  return exportReviewRows(db, { claimId }, timeoutMs)
+}
+
+/** The filters of the list of every review, resolved: an unknown claim or reviewer is a problem answer. */
+async function reviewListQuery(db: Db, filter: ReviewListFilter) {
+  const reviewerId =
+    filter.reviewer === undefined ? undefined : await resolvePartyFilter(db, filter.reviewer, 'reviewer')
+  if (filter.claim !== undefined && !(await claims.claimIdTaken(db, filter.claim))) {
+    throw unknownReference('query', 'claim', `no claim has the id ${filter.claim}`)
+  }
+  return { claimId: filter.claim, reviewerId, verdict: filter.verdict }
+}
+
+/** Up to `limit + 1` reviews of any claim, latest published first. */
+export async function listAllReviews(
+  db: Db,
+  filter: ReviewListFilter,
+  page: { limit: number; after: [string, string] | undefined },
+) {
+  const query = await reviewListQuery(db, filter)
+  const rows = await reviews.listReviews(db, { ...query, after: page.after, limit: page.limit + 1 })
+  return rows.map(toReview)
+}
+
+/** Every review of the list, latest published first, read as the client takes them. */
+export async function exportAllReviews(
+  db: Db,
+  filter: ReviewListFilter,
+  timeoutMs: number,
+): Promise<AsyncIterable<Review>> {
+  return exportReviewRows(db, await reviewListQuery(db, filter), timeoutMs)
+}
+
+function exportReviewRows(db: Db, query: Omit<reviews.ReviewListQuery, 'limit' | 'after'>, timeoutMs: number) {
+  const rows = keysetChunks(
+    (after, limit) => reviews.listReviews(db, { ...query, after: after as [string, string] | undefined, limit }),
+    (row) => [row.published_at.toISOString(), row.id],
+    timeoutMs,
+  )
+  return mapRows(rows, toReview)
 }
 
 /** Every version of a review, newest first; the first is the current one, or its deletion. */
