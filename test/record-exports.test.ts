@@ -194,6 +194,8 @@ t.test('parties: every party, by slug, with its side', async (t) => {
       side_slug: 'state-a',
       description: 'Speaks for\nstate A',
       wikidata: 'Q42',
+      url: '',
+      logo: '',
       version: '1',
       created_at: ministry.created_at,
       updated_at: ministry.updated_at,
@@ -234,6 +236,8 @@ t.test('reviews: every review, or a claim’s, latest published first', async (t
     {
       id: first.id,
       claim_id: said.id,
+      claim_version: '1',
+      rates_current_wording: 'true',
       reviewer_slug: 'checker-one',
       verdict: 'false',
       rating_label: 'False',
@@ -241,6 +245,7 @@ t.test('reviews: every review, or a claim’s, latest published first', async (t
       best_rating: '5',
       worst_rating: '1',
       url: 'https://checker.example/depot?a=1,2',
+      claim_summary: '',
       published_at: '2021-03-05T00:00:00.000Z',
       version: '1',
       created_at: first.created_at,
@@ -260,6 +265,10 @@ t.test('reviews: every review, or a claim’s, latest published first', async (t
       query,
     )
   }
+  const edited = await call(app, 'PATCH', `/v1/claims/${denied.id}`, { text: 'No depot was hit at all.' })
+  t.equal(edited.status, 200)
+  const pinned = csvRows((await getText(`/v1/reviews?claim=${denied.id}&format=csv`)).raw)
+  t.match(pinned, [{ claim_version: '1', rates_current_wording: 'false' }], 'the rated version, no longer current')
   const ofClaim = await getText(`/v1/claims/${said.id}/reviews?format=csv`)
   t.same(
     csvRows(ofClaim.raw).map((row) => row.reviewer_slug),
