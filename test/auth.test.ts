@@ -131,6 +131,97 @@ t.test('a write key changes only what it created; an admin key anything', async 
   t.equal(party.slug, PARTY.slug)
 })
 
+t.test("keys of one team change each other's records; other teams and keys of no team do not", async (t) => {
+  const adminKey = bearer(keys.admin)
+  const makeKey = async (name: string, team?: string) => {
+    const response = await call(app, 'POST', '/v1/keys', { name, scopes: ['write'], team }, adminKey)
+    t.equal(response.status, 201, `${name} is created`)
+    t.equal(response.body.team, team ?? null, `${name} reads its team`)
+    return response.body as ApiKey & { token: string }
+  }
+  const alice = await makeKey('desk a, alice', 'desk-a')
+  const bob = await makeKey('desk a, bob', 'desk-a')
+  const carol = await makeKey('desk b, carol', 'desk-b')
+  const dave = await makeKey('no desk, dave')
+  t.equal((await call(app, 'GET', `/v1/keys/${alice.id}`, undefined, adminKey)).body.team, 'desk-a')
+  const badTeam = await call(app, 'POST', '/v1/keys', { name: 'x', scopes: ['write'], team: 'Desk A' }, adminKey)
+  t.equal(badTeam.status, 400, 'a team is a slug')
+
+  const speaker = await created('/v1/parties', { slug: 'team-speaker', name: 'Speaker', kind: 'official' }, alice.token)
+  const answerer = await created(
+    '/v1/parties',
+    { slug: 'team-answerer', name: 'Answerer', kind: 'official' },
+    alice.token,
+  )
+  await created('/v1/parties', { slug: 'team-checker', name: 'Checker', kind: 'fact-checker' }, alice.token)
+  const claim = await created(
+    '/v1/claims',
+    { party: speaker.id, text: 'At least 500 dead.', stated_at: STATED },
+    alice.token,
+  )
+  const answer = await created('/v1/claims', { party: answerer.id, text: 'Fewer.', stated_at: STATED }, alice.token)
+  const link = await created(
+    '/v1/links',
+    { from_claim_id: answer.id, to_claim_id: claim.id, kind: 'rebuts' },
+    alice.token,
+  )
+  const review = await created(
+    `/v1/claims/${claim.id}/reviews`,
+    { reviewer: 'team-checker', verdict: 'unproven', rating_label: 'Unproven', published_at: STATED },
+    alice.token,
+  )
+  const edits = [
+    ['a party', `/v1/parties/${speaker.id}`, { description: 'Edited.' }],
+    ['a claim', `/v1/claims/${claim.id}`, { text: 'At least 471 dead.', edit_note: 'Figure revised.' }],
+    ['a review', `/v1/reviews/${review.id}`, { rating_label: 'Not proven' }],
+  ] as const
+  for (const [what, path, body] of edits) {
+    for (const [who, key] of [
+      ['another team', carol],
+      ['a key of no team', dave],
+    ] as const) {
+      const refused = await call(app, 'PATCH', path, body, bearer(key.token))
+      t.equal(refused.status, 403, `${who} may not change ${what} of desk-a`)
+      t.equal((await call(app, 'DELETE', path, undefined, bearer(key.token))).status, 403, `nor delete it (${who})`)
+    }
+    t.equal((await call(app, 'PATCH', path, body, bearer(bob.token))).status, 200, `a teammate changes ${what}`)
+  }
+  for (const [who, key] of [
+    ['another team', carol],
+    ['a key of no team', dave],
+  ] as const) {
+    t.equal(
+      (await call(app, 'DELETE', `/v1/links/${link.id}`, undefined, bearer(key.token))).status,
+      403,
+      `${who}: link`,
+    )
+  }
+  const history = await call(app, 'GET', `/v1/claims/${claim.id}/history`)
+  t.same(
+    history.body.data.map((v: { recorded_by: { name: string } | null }) => v.recorded_by?.name),
+    ['desk a, bob', 'desk a, alice'],
+    'the history names who on the desk made each version',
+  )
+
+  // A team shares only what its keys made: not the records of a key of no team, nor another team's.
+  const davesParty = await created('/v1/parties', { slug: 'dave-party', name: 'Dave', kind: 'official' }, dave.token)
+  t.equal((await call(app, 'PATCH', `/v1/parties/${davesParty.id}`, { name: 'x' }, bearer(alice.token))).status, 403)
+  const carolsParty = await created(
+    '/v1/parties',
+    { slug: 'carol-party', name: 'Carol', kind: 'official' },
+    carol.token,
+  )
+  t.equal((await call(app, 'PATCH', `/v1/parties/${carolsParty.id}`, { name: 'x' }, bearer(alice.token))).status, 403)
+  const otherNoTeam = await call(app, 'PATCH', `/v1/parties/${davesParty.id}`, { name: 'x' }, bearer(keys.write))
+  t.equal(otherNoTeam.status, 403, 'keys of no team are not one team')
+  t.equal((await call(app, 'PATCH', `/v1/parties/${davesParty.id}`, { name: 'y' }, adminKey)).status, 200, 'admin')
+
+  t.equal((await call(app, 'DELETE', `/v1/links/${link.id}`, undefined, bearer(bob.token))).status, 204, 'teammate')
+  // A revoked teammate's records stay the team's.
+  t.equal((await call(app, 'DELETE', `/v1/keys/${alice.id}`, undefined, adminKey)).status, 204)
+  t.equal((await call(app, 'DELETE', `/v1/reviews/${review.id}`, undefined, bearer(bob.token))).status, 204)
+})
+
 t.test('API keys over HTTP: admin only; the token is shown once and never stored', async (t) => {
   const forbidden = await call(app, 'POST', '/v1/keys', { name: 'nope', scopes: ['write'] })
   t.equal(forbidden.status, 403, 'a write key cannot make keys')

@@ -193,6 +193,8 @@ export interface ApiKeyTable {
   prefix: string
   secret_hash: Buffer
   scopes: string[]
+  /** The team (a slug) whose members may change each other's records; null for a key of no team. */
+  team: string | null
   created_at: CreatedAt
   last_used_at: NullableTimestamp
   revoked_at: NullableTimestamp

@@ -48,8 +48,8 @@ export function sendRepresentation<T>(
  * a key that may not write the record learns nothing from the tags.
  */
 export function writePreconditions(request: FastifyRequest): Precondition<unknown> {
-  return (current, createdBy) => {
-    assertMayChange(request.apiKey, createdBy)
+  return (current, creator) => {
+    assertMayChange(request.apiKey, creator)
     const etag = etagOf(current)
     const ifMatch = request.headers['if-match']
     if (ifMatch !== undefined) {

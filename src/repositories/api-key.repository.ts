@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/schema.js'
 
 /** What is read of a key, never its hash. */
-const KEY_COLUMNS = ['id', 'name', 'prefix', 'scopes', 'created_at', 'last_used_at', 'revoked_at'] as const
+const KEY_COLUMNS = ['id', 'name', 'prefix', 'scopes', 'team', 'created_at', 'last_used_at', 'revoked_at'] as const
 
 function selectKeys(db: Db) {
   return db.selectFrom('api_keys').select(KEY_COLUMNS)
@@ -12,7 +12,7 @@ export type ApiKeyRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof sele
 
 export async function insertApiKey(
   db: Db,
-  values: { name: string; prefix: string; secret_hash: Buffer; scopes: string[] },
+  values: { name: string; prefix: string; secret_hash: Buffer; scopes: string[]; team: string | null },
 ): Promise<ApiKeyRecord> {
   return db.insertInto('api_keys').values(values).returning(KEY_COLUMNS).executeTakeFirstOrThrow()
 }
@@ -22,16 +22,22 @@ export async function insertApiKey(
  * minute or more behind, so that a busy key writes its row once a minute rather than on every request.
  */
 export async function findLiveKeyByHash(db: Db, secretHash: Buffer) {
-  const result = await sql<{ id: string; name: string; scopes: string[] }>`
+  const result = await sql<{ id: string; name: string; scopes: string[]; team: string | null }>`
     WITH found AS (
-      SELECT id, name, scopes, last_used_at FROM api_keys WHERE secret_hash = ${secretHash} AND revoked_at IS NULL
+      SELECT id, name, scopes, team, last_used_at FROM api_keys WHERE secret_hash = ${secretHash} AND revoked_at IS NULL
     ), touched AS (
       UPDATE api_keys SET last_used_at = now() FROM found
       WHERE api_keys.id = found.id
         AND (found.last_used_at IS NULL OR found.last_used_at < now() - interval '1 minute')
     )
-    SELECT id, name, scopes FROM found`.execute(db)
+    SELECT id, name, scopes, team FROM found`.execute(db)
   return result.rows[0]
+}
+
+/** The team of the key with this id (null for a key of no team, and for no key). */
+export async function teamOfKey(db: Db, id: string): Promise<string | null> {
+  const row = await db.selectFrom('api_keys').select('team').where('id', '=', id).executeTakeFirst()
+  return row?.team ?? null
 }
 
 export async function findApiKey(db: Db, id: string) {

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
+import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { StringEnum } from './string-enum.js'
 
 /**
@@ -15,7 +15,8 @@ export const grants = (scopes: readonly string[], needed: Scope): boolean =>
 
 const ScopeSchema = StringEnum(SCOPES, {
   description:
-    '`read`: read, where reads require a key. `write`: also create, and change or delete what this key created. ' +
+    '`read`: read, where reads require a key. `write`: also create, and change or delete what this key, or a key of ' +
+    'its team, created. ' +
     '`admin`: also change or delete anything, and manage keys.',
 })
 
@@ -24,7 +25,17 @@ export interface ApiKeyIdentity {
   id: string
   name: string
   scopes: readonly Scope[]
+  team: string | null
 }
+
+const Team = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: SLUG_PATTERN,
+  description:
+    'The team the key belongs to (a slug, `[a-z0-9-]`): a `write` key may change or delete what any key of its ' +
+    'team created. A key of no team changes only what it created itself.',
+})
 
 /** Every token starts with this, so that a leaked one is recognised by secret scanners and by people. */
 export const TOKEN_PREFIX = 'cck_'
@@ -35,6 +46,7 @@ export const ApiKeySchema = Type.Object(
     name: Type.String(),
     prefix: Type.String({ description: 'The first characters of the token, to tell keys apart; not a secret.' }),
     scopes: Type.Array(ScopeSchema),
+    team: Nullable(Team),
     created_at: DateTime,
     last_used_at: Nullable(Type.String({ ...DateTime, description: 'Updated at most once a minute.' })),
     revoked_at: Nullable(DateTime),
@@ -57,6 +69,7 @@ export const CreateApiKeyBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, description: 'Who or what holds the key.' }),
     scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: 3, uniqueItems: true }),
+    team: Type.Optional(Team),
   },
   { additionalProperties: false, title: 'CreateApiKey' },
 )

@@ -25,6 +25,7 @@ export function toApiKey(row: apiKeys.ApiKeyRecord): ApiKey {
     name: row.name,
     prefix: row.prefix,
     scopes: row.scopes as Scope[],
+    team: row.team,
     created_at: row.created_at.toISOString(),
     last_used_at: row.last_used_at?.toISOString() ?? null,
     revoked_at: row.revoked_at?.toISOString() ?? null,
@@ -41,6 +42,7 @@ export async function createApiKey(db: Db, input: CreateApiKeyInput): Promise<{ 
     prefix: token.slice(0, SHOWN_CHARACTERS),
     secret_hash: hashOf(token),
     scopes,
+    team: input.team ?? null,
   })
   return { key: toApiKey(row), token }
 }
@@ -52,7 +54,7 @@ export async function createApiKey(db: Db, input: CreateApiKeyInput): Promise<{ 
 export async function authenticate(db: Db, token: string): Promise<ApiKeyIdentity | undefined> {
   if (!TOKEN_SHAPE.test(token)) return undefined
   const row = await apiKeys.findLiveKeyByHash(db, hashOf(token))
-  return row === undefined ? undefined : { id: row.id, name: row.name, scopes: row.scopes as Scope[] }
+  return row === undefined ? undefined : { id: row.id, name: row.name, scopes: row.scopes as Scope[], team: row.team }
 }
 
 export async function getApiKey(db: Db, id: string): Promise<ApiKey> {

@@ -13,7 +13,7 @@ import { getClaim, recordClaim, toClaim } from './claim.service.js'
 import * as derived from './derived-state.js'
 import { keysetChunks, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
-import type { Precondition } from './precondition.js'
+import { type Precondition, creatorOf } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import type { Tombstone } from '../schemas/tombstone.schema.js'
 import { findClaimTombstones, gone, missingRecord } from './tombstone.js'
@@ -300,7 +300,7 @@ export async function reviseLink(
   precondition: Precondition<Link>,
 ): Promise<boolean> {
   if (current.note === wanted.note && current.prebuttal === wanted.prebuttal) return false
-  precondition(toLink(current), current.created_by)
+  precondition(toLink(current), await creatorOf(trx, current.created_by))
   if (current.prebuttal && !wanted.prebuttal) {
     const times = await links.statedTimes(trx, [current.from_claim_id, current.to_claim_id])
     const from = times.find((claim) => claim.id === current.from_claim_id)

@@ -11,7 +11,7 @@ import {
   softDeleteRecord,
   updateRecord,
 } from '../repositories/record-version.js'
-import type { Precondition } from './precondition.js'
+import { type Precondition, creatorOf } from './precondition.js'
 import { findTombstone, missingRecord } from './tombstone.js'
 
 /** One kind of versioned record, as the services read it and answer with it. */
@@ -98,7 +98,7 @@ async function lockForWrite<Row extends StoredRecord, T extends { version: numbe
   const row = await kind.find(trx, key, { forUpdate: true })
   // A deleted record answers 410 whatever the preconditions: they apply to a record that is there (RFC 9110, 13.2.1).
   if (row === undefined) throw await missingRecord(trx, kind.name, key)
-  precondition(kind.present(row), row.created_by)
+  precondition(kind.present(row), await creatorOf(trx, row.created_by))
   return row
 }
 
