@@ -24,6 +24,7 @@ import claimRoutes from './routes/claims.routes.js'
 import disputeRoutes from './routes/disputes.routes.js'
 import healthRoutes from './routes/health.routes.js'
 import importRoutes from './routes/import.routes.js'
+import erasureRoutes from './routes/erasure.routes.js'
 import keyRoutes from './routes/keys.routes.js'
 import linkRoutes from './routes/links.routes.js'
 import partyRoutes from './routes/parties.routes.js'
@@ -148,5 +149,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   await app.register(reviewRoutes, exports)
   await app.register(keyRoutes)
+  await app.register(erasureRoutes)
   return app
 }

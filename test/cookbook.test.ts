@@ -21,10 +21,10 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
   const [setup = '', ...commands] = blocks
   t.match(
     setup,
-    /^npm run seed:example\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nnpm start\n$/,
+    /^npm run seed:example\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nexport COUNTERCLAIM_ADMIN_KEY=\$\(npm run --silent keys -- create --name "legal desk" --scope admin\) +# for erasures\nnpm start\n$/,
     'the cookbook starts by seeding, making a key, then starting',
   )
-  t.equal(commands.length, 12, 'twelve blocks of commands')
+  t.equal(commands.length, 13, 'thirteen blocks of commands')
   const { outputs, workDir } = await runDocumentedCommands(t, commands)
   const [
     csv = '',
@@ -39,6 +39,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     standings = '',
     timeline = '',
     dated = '',
+    takedown = '',
   ] = outputs
 
   t.test('disputed claims as CSV and NDJSON', async (t) => {
@@ -191,5 +192,13 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
       [claim?.id],
       'the day filter finds the statement of that day',
     )
+  })
+
+  t.test('a claim deleted, then erased for a takedown', async (t) => {
+    const [deleted, history, erasure] = jsonDocuments(takedown.replace(/\n404\n$/, '')) as Array<Record<string, any>>
+    t.match(deleted, { status: 410, code: 'gone', tombstone: { kind: 'claim', deleted_by: { name: 'my first key' } } })
+    t.match(history?.data?.[0], { deleted: { deleted_by: { name: 'my first key' } } })
+    t.match(erasure, { kind: 'claim', id: deleted?.tombstone?.id, removed: { claims: [deleted?.tombstone?.id] } })
+    t.match(takedown, /\n404\n$/, 'then the id answers 404')
   })
 })

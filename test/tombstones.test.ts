@@ -271,3 +271,168 @@ t.test('lists leave deleted records out', async (t) => {
   const exported = await call(app, 'GET', '/v1/claims?party=listed', undefined, { accept: 'application/x-ndjson' })
   t.notMatch(exported.raw, dropped.id)
 })
+
+t.test('only an admin key erases', async (t) => {
+  await party('erase-auth')
+  const said = await claim('erase-auth', 'A claim to take down.')
+  for (const [who, token, status] of [
+    ['no key', null, 401],
+    ['a read key', keys.read, 403],
+    ['the write key that made it', keys.write, 403],
+    ['another write key', keys.otherWrite, 403],
+  ] as const) {
+    const refused = await call(app, 'POST', `/v1/claims/${said.id}/erase`, undefined, bearer(token))
+    t.equal(refused.status, status, who)
+  }
+  t.equal((await call(app, 'GET', `/v1/claims/${said.id}`)).status, 200, 'nothing was erased')
+  const erased = await call(app, 'POST', `/v1/claims/${said.id}/erase`, undefined, bearer(keys.admin))
+  t.equal(erased.status, 200)
+  for (const path of ['/v1/parties/erase-auth/erase', `/v1/reviews/${said.id}/erase`]) {
+    t.equal((await call(app, 'POST', path, undefined, bearer(keys.write))).status, 403, path)
+  }
+})
+
+t.test('erasing a claim removes it, its history, reviews and links, and answers with what it removed', async (t) => {
+  await party('takedown-a')
+  await party('takedown-b')
+  await created<Party>('/v1/parties', { slug: 'takedown-checker', name: 'Checker', kind: 'fact-checker' })
+  const answered = await claim('takedown-b', 'The claim the erased one rebuts.', '2020-10-05T00:00:00Z')
+  const erased = await claim('takedown-a', 'A defamatory claim, named in a court order.', '2020-10-06T00:00:00Z')
+  const rebuttal = await claim('takedown-b', 'A rebuttal of it, which stays.', '2020-10-07T00:00:00Z')
+  t.equal((await call(app, 'PATCH', `/v1/claims/${erased.id}`, { text: 'Still defamatory.' })).status, 200)
+  const out = await created<Link>('/v1/links', { from_claim_id: erased.id, to_claim_id: answered.id, kind: 'rebuts' })
+  const into = await created<Link>('/v1/links', { from_claim_id: rebuttal.id, to_claim_id: erased.id, kind: 'rebuts' })
+  const review = await created<Review>(`/v1/claims/${erased.id}/reviews`, {
+    reviewer: 'takedown-checker',
+    verdict: 'false',
+    rating_label: 'False',
+    published_at: '2020-10-09T00:00:00Z',
+  })
+  t.equal((await call(app, 'GET', `/v1/claims/${answered.id}`)).body.rebuttal_count, 1)
+  const stored = await call(
+    app,
+    'POST',
+    '/v1/claims',
+    { party: 'takedown-a', text: 'A second defamatory claim.', stated_at: '2020-10-06T00:00:00Z' },
+    { 'idempotency-key': 'takedown-second-claim' },
+  )
+  t.equal(stored.status, 201)
+
+  const response = await call(app, 'POST', `/v1/claims/${erased.id}/erase`, undefined, bearer(keys.admin))
+  t.equal(response.status, 200)
+  t.same(response.body, {
+    kind: 'claim',
+    id: erased.id,
+    removed: {
+      parties: [],
+      claims: [erased.id],
+      links: [out.id, into.id].sort(),
+      reviews: [review.id],
+      versions: 3,
+      import_refs: 0,
+      stored_answers: 0,
+    },
+  })
+
+  for (const path of [`/v1/claims/${erased.id}`, `/v1/claims/${erased.id}/history`, `/v1/reviews/${review.id}`]) {
+    const gone = await call(app, 'GET', path)
+    t.equal(gone.status, 404, `${path}: 404, no tombstone`)
+    t.notMatch(gone.raw, /defamatory/i)
+  }
+  t.equal((await call(app, 'GET', `/v1/links/${into.id}`)).status, 404)
+  t.equal((await call(app, 'POST', `/v1/claims/${erased.id}/erase`, undefined, bearer(keys.admin))).status, 404)
+  t.equal((await call(app, 'GET', `/v1/claims/${rebuttal.id}`)).status, 200, "another party's claim stays")
+  t.match((await call(app, 'GET', `/v1/claims/${answered.id}`)).body, { rebuttal_count: 0, status: 'unchallenged' })
+  t.same(await drift(), [])
+
+  // A deleted claim is erased alike, tombstone and all; a stored answer that showed it is forgotten.
+  const second = stored.body as Claim
+  t.equal((await call(app, 'DELETE', `/v1/claims/${second.id}`)).status, 204)
+  const again = await call(app, 'POST', `/v1/claims/${second.id}/erase`, undefined, bearer(keys.admin))
+  t.equal(again.status, 200)
+  t.equal(again.body.removed.stored_answers, 1)
+  t.equal((await call(app, 'GET', `/v1/claims/${second.id}`)).status, 404)
+  const retry = await call(
+    app,
+    'POST',
+    '/v1/claims',
+    { party: 'takedown-a', text: 'A second defamatory claim.', stated_at: '2020-10-06T00:00:00Z' },
+    { 'idempotency-key': 'takedown-second-claim' },
+  )
+  t.equal(retry.status, 409, 'a retry neither replays the erased claim nor records it again')
+  t.equal(retry.body.code, 'idempotency-key-used')
+  const { rows } = await database.db
+    .selectFrom('idempotency_records')
+    .select('response_body')
+    .where('idempotency_key', '=', 'takedown-second-claim')
+    .execute()
+    .then((found) => ({ rows: found }))
+  t.same(
+    rows.map((row) => row.response_body),
+    [null],
+  )
+  t.same(await drift(), [])
+})
+
+t.test('erasing a review removes it and its history; its claim is recounted', async (t) => {
+  await party('review-erase-claimant')
+  await created<Party>('/v1/parties', { slug: 'review-erase-checker', name: 'Checker', kind: 'fact-checker' })
+  await created<Party>('/v1/parties', { slug: 'review-erase-other', name: 'Other', kind: 'fact-checker' })
+  const reviewed = await claim('review-erase-claimant', 'A reviewed claim.')
+  const review = (reviewer: string) =>
+    created<Review>(`/v1/claims/${reviewed.id}/reviews`, {
+      reviewer,
+      verdict: 'false',
+      rating_label: 'False',
+      published_at: '2020-10-09T00:00:00Z',
+    })
+  const live = await review('review-erase-checker')
+  const deleted = await review('review-erase-other')
+  t.equal((await call(app, 'DELETE', `/v1/reviews/${deleted.id}`)).status, 204)
+  const first = await call(app, 'POST', `/v1/reviews/${live.id}/erase`, undefined, bearer(keys.admin))
+  t.equal(first.status, 200)
+  t.match(first.body, { kind: 'review', id: live.id, removed: { reviews: [live.id], versions: 1, claims: [] } })
+  t.equal((await call(app, 'GET', `/v1/claims/${reviewed.id}`)).body.review_count, 0)
+  const second = await call(app, 'POST', `/v1/reviews/${deleted.id}/erase`, undefined, bearer(keys.admin))
+  t.equal(second.status, 200)
+  for (const id of [live.id, deleted.id]) {
+    t.equal((await call(app, 'GET', `/v1/reviews/${id}`)).status, 404)
+    t.equal((await call(app, 'GET', `/v1/reviews/${id}/history`)).status, 404)
+  }
+  t.same(await drift(), [])
+})
+
+t.test('a party is erased once nothing names it, deleted or not', async (t) => {
+  const named = await party('erase-me')
+  const said = await claim('erase-me', 'Its only claim.')
+  t.equal((await call(app, 'DELETE', `/v1/claims/${said.id}`)).status, 204)
+  t.equal((await call(app, 'DELETE', '/v1/parties/erase-me')).status, 204)
+  const refused = await call(app, 'POST', '/v1/parties/erase-me/erase', undefined, bearer(keys.admin))
+  t.equal(refused.status, 409, 'a deleted claim still names it')
+  t.match(refused.body.detail, /1 claim\(s\)/)
+  t.equal((await call(app, 'POST', `/v1/claims/${said.id}/erase`, undefined, bearer(keys.admin))).status, 200)
+  const erased = await call(app, 'POST', '/v1/parties/erase-me/erase', undefined, bearer(keys.admin))
+  t.equal(erased.status, 200)
+  t.same(erased.body, {
+    kind: 'party',
+    id: named.id,
+    removed: {
+      parties: [named.id],
+      claims: [],
+      links: [],
+      reviews: [],
+      versions: 0,
+      import_refs: 0,
+      stored_answers: 0,
+    },
+  })
+  t.equal((await call(app, 'GET', `/v1/parties/${named.id}`)).status, 404)
+  t.equal((await call(app, 'GET', '/v1/parties/erase-me')).status, 404)
+  t.equal((await call(app, 'POST', '/v1/parties/erase-me/erase', undefined, bearer(keys.admin))).status, 404)
+
+  // A live party with nothing naming it is erased at once.
+  await party('live-and-erased')
+  t.equal((await call(app, 'POST', '/v1/parties/live-and-erased/erase', undefined, bearer(keys.admin))).status, 200)
+  t.equal((await call(app, 'GET', '/v1/parties/live-and-erased')).status, 404)
+  t.same(await drift(), [])
+})

@@ -10,6 +10,7 @@ import { LinkSchema, RebuttalSchema } from '../schemas/link.schema.js'
 import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
 import { ResponseTimesListSchema, ResponseTimesSchema } from '../schemas/response-times.schema.js'
 import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
+import { ErasureSchema } from '../schemas/erasure.schema.js'
 import { GoneProblemSchema, TombstoneSchema } from '../schemas/tombstone.schema.js'
 import { ThreadEntrySchema, ThreadSchema } from '../schemas/thread.schema.js'
 import packageJson from '../../package.json' with { type: 'json' }
@@ -37,6 +38,7 @@ const SHARED_SCHEMAS = [
   ResponseTimesListSchema,
   ApiKeySchema,
   CreatedApiKeySchema,
+  ErasureSchema,
 ]
 
 interface GeneratedOperation {

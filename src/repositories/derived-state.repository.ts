@@ -142,6 +142,16 @@ export async function countRebuttalPairs(trx: Transaction, changes: LinkChange[]
   }
 }
 
+/**
+ * Forgets the rebuttal pairs of a party being erased. It has no claims left, so no live link counts in them, and
+ * they are all zero.
+ */
+export async function forgetRebuttalPairsOf(trx: Transaction, partyId: string): Promise<void> {
+  await sql`
+    DELETE FROM rebuttal_pairs
+    WHERE (claimant_party_id = ${partyId} OR rebutter_party_id = ${partyId}) AND rebuttals = 0`.execute(trx)
+}
+
 /** What every link keeps of the claim it answers. */
 export interface AnsweredClaimCopy {
   tags: string[]

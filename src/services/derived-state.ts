@@ -129,6 +129,11 @@ async function uncountLinks(trx: Transaction, removed: LinkEvent[], recounted: L
   await derived.recountResponses(trx, distinct(recounted.map((link) => link.toClaimId)))
 }
 
+/** A party is being erased: the matrix forgets its pairs, which count nothing once it has no claims. */
+export async function partyErased(trx: Transaction, partyId: string): Promise<void> {
+  await derived.forgetRebuttalPairsOf(trx, partyId)
+}
+
 /**
  * A claim was edited: `claim` is what it now says of what links copy, `changed` which of those the edit set.
  * The copies its links keep follow, and, when its stated_at moved, the claims it answers (`answered`, locked

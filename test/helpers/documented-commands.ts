@@ -18,7 +18,7 @@ export function shellBlocks(path: string, from: string, to?: string): string[] {
 
 /**
  * Seeds the demo data set, makes an API key and starts the service as the documents tell a reader to
- * (`npm run seed:example`, `npm run keys -- create`, then `npm start`), with the key's token in COUNTERCLAIM_KEY, on the embedded database in a directory of the test's own and on a free port; then runs each
+ * (`npm run seed:example`, `npm run keys -- create`, then `npm start`), with the key's token in COUNTERCLAIM_KEY (and an admin key's in COUNTERCLAIM_ADMIN_KEY), on the embedded database in a directory of the test's own and on a free port; then runs each
  * block of commands as written, with `localhost:3000` pointing at that server, in an empty directory of the
  * test's own, as a reader would in a scratch directory (files the commands write land there, in `workDir`).
  * Returns what each block printed. A block that fails fails the test, with its stderr.
@@ -39,6 +39,10 @@ export async function runDocumentedCommands(
   t.same(await keys.exited, { code: 0, signal: null }, `a key is made\n${keys.stderr()}`)
   const token = keys.stdout().trim()
   t.match(token, /^cck_[\w-]{43}$/, 'the key command prints the token alone')
+  // `export COUNTERCLAIM_ADMIN_KEY=$(… --name "legal desk" --scope admin)`: the cookbook's erasure needs one.
+  const adminKeys = startProjectProcess(t, KEYS_SCRIPT, env, ['create', '--name', 'legal desk', '--scope', 'admin'])
+  t.same(await adminKeys.exited, { code: 0, signal: null }, `an admin key is made\n${adminKeys.stderr()}`)
+  const adminToken = adminKeys.stdout().trim()
 
   const port = await freePort()
   const server = startProjectProcess(t, 'src/server.ts', { ...env, PORT: String(port), HOST: '127.0.0.1' })
@@ -58,7 +62,7 @@ export async function runDocumentedCommands(
     const run = spawnSync('bash', ['-c', script], {
       encoding: 'utf8',
       cwd: workDir,
-      env: { ...process.env, COUNTERCLAIM_KEY: token },
+      env: { ...process.env, COUNTERCLAIM_KEY: token, COUNTERCLAIM_ADMIN_KEY: adminToken },
     })
     t.equal(run.status, 0, `runs: ${block.split('\n')[0]}\n${run.stderr}`)
     outputs.push(run.stdout)
