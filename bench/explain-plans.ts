@@ -352,12 +352,14 @@ try {
     `the same, on the root with the most chains of 3 (${n(largest.chains)})`,
     () => getThread(db, largest.id, 3),
   )
-  await capture('matrix-by-party', 'GET /v1/disputes/matrix', () => rebuttalMatrix(db, { by: 'party', limit: 101 }))
+  await capture('matrix-by-party', 'GET /v1/disputes/matrix', () =>
+    rebuttalMatrix(db, { by: 'party', kind: 'rebuts', limit: 101 }),
+  )
   await capture('matrix-by-side', 'GET /v1/disputes/matrix?by=side', () =>
-    rebuttalMatrix(db, { by: 'side', limit: 101 }),
+    rebuttalMatrix(db, { by: 'side', kind: 'rebuts', limit: 101 }),
   )
   await capture('matrix-by-tag', `GET /v1/disputes/matrix?tag=${tag.tag}`, () =>
-    rebuttalMatrix(db, { by: 'party', tags: [tag.tag], limit: 101 }),
+    rebuttalMatrix(db, { by: 'party', kind: 'rebuts', tags: [tag.tag], limit: 101 }),
   )
   await capture(
     'response-times-party',

@@ -388,12 +388,20 @@ const recountSql = `
   WHERE c.id = counted.id`
 
 // The counts per (claimant, rebutter) as the migration creating rebuttal_pairs computes them, and as
-// countRebuttalPairs (src/repositories/derived-state.repository.ts) keeps them with every rebuttal made or deleted.
+// countResponsePairs (src/repositories/derived-state.repository.ts) keeps them with every rebuttal made or deleted.
 const rebuttalPairsSql = `
   INSERT INTO rebuttal_pairs (claimant_party_id, rebutter_party_id, rebuttals)
   SELECT to_party_id, from_party_id, count(*)
   FROM links
   WHERE kind = 'rebuts' AND deleted_at IS NULL
+  GROUP BY to_party_id, from_party_id`
+
+// The same for supports, as the migration creating support_pairs computes them.
+const supportPairsSql = `
+  INSERT INTO support_pairs (claimant_party_id, supporter_party_id, supports)
+  SELECT to_party_id, from_party_id, count(*)
+  FROM links
+  WHERE kind = 'supports' AND deleted_at IS NULL
   GROUP BY to_party_id, from_party_id`
 
 /** Every index of the public schema, by name, as pg_get_indexdef writes it. */
@@ -510,6 +518,11 @@ try {
       SELECT to_regclass('public.rebuttal_pairs') IS NOT NULL AS found`.execute(conn)
     if (pairsTable[0]?.found) {
       await step('rebuttal pairs', async () => affected(await sql.raw(rebuttalPairsSql).execute(conn)))
+    }
+    const { rows: supportTable } = await sql<{ found: boolean }>`
+      SELECT to_regclass('public.support_pairs') IS NOT NULL AS found`.execute(conn)
+    if (supportTable[0]?.found) {
+      await step('support pairs', async () => affected(await sql.raw(supportPairsSql).execute(conn)))
     }
 
     if (!options['load-with-indexes']) {

@@ -29,6 +29,7 @@ const RECORD_TABLES = [
   'claim_versions',
   'links',
   'rebuttal_pairs',
+  'support_pairs',
   'reviews',
   'review_versions',
   'import_refs',

@@ -59,6 +59,7 @@ t.test('db:check passes on a consistent database and names every drift made by h
   }
 
   let linkId = ''
+  let supportDrifts: string[] = []
   await withDatabase(async ({ db }) => {
     await migrateToLatest(db)
     await loadDataSet(db, example)
@@ -84,6 +85,15 @@ t.test('db:check passes on a consistent database and names every drift made by h
       db,
     )
     await sql`UPDATE rebuttal_pairs SET rebuttals = rebuttals + 2`.execute(db)
+    // The support counts lost: each pair of the data set's support links is found missing.
+    const { rows } = await sql<{ claimant: string; supporter: string; supports: number }>`
+      SELECT cp.slug AS claimant, sp.slug AS supporter, p.supports FROM support_pairs p
+      JOIN parties cp ON cp.id = p.claimant_party_id JOIN parties sp ON sp.id = p.supporter_party_id
+      ORDER BY cp.slug, sp.slug`.execute(db)
+    supportDrifts = rows.map(
+      (row) => `support pair ${row.claimant} > ${row.supporter}  supports: stored 0, counted ${row.supports}`,
+    )
+    await sql`DELETE FROM support_pairs`.execute(db)
     await sql`UPDATE links SET to_claim_tags = '{stale}' WHERE id = ${linkId}`.execute(db)
   })
   const drifted = await check()
@@ -92,11 +102,13 @@ t.test('db:check passes on a consistent database and names every drift made by h
   t.same(lines, [
     `claim ${PIPELINE}  rebuttal_count: stored 3, counted 1`,
     `claim ${PIPELINE}  review_count: stored 0, counted 1`,
-    `claim ${SHELLING}  last_response_at: stored 2001-02-03T04:05:06.000Z, counted 2020-10-06T17:00:00.000Z`,
+    `claim ${SHELLING}  last_response_at: stored 2001-02-03T04:05:06.000Z, counted 2020-10-06T00:00:00.000Z`,
     `claim ${SHELLING}  standing: stored retracted, counted current`,
     `link ${linkId}  to_claim_tags: stored ["stale"], counted ["pipeline","missile","oil"]`,
     'rebuttal pair az-defence-ministry > am-foreign-ministry  rebuttals: stored 3, counted 1',
+    ...supportDrifts,
   ])
-  t.equal(lines.length, 6, `each drift once, and nothing else:\n${drifted.stdout}`)
-  t.match(drifted.stderr, /6 difference\(s\)/)
+  t.equal(supportDrifts.length, 2, 'the two support pairs of the data set')
+  t.equal(lines.length, 8, `each drift once, and nothing else:\n${drifted.stdout}`)
+  t.match(drifted.stderr, /8 difference\(s\)/)
 })

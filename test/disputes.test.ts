@@ -189,7 +189,7 @@ t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up b
   const matrix = await get('/v1/disputes/matrix')
   t.equal(matrix.by, 'party')
   t.equal(matrix.truncated, false)
-  const cells = (m: Matrix) => m.cells.map((c) => `${c.rebutter.slug}>${c.claimant.slug}:${c.rebuttals}`)
+  const cells = (m: Matrix) => m.cells.map((c) => `${c.responder.slug}>${c.claimant.slug}:${c.count}`)
   t.same(cells(matrix), ['b-mfa>a-mod:2', 'media>a-mod:1', 'a-mod>b-mfa:1', 'a-press>b-mfa:1'])
   t.match(matrix.cells[0], { claimant: { id: c1.party.id, name: 'A-MOD' }, rebutter: { slug: 'b-mfa' } })
 
@@ -216,6 +216,69 @@ t.test('GET /v1/disputes/matrix counts rebuttals between parties, or rolled up b
   }
   const etag = String((await call(app, 'GET', '/v1/disputes/matrix')).headers.etag)
   t.equal((await call(app, 'GET', '/v1/disputes/matrix', undefined, { 'if-none-match': etag })).status, 304)
+})
+
+t.test('GET /v1/disputes/matrix?kind=supports counts supports, maintained as links come and go', async (t) => {
+  const cells = (m: Matrix) => m.cells.map((c) => `${c.responder.slug}>${c.claimant.slug}:${c.count}`)
+  const supports = await get('/v1/disputes/matrix?kind=supports')
+  t.equal(supports.kind, 'supports')
+  t.same(cells(supports), ['media>a-mod:1'])
+  t.notOk('rebutter' in supports.cells[0], 'the rebuttal names are the rebuttal matrix’s only')
+  t.equal((await get('/v1/disputes/matrix')).kind, 'rebuts', 'rebuttals by default')
+  const c10 = await claim('a-press', '2020-10-06', 'The talks are welcome.', ['diplomacy'])
+  const backing = await post('/v1/links', { from_claim_id: c10.id, to_claim_id: c8.id, kind: 'supports' })
+  const more = await post('/v1/links', { from_claim_id: c10.id, to_claim_id: c3.id, kind: 'supports' })
+  t.same(cells(await get('/v1/disputes/matrix?kind=supports')), ['a-press>media:2', 'media>a-mod:1'])
+  t.same(cells(await get('/v1/disputes/matrix?kind=supports&by=side')), ['state-a>media:2', 'media>state-a:1'])
+  t.same(cells(await get('/v1/disputes/matrix?kind=supports&tag=diplomacy')), ['media>a-mod:1'])
+  t.same(cells(await get('/v1/disputes/matrix?kind=supports&since=2020-09-02T00:00:00Z')), ['a-press>media:2'])
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
+  t.equal((await call(app, 'DELETE', `/v1/links/${more.id}`)).status, 204)
+  t.same(cells(await get('/v1/disputes/matrix?kind=supports')), ['media>a-mod:1', 'a-press>media:1'])
+  t.equal((await call(app, 'DELETE', `/v1/claims/${c10.id}`)).status, 204)
+  t.same(cells(await get('/v1/disputes/matrix?kind=supports')), ['media>a-mod:1'], 'a deleted claim’s supports go')
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
+  void backing
+  t.equal((await call(app, 'GET', '/v1/disputes/matrix?kind=corrects')).status, 400)
+})
+
+t.test('the matrix as CSV: one row per pair, the cells of the JSON', async (t) => {
+  const json = await get('/v1/disputes/matrix?by=side')
+  const csv = await app.inject({ method: 'GET', url: '/v1/disputes/matrix?by=side&format=csv' })
+  t.equal(csv.statusCode, 200)
+  t.equal(csv.headers['content-type'], 'text/csv; charset=utf-8; header=present')
+  t.equal(csv.headers['content-disposition'], 'attachment; filename="matrix-rebuts.csv"')
+  const expected = [
+    'claimant_id,claimant_slug,claimant_name,responder_id,responder_slug,responder_name,count',
+    ...json.cells.map((c: Matrix['cells'][number]) =>
+      [
+        c.claimant.id,
+        c.claimant.slug,
+        c.claimant.name,
+        c.responder.id,
+        c.responder.slug,
+        c.responder.name,
+        c.count,
+      ].join(','),
+    ),
+  ]
+  t.equal(csv.body, `${expected.join('\r\n')}\r\n`)
+  const negotiated = await app.inject({
+    method: 'GET',
+    url: '/v1/disputes/matrix?kind=supports',
+    headers: { accept: 'text/csv' },
+  })
+  t.equal(negotiated.headers['content-disposition'], 'attachment; filename="matrix-supports.csv"')
+  t.match(negotiated.body, /\r\n[^,]+,a-mod,A-MOD,[^,]+,media,MEDIA,1\r\n$/)
+  const etag = String(csv.headers.etag)
+  t.not(etag, String((await call(app, 'GET', '/v1/disputes/matrix?by=side')).headers.etag), 'its own entity tag')
+  const again = await app.inject({
+    method: 'GET',
+    url: '/v1/disputes/matrix?by=side&format=csv',
+    headers: { 'if-none-match': etag },
+  })
+  t.equal(again.statusCode, 304)
+  t.equal((await call(app, 'GET', '/v1/disputes/matrix?format=ndjson')).status, 400)
 })
 
 const entries = (list: ThreadEntry[]) => list.map((e) => `${e.depth}:${e.link.kind}:${e.claim.id}`)
@@ -267,7 +330,11 @@ t.test('a thread with cycles ends, each link once, and leaves deleted claims out
 
 t.test('thread problems', async (t) => {
   t.equal((await call(app, 'GET', `/v1/claims/${randomUUID()}/thread`)).status, 404)
-  t.equal((await call(app, 'GET', `/v1/claims/${c6.id}/thread`)).status, 404, 'a deleted claim has no thread')
+  t.equal(
+    (await call(app, 'GET', `/v1/claims/${c6.id}/thread`)).status,
+    410,
+    'a deleted claim has no thread: it is gone',
+  )
   // Found by fuzzing: depth=Infinity passed as an integer in range (Infinity and 1e400 read as infinite), and
   // failed with a 500.
   for (const query of ['depth=0', 'depth=11', 'depth=two', 'deep=1', 'depth=Infinity', 'depth=1e400']) {

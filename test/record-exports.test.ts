@@ -1,7 +1,12 @@
 import { parse } from 'csv-parse/sync'
 import { sql } from 'kysely'
 import t from 'tap'
-import { LINK_CSV_COLUMNS, PARTY_CSV_COLUMNS, REVIEW_CSV_COLUMNS } from '../src/schemas/export.schema.js'
+import {
+  LINK_CSV_COLUMNS,
+  MATRIX_CSV_COLUMNS,
+  PARTY_CSV_COLUMNS,
+  REVIEW_CSV_COLUMNS,
+} from '../src/schemas/export.schema.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 
 // Links, parties and reviews export as claims do: every matching item, in the JSON list's order.
@@ -329,6 +334,7 @@ t.test('the HTTP contract documents exactly these CSV columns', async (t) => {
     ['Link columns', LINK_CSV_COLUMNS],
     ['Party columns', PARTY_CSV_COLUMNS],
     ['Review columns', REVIEW_CSV_COLUMNS],
+    ['Matrix columns', MATRIX_CSV_COLUMNS],
   ] as const) {
     const section = contract.split(`| ${heading}`)[1]?.split('\n\n')[0] ?? ''
     const documented = [...section.matchAll(/^\| `([a-z_]+)` +\| (.+?) +\|$/gm)].map((m) => [m[1], m[2]])

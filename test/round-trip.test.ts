@@ -319,7 +319,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   t.same(await standings(target.app), await standings(app), 'the same standings, from the same corrections')
 
   const slugsOf = (matrix: Matrix) =>
-    matrix.cells.map((cell) => `${cell.claimant.slug}>${cell.rebutter.slug}:${cell.rebuttals}`)
+    matrix.cells.map((cell) => `${cell.claimant.slug}>${cell.responder.slug}:${cell.count}`)
   for (const by of ['party', 'side']) {
     const matrixBefore = await call(app, 'GET', `/v1/disputes/matrix?by=${by}`)
     const matrixAfter = await call(target.app, 'GET', `/v1/disputes/matrix?by=${by}`)

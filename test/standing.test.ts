@@ -135,7 +135,7 @@ t.test('a retraction wins over a correction; a rebuttal of a retracted claim sta
   t.ok(ids(both.body.data).includes(claim.id), 'the standing filter repeats')
   const matrix = (await call(app, 'GET', '/v1/disputes/matrix')).body as Matrix
   t.same(
-    matrix.cells.map((cell) => `${cell.rebutter.slug}>${cell.claimant.slug}:${cell.rebuttals}`),
+    matrix.cells.map((cell) => `${cell.responder.slug}>${cell.claimant.slug}:${cell.count}`),
     ['army>moh:1'],
     'the matrix counts the rebuttal only',
   )

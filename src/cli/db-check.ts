@@ -9,7 +9,7 @@ const USAGE = `usage: npm run db:check
 
 Compares the derived state stored in the configured database (DATABASE_URL, or the embedded one under DATA_DIR,
 with the server stopped) with a fresh count: claims' rebuttal, support and review counts, last response time and
-standing, the rebuttal matrix's pair counts, and the copies of their claims that links keep. Prints each difference and
+standing, the matrix's rebuttal and support pair counts, and the copies of their claims that links keep. Prints each difference and
 exits 1 when there is any, 0 when there is none, 2 when the check could not run. Changes nothing.`
 
 class UsageError extends Error {}

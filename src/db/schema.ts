@@ -10,6 +10,7 @@ export interface Database {
   claim_versions: ClaimVersionTable
   links: LinkTable
   rebuttal_pairs: RebuttalPairTable
+  support_pairs: SupportPairTable
   reviews: ReviewTable
   review_versions: ReviewVersionTable
   import_refs: ImportRefTable
@@ -135,6 +136,12 @@ export interface RebuttalPairTable {
   claimant_party_id: string
   rebutter_party_id: string
   rebuttals: number
+}
+
+export interface SupportPairTable {
+  claimant_party_id: string
+  supporter_party_id: string
+  supports: number
 }
 
 export type Verdict =

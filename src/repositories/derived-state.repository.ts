@@ -99,46 +99,66 @@ export interface LinkChange {
   delta: number
 }
 
+/** The maintained pair counts of each kind of response: the table, its responder column and its count column. */
+const PAIR_TABLES = {
+  rebuts: { table: sql.table('rebuttal_pairs'), responder: sql.ref('rebutter_party_id'), count: sql.ref('rebuttals') },
+  supports: { table: sql.table('support_pairs'), responder: sql.ref('supporter_party_id'), count: sql.ref('supports') },
+} as const
+
 /**
- * Moves the rebuttal count of each (claimant, rebutter) pair by the rebuttal links made or deleted. The pairs
- * are written in key order, so that two transactions changing the same pairs lock them in the same order.
+ * Moves the count of each (claimant, responder) pair by the rebuttal and support links made or deleted, in
+ * rebuttal_pairs and support_pairs. The pairs are written in key order, so that two transactions changing the
+ * same pairs lock them in the same order. Corrections and retractions are not counted.
  */
-export async function countRebuttalPairs(trx: Transaction, changes: LinkChange[]): Promise<void> {
-  const deltas = new Map<string, { claimant: string; rebutter: string; delta: number }>()
+export async function countResponsePairs(trx: Transaction, changes: LinkChange[]): Promise<void> {
+  for (const kind of ['rebuts', 'supports'] as const) {
+    await movePairCounts(
+      trx,
+      PAIR_TABLES[kind],
+      changes.filter((change) => change.kind === kind),
+    )
+  }
+}
+
+async function movePairCounts(
+  trx: Transaction,
+  { table, responder, count }: (typeof PAIR_TABLES)[keyof typeof PAIR_TABLES],
+  changes: LinkChange[],
+): Promise<void> {
+  const deltas = new Map<string, { claimant: string; responder: string; delta: number }>()
   for (const change of changes) {
-    if (change.kind !== 'rebuts') continue
     const key = `${change.to_party_id}/${change.from_party_id}`
-    const pair = deltas.get(key) ?? { claimant: change.to_party_id, rebutter: change.from_party_id, delta: 0 }
+    const pair = deltas.get(key) ?? { claimant: change.to_party_id, responder: change.from_party_id, delta: 0 }
     pair.delta += change.delta
     deltas.set(key, pair)
   }
   const pairs = [...deltas.values()].filter((pair) => pair.delta !== 0)
   const unnested = (list: typeof pairs) => sql`unnest(
       ${list.map((pair) => pair.claimant)}::uuid[],
-      ${list.map((pair) => pair.rebutter)}::uuid[],
+      ${list.map((pair) => pair.responder)}::uuid[],
       ${list.map((pair) => pair.delta)}::integer[]
-    ) AS change (claimant, rebutter, delta)`
+    ) AS change (claimant, responder, delta)`
   const more = pairs.filter((pair) => pair.delta > 0)
   if (more.length > 0) {
     await sql`
-      INSERT INTO rebuttal_pairs (claimant_party_id, rebutter_party_id, rebuttals)
-      SELECT claimant, rebutter, delta FROM ${unnested(more)}
-      ORDER BY claimant, rebutter
-      ON CONFLICT (claimant_party_id, rebutter_party_id)
-      DO UPDATE SET rebuttals = rebuttal_pairs.rebuttals + excluded.rebuttals`.execute(trx)
+      INSERT INTO ${table} AS p (claimant_party_id, ${responder}, ${count})
+      SELECT claimant, responder, delta FROM ${unnested(more)}
+      ORDER BY claimant, responder
+      ON CONFLICT (claimant_party_id, ${responder})
+      DO UPDATE SET ${count} = p.${count} + excluded.${count}`.execute(trx)
   }
   // Fewer: the pairs exist (their links did). Locked in key order first, as an UPDATE takes no order.
   const fewer = pairs.filter((pair) => pair.delta < 0)
   if (fewer.length > 0) {
     await sql`
-      SELECT 1 FROM rebuttal_pairs p JOIN ${unnested(fewer)}
-        ON p.claimant_party_id = change.claimant AND p.rebutter_party_id = change.rebutter
-      ORDER BY p.claimant_party_id, p.rebutter_party_id
+      SELECT 1 FROM ${table} p JOIN ${unnested(fewer)}
+        ON p.claimant_party_id = change.claimant AND p.${responder} = change.responder
+      ORDER BY p.claimant_party_id, p.${responder}
       FOR UPDATE OF p`.execute(trx)
     await sql`
-      UPDATE rebuttal_pairs p SET rebuttals = p.rebuttals + change.delta
+      UPDATE ${table} p SET ${count} = p.${count} + change.delta
       FROM ${unnested(fewer)}
-      WHERE p.claimant_party_id = change.claimant AND p.rebutter_party_id = change.rebutter`.execute(trx)
+      WHERE p.claimant_party_id = change.claimant AND p.${responder} = change.responder`.execute(trx)
   }
 }
 
@@ -198,8 +218,8 @@ export interface Drift {
 /**
  * Every difference between the stored derived state and a fresh count of it from the live claims, links and
  * reviews: the counts, last response time and standing of live claims, the live links that a deleted claim
- * should have taken with it, the copies that live links keep of their claims, and the rebuttal matrix's pair
- * counts. Read by an operator's check (after restoring a backup, say): whole-table scans, not for a request.
+ * should have taken with it, the copies that live links keep of their claims, and the matrix's rebuttal and
+ * support pair counts. Read by an operator's check (after restoring a backup, say): whole-table scans, not for a request.
  */
 export async function findDrift(db: Db): Promise<Drift[]> {
   const { rows: claims } = await sql<{
@@ -271,23 +291,34 @@ export async function findDrift(db: Db): Promise<Drift[]> {
       AND (f.deleted_at IS NOT NULL OR t.deleted_at IS NOT NULL OR l.to_claim_tags <> t.tags
            OR l.to_claim_stated_at <> t.stated_at OR l.from_claim_stated_at <> f.stated_at)
     ORDER BY l.id`.execute(db)
-  const { rows: pairs } = await sql<{ claimant: string; rebutter: string; stored: number; counted: number }>`
-    SELECT cp.slug AS claimant, rp.slug AS rebutter, pair.stored, pair.counted
-    FROM (
-      SELECT coalesce(kept.claimant_party_id, fresh.to_party_id) AS claimant_id,
-             coalesce(kept.rebutter_party_id, fresh.from_party_id) AS rebutter_id,
-             coalesce(kept.rebuttals, 0) AS stored, coalesce(fresh.rebuttals, 0)::int AS counted
-      FROM rebuttal_pairs kept
-      FULL JOIN (
-        SELECT to_party_id, from_party_id, count(*) AS rebuttals FROM links
-        WHERE kind = 'rebuts' AND deleted_at IS NULL
-        GROUP BY to_party_id, from_party_id
-      ) fresh ON fresh.to_party_id = kept.claimant_party_id AND fresh.from_party_id = kept.rebutter_party_id
-      WHERE coalesce(kept.rebuttals, 0) <> coalesce(fresh.rebuttals, 0)
-    ) pair
-    JOIN parties cp ON cp.id = pair.claimant_id
-    JOIN parties rp ON rp.id = pair.rebutter_id
-    ORDER BY cp.slug, rp.slug`.execute(db)
+  const pairs: Array<{
+    kind: 'rebuts' | 'supports'
+    claimant: string
+    responder: string
+    stored: number
+    counted: number
+  }> = []
+  for (const kind of ['rebuts', 'supports'] as const) {
+    const { table, responder, count } = PAIR_TABLES[kind]
+    const { rows } = await sql<{ claimant: string; responder: string; stored: number; counted: number }>`
+      SELECT cp.slug AS claimant, rp.slug AS responder, pair.stored, pair.counted
+      FROM (
+        SELECT coalesce(kept.claimant_party_id, fresh.to_party_id) AS claimant_id,
+               coalesce(kept.${responder}, fresh.from_party_id) AS responder_id,
+               coalesce(kept.${count}, 0) AS stored, coalesce(fresh.responses, 0)::int AS counted
+        FROM ${table} kept
+        FULL JOIN (
+          SELECT to_party_id, from_party_id, count(*) AS responses FROM links
+          WHERE kind = ${kind} AND deleted_at IS NULL
+          GROUP BY to_party_id, from_party_id
+        ) fresh ON fresh.to_party_id = kept.claimant_party_id AND fresh.from_party_id = kept.${responder}
+        WHERE coalesce(kept.${count}, 0) <> coalesce(fresh.responses, 0)
+      ) pair
+      JOIN parties cp ON cp.id = pair.claimant_id
+      JOIN parties rp ON rp.id = pair.responder_id
+      ORDER BY cp.slug, rp.slug`.execute(db)
+    pairs.push(...rows.map((row) => ({ kind, ...row })))
+  }
 
   const drifts: Drift[] = []
   const compare = (record: string, field: string, stored: unknown, counted: unknown) => {
@@ -314,6 +345,9 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     compare(record, 'to_claim_stated_at', l.to_claim_stated_at, l.to_stated_at)
     compare(record, 'from_claim_stated_at', l.from_claim_stated_at, l.from_stated_at)
   }
-  for (const p of pairs) compare(`rebuttal pair ${p.claimant} > ${p.rebutter}`, 'rebuttals', p.stored, p.counted)
+  for (const p of pairs) {
+    const [record, field] = p.kind === 'rebuts' ? ['rebuttal', 'rebuttals'] : ['support', 'supports']
+    compare(`${record} pair ${p.claimant} > ${p.responder}`, field, p.stored, p.counted)
+  }
   return drifts
 }

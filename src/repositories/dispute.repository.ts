@@ -93,13 +93,15 @@ export async function latestRebuttals(db: Db, claimIds: string[], perClaim: numb
 export interface MatrixQuery extends Pick<ClaimFilter, 'tags' | 'statedAfter' | 'statedBefore'> {
   /** Count between the parties themselves, or between the sides they speak for. */
   by: 'party' | 'side'
+  /** Which links are counted. */
+  kind: 'rebuts' | 'supports'
   limit: number
 }
 
 /**
- * Who rebuts whom: live rebuttal links counted per (claimant, rebutter), or per the sides they roll up to,
+ * Who rebuts (or supports) whom: live rebuttal (or support) links counted per (claimant, responder), or per the sides they roll up to,
  * largest counts first, `limit` rows at most. Over everything, the counts are the maintained ones of
- * `rebuttal_pairs`; filtered by what the rebutted claim is about or when it was stated, the matching rebuttal
+ * `rebuttal_pairs` (or `support_pairs`); filtered by what the rebutted claim is about or when it was stated, the matching rebuttal
  * links are counted, found through their indexes on the copies they keep of the rebutted claim.
  */
 export async function rebuttalMatrix(db: Db, query: MatrixQuery) {
@@ -114,15 +116,22 @@ export async function rebuttalMatrix(db: Db, query: MatrixQuery) {
   if (query.statedBefore !== undefined) {
     conditions.push(sql<SqlBool>`l.to_claim_stated_at < ${new Date(query.statedBefore)}`)
   }
-  const pairs =
-    conditions.length === 0
+  // Over everything, the maintained counts; the columns keep the rebuttal names for either kind.
+  const kept =
+    query.kind === 'rebuts'
       ? sql`
     SELECT claimant_party_id AS claimant_id, rebutter_party_id AS rebutter_id, rebuttals
     FROM rebuttal_pairs WHERE rebuttals > 0`
       : sql`
+    SELECT claimant_party_id AS claimant_id, supporter_party_id AS rebutter_id, supports AS rebuttals
+    FROM support_pairs WHERE supports > 0`
+  const pairs =
+    conditions.length === 0
+      ? kept
+      : sql`
     SELECT l.to_party_id AS claimant_id, l.from_party_id AS rebutter_id, count(*) AS rebuttals
     FROM links l
-    WHERE l.kind = 'rebuts' AND l.deleted_at IS NULL AND ${sql.join(conditions, sql` AND `)}
+    WHERE l.kind = ${query.kind} AND l.deleted_at IS NULL AND ${sql.join(conditions, sql` AND `)}
     GROUP BY l.to_party_id, l.from_party_id`
   // Rolled up by side: every party counts for the party at the end of its side chain (sides form no cycles).
   const grouped =

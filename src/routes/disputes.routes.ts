@@ -6,7 +6,7 @@ import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { NotModified, Page, problemResponses } from '../schemas/common.schema.js'
 import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
-import { DISPUTE_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
+import { DISPUTE_CSV_COLUMNS, listRepresentations, MATRIX_CSV_COLUMNS } from '../schemas/export.schema.js'
 import { THREAD_DEPTH_DEFAULT, ThreadQuery, ThreadSchema } from '../schemas/thread.schema.js'
 import type { ClaimListKey } from '../services/claim-list.service.js'
 import * as disputes from '../services/dispute.service.js'
@@ -85,13 +85,47 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         tags: ['disputes'],
         querystring: MatrixQuery,
         response: {
-          200: Type.Ref(MatrixSchema, { description: 'The matrix, largest counts first.', headers: etagHeader }),
+          200: {
+            description:
+              'The matrix, largest counts first: as JSON, or as CSV (Accept, or the format parameter), one row per ' +
+              'cell.',
+            headers: {
+              ...etagHeader,
+              vary: { type: 'string', description: 'Accept: the representation depends on it.' },
+              'content-disposition': { type: 'string', description: 'CSV only: `attachment; filename="…"`.' },
+            },
+            content: {
+              'application/json': { schema: Type.Ref(MatrixSchema) },
+              'text/csv': {
+                schema: {
+                  type: 'string',
+                  description: `RFC 4180, CRLF line ends, a header row, then one row per cell: ${MATRIX_CSV_COLUMNS.map((c) => c.name).join(', ')}.`,
+                },
+              },
+            },
+          },
           304: NotModified,
           ...problemResponses(400, 503),
         },
       },
     },
-    async (request, reply) => sendRepresentation(request, reply, await disputes.getMatrix(fastify.db, request.query)),
+    async (request, reply) => {
+      const matrix = await disputes.getMatrix(fastify.db, request.query)
+      reply.header('vary', 'accept')
+      const csv =
+        request.query.format === 'csv' ||
+        (request.query.format === undefined && request.accepts().type(['application/json', 'text/csv']) === 'text/csv')
+      if (!csv) return sendRepresentation(request, reply, matrix)
+      sendRepresentation(request, reply, { csv: true, ...matrix })
+      if (reply.statusCode === 304) return reply
+      return sendExport(request, reply, toAsync(matrix.cells), {
+        format: 'csv',
+        slots: options.exportSlots,
+        stallTimeoutMs: options.exportStallTimeoutMs,
+        name: `matrix-${matrix.kind}`,
+        columns: MATRIX_CSV_COLUMNS,
+      })
+    },
   )
 
   fastify.get(
@@ -115,6 +149,10 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       return sendRepresentation(request, reply, thread)
     },
   )
+}
+
+async function* toAsync<T>(items: T[]): AsyncIterable<T> {
+  yield* items
 }
 
 export default disputeRoutes

@@ -132,6 +132,8 @@ export const DisputeSchema = Type.Object(
 export type Dispute = Static<typeof DisputeSchema>
 
 export const MATRIX_GROUPINGS = ['party', 'side'] as const
+export const MATRIX_KINDS = ['rebuts', 'supports'] as const
+export const MATRIX_FORMATS = ['json', 'csv'] as const
 export const MATRIX_CELLS_DEFAULT = 100
 export const MATRIX_CELLS_MAX = 1000
 
@@ -143,6 +145,19 @@ export const MatrixQuery = Type.Object(
         description:
           'party: count between the parties themselves; side: roll each party up to the side it speaks for, ' +
           'following its side to the end (a ministry to its state).',
+      }),
+    ),
+    kind: Type.Optional(
+      StringEnum(MATRIX_KINDS, {
+        default: 'rebuts',
+        description: 'rebuts: count rebuttal links (who rebuts whom); supports: count support links (who backs whom).',
+      }),
+    ),
+    format: Type.Optional(
+      StringEnum(MATRIX_FORMATS, {
+        description:
+          'The representation, over the Accept header: `json` (the default) or `csv`, one row per ' +
+          '(claimant, responder) pair with its count, the same cells as the JSON.',
       }),
     ),
     ...disputedClaimFilters,
@@ -162,20 +177,34 @@ export type MatrixFilter = Static<typeof MatrixQuery>
 export const MatrixSchema = Type.Object(
   {
     by: StringEnum(MATRIX_GROUPINGS),
+    kind: StringEnum(MATRIX_KINDS, { description: 'Which links are counted: rebuttals or supports.' }),
     cells: Type.Array(
       Type.Object({
-        claimant: Type.Ref(PartyRefSchema, { description: 'Whose claims were rebutted (or the side they speak for).' }),
-        rebutter: Type.Ref(PartyRefSchema, { description: 'Who rebutted them (or the side it speaks for).' }),
-        rebuttals: Type.Integer({ minimum: 1, description: 'Live rebuttal links from rebutter to claimant.' }),
+        claimant: Type.Ref(PartyRefSchema, {
+          description: 'Whose claims were answered (or the side they speak for).',
+        }),
+        responder: Type.Ref(PartyRefSchema, {
+          description: 'Who rebutted or supported them (or the side it speaks for).',
+        }),
+        count: Type.Integer({ minimum: 1, description: 'Live links of the kind from responder to claimant.' }),
+        rebutter: Type.Optional(
+          Type.Ref(PartyRefSchema, {
+            description: 'For kind=rebuts only: the responder, as this field was first named.',
+          }),
+        ),
+        rebuttals: Type.Optional(
+          Type.Integer({ minimum: 1, description: 'For kind=rebuts only: the count, as this field was first named.' }),
+        ),
       }),
-      { description: 'Pairs with at least one rebuttal, most rebuttals first.' },
+      { description: 'Pairs with at least one link of the kind, largest counts first.' },
     ),
     truncated: Type.Boolean({ description: 'Whether more pairs exist beyond `limit`.' }),
   },
   {
     $id: 'DisputeMatrix',
     title: 'DisputeMatrix',
-    description: 'Who rebuts whom, and how often: counts of rebuttal links between claimants and rebutters.',
+    description:
+      'Who rebuts (or supports) whom, and how often: counts of rebuttal (or support) links between claimants and responders.',
   },
 )
 export type Matrix = Static<typeof MatrixSchema>

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { Claim } from './claim.schema.js'
-import type { Dispute } from './dispute.schema.js'
+import type { Dispute, Matrix } from './dispute.schema.js'
 import type { Link } from './link.schema.js'
 import type { Party } from './party.schema.js'
 import type { Review } from './review.schema.js'
@@ -186,6 +186,21 @@ export const REVIEW_CSV_COLUMNS: CsvColumn<Review>[] = [
   { name: 'version', description: 'Its version, as in its ETag.', value: (r) => r.version },
   { name: 'created_at', description: 'When it was recorded.', value: (r) => r.created_at },
   { name: 'updated_at', description: 'When it was last edited.', value: (r) => r.updated_at },
+]
+
+/** A cell of the dispute matrix in CSV: one row per (claimant, responder) pair, with its count. */
+export const MATRIX_CSV_COLUMNS: CsvColumn<Matrix['cells'][number]>[] = [
+  { name: 'claimant_id', description: 'The claimant (or its side).', value: (c) => c.claimant.id },
+  { name: 'claimant_slug', description: "The claimant's slug.", value: (c) => c.claimant.slug },
+  { name: 'claimant_name', description: "The claimant's name.", value: (c) => c.claimant.name },
+  {
+    name: 'responder_id',
+    description: 'Who rebutted or supported its claims (or its side).',
+    value: (c) => c.responder.id,
+  },
+  { name: 'responder_slug', description: "The responder's slug.", value: (c) => c.responder.slug },
+  { name: 'responder_name', description: "The responder's name.", value: (c) => c.responder.name },
+  { name: 'count', description: 'Live links of the kind from the responder to the claimant.', value: (c) => c.count },
 ]
 
 /**

@@ -8,7 +8,7 @@ import type { LinkKind } from '../repositories/link.repository.js'
 
 /**
  * The one owner of derived state: a claim's rebuttal and support counts, last response time, standing (what
- * corrections and retractions of it made of it) and review count, the rebuttal matrix's pair counts, and the
+ * corrections and retractions of it made of it) and review count, the matrix's rebuttal and support pair counts, and the
  * copies of their claims that links keep. Every write path reports what happened (links added or removed, a claim
  * restated or deleted, reviews changed) here, in its transaction, after locking the claims concerned with the lock
  * functions below, which take them in id order.
@@ -93,14 +93,14 @@ export class PendingPairCounts {
 export async function linksAdded(trx: Transaction, added: LinkEvent[], pending?: PendingPairCounts): Promise<void> {
   if (added.length === 0) return
   const changes = added.map((link) => pairChange(link, 1))
-  if (pending === undefined) await derived.countRebuttalPairs(trx, changes)
+  if (pending === undefined) await derived.countResponsePairs(trx, changes)
   else for (const change of changes) pending.add(change)
   await derived.recountResponses(trx, distinct(added.map((link) => link.toClaimId)))
 }
 
 /** Moves the pair counts that linksAdded left pending. */
 export async function settlePairCounts(trx: Transaction, pending: PendingPairCounts): Promise<void> {
-  await derived.countRebuttalPairs(trx, pending.changes())
+  await derived.countResponsePairs(trx, pending.changes())
 }
 
 /** Links were deleted: the matrix's pair counts move, and the answered claims (locked) are recounted. */
@@ -122,7 +122,7 @@ export async function claimDeleted(trx: Transaction, claimId: string, removed: L
 
 /** Moves the pair counts of deleted links, and recounts the live claims that `recounted` answer. */
 async function uncountLinks(trx: Transaction, removed: LinkEvent[], recounted: LinkEvent[]): Promise<void> {
-  await derived.countRebuttalPairs(
+  await derived.countResponsePairs(
     trx,
     removed.map((link) => pairChange(link, -1)),
   )

@@ -130,9 +130,11 @@ export async function exportDisputes(
 
 export async function getMatrix(db: Db, filter: MatrixFilter): Promise<Matrix> {
   const by = filter.by ?? 'party'
+  const kind = filter.kind ?? 'rebuts'
   const limit = filter.limit ?? MATRIX_CELLS_DEFAULT
   const rows = await disputes.rebuttalMatrix(db, {
     by,
+    kind,
     tags: filter.tag,
     statedAfter: filterBound(filter.since),
     statedBefore: filterBound(filter.until),
@@ -140,11 +142,16 @@ export async function getMatrix(db: Db, filter: MatrixFilter): Promise<Matrix> {
   })
   return {
     by,
-    cells: rows.slice(0, limit).map((row) => ({
-      claimant: { id: row.claimant_id, slug: row.claimant_slug, name: row.claimant_name },
-      rebutter: { id: row.rebutter_id, slug: row.rebutter_slug, name: row.rebutter_name },
-      rebuttals: Number(row.rebuttals),
-    })),
+    kind,
+    cells: rows.slice(0, limit).map((row) => {
+      const claimant = { id: row.claimant_id, slug: row.claimant_slug, name: row.claimant_name }
+      const responder = { id: row.rebutter_id, slug: row.rebutter_slug, name: row.rebutter_name }
+      const count = Number(row.rebuttals)
+      // The rebuttal matrix keeps the names its cells first had, for the clients that read them.
+      return kind === 'rebuts'
+        ? { claimant, responder, count, rebutter: responder, rebuttals: count }
+        : { claimant, responder, count }
+    }),
     truncated: rows.length > limit,
   }
 }

@@ -2,8 +2,8 @@ import { type Kysely, sql } from 'kysely'
 
 /**
  * Live claims whose stored derived state (rebuttal and support counts, first and last response times, disputed-since time, standing, review count) differs
- * from a count made afresh from the live links and reviews, live links that touch a deleted claim, and (claimant, rebutter) pairs whose
- * maintained rebuttal count differs from the live links, and live links whose copies of their claims' tags and
+ * from a count made afresh from the live links and reviews, live links that touch a deleted claim, and (claimant, rebutter) and (claimant, supporter)
+ * pairs whose maintained rebuttal or support count differs from the live links, and live links whose copies of their claims' tags and
  * stated_at are out of date. All lists are empty when the maintained state is right.
  */
 export async function derivedStateErrors(db: Kysely<any>) {
@@ -40,6 +40,14 @@ export async function derivedStateErrors(db: Kysely<any>) {
       WHERE kind = 'rebuts' AND deleted_at IS NULL GROUP BY to_party_id, from_party_id
     ) fresh ON fresh.to_party_id = kept.claimant_party_id AND fresh.from_party_id = kept.rebutter_party_id
     WHERE coalesce(kept.rebuttals, 0) <> coalesce(fresh.rebuttals, 0)`.execute(db)
+  const { rows: supportPairs } = await sql<{ pair: string }>`
+    SELECT coalesce(kept.claimant_party_id, fresh.to_party_id) || '>' || coalesce(kept.supporter_party_id, fresh.from_party_id) AS pair
+    FROM support_pairs kept
+    FULL JOIN (
+      SELECT to_party_id, from_party_id, count(*) AS supports FROM links
+      WHERE kind = 'supports' AND deleted_at IS NULL GROUP BY to_party_id, from_party_id
+    ) fresh ON fresh.to_party_id = kept.claimant_party_id AND fresh.from_party_id = kept.supporter_party_id
+    WHERE coalesce(kept.supports, 0) <> coalesce(fresh.supports, 0)`.execute(db)
   const { rows: copies } = await sql<{ id: string }>`
     SELECT l.id FROM links l JOIN claims t ON t.id = l.to_claim_id
     JOIN claims f ON f.id = l.from_claim_id
@@ -50,7 +58,7 @@ export async function derivedStateErrors(db: Kysely<any>) {
   return {
     claims: claims.map((row) => row.id),
     links: links.map((row) => row.id),
-    pairs: pairs.map((row) => row.pair),
+    pairs: [...pairs.map((row) => row.pair), ...supportPairs.map((row) => `supports ${row.pair}`)],
     copies: copies.map((row) => row.id),
   }
 }
