@@ -309,7 +309,17 @@ t.test('a ref of a deleted record is a bad line: an import does not bring it bac
   ])
   t.equal(response.status, 422)
   t.match(response.body.line_errors, [
-    { line: 1, ref: 'kept-claim', problem: { errors: [{ field: 'ref' }], detail: /deleted/ } },
+    {
+      line: 1,
+      ref: 'kept-claim',
+      problem: {
+        status: 410,
+        code: 'gone',
+        errors: [{ field: 'ref', message: /names a claim that was deleted/ }],
+        detail: /deleted/,
+        tombstone: { kind: 'claim', id: claimId, deleted_by: { name: String } },
+      },
+    },
   ])
   t.same(await derivedStateErrors(database.db), noDerivedErrors)
 })

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { CreateClaimBody } from './claim.schema.js'
-import { ProblemRef, ProblemSchema, Uuid } from './common.schema.js'
+import { ProblemSchema, Uuid } from './common.schema.js'
+import { TombstoneSchema } from './tombstone.schema.js'
 import { CreateLinkBody } from './link.schema.js'
 import { CreatePartyBody, PartyKey } from './party.schema.js'
 import { CreateReviewBody } from './review.schema.js'
@@ -137,7 +138,15 @@ export const ImportLineErrorSchema = Type.Object(
   {
     line: Type.Integer({ minimum: 1, description: 'The line number, counting from 1 (blank lines included).' }),
     ref: Type.Union([Type.String(), Type.Null()], { description: 'The ref the line gave, when it could be read.' }),
-    problem: ProblemRef,
+    problem: Type.Object(
+      {
+        ...ProblemSchema.properties,
+        tombstone: Type.Optional(
+          Type.Ref(TombstoneSchema, { description: 'For a ref naming a deleted record (`gone`): its tombstone.' }),
+        ),
+      },
+      { title: 'ImportLineProblem', description: 'The problem of the line, as the API would answer it.' },
+    ),
   },
   { title: 'ImportLineError', description: 'A bad line of an import, and what is wrong with it.' },
 )

@@ -4,6 +4,7 @@ import { ApiError, unprocessableField } from '../../errors/problems.js'
 import type { PendingPairCounts } from '../derived-state.js'
 import type { Precondition } from '../precondition.js'
 import type { ImportRefs } from './import-refs.js'
+import { findTombstone, gone } from '../tombstone.js'
 
 export type Outcome = 'created' | 'updated' | 'unchanged'
 
@@ -48,10 +49,15 @@ export async function abortOnConflict<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
-export const deletedRecord = (kind: ImportRefKind, ref: string) =>
-  unprocessableField(
-    'body',
-    'ref',
+/**
+ * The problem of a line whose ref names record `id`, deleted: `gone`, with its tombstone, naming the ref. An
+ * import does not bring a deleted record back.
+ */
+export async function deletedRecord(trx: Transaction, kind: ImportRefKind, ref: string, id: string) {
+  const message =
     `${ref} names a ${kind} that was deleted; an import does not bring it back: give the line a new ref to ` +
-      'record it again',
-  )
+    'record it again'
+  const tombstone = await findTombstone(trx, kind, id)
+  if (tombstone === undefined) return unprocessableField('body', 'ref', message)
+  return gone(tombstone, { in: 'body', field: 'ref', message })
+}

@@ -53,7 +53,7 @@ async function party(ctx: ImportContext, line: PartyLineInput): Promise<Outcome>
   let outcome: Outcome = 'unchanged'
   if (ctx.existing === 'update') {
     const current = await parties.findPartyByKey(ctx.trx, id, { forUpdate: true })
-    if (current === undefined) throw deletedRecord('party', line.ref)
+    if (current === undefined) throw await deletedRecord(ctx.trx, 'party', line.ref, id)
     const sideId = side === undefined ? null : await lockPartyReference(ctx.trx, side, 'side')
     const patch = restatedPartyChanges(current, line, sideId)
     if (patch.slug !== undefined) {
@@ -88,7 +88,7 @@ async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome
   if (ctx.existing === 'keep') return 'unchanged'
   // Compared under its lock: an edit that lands between a read and the write would keep fields the line resets.
   const row = await claims.findClaimById(ctx.trx, id, { forUpdate: true })
-  if (row === undefined) throw deletedRecord('claim', line.ref)
+  if (row === undefined) throw await deletedRecord(ctx.trx, 'claim', line.ref, id)
   const partyId = await lockPartyReference(ctx.trx, party, 'party')
   if (partyId !== row.party_id) {
     throw unprocessableField(
@@ -126,7 +126,7 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
   if (known !== undefined) {
     if (ctx.existing === 'keep') return 'unchanged'
     const current = await links.findLinkById(ctx.trx, known)
-    if (current === undefined) throw deletedRecord('link', line.ref)
+    if (current === undefined) throw await deletedRecord(ctx.trx, 'link', line.ref, known)
     if (current.from_claim_id !== from || current.to_claim_id !== to || current.kind !== line.kind) {
       throw unprocessableField(
         'body',
@@ -144,7 +144,7 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
     let outcome: Outcome = 'unchanged'
     if (ctx.existing === 'update') {
       const current = await links.findLinkById(ctx.trx, existing.id)
-      if (current === undefined) throw deletedRecord('link', line.ref)
+      if (current === undefined) throw await deletedRecord(ctx.trx, 'link', line.ref, existing.id)
       if (await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange)) outcome = 'updated'
     }
     await ctx.refs.bind('link', [{ ref: line.ref, id: existing.id }])
@@ -178,7 +178,7 @@ async function review(ctx: ImportContext, line: ReviewLineInput): Promise<Outcom
   let outcome: Outcome = 'unchanged'
   if (ctx.existing === 'update') {
     const row = await reviews.findReviewById(ctx.trx, id, { forUpdate: true })
-    if (row === undefined) throw deletedRecord('review', line.ref)
+    if (row === undefined) throw await deletedRecord(ctx.trx, 'review', line.ref, id)
     const reviewerId = await parties.findPartyId(ctx.trx, reviewer)
     if (row.claim_id !== claimId || row.reviewer_id !== reviewerId) {
       throw unprocessableField(
