@@ -430,6 +430,24 @@ t.test('a party is erased once nothing names it, deleted or not', async (t) => {
   t.equal((await call(app, 'GET', '/v1/parties/erase-me')).status, 404)
   t.equal((await call(app, 'POST', '/v1/parties/erase-me/erase', undefined, bearer(keys.admin))).status, 404)
 
+  // A party whose claims answered others is erased with its pairs of the matrix, rebuttals and supports alike.
+  const responder = await party('erase-responder')
+  const other = await party('erase-answered')
+  const answered = await claim('erase-answered', 'Answered.', '2020-10-05T00:00:00Z')
+  const rebuttal = await claim('erase-responder', 'Rebuts it.', '2020-10-06T00:00:00Z')
+  const support = await claim('erase-responder', 'Supports another.', '2020-10-06T00:00:00Z')
+  const supported = await claim('erase-answered', 'Supported.', '2020-10-05T00:00:00Z')
+  await created<Link>('/v1/links', { from_claim_id: rebuttal.id, to_claim_id: answered.id, kind: 'rebuts' })
+  await created<Link>('/v1/links', { from_claim_id: support.id, to_claim_id: supported.id, kind: 'supports' })
+  for (const id of [rebuttal.id, support.id]) {
+    t.equal((await call(app, 'POST', `/v1/claims/${id}/erase`, undefined, bearer(keys.admin))).status, 200)
+  }
+  const withPairs = await call(app, 'POST', `/v1/parties/${responder.id}/erase`, undefined, bearer(keys.admin))
+  t.equal(withPairs.status, 200, 'its zero pairs do not hold it')
+  t.match((await call(app, 'GET', `/v1/claims/${supported.id}`)).body, { support_count: 0 })
+  t.equal((await call(app, 'GET', `/v1/parties/${other.id}`)).status, 200)
+  t.same(await drift(), [])
+
   // A live party with nothing naming it is erased at once.
   await party('live-and-erased')
   t.equal((await call(app, 'POST', '/v1/parties/live-and-erased/erase', undefined, bearer(keys.admin))).status, 200)

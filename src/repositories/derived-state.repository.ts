@@ -163,13 +163,15 @@ async function movePairCounts(
 }
 
 /**
- * Forgets the rebuttal pairs of a party being erased. It has no claims left, so no live link counts in them, and
- * they are all zero.
+ * Forgets the rebuttal and support pairs of a party being erased. It has no claims left, so no live link counts in
+ * them, and they are all zero.
  */
-export async function forgetRebuttalPairsOf(trx: Transaction, partyId: string): Promise<void> {
-  await sql`
-    DELETE FROM rebuttal_pairs
-    WHERE (claimant_party_id = ${partyId} OR rebutter_party_id = ${partyId}) AND rebuttals = 0`.execute(trx)
+export async function forgetResponsePairsOf(trx: Transaction, partyId: string): Promise<void> {
+  for (const { table, responder, count } of Object.values(PAIR_TABLES)) {
+    await sql`
+      DELETE FROM ${table}
+      WHERE (claimant_party_id = ${partyId} OR ${responder} = ${partyId}) AND ${count} = 0`.execute(trx)
+  }
 }
 
 /** What every link keeps of the claim it answers. */

@@ -131,7 +131,7 @@ async function uncountLinks(trx: Transaction, removed: LinkEvent[], recounted: L
 
 /** A party is being erased: the matrix forgets its pairs, which count nothing once it has no claims. */
 export async function partyErased(trx: Transaction, partyId: string): Promise<void> {
-  await derived.forgetRebuttalPairsOf(trx, partyId)
+  await derived.forgetResponsePairsOf(trx, partyId)
 }
 
 /**
