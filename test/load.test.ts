@@ -20,8 +20,10 @@ import { openTestDatabase, serverUrl } from './helpers/test-database.js'
  * The refusals the rules call for, and so the only 4xx allowed:
  *  - 412 to a PATCH or DELETE with If-Match, when the record changed since the client read it;
  *  - 409 to a link or a review that already exists, when the run had that link or review acknowledged;
- *  - 404 (and 422 for a link's ends, given in its body) about a claim, once the run has had it deleted; the same
- *    for a link or a review that went with its claim, or a link deleted by another client with its key.
+ *  - 410 (or 404; and 422 for a link's ends, given in its body) about a claim, once the run has had it deleted; the
+ *    same for a link or a review that went with its claim, or a link deleted by another client with its key.
+ * Responses are stated after what they answer (a claim's round of the exchange fixes its span of days), so no
+ * answer is refused as out of time order.
  * Those that depend on another write are checked once the run is over: the write must have been acknowledged.
  *
  * Knobs (environment): LOAD_SECONDS (default 10, for CI; `npm run test:soak` runs 60), LOAD_CLIENTS (default 50),
@@ -99,6 +101,8 @@ interface Ledger {
 interface ClaimState extends Ledger {
   id: string
   partyId: string
+  /** 0 for a claim, one more than its target's for a rebuttal: its stated_at lies in that round's days. */
+  round: number
 }
 interface PartyState extends Ledger {
   id: string
@@ -167,12 +171,21 @@ const content = {
   }),
 }
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+/** What a deleted record answers; 404 too for a link or review that went with its claim. */
+const isGone = (status: number) => status === 410 || status === 404
 
 const WORDS = ['pipeline', 'missile', 'shelling', 'drone', 'ceasefire', 'casualties', 'convoy', 'airport', 'bridge']
 const PLACES = ['Ganja', 'Stepanakert', 'Barda', 'Tartar', 'Martuni', 'Shusha', 'Agdam', 'Fuzuli']
 const VERDICTS = ['false', 'mostly-false', 'mixed', 'mostly-true', 'true', 'unproven'] as const
 const CLAIMANT_KINDS = ['state', 'government', 'military', 'official', 'media', 'organisation'] as const
 const DAY_MS = 86_400_000
+
+/** A time in the span of days of a round of the exchange: every round's days come after the previous round's. */
+const ROUND_DAYS = 90
+const statedIn = (random: Random, round: number) =>
+  new Date(
+    Date.UTC(2020, 8, 1) + round * ROUND_DAYS * DAY_MS + Math.floor(random() * ROUND_DAYS * DAY_MS),
+  ).toISOString()
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0
@@ -336,23 +349,23 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     ;(kind === 'fact-checker' ? checkers : claimants).push(party)
   }
 
-  function claimBody(random: Random, party: PartyState) {
+  function claimBody(random: Random, party: PartyState, round: number) {
     const words = [oneOf(random, WORDS), oneOf(random, WORDS)]
     const body: Json = {
       party: random() < 0.5 ? party.slug : party.id,
       text: `${words[0]} and ${words[1]} reported near ${oneOf(random, PLACES)}.`,
-      stated_at: new Date(Date.UTC(2020, 8, 1) + Math.floor(random() * 90 * DAY_MS)).toISOString(),
+      stated_at: statedIn(random, round),
       tags: [...new Set(words)],
     }
     if (random() < 0.3) body.sources = [{ url: `https://news.example.org/${Math.floor(random() * 1e9)}` }]
     return body
   }
 
-  function acknowledgeClaim(op: string, claim: Json, sent: Json, key: number, partyId: string) {
+  function acknowledgeClaim(op: string, claim: Json, sent: Json, key: number, partyId: string, round: number) {
     if (claim.text !== sent.text || claim.party.id !== partyId || !same(claim.tags, sent.tags) || claim.version !== 1) {
       return error(op, `claim ${claim.id} was acknowledged with other content than sent`)
     }
-    const state: ClaimState = { id: claim.id, partyId, latest: claim, editVersions: [], deletes: 0 }
+    const state: ClaimState = { id: claim.id, partyId, round, latest: claim, editVersions: [], deletes: 0 }
     claims.set(state.id, state)
     liveClaims.add(state.id)
     owned[key]!.claims.add(state.id)
@@ -374,11 +387,11 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
 
   async function createClaim(op: string, key: number, random: Random) {
     const party = oneOf(random, claimants)
-    const body = claimBody(random, party)
+    const body = claimBody(random, party, 0)
     const answer = await send(op, 'POST', '/v1/claims', { body, key })
     if (answer === undefined) return
     if (answer.status !== 201) return unexpected(op, answer, '/v1/claims')
-    acknowledgeClaim(op, answer.body, body, key, party.id)
+    acknowledgeClaim(op, answer.body, body, key, party.id, 0)
   }
 
   /** A live claim and a claimant of another party, or undefined when the pool has none. */
@@ -397,17 +410,18 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     const pair = targetAndOtherParty(random)
     if (pair === undefined) return
     const path = `/v1/claims/${pair.target.id}/rebuttals`
-    const claim = claimBody(random, pair.party)
+    const round = pair.target.round + 1
+    const claim = claimBody(random, pair.party, round)
     const answer = await send(op, 'POST', path, { body: { claim, note: 'Answers it.' }, key })
     if (answer === undefined) return
     if (answer.status === 201) {
       if (answer.body.link.to_claim_id !== pair.target.id || answer.body.link.from_claim_id !== answer.body.claim.id) {
         return error(op, `${path}: the link does not join the new claim to its target`)
       }
-      acknowledgeClaim(op, answer.body.claim, claim, key, pair.party.id)
+      acknowledgeClaim(op, answer.body.claim, claim, key, pair.party.id, round)
       return acknowledgeLink(answer.body.link, key)
     }
-    if (answer.status === 404) return expectLater(`${path} 404`, () => claimDeleted(pair.target.id))
+    if (isGone(answer.status)) return expectLater(`${path} ${answer.status}`, () => claimDeleted(pair.target.id))
     unexpected(op, answer, path)
   }
 
@@ -415,11 +429,11 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     const toId = liveClaims.pick(random)
     if (toId === undefined) return
     const to = claims.get(toId)!
-    // A claim of another party answers it: the first of a few picked at random.
+    // A claim of another party, of a later round, answers it: the first of a few picked at random.
     let from: ClaimState | undefined
     for (let attempt = 0; attempt < 5 && from === undefined; attempt++) {
       const candidate = claims.get(liveClaims.pick(random)!)!
-      if (candidate.partyId !== to.partyId) from = candidate
+      if (candidate.partyId !== to.partyId && candidate.round > to.round) from = candidate
     }
     if (from === undefined) return
     const kind = random() < 0.75 ? 'rebuts' : 'supports'
@@ -434,9 +448,9 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     if (answer.status === 409 && answer.body.code === 'conflict') {
       return expectLater(`a second link ${pairKey} refused with 409`, () => linkedPairs.has(pairKey))
     }
-    if (answer.status === 422 && answer.body.code === 'unprocessable-entity') {
+    if ((answer.status === 422 && answer.body.code === 'unprocessable-entity') || answer.status === 410) {
       const ends = [from.id, to.id]
-      return expectLater(`a link ${pairKey} refused with 422`, () => ends.some(claimDeleted))
+      return expectLater(`a link ${pairKey} refused with ${answer.status}`, () => ends.some(claimDeleted))
     }
     unexpected(op, answer, '/v1/links')
   }
@@ -472,7 +486,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     if (answer.status === 409 && answer.body.code === 'conflict') {
       return expectLater(`a second review ${pairKey} refused with 409`, () => reviewedPairs.has(pairKey))
     }
-    if (answer.status === 404) return expectLater(`${path} 404`, () => claimDeleted(claimId))
+    if (isGone(answer.status)) return expectLater(`${path} ${answer.status}`, () => claimDeleted(claimId))
     unexpected(op, answer, path)
   }
 
@@ -492,7 +506,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
   ) {
     const read = await send(`${op} (read)`, 'GET', path)
     if (read === undefined) return
-    if (read.status === 404) return expectLater(`${path} 404 before an edit`, gone)
+    if (isGone(read.status)) return expectLater(`${path} ${read.status} before an edit`, gone)
     if (read.status !== 200) return unexpected(op, read, path)
     const answer = await send(op, 'PATCH', path, { body: patch, key, ifMatch: read.headers.etag as string })
     if (answer === undefined) return
@@ -503,7 +517,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
       return
     }
     if (answer.status === 412 && answer.body.code === 'precondition-failed') return
-    if (answer.status === 404) return expectLater(`${path} 404 to an edit`, gone)
+    if (isGone(answer.status)) return expectLater(`${path} ${answer.status} to an edit`, gone)
     unexpected(op, answer, path)
   }
 
@@ -514,8 +528,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     const path = `/v1/claims/${id}`
     const patch: Json = { text: `Revised: ${oneOf(random, WORDS)} near ${oneOf(random, PLACES)}.` }
     // Moving stated_at recounts the claims it answers, under their locks: the heaviest edit.
-    if (random() < 0.3)
-      patch.stated_at = new Date(Date.UTC(2020, 8, 1) + Math.floor(random() * 90 * DAY_MS)).toISOString()
+    if (random() < 0.3) patch.stated_at = statedIn(random, state.round)
     if (random() < 0.3) patch.tags = [oneOf(random, WORDS)]
     const check = (answer: HttpAnswer) => answer.body.text === patch.text && answer.body.id === id
     if (withIfMatch) return editWithIfMatch(op, key, path, patch, state, () => claimDeleted(id), check)
@@ -526,7 +539,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
       if (answer.body.version > state.latest.version) state.latest = answer.body
       return
     }
-    if (answer.status === 404) return expectLater(`${path} 404 to an edit`, () => claimDeleted(id))
+    if (isGone(answer.status)) return expectLater(`${path} ${answer.status} to an edit`, () => claimDeleted(id))
     unexpected(op, answer, path)
   }
 
@@ -552,9 +565,9 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     const path = `/v1/links/${id}`
     const read = await send(`${op} (read)`, 'GET', path)
     if (read === undefined) return
-    if (read.status === 404) {
+    if (isGone(read.status)) {
       owned[key]!.links.remove(id)
-      return expectLater(`${path} 404 before its delete`, () => linkGone(id))
+      return expectLater(`${path} ${read.status} before its delete`, () => linkGone(id))
     }
     if (read.status !== 200) return unexpected(op, read, path)
     const answer = await send(op, 'DELETE', path, { key, ifMatch: read.headers.etag as string })
@@ -565,7 +578,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
       return
     }
     if (answer.status === 412 && answer.body.code === 'precondition-failed') return
-    if (answer.status === 404) return expectLater(`${path} 404 to its delete`, () => linkGone(id))
+    if (isGone(answer.status)) return expectLater(`${path} ${answer.status} to its delete`, () => linkGone(id))
     unexpected(op, answer, path)
   }
 
@@ -581,7 +594,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
       owned[key]!.claims.remove(id)
       return
     }
-    if (answer.status === 404) return expectLater(`${path} 404 to its delete`, () => claimDeleted(id))
+    if (isGone(answer.status)) return expectLater(`${path} ${answer.status} to its delete`, () => claimDeleted(id))
     // Another key linked or reviewed it meanwhile: that work is theirs, so only an admin key may delete it now.
     if (answer.status === 409 && /made with other API keys/.test(String(answer.body?.detail))) return
     unexpected(op, answer, path)
@@ -600,7 +613,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
       if (read?.id !== id) error(op, `${path} answered with another claim`)
       return
     }
-    if (answer.status === 404) return expectLater(`${path} 404`, () => claimDeleted(id))
+    if (isGone(answer.status)) return expectLater(`${path} ${answer.status}`, () => claimDeleted(id))
     unexpected(op, answer, path)
   }
 
@@ -758,7 +771,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
   t.same(
     unexplained.map((answer) => answer.what).slice(0, 20),
     [],
-    `every 404, 409 and 422 is explained by a delete or a write acknowledged in the run (${conditional.length} were)`,
+    `every 404, 409, 410 and 422 is explained by a delete or a write acknowledged in the run (${conditional.length} were)`,
   )
 
   // --- Every acknowledged write is there, read back over HTTP ---
@@ -784,7 +797,9 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     const read = await send('verify', 'GET', path)
     if (read === undefined) return loss(`${path} could not be read`)
     if (gone) {
-      if (read.status !== 404) loss(`${path} was deleted, yet answers ${read.status}`)
+      if (!isGone(read.status) || (kind === 'claim' && read.status !== 410)) {
+        loss(`${path} was deleted, yet answers ${read.status}`)
+      }
       return
     }
     if (read.status !== 200) return loss(`${path} was acknowledged, yet answers ${read.status}`)
@@ -830,7 +845,7 @@ t.test(`${LOAD_CLIENTS} clients, ${LOAD_SECONDS} s of mixed reads and writes ove
     `writes acknowledged: ${acknowledged} (${creates} creates, ${edits} edits, ${deletes} deletes; seed included); ` +
       `writes lost: ${lost}`,
   )
-  t.equal(lost, 0, 'every acknowledged write is readable as acknowledged; every acknowledged delete reads 404')
+  t.equal(lost, 0, 'every acknowledged write is readable as acknowledged; every acknowledged delete reads 410')
   for (const message of losses) t.comment(`  lost: ${message}`)
   t.equal(errorCount - errorsOfRun, 0, 'reading everything back met no error either')
   for (const message of errors.slice(errorsShown)) t.comment(`  error: ${message}`)

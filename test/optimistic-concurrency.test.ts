@@ -144,8 +144,8 @@ t.test(`links: ${RACERS} DELETEs with the same If-Match delete once; the others 
   )
   t.equal(countOf(answers, 204), 1, 'exactly one 204')
   // Once the link is gone its preconditions are not evaluated (RFC 9110, 13.2.1): the others are told it is gone.
-  t.equal(countOf(answers, 404), RACERS - 1, `${RACERS - 1} answered 404`)
-  t.equal((await send('GET', `/v1/links/${link.body.id}`)).status, 404)
+  t.equal(countOf(answers, 410), RACERS - 1, `${RACERS - 1} answered 410 Gone`)
+  t.equal((await send('GET', `/v1/links/${link.body.id}`)).status, 410)
   t.match((await send('GET', `/v1/claims/${answered.id}`)).body, { rebuttal_count: 0, status: 'unchallenged' })
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
@@ -173,11 +173,11 @@ t.test('edits and deletes of one claim racing with the same If-Match: exactly on
       `round ${round}: one write succeeds (${statuses.join(' ')})`,
     )
     t.ok(
-      statuses.every((s) => [200, 204, 404, 412].includes(s)),
-      'the others are refused as stale (412) or find the claim gone (404)',
+      statuses.every((s) => [200, 204, 410, 412].includes(s)),
+      'the others are refused as stale (412) or find the claim gone (410)',
     )
     const read = await send('GET', path)
-    if (statuses.includes(204)) t.equal(read.status, 404, 'the delete won: the claim is gone')
+    if (statuses.includes(204)) t.equal(read.status, 410, 'the delete won: the claim is gone')
     else t.match(read.body, { version: 2 }, 'the edit won: one new version')
   }
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })

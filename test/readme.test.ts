@@ -32,7 +32,7 @@ t.test('every command of the README walk-through works against a live server', a
   t.match(all, /"responses":\[\{"depth":1,"link":\{[^}]*"kind":"rebuts"/, 'the thread shows the rebuttal')
   t.match(
     all,
-    /"by":"side","cells":\[\{"claimant":\{[^}]*"slug":"azerbaijan"[^}]*\},"rebutter":\{[^}]*"slug":"armenia"/,
+    /"by":"side","kind":"rebuts","cells":\[\{"claimant":\{[^}]*"slug":"azerbaijan"[^}]*\},"responder":\{[^}]*"slug":"armenia"/,
   )
   t.match(all, /\{"link":\{[^}]*"from_party":\{[^}]*"slug":"az-defence-ministry"/, 'the counter-claim is linked')
   t.match(all, /\{"data":\[\{"claim":\{"id":"5eed0000-0000-4000-8000-000000000002"/, 'the denial is disputed')

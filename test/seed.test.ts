@@ -101,5 +101,5 @@ t.test('a party deleted since the last load stays deleted', async (t) => {
   t.equal((await loadDataSet(database.db, dataSet)).parties.created, 1)
   t.equal((await call(app, 'DELETE', '/v1/parties/seed-gone', undefined, bearer(keys.admin))).status, 204)
   t.same((await loadDataSet(database.db, dataSet)).parties, { created: 0, unchanged: 1 })
-  t.equal((await call(app, 'GET', '/v1/parties/seed-gone')).status, 404)
+  t.equal((await call(app, 'GET', '/v1/parties/seed-gone')).status, 410)
 })
