@@ -34,6 +34,9 @@ t.test('every command of the README walk-through works against a live server', a
     all,
     /"by":"side","kind":"rebuts","cells":\[\{"claimant":\{[^}]*"slug":"azerbaijan"[^}]*\},"responder":\{[^}]*"slug":"armenia"/,
   )
+  t.match(all, /"disputed_since":"2020-10-06T00:00:00.000Z"/, 'disputes carry their timeline')
+  t.match(all, /party_id,party_slug,party_name,answering_count,[^\n]*\n[^\n]*am-foreign-ministry/, 'response times')
+  t.match(all, /id,kind,from_claim_id,from_party_slug,[^\n]*prebuttal[^\n]*\n[^\n]*,rebuts,/, 'links as CSV')
   t.match(all, /\{"link":\{[^}]*"from_party":\{[^}]*"slug":"az-defence-ministry"/, 'the counter-claim is linked')
   t.match(all, /\{"data":\[\{"claim":\{"id":"5eed0000-0000-4000-8000-000000000002"/, 'the denial is disputed')
   t.match(all, /"code":"unprocessable-entity".*different parties/, 'a same-party link is refused')

@@ -142,6 +142,11 @@ export const LINK_CSV_COLUMNS: CsvColumn<Link>[] = [
     value: (l) => l.to_claim_stated_at,
   },
   { name: 'note', description: 'Why the one claim answers the other.', value: (l) => l.note },
+  {
+    name: 'prebuttal',
+    description: '`true` when the response was made before the claim it answers, else `false`.',
+    value: (l) => String(l.prebuttal),
+  },
   { name: 'version', description: 'Its version, as in its ETag.', value: (l) => l.version },
   { name: 'created_at', description: 'When it was recorded.', value: (l) => l.created_at },
   { name: 'updated_at', description: 'When it was last edited.', value: (l) => l.updated_at },
