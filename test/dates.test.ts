@@ -230,6 +230,11 @@ t.test('a response stated before what it answers needs prebuttal; spans are comp
   })
   t.equal(early.status, 422)
   t.match(early.body, { code: 'out-of-time-order' })
+  t.match(
+    early.body.detail,
+    /^the new claim, stated 2020-09 \(month\), was stated before claim \S+ it answers, stated 2020-10-07T15:00:00.000Z \(second\);/,
+    'the counter-claim, never recorded, is named as the new claim',
+  )
   const earlyPrebuttal = await call(app, 'POST', `/v1/claims/${target.id}/rebuttals`, {
     claim: { party: 'date-c', text: 'Long before it.', stated_at: '2020-09' },
     prebuttal: true,

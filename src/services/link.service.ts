@@ -18,7 +18,7 @@ import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import type { Tombstone } from '../schemas/tombstone.schema.js'
 import { findClaimTombstones, gone, missingRecord } from './tombstone.js'
 import { readRecord, recordKind, removeRecord } from './record-revision.js'
-import { outOfTimeOrder, statedBefore, written } from './time-order.js'
+import { NEW_CLAIM, outOfTimeOrder, statedBefore, written } from './time-order.js'
 
 export function toLink(row: LinkRecord): Link {
   return {
@@ -428,7 +428,7 @@ async function rebutWithNewClaim(
     stated_at_precision: claim.stated_at_precision,
   }
   if (!prebuttal && statedBefore(response, target)) {
-    throw outOfTimeOrder(response, target, { in: 'body', field: 'prebuttal' })
+    throw outOfTimeOrder(response, target, { in: 'body', field: 'prebuttal' }, NEW_CLAIM)
   }
   const inserted = await links.insertLink(trx, {
     fromClaimId: claim.id,

@@ -12,21 +12,28 @@ export function statedBefore(response: StatedTime, answered: StatedTime): boolea
   return spanEnd(response.stated_at, response.stated_at_precision) <= new Date(answered.stated_at).getTime()
 }
 
+/** What `outOfTimeOrder` is told when the response is a claim sent with its link, not recorded. */
+export const NEW_CLAIM = 'new claim'
+
 /** A claim's time as written at its precision: `2023-10-17 (day)`. */
 export const written = (claim: StatedTime) =>
   `${atPrecision(new Date(claim.stated_at).toISOString(), claim.stated_at_precision)} (${claim.stated_at_precision})`
 
-/** The 422 of a link whose response was stated before the claim it answers, naming both times. */
+/**
+ * The 422 of a link whose response was stated before the claim it answers, naming both times. A response sent
+ * with the link (`link` is then `'new claim'`) has no id to name: nothing was recorded.
+ */
 export function outOfTimeOrder(
   response: StatedTime,
   answered: StatedTime,
   at: Pick<FieldError, 'in' | 'field'>,
   link?: string,
 ): ApiError {
+  const responding = link === NEW_CLAIM ? 'the new claim' : `claim ${response.id}`
   const message =
-    `claim ${response.id}, stated ${written(response)}, was stated before claim ${answered.id} it answers, ` +
+    `${responding}, stated ${written(response)}, was stated before claim ${answered.id} it answers, ` +
     `stated ${written(answered)}` +
-    (link === undefined ? '' : ` (link ${link})`) +
+    (link === undefined || link === NEW_CLAIM ? '' : ` (link ${link})`) +
     '; a response made before the claim it answers is a prebuttal: say so with prebuttal: true'
   return new ApiError('out-of-time-order', message, { errors: [{ ...at, message }] })
 }
