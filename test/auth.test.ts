@@ -25,9 +25,11 @@ async function created(url: string, body: unknown, token = keys.write) {
 /** The tables that hold what the API records (not keys, counters or other bookkeeping). */
 const RECORD_TABLES = [
   'parties',
+  'party_versions',
   'claims',
   'claim_versions',
   'links',
+  'link_versions',
   'rebuttal_pairs',
   'support_pairs',
   'reviews',
@@ -359,6 +361,7 @@ t.test(
       { method: 'DELETE', url: `/v1/parties/${CHECKER.slug}` },
       { method: 'PATCH', url: `/v1/claims/${claim.id}`, body: { text: 'Hijacked.' } },
       { method: 'DELETE', url: `/v1/claims/${claim.id}` },
+      { method: 'PATCH', url: `/v1/links/${link.id}`, body: { note: 'Hijacked.', edit_note: 'Hijacked.' } },
       { method: 'DELETE', url: `/v1/links/${link.id}` },
       { method: 'PATCH', url: `/v1/reviews/${review.id}`, body: { verdict: 'true' } },
       { method: 'DELETE', url: `/v1/reviews/${review.id}` },

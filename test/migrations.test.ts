@@ -203,3 +203,61 @@ t.test('reviews made before reviews were pinned rate the claim version of that t
     WHERE r.id = ${rows[0]!.review}`.execute(handle.db)
   t.same(after, [{ claim_version: 2, snapshot: { verdict: 'false', claim_version: 2, claim_summary: null } }])
 })
+
+t.test('parties and links made before they kept versions get the version they are at, by no key', async (t) => {
+  const handle = await openEmptyDatabase((fn) => t.teardown(fn))
+  const before = t.testdir(
+    Object.fromEntries(
+      await Promise.all(
+        files
+          .filter((file) => file < '20261204170000')
+          .map(async (file) => [file, await readFile(resolve(MIGRATIONS, file), 'utf8')] as const),
+      ),
+    ),
+  )
+  await migrateToLatest(handle.db, before)
+  await sql`
+    INSERT INTO parties (slug, name, kind, version, deleted_at)
+    VALUES ('state', 'State', 'state', 1, NULL), ('ministry', 'M', 'government', 3, NULL),
+           ('gone', 'Gone', 'media', 2, now()), ('rival', 'Rival', 'state', 1, NULL)`.execute(handle.db)
+  await sql`
+    UPDATE parties SET side_id = (SELECT id FROM parties WHERE slug = 'state') WHERE slug = 'ministry'`.execute(
+    handle.db,
+  )
+  await sql`
+    WITH c AS (
+      INSERT INTO claims (party_id, text, stated_at) SELECT id, 'Said.', '2020-10-06' FROM parties WHERE slug = 'ministry'
+      RETURNING id, party_id
+    ), d AS (
+      INSERT INTO claims (party_id, text, stated_at) SELECT id, 'Denied.', '2020-10-07' FROM parties WHERE slug = 'rival'
+      RETURNING id, party_id
+    )
+    INSERT INTO links (from_claim_id, to_claim_id, from_party_id, to_party_id, kind, note, version, to_claim_stated_at,
+                       from_claim_stated_at)
+    SELECT d.id, c.id, d.party_id, c.party_id, 'rebuts', 'A lie.', 2, '2020-10-06', '2020-10-07' FROM c, d`.execute(
+    handle.db,
+  )
+  await migrateToLatest(handle.db)
+  const { rows } = await sql<{ slug: string; version: number; snapshot: Record<string, unknown>; recorded_by: null }>`
+    SELECT p.slug, v.version, v.snapshot, v.recorded_by FROM party_versions v JOIN parties p ON p.id = v.party_id
+    ORDER BY p.slug`.execute(handle.db)
+  t.same(
+    rows.map((row) => [
+      row.slug,
+      row.version,
+      row.snapshot.name,
+      (row.snapshot.side as { slug?: string } | null)?.slug,
+    ]),
+    [
+      ['gone', 1, 'Gone', undefined],
+      ['ministry', 3, 'M', 'state'],
+      ['rival', 1, 'Rival', undefined],
+      ['state', 1, 'State', undefined],
+    ],
+    'a deleted party keeps the version before its deletion',
+  )
+  t.ok(rows.every((row) => row.recorded_by === null))
+  const { rows: links } = await sql<{ version: number; snapshot: unknown }>`
+    SELECT version, snapshot FROM link_versions`.execute(handle.db)
+  t.same(links, [{ version: 2, snapshot: { note: 'A lie.', prebuttal: false } }])
+})

@@ -41,6 +41,11 @@ t.test('every command of the README walk-through works against a live server', a
   t.match(all, /\{"data":\[\{"claim":\{"id":"5eed0000-0000-4000-8000-000000000002"/, 'the denial is disputed')
   t.match(all, /"code":"unprocessable-entity".*different parties/, 'a same-party link is refused')
   t.match(all, /\{"data":\[\{"version":2,/, 'the edit made version 2, and history shows it first')
+  t.match(
+    all,
+    /"recorded_by":\{"id":"[^"]+","name":"my first key"\},"edit_note":"The monitor dated the images\."/,
+    'and names the key and the note',
+  )
   t.match(all, /[}\n]200\n/, 'If-None-Match with the old tag is no longer a 304')
   t.match(all, /"code":"validation-failed"/, 'the bad request is a validation problem')
 })

@@ -170,7 +170,7 @@ t.test('a deleted party answers 410 by id and by slug, until another party takes
       label: 'The short-lived (short-lived)',
       deleted_at: body.tombstone.deleted_at,
       deleted_by: { id: body.tombstone.deleted_by?.id, name: 'test admin' },
-      history: null,
+      history: `/v1/parties/${gone.id}/history`,
     })
   }
   await expectGone(t, await call(app, 'PATCH', `/v1/parties/${gone.id}`, { name: 'x' }), 'PATCH')
@@ -245,7 +245,7 @@ t.test('a deleted link answers 410; so do the links that went with a deleted cla
     label: "link-b's claim rebuts link-a's claim",
     deleted_at: body.tombstone.deleted_at,
     deleted_by: { id: body.tombstone.deleted_by?.id, name: 'test writer' },
-    history: null,
+    history: `/v1/links/${link.id}/history`,
     from_claim_id: answer.id,
     to_claim_id: said.id,
   })

@@ -8,7 +8,9 @@ export interface Database {
   parties: PartyTable
   claims: ClaimTable
   claim_versions: ClaimVersionTable
+  party_versions: PartyVersionTable
   links: LinkTable
+  link_versions: LinkVersionTable
   rebuttal_pairs: RebuttalPairTable
   support_pairs: SupportPairTable
   reviews: ReviewTable
@@ -99,6 +101,26 @@ export interface ClaimTable {
 
 export interface ClaimVersionTable {
   claim_id: string
+  version: number
+  snapshot: ColumnType<unknown, string, never>
+  recorded_at: CreatedAt
+  /** The API key that made the version; null before keys were recorded, and from the command line. */
+  recorded_by: string | null
+  edit_note: string | null
+}
+
+export interface PartyVersionTable {
+  party_id: string
+  version: number
+  snapshot: ColumnType<unknown, string, never>
+  recorded_at: CreatedAt
+  /** The API key that made the version; null before keys were recorded, and from the command line. */
+  recorded_by: string | null
+  edit_note: string | null
+}
+
+export interface LinkVersionTable {
+  link_id: string
   version: number
   snapshot: ColumnType<unknown, string, never>
   recorded_at: CreatedAt

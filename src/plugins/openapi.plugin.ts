@@ -6,8 +6,8 @@ import { ApiKeySchema, CreatedApiKeySchema } from '../schemas/api-key.schema.js'
 import { ClaimSchema, ClaimVersionSchema } from '../schemas/claim.schema.js'
 import { EVERY_ROUTE_PROBLEMS, ProblemSchema, problemResponses } from '../schemas/common.schema.js'
 import { DisputeSchema, MatrixSchema, RebuttalSummarySchema } from '../schemas/dispute.schema.js'
-import { LinkSchema, RebuttalSchema } from '../schemas/link.schema.js'
-import { PartyRefSchema, PartySchema } from '../schemas/party.schema.js'
+import { LinkSchema, LinkVersionSchema, RebuttalSchema } from '../schemas/link.schema.js'
+import { PartyRefSchema, PartySchema, PartyVersionSchema } from '../schemas/party.schema.js'
 import { ResponseTimesListSchema, ResponseTimesSchema } from '../schemas/response-times.schema.js'
 import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
 import { ErasureSchema } from '../schemas/erasure.schema.js'
@@ -22,10 +22,12 @@ const SHARED_SCHEMAS = [
   GoneProblemSchema,
   PartyRefSchema,
   PartySchema,
+  PartyVersionSchema,
   ReviewSummarySchema,
   ClaimSchema,
   ClaimVersionSchema,
   LinkSchema,
+  LinkVersionSchema,
   RebuttalSchema,
   RebuttalSummarySchema,
   DisputeSchema,

@@ -80,12 +80,18 @@ export async function eraseReviews(
   return { reviews: rows, versions: Number(versions.numAffectedRows ?? 0) }
 }
 
-/** Removes every link from or to a claim, live or deleted. */
-export async function eraseLinksOfClaim(trx: Transaction, claimId: string): Promise<ErasedLink[]> {
+/** Removes every link from or to a claim, live or deleted, with their versions. */
+export async function eraseLinksOfClaim(
+  trx: Transaction,
+  claimId: string,
+): Promise<{ links: ErasedLink[]; versions: number }> {
+  const condition = sql`from_claim_id = ${claimId} OR to_claim_id = ${claimId}`
+  const versions = await sql`
+    DELETE FROM link_versions WHERE link_id IN (SELECT id FROM links WHERE ${condition})`.execute(trx)
   const { rows } = await sql<ErasedLink>`
-    DELETE FROM links WHERE from_claim_id = ${claimId} OR to_claim_id = ${claimId}
+    DELETE FROM links WHERE ${condition}
     RETURNING id, kind, from_party_id, to_party_id, to_claim_id, deleted_at IS NULL AS live`.execute(trx)
-  return rows
+  return { links: rows, versions: Number(versions.numAffectedRows ?? 0) }
 }
 
 /** Removes a claim and its versions; the caller has removed its links and reviews. Returns the versions removed. */
@@ -95,9 +101,17 @@ export async function eraseClaimRow(trx: Transaction, id: string): Promise<numbe
   return Number(versions.numAffectedRows ?? 0)
 }
 
-/** Removes a party; the caller has checked that nothing names it. */
-export async function erasePartyRow(trx: Transaction, id: string): Promise<void> {
+/**
+ * Removes a party and its versions; the caller has checked that nothing names it. The earlier versions of parties
+ * that once spoke for it name no side instead, so that nothing keeps its name. Returns the versions removed.
+ */
+export async function erasePartyRow(trx: Transaction, id: string): Promise<number> {
+  const versions = await sql`DELETE FROM party_versions WHERE party_id = ${id}`.execute(trx)
+  await sql`
+    UPDATE party_versions SET snapshot = jsonb_set(snapshot, '{side}', 'null'::jsonb)
+    WHERE snapshot -> 'side' ->> 'id' = ${id}`.execute(trx)
   await sql`DELETE FROM parties WHERE id = ${id}`.execute(trx)
+  return Number(versions.numAffectedRows ?? 0)
 }
 
 /** Removes the import refs that named any of these records: a later import of the same ref records it anew. */

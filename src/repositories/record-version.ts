@@ -22,7 +22,9 @@ export type VersionedTable = 'parties' | 'claims' | 'links' | 'reviews'
 
 /** The records whose earlier versions are kept: each in its own table, under its own column. */
 const VERSIONS = {
+  parties: { table: 'party_versions', record: 'party_id' },
   claims: { table: 'claim_versions', record: 'claim_id' },
+  links: { table: 'link_versions', record: 'link_id' },
   reviews: { table: 'review_versions', record: 'review_id' },
 } as const
 

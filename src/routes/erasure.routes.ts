@@ -25,7 +25,7 @@ const erasureRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Erase a claim for good (admin)',
         description:
           'For a legal takedown. Removes the claim, live or deleted, with its history, its reviews and every ' +
-          "link from or to it (other parties' claims stay; the claims it answered are recounted), the import " +
+          "link from or to it, with theirs (other parties' claims stay; the claims it answered are recounted), the import " +
           'refs that named them, and the stored answers of idempotent requests that showed them. Unlike DELETE, ' +
           'no tombstone is left: the id answers 404.',
         tags: ['claims'],
@@ -45,8 +45,9 @@ const erasureRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Erase a party for good (admin)',
         description:
           'For a legal takedown. Removes the party, live or deleted (by slug: the live one, else the one deleted ' +
-          'last with it), and the import refs that named it. Refused (409) while claims or reviews of it, ' +
-          'deleted or not, or parties speaking for it exist: erase those first.',
+          'last with it), with its history and the import refs that named it; earlier versions of parties that ' +
+          'once spoke for it name no side instead. Refused (409) while claims or reviews of it, deleted or not, ' +
+          'or parties speaking for it exist: erase those first.',
         tags: ['parties'],
         params: PartyParams,
         response: { 200: ERASED, ...problemResponses(400, 404, 409, 413, 415, 503) },

@@ -12,7 +12,9 @@ import {
   LinkListQuery,
   LinkParams,
   LinkSchema,
+  LinkVersionSchema,
   RebuttalSchema,
+  UpdateLinkBody,
 } from '../schemas/link.schema.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as links from '../services/link.service.js'
@@ -21,6 +23,7 @@ import type { LinkListKey, RebuttalListKey } from '../services/link.service.js'
 // Named apart from the sorts of other lists, so that a cursor of one list is refused by another.
 const LIST_ORDER = 'links:-created_at'
 const REBUTTAL_ORDER = 'rebuttals:-stated_at'
+const HISTORY_ORDER = 'link-versions'
 
 /** A cursor key of these lists: a timestamp, then an id. */
 const isTimestampKey = isValueIdKey(cursorPart.timestamp)
@@ -123,6 +126,19 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
     key: 'id',
     tag: 'links',
     schema: LinkSchema,
+    update: {
+      summary: 'Edit a link',
+      description:
+        'A JSON Merge Patch (sent as application/json or application/merge-patch+json) of its note and whether ' +
+        'it is a prebuttal: its claims and kind cannot change. A link stops being a prebuttal only when its ' +
+        'responding claim is not stated before the claim it answers (422 out-of-time-order). Every edit makes a ' +
+        'new version (see /history). With If-Match, the edit applies only if the link is unchanged since that ' +
+        'ETag (else 412).',
+      edited: 'The link as edited.',
+      body: UpdateLinkBody,
+      problems: [400, 404, 410, 412, 413, 415, 422, 503],
+      apply: links.updateLink,
+    },
     delete: {
       description:
         'The answered claim is recounted at once: with its last rebuttal gone, it is unchallenged again. With ' +
@@ -130,6 +146,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
       problems: [400, 404, 410, 412, 503],
       apply: links.deleteLink,
     },
+    history: { version: LinkVersionSchema, order: HISTORY_ORDER, list: links.listLinkHistory },
   })
 
   fastify.post(

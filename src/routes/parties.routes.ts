@@ -5,12 +5,20 @@ import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '.
 import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import { listRepresentations, PARTY_CSV_COLUMNS } from '../schemas/export.schema.js'
-import { CreatePartyBody, PartyListQuery, PartyParams, PartySchema, UpdatePartyBody } from '../schemas/party.schema.js'
+import {
+  CreatePartyBody,
+  PartyListQuery,
+  PartyParams,
+  PartySchema,
+  PartyVersionSchema,
+  UpdatePartyBody,
+} from '../schemas/party.schema.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as parties from '../services/party.service.js'
 
 const PartyRef = Type.Ref(PartySchema)
 const SLUG_ORDER = 'slug'
+const HISTORY_ORDER = 'party-versions'
 
 const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify, options) => {
   fastify.post(
@@ -112,8 +120,9 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
     update: {
       summary: 'Change a party',
       description:
-        'A JSON Merge Patch (sent as application/json or application/merge-patch+json). With If-Match, the ' +
-        'change applies only if the party is unchanged since that ETag (else 412).',
+        'A JSON Merge Patch (sent as application/json or application/merge-patch+json). Every change makes a ' +
+        'new version (see /history). With If-Match, the change applies only if the party is unchanged since that ' +
+        'ETag (else 412).',
       edited: 'The party as changed.',
       body: UpdatePartyBody,
       problems: [400, 404, 409, 410, 412, 413, 415, 422, 503],
@@ -126,6 +135,7 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       problems: [400, 404, 409, 410, 412, 503],
       apply: parties.deleteParty,
     },
+    history: { version: PartyVersionSchema, order: HISTORY_ORDER, list: parties.listPartyHistory },
   })
 }
 

@@ -15,7 +15,7 @@ export const ErasureSchema = Type.Object(
         claims: Ids('The claims removed.'),
         links: Ids("The links removed, live or deleted: a claim's links to and from other claims go with it."),
         reviews: Ids('The reviews removed, live or deleted.'),
-        versions: Count('The kept versions removed (of the claims and reviews).'),
+        versions: Count('The kept versions removed (of the parties, claims, links and reviews).'),
         import_refs: Count('The import refs that named a removed record: importing one again records it anew.'),
         stored_answers: Count(
           'The stored answers of idempotent requests that named a removed record, forgotten: a retry is told its ' +

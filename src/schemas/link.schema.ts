@@ -1,9 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ClaimSchema, CreateClaimBody } from './claim.schema.js'
-import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, Uuid, versionAuthorship } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
+import { deletionEntry } from './tombstone.schema.js'
 
 export const LINK_KINDS = ['rebuts', 'supports', 'corrects', 'retracts'] as const
 
@@ -40,7 +41,10 @@ export const LinkSchema = Type.Object(
     prebuttal: Prebuttal,
     from_claim_stated_at: Type.String({ ...DateTime, description: 'When the responding claim was stated.' }),
     to_claim_stated_at: Type.String({ ...DateTime, description: 'When the claim it answers was stated.' }),
-    version: Type.Integer({ minimum: 1 }),
+    version: Type.Integer({
+      minimum: 1,
+      description: 'Incremented by every change; earlier versions are in /history.',
+    }),
     created_at: DateTime,
     updated_at: DateTime,
   },
@@ -70,6 +74,40 @@ export const CreateLinkBody = Type.Object(
   { additionalProperties: false, title: 'CreateLink' },
 )
 export type CreateLinkInput = Static<typeof CreateLinkBody>
+
+export const UpdateLinkBody = Type.Object(
+  {
+    note: Type.Optional(Nullable(Note)),
+    prebuttal: Type.Optional(Prebuttal),
+    edit_note: Type.Optional(EditNote),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'UpdateLink',
+    description:
+      "Fields to change; null clears the note, an absent field stays as it is. A link's claims and kind cannot " +
+      'change: delete it and make another. `edit_note` is not a field of the link: it says why the change is ' +
+      'made, and the version it makes keeps it.',
+  },
+)
+export type UpdateLinkInput = Static<typeof UpdateLinkBody>
+
+export const LinkVersionSchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    recorded_at: DateTime,
+    ...versionAuthorship,
+    ...deletionEntry,
+    link: Type.Object({ note: Nullable(Type.String()), prebuttal: Type.Boolean() }),
+  },
+  {
+    $id: 'LinkVersion',
+    title: 'LinkVersion',
+    description: 'A link as it read at one version: what an edit can change (its claims and kind never change).',
+  },
+)
+export type LinkVersion = Static<typeof LinkVersionSchema>
 
 export const LinkParams = Type.Object({ id: Uuid })
 

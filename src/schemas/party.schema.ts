@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid, versionAuthorship } from './common.schema.js'
+import { deletionEntry } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 
 export const PARTY_KINDS = [
@@ -67,7 +68,10 @@ export const PartySchema = Type.Object(
     description: Nullable(Type.String()),
     url: Nullable(Type.String({ description: 'Its home page.' })),
     logo: Nullable(Type.String({ description: 'Its logo.' })),
-    version: Type.Integer({ minimum: 1, description: 'Incremented by every change.' }),
+    version: Type.Integer({
+      minimum: 1,
+      description: 'Incremented by every change; earlier versions are in /history.',
+    }),
     created_at: DateTime,
     updated_at: DateTime,
   },
@@ -103,15 +107,42 @@ export const UpdatePartyBody = Type.Object(
     description: Type.Optional(Nullable(Description)),
     url: Type.Optional(Nullable(Url)),
     logo: Type.Optional(Nullable(Logo)),
+    edit_note: Type.Optional(EditNote),
   },
   {
     additionalProperties: false,
     minProperties: 1,
     title: 'UpdateParty',
-    description: 'Fields to change; null clears an optional field, an absent field stays as it is.',
+    description:
+      'Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a ' +
+      'field of the party: it says why the change is made, and the version it makes keeps it.',
   },
 )
 export type UpdatePartyInput = Static<typeof UpdatePartyBody>
+
+export const PartyVersionSchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    recorded_at: DateTime,
+    ...versionAuthorship,
+    ...deletionEntry,
+    party: Type.Object({
+      slug: Type.String(),
+      name: Type.String(),
+      kind: Kind,
+      country: Nullable(Type.String()),
+      side: Type.Union([Type.Ref(PartyRefSchema), Type.Null()], {
+        description: 'The party this one spoke for, as it was named then.',
+      }),
+      wikidata: Nullable(Type.String()),
+      description: Nullable(Type.String()),
+      url: Nullable(Type.String()),
+      logo: Nullable(Type.String()),
+    }),
+  },
+  { $id: 'PartyVersion', title: 'PartyVersion', description: 'A party as it read at one version.' },
+)
+export type PartyVersion = Static<typeof PartyVersionSchema>
 
 export const PartyParams = Type.Object({ party: PartyKey })
 

@@ -48,8 +48,8 @@ export const TombstoneSchema = Type.Object(
     history: Nullable(
       Type.String({
         description:
-          'The path of its history, which stays readable after the deletion (claims and reviews); null for ' +
-          'records whose versions are not kept.',
+          'The path of its history, which stays readable after the deletion; null for records whose versions ' +
+          'are not kept.',
       }),
     ),
     party: Type.Optional(Reference("A claim's party.")),

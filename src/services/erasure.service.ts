@@ -29,9 +29,9 @@ async function forgetReferences(trx: Transaction, removed: Erasure['removed']): 
 }
 
 /**
- * Erases a claim, live or deleted: its versions, its reviews (theirs too) and every link from or to it. The links
- * of other parties' claims to it go (a link needs both ends), the claims themselves stay; the claims it answered
- * are recounted.
+ * Erases a claim, live or deleted: its versions, its reviews and every link from or to it (with theirs). The
+ * links of other parties' claims to it go (a link needs both ends), the claims themselves stay; the claims it
+ * answered are recounted.
  */
 export async function eraseClaim(db: Db, id: string): Promise<Erasure> {
   return inTransaction(db, async (trx) => {
@@ -41,8 +41,8 @@ export async function eraseClaim(db: Db, id: string): Promise<Erasure> {
     if (claim === undefined) throw notFound(`claim ${id}`)
     const removed = nothing()
     const reviews = await erasure.eraseReviews(trx, { claimId: claim.id })
-    const links = await erasure.eraseLinksOfClaim(trx, claim.id)
-    removed.versions = reviews.versions + (await erasure.eraseClaimRow(trx, claim.id))
+    const { links, versions: linkVersions } = await erasure.eraseLinksOfClaim(trx, claim.id)
+    removed.versions = reviews.versions + linkVersions + (await erasure.eraseClaimRow(trx, claim.id))
     removed.claims = [claim.id]
     removed.links = links.map((link) => link.id).sort()
     removed.reviews = reviews.reviews.map((review) => review.id).sort()
@@ -64,7 +64,8 @@ export async function eraseClaim(db: Db, id: string): Promise<Erasure> {
 }
 
 /**
- * Erases a party, live or deleted, by id or slug (a live party first, else the one deleted last with the slug).
+ * Erases a party, live or deleted, by id or slug (a live party first, else the one deleted last with the slug),
+ * with its versions.
  * Refused (409) while anything names it, deleted or not: its claims and reviews are erased first, each on its
  * own, so that an erasure says exactly what it removed.
  */
@@ -82,8 +83,8 @@ export async function eraseParty(db: Db, key: string): Promise<Erasure> {
       )
     }
     await derived.partyErased(trx, party.id)
-    await erasure.erasePartyRow(trx, party.id)
-    const removed = { ...nothing(), parties: [party.id] }
+    const versions = await erasure.erasePartyRow(trx, party.id)
+    const removed = { ...nothing(), parties: [party.id], versions }
     await forgetReferences(trx, removed)
     return { kind: 'party', id: party.id, removed }
   })

@@ -5,19 +5,28 @@ import { ApiError, type FieldError, notFound, unknownReference, unprocessableFie
 import * as claims from '../repositories/claim.repository.js'
 import * as links from '../repositories/link.repository.js'
 import { sideChainPairs } from '../repositories/party.repository.js'
-import { updateRecord } from '../repositories/record-version.js'
+import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
 import type { LinkKind, LinkRecord } from '../repositories/link.repository.js'
 import type { CreateClaimInput } from '../schemas/claim.schema.js'
-import type { CreateLinkInput, CreateRebuttalInput, Link, LinkListFilter, Rebuttal } from '../schemas/link.schema.js'
+import {
+  type CreateLinkInput,
+  type CreateRebuttalInput,
+  type Link,
+  type LinkListFilter,
+  type LinkVersion,
+  LinkVersionSchema,
+  type Rebuttal,
+  type UpdateLinkInput,
+} from '../schemas/link.schema.js'
 import { getClaim, recordClaim, toClaim } from './claim.service.js'
 import * as derived from './derived-state.js'
 import { keysetChunks, mapRows } from './export-rows.js'
 import { resolvePartyFilter } from './party.service.js'
-import { type Precondition, creatorOf } from './precondition.js'
+import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import type { Tombstone } from '../schemas/tombstone.schema.js'
 import { findClaimTombstones, gone, missingRecord } from './tombstone.js'
-import { readRecord, recordKind, removeRecord } from './record-revision.js'
+import { listRecordHistory, readRecord, recordKind, removeRecord, reviseRecord } from './record-revision.js'
 import { NEW_CLAIM, outOfTimeOrder, statedBefore, written } from './time-order.js'
 
 export function toLink(row: LinkRecord): Link {
@@ -38,7 +47,20 @@ export function toLink(row: LinkRecord): Link {
   }
 }
 
-const LINK = recordKind('link', 'links', links.findLinkById, toLink)
+const LINK = recordKind('link', 'links', links.findLinkById, toLink, LinkVersionSchema.properties.link)
+
+/** The version 1 of new links, each made by the key its request names. */
+async function recordFirstVersions(
+  trx: Db,
+  made: Array<{ id: string; note: string | null; prebuttal: boolean; createdBy: string | null }>,
+): Promise<void> {
+  for (const recordedBy of new Set(made.map((link) => link.createdBy))) {
+    const versions = made
+      .filter((link) => link.createdBy === recordedBy)
+      .map(({ id, note, prebuttal }) => ({ recordId: id, version: 1, snapshot: { note, prebuttal } }))
+    await insertVersions(trx, 'links', versions, { recordedBy })
+  }
+}
 
 export async function getLink(db: Db, id: string): Promise<Link> {
   return readRecord(db, LINK, id)
@@ -160,6 +182,7 @@ export async function linkClaimsMany(
     outcomes[index] = { id }
   }
   await links.insertLinks(trx, made)
+  await recordFirstVersions(trx, made)
   await derived.linksAdded(trx, made, pending)
   return outcomes
 }
@@ -289,28 +312,68 @@ export async function createLink(db: Db, input: CreateLinkInput, createdBy: stri
   return inTransaction(db, (trx) => linkClaims(trx, link))
 }
 
+/** Changes a link's note or whether it is a prebuttal: a new version, that `authorship` says who made and why. */
+export async function updateLink(
+  db: Db,
+  id: string,
+  patch: UpdateLinkInput,
+  precondition: Precondition<Link>,
+  recordedBy: string | null,
+): Promise<Link> {
+  return inTransaction(db, (trx) =>
+    reviseRecord(
+      trx,
+      LINK,
+      id,
+      precondition,
+      { recordedBy, editNote: patch.edit_note },
+      {
+        changes: async (current) => {
+          const prebuttal = patch.prebuttal ?? current.prebuttal
+          if (current.prebuttal && !prebuttal) await assertInTimeOrder(trx, current)
+          return { ...(patch.note === undefined ? {} : { note: patch.note }), prebuttal }
+        },
+      },
+    ),
+  )
+}
+
+/** A link stops being a prebuttal only when its responding claim is not stated before the claim it answers. */
+async function assertInTimeOrder(trx: Db, link: LinkRecord): Promise<void> {
+  const times = await links.statedTimes(trx, [link.from_claim_id, link.to_claim_id])
+  const from = times.find((claim) => claim.id === link.from_claim_id)
+  const to = times.find((claim) => claim.id === link.to_claim_id)
+  if (from !== undefined && to !== undefined && statedBefore(from, to)) {
+    throw outOfTimeOrder(from, to, { in: 'body', field: 'prebuttal' }, link.id)
+  }
+}
+
 /**
  * Sets a link's note and whether it is a prebuttal (its ends and kind never change) within the caller's
- * transaction; false when it is so already. A link stops being a prebuttal only when its claims are in order.
+ * transaction, as a new version that `authorship` says who made; false when it is so already.
  */
 export async function reviseLink(
   trx: Db,
   current: LinkRecord,
   wanted: { note: string | null; prebuttal: boolean },
   precondition: Precondition<Link>,
+  authorship: VersionAuthorship,
 ): Promise<boolean> {
   if (current.note === wanted.note && current.prebuttal === wanted.prebuttal) return false
-  precondition(toLink(current), await creatorOf(trx, current.created_by))
-  if (current.prebuttal && !wanted.prebuttal) {
-    const times = await links.statedTimes(trx, [current.from_claim_id, current.to_claim_id])
-    const from = times.find((claim) => claim.id === current.from_claim_id)
-    const to = times.find((claim) => claim.id === current.to_claim_id)
-    if (from !== undefined && to !== undefined && statedBefore(from, to)) {
-      throw outOfTimeOrder(from, to, { in: 'body', field: 'prebuttal' }, current.id)
-    }
-  }
-  await updateRecord(trx, 'links', current.id, { note: wanted.note, prebuttal: wanted.prebuttal })
+  await reviseRecord(trx, LINK, current.id, precondition, authorship, {
+    changes: async (row) => {
+      if (row.prebuttal && !wanted.prebuttal) await assertInTimeOrder(trx, row)
+      return { note: wanted.note, prebuttal: wanted.prebuttal }
+    },
+  })
   return true
+}
+
+/** Every version of a link, newest first; the first is the current one, or its deletion. */
+export async function listLinkHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
+  return listRecordHistory(db, LINK, id, limit, beforeVersion, (snapshot): Pick<LinkVersion, 'link'> => ({
+    link: snapshot as LinkVersion['link'],
+  }))
 }
 
 export async function deleteLink(
@@ -442,6 +505,7 @@ async function rebutWithNewClaim(
     fromClaimStatedAt: claim.stated_at,
     createdBy,
   })
+  await recordFirstVersions(trx, [{ id: inserted.id, note, prebuttal, createdBy }])
   await derived.linksAdded(trx, [
     { kind: 'rebuts', fromPartyId: claim.party.id, toPartyId: target.party_id, toClaimId: target.id },
   ])

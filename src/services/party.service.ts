@@ -3,13 +3,20 @@ import type { Db, PartyRowUpdate } from '../db/schema.js'
 import { ApiError, invalidField, unknownReference } from '../errors/problems.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
-import type { VersionAuthorship } from '../repositories/record-version.js'
+import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
 import { isUuid } from '../schemas/common.schema.js'
-import type { CreatePartyInput, Party, PartyListFilter, UpdatePartyInput } from '../schemas/party.schema.js'
+import {
+  type CreatePartyInput,
+  type Party,
+  type PartyListFilter,
+  type PartyVersion,
+  PartyVersionSchema,
+  type UpdatePartyInput,
+} from '../schemas/party.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
 import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
-import { readRecord, recordKind, removeRecord, reviseRecord } from './record-revision.js'
+import { listRecordHistory, readRecord, recordKind, removeRecord, reviseRecord, snapshotOf } from './record-revision.js'
 
 export function toParty(row: PartyRecord): Party {
   return {
@@ -32,7 +39,7 @@ export function toParty(row: PartyRecord): Party {
   }
 }
 
-const PARTY = recordKind('party', 'parties', parties.findPartyByKey, toParty)
+const PARTY = recordKind('party', 'parties', parties.findPartyByKey, toParty, PartyVersionSchema.properties.party)
 
 export async function getParty(db: Db, key: string): Promise<Party> {
   return readRecord(db, PARTY, key)
@@ -68,7 +75,7 @@ export async function createParty(db: Db, input: CreatePartyInput, createdBy: st
   return inTransaction(db, (trx) => recordParty(trx, input, createdBy))
 }
 
-/** Records a party within the caller's transaction. */
+/** Records a party and its first version, made by `createdBy`, within the caller's transaction. */
 export async function recordParty(trx: Db, input: CreatePartyInput, createdBy: string | null): Promise<Party> {
   assertSlugShape(input.slug)
   const sideId = input.side === undefined ? null : await lockPartyReference(trx, input.side, 'side')
@@ -86,7 +93,10 @@ export async function recordParty(trx: Db, input: CreatePartyInput, createdBy: s
       created_by: createdBy,
     }),
   )
-  return getParty(trx, id)
+  const party = await getParty(trx, id)
+  const snapshot = snapshotOf(party, PARTY.versions.fields)
+  await insertVersions(trx, 'parties', [{ recordId: id, version: party.version, snapshot }], { recordedBy: createdBy })
+  return party
 }
 
 export async function updateParty(
@@ -97,7 +107,9 @@ export async function updateParty(
   recordedBy: string | null,
 ): Promise<Party> {
   if (patch.slug !== undefined) assertSlugShape(patch.slug)
-  return inTransaction(db, (trx) => reviseParty(trx, key, patch, precondition, { recordedBy }))
+  return inTransaction(db, (trx) =>
+    reviseParty(trx, key, patch, precondition, { recordedBy, editNote: patch.edit_note }),
+  )
 }
 
 /**
@@ -184,6 +196,13 @@ export async function deleteParty(
       },
     }),
   )
+}
+
+/** Every version of a party (by id or slug), newest first; the first is the current one, or its deletion. */
+export async function listPartyHistory(db: Db, key: string, limit: number, beforeVersion: number | undefined) {
+  return listRecordHistory(db, PARTY, key, limit, beforeVersion, (snapshot): Pick<PartyVersion, 'party'> => ({
+    party: snapshot as PartyVersion['party'],
+  }))
 }
 
 /** The id of the party a query parameter names by id or slug; a 422 naming the parameter when there is none. */

@@ -182,22 +182,24 @@ export interface DeletionEntry {
 }
 
 /**
- * Up to `limit + 1` versions of a record, newest first, below `beforeVersion` when given; `entry` names each
- * snapshot as the record's history shows it. The first is the current version. A deleted record keeps its
+ * Up to `limit + 1` versions of the record `key` names (its id, or a party's slug), newest first, below
+ * `beforeVersion` when given; `entry` names each snapshot as the record's history shows it. The first is the current version. A deleted record keeps its
  * history: its newest entry is the deletion, a version of its own (deleting counts as a change), with what the
  * record said when it was deleted.
  */
 export async function listRecordHistory<Row extends StoredRecord, T extends { version: number }, Entry>(
   db: Db,
   kind: RecordKind<VersionedTable, Row, T> & Required<Pick<RecordKind<VersionedTable, Row, T>, 'versions'>>,
-  id: string,
+  key: string,
   limit: number,
   beforeVersion: number | undefined,
   entry: (snapshot: unknown) => Entry,
 ): Promise<Array<VersionHeading & Entry & Partial<DeletionEntry>>> {
-  const live = await kind.find(db, id)
-  const tombstone = live === undefined ? await findTombstone(db, kind.name, id) : undefined
-  if (live === undefined && tombstone === undefined) throw await missingRecord(db, kind.name, id)
+  const live = await kind.find(db, key)
+  const tombstone = live === undefined ? await findTombstone(db, kind.name, key) : undefined
+  // The key may be a party's slug: its versions are under the id it names.
+  const id = live?.id ?? tombstone?.id
+  if (id === undefined) throw await missingRecord(db, kind.name, key)
   const rows = await listVersions(db, kind.versions.of, id, limit + 1, beforeVersion)
   const versions = rows.map((row) => ({
     version: row.version,

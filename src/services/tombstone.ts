@@ -52,7 +52,9 @@ export async function findTombstone(db: Db, kind: TombstoneKind, key: string): P
     }
     case 'party': {
       const row = await tombstones.findDeletedParty(db, key)
-      return row && { ...deletion('party', row, `${row.name} (${row.slug})`, null), version: row.version }
+      if (row === undefined) return undefined
+      const label = `${row.name} (${row.slug})`
+      return { ...deletion('party', row, label, `/v1/parties/${row.id}/history`), version: row.version }
     }
     case 'review': {
       const row = await tombstones.findDeletedReview(db, key)
@@ -70,7 +72,7 @@ export async function findTombstone(db: Db, kind: TombstoneKind, key: string): P
       if (row === undefined) return undefined
       const label = `${row.from_party_slug}'s claim ${row.kind} ${row.to_party_slug}'s claim`
       return {
-        ...deletion('link', row, label, null),
+        ...deletion('link', row, label, `/v1/links/${row.id}/history`),
         from_claim_id: row.from_claim_id,
         to_claim_id: row.to_claim_id,
         version: row.version,

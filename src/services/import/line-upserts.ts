@@ -135,7 +135,10 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
           'cannot change; give the line a new ref',
       )
     }
-    return (await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange)) ? 'updated' : 'unchanged'
+    const revised = await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange, {
+      recordedBy: ctx.createdBy,
+    })
+    return revised ? 'updated' : 'unchanged'
   }
   // Two claims have one live link at most: the same link under a new ref is adopted (a data set keeps any link it
   // finds there); another kind is refused by linkClaims, as the API refuses it.
@@ -145,7 +148,8 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
     if (ctx.existing === 'update') {
       const current = await links.findLinkById(ctx.trx, existing.id)
       if (current === undefined) throw await deletedRecord(ctx.trx, 'link', line.ref, existing.id)
-      if (await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange)) outcome = 'updated'
+      const authorship = { recordedBy: ctx.createdBy }
+      if (await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange, authorship)) outcome = 'updated'
     }
     await ctx.refs.bind('link', [{ ref: line.ref, id: existing.id }])
     return outcome
