@@ -183,9 +183,9 @@ export interface DeletionEntry {
 
 /**
  * Up to `limit + 1` versions of the record `key` names (its id, or a party's slug), newest first, below
- * `beforeVersion` when given; `entry` names each snapshot as the record's history shows it. The first is the current version. A deleted record keeps its
- * history: its newest entry is the deletion, a version of its own (deleting counts as a change), with what the
- * record said when it was deleted.
+ * `beforeVersion` when given; `entry` names each snapshot as the record's history shows it. The first is the
+ * current version. A deleted record keeps its history: its newest entry is the deletion, a version of its own
+ * (deleting counts as a change), with what the record said when it was deleted.
  */
 export async function listRecordHistory<Row extends StoredRecord, T extends { version: number }, Entry>(
   db: Db,
