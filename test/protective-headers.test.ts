@@ -189,6 +189,58 @@ t.test('CORS limited to configured origins', async (t) => {
   })
 })
 
+t.test('with a list of origins, every negotiated answer varies on both Origin and Accept', async (t) => {
+  const origin = 'http://a.example'
+  const { app } = await buildTestApp(t, { CORS_ORIGINS: `${origin}, http://b.example` })
+  const created = async (url: string, body: unknown) => {
+    const response = await call(app, 'POST', url, body)
+    if (response.status !== 201) throw new Error(`POST ${url}: ${response.status} ${response.raw}`)
+    return response.body as { id: string }
+  }
+  await created('/v1/parties', { slug: 'claimant', name: 'Claimant', kind: 'official' })
+  await created('/v1/parties', { slug: 'checker', name: 'Checker', kind: 'fact-checker' })
+  const claim = await created('/v1/claims', {
+    party: 'claimant',
+    text: 'It happened.',
+    stated_at: '2020-09-27T10:00:00Z',
+  })
+  const review = await created(`/v1/claims/${claim.id}/reviews`, {
+    reviewer: 'checker',
+    verdict: 'false',
+    rating_label: 'False',
+    published_at: '2020-09-28T08:00:00Z',
+    url: 'https://checker.example/it-happened',
+  })
+
+  const negotiated = [
+    '/v1/parties',
+    '/v1/claims',
+    `/v1/claims/${claim.id}`,
+    '/v1/links',
+    '/v1/disputes',
+    '/v1/disputes/matrix',
+    '/v1/response-times',
+    `/v1/claims/${claim.id}/reviews`,
+    '/v1/reviews',
+    `/v1/reviews/${review.id}`,
+  ]
+  const accepts: Record<string, string[]> = {
+    '/v1/disputes/matrix': ['application/json', 'text/csv'],
+    [`/v1/claims/${claim.id}`]: ['application/json', 'application/ld+json'],
+    [`/v1/reviews/${review.id}`]: ['application/json', 'application/ld+json'],
+  }
+  for (const url of negotiated) {
+    for (const accept of accepts[url] ?? ['application/json', 'text/csv', 'application/x-ndjson']) {
+      const response = await app.inject({ method: 'GET', url, headers: { origin, accept } })
+      t.equal(response.statusCode, 200, `${url} as ${accept}`)
+      const vary = listOf(response.headers.vary)
+      t.ok(vary.includes('origin'), `${url} as ${accept} varies on Origin (vary: ${response.headers.vary})`)
+      t.ok(vary.includes('accept'), `${url} as ${accept} varies on Accept (vary: ${response.headers.vary})`)
+      t.equal(new Set(vary).size, vary.length, `${url} as ${accept} names each header once`)
+    }
+  }
+})
+
 t.test('CORS_ORIGINS=none sends no CORS headers, and OPTIONS is no method of the API', async (t) => {
   const { app } = await buildTestApp(t, { CORS_ORIGINS: 'none' })
   const response = await call(app, 'GET', '/v1/parties', undefined, { origin: 'https://app.example.org' })

@@ -6,6 +6,7 @@ import { invalidField } from '../errors/problems.js'
 import type { CsvColumn } from '../schemas/export.schema.js'
 import { type ListFormat, MEDIA_TYPES } from '../schemas/list-format.schema.js'
 import type { ConcurrencySlots } from './concurrency-slots.js'
+import { varyOn } from './vary.js'
 
 /** In the order that wins a tie: `*∕*`, or no Accept at all, is the JSON page. */
 const NEGOTIATED = [MEDIA_TYPES.json, 'text/csv', MEDIA_TYPES.ndjson]
@@ -80,7 +81,8 @@ export async function sendExport<Item>(
   items: AsyncIterable<Item>,
   options: ExportOptions<Item>,
 ) {
-  reply.header('vary', 'Accept').type(MEDIA_TYPES[options.format])
+  varyOn(reply, 'Accept')
+  reply.type(MEDIA_TYPES[options.format])
   if (options.format === 'csv') reply.header('content-disposition', `attachment; filename="${options.name}.csv"`)
   // A HEAD asks for the headers only: the rows are never read (Fastify would read a stream body to its end).
   if (request.method === 'HEAD') return reply.send()

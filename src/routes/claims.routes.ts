@@ -17,6 +17,7 @@ import {
 import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
 import { CLAIM_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import { ClaimReviewDocumentSchema, JSON_LD } from '../schemas/claim-review.schema.js'
+import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as claims from '../services/claim.service.js'
 import { getClaimReviewDocument } from '../services/claim-review.service.js'
@@ -91,7 +92,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
           columns: CLAIM_CSV_COLUMNS,
         })
       }
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       const limit = pageLimit(query)
       const valueFits = sort === 'relevance' ? cursorPart.rank : cursorPart.timestamp
       const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits))
@@ -134,7 +135,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       if (request.accepts().type(CLAIM_MEDIA_TYPES) === JSON_LD) {
         const document = await getClaimReviewDocument(fastify.db, request.params.id)
         reply.type(JSON_LD)

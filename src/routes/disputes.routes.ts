@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { varyOn } from '../http/vary.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { NotModified, Page, problemResponses } from '../schemas/common.schema.js'
 import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
@@ -51,7 +52,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
           columns: DISPUTE_CSV_COLUMNS,
         })
       }
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       // Named apart from the claim list's sorts, so that a cursor of one list is refused by the other.
       const cursorSort = `disputes:${sort}`
       const limit = pageLimit(query)
@@ -111,7 +112,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
     },
     async (request, reply) => {
       const matrix = await disputes.getMatrix(fastify.db, request.query)
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       const csv =
         request.query.format === 'csv' ||
         (request.query.format === undefined && request.accepts().type(['application/json', 'text/csv']) === 'text/csv')

@@ -16,6 +16,7 @@ import {
   RebuttalSchema,
   UpdateLinkBody,
 } from '../schemas/link.schema.js'
+import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as links from '../services/link.service.js'
 import type { LinkListKey, RebuttalListKey } from '../services/link.service.js'
@@ -83,7 +84,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
           columns: LINK_CSV_COLUMNS,
         })
       }
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isTimestampKey)
       const rows = await links.listLinks(fastify.db, request.query, {

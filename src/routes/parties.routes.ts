@@ -13,6 +13,7 @@ import {
   PartyVersionSchema,
   UpdatePartyBody,
 } from '../schemas/party.schema.js'
+import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as parties from '../services/party.service.js'
 
@@ -73,7 +74,7 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
           columns: PARTY_CSV_COLUMNS,
         })
       }
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string')
       const afterSlug = cursor?.key[0] as string | undefined

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { type ExportRouteOptions, listFormat, sendExport } from '../http/export.js'
+import { varyOn } from '../http/vary.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { PartyParams } from '../schemas/party.schema.js'
 import {
@@ -72,7 +73,7 @@ const responseTimeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async 
       const format = listFormat(request, request.query.format)
       const rows = await allResponseTimes(fastify.db)
       if (format === 'json') {
-        reply.header('vary', 'accept')
+        varyOn(reply, 'Accept')
         return { data: rows }
       }
       return sendExport(request, reply, toAsync(rows), {

@@ -15,6 +15,7 @@ import {
   ReviewVersionSchema,
   UpdateReviewBody,
 } from '../schemas/review.schema.js'
+import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import { JSON_LD, SingleClaimReviewSchema } from '../schemas/claim-review.schema.js'
 import { getReviewClaimReviewDocument } from '../services/claim-review.service.js'
@@ -86,7 +87,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
         const items = await reviews.exportReviewsOfClaim(fastify.db, request.params.id, options.exportTimeoutMs)
         return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews' })
       }
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
       const after = cursor?.key as [string, string] | undefined
@@ -125,7 +126,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
         const items = await reviews.exportAllReviews(fastify.db, query, options.exportTimeoutMs)
         return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews' })
       }
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, ALL_ORDER, isValueIdKey(cursorPart.timestamp))
       const after = cursor?.key as [string, string] | undefined
@@ -168,7 +169,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       },
     },
     async (request, reply) => {
-      reply.header('vary', 'accept')
+      varyOn(reply, 'Accept')
       if (request.accepts().type(REVIEW_MEDIA_TYPES) === JSON_LD) {
         const document = await getReviewClaimReviewDocument(fastify.db, request.params.id)
         reply.type(JSON_LD)
