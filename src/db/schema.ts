@@ -21,6 +21,32 @@ export interface Database {
   idempotency_records: IdempotencyRecordTable
 }
 
+/**
+ * Every table, each after the tables its foreign keys point to (a table may point to itself): the order in which a
+ * copy of the whole database fills them (`npm run db:move`). A table of Database left out here does not compile.
+ */
+export const TABLES_IN_DEPENDENCY_ORDER = [
+  'api_keys',
+  'parties',
+  'party_versions',
+  'claims',
+  'claim_versions',
+  'links',
+  'link_versions',
+  'rebuttal_pairs',
+  'support_pairs',
+  'reviews',
+  'review_versions',
+  'import_refs',
+  'idempotency_records',
+  'rate_limit_counters',
+] as const satisfies readonly (keyof Database)[]
+
+type NothingLeftOut<Unlisted extends never> = Unlisted
+export type EveryTableInDependencyOrder = NothingLeftOut<
+  Exclude<keyof Database, (typeof TABLES_IN_DEPENDENCY_ORDER)[number]>
+>
+
 /** What every repository function takes first: the database, or a transaction opened by the caller. */
 export type Db = Kysely<Database>
 

@@ -165,3 +165,8 @@ export async function reviewsChanged(trx: Transaction, claimIds: Iterable<string
 export async function derivedStateDrift(db: Db): Promise<Drift[]> {
   return withoutClientTimeouts(() => withStatementTimeout(db, 0, (trx) => derived.findDrift(trx)))
 }
+
+/** derivedStateDrift within a transaction the caller holds: a copy of the database checks itself before it commits. */
+export function derivedStateDriftWithin(trx: Db): Promise<Drift[]> {
+  return derived.findDrift(trx)
+}
