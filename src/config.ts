@@ -47,6 +47,12 @@ export const SETTINGS = {
     default: 10,
     description: 'Connections in the pool to a PostgreSQL server.',
   }),
+  databasePreparedStatements: Type.Boolean({
+    default: true,
+    description:
+      'Send parameterised statements as named prepared statements, planned once per connection. `false` sends ' +
+      'unnamed ones, for a pooler in transaction mode (PgBouncer `pool_mode = transaction`). Ignored on the embedded database.',
+  }),
   statementTimeoutMs: Type.Integer({
     minimum: 100,
     maximum: 600_000,

@@ -74,6 +74,12 @@ t.test('an empty variable means unset', async (t) => {
   t.equal(loadConfig({ LOG_LEVEL: '' }).logLevel, 'info')
 })
 
+t.test('DATABASE_PREPARED_STATEMENTS is on unless turned off', async (t) => {
+  t.equal(loadConfig({}).databasePreparedStatements, true)
+  t.equal(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements, false)
+  t.ok(configError({ DATABASE_PREPARED_STATEMENTS: 'no' }) instanceof ConfigError)
+})
+
 t.test('MIGRATE_ON_START is a boolean', async (t) => {
   t.equal(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart, false)
   t.equal(loadConfig({ MIGRATE_ON_START: 'true' }).migrateOnStart, true)

@@ -59,6 +59,11 @@ export interface ServerDatabaseOptions {
   onIdleError?: (error: Error) => void
   /** Called when a query ran past queryTimeoutMs. */
   onQueryTimeout?: () => void
+  /**
+   * Whether parameterised statements run as named prepared statements (default true). A pooler in transaction mode
+   * hands each transaction to any server session, where a statement prepared in another one is unknown.
+   */
+  preparedStatements?: boolean
   /** The pg client class of the pool (the embedded database's waits for its worker). */
   client?: typeof pg.Client
 }
@@ -99,7 +104,10 @@ export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHand
   const connections = {
     connect: () =>
       pool.connect().then(
-        (client) => preparingClient(guardedClient(client, guard)),
+        (client) =>
+          options.preparedStatements === false
+            ? guardedClient(client, guard)
+            : preparingClient(guardedClient(client, guard)),
         (error: unknown) => {
           throw new DatabaseUnavailableError('no database connection could be had', { cause: error })
         },
@@ -224,6 +232,7 @@ export async function openDatabase(config: Config, events: DatabaseEvents = {}):
       statementTimeoutMs: config.statementTimeoutMs,
       connectTimeoutMs: config.databaseConnectTimeoutMs,
       queryTimeoutMs: config.databaseQueryTimeoutMs,
+      preparedStatements: config.databasePreparedStatements,
       onIdleError: events.onIdleError,
     })
   }

@@ -35,7 +35,7 @@ const preparedNames = new WeakMap<Client, Set<string>>()
  * files) go as before, through the simple protocol; so do cursors.
  *
  * Named statements belong to a session, so this does not work through a pooler in transaction mode (PgBouncer):
- * point DATABASE_URL at PostgreSQL or at a session-mode pooler.
+ * there, DATABASE_PREPARED_STATEMENTS=false leaves connections unwrapped.
  */
 export function preparingClient(client: Client): Client {
   const known = preparingClients.get(client)
