@@ -30,6 +30,7 @@ import linkRoutes from './routes/links.routes.js'
 import partyRoutes from './routes/parties.routes.js'
 import responseTimeRoutes from './routes/response-times.routes.js'
 import reviewRoutes from './routes/reviews.routes.js'
+import tombstoneRoutes from './routes/tombstones.routes.js'
 
 export interface AppOptions {
   config: Config
@@ -148,6 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     importSlots,
   })
   await app.register(reviewRoutes, exports)
+  await app.register(tombstoneRoutes, exports)
   await app.register(keyRoutes)
   await app.register(erasureRoutes)
   return app

@@ -15,6 +15,7 @@ import type {
   ImportRejected,
   ImportResult,
   ReviewVersion,
+  Tombstone,
 } from './helpers/wire-types.js'
 
 const { app, database, keys } = await buildTestApp(t)
@@ -39,7 +40,12 @@ async function rowCounts() {
 }
 
 const noDerivedErrors = { claims: [], links: [], pairs: [], copies: [] }
-const counts = (created: number, updated: number, unchanged: number) => ({ created, updated, unchanged })
+const counts = (created: number, updated: number, unchanged: number, deleted = 0) => ({
+  created,
+  updated,
+  unchanged,
+  deleted,
+})
 
 const firstImport = [
   { type: 'party', ref: 'azerbaijan', slug: 'azerbaijan', name: 'Azerbaijan', kind: 'state', country: 'AZ' },
@@ -321,6 +327,142 @@ t.test('a ref of a deleted record is a bad line: an import does not bring it bac
       },
     },
   ])
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+const deletionRecords = [
+  { type: 'party', ref: 'del-a', slug: 'del-a', name: 'Del A', kind: 'state' },
+  { type: 'party', ref: 'del-b', slug: 'del-b', name: 'Del B', kind: 'official' },
+  { type: 'party', ref: 'del-checker', slug: 'del-checker', name: 'Del Checker', kind: 'fact-checker' },
+  { type: 'party', ref: 'del-lonely', slug: 'del-lonely', name: 'Del Lonely', kind: 'media' },
+  { type: 'claim', ref: 'del-said', party: { ref: 'del-a' }, text: 'Said.', stated_at: '2021-05-01T10:00:00Z' },
+  { type: 'claim', ref: 'del-denied', party: { ref: 'del-b' }, text: 'Denied.', stated_at: '2021-05-01T11:00:00Z' },
+  { type: 'claim', ref: 'del-backed', party: { ref: 'del-b' }, text: 'Backed.', stated_at: '2021-05-01T12:00:00Z' },
+  { type: 'link', ref: 'del-rebuts', kind: 'rebuts', from: { ref: 'del-denied' }, to: { ref: 'del-said' } },
+  { type: 'link', ref: 'del-supports', kind: 'supports', from: { ref: 'del-backed' }, to: { ref: 'del-said' } },
+  {
+    type: 'review',
+    ref: 'del-check',
+    claim: { ref: 'del-said' },
+    reviewer: { ref: 'del-checker' },
+    verdict: 'false',
+    rating_label: 'False',
+    published_at: '2021-05-02T00:00:00Z',
+  },
+]
+const deletions = [
+  { type: 'deletion', of: 'link', ref: 'del-supports', deleted_at: '2021-06-01T08:00:00Z' },
+  { type: 'deletion', of: 'review', ref: 'del-check', deleted_at: '2021-06-02T08:00:00.250+02:00' },
+  { type: 'deletion', of: 'claim', ref: 'del-denied', deleted_at: '2021-06-03T08:00:00Z' },
+  { type: 'deletion', of: 'party', ref: 'del-lonely', deleted_at: '2021-06-04T08:00:00Z' },
+]
+
+t.test('a deletion line deletes the record its ref names as DELETE does, at the time it gives', async (t) => {
+  const response = await post([...deletionRecords, ...deletions])
+  t.equal(response.status, 200, response.raw)
+  t.same(response.body.counts, {
+    parties: counts(4, 0, 0, 1),
+    claims: counts(3, 0, 0, 1),
+    links: counts(2, 0, 0, 1),
+    reviews: counts(1, 0, 0, 1),
+  })
+  const said = (await call(app, 'GET', '/v1/claims?party=del-a')).body.data[0]
+  t.match(said, { text: 'Said.', status: 'unchallenged', rebuttal_count: 0, support_count: 0, review_count: 0 })
+
+  // Each deleted record answers 410 with the time its line gave, and the importing key as its deleter.
+  const tombstones = (await call(app, 'GET', '/v1/tombstones?deleted_after=2021-06&deleted_before=2021-07')).body
+  // Newest deleted first; the claim and its rebuttal share their time, and their ids order them.
+  t.same(
+    tombstones.data
+      .map((d: Tombstone) => [d.deleted_at, d.kind, d.label])
+      .sort()
+      .reverse(),
+    [
+      ['2021-06-04T08:00:00.000Z', 'party', 'Del Lonely (del-lonely)'],
+      ['2021-06-03T08:00:00.000Z', 'link', "del-b's claim rebuts del-a's claim"],
+      ['2021-06-03T08:00:00.000Z', 'claim', 'Del B: Denied.'],
+      ['2021-06-02T06:00:00.250Z', 'review', `Del Checker's review of claim ${said.id}`],
+      ['2021-06-01T08:00:00.000Z', 'link', "del-b's claim supports del-a's claim"],
+    ],
+    'the rebuttal of the deleted claim went with it, at its time',
+  )
+  t.same(
+    tombstones.data.map((d: Tombstone) => d.deleted_at),
+    tombstones.data
+      .map((d: Tombstone) => d.deleted_at)
+      .sort()
+      .reverse(),
+  )
+  for (const tombstone of tombstones.data) {
+    const path = { party: 'parties', claim: 'claims', review: 'reviews', link: 'links' }[tombstone.kind as 'claim']
+    const gone = await call(app, 'GET', `/v1/${path}/${tombstone.id}`)
+    t.equal(gone.status, 410, `${tombstone.kind} ${tombstone.label}`)
+    t.same(gone.body.tombstone, tombstone)
+    t.equal(tombstone.deleted_by?.name, 'test writer')
+  }
+  const claimId = tombstones.data.find((d: Tombstone) => d.kind === 'claim').id
+  const history = await call(app, 'GET', `/v1/claims/${claimId}/history`)
+  t.match(history.body.data[0], { version: 2, deleted: { deleted_at: '2021-06-03T08:00:00.000Z' } })
+  const matrix = await call(app, 'GET', '/v1/disputes/matrix?kind=rebuts')
+  t.notOk(
+    matrix.body.cells.some((cell: { claimant: { slug: string } }) => cell.claimant.slug === 'del-a'),
+    'the matrix no longer counts the deleted rebuttal',
+  )
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
+t.test('deletion lines: already deleted is unchanged; a bad kind, ref or time is a bad line', async (t) => {
+  const before = await rowCounts()
+  const again = await post(deletions)
+  t.equal(again.status, 200, again.raw)
+  t.same(again.body.counts, {
+    parties: counts(0, 0, 1),
+    claims: counts(0, 0, 1),
+    links: counts(0, 0, 1),
+    reviews: counts(0, 0, 1),
+  })
+  // The rebuttal went with its claim: a line deleting it is unchanged too, and keeps the claim's time.
+  const withClaim = await post([
+    { type: 'deletion', of: 'link', ref: 'del-rebuts', deleted_at: '2021-06-09T00:00:00Z' },
+  ])
+  t.same(withClaim.body.counts.links, counts(0, 0, 1))
+  const kept = await call(app, 'GET', '/v1/tombstones?kind=link&deleted_after=2021-06-03&deleted_before=2021-06-04')
+  t.equal(kept.body.data.length, 1, 'the link keeps the time it was deleted with its claim')
+  t.same(await rowCounts(), before)
+
+  const response = await post([
+    { type: 'deletion', of: 'claim', ref: 'del-backed', deleted_at: '2021-06-05T00:00:00Z' },
+    { type: 'deletion', of: 'comment', ref: 'del-said' },
+    { type: 'deletion', of: 'claim', ref: 'no-such-ref' },
+    { type: 'deletion', of: 'party', ref: 'del-said' },
+    { type: 'deletion', of: 'claim', ref: 'del-said', deleted_at: '2999-01-01T00:00:00Z' },
+    { type: 'deletion', of: 'claim', ref: 'del-said', deleted_at: 'yesterday' },
+    { type: 'deletion', of: 'party', ref: 'del-a' },
+    { type: 'deletion', of: 'claim', ref: 'del-said', note: 'why' },
+  ])
+  t.equal(response.status, 422, response.raw)
+  const errors: ImportLineError[] = response.body.line_errors
+  t.same(
+    errors.map((e) => [e.line, e.ref, e.problem.status, e.problem.errors?.map((f) => f.field) ?? e.problem.code]),
+    [
+      [2, 'del-said', 400, ['of']],
+      [3, 'no-such-ref', 422, ['ref']],
+      [4, 'del-said', 422, ['ref']],
+      [5, 'del-said', 422, ['deleted_at']],
+      [6, 'del-said', 400, ['deleted_at']],
+      [7, 'del-a', 409, 'conflict'],
+      [8, 'del-said', 400, ['note']],
+    ],
+  )
+  t.match(errors[1]?.problem.detail, /no claim has the import ref no-such-ref/)
+  t.match(errors[5]?.problem.detail, /still has 1 claim/)
+  const backed = await call(app, 'GET', '/v1/claims?party=del-b')
+  t.same(
+    backed.body.data.map((claim: { text: string }) => claim.text),
+    ['Backed.'],
+    'all or nothing: the good deletion line was rolled back with the rest',
+  )
+  t.same(await rowCounts(), before, 'not a row changed')
   t.same(await derivedStateErrors(database.db), noDerivedErrors)
 })
 

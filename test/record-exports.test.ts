@@ -6,6 +6,7 @@ import {
   MATRIX_CSV_COLUMNS,
   PARTY_CSV_COLUMNS,
   REVIEW_CSV_COLUMNS,
+  TOMBSTONE_CSV_COLUMNS,
 } from '../src/schemas/export.schema.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 
@@ -335,6 +336,7 @@ t.test('the HTTP contract documents exactly these CSV columns', async (t) => {
     ['Link columns', LINK_CSV_COLUMNS],
     ['Party columns', PARTY_CSV_COLUMNS],
     ['Review columns', REVIEW_CSV_COLUMNS],
+    ['Tombstone columns', TOMBSTONE_CSV_COLUMNS],
     ['Matrix columns', MATRIX_CSV_COLUMNS],
   ] as const) {
     const section = contract.split(`| ${heading}`)[1]?.split('\n\n')[0] ?? ''

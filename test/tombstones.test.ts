@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { derivedStateDrift } from '../src/services/derived-state.js'
 import type { Tombstone } from '../src/schemas/tombstone.schema.js'
+import { TOMBSTONE_CSV_COLUMNS } from '../src/schemas/export.schema.js'
 import { bearer, buildTestApp, call } from './helpers/test-app.js'
 import type { Claim, ClaimVersion, Link, Party, Problem, Review, ReviewVersion } from './helpers/wire-types.js'
 
@@ -454,4 +455,108 @@ t.test('a party is erased once nothing names it, deleted or not', async (t) => {
   t.equal((await call(app, 'POST', '/v1/parties/live-and-erased/erase', undefined, bearer(keys.admin))).status, 200)
   t.equal((await call(app, 'GET', '/v1/parties/live-and-erased')).status, 404)
   t.same(await drift(), [])
+})
+
+t.test('GET /v1/tombstones lists what was deleted, newest first, as pages, CSV and NDJSON', async (t) => {
+  // Deleted by this test only: those of the tests before it are older.
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  const since = new Date().toISOString()
+  await party('list-a')
+  await party('list-b')
+  await party('list-lonely')
+  await created<Party>('/v1/parties', { slug: 'list-checker', name: 'List Checker', kind: 'fact-checker' })
+  const said = await claim('list-a', 'A claim that stays.')
+  const answer = await claim('list-b', 'An answer soon deleted.', '2020-10-07T00:00:00Z')
+  const link = await created<Link>('/v1/links', { from_claim_id: answer.id, to_claim_id: said.id, kind: 'rebuts' })
+  const review = await created<Review>(`/v1/claims/${said.id}/reviews`, {
+    reviewer: 'list-checker',
+    verdict: 'false',
+    rating_label: 'False',
+    published_at: '2020-10-09T00:00:00Z',
+  })
+  for (const path of [`/v1/reviews/${review.id}`, `/v1/links/${link.id}`, `/v1/claims/${answer.id}`]) {
+    t.equal((await call(app, 'DELETE', path)).status, 204, path)
+  }
+  t.equal((await call(app, 'DELETE', '/v1/parties/list-lonely', undefined, bearer(keys.admin))).status, 204)
+
+  const mine = `deleted_after=${encodeURIComponent(since)}`
+  const first = await call(app, 'GET', `/v1/tombstones?${mine}&limit=3`)
+  t.equal(first.status, 200)
+  t.equal(first.body.data.length, 3)
+  t.match(first.headers.link, /rel="next"/)
+  const rest = await call(app, 'GET', `/v1/tombstones?${mine}&limit=3&cursor=${first.body.next_cursor}`)
+  t.equal(rest.body.next_cursor, null)
+  const listed = [...first.body.data, ...rest.body.data] as Tombstone[]
+  t.same(
+    listed.map((tombstone) => `${tombstone.kind} ${tombstone.id}`).sort(),
+    [
+      `claim ${answer.id}`,
+      `link ${link.id}`,
+      `party ${(await call(app, 'GET', '/v1/parties/list-lonely')).body.tombstone.id}`,
+      `review ${review.id}`,
+    ].sort(),
+    'each deleted record once',
+  )
+  t.same(
+    listed.map((tombstone) => tombstone.deleted_at),
+    listed
+      .map((tombstone) => tombstone.deleted_at)
+      .sort()
+      .reverse(),
+    'newest deleted first',
+  )
+  const paths = { party: 'parties', claim: 'claims', review: 'reviews', link: 'links' }
+  for (const tombstone of listed) {
+    const gone = await call(app, 'GET', `/v1/${paths[tombstone.kind]}/${tombstone.id}`)
+    t.same(gone.body.tombstone, tombstone, `${tombstone.kind}: the tombstone its 410 answers with`)
+  }
+
+  const claims = await call(app, 'GET', `/v1/tombstones?${mine}&kind=claim`)
+  t.same(
+    claims.body.data.map((tombstone: Tombstone) => tombstone.id),
+    [answer.id],
+  )
+  const before = await call(app, 'GET', `/v1/tombstones?deleted_before=${encodeURIComponent(since)}`)
+  t.notOk(
+    (before.body.data as Tombstone[]).some((tombstone) => listed.some((mineToo) => mineToo.id === tombstone.id)),
+    'deleted_before leaves them out',
+  )
+  t.ok(before.body.data.length > 0, 'the earlier tests deleted records too')
+
+  const ndjson = await call(app, 'GET', `/v1/tombstones?${mine}`, undefined, { accept: 'application/x-ndjson' })
+  t.equal(ndjson.status, 200)
+  t.same(
+    ndjson.raw
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line)),
+    (await call(app, 'GET', `/v1/tombstones?${mine}`)).body.data,
+    'each line an item of the JSON list, in its order',
+  )
+  const csv = await call(app, 'GET', `/v1/tombstones?${mine}&format=csv`)
+  t.equal(csv.status, 200)
+  t.equal(csv.headers['content-disposition'], 'attachment; filename="tombstones.csv"')
+  const rows = csv.raw.split('\r\n').filter((line) => line !== '')
+  t.equal(rows[0], TOMBSTONE_CSV_COLUMNS.map((column) => column.name).join(','))
+  t.equal(rows.length, 5, 'a header and a row per tombstone')
+  t.ok(
+    rows.some((row) => row.startsWith(`claim,${answer.id},The list-b: An answer soon deleted.,`)),
+    "a claim's row: its kind, id and label",
+  )
+
+  for (const [query, status, field] of [
+    ['format=csv&limit=5', 400, 'limit'],
+    ['kind=comment', 400, 'kind'],
+    ['deleted_after=yesterday', 400, 'deleted_after'],
+    [`cursor=${(await call(app, 'GET', '/v1/links?limit=1')).body.next_cursor ?? 'abc'}`, 400, 'cursor'],
+  ] as const) {
+    const response = await call(app, 'GET', `/v1/tombstones?${query}`)
+    t.equal(response.status, status, query)
+    t.equal((response.body as Problem).errors?.[0]?.field, field, query)
+  }
+
+  // An erased record leaves no tombstone.
+  t.equal((await call(app, 'POST', `/v1/claims/${answer.id}/erase`, undefined, bearer(keys.admin))).status, 200)
+  const after = await call(app, 'GET', `/v1/tombstones?${mine}&kind=claim`)
+  t.same(after.body.data, [])
 })

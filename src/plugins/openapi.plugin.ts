@@ -124,7 +124,11 @@ export default fp(
             description: 'Which claims are disputed, by whom and since when; the exchange around a claim.',
           },
           { name: 'reviews', description: "Fact-checkers' verdicts on claims, also served as schema.org ClaimReview." },
-          { name: 'import', description: 'Bulk import of parties, claims, links and reviews from NDJSON.' },
+          {
+            name: 'tombstones',
+            description: 'Deleted records, as their 410 answers describe them: to carry deletions elsewhere.',
+          },
+          { name: 'import', description: 'Bulk import of parties, claims, links, reviews and deletions from NDJSON.' },
           { name: 'keys', description: 'API keys and their scopes; for admin keys.' },
           { name: 'operations', description: 'Health, readiness and the API description.' },
         ],

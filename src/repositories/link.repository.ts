@@ -1,7 +1,7 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { Db, LinkTable, TimePrecision } from '../db/schema.js'
 import { type AnsweredClaimCopy, linkCopies } from './derived-state.repository.js'
-import { softDeletion } from './record-version.js'
+import { type DeletionStamp, softDeletion } from './record-version.js'
 
 export type LinkKind = LinkTable['kind']
 
@@ -96,10 +96,10 @@ export async function insertLink(db: Db, link: NewLink) {
  * Deletes every live link from or to a claim (a deleted claim neither answers nor is answered), and returns
  * what they joined, for the counts that follow them.
  */
-export async function softDeleteLinksOfClaim(db: Db, claimId: string, deletedBy: string | null) {
+export async function softDeleteLinksOfClaim(db: Db, claimId: string, stamp: DeletionStamp) {
   return db
     .updateTable('links')
-    .set(softDeletion(deletedBy))
+    .set(softDeletion(stamp))
     .where((eb) => eb.or([eb('from_claim_id', '=', claimId), eb('to_claim_id', '=', claimId)]))
     .where('deleted_at', 'is', null)
     .returning(['kind', 'from_party_id', 'to_party_id', 'to_claim_id'])

@@ -8,13 +8,19 @@ import type { Database, Db } from '../db/schema.js'
 export const nextVersion = () => ({ version: sql<number>`version + 1`, updated_at: sql<Date>`now()` })
 
 /**
- * A soft delete by the API key `deletedBy` (null without one): the record leaves every read, and the deletion
- * counts as a change.
+ * Who deleted a record, and when: the API key (null without one), and the time, now unless told otherwise (an
+ * import stating a deletion keeps the time it happened).
  */
-export const softDeletion = (deletedBy: string | null) => ({
+export interface DeletionStamp {
+  by: string | null
+  at?: Date
+}
+
+/** A soft delete: the record leaves every read, and the deletion counts as a change. */
+export const softDeletion = (stamp: DeletionStamp) => ({
   ...nextVersion(),
-  deleted_at: sql<Date>`now()`,
-  deleted_by: deletedBy,
+  deleted_at: stamp.at === undefined ? sql<Date>`now()` : stamp.at,
+  deleted_by: stamp.by,
 })
 
 /** The tables of records that carry a version and are deleted softly. */
@@ -44,13 +50,8 @@ export async function updateRecord<T extends VersionedTable>(
     .execute()
 }
 
-export async function softDeleteRecord(
-  db: Db,
-  table: VersionedTable,
-  id: string,
-  deletedBy: string | null,
-): Promise<void> {
-  await db.updateTable(table).set(softDeletion(deletedBy)).where('id', '=', id).execute()
+export async function softDeleteRecord(db: Db, table: VersionedTable, id: string, stamp: DeletionStamp): Promise<void> {
+  await db.updateTable(table).set(softDeletion(stamp)).where('id', '=', id).execute()
 }
 
 /** Versions of a record, newest first, below `beforeVersion` when given. */

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db, NewReviewRow } from '../db/schema.js'
-import { softDeletion } from './record-version.js'
+import { type DeletionStamp, softDeletion } from './record-version.js'
 
 /**
  * Whether the claim still says what the review rated: the rated version's text and quote are the claim's own.
@@ -96,10 +96,10 @@ export async function listReviews(db: Db, query: ReviewListQuery) {
 }
 
 /** A deleted claim's reviews go with it. */
-export async function softDeleteReviewsOfClaim(db: Db, claimId: string, deletedBy: string | null): Promise<void> {
+export async function softDeleteReviewsOfClaim(db: Db, claimId: string, stamp: DeletionStamp): Promise<void> {
   await db
     .updateTable('reviews')
-    .set(softDeletion(deletedBy))
+    .set(softDeletion(stamp))
     .where('claim_id', '=', claimId)
     .where('deleted_at', 'is', null)
     .execute()

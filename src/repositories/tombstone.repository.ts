@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { Db } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
+import { TOMBSTONE_KINDS, type TombstoneKind } from '../schemas/tombstone.schema.js'
 
 /**
  * Deleted records, as their tombstones tell of them: what names each, its version at deletion, and when and by
@@ -101,4 +102,96 @@ export async function findDeletedLink(db: Db, id: string): Promise<LinkTombstone
     LEFT JOIN api_keys k ON k.id = l.deleted_by
     WHERE l.id = ${id.toLowerCase()} AND l.deleted_at IS NOT NULL`.execute(db)
   return rows[0]
+}
+
+/**
+ * A row of the list of every tombstone: what every deleted record has, and what names it, by kind (null where
+ * the kind has none). `party_*` is a claim's party, a review's reviewer, or the deleted party itself.
+ */
+export interface ListedTombstoneRow extends DeletionRow {
+  kind: TombstoneKind
+  text: string | null
+  party_id: string | null
+  party_slug: string | null
+  party_name: string | null
+  claim_id: string | null
+  link_kind: string | null
+  from_claim_id: string | null
+  to_claim_id: string | null
+  from_party_slug: string | null
+  to_party_slug: string | null
+}
+
+export interface TombstoneListQuery {
+  kind?: TombstoneKind
+  /** Deleted at or after this instant. */
+  deletedAfter?: string
+  /** Deleted before this instant. */
+  deletedBefore?: string
+  /** The deleted_at and id of the last row of the previous page. */
+  after?: [string, string]
+  limit: number
+}
+
+/**
+ * The deleted records of each kind, as one list's branches: the same columns, each read newest deleted first
+ * through its kind's index of deleted records.
+ */
+const TOMBSTONE_BRANCHES: Record<TombstoneKind, { table: string; columns: string; joins: string }> = {
+  party: {
+    table: 'parties',
+    columns: `NULL::text AS text, t.id AS party_id, t.slug AS party_slug, t.name AS party_name, NULL::uuid AS claim_id,
+              NULL::text AS link_kind, NULL::uuid AS from_claim_id, NULL::uuid AS to_claim_id,
+              NULL::text AS from_party_slug, NULL::text AS to_party_slug`,
+    joins: '',
+  },
+  claim: {
+    table: 'claims',
+    columns: `t.text, p.id AS party_id, p.slug AS party_slug, p.name AS party_name, NULL::uuid AS claim_id,
+              NULL::text AS link_kind, NULL::uuid AS from_claim_id, NULL::uuid AS to_claim_id,
+              NULL::text AS from_party_slug, NULL::text AS to_party_slug`,
+    joins: 'JOIN parties p ON p.id = t.party_id',
+  },
+  review: {
+    table: 'reviews',
+    columns: `NULL::text AS text, p.id AS party_id, p.slug AS party_slug, p.name AS party_name, t.claim_id,
+              NULL::text AS link_kind, NULL::uuid AS from_claim_id, NULL::uuid AS to_claim_id,
+              NULL::text AS from_party_slug, NULL::text AS to_party_slug`,
+    joins: 'JOIN parties p ON p.id = t.reviewer_party_id',
+  },
+  link: {
+    table: 'links',
+    columns: `NULL::text AS text, NULL::uuid AS party_id, NULL::text AS party_slug, NULL::text AS party_name,
+              NULL::uuid AS claim_id, t.kind AS link_kind, t.from_claim_id, t.to_claim_id,
+              fp.slug AS from_party_slug, tp.slug AS to_party_slug`,
+    joins: 'JOIN parties fp ON fp.id = t.from_party_id JOIN parties tp ON tp.id = t.to_party_id',
+  },
+}
+
+/** Deleted records of every kind (or one), newest deleted first, `limit` rows at most. */
+export async function listTombstones(db: Db, query: TombstoneListQuery): Promise<ListedTombstoneRow[]> {
+  const conditions = [sql`t.deleted_at IS NOT NULL`]
+  if (query.deletedAfter !== undefined) conditions.push(sql`t.deleted_at >= ${query.deletedAfter}::timestamptz`)
+  if (query.deletedBefore !== undefined) conditions.push(sql`t.deleted_at < ${query.deletedBefore}::timestamptz`)
+  if (query.after !== undefined) {
+    const [deletedAt, id] = query.after
+    conditions.push(sql`(t.deleted_at, t.id) < (${deletedAt}::timestamptz, ${id}::uuid)`)
+  }
+  const where = sql.join(conditions, sql` AND `)
+  const kinds = query.kind === undefined ? TOMBSTONE_KINDS : [query.kind]
+  const branches = kinds.map((kind) => {
+    const { table, columns, joins } = TOMBSTONE_BRANCHES[kind]
+    return sql`(SELECT ${kind}::text AS kind, t.id, t.version, t.deleted_at, t.deleted_by, ${sql.raw(columns)}
+      FROM ${sql.raw(table)} t ${sql.raw(joins)}
+      WHERE ${where}
+      ORDER BY t.deleted_at DESC, t.id DESC
+      LIMIT ${query.limit})`
+  })
+  const { rows } = await sql<ListedTombstoneRow>`
+    SELECT d.*, k.id AS deleted_by_id, k.name AS deleted_by_name
+    FROM (${sql.join(branches, sql` UNION ALL `)}) d
+    LEFT JOIN api_keys k ON k.id = d.deleted_by
+    ORDER BY d.deleted_at DESC, d.id DESC
+    LIMIT ${query.limit}`.execute(db)
+  return rows
 }

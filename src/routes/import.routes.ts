@@ -41,17 +41,18 @@ const importRoutes: FastifyPluginAsyncTypebox<ImportRoutesOptions> = async (fast
       config: { idempotentBody: 'read-by-handler' },
       schema: {
         operationId: 'importRecords',
-        summary: 'Import parties, claims, links and reviews from NDJSON',
+        summary: 'Import parties, claims, links, reviews and deletions from NDJSON',
         description:
-          'One JSON object per line, each with a `type` (party, claim, link or review) and a caller-chosen `ref`, ' +
+          'One JSON object per line, each with a `type` (party, claim, link, review or deletion) and a `ref`, ' +
           'and otherwise the fields the API takes to create that record. A reference to another record is what ' +
           'the API takes (a party id or slug, a claim id) or `{"ref": …}`, naming a record by the ref an earlier ' +
           'line or import gave it. A known ref updates its record to what the line says (an optional field left ' +
           'out is cleared); an unknown ref creates the record; a party line with a new ref and the slug of a live ' +
           'party, a link line for two claims already linked so, and a review line for a claim its reviewer ' +
-          'already reviewed, adopt that record. The body streams, in one transaction: every bad line is reported ' +
-          'with its number. all-or-nothing (the default) then writes nothing and answers 422; best-effort keeps ' +
-          'the good lines.',
+          'already reviewed, adopt that record. A deletion line (`of` a kind, and the `ref` of such a record) ' +
+          'deletes that record as DELETE does, at its `deleted_at`: a record deleted already is unchanged. The ' +
+          'body streams, in one transaction: every bad line is reported with its number. all-or-nothing (the ' +
+          'default) then writes nothing and answers 422; best-effort keeps the good lines.',
         tags: ['import'],
         querystring: ImportQuery,
         body: { content: { [NDJSON]: { schema: ImportLineSchema } } },

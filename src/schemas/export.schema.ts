@@ -4,6 +4,7 @@ import type { Dispute, Matrix } from './dispute.schema.js'
 import type { Link } from './link.schema.js'
 import type { Party } from './party.schema.js'
 import type { Review } from './review.schema.js'
+import type { Tombstone } from './tombstone.schema.js'
 
 /** A CSV column: its header, what it holds (for the documentation), and its value in the item's JSON form. */
 export interface CsvColumn<Item> {
@@ -191,6 +192,26 @@ export const REVIEW_CSV_COLUMNS: CsvColumn<Review>[] = [
   { name: 'version', description: 'Its version, as in its ETag.', value: (r) => r.version },
   { name: 'created_at', description: 'When it was recorded.', value: (r) => r.created_at },
   { name: 'updated_at', description: 'When it was last edited.', value: (r) => r.updated_at },
+]
+
+/** A tombstone in CSV: what the deleted record was, and when and by which key it was deleted. */
+export const TOMBSTONE_CSV_COLUMNS: CsvColumn<Tombstone>[] = [
+  { name: 'kind', description: '`party`, `claim`, `review` or `link`.', value: (d) => d.kind },
+  { name: 'id', description: 'The id of the deleted record.', value: (d) => d.id },
+  { name: 'label', description: 'What it was, in a few words.', value: (d) => d.label },
+  { name: 'deleted_at', description: 'When it was deleted.', value: (d) => d.deleted_at },
+  {
+    name: 'deleted_by_id',
+    description: 'The API key that deleted it (empty when none was recorded).',
+    value: (d) => d.deleted_by?.id ?? null,
+  },
+  { name: 'deleted_by_name', description: "That key's name.", value: (d) => d.deleted_by?.name ?? null },
+  { name: 'history', description: 'The path of its history, for claims and reviews.', value: (d) => d.history },
+  { name: 'party_slug', description: "A claim's party slug.", value: (d) => d.party?.slug ?? null },
+  { name: 'reviewer_slug', description: "A review's reviewer slug.", value: (d) => d.reviewer?.slug ?? null },
+  { name: 'claim_id', description: 'The claim a review was of.', value: (d) => d.claim_id ?? null },
+  { name: 'from_claim_id', description: "A link's responding claim.", value: (d) => d.from_claim_id ?? null },
+  { name: 'to_claim_id', description: "A link's answered claim.", value: (d) => d.to_claim_id ?? null },
 ]
 
 /** A cell of the dispute matrix in CSV: one row per (claimant, responder) pair, with its count. */

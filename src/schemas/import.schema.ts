@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { CreateClaimBody } from './claim.schema.js'
-import { ProblemSchema, Uuid } from './common.schema.js'
-import { TombstoneSchema } from './tombstone.schema.js'
+import { DateTime, ProblemSchema, Uuid } from './common.schema.js'
+import { TOMBSTONE_KINDS, TombstoneSchema } from './tombstone.schema.js'
 import { CreateLinkBody } from './link.schema.js'
 import { CreatePartyBody, PartyKey } from './party.schema.js'
 import { CreateReviewBody } from './review.schema.js'
@@ -106,24 +106,52 @@ export const ReviewLine = Type.Object(
 )
 export type ReviewLineInput = Static<typeof ReviewLine>
 
-export const IMPORT_LINE_TYPES = ['party', 'claim', 'link', 'review'] as const
+/** A line that deletes the record an earlier line, or an earlier import, gave its ref, as DELETE does. */
+export const DeletionLine = Type.Object(
+  {
+    type: Type.Literal('deletion'),
+    of: StringEnum(TOMBSTONE_KINDS, { description: 'The kind of the record it deletes.' }),
+    ref: Type.String({
+      ...Ref,
+      description:
+        'The import ref of the record it deletes, given by an earlier line of this import or by an earlier import.',
+    }),
+    deleted_at: Type.Optional(
+      Type.String({
+        ...DateTime,
+        description:
+          'When the record was deleted, as its tombstone says (`deleted_at` of GET /v1/tombstones), not later than ' +
+          'now; the time of the import when left out.',
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'ImportDeletionLine' },
+)
+export type DeletionLineInput = Static<typeof DeletionLine>
+
+export const IMPORT_LINE_TYPES = ['party', 'claim', 'link', 'review', 'deletion'] as const
 export type ImportLineType = (typeof IMPORT_LINE_TYPES)[number]
 
 /** For the OpenAPI document: what one line of the body holds. Each line is checked against its own type's schema. */
-export const ImportLineSchema = Type.Union([PartyLine, ClaimLine, LinkLine, ReviewLine], {
+export const ImportLineSchema = Type.Union([PartyLine, ClaimLine, LinkLine, ReviewLine, DeletionLine], {
   title: 'ImportLine',
   description:
     'One JSON object per line (NDJSON; blank lines are skipped), each with its type and ref. The fields are those ' +
     'the API takes to create the record; a reference to another record is what the API takes (an id, a slug) or ' +
     '{"ref": …}. A line whose ref is known updates that record to what the line says (an optional field it leaves ' +
-    'out is cleared); an unknown ref creates the record.',
+    'out is cleared); an unknown ref creates the record. A deletion line deletes the record of kind `of` that its ' +
+    'ref names, as DELETE does, at the time it gives.',
 })
 
 const Counts = Type.Object(
   {
     created: Type.Integer({ minimum: 0 }),
     updated: Type.Integer({ minimum: 0 }),
-    unchanged: Type.Integer({ minimum: 0 }),
+    unchanged: Type.Integer({
+      minimum: 0,
+      description: 'Lines that changed nothing: the record said that already, or a deletion line found it deleted.',
+    }),
+    deleted: Type.Integer({ minimum: 0, description: 'Records that deletion lines deleted.' }),
   },
   { additionalProperties: false },
 )
@@ -174,7 +202,8 @@ export const ImportResultSchema = Type.Object(
   },
   {
     title: 'ImportResult',
-    description: 'What an import did: records created, updated and left unchanged, per kind, and the bad lines.',
+    description:
+      'What an import did: records created, updated, left unchanged and deleted, per kind, and the bad lines.',
   },
 )
 export type ImportResult = Static<typeof ImportResultSchema>

@@ -1,6 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, ProblemSchema, Uuid } from './common.schema.js'
+import { DateTime, Nullable, PageQuery, ProblemSchema, Uuid } from './common.schema.js'
+import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
+import { PartialDateTime } from './time.schema.js'
 
 export const TOMBSTONE_KINDS = ['party', 'claim', 'review', 'link'] as const
 export type TombstoneKind = (typeof TOMBSTONE_KINDS)[number]
@@ -76,3 +78,27 @@ export const GoneProblemSchema = Type.Object(
     description: 'A problem about a deleted record (410 Gone), with its tombstone.',
   },
 )
+
+export const TombstoneListQuery = Type.Object(
+  {
+    ...PageQuery,
+    ...ListFormatQuery,
+    kind: Type.Optional(StringEnum(TOMBSTONE_KINDS, { description: 'Only the deleted records of this kind.' })),
+    deleted_after: Type.Optional(
+      Type.String({
+        ...PartialDateTime,
+        description:
+          'Only records deleted at or after the start of this time: `2020-10-07` takes in the whole day; what ' +
+          'was deleted since the last export, given its time.',
+      }),
+    ),
+    deleted_before: Type.Optional(
+      Type.String({
+        ...PartialDateTime,
+        description: 'Only records deleted before the start of this time: `2020-10-07` leaves out the whole day.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type TombstoneListFilter = Static<typeof TombstoneListQuery>

@@ -423,37 +423,51 @@ export async function deleteClaim(
   precondition: Precondition<Claim>,
   deleter: ApiKeyIdentity | null,
 ): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    await derived.lockClaimWithAnswered(trx, id)
-    await removeRecord(trx, CLAIM, id, precondition, deleter?.id ?? null, {
-      check: async (current) => {
-        if (deleter !== null && grants(deleter.scopes, 'admin')) return
-        const others = await claims.othersWorkOnClaim(trx, current.id, deleter?.id ?? null)
-        if (others.links > 0 || others.reviews > 0) {
-          throw new ApiError(
-            'conflict',
-            `claim ${current.id} has ${others.links} link(s) and ${others.reviews} review(s) made with other API ` +
-              'keys, which deleting it would delete too; their keys may delete them first, or an admin key the claim',
-          )
-        }
-      },
-      // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
-      // longer count it.
-      follow: async (current) => {
-        const removed = await links.softDeleteLinksOfClaim(trx, current.id, deleter?.id ?? null)
-        await reviews.softDeleteReviewsOfClaim(trx, current.id, deleter?.id ?? null)
-        await derived.claimDeleted(
-          trx,
-          current.id,
-          removed.map((link) => ({
-            kind: link.kind,
-            fromPartyId: link.from_party_id,
-            toPartyId: link.to_party_id,
-            toClaimId: link.to_claim_id,
-          })),
+  await inTransaction(db, (trx) => removeClaim(trx, id, precondition, deleter))
+}
+
+/**
+ * Deletes a claim within the caller's transaction, as deleteClaim does; `options.at` dates the deletion (an
+ * import stating when it happened), and `options.pairCounts` defers the matrix's counts to the caller's end.
+ */
+export async function removeClaim(
+  trx: Transaction,
+  id: string,
+  precondition: Precondition<Claim>,
+  deleter: ApiKeyIdentity | null,
+  options: { at?: Date; pairCounts?: derived.PendingPairCounts } = {},
+): Promise<void> {
+  const stamp = { by: deleter?.id ?? null, at: options.at }
+  await derived.lockClaimWithAnswered(trx, id)
+  await removeRecord(trx, CLAIM, id, precondition, stamp, {
+    check: async (current) => {
+      if (deleter !== null && grants(deleter.scopes, 'admin')) return
+      const others = await claims.othersWorkOnClaim(trx, current.id, deleter?.id ?? null)
+      if (others.links > 0 || others.reviews > 0) {
+        throw new ApiError(
+          'conflict',
+          `claim ${current.id} has ${others.links} link(s) and ${others.reviews} review(s) made with other API ` +
+            'keys, which deleting it would delete too; their keys may delete them first, or an admin key the claim',
         )
-      },
-    })
+      }
+    },
+    // A deleted claim neither answers nor is answered: its links go with it, and the claims it answered no
+    // longer count it.
+    follow: async (current) => {
+      const removed = await links.softDeleteLinksOfClaim(trx, current.id, stamp)
+      await reviews.softDeleteReviewsOfClaim(trx, current.id, stamp)
+      await derived.claimDeleted(
+        trx,
+        current.id,
+        removed.map((link) => ({
+          kind: link.kind,
+          fromPartyId: link.from_party_id,
+          toPartyId: link.to_party_id,
+          toClaimId: link.to_claim_id,
+        })),
+        options.pairCounts,
+      )
+    },
   })
 }
 

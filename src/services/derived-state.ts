@@ -67,9 +67,9 @@ const pairChange = (link: LinkEvent, delta: number): LinkChange => ({
 const distinct = (ids: Iterable<string>) => [...new Set(ids)]
 
 /**
- * The pair counts of links made by a write of many links, summed per kind and (claimant, rebutter) pair as they
- * are made, to move once at its end (settlePairCounts), in key order: memory grows with the pairs of parties,
- * not with the links.
+ * The pair counts of links made (or deleted) by a write of many, summed per kind and (claimant, rebutter) pair as
+ * they are made, to move once at its end (settlePairCounts), in key order: memory grows with the pairs of
+ * parties, not with the links.
  */
 export class PendingPairCounts {
   private readonly deltas = new Map<string, LinkChange>()
@@ -103,29 +103,43 @@ export async function settlePairCounts(trx: Transaction, pending: PendingPairCou
   await derived.countResponsePairs(trx, pending.changes())
 }
 
-/** Links were deleted: the matrix's pair counts move, and the answered claims (locked) are recounted. */
-export async function linksRemoved(trx: Transaction, removed: LinkEvent[]): Promise<void> {
-  await uncountLinks(trx, removed, removed)
+/**
+ * Links were deleted: the answered claims (locked) are recounted, and the matrix's pair counts move now or, given
+ * `pending`, when the caller settles them.
+ */
+export async function linksRemoved(trx: Transaction, removed: LinkEvent[], pending?: PendingPairCounts): Promise<void> {
+  await uncountLinks(trx, removed, removed, pending)
 }
 
 /**
- * A claim was deleted, with `removed`, the links from and to it: the pair counts move, and the claims it
- * answered (locked with it by lockClaimWithAnswered) are recounted; the deleted claim itself counts no more.
+ * A claim was deleted, with `removed`, the links from and to it: the pair counts move (now, or given `pending`
+ * when the caller settles them), and the claims it answered (locked with it by lockClaimWithAnswered) are
+ * recounted; the deleted claim itself counts no more.
  */
-export async function claimDeleted(trx: Transaction, claimId: string, removed: LinkEvent[]): Promise<void> {
+export async function claimDeleted(
+  trx: Transaction,
+  claimId: string,
+  removed: LinkEvent[],
+  pending?: PendingPairCounts,
+): Promise<void> {
   await uncountLinks(
     trx,
     removed,
     removed.filter((link) => link.toClaimId !== claimId),
+    pending,
   )
 }
 
 /** Moves the pair counts of deleted links, and recounts the live claims that `recounted` answer. */
-async function uncountLinks(trx: Transaction, removed: LinkEvent[], recounted: LinkEvent[]): Promise<void> {
-  await derived.countResponsePairs(
-    trx,
-    removed.map((link) => pairChange(link, -1)),
-  )
+async function uncountLinks(
+  trx: Transaction,
+  removed: LinkEvent[],
+  recounted: LinkEvent[],
+  pending: PendingPairCounts | undefined,
+): Promise<void> {
+  const changes = removed.map((link) => pairChange(link, -1))
+  if (pending === undefined) await derived.countResponsePairs(trx, changes)
+  else for (const change of changes) pending.add(change)
   await derived.recountResponses(trx, distinct(recounted.map((link) => link.toClaimId)))
 }
 

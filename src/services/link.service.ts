@@ -382,20 +382,43 @@ export async function deleteLink(
   precondition: Precondition<Link>,
   deleter: ApiKeyIdentity | null,
 ): Promise<void> {
-  await inTransaction(db, (trx) =>
-    removeRecord(trx, LINK, id, precondition, deleter?.id ?? null, {
+  await inTransaction(db, (trx) => removeLink(trx, id, precondition, deleter))
+}
+
+/**
+ * Deletes a link within the caller's transaction, as deleteLink does; `options.at` dates the deletion (an import
+ * stating when it happened), and `options.pairCounts` defers the matrix's counts to the caller's end.
+ */
+export async function removeLink(
+  trx: Transaction,
+  id: string,
+  precondition: Precondition<Link>,
+  deleter: ApiKeyIdentity | null,
+  options: { at?: Date; pairCounts?: derived.PendingPairCounts } = {},
+): Promise<void> {
+  await removeRecord(
+    trx,
+    LINK,
+    id,
+    precondition,
+    { by: deleter?.id ?? null, at: options.at },
+    {
       // The answered claim is locked before the link, in the order every link writer takes them.
       lockBefore: (link) => derived.lockClaims(trx, [link.to_claim_id]),
       follow: (link) =>
-        derived.linksRemoved(trx, [
-          {
-            kind: link.kind,
-            fromPartyId: link.from_party_id,
-            toPartyId: link.to_party_id,
-            toClaimId: link.to_claim_id,
-          },
-        ]),
-    }),
+        derived.linksRemoved(
+          trx,
+          [
+            {
+              kind: link.kind,
+              fromPartyId: link.from_party_id,
+              toPartyId: link.to_party_id,
+              toClaimId: link.to_claim_id,
+            },
+          ],
+          options.pairCounts,
+        ),
+    },
   )
 }
 

@@ -182,8 +182,24 @@ export async function deleteParty(
   precondition: Precondition<Party>,
   deleter: ApiKeyIdentity | null,
 ): Promise<void> {
-  await inTransaction(db, (trx) =>
-    removeRecord(trx, PARTY, key, precondition, deleter?.id ?? null, {
+  await inTransaction(db, (trx) => removeParty(trx, key, precondition, deleter))
+}
+
+/** Deletes a party within the caller's transaction, as deleteParty does, at `at` when given (else now). */
+export async function removeParty(
+  trx: Db,
+  key: string,
+  precondition: Precondition<Party>,
+  deleter: ApiKeyIdentity | null,
+  at?: Date,
+): Promise<void> {
+  await removeRecord(
+    trx,
+    PARTY,
+    key,
+    precondition,
+    { by: deleter?.id ?? null, at },
+    {
       check: async (current) => {
         const dependents = await parties.countPartyDependents(trx, current.id)
         if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0) {
@@ -194,7 +210,7 @@ export async function deleteParty(
           )
         }
       },
-    }),
+    },
   )
 }
 

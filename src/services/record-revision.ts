@@ -3,6 +3,7 @@ import type { Updateable } from 'kysely'
 import type { Database, Db } from '../db/schema.js'
 import type { TombstoneKind } from '../schemas/tombstone.schema.js'
 import {
+  type DeletionStamp,
   type KeptVersions,
   type VersionAuthorship,
   type VersionedTable,
@@ -151,20 +152,20 @@ export interface Removal<Row, T> {
 
 /**
  * Deletes a record (softly) within the caller's transaction: locks it, checks the precondition, marks it deleted
- * by the API key `deletedBy` (null without one).
+ * by the API key and at the time `stamp` names.
  */
 export async function removeRecord<Row extends StoredRecord, T extends { version: number }>(
   trx: Db,
   kind: RecordKind<VersionedTable, Row, T>,
   key: string,
   precondition: Precondition<T>,
-  deletedBy: string | null,
+  stamp: DeletionStamp,
   removal: Removal<Row, T> = {},
 ): Promise<void> {
   if (removal.lockBefore !== undefined) await removal.lockBefore(await readRecord(trx, kind, key))
   const row = await lockForWrite(trx, kind, key, precondition)
   await removal.check?.(row)
-  await softDeleteRecord(trx, kind.table, row.id, deletedBy)
+  await softDeleteRecord(trx, kind.table, row.id, stamp)
   await removal.follow?.(row)
 }
 

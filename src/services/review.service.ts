@@ -369,12 +369,28 @@ export async function deleteReview(
   precondition: Precondition<Review>,
   deleter: ApiKeyIdentity | null,
 ): Promise<void> {
-  await inTransaction(db, (trx) =>
-    removeRecord(trx, REVIEW, id, precondition, deleter?.id ?? null, {
+  await inTransaction(db, (trx) => removeReview(trx, id, precondition, deleter))
+}
+
+/** Deletes a review within the caller's transaction, as deleteReview does, at `at` when given (else now). */
+export async function removeReview(
+  trx: Transaction,
+  id: string,
+  precondition: Precondition<Review>,
+  deleter: ApiKeyIdentity | null,
+  at?: Date,
+): Promise<void> {
+  await removeRecord(
+    trx,
+    REVIEW,
+    id,
+    precondition,
+    { by: deleter?.id ?? null, at },
+    {
       // The claim first, then the review: the order of every writer of a claim's reviews.
       lockBefore: (review) => derived.lockClaims(trx, [review.claim_id]),
       follow: (review) => derived.reviewsChanged(trx, [review.claim_id]),
-    }),
+    },
   )
 }
 

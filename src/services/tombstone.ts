@@ -1,8 +1,10 @@
 import type { Db } from '../db/schema.js'
 import { ApiError, type FieldError, notFound } from '../errors/problems.js'
 import * as tombstones from '../repositories/tombstone.repository.js'
-import type { DeletionRow } from '../repositories/tombstone.repository.js'
-import type { Tombstone, TombstoneKind } from '../schemas/tombstone.schema.js'
+import type { DeletionRow, ListedTombstoneRow } from '../repositories/tombstone.repository.js'
+import { filterBound } from '../schemas/time.schema.js'
+import type { Tombstone, TombstoneKind, TombstoneListFilter } from '../schemas/tombstone.schema.js'
+import { keysetChunks, mapRows } from './export-rows.js'
 
 /** How many characters of a claim's text its tombstone's label keeps, cut at a word. */
 const LABEL_TEXT_CHARACTERS = 80
@@ -40,6 +42,27 @@ function claimTombstone(row: tombstones.ClaimTombstoneRow): Tombstone {
   }
 }
 
+const partyTombstone = (row: DeletionRow & { slug: string; name: string }) =>
+  deletion('party', row, `${row.name} (${row.slug})`, `/v1/parties/${row.id}/history`)
+
+function reviewTombstone(row: tombstones.ReviewTombstoneRow): Tombstone {
+  const label = `${row.reviewer_name}'s review of claim ${row.claim_id}`
+  return {
+    ...deletion('review', row, label, `/v1/reviews/${row.id}/history`),
+    reviewer: { id: row.reviewer_id, slug: row.reviewer_slug, name: row.reviewer_name },
+    claim_id: row.claim_id,
+  }
+}
+
+function linkTombstone(row: tombstones.LinkTombstoneRow): Tombstone {
+  const label = `${row.from_party_slug}'s claim ${row.kind} ${row.to_party_slug}'s claim`
+  return {
+    ...deletion('link', row, label, `/v1/links/${row.id}/history`),
+    from_claim_id: row.from_claim_id,
+    to_claim_id: row.to_claim_id,
+  }
+}
+
 /** A deleted record with its version at deletion, which its history's last entry carries. */
 export type VersionedTombstone = Tombstone & { version: number }
 
@@ -52,31 +75,15 @@ export async function findTombstone(db: Db, kind: TombstoneKind, key: string): P
     }
     case 'party': {
       const row = await tombstones.findDeletedParty(db, key)
-      if (row === undefined) return undefined
-      const label = `${row.name} (${row.slug})`
-      return { ...deletion('party', row, label, `/v1/parties/${row.id}/history`), version: row.version }
+      return row && { ...partyTombstone(row), version: row.version }
     }
     case 'review': {
       const row = await tombstones.findDeletedReview(db, key)
-      if (row === undefined) return undefined
-      const label = `${row.reviewer_name}'s review of claim ${row.claim_id}`
-      return {
-        ...deletion('review', row, label, `/v1/reviews/${row.id}/history`),
-        reviewer: { id: row.reviewer_id, slug: row.reviewer_slug, name: row.reviewer_name },
-        claim_id: row.claim_id,
-        version: row.version,
-      }
+      return row && { ...reviewTombstone(row), version: row.version }
     }
     case 'link': {
       const row = await tombstones.findDeletedLink(db, key)
-      if (row === undefined) return undefined
-      const label = `${row.from_party_slug}'s claim ${row.kind} ${row.to_party_slug}'s claim`
-      return {
-        ...deletion('link', row, label, `/v1/links/${row.id}/history`),
-        from_claim_id: row.from_claim_id,
-        to_claim_id: row.to_claim_id,
-        version: row.version,
-      }
+      return row && { ...linkTombstone(row), version: row.version }
     }
   }
 }
@@ -106,4 +113,76 @@ export function gone(tombstone: Tombstone, field?: FieldError): ApiError {
 export async function missingRecord(db: Db, kind: TombstoneKind, key: string, what = `${kind} ${key}`) {
   const tombstone = await findTombstone(db, kind, key)
   return tombstone === undefined ? notFound(what) : gone(tombstone)
+}
+
+/** A column that the branch of the row's kind fills (the list's other branches leave it null). */
+function filled(value: string | null, column: string): string {
+  if (value === null) throw new Error(`a listed tombstone has no ${column}`)
+  return value
+}
+
+/** A row of the list as the tombstone its record answers with. */
+function listedTombstone(row: ListedTombstoneRow): Tombstone {
+  // A claim's party, a review's reviewer, or the deleted party itself.
+  const party = () => ({
+    party_id: filled(row.party_id, 'party_id'),
+    party_slug: filled(row.party_slug, 'party_slug'),
+    party_name: filled(row.party_name, 'party_name'),
+  })
+  switch (row.kind) {
+    case 'party':
+      return partyTombstone({ ...row, slug: party().party_slug, name: party().party_name })
+    case 'claim':
+      return claimTombstone({ ...row, ...party(), text: filled(row.text, 'text') })
+    case 'review':
+      return reviewTombstone({
+        ...row,
+        claim_id: filled(row.claim_id, 'claim_id'),
+        reviewer_id: party().party_id,
+        reviewer_slug: party().party_slug,
+        reviewer_name: party().party_name,
+      })
+    case 'link':
+      return linkTombstone({
+        ...row,
+        kind: filled(row.link_kind, 'link_kind'),
+        from_claim_id: filled(row.from_claim_id, 'from_claim_id'),
+        to_claim_id: filled(row.to_claim_id, 'to_claim_id'),
+        from_party_slug: filled(row.from_party_slug, 'from_party_slug'),
+        to_party_slug: filled(row.to_party_slug, 'to_party_slug'),
+      })
+  }
+}
+
+/** A tombstone's position in the list: when its record was deleted, then its id. */
+export type TombstoneListKey = [string, string]
+
+const listQuery = (filter: TombstoneListFilter) => ({
+  kind: filter.kind,
+  deletedAfter: filterBound(filter.deleted_after),
+  deletedBefore: filterBound(filter.deleted_before),
+})
+
+/** Up to `limit + 1` tombstones, newest deleted first, after the position `after` when given. */
+export async function listTombstones(
+  db: Db,
+  filter: TombstoneListFilter,
+  page: { limit: number; after: TombstoneListKey | undefined },
+) {
+  const rows = await tombstones.listTombstones(db, { ...listQuery(filter), after: page.after, limit: page.limit + 1 })
+  return rows.map((row) => {
+    const tombstone = listedTombstone(row)
+    return { tombstone, key: [tombstone.deleted_at, tombstone.id] as TombstoneListKey }
+  })
+}
+
+/** Every tombstone of the list, newest deleted first, read as the client takes them (see keysetChunks). */
+export function exportTombstones(db: Db, filter: TombstoneListFilter, timeoutMs: number): AsyncIterable<Tombstone> {
+  const query = listQuery(filter)
+  const rows = keysetChunks(
+    (after, limit) => tombstones.listTombstones(db, { ...query, after: after as TombstoneListKey | undefined, limit }),
+    (row) => [row.deleted_at.toISOString(), row.id],
+    timeoutMs,
+  )
+  return mapRows(rows, listedTombstone)
 }

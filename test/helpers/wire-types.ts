@@ -14,6 +14,7 @@ export type { Party, PartyRef, PartyVersion } from '../../src/schemas/party.sche
 export type { ResponseTimes } from '../../src/schemas/response-times.schema.js'
 export type { Review, ReviewVersion } from '../../src/schemas/review.schema.js'
 export type { Thread, ThreadEntry } from '../../src/schemas/thread.schema.js'
+export type { Tombstone } from '../../src/schemas/tombstone.schema.js'
 
 /** A page of a keyset-paginated list of `Item`s, as the schemas' `Page(item)` writes it. */
 export type Page<Item> = Static<ReturnType<typeof PageSchema<TUnsafe<Item>>>>

@@ -1,12 +1,13 @@
 import type { ImportRefKind } from '../../db/schema.js'
 import type { Transaction } from '../../db/transaction.js'
 import { ApiError, unprocessableField } from '../../errors/problems.js'
+import type { ApiKeyIdentity } from '../../schemas/api-key.schema.js'
 import type { PendingPairCounts } from '../derived-state.js'
 import type { Precondition } from '../precondition.js'
 import type { ImportRefs } from './import-refs.js'
 import { findTombstone, gone } from '../tombstone.js'
 
-export type Outcome = 'created' | 'updated' | 'unchanged'
+export type Outcome = 'created' | 'updated' | 'unchanged' | 'deleted'
 
 /**
  * What a line does to the record its ref (or natural key) names when it is already there: `update` it to what the
@@ -18,6 +19,8 @@ export type ExistingRecords = 'update' | 'keep'
 export interface ImportContext {
   trx: Transaction
   refs: ImportRefs
+  /** The key importing: what its deletion lines delete is deleted by it, under the rules of DELETE. */
+  key: ApiKeyIdentity | null
   /** Records this import creates belong to its key; those it changes must be the key's, unless it is admin. */
   createdBy: string | null
   mayChange: Precondition<unknown>

@@ -3,6 +3,7 @@ import { unknownReference } from '../../errors/problems.js'
 import * as refs from '../../repositories/import-ref.repository.js'
 import type {
   ClaimLineInput,
+  DeletionLineInput,
   LinkLineInput,
   PartyLineInput,
   RecordRefInput,
@@ -54,7 +55,8 @@ export class ImportRefs {
       if (this.cache.get(kind, value.ref) === undefined) wanted.set(refKey(kind, value.ref), { kind, ref: value.ref })
     }
     for (const { type, line } of checked) {
-      want(type, { ref: line.ref })
+      // A deletion line's ref names the record it deletes.
+      want(type === 'deletion' ? (line as DeletionLineInput).of : type, { ref: line.ref })
       if (type === 'party') want('party', (line as PartyLineInput).side)
       if (type === 'claim') want('party', (line as ClaimLineInput).party)
       if (type === 'link') {

@@ -56,6 +56,7 @@ async function applyLines(
     const run = new ImportRun({
       trx,
       refs: new ImportRefs(trx, options.refNamespace ?? options.key?.id ?? ''),
+      key: options.key,
       createdBy: options.key?.id ?? null,
       mayChange: ownedBy(options.key),
       existing: options.existing ?? 'update',
@@ -126,7 +127,7 @@ export async function importCheckedLines(db: Db, lines: CheckedLine[], options: 
 }
 
 /**
- * Imports an NDJSON body of parties, claims, links and reviews in one transaction. A bad line writes nothing and
+ * Imports an NDJSON body of parties, claims, links, reviews and deletions in one transaction. A bad line writes nothing and
  * is recorded with its number and problem, and the import goes on, so that all of them are reported at once;
  * all-or-nothing then rolls everything back (422), best-effort keeps the good lines. No savepoints: each line
  * checks every rule before it writes.

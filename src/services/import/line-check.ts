@@ -4,6 +4,8 @@ import { compileJsonValidator, fieldErrorsOf } from '../../validation/json-valid
 import {
   ClaimLine,
   type ClaimLineInput,
+  DeletionLine,
+  type DeletionLineInput,
   IMPORT_LINE_TYPES,
   type ImportLineType,
   LinkLine,
@@ -17,7 +19,7 @@ import {
 /** A claim line; a data set's claims bring ids of their own (an import's never do: its schema has no `id`). */
 export type ImportClaimLine = ClaimLineInput & { id?: string }
 
-export type ParsedLine = PartyLineInput | ImportClaimLine | LinkLineInput | ReviewLineInput
+export type ParsedLine = PartyLineInput | ImportClaimLine | LinkLineInput | ReviewLineInput | DeletionLineInput
 
 /** A line that passed its schema: its number, and what it says. */
 export interface CheckedLine {
@@ -31,6 +33,7 @@ const VALIDATORS: Record<ImportLineType, ValidateFunction> = {
   claim: compileJsonValidator(ClaimLine),
   link: compileJsonValidator(LinkLine),
   review: compileJsonValidator(ReviewLine),
+  deletion: compileJsonValidator(DeletionLine),
 }
 
 /** What the fields that take either a key or `{"ref": …}` take, for a problem about one of them. */

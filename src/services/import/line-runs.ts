@@ -1,5 +1,6 @@
 import { ApiError, problemBody } from '../../errors/problems.js'
 import {
+  type DeletionLineInput,
   type ImportCountsOutput,
   type ImportLineError,
   LINE_ERRORS_LISTED,
@@ -13,23 +14,27 @@ import { type Run, writeRun } from './new-record-runs.js'
 
 const COUNTED_AS = { party: 'parties', claim: 'claims', link: 'links', review: 'reviews' } as const
 
+/** Where a line counts: with the records of its kind; a deletion line with those of the kind it deletes. */
+const countedAs = ({ type, line }: CheckedLine) =>
+  COUNTED_AS[type === 'deletion' ? (line as DeletionLineInput).of : type]
+
 /**
  * The lines of one import, applied batch by batch, and what they did.
  *
  * Each batch is checked against its schemas first, and the refs it names are looked up in one query. Then its
  * lines are taken in order: consecutive claim lines (or link, or review lines) that create their record form a
  * run, written set-based (a statement per table for the whole run) once the run ends; every other line (a party,
- * a line whose ref is known, an adoption) is applied on its own, as are the lines a run finds it cannot create
- * after all. A run ends before any line that could see what it writes: another type, its own ref again, the same
- * two claims again. So every line sees exactly what line-by-line processing would have shown it, and each is
- * still checked whole before anything of it is written.
+ * a deletion, a line whose ref is known, an adoption) is applied on its own, as are the lines a run finds it
+ * cannot create after all. A run ends before any line that could see what it writes: another type, its own ref
+ * again, the same two claims again. So every line sees exactly what line-by-line processing would have shown it,
+ * and each is still checked whole before anything of it is written.
  */
 export class ImportRun {
   readonly counts: ImportCountsOutput = {
-    parties: { created: 0, updated: 0, unchanged: 0 },
-    claims: { created: 0, updated: 0, unchanged: 0 },
-    links: { created: 0, updated: 0, unchanged: 0 },
-    reviews: { created: 0, updated: 0, unchanged: 0 },
+    parties: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
+    claims: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
+    links: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
+    reviews: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
   }
   readonly lineErrors: ImportLineError[] = []
   errorCount = 0
@@ -156,7 +161,7 @@ export class ImportRun {
   private async one(checked: CheckedLine): Promise<void> {
     try {
       const outcome = await applyLine(this.ctx, checked)
-      this.counts[COUNTED_AS[checked.type]][outcome]++
+      this.counts[countedAs(checked)][outcome]++
     } catch (error) {
       this.fail(checked.number, checked.line.ref, error)
     }

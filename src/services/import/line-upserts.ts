@@ -1,29 +1,36 @@
-import { unprocessableField } from '../../errors/problems.js'
+import { unknownReference, unprocessableField } from '../../errors/problems.js'
 import * as claims from '../../repositories/claim.repository.js'
 import * as links from '../../repositories/link.repository.js'
 import * as parties from '../../repositories/party.repository.js'
 import * as reviews from '../../repositories/review.repository.js'
-import type { LinkLineInput, PartyLineInput, ReviewLineInput } from '../../schemas/import.schema.js'
+import { isStorableInstant } from '../../schemas/common.schema.js'
+import type { DeletionLineInput, LinkLineInput, PartyLineInput, ReviewLineInput } from '../../schemas/import.schema.js'
 import type { CreateReviewInput } from '../../schemas/review.schema.js'
-import { recordClaim, restatedClaimChanges, reviseClaim, toClaim } from '../claim.service.js'
+import { recordClaim, removeClaim, restatedClaimChanges, reviseClaim, toClaim } from '../claim.service.js'
 import { lockAnsweredAfter } from '../derived-state.js'
-import { linkClaims, reviseLink } from '../link.service.js'
+import { linkClaims, removeLink, reviseLink } from '../link.service.js'
 import {
   assertSlugShape,
   lockPartyReference,
   recordParty,
+  removeParty,
   restatedPartyChanges,
   reviseParty,
   slugTaken,
 } from '../party.service.js'
-import { recordReview, restatedReviewChanges, reviseReview, toReview } from '../review.service.js'
+import { recordReview, removeReview, restatedReviewChanges, reviseReview, toReview } from '../review.service.js'
+import { storedInstant } from '../stored-instant.js'
+import { findTombstone } from '../tombstone.js'
 import { abortOnConflict, deletedRecord, type ImportContext, type Outcome } from './import-context.js'
 import type { CheckedLine, ImportClaimLine } from './line-check.js'
 
 /** How a link line names its two claims, for problems. */
 export const LINE_ENDS = { from: { in: 'body', field: 'from' }, to: { in: 'body', field: 'to' } } as const
 
-/** Applies one line on its own: creates its record, or brings the record its ref names to what it says. */
+/**
+ * Applies one line on its own: creates its record, or brings the record its ref names to what it says, or
+ * deletes it.
+ */
 export function applyLine(ctx: ImportContext, { type, line }: CheckedLine): Promise<Outcome> {
   switch (type) {
     case 'party':
@@ -34,6 +41,8 @@ export function applyLine(ctx: ImportContext, { type, line }: CheckedLine): Prom
       return link(ctx, line as LinkLineInput)
     case 'review':
       return review(ctx, line as ReviewLineInput)
+    case 'deletion':
+      return deletion(ctx, line as DeletionLineInput)
   }
 }
 
@@ -200,4 +209,38 @@ async function review(ctx: ImportContext, line: ReviewLineInput): Promise<Outcom
   }
   if (known === undefined) await ctx.refs.bind('review', [{ ref: line.ref, id }])
   return outcome
+}
+
+/**
+ * Deletes the record a deletion line's ref names, as DELETE does (its rules, what goes with it, what is recounted),
+ * by the importing key and at the time the line gives. A record deleted already is left as it is, with its own
+ * tombstone: the line is `unchanged`, so that a deletion imported again changes nothing.
+ */
+async function deletion(ctx: ImportContext, line: DeletionLineInput): Promise<Outcome> {
+  const id = await ctx.refs.known(line.of, line.ref)
+  if (id === undefined) throw unknownReference('body', 'ref', `no ${line.of} has the import ref ${line.ref}`)
+  const at = line.deleted_at === undefined ? undefined : new Date(storedInstant(line.deleted_at))
+  if (at !== undefined && (!isStorableInstant(at.getTime()) || at.getTime() > Date.now())) {
+    throw unprocessableField(
+      'body',
+      'deleted_at',
+      `is ${line.deleted_at}: a deletion line says when the record was deleted, between the year 1 and now`,
+    )
+  }
+  if ((await findTombstone(ctx.trx, line.of, id)) !== undefined) return 'unchanged'
+  switch (line.of) {
+    case 'party':
+      await removeParty(ctx.trx, id, ctx.mayChange, ctx.key, at)
+      break
+    case 'claim':
+      await removeClaim(ctx.trx, id, ctx.mayChange, ctx.key, { at, pairCounts: ctx.pairCounts })
+      break
+    case 'link':
+      await removeLink(ctx.trx, id, ctx.mayChange, ctx.key, { at, pairCounts: ctx.pairCounts })
+      break
+    case 'review':
+      await removeReview(ctx.trx, id, ctx.mayChange, ctx.key, at)
+      break
+  }
+  return 'deleted'
 }

@@ -98,7 +98,7 @@ type Made<E> = { id: string } | { problem: unknown; existing?: E }
 /** Binds the refs of the records a run made, and sorts its other lines into failures and adoptions. */
 async function bindMade<L extends { number: number; line: CheckedLine['line'] }, E>(
   ctx: ImportContext,
-  type: CheckedLine['type'],
+  type: Run['type'],
   run: L[],
   outcomes: Array<Made<E>>,
   fail: LineFailure,
