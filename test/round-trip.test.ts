@@ -14,12 +14,15 @@ import type {
   Page,
   Party,
   Review,
+  ReviewVersion,
+  Tombstone,
 } from './helpers/wire-types.js'
 
 /**
  * What one instance exports, another imports: the parties, the claims (as the NDJSON export streams them), the
  * links and the reviews of the first, written as import lines whose refs are the first's ids, reproduce the same
- * disputes, counts and verdicts on the second.
+ * disputes, counts and verdicts on the second; its tombstones, written as the deleted records' last versions and
+ * then deletion lines, make the second answer 410 with the same tombstones for what the first deleted.
  */
 const source = await buildTestApp(t)
 const target = await buildTestApp(t)
@@ -52,17 +55,39 @@ const withoutNulls = (record: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null))
 
 /** A claim's versions, oldest first: each is a line, so that the claim's history, and what reviews rated, carry over. */
-async function claimVersions(app: FastifyInstance, claim: Claim): Promise<ClaimVersion['claim'][]> {
-  const versions = await everyPage<ClaimVersion>(app, `/v1/claims/${claim.id}/history`)
-  return versions.reverse().map((version) => version.claim)
+async function claimVersions(app: FastifyInstance, id: string): Promise<ClaimVersion['claim'][]> {
+  const versions = await everyPage<ClaimVersion>(app, `/v1/claims/${id}/history`)
+  // A deleted claim's newest entry is its deletion, which the deletion line makes again.
+  return versions
+    .filter((version) => version.deleted === undefined)
+    .reverse()
+    .map((version) => version.claim)
 }
+
+/** The last version of a deleted record before its deletion, read from its history. */
+async function lastVersion<Version>(app: FastifyInstance, tombstone: Tombstone) {
+  const versions = await everyPage<Version & { deleted?: unknown }>(app, tombstone.history as string)
+  const kept = versions.find((version) => version.deleted === undefined)
+  if (kept === undefined) throw new Error(`${tombstone.history} has no version before the deletion`)
+  return kept
+}
+
+const DELETION_ORDER = ['claim', 'review', 'link', 'party']
+const byDeletion = (a: Tombstone, b: Tombstone) =>
+  a.deleted_at.localeCompare(b.deleted_at) || DELETION_ORDER.indexOf(a.kind) - DELETION_ORDER.indexOf(b.kind)
 
 /**
  * The source's records as import lines, parties in an order where a side comes before who speaks for it, and
  * each claim as a line per version.
  */
 async function exportAsImportLines(app: FastifyInstance): Promise<string> {
-  const parties = await everyPage<Party>(app, '/v1/parties')
+  const tombstones = (await ndjsonExport<Tombstone>(app, '/v1/tombstones')).reverse()
+  const deletedOf = (kind: Tombstone['kind']) => tombstones.filter((tombstone) => tombstone.kind === kind)
+  const deletedParties: Party[] = []
+  for (const tombstone of deletedOf('party')) {
+    deletedParties.push({ ...(await lastVersion<{ party: Party }>(app, tombstone)).party, id: tombstone.id })
+  }
+  const parties = [...(await everyPage<Party>(app, '/v1/parties')), ...deletedParties]
   const ordered: Party[] = []
   const placed = new Set<string>()
   while (ordered.length < parties.length) {
@@ -73,13 +98,36 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       }
     }
   }
-  const claims = await ndjsonExport<Claim>(app, '/v1/claims?sort=created_at')
+  const claims = [
+    ...(await ndjsonExport<Claim>(app, '/v1/claims?sort=created_at')).map((claim) => ({
+      id: claim.id,
+      partyId: claim.party.id,
+    })),
+    ...deletedOf('claim').map((tombstone) => ({ id: tombstone.id, partyId: tombstone.party!.id })),
+  ]
   const histories = new Map<string, ClaimVersion['claim'][]>()
-  for (const claim of claims) histories.set(claim.id, await claimVersions(app, claim))
-  const links = await everyPage<Link>(app, '/v1/links')
-  const reviews: Review[] = []
-  for (const claim of claims) {
+  for (const claim of claims) histories.set(claim.id, await claimVersions(app, claim.id))
+  const links: Array<Pick<Link, 'id' | 'kind' | 'from_claim_id' | 'to_claim_id' | 'note' | 'prebuttal'>> =
+    await everyPage<Link>(app, '/v1/links')
+  for (const tombstone of deletedOf('link')) {
+    const said = (await lastVersion<{ link: Pick<Link, 'note' | 'prebuttal'> }>(app, tombstone)).link
+    // Its kind and claims never change: its tombstone names them.
+    links.push({
+      id: tombstone.id,
+      kind: tombstone.link_kind as Link['kind'],
+      from_claim_id: tombstone.from_claim_id!,
+      to_claim_id: tombstone.to_claim_id!,
+      note: said.note,
+      prebuttal: said.prebuttal,
+    })
+  }
+  const reviews: Array<Omit<Review, 'version' | 'created_at' | 'updated_at' | 'rates_current_wording'>> = []
+  for (const claim of await ndjsonExport<Claim>(app, '/v1/claims?sort=created_at')) {
     reviews.push(...(await everyPage<Review>(app, `/v1/claims/${claim.id}/reviews`)))
+  }
+  for (const tombstone of deletedOf('review')) {
+    const said = (await lastVersion<ReviewVersion>(app, tombstone)).review
+    reviews.push({ ...said, id: tombstone.id, claim_id: tombstone.claim_id!, reviewer: tombstone.reviewer! })
   }
   const lines = [
     ...ordered.map((party) => ({
@@ -102,7 +150,7 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
         type: 'claim',
         ref: claim.id,
         version: i + 1,
-        party: { ref: claim.party.id },
+        party: { ref: claim.partyId },
         ...withoutNulls({
           text: content.text,
           quote: content.quote,
@@ -126,16 +174,24 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       ...(link.note === null ? {} : { note: link.note }),
       prebuttal: link.prebuttal,
     })),
-    ...reviews.map(({ id, claim_id, reviewer, version: _v, created_at: _c, updated_at: _u, ...review }) => {
-      const { rates_current_wording: _derived, ...fields } = review
+    ...reviews.map((review) => {
+      const { id, claim_id, reviewer, ...fields } = review as Review
+      const { version: _v, created_at: _c, updated_at: _u, rates_current_wording: _derived, ...content } = fields
       return {
         type: 'review',
         ref: id,
         claim: { ref: claim_id },
         reviewer: { ref: reviewer.id },
-        ...withoutNulls(fields),
+        ...withoutNulls(content),
       }
     }),
+    // Oldest deletion first, as they happened; a claim before the links and reviews that went with it.
+    ...[...tombstones].sort(byDeletion).map((tombstone) => ({
+      type: 'deletion',
+      of: tombstone.kind,
+      ref: tombstone.id,
+      deleted_at: tombstone.deleted_at,
+    })),
   ]
   return lines.map((line) => JSON.stringify(line)).join('\n')
 }
@@ -240,27 +296,146 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     prebuttal: true,
   })
   t.equal(warning.status, 201, warning.raw)
-  const deleted = await call(app, 'POST', '/v1/claims', {
+
+  // What the source deletes: a claim rebutted by another (the rebuttal's link goes with it), a link, a review and
+  // a party.
+  const created = async <T>(path: string, body: unknown): Promise<T> => {
+    const response = await call(app, 'POST', path, body)
+    t.equal(response.status, 201, response.raw)
+    return response.body as T
+  }
+  const withdrawn = await created<Claim>('/v1/claims', {
     party: 'bbc-news',
     text: 'Withdrawn.',
     stated_at: '2020-10-01T00:00:00Z',
   })
-  t.equal((await call(app, 'DELETE', `/v1/claims/${(deleted.body as Claim).id}`)).status, 204)
+  const doubted = await created<Claim>('/v1/claims', {
+    party: 'az-defence-ministry',
+    text: 'A second strike hit the pipeline.',
+    stated_at: '2020-10-06T15:00:00Z',
+  })
+  const reworded = { text: 'A second strike hit the pipeline near Yevlakh.' }
+  t.equal((await call(app, 'PATCH', `/v1/claims/${doubted.id}`, reworded)).status, 200)
+  await created<{ link: Link }>(`/v1/claims/${doubted.id}/rebuttals`, {
+    claim: { party: 'am-foreign-ministry', text: 'There was no second strike.', stated_at: '2020-10-06T16:00:00Z' },
+    note: 'Denies the second strike.',
+  })
+  const echo = await created<Claim>('/v1/claims', {
+    party: 'bbc-news',
+    text: 'The pipeline was hit, the ministry says.',
+    stated_at: '2020-10-07T08:00:00Z',
+  })
+  const echoLink = await created<Link>('/v1/links', {
+    from_claim_id: echo.id,
+    to_claim_id: pipeline,
+    kind: 'supports',
+    note: 'Reports it.',
+  })
+  const lateReview = await created<Review>(`/v1/claims/${(answer.body as { claim: Claim }).claim.id}/reviews`, {
+    reviewer: 'a-fact-checker',
+    verdict: 'false',
+    rating_label: 'False',
+    published_at: '2020-10-10T00:00:00Z',
+  })
+  const defunct = await created<Party>('/v1/parties', {
+    slug: 'defunct-outlet',
+    name: 'Defunct Outlet',
+    kind: 'media',
+    country: 'AZ',
+    description: 'Closed in 2021.',
+  })
+  for (const path of [
+    `/v1/claims/${withdrawn.id}`,
+    `/v1/links/${echoLink.id}`,
+    `/v1/reviews/${lateReview.id}`,
+    `/v1/claims/${doubted.id}`,
+    `/v1/parties/${defunct.id}`,
+  ]) {
+    t.equal((await call(app, 'DELETE', path)).status, 204, path)
+  }
 
   const lines = await exportAsImportLines(app)
   const imported = await callRaw(target.app, 'POST', '/v1/import', lines, { 'content-type': 'application/x-ndjson' })
   t.equal(imported.status, 200, imported.raw)
   const parties = (await everyPage<Party>(app, '/v1/parties')).length
   const claims = (await ndjsonExport<Claim>(app, '/v1/claims')).length
+  const links = (await everyPage<Link>(app, '/v1/links')).length
   t.match(imported.body, {
     counts: {
-      parties: { created: parties, updated: 0, unchanged: 0 },
-      claims: { created: claims, updated: 2, unchanged: 0 },
-      links: { created: 7, updated: 0, unchanged: 0 },
-      reviews: { created: 2, updated: 0, unchanged: 0 },
+      parties: { created: parties + 1, updated: 0, unchanged: 0, deleted: 1 },
+      claims: { created: claims + 2, updated: 3, unchanged: 0, deleted: 2 },
+      // The rebuttal of the deleted claim went with it: its own deletion line finds it deleted.
+      links: { created: links + 2, updated: 0, unchanged: 1, deleted: 1 },
+      reviews: { created: 3, updated: 0, unchanged: 0, deleted: 1 },
     },
     line_error_count: 0,
   })
+
+  /**
+   * What an instance deleted, each answering 410 with the tombstone its list gives, by what the tombstones say
+   * rather than by ids: a claim named by its last words, parties by their slugs.
+   */
+  const deletions = async (instance: FastifyInstance) => {
+    const tombstones = await ndjsonExport<Tombstone>(instance, '/v1/tombstones')
+    const textOf = new Map<string, string>()
+    for (const claim of await ndjsonExport<Claim>(instance, '/v1/claims')) textOf.set(claim.id, claim.text)
+    for (const tombstone of tombstones.filter((tombstone) => tombstone.kind === 'claim')) {
+      textOf.set(tombstone.id, (await claimVersions(instance, tombstone.id)).at(-1)!.text)
+    }
+    const named = (id: string | undefined) => (id === undefined ? undefined : (textOf.get(id) ?? id))
+    const paths = { party: 'parties', claim: 'claims', review: 'reviews', link: 'links' }
+    const rows = []
+    for (const tombstone of tombstones) {
+      const gone = await call(instance, 'GET', `/v1/${paths[tombstone.kind]}/${tombstone.id}`)
+      t.equal(gone.status, 410, `${tombstone.kind} ${tombstone.label}`)
+      t.same(gone.body.tombstone, tombstone)
+      rows.push({
+        kind: tombstone.kind,
+        label: tombstone.label.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, (id) => `"${named(id)}"`),
+        deleted_at: tombstone.deleted_at,
+        history: tombstone.history === null ? null : 'kept',
+        party: tombstone.party?.slug,
+        reviewer: tombstone.reviewer?.slug,
+        claim: named(tombstone.claim_id),
+        from: named(tombstone.from_claim_id),
+        to: named(tombstone.to_claim_id),
+        link_kind: tombstone.link_kind,
+        // What it said when it was deleted, as its history keeps it, without the ids of either instance.
+        said: JSON.stringify(await lastVersion<Record<string, unknown>>(instance, tombstone), (key, value) =>
+          ['id', 'version', 'recorded_at', 'recorded_by'].includes(key) ? undefined : value,
+        ),
+      })
+    }
+    return rows.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
+  }
+  const deletedBefore = await deletions(app)
+  t.same(
+    deletedBefore.map((row) => `${row.kind} ${row.label}`),
+    [
+      'claim BBC News: Withdrawn.',
+      `claim ${doubted.party.name}: A second strike hit the pipeline near Yevlakh.`,
+      "link am-foreign-ministry's claim rebuts az-defence-ministry's claim",
+      "link bbc-news's claim supports az-defence-ministry's claim",
+      'party Defunct Outlet (defunct-outlet)',
+      'review A\'s review of claim "The denial is false, with "quotes", commas, and\na new line."',
+    ].sort(),
+    'a claim, the rebuttal that went with it, a link, a party and a review',
+  )
+  t.same(await deletions(target.app), deletedBefore, 'the same tombstones, at the same times')
+  const doubtedHistory = async (instance: FastifyInstance, id: string) =>
+    (await everyPage<ClaimVersion>(instance, `/v1/claims/${id}/history`)).map((entry) => [
+      entry.version,
+      entry.claim.text,
+      entry.deleted?.deleted_at ?? null,
+    ])
+  const targetDoubted = (await ndjsonExport<Tombstone>(target.app, '/v1/tombstones?kind=claim')).find((tombstone) =>
+    tombstone.label.endsWith('near Yevlakh.'),
+  )!
+  t.same(
+    await doubtedHistory(target.app, targetDoubted.id),
+    await doubtedHistory(app, doubted.id),
+    "the deleted claim's history, its deletion last",
+  )
 
   /** The ClaimReview documents of every reviewed claim, earliest stated first, then by wording. */
   const published = async (instance: FastifyInstance) => {
@@ -331,13 +506,22 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   t.same(await prebuttals(target.app), await prebuttals(app), 'the same prebuttals')
   t.same(await prebuttals(app), ['am-foreign-ministry'])
 
-  const again = await callRaw(target.app, 'POST', '/v1/import', lines, { 'content-type': 'application/x-ndjson' })
+  // Imported again, nothing changes: the deletion lines are unchanged, and the lines that restate the deleted
+  // records are refused as gone, since an import does not bring a deleted record back.
+  const again = await callRaw(target.app, 'POST', '/v1/import?mode=best-effort', lines, {
+    'content-type': 'application/x-ndjson',
+  })
   t.match(again.body, {
     counts: {
-      parties: { created: 0, updated: 0 },
-      claims: { created: 0, updated: 0, unchanged: claims + 2 },
-      links: { created: 0, updated: 0 },
-      reviews: { created: 0, updated: 0 },
+      parties: { created: 0, updated: 0, unchanged: parties + 1, deleted: 0 },
+      claims: { created: 0, updated: 0, unchanged: claims + 2 + 2, deleted: 0 },
+      links: { created: 0, updated: 0, unchanged: links + 2, deleted: 0 },
+      reviews: { created: 0, updated: 0, unchanged: 2 + 1, deleted: 0 },
     },
+    line_error_count: 1 + 3 + 2 + 1,
   })
+  t.same(
+    [...new Set((again.body.line_errors as Array<{ problem: { code: string } }>).map((e) => e.problem.code))],
+    ['gone'],
+  )
 })

@@ -249,6 +249,7 @@ t.test('a deleted link answers 410; so do the links that went with a deleted cla
     history: `/v1/links/${link.id}/history`,
     from_claim_id: answer.id,
     to_claim_id: said.id,
+    link_kind: 'rebuts',
   })
   await expectGone(t, await call(app, 'DELETE', `/v1/links/${link.id}`), 'DELETE again')
 

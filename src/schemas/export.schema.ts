@@ -206,12 +206,13 @@ export const TOMBSTONE_CSV_COLUMNS: CsvColumn<Tombstone>[] = [
     value: (d) => d.deleted_by?.id ?? null,
   },
   { name: 'deleted_by_name', description: "That key's name.", value: (d) => d.deleted_by?.name ?? null },
-  { name: 'history', description: 'The path of its history, for claims and reviews.', value: (d) => d.history },
+  { name: 'history', description: 'The path of its history.', value: (d) => d.history },
   { name: 'party_slug', description: "A claim's party slug.", value: (d) => d.party?.slug ?? null },
   { name: 'reviewer_slug', description: "A review's reviewer slug.", value: (d) => d.reviewer?.slug ?? null },
   { name: 'claim_id', description: 'The claim a review was of.', value: (d) => d.claim_id ?? null },
   { name: 'from_claim_id', description: "A link's responding claim.", value: (d) => d.from_claim_id ?? null },
   { name: 'to_claim_id', description: "A link's answered claim.", value: (d) => d.to_claim_id ?? null },
+  { name: 'link_kind', description: "A link's kind.", value: (d) => d.link_kind ?? null },
 ]
 
 /** A cell of the dispute matrix in CSV: one row per (claimant, responder) pair, with its count. */

@@ -59,6 +59,12 @@ export const TombstoneSchema = Type.Object(
     claim_id: Type.Optional(Type.String({ format: 'uuid', description: 'The claim a review was of.' })),
     from_claim_id: Type.Optional(Type.String({ format: 'uuid', description: 'The responding claim of a link.' })),
     to_claim_id: Type.Optional(Type.String({ format: 'uuid', description: 'The answered claim of a link.' })),
+    link_kind: Type.Optional(
+      Type.String({
+        description:
+          "A link's own kind (`rebuts`, `supports`, `corrects`, `retracts`): with its two claims, what it was.",
+      }),
+    ),
   },
   {
     $id: 'Tombstone',

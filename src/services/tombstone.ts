@@ -60,6 +60,7 @@ function linkTombstone(row: tombstones.LinkTombstoneRow): Tombstone {
     ...deletion('link', row, label, `/v1/links/${row.id}/history`),
     from_claim_id: row.from_claim_id,
     to_claim_id: row.to_claim_id,
+    link_kind: row.kind,
   }
 }
 
