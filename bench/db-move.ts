@@ -22,6 +22,8 @@ import { databaseUrl, serverUrl } from './scratch-database.js'
 
 const { values: options } = parseArgs({ options: { claims: { type: 'string', default: '100000' } } })
 const CLAIMS = Number(options.claims)
+/** The machine's load before the run: what else it was doing while this was measured. */
+const loadAtStart = os.loadavg()
 if (!Number.isInteger(CLAIMS) || CLAIMS < 1000) throw new Error(`--claims ${options.claims}: give 1000 or more`)
 const PARTIES = Math.max(10, Math.round(CLAIMS / 1000))
 const LINKS = Math.round(CLAIMS * 0.3)
@@ -110,7 +112,9 @@ try {
   process.stdout.write(moved.stdout)
   process.stderr.write(moved.stderr)
   if (moved.status !== 0) throw new Error(`db:move exited ${moved.status}`)
-  log(`db:move of ${CLAIMS} claims: ${seconds.toFixed(1)} s wall clock; load average ${os.loadavg().join(', ')}`)
+  log(
+    `db:move of ${CLAIMS} claims: ${seconds.toFixed(1)} s wall clock; load average before the run ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}`,
+  )
 } finally {
   await admin(`DROP DATABASE IF EXISTS ${TARGET} WITH (FORCE)`).catch(() => undefined)
   await rm(dataDir, { recursive: true, force: true })
