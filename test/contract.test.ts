@@ -4,8 +4,9 @@ import type { FastifyInstance, RouteOptions } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { PROBLEMS } from '../src/errors/problems.js'
 import { assertMatchesContract, contractViolations, type Exchange, isUndocumented } from './helpers/contract.js'
-import { buildTestApp, call } from './helpers/test-app.js'
+import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { openTestDatabase } from './helpers/test-database.js'
 
 const { app } = await buildTestApp(t)
@@ -71,6 +72,60 @@ t.test('the routes the app registers are the operations of the OpenAPI document'
     [],
     'every operation of the document is a route',
   )
+})
+
+t.test('the document declares what the service honours, so that a typed client can send it', async (t) => {
+  const document = JSON.parse(await readFile(new URL('../openapi/openapi.json', import.meta.url), 'utf8'))
+  type Operation = {
+    parameters?: Array<{ in: string; name: string; required?: boolean }>
+    requestBody?: { content: Record<string, unknown> }
+    responses: Record<string, unknown>
+  }
+  const headersOf = (operation: Operation) =>
+    (operation.parameters ?? []).filter((p) => p.in === 'header' && p.required !== true).map((p) => p.name)
+  let revalidated = 0
+  let guarded = 0
+  let patches = 0
+  for (const [path, item] of Object.entries<Record<string, Operation>>(document.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const name = `${method.toUpperCase()} ${path}`
+      if ('304' in operation.responses) {
+        revalidated++
+        t.ok(headersOf(operation).includes('if-none-match'), `${name} takes If-None-Match`)
+      }
+      if ('412' in operation.responses) {
+        guarded++
+        t.ok(headersOf(operation).includes('if-match'), `${name} takes If-Match`)
+        t.ok(headersOf(operation).includes('if-none-match'), `${name} takes If-None-Match`)
+      }
+      if (method === 'patch') {
+        patches++
+        const content = operation.requestBody?.content ?? {}
+        t.same(Object.keys(content).sort(), ['application/json', 'application/merge-patch+json'], `${name} bodies`)
+        t.same(content['application/merge-patch+json'], content['application/json'], `${name}: one schema for both`)
+      }
+    }
+  }
+  t.ok(revalidated >= 6 && guarded >= 8 && patches >= 4, 'found the conditional operations')
+  t.same(
+    document.components.schemas.Problem.properties.code.enum,
+    Object.keys(PROBLEMS),
+    'Problem.code lists every code',
+  )
+})
+
+t.test('the conditional headers the document declares work as it says', async (t) => {
+  const created = await call(app, 'POST', '/v1/parties', { slug: 'conditional', name: 'Conditional', kind: 'media' })
+  const etag = String(created.headers.etag)
+  const notModified = await call(app, 'GET', '/v1/parties/conditional', undefined, { 'if-none-match': etag })
+  t.equal(notModified.status, 304)
+  const patched = await callRaw(app, 'PATCH', '/v1/parties/conditional', JSON.stringify({ name: 'Renamed' }), {
+    'content-type': 'application/merge-patch+json',
+    'if-match': etag,
+  })
+  t.equal(patched.status, 200, 'a merge patch under its own media type')
+  const stale = await call(app, 'DELETE', '/v1/parties/conditional', undefined, { 'if-match': etag })
+  t.equal(stale.status, 412, 'a stale If-Match deletes nothing')
 })
 
 /** A real response of the app, as the checker sees it, for the tests below to spoil one part of. */

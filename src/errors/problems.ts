@@ -1,4 +1,4 @@
-import { PROBLEM_TYPE_PREFIX } from '../schemas/common.schema.js'
+import { PROBLEM_CODES, PROBLEM_TYPE_PREFIX } from '../schemas/common.schema.js'
 
 /**
  * Every error the API answers with, in one place: a stable code, its HTTP status and title. Services and
@@ -30,9 +30,9 @@ export const PROBLEMS = {
   'headers-too-large': { status: 431, title: 'Request headers too large' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'service-unavailable': { status: 503, title: 'Service temporarily unavailable' },
-} as const satisfies Record<string, { status: number; title: string }>
+} as const satisfies Record<ProblemCode, { status: number; title: string }>
 
-export type ProblemCode = keyof typeof PROBLEMS
+export type ProblemCode = (typeof PROBLEM_CODES)[number]
 
 /** One bad input, named so that a client can point at it: `in` is body, query, path or header. */
 export interface FieldError {

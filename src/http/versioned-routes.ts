@@ -2,7 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox'
 import type { Db } from '../db/schema.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
-import { Page, PageQuery, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import {
+  ConditionalWriteHeaders,
+  MERGE_PATCH_MEDIA_TYPES,
+  Page,
+  PageQuery,
+  problemResponses,
+  resourceHeaders,
+} from '../schemas/common.schema.js'
 import type { Precondition } from '../services/precondition.js'
 import { sendRepresentation, writePreconditions } from './conditional-requests.js'
 import { pageLimit, sendHistoryPage, versionBelow } from './pagination.js'
@@ -74,7 +81,9 @@ export function versionedRoutes<Params extends TObject, Patch extends TSchema>(
           description: update.description,
           tags: [record.tag],
           params: record.params,
+          headers: ConditionalWriteHeaders,
           body: update.body,
+          consumes: MERGE_PATCH_MEDIA_TYPES,
           response: {
             200: Type.Ref(record.schema, { description: update.edited, ...resourceHeaders(record.name) }),
             ...problemResponses(...update.problems),
@@ -99,6 +108,7 @@ export function versionedRoutes<Params extends TObject, Patch extends TSchema>(
         description: record.delete.description,
         tags: [record.tag],
         params: record.params,
+        headers: ConditionalWriteHeaders,
         response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(...record.delete.problems) },
       },
     },

@@ -14,7 +14,13 @@ import {
   CreateClaimBody,
   UpdateClaimBody,
 } from '../schemas/claim.schema.js'
-import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import {
+  ConditionalReadHeaders,
+  NotModified,
+  Page,
+  problemResponses,
+  resourceHeaders,
+} from '../schemas/common.schema.js'
 import { CLAIM_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import { ClaimReviewDocumentSchema, JSON_LD } from '../schemas/claim-review.schema.js'
 import { varyOn } from '../http/vary.js'
@@ -117,6 +123,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         summary: 'Get a claim',
         tags: ['claims'],
         params: ClaimParams,
+        headers: ConditionalReadHeaders,
         description:
           'As JSON by default; with `Accept: application/ld+json`, as schema.org JSON-LD: a ClaimReview per ' +
           'fact-check, or the Claim alone when it has none.',

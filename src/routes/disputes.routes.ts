@@ -5,7 +5,7 @@ import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '.
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
-import { NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import { ConditionalReadHeaders, NotModified, Page, problemResponses } from '../schemas/common.schema.js'
 import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
 import { DISPUTE_CSV_COLUMNS, listRepresentations, MATRIX_CSV_COLUMNS } from '../schemas/export.schema.js'
 import { THREAD_DEPTH_DEFAULT, ThreadQuery, ThreadSchema } from '../schemas/thread.schema.js'
@@ -85,6 +85,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
           'on the rebutted claim, as on /v1/disputes.',
         tags: ['disputes'],
         querystring: MatrixQuery,
+        headers: ConditionalReadHeaders,
         response: {
           200: {
             description:
@@ -138,6 +139,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         tags: ['disputes'],
         params: ClaimParams,
         querystring: ThreadQuery,
+        headers: ConditionalReadHeaders,
         response: {
           200: Type.Ref(ThreadSchema, { description: 'The thread.', headers: etagHeader }),
           304: NotModified,

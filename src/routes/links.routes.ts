@@ -4,7 +4,14 @@ import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
-import { NotModified, Page, PageQuery, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import {
+  ConditionalReadHeaders,
+  NotModified,
+  Page,
+  PageQuery,
+  problemResponses,
+  resourceHeaders,
+} from '../schemas/common.schema.js'
 import { LINK_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import {
   CreateLinkBody,
@@ -110,6 +117,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
         summary: 'Get a link',
         tags: ['links'],
         params: LinkParams,
+        headers: ConditionalReadHeaders,
         response: {
           200: Type.Ref(LinkSchema, { description: 'The link.', ...resourceHeaders('link') }),
           304: NotModified,

@@ -3,7 +3,13 @@ import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
-import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import {
+  ConditionalReadHeaders,
+  NotModified,
+  Page,
+  problemResponses,
+  resourceHeaders,
+} from '../schemas/common.schema.js'
 import { listRepresentations, PARTY_CSV_COLUMNS } from '../schemas/export.schema.js'
 import {
   CreatePartyBody,
@@ -98,6 +104,7 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         summary: 'Get a party by id or slug',
         tags: ['parties'],
         params: PartyParams,
+        headers: ConditionalReadHeaders,
         response: {
           200: Type.Ref(PartySchema, { description: 'The party.', ...resourceHeaders('party') }),
           304: NotModified,

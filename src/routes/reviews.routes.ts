@@ -4,7 +4,13 @@ import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
-import { NotModified, Page, problemResponses, resourceHeaders } from '../schemas/common.schema.js'
+import {
+  ConditionalReadHeaders,
+  NotModified,
+  Page,
+  problemResponses,
+  resourceHeaders,
+} from '../schemas/common.schema.js'
 import { listRepresentations, REVIEW_CSV_COLUMNS } from '../schemas/export.schema.js'
 import {
   AllReviewsListQuery,
@@ -154,6 +160,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
           'without a url, which search engines require) has no ClaimReview: 409 `review-is-draft`.',
         tags: ['reviews'],
         params: ReviewParams,
+        headers: ConditionalReadHeaders,
         response: {
           200: {
             description: 'The review.',

@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { StringEnum } from './string-enum.js'
 
 /** `T | null` written as a JSON Schema type list (`["string", "null"]`): one clear validation message, not an anyOf. */
 export function Nullable<T extends TSchema & { type: string }>(schema: T) {
@@ -43,13 +44,47 @@ export const SLUG_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$'
 /** A problem's `type` is this URN followed by its code. */
 export const PROBLEM_TYPE_PREFIX = 'urn:counterclaim:problem:'
 
+/**
+ * Every code a problem may carry, so that a generated client has them as an enum; the catalogue in
+ * src/errors/problems.ts gives each its status and title, and fails to compile when the two lists differ.
+ */
+export const PROBLEM_CODES = [
+  'validation-failed',
+  'malformed-request',
+  'unauthorized',
+  'forbidden',
+  'not-found',
+  'route-not-found',
+  'gone',
+  'method-not-allowed',
+  'not-acceptable',
+  'conflict',
+  'review-is-draft',
+  'idempotency-key-in-use',
+  'idempotency-key-used',
+  'request-timeout',
+  'precondition-failed',
+  'payload-too-large',
+  'unsupported-media-type',
+  'unprocessable-entity',
+  'out-of-time-order',
+  'idempotency-key-reused',
+  'import-rejected',
+  'too-many-requests',
+  'headers-too-large',
+  'internal-error',
+  'service-unavailable',
+] as const
+
 export const ProblemSchema = Type.Object(
   {
     type: Type.String({ format: 'uri', examples: [`${PROBLEM_TYPE_PREFIX}validation-failed`] }),
     title: Type.String(),
     status: Type.Integer({ minimum: 400, maximum: 599 }),
     detail: Type.String(),
-    code: Type.String({ description: 'A stable, machine-readable error code; the last part of `type`.' }),
+    code: StringEnum(PROBLEM_CODES, {
+      description: 'A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them.',
+    }),
     instance: Type.Optional(Type.String()),
     errors: Type.Optional(
       Type.Array(
@@ -138,6 +173,30 @@ export const NotModified = Type.Null({
   description: 'Not modified: the If-None-Match entity tag is current.',
   headers: { etag: { type: 'string', required: true, description: 'The current entity tag.' } },
 })
+
+const IfNoneMatch = Type.String({
+  description:
+    'Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a ' +
+    'PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current.',
+})
+
+/** The request headers of a GET of one record: a cached copy is revalidated with its ETag. */
+export const ConditionalReadHeaders = Type.Object({ 'if-none-match': Type.Optional(IfNoneMatch) })
+
+/** The request headers of a PATCH or DELETE of one record: the write happens only if the client's copy is current. */
+export const ConditionalWriteHeaders = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description:
+        'The ETag of the copy the change is based on (or `*`); when it is not current, 412 and nothing changes. ' +
+        'Optional: without it the last writer wins.',
+    }),
+  ),
+  'if-none-match': Type.Optional(IfNoneMatch),
+})
+
+/** The media types a PATCH body is taken in: a JSON Merge Patch, under its own name or as plain JSON. */
+export const MERGE_PATCH_MEDIA_TYPES = ['application/json', 'application/merge-patch+json']
 
 export const PAGE_LIMIT_DEFAULT = 50
 export const PAGE_LIMIT_MAX = 200
