@@ -49,7 +49,9 @@ t.test('the move copies every table the migrations make, each after the tables i
 })
 
 const needsServer = serverUrl === undefined && 'needs DATABASE_URL: the move copies into a PostgreSQL server'
-t.test('moving an embedded database into a PostgreSQL server', { skip: needsServer }, (t) => moves(t, serverUrl!))
+t.test('moves into a PostgreSQL server, from the embedded database or another server', { skip: needsServer }, (t) =>
+  moves(t, serverUrl!),
+)
 
 async function moves(t: Test, server: string) {
   const example = parseDataSet(
@@ -233,5 +235,32 @@ async function moves(t: Test, server: string) {
     t.equal(retried.code, 0, `the move then succeeds\n${retried.stderr}`)
     const [sourceSums, targetSums] = await checksums(target)
     t.same(targetSums, sourceSums, 'and copies everything')
+  })
+
+  t.test('a database on a server moves to another one, and not onto itself', async (t) => {
+    const source = await openTestDatabase()
+    t.teardown(() => source.close())
+    await loadDataSet(source.db, example)
+    const { rows } = await sql<{ name: string }>`SELECT current_database() AS name`.execute(source.db)
+    const from = databaseUrl(server, rows[0]!.name)
+    const run = async (to: string) => {
+      const moving = startProjectProcess(t, DB_MOVE_SCRIPT, { DATABASE_URL: from, LOG_LEVEL: 'warn' }, ['--to', to])
+      return { code: (await moving.exited).code, stderr: moving.stderr() }
+    }
+    const onto = await run(from)
+    t.equal(onto.code, 2, 'the database DATABASE_URL names is not a target')
+    t.match(onto.stderr, /--to names the database DATABASE_URL already uses/)
+
+    const to = await emptyDatabase()
+    const moved = await run(to)
+    t.equal(moved.code, 0, moved.stderr)
+    const target = openTarget(to)
+    t.teardown(() => target.close())
+    const withoutLog = ({ kysely_migration: _, ...tables }: Checksum) => tables
+    t.same(
+      withoutLog(await (await databaseChecksummer(target))()),
+      withoutLog(await (await databaseChecksummer(source))()),
+      'every row arrives',
+    )
   })
 }
