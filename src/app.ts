@@ -11,6 +11,7 @@ import { PostgresRateLimitStore } from './http/rate-limit-store.js'
 import { answerClientError, sendProblem } from './http/problem-details.js'
 import { rejectUnstorableText, validatorCompiler } from './http/validation.js'
 import authPlugin from './plugins/auth.plugin.js'
+import contentNegotiationPlugin from './plugins/content-negotiation.plugin.js'
 import databasePlugin from './plugins/database.plugin.js'
 import idempotencyPlugin from './plugins/idempotency.plugin.js'
 import metricsPlugin from './plugins/metrics.plugin.js'
@@ -94,8 +95,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(accepts)
   // Security and CORS headers first, so that every refusal below carries them; then load shedding, before
   // anything that costs (authentication, rate limits).
-  await app.register(securityHeadersPlugin, { corsOrigins: options.config.corsOrigins })
+  await app.register(securityHeadersPlugin, {
+    corsOrigins: options.config.corsOrigins,
+    corsAllowedHeaders: options.config.corsAllowedHeaders,
+  })
   await app.register(overloadPlugin, options.config.overload)
+  // Before every route, whose representations it reads as it is added; after CORS, so that a page can read a 406.
+  await app.register(contentNegotiationPlugin)
   const database =
     options.database ??
     (await openDatabase(options.config, {
@@ -131,7 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ttlHours: options.config.idempotencyTtlHours,
     leaseMs: options.config.requestTimeoutMs,
   })
-  await app.register(openapiPlugin)
+  await app.register(openapiPlugin, { publicUrl: options.config.publicUrl })
   await app.register(healthRoutes)
   const exports = {
     exportTimeoutMs: options.config.exportTimeoutMs,

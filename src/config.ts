@@ -17,6 +17,21 @@ class SettingGroup<Settings extends Record<string, TSchema>> {
  * table is generated from (`npm run docs:config`). Validated once at start; a bad value stops the process with a
  * message that names the variable, instead of surfacing later as a confusing runtime error.
  */
+/** What a page may send by default: the headers of the API, then those of distributed tracing and Sentry. */
+const CORS_ALLOWED_HEADERS_DEFAULT = [
+  'Accept',
+  'Authorization',
+  'Content-Type',
+  'If-Match',
+  'If-None-Match',
+  'Idempotency-Key',
+  'X-Request-Id',
+  'traceparent',
+  'tracestate',
+  'baggage',
+  'sentry-trace',
+].join(', ')
+
 export const SETTINGS = {
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on.' }),
   host: Type.String({
@@ -183,6 +198,27 @@ export const SETTINGS = {
   )
     .Decode((value) => corsOriginsOf(value))
     .Encode((value) => (value.length === 0 ? 'none' : value.join(','))),
+  corsAllowedHeaders: Type.Transform(
+    Type.String({
+      default: CORS_ALLOWED_HEADERS_DEFAULT,
+      description:
+        'Request headers a page of an allowed origin may send, separated by commas: the list replaces the default, ' +
+        'so keep its first seven (the headers of the API) when adding one.',
+    }),
+  )
+    .Decode((value) => headerNamesOf(value))
+    .Encode((value) => value.join(', ')),
+  publicUrl: Type.Transform(
+    Type.Optional(
+      Type.String({
+        description:
+          'The address clients reach the service at (`https://api.example.org`, or with a path prefix), named as the ' +
+          'server of the OpenAPI document. Unset: the document names `/`, the host it is fetched from.',
+      }),
+    ),
+  )
+    .Decode((value) => (value === undefined ? undefined : publicUrlOf(value)))
+    .Encode((value) => value ?? ''),
   overload: new SettingGroup('', {
     maxEventLoopDelayMs: Type.Integer({
       minimum: 0,
@@ -329,6 +365,39 @@ function trustProxyOf(value: string | undefined): boolean | string[] {
     )
   }
   return entries
+}
+
+/** Header names (RFC 9110 tokens) separated by commas. */
+function headerNamesOf(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean)
+  const bad = names.filter((name) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+  if (names.length === 0 || bad.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: CORS_ALLOWED_HEADERS must be header names separated by commas` +
+        (bad.length > 0 ? ` (not ${bad.map((name) => JSON.stringify(name)).join(', ')})` : ''),
+    )
+  }
+  return names
+}
+
+/** An absolute http(s) URL without query or fragment, written without a trailing slash. */
+function publicUrlOf(value: string): string {
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {
+    url = undefined
+  }
+  if (url === undefined || !/^https?:$/.test(url.protocol) || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(
+      `invalid configuration: PUBLIC_URL must be an http or https URL without query or fragment, such as ` +
+        `https://api.example.org (not ${JSON.stringify(value)})`,
+    )
+  }
+  return url.href.replace(/\/+$/, '')
 }
 
 /** `*` (any origin), `none`, or origins (`https://app.example.org`) separated by commas. */

@@ -146,3 +146,27 @@ t.test('CORS_ORIGINS: *, none, or origins', async (t) => {
     t.match(configError({ CORS_ORIGINS: bad })?.message, /\bCORS_ORIGINS\b/, `refuses ${bad}`)
   }
 })
+
+t.test('CORS_ALLOWED_HEADERS: header names, by default those of the API and of tracing', async (t) => {
+  const defaults = loadConfig({}).corsAllowedHeaders.map((name) => name.toLowerCase())
+  for (const name of ['authorization', 'if-match', 'idempotency-key', 'traceparent', 'tracestate', 'baggage']) {
+    t.ok(defaults.includes(name), `allows ${name} by default`)
+  }
+  t.ok(defaults.includes('sentry-trace'))
+  t.same(loadConfig({ CORS_ALLOWED_HEADERS: 'Authorization, X-Custom ' }).corsAllowedHeaders, [
+    'Authorization',
+    'X-Custom',
+  ])
+  for (const bad of [',', 'X Custom', 'X-Custom, a:b']) {
+    t.match(configError({ CORS_ALLOWED_HEADERS: bad })?.message, /\bCORS_ALLOWED_HEADERS\b/, `refuses ${bad}`)
+  }
+})
+
+t.test('PUBLIC_URL: optional, an http(s) URL written without its trailing slash', async (t) => {
+  t.equal(loadConfig({}).publicUrl, undefined)
+  t.equal(loadConfig({ PUBLIC_URL: 'https://api.example.org/' }).publicUrl, 'https://api.example.org')
+  t.equal(loadConfig({ PUBLIC_URL: 'https://example.org/counterclaim' }).publicUrl, 'https://example.org/counterclaim')
+  for (const bad of ['api.example.org', 'ftp://example.org', 'https://example.org/?x=1', 'https://example.org/#a']) {
+    t.match(configError({ PUBLIC_URL: bad })?.message, /\bPUBLIC_URL\b/, `refuses ${bad}`)
+  }
+})

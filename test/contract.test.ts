@@ -128,6 +128,26 @@ t.test('the conditional headers the document declares work as it says', async (t
   t.equal(stale.status, 412, 'a stale If-Match deletes nothing')
 })
 
+t.test('/openapi.json is cached by its ETag, and names PUBLIC_URL as its server when set', async (t) => {
+  const first = await app.inject({ method: 'GET', url: '/openapi.json' })
+  t.equal(first.statusCode, 200)
+  t.match(first.headers.etag, /^"[\w-]+"$/)
+  t.equal(first.headers['cache-control'], 'public, no-cache', 'caches keep it and revalidate it')
+  t.same(first.json().servers, [{ url: '/', description: 'This server' }])
+  const etag = String(first.headers.etag)
+  const again = await app.inject({ method: 'GET', url: '/openapi.json', headers: { 'if-none-match': etag } })
+  t.equal(again.statusCode, 304)
+  t.equal(again.body, '')
+  t.equal(again.headers.etag, etag)
+  const other = await app.inject({ method: 'GET', url: '/openapi.json', headers: { 'if-none-match': '"other"' } })
+  t.equal(other.statusCode, 200)
+
+  const { app: behindProxy } = await buildTestApp(t, { PUBLIC_URL: 'https://api.example.org/counterclaim/' })
+  const named = await behindProxy.inject({ method: 'GET', url: '/openapi.json' })
+  t.same(named.json().servers, [{ url: 'https://api.example.org/counterclaim' }])
+  t.not(named.headers.etag, etag, 'another document, another tag')
+})
+
 /** A real response of the app, as the checker sees it, for the tests below to spoil one part of. */
 async function exchange(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Exchange> {
   const response = await call(app, method, url, body)

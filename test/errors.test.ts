@@ -94,6 +94,12 @@ t.test('a text/plain body is a 415 problem, not read as a string and then valida
   assertProblem(t, plain, 415, 'unsupported-media-type')
   const patch = await inject('PATCH', '/v1/parties/some-party', '{"name":"x"}', { 'content-type': 'text/plain' })
   assertProblem(t, patch, 415, 'unsupported-media-type')
+  t.equal(plain.body.detail, 'the body is sent as text/plain; send it as application/json', 'names what is taken')
+  t.equal(
+    patch.body.detail,
+    'the body is sent as text/plain; send it as application/json or application/merge-patch+json',
+    'a PATCH takes a merge patch under its own media type too',
+  )
   t.equal(await countRows(database, 'parties'), before)
 })
 
@@ -102,6 +108,26 @@ t.test('a body of a media type the API does not read is a 415 problem', async (t
   const xml = await inject('POST', '/v1/parties', '<party/>', { 'content-type': 'application/xml' })
   assertProblem(t, xml, 415, 'unsupported-media-type')
   t.equal(await countRows(database, 'parties'), before)
+})
+
+t.test('an Accept that allows none of what a route answers with is a 406 problem naming what it has', async (t) => {
+  const csv = await inject('GET', '/v1/keys', undefined, { accept: 'text/csv' })
+  assertProblem(t, csv, 406, 'not-acceptable')
+  t.match(csv.body.detail, /application\/json/)
+  const ld = await inject('GET', '/v1/parties', undefined, { accept: 'application/ld+json' })
+  assertProblem(t, ld, 406, 'not-acceptable')
+  t.match(ld.body.detail, /text\/csv/, 'names the representations the route has')
+  const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'
+  for (const accept of [undefined, '', '*/*', 'application/json', 'application/problem+json', browser]) {
+    const headers: Record<string, string> = accept === undefined ? {} : { accept }
+    const json = await inject('GET', '/v1/parties', undefined, headers)
+    t.equal(json.status, 200, `Accept: ${accept ?? '(none)'}`)
+    t.match(json.headers['content-type'], /^application\/json\b/, `Accept: ${accept ?? '(none)'} gets JSON`)
+  }
+  const csvList = await inject('GET', '/v1/parties', undefined, { accept: 'text/csv' })
+  t.match(csvList.headers['content-type'], /^text\/csv\b/, 'a route with a CSV form still answers with it')
+  const format = await inject('GET', '/v1/parties?format=csv', undefined, { accept: 'application/xml' })
+  t.equal(format.status, 200, 'the format parameter overrides Accept')
 })
 
 t.test('an unknown route is a 404 problem', async (t) => {

@@ -201,7 +201,7 @@ t.test('the disputes list exports its items and its latest rebuttal', async (t) 
   t.same(ndjsonItems(filtered.raw), [])
 })
 
-t.test('format beats Accept; Accept is negotiated; an Accept for none of them gets JSON', async (t) => {
+t.test('format beats Accept; Accept is negotiated; an Accept for none of them is a 406', async (t) => {
   const cases: Array<[string, Record<string, string>, string]> = [
     ['?format=ndjson', { accept: 'text/csv' }, 'application/x-ndjson'],
     ['?format=json', { accept: 'text/csv' }, 'application/json'],
@@ -209,7 +209,7 @@ t.test('format beats Accept; Accept is negotiated; an Accept for none of them ge
     ['', { accept: 'text/csv;q=0.5, application/x-ndjson' }, 'application/x-ndjson'],
     ['', { accept: 'application/json;q=0.1, text/*' }, 'text/csv'],
     ['', { accept: '*/*' }, 'application/json'],
-    ['', { accept: 'application/xml' }, 'application/json'],
+    ['?format=json', { accept: 'application/xml' }, 'application/json'],
     ['', {}, 'application/json'],
   ]
   for (const [query, headers, type] of cases) {
@@ -218,6 +218,10 @@ t.test('format beats Accept; Accept is negotiated; an Accept for none of them ge
     t.match(response.headers['content-type'], type, `${query} ${JSON.stringify(headers)}`)
     t.match(response.headers.vary, /accept/i)
   }
+  const refused = await getText('/v1/claims', { accept: 'application/xml' })
+  t.equal(refused.status, 406, 'an Accept for none of them is refused, naming them')
+  t.match(refused.raw, /application\/json, text\/csv, application\/x-ndjson/)
+  t.match(refused.headers.vary, /accept/i, 'the refusal, too, depends on Accept')
   const page = await call(app, 'GET', '/v1/claims?format=json&limit=2')
   t.equal(page.body.data.length, 2, 'format=json is the page')
 })

@@ -241,6 +241,16 @@ t.test('with a list of origins, every negotiated answer varies on both Origin an
   }
 })
 
+t.test('CORS_ALLOWED_HEADERS sets the request headers a preflight allows', async (t) => {
+  const { app: traced } = await buildTestApp(t)
+  const byDefault = await preflight(traced, 'https://anywhere.example', 'GET', 'traceparent, tracestate, baggage')
+  const allowed = listOf(byDefault.headers['access-control-allow-headers'])
+  for (const name of ['traceparent', 'tracestate', 'baggage', 'sentry-trace']) t.ok(allowed.includes(name), name)
+  const { app } = await buildTestApp(t, { CORS_ALLOWED_HEADERS: 'Authorization, X-Custom' })
+  const custom = await preflight(app, 'https://anywhere.example', 'GET', 'x-custom')
+  t.same(listOf(custom.headers['access-control-allow-headers']), ['authorization', 'x-custom'])
+})
+
 t.test('CORS_ORIGINS=none sends no CORS headers, and OPTIONS is no method of the API', async (t) => {
   const { app } = await buildTestApp(t, { CORS_ORIGINS: 'none' })
   const response = await call(app, 'GET', '/v1/parties', undefined, { origin: 'https://app.example.org' })

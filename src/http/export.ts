@@ -12,9 +12,8 @@ import { varyOn } from './vary.js'
 const NEGOTIATED = [MEDIA_TYPES.json, 'text/csv', MEDIA_TYPES.ndjson]
 
 /**
- * The representation a list is asked in: `format` when given, else the best of Accept. An Accept that allows
- * none of them gets the JSON page, the representation every client can read (as most public APIs answer, and
- * as RFC 9110 allows: disregarding Accept instead of a 406).
+ * The representation a list is asked in: `format` when given (whatever Accept says), else the best of Accept. An
+ * Accept that allows none of them was answered 406 before the route ran (the content-negotiation plugin).
  */
 export function listFormat(request: FastifyRequest, format: ListFormat | undefined): ListFormat {
   if (format !== undefined) return format

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { etagOf } from '../http/conditional-requests.js'
 import { ApiKeySchema, CreatedApiKeySchema } from '../schemas/api-key.schema.js'
 import { ClaimSchema, ClaimVersionSchema } from '../schemas/claim.schema.js'
 import { EVERY_ROUTE_PROBLEMS, ProblemSchema, problemResponses } from '../schemas/common.schema.js'
@@ -70,8 +71,19 @@ function liftRequiredHeaders<T extends { paths?: object }>(document: T): T {
  * The OpenAPI 3.1 document is generated from the route schemas, served at /openapi.json, and browsable at
  * /docs. `npm run openapi` writes it to openapi/openapi.json, and a test fails when that copy drifts.
  */
-export default fp(
-  async function openapi(fastify: FastifyInstance) {
+export interface OpenApiOptions {
+  /** Where clients reach the service (PUBLIC_URL): the document's server. Unset: `/`, wherever it is fetched. */
+  publicUrl?: string | undefined
+}
+
+/**
+ * The document changes only when the service is deployed anew: caches keep it, and ask each time whether their copy
+ * is still current, which its ETag answers with a 304.
+ */
+const DOCUMENT_CACHE_CONTROL = 'public, no-cache'
+
+export default fp<OpenApiOptions>(
+  async function openapi(fastify: FastifyInstance, { publicUrl }) {
     for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema)
 
     // The problems any route may answer with are added to each route's responses here, once for all, so that
@@ -100,7 +112,7 @@ export default fp(
             'answers which claims are disputed, by whom and since when. Errors are RFC 9457 problem details.',
           license: { name: 'MIT', identifier: 'MIT' },
         },
-        servers: [{ url: '/', description: 'This server' }],
+        servers: [publicUrl === undefined ? { url: '/', description: 'This server' } : { url: publicUrl }],
         // Each operation says whether it takes a key (the auth plugin sets `security` on it); none is the default.
         security: [],
         components: {
@@ -141,6 +153,7 @@ export default fp(
     })
     await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } })
 
+    let documentTag: string | undefined
     fastify.get(
       '/openapi.json',
       {
@@ -149,10 +162,18 @@ export default fp(
           operationId: 'getOpenApiDocument',
           summary: 'The OpenAPI 3.1 document of this API',
           tags: ['operations'],
-          response: { 200: { type: 'object', additionalProperties: true } },
+          response: { 200: { type: 'object', additionalProperties: true }, 304: { type: 'null' } },
         },
       },
-      async () => fastify.swagger(),
+      async (request, reply) => {
+        const document = fastify.swagger()
+        documentTag ??= etagOf(document)
+        reply.header('etag', documentTag).header('cache-control', DOCUMENT_CACHE_CONTROL)
+        const held = String(request.headers['if-none-match'] ?? '')
+        const tags = held.split(',').map((tag) => tag.trim().replace(/^W\//, ''))
+        if (tags.includes(documentTag) || tags.includes('*')) return reply.code(304).send()
+        return document
+      },
     )
   },
   { name: 'openapi' },

@@ -36,8 +36,22 @@ function detailOf(errors: FieldError[]): string {
 
 const DETAIL_NAMES_CHARACTERS = 600
 
-function toApiError(error: FastifyError): ApiError {
+/** A body of a media type no parser reads: the detail names the media types the route takes. */
+function unsupportedMediaType(request: FastifyRequest): ApiError {
+  const sent =
+    String(request.headers['content-type'] ?? '')
+      .split(';')[0]
+      ?.trim() ?? ''
+  const accepted = (request.routeOptions.schema?.consumes as string[] | undefined) ?? ['application/json']
+  return new ApiError(
+    'unsupported-media-type',
+    `the body is sent as ${sent === '' ? 'an unnamed media type' : sent.slice(0, 100)}; send it as ${accepted.join(' or ')}`,
+  )
+}
+
+function toApiError(error: FastifyError, request: FastifyRequest): ApiError {
   if (error instanceof ApiError) return error
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return unsupportedMediaType(request)
   if (error.validation) {
     const errors = fieldErrorsOf(error.validation, fieldLocation(error.validationContext))
     return new ApiError('validation-failed', detailOf(errors), { errors })
@@ -57,7 +71,7 @@ function toApiError(error: FastifyError): ApiError {
 export default fp(
   async function problemDetails(fastify: FastifyInstance) {
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
-      const problem = toApiError(error)
+      const problem = toApiError(error, request)
       // A 503 the service chose to give (no free export or import slot, the database not ready) has no stack
       // worth reading, and a flood of them must not fill the log with stacks.
       if (error instanceof ApiError && problem.code === 'service-unavailable') request.log.warn(problem.detail)

@@ -6,6 +6,8 @@ import fp from 'fastify-plugin'
 export interface SecurityHeadersOptions {
   /** `['*']` for any origin, `[]` for none (no CORS headers at all), or the origins allowed. */
   corsOrigins: string[]
+  /** The request headers a page of an allowed origin may send (CORS_ALLOWED_HEADERS). */
+  corsAllowedHeaders: string[]
 }
 
 /** Where the interactive reference is served (the openapi plugin's Swagger UI). */
@@ -46,7 +48,7 @@ const PREFLIGHT_MAX_AGE_S = 7200
  * too: a page can read a 429 or a 503 and its Retry-After only if the CORS headers are on it.
  */
 export default fp<SecurityHeadersOptions>(
-  async function securityHeaders(fastify: FastifyInstance, { corsOrigins }) {
+  async function securityHeaders(fastify: FastifyInstance, { corsOrigins, corsAllowedHeaders }) {
     fastify.addHook('onRoute', (route) => {
       if (route.url !== DOCS_PREFIX && !route.url.startsWith(`${DOCS_PREFIX}/`)) return
       // Read by helmet's own onRoute hook, added after this one. A page gets the headers that only a page heeds.
@@ -81,15 +83,7 @@ export default fp<SecurityHeadersOptions>(
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
       credentials: false,
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-      allowedHeaders: [
-        'Accept',
-        'Authorization',
-        'Content-Type',
-        'If-Match',
-        'If-None-Match',
-        'Idempotency-Key',
-        'X-Request-Id',
-      ],
+      allowedHeaders: corsAllowedHeaders,
       exposedHeaders: [
         'Content-Disposition',
         'ETag',

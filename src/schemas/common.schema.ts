@@ -111,6 +111,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is malformed or a field is invalid.',
   404: 'No such resource.',
   410: 'The record was deleted: the problem carries its tombstone (what it was, when and by which key it was deleted).',
+  406: 'None of the media types in Accept is one this operation answers with; the detail names those it has.',
   409: 'The request conflicts with the current state (a taken slug, a record still in use, a duplicate link).',
   412: 'The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed.',
   413: 'The body is larger than the limit.',
