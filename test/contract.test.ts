@@ -148,6 +148,17 @@ t.test('/openapi.json is cached by its ETag, and names PUBLIC_URL as its server 
   t.not(named.headers.etag, etag, 'another document, another tag')
 })
 
+t.test('a trailing slash is ignored, as the contract says: answered, never redirected', async (t) => {
+  const created = await call(app, 'POST', '/v1/parties/', { slug: 'slashed', name: 'Slashed', kind: 'media' })
+  t.equal(created.status, 201)
+  t.equal(created.headers.location, `/v1/parties/${created.body.id}`, 'the Location has no trailing slash')
+  const read = await call(app, 'GET', '/v1/parties/slashed/')
+  t.equal(read.status, 200)
+  t.equal(read.headers.etag, (await call(app, 'GET', '/v1/parties/slashed')).headers.etag, 'the same resource')
+  const patched = await call(app, 'PATCH', '/v1/parties/slashed/', { name: 'Still slashed' })
+  t.equal(patched.status, 200)
+})
+
 /** A real response of the app, as the checker sees it, for the tests below to spoil one part of. */
 async function exchange(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Exchange> {
   const response = await call(app, method, url, body)
