@@ -251,6 +251,30 @@ t.test('CORS_ALLOWED_HEADERS sets the request headers a preflight allows', async
   t.same(listOf(custom.headers['access-control-allow-headers']), ['authorization', 'x-custom'])
 })
 
+t.test('a plain OPTIONS on a known path answers 204 with Allow, with CORS or without', async (t) => {
+  for (const env of [{}, { CORS_ORIGINS: 'none' }]) {
+    const { app } = await buildTestApp(t, env)
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = app.server.address() as AddressInfo
+    const options = (path: string) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const sent = httpRequest({ host: '127.0.0.1', port, method: 'OPTIONS', path, agent: false }, (response) => {
+          response.resume()
+          response.on('end', () => resolve(response))
+        })
+        sent.on('error', reject)
+        sent.end()
+      })
+    const claim = await options('/v1/claims/5eed0000-0000-4000-8000-000000000001')
+    t.equal(claim.statusCode, 204, JSON.stringify(env))
+    t.same(listOf(claim.headers.allow), ['delete', 'get', 'head', 'options', 'patch'])
+    const list = await options('/v1/claims')
+    t.same(listOf(list.headers.allow), ['get', 'head', 'options', 'post'])
+    // With CORS on, its preflight route answers OPTIONS on every path, known or not.
+    if ('CORS_ORIGINS' in env) t.equal((await options('/v1/no-such-thing')).statusCode, 404, 'no methods to name')
+  }
+})
+
 t.test('CORS_ORIGINS=none sends no CORS headers, and OPTIONS is no method of the API', async (t) => {
   const { app } = await buildTestApp(t, { CORS_ORIGINS: 'none' })
   const response = await call(app, 'GET', '/v1/parties', undefined, { origin: 'https://app.example.org' })

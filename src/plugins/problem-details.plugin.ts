@@ -133,6 +133,18 @@ export default fp(
       }
       return sendProblem(reply, new ApiError('route-not-found', `no route matches ${request.method} ${path}`))
     }
+    // A plain OPTIONS (not a CORS preflight, which names the method it asks for) on a known path is answered with
+    // the methods the path has, as RFC 9110 describes; an unknown path stays a 404.
+    fastify.addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'OPTIONS' || request.headers['access-control-request-method'] !== undefined) return
+      const match = knownRoutes.find('GET', request.url.split('?')[0] ?? '/')
+      const allowed = match ? methodsByPath.get((match.store as { url: string }).url) : undefined
+      if (allowed === undefined) return
+      return reply
+        .code(204)
+        .header('allow', [...allowed, 'OPTIONS'].sort().join(', '))
+        .send()
+    })
     // Answered before the body is read: no route would read it, so its size, media type or syntax (413, 415,
     // 400) says nothing, and neither does a NUL in the path (checked before validation).
     fastify.addHook('preParsing', (request, reply, payload, done) => {
