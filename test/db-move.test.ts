@@ -48,6 +48,21 @@ t.test('the move copies every table the migrations make, each after the tables i
   t.ok(references.length > 10, 'the foreign keys were read')
 })
 
+t.test('a target that is no URL is a usage error that does not repeat it, password and all', async (t) => {
+  const env = { DATABASE_URL: '', DATA_DIR: join(t.testdir(), 'data'), LOG_LEVEL: 'warn' }
+  const secret = 'pa#ss'
+  const given = startProjectProcess(t, DB_MOVE_SCRIPT, env, ['--to', `postgres://mover:${secret}@127.0.0.1/db`])
+  t.equal((await given.exited).code, 2)
+  t.match(given.stderr(), /not a valid URL: percent-encode/)
+  t.notMatch(given.stdout() + given.stderr(), secret, 'the password is not printed')
+  const fromEnvironment = startProjectProcess(t, DB_MOVE_SCRIPT, { ...env, DB_MOVE_TO: `postgres://m:${secret}@h/db` })
+  t.equal((await fromEnvironment.exited).code, 2, 'DB_MOVE_TO is read as the target')
+  t.notMatch(fromEnvironment.stdout() + fromEnvironment.stderr(), secret)
+  const none = startProjectProcess(t, DB_MOVE_SCRIPT, env)
+  t.equal((await none.exited).code, 2)
+  t.match(none.stderr(), /names the PostgreSQL database to copy into/)
+})
+
 const needsServer = serverUrl === undefined && 'needs DATABASE_URL: the move copies into a PostgreSQL server'
 t.test('moves into a PostgreSQL server, from the embedded database or another server', { skip: needsServer }, (t) =>
   moves(t, serverUrl!),

@@ -7,7 +7,11 @@ import { openDatabase, openServerDatabase } from '../db/database.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { derivedStateDriftWithin } from '../services/derived-state.js'
 
-const USAGE = `usage: npm run db:move -- --to postgres://user:password@host:port/database [--batch-size N]
+const USAGE = `usage: npm run db:move -- --to postgres://user@host:port/database [--batch-size N]
+       DB_MOVE_TO=postgres://user:password@host:port/database npm run db:move
+
+The target comes from --to or, so that a password stays out of the process list and the shell's history, from
+DB_MOVE_TO (or a password in PGPASSWORD or ~/.pgpass, as for psql).
 
 Copies everything in the configured database (the embedded one under DATA_DIR, with the service stopped, or
 DATABASE_URL) into an empty PostgreSQL database: every record with its id, version, history and tombstone, API keys
@@ -18,7 +22,20 @@ is only read. Exits 0 once the copy is committed, 1 when it was refused or faile
 
 class UsageError extends Error {}
 
-const sameDatabase = (a: string, b: string) => new URL(a).toString() === new URL(b).toString()
+/** The target, checked to be a URL; a usage error that does not repeat it (it may hold a password) when not. */
+function targetUrl(to: string | undefined): string {
+  if (to === undefined || !/^postgres(ql)?:\/\//.test(to)) {
+    throw new UsageError('--to postgres://… (or DB_MOVE_TO) names the PostgreSQL database to copy into')
+  }
+  try {
+    new URL(to)
+    return to
+  } catch {
+    throw new UsageError('the target is not a valid URL: percent-encode any of : / @ # ? in its user or password')
+  }
+}
+
+const sameDatabase = (a: string, b: string) => URL.canParse(a) && new URL(a).toString() === new URL(b).toString()
 
 /** `npm run db:move`: what an operator runs to take the data of the embedded database to a PostgreSQL server. */
 async function main(args: string[]): Promise<void> {
@@ -38,10 +55,7 @@ async function main(args: string[]): Promise<void> {
     return
   }
   if (positionals.length > 0) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`)
-  const to = values.to
-  if (to === undefined || !/^postgres(ql)?:\/\//.test(to)) {
-    throw new UsageError('--to postgres://… names the PostgreSQL database to copy into')
-  }
+  const to = targetUrl(values.to ?? process.env.DB_MOVE_TO)
   const count = (option: string, value: string | undefined) => {
     if (value === undefined) return undefined
     const n = Number(value)
@@ -107,5 +121,6 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`db:move: ${error.message}\n\n${USAGE}`)
     return
   }
-  console.error('db:move: failed; the target was left without any copied row', error)
+  // The message alone: an error object can carry the connection string it was given, password and all.
+  console.error(`db:move: failed; the target was left without any copied row: ${(error as Error).message}`)
 })

@@ -94,8 +94,9 @@ export const TombstoneListQuery = Type.Object(
       Type.String({
         ...PartialDateTime,
         description:
-          'Only records deleted at or after the start of this time: `2020-10-07` takes in the whole day; what ' +
-          'was deleted since the last export, given its time.',
+          'Only records deleted at or after the start of this time: `2020-10-07` takes in the whole day. A ' +
+          'deletion keeps the time it happened, also when it came in by import later: a copy that syncs by ' +
+          'time asks from a little before its last look, and imports the overlap again (it is unchanged).',
       }),
     ),
     deleted_before: Type.Optional(
