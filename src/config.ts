@@ -17,8 +17,8 @@ class SettingGroup<Settings extends Record<string, TSchema>> {
  * table is generated from (`npm run docs:config`). Validated once at start; a bad value stops the process with a
  * message that names the variable, instead of surfacing later as a confusing runtime error.
  */
-/** What a page may send by default: the headers of the API, then those of distributed tracing and Sentry. */
-const CORS_ALLOWED_HEADERS_DEFAULT = [
+/** The request headers of the API: a page of an allowed origin may always send them. */
+const API_REQUEST_HEADERS = [
   'Accept',
   'Authorization',
   'Content-Type',
@@ -26,11 +26,8 @@ const CORS_ALLOWED_HEADERS_DEFAULT = [
   'If-None-Match',
   'Idempotency-Key',
   'X-Request-Id',
-  'traceparent',
-  'tracestate',
-  'baggage',
-  'sentry-trace',
-].join(', ')
+]
+const isApiRequestHeader = (name: string) => API_REQUEST_HEADERS.some((api) => api.toLowerCase() === name.toLowerCase())
 
 export const SETTINGS = {
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on.' }),
@@ -200,14 +197,18 @@ export const SETTINGS = {
     .Encode((value) => (value.length === 0 ? 'none' : value.join(','))),
   corsAllowedHeaders: Type.Transform(
     Type.String({
-      default: CORS_ALLOWED_HEADERS_DEFAULT,
+      default: 'traceparent, tracestate, baggage, sentry-trace',
       description:
-        'Request headers a page of an allowed origin may send, separated by commas: the list replaces the default, ' +
-        'so keep its first seven (the headers of the API) when adding one.',
+        'Request headers a page of an allowed origin may send beyond those of the API (always allowed: ' +
+        `${API_REQUEST_HEADERS.join(', ')}), separated by commas, or \`none\`: by default those of distributed ` +
+        'tracing and Sentry.',
     }),
   )
-    .Decode((value) => headerNamesOf(value))
-    .Encode((value) => value.join(', ')),
+    .Decode((value) => [
+      ...API_REQUEST_HEADERS,
+      ...(value.trim() === 'none' ? [] : headerNamesOf(value).filter((name) => !isApiRequestHeader(name))),
+    ])
+    .Encode((value) => value.filter((name) => !isApiRequestHeader(name)).join(', ') || 'none'),
   publicUrl: Type.Transform(
     Type.Optional(
       Type.String({
@@ -376,7 +377,7 @@ function headerNamesOf(value: string): string[] {
   const bad = names.filter((name) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
   if (names.length === 0 || bad.length > 0) {
     throw new ConfigError(
-      `invalid configuration: CORS_ALLOWED_HEADERS must be header names separated by commas` +
+      `invalid configuration: CORS_ALLOWED_HEADERS must be header names separated by commas, or none` +
         (bad.length > 0 ? ` (not ${bad.map((name) => JSON.stringify(name)).join(', ')})` : ''),
     )
   }

@@ -153,10 +153,21 @@ t.test('CORS_ALLOWED_HEADERS: header names, by default those of the API and of t
     t.ok(defaults.includes(name), `allows ${name} by default`)
   }
   t.ok(defaults.includes('sentry-trace'))
-  t.same(loadConfig({ CORS_ALLOWED_HEADERS: 'Authorization, X-Custom ' }).corsAllowedHeaders, [
+  const api = [
+    'Accept',
     'Authorization',
-    'X-Custom',
-  ])
+    'Content-Type',
+    'If-Match',
+    'If-None-Match',
+    'Idempotency-Key',
+    'X-Request-Id',
+  ]
+  t.same(
+    loadConfig({ CORS_ALLOWED_HEADERS: 'authorization, X-Custom ' }).corsAllowedHeaders,
+    [...api, 'X-Custom'],
+    'a value adds to the headers of the API, which it cannot take away',
+  )
+  t.same(loadConfig({ CORS_ALLOWED_HEADERS: 'none' }).corsAllowedHeaders, api, 'none: the headers of the API alone')
   for (const bad of [',', 'X Custom', 'X-Custom, a:b']) {
     t.match(configError({ CORS_ALLOWED_HEADERS: bad })?.message, /\bCORS_ALLOWED_HEADERS\b/, `refuses ${bad}`)
   }
