@@ -328,6 +328,9 @@ export async function updateLink(
       precondition,
       { recordedBy, editNote: patch.edit_note },
       {
+        // Turning prebuttal off checks both claims' times (the link as read may be stale: its lock is not held yet);
+        // their locks keep a claim edit from moving them meanwhile.
+        lockBefore: (link) => (patch.prebuttal === false ? lockEnds(trx, link) : Promise.resolve()),
         changes: async (current) => {
           const prebuttal = patch.prebuttal ?? current.prebuttal
           if (current.prebuttal && !prebuttal) await assertInTimeOrder(trx, current)
@@ -337,6 +340,13 @@ export async function updateLink(
     ),
   )
 }
+
+/**
+ * Locks a link's two claims, in id order and before the link itself as every link writer does, so that the times
+ * read for its check are the ones committed, and no claim edit can move them until the link's change is in.
+ */
+const lockEnds = (trx: Transaction, link: Pick<Link, 'from_claim_id' | 'to_claim_id'>) =>
+  derived.lockClaims(trx, [link.from_claim_id, link.to_claim_id])
 
 /** A link stops being a prebuttal only when its responding claim is not stated before the claim it answers. */
 async function assertInTimeOrder(trx: Db, link: LinkRecord): Promise<void> {
@@ -353,7 +363,7 @@ async function assertInTimeOrder(trx: Db, link: LinkRecord): Promise<void> {
  * transaction, as a new version that `authorship` says who made; false when it is so already.
  */
 export async function reviseLink(
-  trx: Db,
+  trx: Transaction,
   current: LinkRecord,
   wanted: { note: string | null; prebuttal: boolean },
   precondition: Precondition<Link>,
@@ -361,6 +371,7 @@ export async function reviseLink(
 ): Promise<boolean> {
   if (current.note === wanted.note && current.prebuttal === wanted.prebuttal) return false
   await reviseRecord(trx, LINK, current.id, precondition, authorship, {
+    lockBefore: (link) => (wanted.prebuttal ? Promise.resolve() : lockEnds(trx, link)),
     changes: async (row) => {
       if (row.prebuttal && !wanted.prebuttal) await assertInTimeOrder(trx, row)
       return { note: wanted.note, prebuttal: wanted.prebuttal }

@@ -104,7 +104,9 @@ async function lockForWrite<Row extends StoredRecord, T extends { version: numbe
 }
 
 /** What an edit of one kind of record does beyond the skeleton that every edit shares. */
-export interface Revision<Table extends VersionedTable, Row> {
+export interface Revision<Table extends VersionedTable, Row, T = unknown> {
+  /** Locks taken before the record's own, in the order every writer takes them, from the record as it reads. */
+  lockBefore?: (record: T) => Promise<unknown>
   /** The columns the edit sets, from the current row; a check that refuses the edit throws here. */
   changes: (row: Row) => Updateable<Database[Table]> | Promise<Updateable<Database[Table]>>
   /** What the edit changes elsewhere in the same transaction: copies of the record, counts derived from it. */
@@ -126,8 +128,9 @@ export async function reviseRecord<
   key: string,
   precondition: Precondition<T>,
   authorship: VersionAuthorship,
-  revision: Revision<Table, Row>,
+  revision: Revision<Table, Row, T>,
 ): Promise<T> {
+  if (revision.lockBefore !== undefined) await revision.lockBefore(await readRecord(trx, kind, key))
   const row = await lockForWrite(trx, kind, key, precondition)
   const values = await revision.changes(row)
   await updateRecord(trx, kind.table, row.id, values)
