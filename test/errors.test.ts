@@ -128,6 +128,10 @@ t.test('an Accept that allows none of what a route answers with is a 406 problem
   t.match(csvList.headers['content-type'], /^text\/csv\b/, 'a route with a CSV form still answers with it')
   const format = await inject('GET', '/v1/parties?format=csv', undefined, { accept: 'application/xml' })
   t.equal(format.status, 200, 'the format parameter overrides Accept')
+  for (const probe of ['/healthz', '/readyz']) {
+    const answer = await inject('GET', probe, undefined, { accept: 'text/plain' })
+    t.equal(answer.status, 200, `${probe} answers a probe whatever its Accept`)
+  }
 })
 
 t.test('an unknown route is a 404 problem', async (t) => {

@@ -37,6 +37,8 @@ export default fp(
     fastify.addHook('onRoute', (route) => {
       const responses = route.schema?.response as Record<string, unknown> | undefined
       if (responses === undefined || route.schema?.hide) return
+      // A probe reads the status alone, whatever its Accept says: refusing it would take a live service down.
+      if ((route.schema?.tags as string[] | undefined)?.includes('operations')) return
       const representations = representationsOf(responses)
       if (representations.length === 0) return
       route.config = { ...route.config, representations }
