@@ -254,26 +254,39 @@ t.test('CORS_ALLOWED_HEADERS sets the request headers a preflight allows', async
 })
 
 t.test('a plain OPTIONS on a known path answers 204 with Allow, with CORS or without', async (t) => {
-  for (const env of [{}, { CORS_ORIGINS: 'none' }]) {
+  const origin = 'https://app.example.org'
+  for (const env of [{}, { CORS_ORIGINS: origin }, { CORS_ORIGINS: 'none' }]) {
     const { app } = await buildTestApp(t, env)
     await app.listen({ host: '127.0.0.1', port: 0 })
     const { port } = app.server.address() as AddressInfo
     const options = (path: string) =>
       new Promise<IncomingMessage>((resolve, reject) => {
-        const sent = httpRequest({ host: '127.0.0.1', port, method: 'OPTIONS', path, agent: false }, (response) => {
-          response.resume()
-          response.on('end', () => resolve(response))
-        })
+        const headers = { origin }
+        const sent = httpRequest(
+          { host: '127.0.0.1', port, method: 'OPTIONS', path, headers, agent: false },
+          (response) => {
+            response.resume()
+            response.on('end', () => resolve(response))
+          },
+        )
         sent.on('error', reject)
         sent.end()
       })
+    const corsOn = env.CORS_ORIGINS !== 'none'
     const claim = await options('/v1/claims/5eed0000-0000-4000-8000-000000000001')
     t.equal(claim.statusCode, 204, JSON.stringify(env))
     t.same(listOf(claim.headers.allow), ['delete', 'get', 'head', 'options', 'patch'])
+    // Answered after the protective headers and the CORS ones, as every other answer is.
+    t.equal(claim.headers['x-content-type-options'], 'nosniff', JSON.stringify(env))
+    t.match(claim.headers['content-security-policy'], /default-src 'none'/)
+    if (corsOn) t.ok(claim.headers['access-control-allow-origin'], 'a page of an allowed origin may read it')
+    else t.equal(claim.headers['access-control-allow-origin'], undefined, 'no CORS headers with CORS off')
+    if (env.CORS_ORIGINS === origin) t.equal(claim.headers['access-control-allow-origin'], origin)
     const list = await options('/v1/claims')
     t.same(listOf(list.headers.allow), ['get', 'head', 'options', 'post'])
+    t.equal(list.headers['x-content-type-options'], 'nosniff')
     // With CORS on, its preflight route answers OPTIONS on every path, known or not.
-    if ('CORS_ORIGINS' in env) t.equal((await options('/v1/no-such-thing')).statusCode, 404, 'no methods to name')
+    if (!corsOn) t.equal((await options('/v1/no-such-thing')).statusCode, 404, 'no methods to name')
   }
 })
 

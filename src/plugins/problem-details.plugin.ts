@@ -8,6 +8,13 @@ import { settleUnreadBody } from '../http/request-body.js'
 import { fieldLocation } from '../http/validation.js'
 import { fieldErrorsOf } from '../validation/json-validation.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The methods a path of the API has, as an Allow header names them (OPTIONS too); undefined when unknown. */
+    allowedMethodsAt: (path: string) => string | undefined
+  }
+}
+
 /** Fastify's own client errors, by status, turned into our codes; their messages are safe to show. */
 const FASTIFY_CODES: Record<number, ProblemCode> = {
   400: 'malformed-request',
@@ -133,17 +140,10 @@ export default fp(
       }
       return sendProblem(reply, new ApiError('route-not-found', `no route matches ${request.method} ${path}`))
     }
-    // A plain OPTIONS (not a CORS preflight, which names the method it asks for) on a known path is answered with
-    // the methods the path has, as RFC 9110 describes; an unknown path stays a 404.
-    fastify.addHook('onRequest', async (request, reply) => {
-      if (request.method !== 'OPTIONS' || request.headers['access-control-request-method'] !== undefined) return
-      const match = knownRoutes.find('GET', request.url.split('?')[0] ?? '/')
+    fastify.decorate('allowedMethodsAt', (path: string) => {
+      const match = knownRoutes.find('GET', path)
       const allowed = match ? methodsByPath.get((match.store as { url: string }).url) : undefined
-      if (allowed === undefined) return
-      return reply
-        .code(204)
-        .header('allow', [...allowed, 'OPTIONS'].sort().join(', '))
-        .send()
+      return allowed === undefined ? undefined : [...allowed, 'OPTIONS'].sort().join(', ')
     })
     // Answered before the body is read: no route would read it, so its size, media type or syntax (413, 415,
     // 400) says nothing, and neither does a NUL in the path (checked before validation).

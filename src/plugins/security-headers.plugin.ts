@@ -76,6 +76,17 @@ export default fp<SecurityHeadersOptions>(
       xXssProtection: false,
     })
 
+    // A plain OPTIONS (not a CORS preflight, which names the method it asks for) on a known path is answered 204
+    // with the methods the path has, as RFC 9110 describes, after helmet's headers and before CORS's: with CORS on,
+    // its hook sends that answer, with its own headers and this Allow. An unknown path stays a 404 without CORS.
+    fastify.addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'OPTIONS' || request.headers['access-control-request-method'] !== undefined) return
+      const allow = fastify.allowedMethodsAt(request.url.split('?')[0] ?? '/')
+      if (allow === undefined) return
+      reply.header('allow', allow)
+      if (corsOrigins.length === 0) return reply.code(204).send()
+    })
+
     if (corsOrigins.length === 0) return
     await fastify.register(cors, {
       // Credentials (cookies) are never involved: a key travels in the Authorization header, which a page sets
@@ -102,5 +113,5 @@ export default fp<SecurityHeadersOptions>(
       strictPreflight: false,
     })
   },
-  { name: 'security-headers' },
+  { name: 'security-headers', dependencies: ['problem-details'] },
 )
