@@ -1,9 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid, versionAuthorship } from './common.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
-import { deletionEntry } from './tombstone.schema.js'
+import { versionHeading } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 import { NullableTimePrecisionSchema, PartialDateTime, TIME_PRECISIONS, TimePrecisionSchema } from './time.schema.js'
 
@@ -283,10 +283,7 @@ export type ClaimListFilter = Static<typeof ClaimListQuery>
 
 export const ClaimVersionSchema = Type.Object(
   {
-    version: Type.Integer({ minimum: 1 }),
-    recorded_at: DateTime,
-    ...versionAuthorship,
-    ...deletionEntry,
+    ...versionHeading,
     claim: Type.Object(claimContent),
   },
   { $id: 'ClaimVersion', title: 'ClaimVersion', description: 'A claim as it read at one version.' },

@@ -1,10 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ClaimSchema, CreateClaimBody } from './claim.schema.js'
-import { DateTime, EditNote, Nullable, PageQuery, Uuid, versionAuthorship } from './common.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
-import { deletionEntry } from './tombstone.schema.js'
+import { versionHeading } from './tombstone.schema.js'
 
 export const LINK_KINDS = ['rebuts', 'supports', 'corrects', 'retracts'] as const
 
@@ -95,10 +95,7 @@ export type UpdateLinkInput = Static<typeof UpdateLinkBody>
 
 export const LinkVersionSchema = Type.Object(
   {
-    version: Type.Integer({ minimum: 1 }),
-    recorded_at: DateTime,
-    ...versionAuthorship,
-    ...deletionEntry,
+    ...versionHeading,
     link: Type.Object({ note: Nullable(Type.String()), prebuttal: Type.Boolean() }),
   },
   {

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid, versionAuthorship } from './common.schema.js'
-import { deletionEntry } from './tombstone.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { versionHeading } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 
 export const PARTY_KINDS = [
@@ -122,10 +122,7 @@ export type UpdatePartyInput = Static<typeof UpdatePartyBody>
 
 export const PartyVersionSchema = Type.Object(
   {
-    version: Type.Integer({ minimum: 1 }),
-    recorded_at: DateTime,
-    ...versionAuthorship,
-    ...deletionEntry,
+    ...versionHeading,
     party: Type.Object({
       slug: Type.String(),
       name: Type.String(),

@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, EditNote, Nullable, PageQuery, Uuid, versionAuthorship } from './common.schema.js'
+import { DateTime, EditNote, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
-import { deletionEntry } from './tombstone.schema.js'
+import { versionHeading } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 
 /**
@@ -200,10 +200,7 @@ export type ReviewListFilter = Static<typeof AllReviewsListQuery>
 
 export const ReviewVersionSchema = Type.Object(
   {
-    version: Type.Integer({ minimum: 1 }),
-    recorded_at: DateTime,
-    ...versionAuthorship,
-    ...deletionEntry,
+    ...versionHeading,
     review: Type.Object({
       verdict: VerdictSchema,
       rating_label: Type.String(),

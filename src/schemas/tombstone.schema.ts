@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, PageQuery, ProblemSchema, Uuid } from './common.schema.js'
+import { DateTime, Nullable, PageQuery, ProblemSchema, Uuid, versionAuthorship } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
 import { PartialDateTime } from './time.schema.js'
@@ -34,6 +34,14 @@ export const deletionEntry = {
       },
     ),
   ),
+}
+
+/** What every history entry begins with: its version, who made it and why, and a deletion when it is one. */
+export const versionHeading = {
+  version: Type.Integer({ minimum: 1 }),
+  recorded_at: DateTime,
+  ...versionAuthorship,
+  ...deletionEntry,
 }
 
 export const TombstoneSchema = Type.Object(
