@@ -393,6 +393,61 @@ t.test('GET /v1/claims/{id}/rebuttals lists the rebutting claims with their link
   t.equal((await call(app, 'GET', `/v1/claims/${randomUUID()}/rebuttals`)).status, 404)
 })
 
+t.test('a repeat is an echo by another party: counted apart, never as a support or a rebuttal', async (t) => {
+  const claim = await claimBy('az-mod')
+  const echo = await claimBy('tr-mfa')
+  const second = await claimBy('ru-mfa')
+  const repeat = await link(echo.id, claim.id, 'repeats', 'Says the same, a day later.')
+  t.match(repeat, { kind: 'repeats', from_party: { slug: 'tr-mfa' }, to_party: { slug: 'az-mod' } })
+  await link(second.id, claim.id, 'repeats')
+  t.match(await getClaim(claim.id), {
+    repeat_count: 2,
+    support_count: 0,
+    rebuttal_count: 0,
+    status: 'unchallenged',
+    last_response_at: null,
+    first_response_at: null,
+  })
+  const listed = await call(app, 'GET', `/v1/links?claim=${claim.id}&kind=repeats`)
+  t.same(listed.body.data.map((l: Link) => l.from_claim_id).sort(), [echo.id, second.id].sort(), 'the kind filter')
+  t.same((await call(app, 'GET', `/v1/links?claim=${claim.id}&kind=supports`)).body.data, [])
+  const thread = await call(app, 'GET', `/v1/claims/${claim.id}/thread`)
+  t.equal(thread.status, 200)
+  t.match(JSON.stringify(thread.body), /"kind":"repeats"/, 'the thread shows the repeats with their kind')
+
+  const linksBefore = await countRows(database, 'links')
+  const sameParty = await claimBy('az-mod')
+  const refused = [
+    [{ from_claim_id: sameParty.id, to_claim_id: claim.id }, 422, /same party: a repeat is an echo by another party/],
+    [{ from_claim_id: claim.id, to_claim_id: claim.id }, 422, /cannot answer itself/],
+    [{ from_claim_id: echo.id, to_claim_id: claim.id }, 409, /already repeats/],
+    [{ from_claim_id: echo.id, to_claim_id: claim.id, kind: 'supports' }, 409, /already repeats/],
+    [{ from_claim_id: claim.id, to_claim_id: echo.id }, 422, /out-of-time-order|before/],
+  ] as const
+  for (const [body, status, detail] of refused) {
+    const answer = await call(app, 'POST', '/v1/links', { kind: 'repeats', ...body })
+    t.equal(answer.status, status, String(detail))
+    t.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.match(answer.body.detail ?? JSON.stringify(answer.body.errors), detail)
+  }
+  const samePartyAnswer = await call(app, 'POST', '/v1/links', {
+    from_claim_id: sameParty.id,
+    to_claim_id: claim.id,
+    kind: 'repeats',
+  })
+  t.same(fieldsOf(samePartyAnswer.body), ['body:from_claim_id'], 'the problem names the repeating claim')
+  t.equal(await countRows(database, 'links'), linksBefore, 'nothing refused was written')
+
+  t.equal((await call(app, 'DELETE', `/v1/claims/${echo.id}`)).status, 204)
+  t.match(await getClaim(claim.id), { repeat_count: 1, support_count: 0 }, 'a deleted repeating claim counts no more')
+  const again = await claimBy('tr-mfa')
+  const made = await link(again.id, claim.id, 'repeats')
+  t.match(await getClaim(claim.id), { repeat_count: 2 }, 'a new echo of the same party counts again')
+  t.equal((await call(app, 'DELETE', `/v1/links/${made.id}`)).status, 204)
+  t.match(await getClaim(claim.id), { repeat_count: 1 }, 'deleting the link takes it out of the count')
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
+})
+
 t.test('after all of the above, the stored derived state equals a fresh count of the live links', async (t) => {
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })

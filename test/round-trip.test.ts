@@ -296,6 +296,19 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     prebuttal: true,
   })
   t.equal(warning.status, 201, warning.raw)
+  // The pipeline report echoed by another outlet: a repeat, counted apart from supports.
+  const repeated = await call(app, 'POST', '/v1/claims', {
+    party: 'uawire',
+    text: 'Azerbaijan says Armenia fired a missile at the pipeline.',
+    stated_at: '2020-10-07T09:00:00Z',
+  })
+  t.equal(repeated.status, 201, repeated.raw)
+  const repeat = await call(app, 'POST', '/v1/links', {
+    from_claim_id: (repeated.body as Claim).id,
+    to_claim_id: pipeline,
+    kind: 'repeats',
+  })
+  t.equal(repeat.status, 201, repeat.raw)
 
   // What the source deletes: a claim rebutted by another (the rebuttal's link goes with it), a link, a review and
   // a party.
@@ -492,6 +505,12 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     return rows.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1))
   }
   t.same(await standings(target.app), await standings(app), 'the same standings, from the same corrections')
+  const repeatCounts = async (app: FastifyInstance) =>
+    (await ndjsonExport<Claim>(app, '/v1/claims'))
+      .filter((claim) => claim.repeat_count > 0)
+      .map((claim) => `${claim.text}: ${claim.repeat_count}`)
+  t.same(await repeatCounts(target.app), await repeatCounts(app), 'the same repeats')
+  t.same(await repeatCounts(app), ['A missile was fired at the pipeline, the ministry says.: 1'])
 
   const slugsOf = (matrix: Matrix) =>
     matrix.cells.map((cell) => `${cell.claimant.slug}>${cell.responder.slug}:${cell.count}`)

@@ -8,7 +8,7 @@ import { derivedStateDrift } from '../services/derived-state.js'
 const USAGE = `usage: npm run db:check
 
 Compares the derived state stored in the configured database (DATABASE_URL, or the embedded one under DATA_DIR,
-with the server stopped) with a fresh count: claims' rebuttal, support and review counts, last response time and
+with the server stopped) with a fresh count: claims' rebuttal, support, repeat and review counts, last response time and
 standing, the matrix's rebuttal and support pair counts, and the copies of their claims that links keep. Prints each difference and
 exits 1 when there is any, 0 when there is none, 2 when the check could not run. Changes nothing.`
 

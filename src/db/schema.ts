@@ -108,6 +108,8 @@ export interface ClaimTable {
   search: ColumnType<string, never, never>
   rebuttal_count: Generated<number>
   support_count: Generated<number>
+  /** Live repeats by other parties: echoes, counted apart from supports. */
+  repeat_count: Generated<number>
   last_response_at: NullableTimestamp
   /** The earliest stated_at of a live response (rebuttal or support), and of a live rebuttal. */
   first_response_at: NullableTimestamp
@@ -161,7 +163,7 @@ export interface LinkTable {
   to_claim_id: string
   from_party_id: string
   to_party_id: string
-  kind: 'rebuts' | 'supports' | 'corrects' | 'retracts'
+  kind: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
   note: string | null
   /** A response stated before the claim it answers, on purpose; only such a link may join them in that order. */
   prebuttal: Generated<boolean>

@@ -25,6 +25,7 @@ function selectClaims(db: Db) {
       'c.sources',
       'c.rebuttal_count',
       'c.support_count',
+      'c.repeat_count',
       'c.last_response_at',
       'c.first_response_at',
       'c.disputed_since',
@@ -357,8 +358,8 @@ export async function insertClaimOfParty(
              ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb, ${values.created_by}::uuid
       FROM party
       RETURNING id, party_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision, location_name,
-                location_lat, location_lon, language, tags, sources, rebuttal_count, support_count, last_response_at,
-                first_response_at, disputed_since, review_count, standing, version, created_at, created_by, updated_at
+                location_lat, location_lon, language, tags, sources, rebuttal_count, support_count, repeat_count,
+                last_response_at, first_response_at, disputed_since, review_count, standing, version, created_at, created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb, created_by FROM claim

@@ -37,7 +37,10 @@ export async function answeredClaimIds(db: Db, id: string): Promise<string[]> {
   return rows.map((row) => row.to_claim_id)
 }
 
-/** The kinds of link that answer another party's claim: a correction or retraction is not a response. */
+/**
+ * The kinds of link that answer another party's claim: a correction or retraction is not a response, nor is a
+ * repeat, which says the claim again rather than answering it.
+ */
 const RESPONSE = sql.raw(`('rebuts', 'supports')`)
 
 /**
@@ -48,7 +51,7 @@ const standingOf = sql.raw(`CASE WHEN bool_or(l.kind = 'retracts') THEN 'retract
                 WHEN bool_or(l.kind = 'corrects') THEN 'corrected' ELSE 'current' END`)
 
 /**
- * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, the
+ * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, repeats, the
  * latest time one of the responding claims was stated, and the standing that corrections and retractions give.
  * The links alone tell: a live link joins live claims, and keeps its responding claim's stated_at
  * (copyRespondingClaim runs first when it changes). Callers hold the claims' locks. The counts are derived, not
@@ -58,13 +61,15 @@ export async function recountResponses(trx: Transaction, ids: string[]): Promise
   if (ids.length === 0) return
   await sql`
     UPDATE claims c
-    SET rebuttal_count = counted.rebuttals, support_count = counted.supports, last_response_at = counted.latest,
+    SET rebuttal_count = counted.rebuttals, support_count = counted.supports, repeat_count = counted.repeats,
+        last_response_at = counted.latest,
         first_response_at = counted.first_response, disputed_since = counted.first_rebuttal,
         standing = counted.standing
     FROM (
       SELECT target.id,
              count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
+             count(l.id) FILTER (WHERE l.kind = 'repeats') AS repeats,
              max(l.from_claim_stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
              min(l.from_claim_stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS first_response,
              min(l.from_claim_stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
@@ -230,6 +235,8 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     rebuttals: number
     support_count: number
     supports: number
+    repeat_count: number
+    repeats: number
     last_response_at: Date | null
     latest: Date | null
     first_response_at: Date | null
@@ -245,6 +252,7 @@ export async function findDrift(db: Db): Promise<Drift[]> {
       SELECT l.to_claim_id AS id,
              count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
+             count(*) FILTER (WHERE l.kind = 'repeats') AS repeats,
              max(f.stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
              min(f.stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS first_response,
              min(f.stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
@@ -257,6 +265,7 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     )
     SELECT c.id, c.rebuttal_count, coalesce(r.rebuttals, 0)::int AS rebuttals,
            c.support_count, coalesce(r.supports, 0)::int AS supports,
+           c.repeat_count, coalesce(r.repeats, 0)::int AS repeats,
            c.last_response_at, r.latest, c.first_response_at, r.first_response, c.disputed_since, r.first_rebuttal,
            c.review_count, coalesce(v.reviews, 0)::int AS reviews,
            c.standing, coalesce(r.standing, 'current') AS counted_standing
@@ -265,6 +274,7 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     LEFT JOIN reviewed v ON v.id = c.id
     WHERE c.deleted_at IS NULL
       AND (c.rebuttal_count <> coalesce(r.rebuttals, 0) OR c.support_count <> coalesce(r.supports, 0)
+           OR c.repeat_count <> coalesce(r.repeats, 0)
            OR c.last_response_at IS DISTINCT FROM r.latest OR c.first_response_at IS DISTINCT FROM r.first_response
            OR c.disputed_since IS DISTINCT FROM r.first_rebuttal OR c.review_count <> coalesce(v.reviews, 0)
            OR c.standing <> coalesce(r.standing, 'current'))
@@ -330,6 +340,7 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     const record = `claim ${c.id}`
     compare(record, 'rebuttal_count', c.rebuttal_count, c.rebuttals)
     compare(record, 'support_count', c.support_count, c.supports)
+    compare(record, 'repeat_count', c.repeat_count, c.repeats)
     compare(record, 'last_response_at', c.last_response_at, c.latest)
     compare(record, 'first_response_at', c.first_response_at, c.first_response)
     compare(record, 'disputed_since', c.disputed_since, c.first_rebuttal)

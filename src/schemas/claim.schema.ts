@@ -100,6 +100,10 @@ export const ClaimSchema = Type.Object(
     }),
     rebuttal_count: Type.Integer({ minimum: 0, description: 'Live claims of other parties that rebut it.' }),
     support_count: Type.Integer({ minimum: 0, description: 'Live claims of other parties that support it.' }),
+    repeat_count: Type.Integer({
+      minimum: 0,
+      description: 'Live claims of other parties that repeat it (echoes): counted apart, never as supports.',
+    }),
     rebutted_by: Type.Array(Type.Ref(PartyRefSchema), { description: 'The parties that rebut it, by slug.' }),
     last_response_at: Nullable(
       Type.String({ ...DateTime, description: 'When the latest rebutting or supporting claim was stated.' }),

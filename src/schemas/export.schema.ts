@@ -49,6 +49,7 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
   { name: 'status', description: '`disputed` or `unchallenged`.', value: (c) => c.status },
   { name: 'rebuttal_count', description: 'Live rebuttals by other parties.', value: (c) => c.rebuttal_count },
   { name: 'support_count', description: 'Live supports by other parties.', value: (c) => c.support_count },
+  { name: 'repeat_count', description: 'Live repeats (echoes) by other parties.', value: (c) => c.repeat_count },
   {
     name: 'rebutted_by',
     description: 'Slugs of the rebutting parties, joined with `;`.',
@@ -127,7 +128,7 @@ export const DISPUTE_CSV_COLUMNS: CsvColumn<Dispute>[] = [
 /** A link in CSV: both of its claims, their parties and when they were stated. */
 export const LINK_CSV_COLUMNS: CsvColumn<Link>[] = [
   { name: 'id', description: 'The link id.', value: (l) => l.id },
-  { name: 'kind', description: '`rebuts`, `supports`, `corrects` or `retracts`.', value: (l) => l.kind },
+  { name: 'kind', description: '`rebuts`, `supports`, `repeats`, `corrects` or `retracts`.', value: (l) => l.kind },
   { name: 'from_claim_id', description: "The responding claim's id.", value: (l) => l.from_claim_id },
   { name: 'from_party_slug', description: "The responding claim's party slug.", value: (l) => l.from_party.slug },
   {

@@ -81,7 +81,7 @@ export const LinkLine = Type.Object(
     from: orRef(Uuid, 'The responding claim: a claim id'),
     to: orRef(
       Uuid,
-      'The claim it answers (by another party), corrects or retracts (earlier, same party or side chain): a claim id',
+      'The claim it answers or repeats (by another party), corrects or retracts (earlier, same party or side chain): a claim id',
     ),
     note: CreateLinkBody.properties.note,
     prebuttal: CreateLinkBody.properties.prebuttal,

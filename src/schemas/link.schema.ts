@@ -6,11 +6,12 @@ import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
 import { versionHeading } from './tombstone.schema.js'
 
-export const LINK_KINDS = ['rebuts', 'supports', 'corrects', 'retracts'] as const
+export const LINK_KINDS = ['rebuts', 'supports', 'repeats', 'corrects', 'retracts'] as const
 
 const Kind = StringEnum(LINK_KINDS, {
   description:
-    'rebuts: the responding claim disputes the other; supports: it backs it (both between claims of different ' +
+    'rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an ' +
+    'echo that is neither a rebuttal nor a support and counts apart (all three between claims of different ' +
     'parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier ' +
     "one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: " +
     "it changes the earlier claim's standing, not its rebuttal or support counts.",
@@ -64,7 +65,7 @@ export const CreateLinkBody = Type.Object(
     to_claim_id: Type.String({
       ...Uuid,
       description:
-        'The claim it answers: by another party for rebuts and supports; stated no later, by the same party or ' +
+        'The claim it answers: by another party for rebuts, supports and repeats; stated no later, by the same party or ' +
         'one on its side chain (one speaks for the other, directly or not), for corrects and retracts.',
     }),
     kind: Kind,

@@ -29,7 +29,8 @@ export const ThreadEntrySchema = Type.Object(
     link: Type.Object({
       id: Uuid,
       kind: StringEnum(LINK_KINDS, {
-        description: 'How the one claim answers the other: rebuts, supports, or (within a party) corrects, retracts.',
+        description:
+          'How the one claim answers the other: rebuts, supports, repeats, or (within a party) corrects, retracts.',
       }),
       note: Nullable(Type.String()),
       from_claim_id: Type.String({ ...Uuid, description: 'The responding claim.' }),

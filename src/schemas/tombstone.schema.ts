@@ -70,7 +70,7 @@ export const TombstoneSchema = Type.Object(
     link_kind: Type.Optional(
       Type.String({
         description:
-          "A link's own kind (`rebuts`, `supports`, `corrects`, `retracts`): with its two claims, what it was.",
+          "A link's own kind (`rebuts`, `supports`, `repeats`, `corrects`, `retracts`): with its two claims, what it was.",
       }),
     ),
   },

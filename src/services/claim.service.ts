@@ -40,6 +40,7 @@ export function toClaim(row: ClaimRecord): Claim {
     status: row.rebuttal_count > 0 ? 'disputed' : 'unchallenged',
     rebuttal_count: row.rebuttal_count,
     support_count: row.support_count,
+    repeat_count: row.repeat_count,
     rebutted_by: row.rebutted_by,
     last_response_at: row.last_response_at?.toISOString() ?? null,
     first_response_at: row.first_response_at?.toISOString() ?? null,

@@ -232,7 +232,7 @@ function linkedClaims(
   if (from === undefined || to === undefined) throw new Error('unreachable: both ends were checked')
   if (isRestatement(link.kind)) {
     if (statedBefore(from, to)) throw restatementBeforeClaim(link, from, to, ends)
-  } else if (from.party_id === to.party_id) throw samePartyLink(ends)
+  } else if (from.party_id === to.party_id) throw samePartyLink(ends, link.kind)
   return { from, to }
 }
 
@@ -283,12 +283,15 @@ async function restatementsAcrossSides(
   return problems
 }
 
-const samePartyLink = (ends: Pick<LinkEnds, 'from'>) =>
+const samePartyLink = (ends: Pick<LinkEnds, 'from'>, kind: LinkKind = 'rebuts') =>
   unprocessableField(
     ends.from.in,
     ends.from.field,
-    'is a claim of the same party: a rebuttal or support joins claims of different parties (a party corrects ' +
-      'or retracts its own claims)',
+    kind === 'repeats'
+      ? 'is a claim of the same party: a repeat is an echo by another party (a party saying the same again ' +
+          'makes no repeat of itself; it may correct or retract its own claims)'
+      : 'is a claim of the same party: a rebuttal or support joins claims of different parties (a party corrects ' +
+          'or retracts its own claims)',
   )
 
 /** The conflict of a new link with the live link already between its two claims. */

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 
 /**
- * Live claims whose stored derived state (rebuttal and support counts, first and last response times, disputed-since time, standing, review count) differs
+ * Live claims whose stored derived state (rebuttal, support and repeat counts, first and last response times, disputed-since time, standing, review count) differs
  * from a count made afresh from the live links and reviews, live links that touch a deleted claim, and (claimant, rebutter) and (claimant, supporter)
  * pairs whose maintained rebuttal or support count differs from the live links, and live links whose copies of their claims' tags and
  * stated_at are out of date. All lists are empty when the maintained state is right.
@@ -12,6 +12,7 @@ export async function derivedStateErrors(db: Kysely<any>) {
     LEFT JOIN LATERAL (
       SELECT count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
+             count(*) FILTER (WHERE l.kind = 'repeats') AS repeats,
              max(r.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS latest,
              min(r.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS first_response,
              min(r.stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
@@ -22,7 +23,7 @@ export async function derivedStateErrors(db: Kysely<any>) {
       WHERE l.to_claim_id = c.id AND l.deleted_at IS NULL
     ) fresh ON true
     WHERE c.deleted_at IS NULL AND (
-      c.rebuttal_count <> fresh.rebuttals OR c.support_count <> fresh.supports
+      c.rebuttal_count <> fresh.rebuttals OR c.support_count <> fresh.supports OR c.repeat_count <> fresh.repeats
       OR c.last_response_at IS DISTINCT FROM fresh.latest OR c.standing <> fresh.standing
       OR c.first_response_at IS DISTINCT FROM fresh.first_response OR c.disputed_since IS DISTINCT FROM fresh.first_rebuttal
       OR c.review_count <> (SELECT count(*) FROM reviews v WHERE v.claim_id = c.id AND v.deleted_at IS NULL)
