@@ -163,6 +163,7 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
         ...(content.location === null ? {} : { location: withoutNulls(content.location) }),
         tags: content.tags,
         sources: content.sources,
+        figures: content.figures,
       })),
     ),
     ...links.map((link) => ({
@@ -206,6 +207,7 @@ function comparable(dispute: Dispute) {
     stated_at_precision: claim.stated_at_precision,
     event_at: claim.event_at,
     event_at_precision: claim.event_at_precision,
+    figures: claim.figures,
     status: claim.status,
     rebuttal_count: claim.rebuttal_count,
     support_count: claim.support_count,
@@ -280,7 +282,13 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   // denial gains a tag, and a second version whose wording is the one rated.
   const admin = bearer(source.keys.admin)
   for (const [claim, patch] of [
-    [pipeline, { text: 'A missile was fired at the pipeline, the ministry says.' }],
+    [
+      pipeline,
+      {
+        text: 'A missile was fired at the pipeline, the ministry says.',
+        figures: [{ measure: 'missiles-fired', value: 1, unit: 'missiles', qualifier: 'one', as_of: '2020-10-06' }],
+      },
+    ],
     [denial, { tags: ['pipeline', 'denial'] }],
   ] as const) {
     t.equal((await call(app, 'PATCH', `/v1/claims/${claim}`, patch, admin)).status, 200)
@@ -326,8 +334,16 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     party: 'az-defence-ministry',
     text: 'A second strike hit the pipeline.',
     stated_at: '2020-10-06T15:00:00Z',
+    figures: [{ measure: 'missiles-fired', low: 1, qualifier: 'at least', as_of: '2020-10-06' }],
   })
-  const reworded = { text: 'A second strike hit the pipeline near Yevlakh.' }
+  // The figure revised with the wording: the first version keeps the open range, the second a number.
+  const reworded = {
+    text: 'A second strike hit the pipeline near Yevlakh.',
+    figures: [
+      { measure: 'missiles-fired', value: 2, unit: 'missiles', as_of: '2020-10-06T14:30' },
+      { measure: 'injured', low: 0.5, high: 3 },
+    ],
+  }
   t.equal((await call(app, 'PATCH', `/v1/claims/${doubted.id}`, reworded)).status, 200)
   await created<{ link: Link }>(`/v1/claims/${doubted.id}/rebuttals`, {
     claim: { party: 'am-foreign-ministry', text: 'There was no second strike.', stated_at: '2020-10-06T16:00:00Z' },

@@ -8,6 +8,7 @@ export interface Database {
   parties: PartyTable
   claims: ClaimTable
   claim_versions: ClaimVersionTable
+  claim_figures: ClaimFigureTable
   party_versions: PartyVersionTable
   links: LinkTable
   link_versions: LinkVersionTable
@@ -31,6 +32,7 @@ export const TABLES_IN_DEPENDENCY_ORDER = [
   'party_versions',
   'claims',
   'claim_versions',
+  'claim_figures',
   'links',
   'link_versions',
   'rebuttal_pairs',
@@ -125,6 +127,23 @@ export interface ClaimTable {
   created_by: string | null
   /** The API key that deleted the record; null while it is live, and for deletions without one. */
   deleted_by: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+/** A figure a claim states: one number (`value`) or a range with either end open (`low`, `high`). */
+export interface ClaimFigureTable {
+  claim_id: string
+  /** Its place among the claim's figures, from 0. */
+  position: number
+  measure: string
+  /** numeric: pg reads it as text, so reads go through JSON, which gives numbers. */
+  value: string | number | null
+  low: string | number | null
+  high: string | number | null
+  unit: string | null
+  qualifier: string | null
+  as_of: NullableTimestamp
+  /** Set exactly when as_of is. */
+  as_of_precision: TimePrecision | null
 }
 
 export interface ClaimVersionTable {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { etagOf } from '../http/conditional-requests.js'
 import { ApiKeySchema, CreatedApiKeySchema } from '../schemas/api-key.schema.js'
-import { ClaimSchema, ClaimVersionSchema } from '../schemas/claim.schema.js'
+import { ClaimSchema, ClaimVersionSchema, FigureSchema } from '../schemas/claim.schema.js'
 import { EVERY_ROUTE_PROBLEMS, ProblemSchema, problemResponses } from '../schemas/common.schema.js'
 import { DisputeSchema, MatrixSchema, RebuttalSummarySchema } from '../schemas/dispute.schema.js'
 import { LinkSchema, LinkVersionSchema, RebuttalSchema } from '../schemas/link.schema.js'
@@ -25,6 +25,7 @@ const SHARED_SCHEMAS = [
   PartySchema,
   PartyVersionSchema,
   ReviewSummarySchema,
+  FigureSchema,
   ClaimSchema,
   ClaimVersionSchema,
   LinkSchema,

@@ -4,6 +4,8 @@ import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
 import { ratesCurrentWording } from './review.repository.js'
+import { figuresJson, figuresOfClaim, insertFiguresStatement } from './claim-figure.repository.js'
+import type { Figure } from '../schemas/claim.schema.js'
 
 function selectClaims(db: Db) {
   return db
@@ -42,6 +44,7 @@ function selectClaims(db: Db) {
       reviewSummaries().as('reviews'),
       restatementsOf().as('restated_by'),
       restatementsBy().as('restates'),
+      figuresOfClaim().as('figures'),
     ])
     .where('c.deleted_at', 'is', null)
 }
@@ -137,6 +140,8 @@ export interface ClaimFilter {
   /** Claims by this party and by the parties that speak for it, directly or through others. */
   sideId?: string
   tags?: string[]
+  /** Claims that state a figure of one of these measures. */
+  measures?: string[]
   language?: string
   disputed?: boolean
   /** Claims rebutted by a live claim of this party. */
@@ -191,6 +196,11 @@ function claimFilter(filter: ClaimFilter) {
   if (filter.sideId !== undefined) conditions.push(sql<SqlBool>`c.party_id IN ${sideMemberIds(filter.sideId)}`)
   if (filter.tags !== undefined && filter.tags.length > 0) {
     conditions.push(sql<SqlBool>`c.tags @> ${sql.val(filter.tags)}::text[]`)
+  }
+  if (filter.measures !== undefined && filter.measures.length > 0) {
+    conditions.push(sql<SqlBool>`c.id IN (
+      SELECT f.claim_id FROM claim_figures f WHERE f.measure = ANY(${filter.measures}::text[])
+    )`)
   }
   if (filter.language !== undefined) {
     conditions.push(sql<SqlBool>`lower(c.language) = ${filter.language.toLowerCase()}`)
@@ -326,6 +336,7 @@ export interface NewClaimValues {
   language: string
   tags: string[]
   sources: ClaimSourceRecord[]
+  figures: Figure[]
   created_by: string | null
 }
 
@@ -343,7 +354,8 @@ export async function insertClaimOfParty(
   snapshot: unknown,
 ): Promise<ClaimRecord | undefined> {
   const partyColumn = sql.ref(isUuid(partyKey) ? 'id' : 'slug')
-  const { rows } = await sql<Omit<ClaimRecord, 'rebutted_by' | 'reviews' | 'restated_by' | 'restates'>>`
+  const figures = figuresJson([{ claim_id: values.id, figures: values.figures }])
+  const { rows } = await sql<Omit<ClaimRecord, 'rebutted_by' | 'reviews' | 'restated_by' | 'restates' | 'figures'>>`
     WITH party AS (
       SELECT id, slug, name FROM parties
       WHERE ${partyColumn} = ${partyKey.toLowerCase()} AND deleted_at IS NULL
@@ -363,11 +375,15 @@ export async function insertClaimOfParty(
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb, created_by FROM claim
+    ), figures AS (
+      -- None without the claim: no party, nothing written.
+      ${insertFiguresStatement(sql`(SELECT ${figures} FROM claim)`)}
     )
     SELECT claim.*, party.slug AS party_slug, party.name AS party_name
     FROM claim JOIN party ON party.id = claim.party_id`.execute(db)
   const row = rows[0]
-  return row === undefined ? undefined : { ...row, rebutted_by: [], reviews: [], restated_by: [], restates: [] }
+  if (row === undefined) return undefined
+  return { ...row, rebutted_by: [], reviews: [], restated_by: [], restates: [], figures: values.figures }
 }
 
 /**

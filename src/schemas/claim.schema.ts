@@ -5,7 +5,13 @@ import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { versionHeading } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
-import { NullableTimePrecisionSchema, PartialDateTime, TIME_PRECISIONS, TimePrecisionSchema } from './time.schema.js'
+import {
+  NullableTimePrecisionSchema,
+  PartialDateTime,
+  TIME_PRECISIONS,
+  type TimePrecision,
+  TimePrecisionSchema,
+} from './time.schema.js'
 
 const Text = Type.String({
   minLength: 1,
@@ -60,6 +66,94 @@ const PRECISION_INPUT = (field: string) =>
   `\`2020-10-07T00:00:00.000Z\` and \`day\`); ${field} must then be the first instant of such a span (UTC). ` +
   `By default, the precision ${field} is written to.`
 
+/** How far from zero a figure may go: every whole number up to it is exact in JSON and in JavaScript. */
+export const FIGURE_MAGNITUDE_MAX = 1e15
+const FigureNumber = (description: string) =>
+  Type.Number({ minimum: -FIGURE_MAGNITUDE_MAX, maximum: FIGURE_MAGNITUDE_MAX, description })
+
+export const Measure = Type.String({
+  pattern: SLUG_PATTERN,
+  maxLength: 50,
+  description: 'What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own.',
+  examples: ['deaths'],
+})
+const FigureUnit = Type.String({
+  minLength: 1,
+  maxLength: 50,
+  description: 'What it is counted in, when the measure does not say (people, missiles, km2).',
+  examples: ['people'],
+})
+const FigureQualifier = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'How the claim qualifies the figure, in its words: about, at least, up to.',
+  examples: ['at least'],
+})
+const figureNumbers = {
+  value: FigureNumber('The figure, when the claim states one number; null for a range.'),
+  low: FigureNumber('The low end of a stated range; null when open ("up to 300").'),
+  high: FigureNumber('The high end of a stated range; null when open ("at least 500").'),
+}
+
+/** Most figures one claim may state. */
+export const FIGURES_MAX = 50
+
+const FigureInput = Type.Object(
+  {
+    measure: Measure,
+    value: Type.Optional(Nullable(figureNumbers.value)),
+    low: Type.Optional(Nullable(figureNumbers.low)),
+    high: Type.Optional(Nullable(figureNumbers.high)),
+    unit: Type.Optional(Nullable(FigureUnit)),
+    qualifier: Type.Optional(Nullable(FigureQualifier)),
+    as_of: Type.Optional(
+      Nullable(
+        Type.String({ ...PartialDateTime, description: `When the figure holds. ${PartialDateTime.description}` }),
+      ),
+    ),
+    as_of_precision: Type.Optional(
+      Type.Unsafe<TimePrecision | null>({
+        type: ['string', 'null'],
+        enum: [...TIME_PRECISIONS, null],
+        description: PRECISION_INPUT('as_of'),
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'FigureInput',
+    description:
+      'A figure the claim states: `value`, or a range of `low` and `high` with either end open, never both. ' +
+      'Null stands for an absent member, so that a figure read back can be sent again.',
+  },
+)
+const FiguresInput = Type.Array(FigureInput, {
+  maxItems: FIGURES_MAX,
+  description:
+    `The figures the claim states, ${FIGURES_MAX} at most, one per measure, unit and as_of; ` + 'low is at most high.',
+})
+export type FigureInput = Static<typeof FigureInput>
+
+export const FigureSchema = Type.Object(
+  {
+    measure: Type.String({ description: Measure.description }),
+    value: Nullable(figureNumbers.value),
+    low: Nullable(figureNumbers.low),
+    high: Nullable(figureNumbers.high),
+    unit: Nullable(Type.String({ description: FigureUnit.description })),
+    qualifier: Nullable(Type.String({ description: FigureQualifier.description })),
+    as_of: Nullable(
+      Type.String({
+        ...DateTime,
+        description: 'When the figure holds: the first instant (UTC) of the span its precision names.',
+      }),
+    ),
+    as_of_precision: NullableTimePrecisionSchema,
+  },
+  { $id: 'Figure', title: 'Figure', description: 'A figure a claim states: one number, or a range.' },
+)
+export type Figure = Static<typeof FigureSchema>
+
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
 export const CLAIM_STANDINGS = ['current', 'corrected', 'retracted'] as const
 
@@ -88,6 +182,7 @@ const claimContent = {
   language: Type.String(),
   tags: Type.Array(Type.String()),
   sources: Type.Array(SourceSchema),
+  figures: Type.Array(Type.Ref(FigureSchema), { description: 'The figures it states, in the order given.' }),
 }
 
 export const ClaimSchema = Type.Object(
@@ -167,6 +262,7 @@ export const CreateClaimBody = Type.Object(
     language: Type.Optional(Type.String({ ...Language, default: 'en' })),
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
+    figures: Type.Optional(FiguresInput),
   },
   { additionalProperties: false, title: 'CreateClaim' },
 )
@@ -184,6 +280,12 @@ export const UpdateClaimBody = Type.Object(
     language: Type.Optional(Language),
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
+    figures: Type.Optional(
+      Nullable({
+        ...FiguresInput,
+        description: `${FiguresInput.description} They replace all of its figures; null or [] clears them.`,
+      }),
+    ),
     edit_note: Type.Optional(EditNote),
   },
   {
@@ -206,6 +308,16 @@ export const standingFilter = {
     Type.Array(StringEnum(CLAIM_STANDINGS), {
       maxItems: CLAIM_STANDINGS.length,
       description: 'Only claims of one of these standings (current, corrected, retracted); repeat for several.',
+    }),
+  ),
+}
+
+/** The filter on stated figures that the claim list and the disputes list share. */
+export const measureFilter = {
+  measure: Type.Optional(
+    Type.Array(Measure, {
+      maxItems: 20,
+      description: 'Only claims that state a figure of one of these measures (`deaths`); repeat for several.',
     }),
   ),
 }
@@ -250,6 +362,7 @@ export const ClaimListQuery = Type.Object(
     ),
     ...standingFilter,
     ...reviewFilters,
+    ...measureFilter,
     stated_after: Type.Optional(
       Type.String({
         ...PartialDateTime,

@@ -34,6 +34,7 @@ async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) 
     partyId,
     sideId,
     tags: filter.tag,
+    measures: filter.measure,
     language: filter.language,
     disputed: filter.status === undefined ? undefined : filter.status === 'disputed',
     unanswered: filter.status === 'unanswered',

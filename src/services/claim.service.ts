@@ -6,6 +6,7 @@ import * as claims from '../repositories/claim.repository.js'
 import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
 import * as links from '../repositories/link.repository.js'
 import * as reviews from '../repositories/review.repository.js'
+import * as figures from '../repositories/claim-figure.repository.js'
 import type { ClaimRecord } from '../repositories/claim.repository.js'
 import {
   type Claim,
@@ -13,6 +14,8 @@ import {
   type ClaimVersion,
   ClaimVersionSchema,
   type CreateClaimInput,
+  type Figure,
+  type FigureInput,
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
 import { lockPartyReferences, unknownParty } from './party.service.js'
@@ -81,6 +84,7 @@ export type ClaimContentRow = Pick<
   | 'language'
   | 'tags'
   | 'sources'
+  | 'figures'
 >
 
 /**
@@ -100,8 +104,15 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
     language: row.language,
     tags: row.tags,
     sources: row.sources,
+    figures: row.figures.map(storedFigure),
   }
 }
+
+/** A figure as every read shows it: its as_of as toISOString() writes an instant, whatever form it was read in. */
+const storedFigure = (figure: Figure): Figure => ({
+  ...figure,
+  as_of: figure.as_of === null ? null : new Date(figure.as_of).toISOString(),
+})
 
 const CLAIM = recordKind('claim', 'claims', claims.findClaimById, toClaim, ClaimVersionSchema.properties.claim)
 
@@ -178,6 +189,7 @@ function newClaimValues(
     language: input.language ?? DEFAULT_LANGUAGE,
     tags: input.tags ?? [],
     sources: storedSourceList(input.sources ?? []),
+    figures: storedFigures(input.figures ?? [], field),
     created_by: createdBy,
   }
 }
@@ -216,6 +228,58 @@ function storedTime(text: string | PreciseTime, precision: TimePrecision | undef
   return { instant: written.instant, precision }
 }
 
+/**
+ * Figures as a claim stores them, every member present (null when not stated), each as_of at its precision; 422
+ * for a figure that is both a number and a range, or neither, a range whose low end is above its high end, and
+ * a second figure of the same measure, unit and as_of. `holder` is the body member holding the claim, if any.
+ */
+function storedFigures(input: FigureInput[], holder: string | undefined): Figure[] {
+  const seen = new Map<string, number>()
+  return input.map((figure, index) => {
+    const field = fieldOf(holder, `figures[${index}]`)
+    const value = figure.value ?? null
+    const low = figure.low ?? null
+    const high = figure.high ?? null
+    if (value !== null && (low !== null || high !== null)) {
+      throw unprocessableField('body', `${field}.value`, 'excludes low and high: a figure is one number or a range')
+    }
+    if (value === null && low === null && high === null) {
+      throw unprocessableField('body', field, 'needs a value, or a range of low and high (either may be open)')
+    }
+    if (low !== null && high !== null && low > high) {
+      throw unprocessableField('body', `${field}.low`, `is above high (${low} > ${high})`)
+    }
+    let asOf: PreciseTime | null = null
+    if (figure.as_of !== undefined && figure.as_of !== null) {
+      asOf = storedTime(figure.as_of, figure.as_of_precision ?? undefined, `${field}.as_of`)
+    } else if (figure.as_of_precision !== undefined && figure.as_of_precision !== null) {
+      throw invalidField('body', `${field}.as_of_precision`, 'needs as_of: there is no time to be precise about')
+    }
+    const unit = figure.unit ?? null
+    const key = JSON.stringify([figure.measure, unit, asOf?.instant ?? null])
+    const earlier = seen.get(key)
+    if (earlier !== undefined) {
+      throw unprocessableField(
+        'body',
+        field,
+        `states ${figure.measure}${unit === null ? '' : ` in ${unit}`} ${asOf === null ? 'without an as_of' : `as of ${atPrecision(asOf.instant, asOf.precision)}`} ` +
+          `again: figures[${earlier}] does already (one figure per measure, unit and as_of)`,
+      )
+    }
+    seen.set(key, index)
+    return {
+      measure: figure.measure,
+      value,
+      low,
+      high,
+      unit,
+      qualifier: figure.qualifier ?? null,
+      as_of: asOf?.instant ?? null,
+      as_of_precision: asOf?.precision ?? null,
+    }
+  })
+}
+
 const precisionWithoutTime = (holder: string | undefined, field: string) =>
   invalidField('body', fieldOf(holder, `${field}_precision`), `needs ${field}: there is no time to be precise about`)
 
@@ -237,20 +301,30 @@ export async function recordClaims(
 ): Promise<Array<{ id: string } | { problem: ApiError }>> {
   const parties = await lockPartyReferences(trx, [...new Set(requests.map(({ input }) => input.party))])
   const rows: NewClaimRow[] = []
+  const figuresOf = new Map<string, Figure[]>()
   const outcomes = requests.map(({ input, id }): { id: string } | { problem: ApiError } => {
     const party = parties.get(input.party)
     if (party === undefined) return { problem: unknownParty(input.party, 'party') }
     const { party: _party, ...content } = input
     // Made here, not by the database, so that each request knows its row whatever order the rows come back in.
-    const values = newClaimValues(content, id ?? randomUUID(), createdBy)
+    const { figures: stated, ...values } = newClaimValues(content, id ?? randomUUID(), createdBy)
     rows.push({ ...values, sources: JSON.stringify(values.sources), party_id: party.id })
+    figuresOf.set(values.id, stated)
     return { id: values.id }
   })
   const stored = await claims.insertClaims(trx, rows)
+  await figures.insertFigures(
+    trx,
+    stored.map((row) => ({ claim_id: row.id, figures: figuresOf.get(row.id) ?? [] })),
+  )
   await insertVersions(
     trx,
     'claims',
-    stored.map((row) => ({ recordId: row.id, version: row.version, snapshot: storedContent(row) })),
+    stored.map((row) => ({
+      recordId: row.id,
+      version: row.version,
+      snapshot: storedContent({ ...row, figures: figuresOf.get(row.id) ?? [] }),
+    })),
     { recordedBy: createdBy },
   )
   return outcomes
@@ -283,9 +357,12 @@ export async function reviseClaim(
   answered: string[],
   authorship: VersionAuthorship,
 ): Promise<Claim> {
+  // Checked with the other changes, before anything is written; written once the claim row is.
+  let restatedFigures: Figure[] | undefined
   return reviseRecord(trx, CLAIM, id, precondition, authorship, {
     changes: (current) => {
       const values: ClaimRowUpdate = {}
+      if (patch.figures !== undefined) restatedFigures = storedFigures(patch.figures ?? [], undefined)
       if (patch.text !== undefined) values.text = patch.text
       if (patch.quote !== undefined) values.quote = patch.quote
       Object.assign(values, restatedTimes(current, patch))
@@ -301,6 +378,7 @@ export async function reviseClaim(
       return values
     },
     follow: async (current, values) => {
+      if (restatedFigures !== undefined) await figures.replaceFigures(trx, current.id, restatedFigures)
       if (values.stated_at !== undefined) {
         await keepRestatementsInOrder(trx, current.id)
         await checkTimeOrderOfClaim(trx, current.id, { in: 'body', field: 'stated_at' })
@@ -482,6 +560,8 @@ export async function listClaimHistory(db: Db, id: string, limit: number, before
         ...claim,
         stated_at_precision: claim.stated_at_precision ?? 'second',
         event_at_precision: claim.event_at === null ? null : (claim.event_at_precision ?? 'second'),
+        // Versions kept before claims stated figures state none.
+        figures: claim.figures ?? [],
       },
     }
   })

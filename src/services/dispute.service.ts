@@ -39,6 +39,7 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
     verdicts: filter.verdict,
     reviewedById,
     tags: filter.tag,
+    measures: filter.measure,
     text: filter.q,
     minRebuttals: filter.min_rebuttals,
     standings: filter.standing,

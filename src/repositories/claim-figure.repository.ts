@@ -1,0 +1,59 @@
+import { type RawBuilder, sql } from 'kysely'
+import type { Db } from '../db/schema.js'
+import type { Figure } from '../schemas/claim.schema.js'
+
+/**
+ * Claim `c`'s figures in their order, as JSON: numeric columns come out as JSON numbers, where pg would give text;
+ * `as_of` in PostgreSQL's own text form, not yet `toISOString()`'s.
+ */
+export function figuresOfClaim() {
+  return sql<Figure[]>`(
+    SELECT coalesce(json_agg(json_build_object(
+      'measure', f.measure, 'value', f.value, 'low', f.low, 'high', f.high, 'unit', f.unit,
+      'qualifier', f.qualifier, 'as_of', f.as_of, 'as_of_precision', f.as_of_precision
+    ) ORDER BY f.position), '[]')
+    FROM claim_figures f
+    WHERE f.claim_id = c.id
+  )`
+}
+
+/**
+ * The rows of claim_figures for claims and their figures given as JSON (`[{"claim_id", "figures": […]}]`), for an
+ * INSERT … SELECT: one statement however many claims, each figure at its place in its claim's list.
+ */
+function figureRows(claims: RawBuilder<unknown>) {
+  return sql`
+    SELECT c.claim_id, (f.position - 1)::smallint, f.figure ->> 'measure', (f.figure ->> 'value')::numeric,
+           (f.figure ->> 'low')::numeric, (f.figure ->> 'high')::numeric, f.figure ->> 'unit',
+           f.figure ->> 'qualifier', (f.figure ->> 'as_of')::timestamptz, f.figure ->> 'as_of_precision'
+    FROM jsonb_to_recordset(${claims}) AS c (claim_id uuid, figures jsonb)
+    CROSS JOIN LATERAL jsonb_array_elements(c.figures) WITH ORDINALITY AS f (figure, position)`
+}
+
+const FIGURE_COLUMNS = sql.raw(
+  '(claim_id, position, measure, value, low, high, unit, qualifier, as_of, as_of_precision)',
+)
+
+/** The claims and figures that figureRows reads, as the JSON parameter it takes. */
+export const figuresJson = (claims: Array<{ claim_id: string; figures: Figure[] }>) =>
+  sql`${JSON.stringify(claims)}::jsonb`
+
+/**
+ * The insert of the figures of the claims that `claims` (a JSON expression, see figureRows) gives, to run on its
+ * own or as a step of a larger statement.
+ */
+export function insertFiguresStatement(claims: RawBuilder<unknown>) {
+  return sql`INSERT INTO claim_figures ${FIGURE_COLUMNS} ${figureRows(claims)}`
+}
+
+/** Records the figures of new claims, in one statement. */
+export async function insertFigures(db: Db, claims: Array<{ claim_id: string; figures: Figure[] }>): Promise<void> {
+  if (claims.every((claim) => claim.figures.length === 0)) return
+  await insertFiguresStatement(figuresJson(claims)).execute(db)
+}
+
+/** Replaces every figure of a claim with these. */
+export async function replaceFigures(db: Db, claimId: string, figures: Figure[]): Promise<void> {
+  await sql`DELETE FROM claim_figures WHERE claim_id = ${claimId}`.execute(db)
+  await insertFigures(db, [{ claim_id: claimId, figures }])
+}
