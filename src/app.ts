@@ -28,6 +28,7 @@ import importRoutes from './routes/import.routes.js'
 import erasureRoutes from './routes/erasure.routes.js'
 import keyRoutes from './routes/keys.routes.js'
 import linkRoutes from './routes/links.routes.js'
+import eventRoutes from './routes/events.routes.js'
 import partyRoutes from './routes/parties.routes.js'
 import responseTimeRoutes from './routes/response-times.routes.js'
 import reviewRoutes from './routes/reviews.routes.js'
@@ -145,6 +146,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     exportSlots,
   }
   await app.register(partyRoutes, exports)
+  await app.register(eventRoutes, exports)
   await app.register(claimRoutes, exports)
   await app.register(linkRoutes, exports)
   await app.register(disputeRoutes, exports)

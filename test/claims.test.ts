@@ -761,6 +761,7 @@ t.test('history lists every version newest first, and pages', async (t) => {
     tags: ['one'],
     sources: [],
     figures: [],
+    event: null,
   })
   t.ok(versions.every((v) => /^\d{4}-\d\d-\d\dT.*Z$/.test(v.recorded_at)))
   t.equal(history.body.next_cursor, null)

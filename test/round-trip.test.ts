@@ -412,7 +412,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
       textOf.set(tombstone.id, (await claimVersions(instance, tombstone.id)).at(-1)!.text)
     }
     const named = (id: string | undefined) => (id === undefined ? undefined : (textOf.get(id) ?? id))
-    const paths = { party: 'parties', claim: 'claims', review: 'reviews', link: 'links' }
+    const paths = { party: 'parties', event: 'events', claim: 'claims', review: 'reviews', link: 'links' }
     const rows = []
     for (const tombstone of tombstones) {
       const gone = await call(instance, 'GET', `/v1/${paths[tombstone.kind]}/${tombstone.id}`)

@@ -506,7 +506,7 @@ t.test('GET /v1/tombstones lists what was deleted, newest first, as pages, CSV a
       .reverse(),
     'newest deleted first',
   )
-  const paths = { party: 'parties', claim: 'claims', review: 'reviews', link: 'links' }
+  const paths = { party: 'parties', event: 'events', claim: 'claims', review: 'reviews', link: 'links' }
   for (const tombstone of listed) {
     const gone = await call(app, 'GET', `/v1/${paths[tombstone.kind]}/${tombstone.id}`)
     t.same(gone.body.tombstone, tombstone, `${tombstone.kind}: the tombstone its 410 answers with`)

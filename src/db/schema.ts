@@ -10,6 +10,8 @@ export interface Database {
   claim_versions: ClaimVersionTable
   claim_figures: ClaimFigureTable
   party_versions: PartyVersionTable
+  events: EventTable
+  event_versions: EventVersionTable
   links: LinkTable
   link_versions: LinkVersionTable
   rebuttal_pairs: RebuttalPairTable
@@ -30,6 +32,8 @@ export const TABLES_IN_DEPENDENCY_ORDER = [
   'api_keys',
   'parties',
   'party_versions',
+  'events',
+  'event_versions',
   'claims',
   'claim_versions',
   'claim_figures',
@@ -80,6 +84,40 @@ export interface PartyTable {
   deleted_by: ColumnType<string | null, string | null | undefined, string | null>
 }
 
+export interface EventTable {
+  id: Generated<string>
+  slug: string
+  name: string
+  starts_at: Timestamp
+  starts_at_precision: TimePrecision
+  ends_at: NullableTimestamp
+  /** Set exactly when ends_at is. */
+  ends_at_precision: TimePrecision | null
+  location_name: string | null
+  location_lat: number | null
+  location_lon: number | null
+  tags: Generated<string[]>
+  description: string | null
+  version: Generated<number>
+  created_at: CreatedAt
+  updated_at: UpdatedAt
+  deleted_at: NullableTimestamp
+  /** The API key that created the record; null for records made from the command line. */
+  created_by: string | null
+  /** The API key that deleted the record; null while it is live, and for deletions without one. */
+  deleted_by: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+export interface EventVersionTable {
+  event_id: string
+  version: number
+  snapshot: ColumnType<unknown, string, never>
+  recorded_at: CreatedAt
+  /** The API key that made the version; null from the command line. */
+  recorded_by: string | null
+  edit_note: string | null
+}
+
 export interface ClaimSourceRecord {
   url: string
   publisher?: string
@@ -94,6 +132,8 @@ export type ClaimStanding = 'current' | 'corrected' | 'retracted'
 export interface ClaimTable {
   id: Generated<string>
   party_id: string
+  /** The event the claim is about, if any. */
+  event_id: ColumnType<string | null, string | null | undefined, string | null>
   text: string
   quote: string | null
   stated_at: Timestamp
@@ -307,6 +347,8 @@ export interface IdempotencyRecordTable {
 export type PartyRow = Selectable<PartyTable>
 export type NewPartyRow = Insertable<PartyTable>
 export type PartyRowUpdate = Updateable<PartyTable>
+export type NewEventRow = Insertable<EventTable>
+export type EventRowUpdate = Updateable<EventTable>
 export type ClaimRow = Selectable<ClaimTable>
 export type NewClaimRow = Insertable<ClaimTable>
 export type ClaimRowUpdate = Updateable<ClaimTable>

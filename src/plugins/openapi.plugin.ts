@@ -11,6 +11,8 @@ import { LinkSchema, LinkVersionSchema, RebuttalSchema } from '../schemas/link.s
 import { PartyRefSchema, PartySchema, PartyVersionSchema } from '../schemas/party.schema.js'
 import { ResponseTimesListSchema, ResponseTimesSchema } from '../schemas/response-times.schema.js'
 import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
+import { EventRefSchema } from '../schemas/event-ref.schema.js'
+import { EventSchema, EventVersionSchema } from '../schemas/event.schema.js'
 import { ErasureSchema } from '../schemas/erasure.schema.js'
 import { GoneProblemSchema, TombstoneSchema } from '../schemas/tombstone.schema.js'
 import { ThreadEntrySchema, ThreadSchema } from '../schemas/thread.schema.js'
@@ -24,6 +26,9 @@ const SHARED_SCHEMAS = [
   PartyRefSchema,
   PartySchema,
   PartyVersionSchema,
+  EventRefSchema,
+  EventSchema,
+  EventVersionSchema,
   ReviewSummarySchema,
   FigureSchema,
   ClaimSchema,
@@ -130,6 +135,7 @@ export default fp<OpenApiOptions>(
         },
         tags: [
           { name: 'parties', description: 'Who speaks: states, ministries, media, fact-checkers.' },
+          { name: 'events', description: 'The incidents that claims are about: a strike, a shelling, a toll.' },
           { name: 'claims', description: 'What a party asserted, with its sources and versions.' },
           { name: 'links', description: 'Claims answering claims of other parties: rebuttals and supports.' },
           {

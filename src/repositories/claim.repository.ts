@@ -1,5 +1,6 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
 import type { ClaimSourceRecord, ClaimStanding, Db, NewClaimRow, TimePrecision, Verdict } from '../db/schema.js'
+import type { EventRef } from '../schemas/event-ref.schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 import { sideMemberIds } from './party.repository.js'
@@ -11,6 +12,7 @@ function selectClaims(db: Db) {
   return db
     .selectFrom('claims as c')
     .innerJoin('parties as p', 'p.id', 'c.party_id')
+    .leftJoin('events as e', 'e.id', 'c.event_id')
     .select([
       'c.id',
       'c.text',
@@ -40,6 +42,9 @@ function selectClaims(db: Db) {
       'p.id as party_id',
       'p.slug as party_slug',
       'p.name as party_name',
+      'c.event_id',
+      'e.slug as event_slug',
+      'e.name as event_name',
       rebuttingParties().as('rebutted_by'),
       reviewSummaries().as('reviews'),
       restatementsOf().as('restated_by'),
@@ -137,6 +142,8 @@ export type ClaimListOrder =
 
 export interface ClaimFilter {
   partyId?: string
+  /** Claims about this event. */
+  eventId?: string
   /** Claims by this party and by the parties that speak for it, directly or through others. */
   sideId?: string
   tags?: string[]
@@ -193,6 +200,7 @@ export function withoutRepeatedWords(text: string): string {
 function claimFilter(filter: ClaimFilter) {
   const conditions: Expression<SqlBool>[] = [sql<SqlBool>`true`]
   if (filter.partyId !== undefined) conditions.push(sql<SqlBool>`c.party_id = ${filter.partyId}`)
+  if (filter.eventId !== undefined) conditions.push(sql<SqlBool>`c.event_id = ${filter.eventId}`)
   if (filter.sideId !== undefined) conditions.push(sql<SqlBool>`c.party_id IN ${sideMemberIds(filter.sideId)}`)
   if (filter.tags !== undefined && filter.tags.length > 0) {
     conditions.push(sql<SqlBool>`c.tags @> ${sql.val(filter.tags)}::text[]`)
@@ -337,6 +345,8 @@ export interface NewClaimValues {
   tags: string[]
   sources: ClaimSourceRecord[]
   figures: Figure[]
+  /** The event it is about, as locked by the caller. */
+  event: EventRef | null
   created_by: string | null
 }
 
@@ -355,23 +365,29 @@ export async function insertClaimOfParty(
 ): Promise<ClaimRecord | undefined> {
   const partyColumn = sql.ref(isUuid(partyKey) ? 'id' : 'slug')
   const figures = figuresJson([{ claim_id: values.id, figures: values.figures }])
-  const { rows } = await sql<Omit<ClaimRecord, 'rebutted_by' | 'reviews' | 'restated_by' | 'restates' | 'figures'>>`
+  type Inserted = Omit<
+    ClaimRecord,
+    'rebutted_by' | 'reviews' | 'restated_by' | 'restates' | 'figures' | 'event_slug' | 'event_name'
+  >
+  const { rows } = await sql<Inserted>`
     WITH party AS (
       SELECT id, slug, name FROM parties
       WHERE ${partyColumn} = ${partyKey.toLowerCase()} AND deleted_at IS NULL
       FOR SHARE
     ), claim AS (
-      INSERT INTO claims (id, party_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision,
-                          location_name, location_lat, location_lon, language, tags, sources, created_by)
-      SELECT ${values.id}::uuid, party.id, ${values.text}::text, ${values.quote}::text,
+      INSERT INTO claims (id, party_id, event_id, text, quote, stated_at, stated_at_precision, event_at,
+                          event_at_precision, location_name, location_lat, location_lon, language, tags, sources,
+                          created_by)
+      SELECT ${values.id}::uuid, party.id, ${values.event?.id ?? null}::uuid, ${values.text}::text, ${values.quote}::text,
              ${values.stated_at}::timestamptz, ${values.stated_at_precision}::text, ${values.event_at}::timestamptz,
              ${values.event_at_precision}::text, ${values.location_name}::text,
              ${values.location_lat}::float8, ${values.location_lon}::float8, ${values.language}::text,
              ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb, ${values.created_by}::uuid
       FROM party
-      RETURNING id, party_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision, location_name,
-                location_lat, location_lon, language, tags, sources, rebuttal_count, support_count, repeat_count,
-                last_response_at, first_response_at, disputed_since, review_count, standing, version, created_at, created_by, updated_at
+      RETURNING id, party_id, event_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision,
+                location_name, location_lat, location_lon, language, tags, sources, rebuttal_count, support_count,
+                repeat_count, last_response_at, first_response_at, disputed_since, review_count, standing, version,
+                created_at, created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb, created_by FROM claim
@@ -383,7 +399,8 @@ export async function insertClaimOfParty(
     FROM claim JOIN party ON party.id = claim.party_id`.execute(db)
   const row = rows[0]
   if (row === undefined) return undefined
-  return { ...row, rebutted_by: [], reviews: [], restated_by: [], restates: [], figures: values.figures }
+  const event = { event_slug: values.event?.slug ?? null, event_name: values.event?.name ?? null }
+  return { ...row, ...event, rebutted_by: [], reviews: [], restated_by: [], restates: [], figures: values.figures }
 }
 
 /**
@@ -474,6 +491,7 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
     .returning([
       'id',
       'version',
+      'event_id',
       'text',
       'quote',
       'stated_at',

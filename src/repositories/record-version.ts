@@ -24,11 +24,12 @@ export const softDeletion = (stamp: DeletionStamp) => ({
 })
 
 /** The tables of records that carry a version and are deleted softly. */
-export type VersionedTable = 'parties' | 'claims' | 'links' | 'reviews'
+export type VersionedTable = 'parties' | 'events' | 'claims' | 'links' | 'reviews'
 
 /** The records whose earlier versions are kept: each in its own table, under its own column. */
 const VERSIONS = {
   parties: { table: 'party_versions', record: 'party_id' },
+  events: { table: 'event_versions', record: 'event_id' },
   claims: { table: 'claim_versions', record: 'claim_id' },
   links: { table: 'link_versions', record: 'link_id' },
   reviews: { table: 'review_versions', record: 'review_id' },

@@ -48,12 +48,23 @@ export interface PartyTombstoneRow extends DeletionRow {
  * slug freed by a deletion may be taken again, and then names the live party.
  */
 export async function findDeletedParty(db: Db, key: string): Promise<PartyTombstoneRow | undefined> {
+  return findDeletedBySlugOrId(db, 'parties', key)
+}
+
+/** The deleted event with this id, or by slug as findDeletedParty finds a party. */
+export async function findDeletedEvent(db: Db, key: string): Promise<PartyTombstoneRow | undefined> {
+  return findDeletedBySlugOrId(db, 'events', key)
+}
+
+async function findDeletedBySlugOrId(db: Db, table: 'parties' | 'events', key: string) {
   const { rows } = await sql<PartyTombstoneRow>`
     SELECT p.id, p.version, p.deleted_at, k.id AS deleted_by_id, k.name AS deleted_by_name, p.slug, p.name
-    FROM parties p
+    FROM ${sql.table(table)} p
     LEFT JOIN api_keys k ON k.id = p.deleted_by
     WHERE p.${sql.ref(isUuid(key) ? 'id' : 'slug')} = ${key.toLowerCase()} AND p.deleted_at IS NOT NULL
-      AND (${isUuid(key)} OR NOT EXISTS (SELECT 1 FROM parties live WHERE live.slug = p.slug AND live.deleted_at IS NULL))
+      AND (${isUuid(key)} OR NOT EXISTS (
+        SELECT 1 FROM ${sql.table(table)} live WHERE live.slug = p.slug AND live.deleted_at IS NULL
+      ))
     ORDER BY p.deleted_at DESC, p.id
     LIMIT 1`.execute(db)
   return rows[0]
@@ -106,7 +117,7 @@ export async function findDeletedLink(db: Db, id: string): Promise<LinkTombstone
 
 /**
  * A row of the list of every tombstone: what every deleted record has, and what names it, by kind (null where
- * the kind has none). `party_*` is a claim's party, a review's reviewer, or the deleted party itself.
+ * the kind has none). `party_*` is a claim's party, a review's reviewer, or the deleted party or event itself.
  */
 export interface ListedTombstoneRow extends DeletionRow {
   kind: TombstoneKind
@@ -140,6 +151,13 @@ export interface TombstoneListQuery {
 const TOMBSTONE_BRANCHES: Record<TombstoneKind, { table: string; columns: string; joins: string }> = {
   party: {
     table: 'parties',
+    columns: `NULL::text AS text, t.id AS party_id, t.slug AS party_slug, t.name AS party_name, NULL::uuid AS claim_id,
+              NULL::text AS link_kind, NULL::uuid AS from_claim_id, NULL::uuid AS to_claim_id,
+              NULL::text AS from_party_slug, NULL::text AS to_party_slug`,
+    joins: '',
+  },
+  event: {
+    table: 'events',
     columns: `NULL::text AS text, t.id AS party_id, t.slug AS party_slug, t.name AS party_name, NULL::uuid AS claim_id,
               NULL::text AS link_kind, NULL::uuid AS from_claim_id, NULL::uuid AS to_claim_id,
               NULL::text AS from_party_slug, NULL::text AS to_party_slug`,

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { EventKey, EventRefSchema } from './event-ref.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
@@ -27,7 +28,7 @@ const Language = Type.String({
   examples: ['en', 'hy', 'az-Latn'],
 })
 export const Tag = Type.String({ pattern: SLUG_PATTERN, maxLength: 50, examples: ['pipeline'] })
-const Tags = Type.Array(Tag, { maxItems: 20, uniqueItems: true })
+export const Tags = Type.Array(Tag, { maxItems: 20, uniqueItems: true })
 
 const SourceSchema = Type.Object(
   {
@@ -46,12 +47,12 @@ const Latitude = Type.Number({ minimum: -90, maximum: 90 })
 const Longitude = Type.Number({ minimum: -180, maximum: 180 })
 const latLonTogether = { dependentRequired: { lat: ['lon'], lon: ['lat'] } }
 
-const LocationInput = Type.Object(
+export const LocationInput = Type.Object(
   { name: LocationName, lat: Type.Optional(Latitude), lon: Type.Optional(Longitude) },
   { additionalProperties: false, ...latLonTogether },
 )
 /** A location in a PATCH merges into the current one (JSON Merge Patch): absent members stay, null clears. */
-const LocationPatch = Type.Object(
+export const LocationPatch = Type.Object(
   {
     name: Type.Optional(LocationName),
     lat: Type.Optional(Nullable(Latitude)),
@@ -60,8 +61,14 @@ const LocationPatch = Type.Object(
   { additionalProperties: false, minProperties: 1, ...latLonTogether },
 )
 
+/** A location as a record reads: a place name, with its coordinates when known. */
+export const StoredLocation = Type.Union([
+  Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
+  Type.Null(),
+])
+
 /** How an input precision field is described: it restates the precision of the time beside it. */
-const PRECISION_INPUT = (field: string) =>
+export const PRECISION_INPUT = (field: string) =>
   `How finely ${field} is known, when coarser than it is written (a claim read back and sent again gives ` +
   `\`2020-10-07T00:00:00.000Z\` and \`day\`); ${field} must then be the first instant of such a span (UTC). ` +
   `By default, the precision ${field} is written to.`
@@ -154,6 +161,13 @@ export const FigureSchema = Type.Object(
 )
 export type Figure = Static<typeof FigureSchema>
 
+const ClaimEventKey = Type.String({ ...EventKey, description: 'The event the claim is about: an event id or slug.' })
+
+/** The filter on events that the claim list and the disputes list share. */
+export const eventFilter = {
+  event: Type.Optional(Type.String({ ...EventKey, description: 'Only claims about this event (id or slug).' })),
+}
+
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
 export const CLAIM_STANDINGS = ['current', 'corrected', 'retracted'] as const
 
@@ -175,14 +189,12 @@ const claimContent = {
     }),
   ),
   event_at_precision: NullableTimePrecisionSchema,
-  location: Type.Union([
-    Type.Object({ name: Type.String(), lat: Nullable(Type.Number()), lon: Nullable(Type.Number()) }),
-    Type.Null(),
-  ]),
+  location: StoredLocation,
   language: Type.String(),
   tags: Type.Array(Type.String()),
   sources: Type.Array(SourceSchema),
   figures: Type.Array(Type.Ref(FigureSchema), { description: 'The figures it states, in the order given.' }),
+  event: Type.Union([Type.Ref(EventRefSchema), Type.Null()], { description: 'The event the claim is about.' }),
 }
 
 export const ClaimSchema = Type.Object(
@@ -263,6 +275,7 @@ export const CreateClaimBody = Type.Object(
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
     figures: Type.Optional(FiguresInput),
+    event: Type.Optional(ClaimEventKey),
   },
   { additionalProperties: false, title: 'CreateClaim' },
 )
@@ -286,6 +299,7 @@ export const UpdateClaimBody = Type.Object(
         description: `${FiguresInput.description} They replace all of its figures; null or [] clears them.`,
       }),
     ),
+    event: Type.Optional(Nullable(ClaimEventKey)),
     edit_note: Type.Optional(EditNote),
   },
   {
@@ -363,6 +377,7 @@ export const ClaimListQuery = Type.Object(
     ...standingFilter,
     ...reviewFilters,
     ...measureFilter,
+    ...eventFilter,
     stated_after: Type.Optional(
       Type.String({
         ...PartialDateTime,

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { ClaimSchema, measureFilter, reviewFilters, standingFilter, Tag } from './claim.schema.js'
+import { ClaimSchema, eventFilter, measureFilter, reviewFilters, standingFilter, Tag } from './claim.schema.js'
 import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
@@ -80,6 +80,7 @@ export const DisputeListQuery = Type.Object(
     ...standingFilter,
     ...reviewFilters,
     ...measureFilter,
+    ...eventFilter,
     q: Type.Optional(
       Type.String({
         minLength: 1,

@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { Claim } from './claim.schema.js'
 import type { Dispute, Matrix } from './dispute.schema.js'
+import type { Event } from './event.schema.js'
 import type { Link } from './link.schema.js'
 import type { Party } from './party.schema.js'
 import type { Review } from './review.schema.js'
@@ -34,6 +35,7 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
     description: 'How finely that is known: `year`, `month`, `day`, `hour`, `minute` or `second`.',
     value: (c) => c.stated_at_precision,
   },
+  { name: 'event_slug', description: 'The slug of the event it is about.', value: (c) => c.event?.slug ?? null },
   { name: 'event_at', description: 'When the claimed event happened.', value: (c) => c.event_at },
   { name: 'event_at_precision', description: 'How finely that is known.', value: (c) => c.event_at_precision },
   { name: 'location_name', description: 'The place it names.', value: (c) => c.location?.name ?? null },
@@ -171,6 +173,31 @@ export const PARTY_CSV_COLUMNS: CsvColumn<Party>[] = [
   { name: 'updated_at', description: 'When it was last edited.', value: (p) => p.updated_at },
 ]
 
+/** An event in CSV. */
+export const EVENT_CSV_COLUMNS: CsvColumn<Event>[] = [
+  { name: 'id', description: 'The event id.', value: (e) => e.id },
+  { name: 'slug', description: 'Its slug.', value: (e) => e.slug },
+  { name: 'name', description: 'Its name.', value: (e) => e.name },
+  {
+    name: 'starts_at',
+    description: 'When it began (RFC 3339): the first instant of its span.',
+    value: (e) => e.starts_at,
+  },
+  { name: 'starts_at_precision', description: 'How finely that is known.', value: (e) => e.starts_at_precision },
+  { name: 'ends_at', description: 'When it ended, if it has.', value: (e) => e.ends_at },
+  { name: 'ends_at_precision', description: 'How finely that is known.', value: (e) => e.ends_at_precision },
+  { name: 'location_name', description: 'The place it happened.', value: (e) => e.location?.name ?? null },
+  { name: 'location_lat', description: "The place's latitude.", value: (e) => e.location?.lat ?? null },
+  { name: 'location_lon', description: "The place's longitude.", value: (e) => e.location?.lon ?? null },
+  { name: 'tags', description: 'Its tags, joined with `;`.', value: (e) => e.tags.join(';') },
+  { name: 'description', description: 'What happened, in short.', value: (e) => e.description },
+  { name: 'claim_count', description: 'Live claims about it.', value: (e) => e.claim_count },
+  { name: 'disputed_claim_count', description: 'Those of them disputed.', value: (e) => e.disputed_claim_count },
+  { name: 'version', description: 'Its version, as in its ETag.', value: (e) => e.version },
+  { name: 'created_at', description: 'When it was recorded.', value: (e) => e.created_at },
+  { name: 'updated_at', description: 'When it was last edited.', value: (e) => e.updated_at },
+]
+
 /** A review in CSV: who rated which claim, how, and where it was published. */
 export const REVIEW_CSV_COLUMNS: CsvColumn<Review>[] = [
   { name: 'id', description: 'The review id.', value: (r) => r.id },
@@ -197,7 +224,7 @@ export const REVIEW_CSV_COLUMNS: CsvColumn<Review>[] = [
 
 /** A tombstone in CSV: what the deleted record was, and when and by which key it was deleted. */
 export const TOMBSTONE_CSV_COLUMNS: CsvColumn<Tombstone>[] = [
-  { name: 'kind', description: '`party`, `claim`, `review` or `link`.', value: (d) => d.kind },
+  { name: 'kind', description: '`party`, `event`, `claim`, `review` or `link`.', value: (d) => d.kind },
   { name: 'id', description: 'The id of the deleted record.', value: (d) => d.id },
   { name: 'label', description: 'What it was, in a few words.', value: (d) => d.label },
   { name: 'deleted_at', description: 'When it was deleted.', value: (d) => d.deleted_at },

@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { CreateClaimBody } from './claim.schema.js'
 import { DateTime, ProblemSchema, Uuid } from './common.schema.js'
-import { TOMBSTONE_KINDS, TombstoneSchema } from './tombstone.schema.js'
+import { TombstoneSchema } from './tombstone.schema.js'
 import { CreateLinkBody } from './link.schema.js'
 import { CreatePartyBody, PartyKey } from './party.schema.js'
 import { CreateReviewBody } from './review.schema.js'
@@ -106,11 +106,14 @@ export const ReviewLine = Type.Object(
 )
 export type ReviewLineInput = Static<typeof ReviewLine>
 
+/** The kinds of record an import writes, and so may delete. */
+export const IMPORTED_KINDS = ['party', 'claim', 'review', 'link'] as const
+
 /** A line that deletes the record an earlier line, or an earlier import, gave its ref, as DELETE does. */
 export const DeletionLine = Type.Object(
   {
     type: Type.Literal('deletion'),
-    of: StringEnum(TOMBSTONE_KINDS, { description: 'The kind of the record it deletes.' }),
+    of: StringEnum(IMPORTED_KINDS, { description: 'The kind of the record it deletes.' }),
     ref: Type.String({
       ...Ref,
       description:

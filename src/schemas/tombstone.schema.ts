@@ -4,7 +4,7 @@ import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
 import { PartialDateTime } from './time.schema.js'
 
-export const TOMBSTONE_KINDS = ['party', 'claim', 'review', 'link'] as const
+export const TOMBSTONE_KINDS = ['party', 'event', 'claim', 'review', 'link'] as const
 export type TombstoneKind = (typeof TOMBSTONE_KINDS)[number]
 
 const Reference = (description: string) =>
@@ -50,7 +50,7 @@ export const TombstoneSchema = Type.Object(
     id: Uuid,
     label: Type.String({
       description:
-        "What names it in a few words: a party's name and slug, a claim's party and first words, a review's " +
+        "What names it in a few words: a party's or an event's name and slug, a claim's party and first words, a review's " +
         'reviewer and claim, a link\u2019s two parties and kind.',
     }),
     deleted_at: DateTime,

@@ -5,6 +5,7 @@ import type { ClaimListOrder } from '../repositories/claim.repository.js'
 import type { Claim, ClaimListFilter, ClaimSort } from '../schemas/claim.schema.js'
 import { toClaim } from './claim.service.js'
 import { idChunks, keysetChunks, mapRows } from './export-rows.js'
+import { resolveEventFilter } from './event.service.js'
 import { resolvePartyFilter } from './party.service.js'
 import { filterBound } from '../schemas/time.schema.js'
 
@@ -29,9 +30,11 @@ async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) 
   const sideId = filter.side === undefined ? undefined : await resolvePartyFilter(db, filter.side, 'side')
   const reviewedById =
     filter.reviewed_by === undefined ? undefined : await resolvePartyFilter(db, filter.reviewed_by, 'reviewed_by')
+  const eventId = filter.event === undefined ? undefined : await resolveEventFilter(db, filter.event, 'event')
   const { order, descending } = ORDERS[sort]
   return {
     partyId,
+    eventId,
     sideId,
     tags: filter.tag,
     measures: filter.measure,

@@ -18,19 +18,14 @@ import {
   type FigureInput,
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
+import type { EventRef } from '../schemas/event-ref.schema.js'
+import { lockEventReference, lockEventReferences, unknownEvent } from './event.service.js'
 import { lockPartyReferences, unknownParty } from './party.service.js'
 import * as derived from './derived-state.js'
 import { storedInstant } from './stored-instant.js'
 import { checkTimeOrderOfClaim, statedBefore, written } from './time-order.js'
-import {
-  atPrecision,
-  coarserOrEqual,
-  PARTIAL_DATE_TIME_FORMAT,
-  parsePartialDateTime,
-  type PreciseTime,
-  startsSpan,
-  type TimePrecision,
-} from '../schemas/time.schema.js'
+import { fieldOf, precisionWithoutTime, storedTime } from './stored-time.js'
+import { atPrecision, type PreciseTime } from '../schemas/time.schema.js'
 import type { Precondition } from './precondition.js'
 import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord } from './record-revision.js'
 import { type ApiKeyIdentity, grants } from '../schemas/api-key.schema.js'
@@ -85,6 +80,9 @@ export type ClaimContentRow = Pick<
   | 'tags'
   | 'sources'
   | 'figures'
+  | 'event_id'
+  | 'event_slug'
+  | 'event_name'
 >
 
 /**
@@ -105,6 +103,10 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
     tags: row.tags,
     sources: row.sources,
     figures: row.figures.map(storedFigure),
+    event:
+      row.event_id === null || row.event_slug === null || row.event_name === null
+        ? null
+        : { id: row.event_id, slug: row.event_slug, name: row.event_name },
   }
 }
 
@@ -152,7 +154,9 @@ export async function recordClaim(
   options: { createdBy: string | null; field?: string; id?: string },
 ): Promise<Claim> {
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
-  const values = newClaimValues(input, options.id ?? randomUUID(), options.createdBy, options.field)
+  const event =
+    input.event === undefined ? null : await lockEventReference(trx, input.event, fieldOf(options.field, 'event'))
+  const values = newClaimValues(input, event, options.id ?? randomUUID(), options.createdBy, options.field)
   const row = await claims.insertClaimOfParty(trx, input.party, values, contentOfValues(values))
   if (row === undefined) throw unknownParty(input.party, partyField)
   return toClaim(row)
@@ -165,6 +169,7 @@ export async function recordClaim(
  */
 function newClaimValues(
   input: Omit<CreateClaimInput, 'party'>,
+  about: EventRef | null,
   id: string,
   createdBy: string | null,
   field?: string,
@@ -190,6 +195,7 @@ function newClaimValues(
     tags: input.tags ?? [],
     sources: storedSourceList(input.sources ?? []),
     figures: storedFigures(input.figures ?? [], field),
+    event: about,
     created_by: createdBy,
   }
 }
@@ -200,32 +206,10 @@ function contentOfValues(values: claims.NewClaimValues): ClaimVersion['claim'] {
     ...values,
     stated_at: new Date(values.stated_at),
     event_at: values.event_at === null ? null : new Date(values.event_at),
+    event_id: values.event?.id ?? null,
+    event_slug: values.event?.slug ?? null,
+    event_name: values.event?.name ?? null,
   })
-}
-
-/** A body member's name, within the member holding the claim when there is one (`claim.stated_at`). */
-const fieldOf = (holder: string | undefined, field: string) => (holder === undefined ? field : `${holder}.${field}`)
-
-/**
- * A time as a claim stores it: the first instant of its span, and its precision. The precision is the one the
- * text is written to, or a coarser one given beside it (`…T00:00:00Z` and `day`, as a claim reads back), of which
- * the time must then be the first instant.
- */
-function storedTime(text: string | PreciseTime, precision: TimePrecision | undefined, field: string): PreciseTime {
-  const written = typeof text === 'string' ? parsePartialDateTime(text) : text
-  if (written === undefined) throw invalidField('body', field, `must be a valid ${PARTIAL_DATE_TIME_FORMAT}`)
-  if (precision === undefined) return written
-  if (!coarserOrEqual(precision, written.precision)) {
-    throw invalidField(
-      'body',
-      `${field}_precision`,
-      `is finer than ${field} is known: ${atPrecision(written.instant, written.precision)} is known to the ${written.precision}`,
-    )
-  }
-  if (!startsSpan(written.instant, precision)) {
-    throw invalidField('body', field, `must be the first instant (UTC) of a ${precision}, as ${field}_precision says`)
-  }
-  return { instant: written.instant, precision }
 }
 
 /**
@@ -280,9 +264,6 @@ function storedFigures(input: FigureInput[], holder: string | undefined): Figure
   })
 }
 
-const precisionWithoutTime = (holder: string | undefined, field: string) =>
-  invalidField('body', fieldOf(holder, `${field}_precision`), `needs ${field}: there is no time to be precise about`)
-
 /** A claim of a set-based create: what the API takes (the party by id or slug), and its id, when it brings one. */
 export interface NewClaimRequest {
   input: CreateClaimInput
@@ -300,15 +281,20 @@ export async function recordClaims(
   createdBy: string | null,
 ): Promise<Array<{ id: string } | { problem: ApiError }>> {
   const parties = await lockPartyReferences(trx, [...new Set(requests.map(({ input }) => input.party))])
+  const eventKeys = requests.flatMap(({ input }) => (input.event === undefined ? [] : [input.event]))
+  const events = await lockEventReferences(trx, [...new Set(eventKeys)])
+  const eventsById = new Map([...events.values()].map((event) => [event.id, event]))
   const rows: NewClaimRow[] = []
   const figuresOf = new Map<string, Figure[]>()
   const outcomes = requests.map(({ input, id }): { id: string } | { problem: ApiError } => {
     const party = parties.get(input.party)
     if (party === undefined) return { problem: unknownParty(input.party, 'party') }
+    const event = input.event === undefined ? null : events.get(input.event)
+    if (event === undefined) return { problem: unknownEvent(input.event ?? '', 'event') }
     const { party: _party, ...content } = input
     // Made here, not by the database, so that each request knows its row whatever order the rows come back in.
-    const { figures: stated, ...values } = newClaimValues(content, id ?? randomUUID(), createdBy)
-    rows.push({ ...values, sources: JSON.stringify(values.sources), party_id: party.id })
+    const { figures: stated, event: _event, ...values } = newClaimValues(content, event, id ?? randomUUID(), createdBy)
+    rows.push({ ...values, sources: JSON.stringify(values.sources), party_id: party.id, event_id: event?.id ?? null })
     figuresOf.set(values.id, stated)
     return { id: values.id }
   })
@@ -320,11 +306,16 @@ export async function recordClaims(
   await insertVersions(
     trx,
     'claims',
-    stored.map((row) => ({
-      recordId: row.id,
-      version: row.version,
-      snapshot: storedContent({ ...row, figures: figuresOf.get(row.id) ?? [] }),
-    })),
+    stored.map((row) => {
+      const event = row.event_id === null ? undefined : eventsById.get(row.event_id)
+      const content = storedContent({
+        ...row,
+        figures: figuresOf.get(row.id) ?? [],
+        event_slug: event?.slug ?? null,
+        event_name: event?.name ?? null,
+      })
+      return { recordId: row.id, version: row.version, snapshot: content }
+    }),
     { recordedBy: createdBy },
   )
   return outcomes
@@ -360,7 +351,7 @@ export async function reviseClaim(
   // Checked with the other changes, before anything is written; written once the claim row is.
   let restatedFigures: Figure[] | undefined
   return reviseRecord(trx, CLAIM, id, precondition, authorship, {
-    changes: (current) => {
+    changes: async (current) => {
       const values: ClaimRowUpdate = {}
       if (patch.figures !== undefined) restatedFigures = storedFigures(patch.figures ?? [], undefined)
       if (patch.text !== undefined) values.text = patch.text
@@ -375,6 +366,9 @@ export async function reviseClaim(
       if (patch.language !== undefined) values.language = patch.language
       if (patch.tags !== undefined) values.tags = patch.tags
       if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
+      if (patch.event !== undefined) {
+        values.event_id = patch.event === null ? null : (await lockEventReference(trx, patch.event, 'event')).id
+      }
       return values
     },
     follow: async (current, values) => {
@@ -447,10 +441,17 @@ function restatedTimes(current: ClaimRecord, patch: UpdateClaimInput): ClaimRowU
  * than a millisecond compares equal.
  */
 export function restatedClaimChanges(current: Claim, wanted: Omit<CreateClaimInput, 'party'>): UpdateClaimInput {
-  const content = contentOfValues(newClaimValues(wanted, current.id, null))
+  const { event: _event, ...content } = contentOfValues(newClaimValues(wanted, null, current.id, null))
   const patch: UpdateClaimInput = {}
   for (const [field, value] of Object.entries(content)) {
     if (!sameJson(current[field as keyof typeof content], value)) Object.assign(patch, { [field]: value })
+  }
+  // The event is named by id or slug: a new key that names the claim's own event changes nothing.
+  const eventKey = wanted.event?.toLowerCase()
+  if (
+    eventKey === undefined ? current.event !== null : eventKey !== current.event?.id && eventKey !== current.event?.slug
+  ) {
+    patch.event = wanted.event ?? null
   }
   // A time and its precision change together: a time alone would take the precision it is written to.
   if (patch.stated_at !== undefined || patch.stated_at_precision !== undefined) {
@@ -559,6 +560,8 @@ export async function listClaimHistory(db: Db, id: string, limit: number, before
       claim: {
         ...claim,
         stated_at_precision: claim.stated_at_precision ?? 'second',
+        // Versions kept before claims had events were of claims about none.
+        event: claim.event ?? null,
         event_at_precision: claim.event_at === null ? null : (claim.event_at_precision ?? 'second'),
         // Versions kept before claims stated figures state none.
         figures: claim.figures ?? [],

@@ -14,6 +14,7 @@ import {
 import { type ClaimListKey, listKeyValue } from './claim-list.service.js'
 import { toClaim } from './claim.service.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { resolveEventFilter } from './event.service.js'
 import { resolvePartyFilter } from './party.service.js'
 import { filterBound } from '../schemas/time.schema.js'
 
@@ -26,14 +27,16 @@ const ORDERS: Record<DisputeSort, DisputeOrder> = {
 
 /** The repository query of the disputes list: its filters resolved (an unknown party is a 422), in the order asked. */
 async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: DisputeSort) {
-  const [partyId, sideId, rebuttedById, reviewedById] = await Promise.all([
+  const [partyId, sideId, rebuttedById, reviewedById, eventId] = await Promise.all([
     filter.party === undefined ? undefined : resolvePartyFilter(db, filter.party, 'party'),
     filter.side === undefined ? undefined : resolvePartyFilter(db, filter.side, 'side'),
     filter.rebutted_by === undefined ? undefined : resolvePartyFilter(db, filter.rebutted_by, 'rebutted_by'),
     filter.reviewed_by === undefined ? undefined : resolvePartyFilter(db, filter.reviewed_by, 'reviewed_by'),
+    filter.event === undefined ? undefined : resolveEventFilter(db, filter.event, 'event'),
   ])
   return {
     partyId,
+    eventId,
     sideId,
     rebuttedById,
     verdicts: filter.verdict,

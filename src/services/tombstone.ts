@@ -45,6 +45,9 @@ function claimTombstone(row: tombstones.ClaimTombstoneRow): Tombstone {
 const partyTombstone = (row: DeletionRow & { slug: string; name: string }) =>
   deletion('party', row, `${row.name} (${row.slug})`, `/v1/parties/${row.id}/history`)
 
+const eventTombstone = (row: DeletionRow & { slug: string; name: string }) =>
+  deletion('event', row, `${row.name} (${row.slug})`, `/v1/events/${row.id}/history`)
+
 function reviewTombstone(row: tombstones.ReviewTombstoneRow): Tombstone {
   const label = `${row.reviewer_name}'s review of claim ${row.claim_id}`
   return {
@@ -67,7 +70,7 @@ function linkTombstone(row: tombstones.LinkTombstoneRow): Tombstone {
 /** A deleted record with its version at deletion, which its history's last entry carries. */
 export type VersionedTombstone = Tombstone & { version: number }
 
-/** The tombstone of the record of this kind and key (an id, or a party's slug), when it was deleted. */
+/** The tombstone of the record of this kind and key (an id, or a party's or event's slug), when it was deleted. */
 export async function findTombstone(db: Db, kind: TombstoneKind, key: string): Promise<VersionedTombstone | undefined> {
   switch (kind) {
     case 'claim': {
@@ -77,6 +80,10 @@ export async function findTombstone(db: Db, kind: TombstoneKind, key: string): P
     case 'party': {
       const row = await tombstones.findDeletedParty(db, key)
       return row && { ...partyTombstone(row), version: row.version }
+    }
+    case 'event': {
+      const row = await tombstones.findDeletedEvent(db, key)
+      return row && { ...eventTombstone(row), version: row.version }
     }
     case 'review': {
       const row = await tombstones.findDeletedReview(db, key)
@@ -124,7 +131,7 @@ function filled(value: string | null, column: string): string {
 
 /** A row of the list as the tombstone its record answers with. */
 function listedTombstone(row: ListedTombstoneRow): Tombstone {
-  // A claim's party, a review's reviewer, or the deleted party itself.
+  // A claim's party, a review's reviewer, or the deleted party or event itself.
   const party = () => ({
     party_id: filled(row.party_id, 'party_id'),
     party_slug: filled(row.party_slug, 'party_slug'),
@@ -133,6 +140,8 @@ function listedTombstone(row: ListedTombstoneRow): Tombstone {
   switch (row.kind) {
     case 'party':
       return partyTombstone({ ...row, slug: party().party_slug, name: party().party_name })
+    case 'event':
+      return eventTombstone({ ...row, slug: party().party_slug, name: party().party_name })
     case 'claim':
       return claimTombstone({ ...row, ...party(), text: filled(row.text, 'text') })
     case 'review':

@@ -1,0 +1,145 @@
+import { type SqlBool, sql } from 'kysely'
+import { violatesUniqueKey } from '../db/postgres-error-codes.js'
+import type { Db, NewEventRow } from '../db/schema.js'
+import { isUuid } from '../schemas/common.schema.js'
+
+function selectEvents(db: Db) {
+  return db
+    .selectFrom('events as e')
+    .select([
+      'e.id',
+      'e.slug',
+      'e.name',
+      'e.starts_at',
+      'e.starts_at_precision',
+      'e.ends_at',
+      'e.ends_at_precision',
+      'e.location_name',
+      'e.location_lat',
+      'e.location_lon',
+      'e.tags',
+      'e.description',
+      'e.version',
+      'e.created_at',
+      'e.created_by',
+      'e.updated_at',
+      // Counted through the partial index of live claims by event: an event holds tens of claims, not millions.
+      sql<number>`(SELECT count(*) FROM claims c WHERE c.event_id = e.id AND c.deleted_at IS NULL)::int`.as(
+        'claim_count',
+      ),
+      sql<number>`(
+        SELECT count(*) FROM claims c WHERE c.event_id = e.id AND c.deleted_at IS NULL AND c.rebuttal_count > 0
+      )::int`.as('disputed_claim_count'),
+    ])
+    .where('e.deleted_at', 'is', null)
+}
+
+export type EventRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectEvents>['executeTakeFirst']>>>
+
+/** A key names an event by id when it has the shape of a uuid, else by slug (slugs are refused that shape). */
+export async function findEventByKey(db: Db, key: string, options: { forUpdate?: boolean } = {}) {
+  let query = selectEvents(db).where(isUuid(key) ? 'e.id' : 'e.slug', '=', key.toLowerCase())
+  if (options.forUpdate) query = query.forUpdate('e')
+  return query.executeTakeFirst()
+}
+
+/**
+ * The live event with this id or slug, if any, as a claim names it. `forShare` keeps the row locked until the
+ * transaction ends, so that a concurrent delete of the event waits, and then finds the claim that names it.
+ */
+export async function findEventRef(db: Db, key: string, options: { forShare?: boolean } = {}) {
+  let query = db
+    .selectFrom('events')
+    .select(['id', 'slug', 'name'])
+    .where(isUuid(key) ? 'id' : 'slug', '=', key.toLowerCase())
+    .where('deleted_at', 'is', null)
+  if (options.forShare) query = query.forShare()
+  return query.executeTakeFirst()
+}
+
+/**
+ * The live events that `keys` name by id or slug, in one query. `forShare` locks them as findEventRef does, in
+ * id order, so that two writers locking overlapping sets wait for each other instead of deadlocking.
+ */
+export async function findEventsByKeys(db: Db, keys: string[], options: { forShare?: boolean } = {}) {
+  const ids = keys.filter((key) => isUuid(key)).map((key) => key.toLowerCase())
+  const slugs = keys.filter((key): boolean => !isUuid(key)).map((key) => key.toLowerCase())
+  if (ids.length === 0 && slugs.length === 0) return []
+  let query = db
+    .selectFrom('events')
+    .select(['id', 'slug', 'name'])
+    .where((eb) =>
+      eb.or([...(ids.length > 0 ? [eb('id', 'in', ids)] : []), ...(slugs.length > 0 ? [eb('slug', 'in', slugs)] : [])]),
+    )
+    .where('deleted_at', 'is', null)
+    .orderBy('id')
+  if (options.forShare) query = query.forShare()
+  return query.execute()
+}
+
+export interface EventListQuery {
+  tags?: string[]
+  /** Words that the name must contain, each. */
+  words?: string[]
+  startsAfter?: string
+  startsBefore?: string
+  /** The starts_at and id of the last row of the previous page. */
+  after?: [string, string]
+  limit: number
+}
+
+/** Live events, latest begun first, after `after` when given; `limit` rows at most. */
+export async function listEvents(db: Db, query: EventListQuery) {
+  let select = selectEvents(db).orderBy('e.starts_at', 'desc').orderBy('e.id', 'desc').limit(query.limit)
+  if (query.tags !== undefined && query.tags.length > 0) {
+    select = select.where(sql<SqlBool>`e.tags @> ${sql.val(query.tags)}::text[]`)
+  }
+  for (const word of query.words ?? []) {
+    select = select.where(sql<SqlBool>`strpos(lower(e.name), ${word.toLowerCase()}) > 0`)
+  }
+  if (query.startsAfter !== undefined) select = select.where('e.starts_at', '>=', new Date(query.startsAfter))
+  if (query.startsBefore !== undefined) select = select.where('e.starts_at', '<', new Date(query.startsBefore))
+  if (query.after !== undefined) {
+    const [startsAt, id] = query.after
+    select = select.where(sql<SqlBool>`(e.starts_at, e.id) < (${startsAt}::timestamptz, ${id}::uuid)`)
+  }
+  return select.execute()
+}
+
+/** The unique index that keeps a slug to one live event. */
+const LIVE_SLUG_KEY = 'events_slug_live_key'
+
+/**
+ * Another live event holds the slug a write gave. Checks before the write cannot see an event that a concurrent
+ * transaction records meanwhile; the database refuses it then, and has aborted the transaction.
+ */
+export class EventSlugTakenError extends Error {
+  override name = 'EventSlugTakenError'
+}
+
+/** `write`, failing with EventSlugTakenError where it would give a live event another's slug. */
+export async function refusingTakenSlug<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (error) {
+    if (violatesUniqueKey(error, LIVE_SLUG_KEY)) throw new EventSlugTakenError('the slug is taken', { cause: error })
+    throw error
+  }
+}
+
+/** Fails with EventSlugTakenError when another live event has the slug. */
+export async function insertEvent(db: Db, values: NewEventRow): Promise<string> {
+  const row = await refusingTakenSlug(db.insertInto('events').values(values).returning('id').executeTakeFirstOrThrow())
+  return row.id
+}
+
+/** How many live claims are about the event: what deleting it would leave pointing at a deleted event. */
+export async function countEventClaims(db: Db, id: string): Promise<number> {
+  const row = await db
+    .selectFrom('claims')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('event_id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
