@@ -26,6 +26,7 @@ import disputeRoutes from './routes/disputes.routes.js'
 import healthRoutes from './routes/health.routes.js'
 import importRoutes from './routes/import.routes.js'
 import erasureRoutes from './routes/erasure.routes.js'
+import figureRoutes from './routes/figures.routes.js'
 import keyRoutes from './routes/keys.routes.js'
 import linkRoutes from './routes/links.routes.js'
 import eventRoutes from './routes/events.routes.js'
@@ -148,6 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(partyRoutes, exports)
   await app.register(eventRoutes, exports)
   await app.register(claimRoutes, exports)
+  await app.register(figureRoutes, exports)
   await app.register(linkRoutes, exports)
   await app.register(disputeRoutes, exports)
   await app.register(responseTimeRoutes, exports)

@@ -1,7 +1,9 @@
 import t from 'tap'
 import { sql } from 'kysely'
-import { bearer, buildTestApp, call } from './helpers/test-app.js'
-import type { Claim, ClaimVersion, Page, Problem } from './helpers/wire-types.js'
+import { parse } from 'csv-parse/sync'
+import { bearer, buildTestApp, call, callRaw } from './helpers/test-app.js'
+import { FIGURE_CSV_COLUMNS } from '../src/schemas/export.schema.js'
+import type { Claim, ClaimVersion, Page, Problem, StatedFigure } from './helpers/wire-types.js'
 
 /** Figures that claims state: one number or a range, versioned with the claim, and filterable by measure. */
 const { app, database, keys } = await buildTestApp(t)
@@ -272,4 +274,144 @@ t.test('a deleted claim keeps its figures in its history; an erased one leaves n
   const erased = await call(app, 'POST', `/v1/claims/${claim.id}/erase`, undefined, bearer(keys.admin))
   t.equal(erased.status, 200, erased.raw)
   t.same(await storedFigures(claim.id), [])
+})
+
+t.test('GET /v1/figures: one item per figure, latest stated claim first, filtered, paged', async (t) => {
+  for (const slug of ['az-mod', 'am-mod']) {
+    t.equal((await call(app, 'POST', '/v1/parties', { slug, name: slug, kind: 'military' })).status, 201)
+  }
+  const stated = async (party: string, stated_at: string, figures: unknown[]) => {
+    const response = await call(app, 'POST', '/v1/claims', { party, text: `${party} counts.`, stated_at, figures })
+    if (response.status !== 201) throw new Error(response.raw)
+    return response.body as Claim
+  }
+  const first = await stated('az-mod', '2020-10-05', [
+    { measure: 'tanks-destroyed', value: 130, unit: 'tanks' },
+    { measure: 'soldiers-killed', low: 2300, qualifier: 'over' },
+  ])
+  const revised = await stated('az-mod', '2020-10-06T08:00:00Z', [
+    { measure: 'soldiers-killed', value: 2700, as_of: '2020-10-06' },
+  ])
+  const answer = await stated('am-mod', '2020-10-06T10:00:00Z', [
+    { measure: 'soldiers-killed', low: 100, high: 300, qualifier: 'between' },
+    { measure: 'drones-downed', value: 12 },
+    { measure: 'tanks-destroyed', high: 10, qualifier: 'up to' },
+  ])
+  t.equal(
+    (await call(app, 'POST', '/v1/links', { from_claim_id: revised.id, to_claim_id: first.id, kind: 'corrects' }))
+      .status,
+    201,
+  )
+
+  const listed = await call(
+    app,
+    'GET',
+    '/v1/figures?measure=soldiers-killed&measure=tanks-destroyed&measure=drones-downed',
+  )
+  t.equal(listed.status, 200, listed.raw)
+  const rows = (listed.body as Page<StatedFigure>).data.map((f) => [
+    f.party.slug,
+    f.measure,
+    f.value,
+    f.low,
+    f.high,
+    f.standing,
+  ])
+  t.same(rows, [
+    ['am-mod', 'soldiers-killed', null, 100, 300, 'current'],
+    ['am-mod', 'drones-downed', 12, null, null, 'current'],
+    ['am-mod', 'tanks-destroyed', null, null, 10, 'current'],
+    ['az-mod', 'soldiers-killed', 2700, null, null, 'current'],
+    ['az-mod', 'tanks-destroyed', 130, null, null, 'corrected'],
+    ['az-mod', 'soldiers-killed', null, 2300, null, 'corrected'],
+  ])
+  t.match(listed.body.data[3], {
+    claim_id: revised.id,
+    party: { slug: 'az-mod', name: 'az-mod' },
+    stated_at: '2020-10-06T08:00:00.000Z',
+    stated_at_precision: 'second',
+    unit: null,
+    as_of: '2020-10-06T00:00:00.000Z',
+    as_of_precision: 'day',
+  })
+
+  const byParty = await call(app, 'GET', '/v1/figures?party=az-mod&measure=soldiers-killed')
+  t.same(
+    byParty.body.data.map((f: StatedFigure) => f.value ?? f.low),
+    [2700, 2300],
+    'by party and measure',
+  )
+  const ofClaim = await call(app, 'GET', `/v1/figures?claim=${answer.id}`)
+  t.same(
+    ofClaim.body.data.map((f: StatedFigure) => f.measure),
+    ['soldiers-killed', 'drones-downed', 'tanks-destroyed'],
+    'one claim, its figures in order',
+  )
+  const current = await call(app, 'GET', '/v1/figures?party=az-mod&standing=current')
+  t.same(
+    current.body.data.map((f: StatedFigure) => f.claim_id),
+    [revised.id],
+    'by standing',
+  )
+
+  // Pages of two cut through the middle of a claim's figures.
+  const seen: string[] = []
+  let url: string | null = '/v1/figures?party=am-mod&limit=2'
+  let pages = 0
+  while (url !== null && pages < 5) {
+    const page = await call(app, 'GET', url)
+    t.equal(page.status, 200, page.raw)
+    seen.push(...page.body.data.map((f: StatedFigure) => f.measure))
+    url = page.body.next_cursor === null ? null : `/v1/figures?party=am-mod&limit=2&cursor=${page.body.next_cursor}`
+    if (url !== null) t.match(page.headers.link, /rel="next"/)
+    pages++
+  }
+  t.same(seen, ['soldiers-killed', 'drones-downed', 'tanks-destroyed'], 'each figure once, in order')
+  t.equal(pages, 2)
+
+  const csv = await callRaw(app, 'GET', '/v1/figures?party=az-mod', undefined, { accept: 'text/csv' })
+  t.equal(csv.status, 200, csv.raw)
+  t.match(csv.headers['content-type'], /^text\/csv/)
+  t.match(csv.headers['content-disposition'], /filename="figures.csv"/)
+  const records = parse(csv.raw, { columns: true }) as Array<Record<string, string>>
+  t.same(
+    records.map((r) => [r.claim_id, r.party_slug, r.measure, r.value, r.low, r.high, r.unit, r.qualifier, r.standing]),
+    [
+      [revised.id, 'az-mod', 'soldiers-killed', '2700', '', '', '', '', 'current'],
+      [first.id, 'az-mod', 'tanks-destroyed', '130', '', '', 'tanks', '', 'corrected'],
+      [first.id, 'az-mod', 'soldiers-killed', '', '2300', '', '', 'over', 'corrected'],
+    ],
+    'CSV: one row per figure',
+  )
+  t.same(
+    Object.keys(records[0]!),
+    FIGURE_CSV_COLUMNS.map((c) => c.name),
+  )
+
+  const ndjson = await callRaw(app, 'GET', '/v1/figures?party=am-mod&format=ndjson')
+  t.equal(ndjson.status, 200, ndjson.raw)
+  const lines = ndjson.raw
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as StatedFigure)
+  t.same(lines, ofClaim.body.data, 'NDJSON: the items of the JSON list')
+
+  t.equal((await call(app, 'DELETE', `/v1/claims/${answer.id}`)).status, 204)
+  const afterDelete = await call(app, 'GET', '/v1/figures?party=am-mod')
+  t.same(afterDelete.body.data, [], "a deleted claim's figures leave the list")
+
+  for (const [query, status, field] of [
+    ['party=nobody', 422, 'party'],
+    ['claim=not-a-uuid', 400, 'claim'],
+    ['measure=Bad%20Slug', 400, 'measure[0]'],
+    ['cursor=bm9wZQ', 400, 'cursor'],
+    ['format=csv&limit=5', 400, 'limit'],
+  ] as const) {
+    const bad = await call(app, 'GET', `/v1/figures?${query}`)
+    t.equal(bad.status, status, `${query}: ${bad.raw}`)
+    t.match(bad.body.errors, [{ in: 'query', field }], query)
+  }
+  const otherCursor = await call(app, 'GET', '/v1/claims?limit=1')
+  const foreign = await call(app, 'GET', `/v1/figures?cursor=${otherCursor.body.next_cursor}`)
+  t.equal(foreign.status, 400, 'a cursor of another list is refused')
 })

@@ -7,6 +7,7 @@ import {
   PARTY_CSV_COLUMNS,
   REVIEW_CSV_COLUMNS,
   TOMBSTONE_CSV_COLUMNS,
+  FIGURE_CSV_COLUMNS,
 } from '../src/schemas/export.schema.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 
@@ -337,6 +338,7 @@ t.test('the HTTP contract documents exactly these CSV columns', async (t) => {
     ['Party columns', PARTY_CSV_COLUMNS],
     ['Review columns', REVIEW_CSV_COLUMNS],
     ['Tombstone columns', TOMBSTONE_CSV_COLUMNS],
+    ['Figure columns', FIGURE_CSV_COLUMNS],
     ['Matrix columns', MATRIX_CSV_COLUMNS],
   ] as const) {
     const section = contract.split(`| ${heading}`)[1]?.split('\n\n')[0] ?? ''

@@ -14,6 +14,7 @@ import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schem
 import { EventRefSchema } from '../schemas/event-ref.schema.js'
 import { EventSchema, EventVersionSchema } from '../schemas/event.schema.js'
 import { ErasureSchema } from '../schemas/erasure.schema.js'
+import { StatedFigureSchema } from '../schemas/figure.schema.js'
 import { GoneProblemSchema, TombstoneSchema } from '../schemas/tombstone.schema.js'
 import { ThreadEntrySchema, ThreadSchema } from '../schemas/thread.schema.js'
 import packageJson from '../../package.json' with { type: 'json' }
@@ -31,6 +32,7 @@ const SHARED_SCHEMAS = [
   EventVersionSchema,
   ReviewSummarySchema,
   FigureSchema,
+  StatedFigureSchema,
   ClaimSchema,
   ClaimVersionSchema,
   LinkSchema,

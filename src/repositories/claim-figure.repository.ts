@@ -1,5 +1,5 @@
-import { type RawBuilder, sql } from 'kysely'
-import type { Db } from '../db/schema.js'
+import { type RawBuilder, type SqlBool, sql } from 'kysely'
+import type { ClaimStanding, Db } from '../db/schema.js'
 import type { Figure } from '../schemas/claim.schema.js'
 
 /**
@@ -57,3 +57,67 @@ export async function replaceFigures(db: Db, claimId: string, figures: Figure[])
   await sql`DELETE FROM claim_figures WHERE claim_id = ${claimId}`.execute(db)
   await insertFigures(db, [{ claim_id: claimId, figures }])
 }
+
+export interface FigureListFilter {
+  measures?: string[]
+  partyId?: string
+  claimId?: string
+  standings?: ClaimStanding[]
+}
+
+/** A figure's place in the figures list: its claim's stated_at and id, then the figure's place in the claim. */
+export type FigureListKey = [string, string, number]
+
+/**
+ * The figures of live claims matching the filters, latest stated claim first, each claim's figures in their
+ * order, after `after` when given; `limit` at most. Numbers come as numeric's text, exactly as stored.
+ */
+export async function listFigures(db: Db, filter: FigureListFilter, page: { after?: FigureListKey; limit: number }) {
+  let select = db
+    .selectFrom('claim_figures as f')
+    .innerJoin('claims as c', 'c.id', 'f.claim_id')
+    .innerJoin('parties as p', 'p.id', 'c.party_id')
+    .select([
+      'f.claim_id',
+      'f.position',
+      'f.measure',
+      sql<string | null>`f.value::text`.as('value'),
+      sql<string | null>`f.low::text`.as('low'),
+      sql<string | null>`f.high::text`.as('high'),
+      'f.unit',
+      'f.qualifier',
+      'f.as_of',
+      'f.as_of_precision',
+      'c.stated_at',
+      'c.stated_at_precision',
+      'c.standing',
+      'p.id as party_id',
+      'p.slug as party_slug',
+      'p.name as party_name',
+    ])
+    .where('c.deleted_at', 'is', null)
+  if (filter.measures !== undefined && filter.measures.length > 0) {
+    select = select.where(sql<SqlBool>`f.measure = ANY(${filter.measures}::text[])`)
+  }
+  if (filter.partyId !== undefined) select = select.where('c.party_id', '=', filter.partyId)
+  if (filter.claimId !== undefined) select = select.where('f.claim_id', '=', filter.claimId)
+  if (filter.standings !== undefined && filter.standings.length > 0) {
+    select = select.where(sql<SqlBool>`c.standing = ANY(${filter.standings}::text[])`)
+  }
+  if (page.after !== undefined) {
+    const [statedAt, claimId, position] = page.after
+    // Claims newest first, and within a claim its figures in their order.
+    select = select.where(
+      sql<SqlBool>`((c.stated_at, c.id) < (${statedAt}::timestamptz, ${claimId}::uuid)
+        OR ((c.stated_at, c.id) = (${statedAt}::timestamptz, ${claimId}::uuid) AND f.position > ${position}))`,
+    )
+  }
+  return select
+    .orderBy('c.stated_at', 'desc')
+    .orderBy('c.id', 'desc')
+    .orderBy('f.position', 'asc')
+    .limit(page.limit)
+    .execute()
+}
+
+export type FigureListRow = Awaited<ReturnType<typeof listFigures>>[number]

@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox'
 import type { Claim } from './claim.schema.js'
 import type { Dispute, Matrix } from './dispute.schema.js'
 import type { Event } from './event.schema.js'
+import type { StatedFigure } from './figure.schema.js'
 import type { Link } from './link.schema.js'
 import type { Party } from './party.schema.js'
 import type { Review } from './review.schema.js'
@@ -241,6 +242,31 @@ export const TOMBSTONE_CSV_COLUMNS: CsvColumn<Tombstone>[] = [
   { name: 'from_claim_id', description: "A link's responding claim.", value: (d) => d.from_claim_id ?? null },
   { name: 'to_claim_id', description: "A link's answered claim.", value: (d) => d.to_claim_id ?? null },
   { name: 'link_kind', description: "A link's kind.", value: (d) => d.link_kind ?? null },
+]
+
+/** A figure in CSV: one row per figure a live claim states, beside who stated it and when. */
+export const FIGURE_CSV_COLUMNS: CsvColumn<StatedFigure>[] = [
+  { name: 'claim_id', description: 'The claim that states it.', value: (f) => f.claim_id },
+  { name: 'party_slug', description: "The claimant's slug.", value: (f) => f.party.slug },
+  {
+    name: 'stated_at',
+    description: 'When the claim was made: the first instant of its span.',
+    value: (f) => f.stated_at,
+  },
+  { name: 'stated_at_precision', description: 'How finely that is known.', value: (f) => f.stated_at_precision },
+  {
+    name: 'standing',
+    description: "The claim's standing: `current`, `corrected` or `retracted`.",
+    value: (f) => f.standing,
+  },
+  { name: 'measure', description: 'What it counts (a slug).', value: (f) => f.measure },
+  { name: 'value', description: 'The number, when one is stated.', value: (f) => f.value },
+  { name: 'low', description: 'The low end of a range (empty when open).', value: (f) => f.low },
+  { name: 'high', description: 'The high end of a range (empty when open).', value: (f) => f.high },
+  { name: 'unit', description: 'What it is counted in.', value: (f) => f.unit },
+  { name: 'qualifier', description: 'How the claim qualifies it (about, at least, up to).', value: (f) => f.qualifier },
+  { name: 'as_of', description: 'When the figure holds: the first instant of its span.', value: (f) => f.as_of },
+  { name: 'as_of_precision', description: 'How finely that is known.', value: (f) => f.as_of_precision },
 ]
 
 /** A cell of the dispute matrix in CSV: one row per (claimant, responder) pair, with its count. */

@@ -16,13 +16,24 @@ export type KeysetPosition = [string | number, string]
  * everyone, other requests are served between two chunks. As on the pages of the JSON list, a row changed while
  * the export runs may be found at its old place or its new one. The export ends, cut off, at `deadline`.
  */
-export async function* keysetChunks<Row>(
+export function keysetChunks<Row>(
   readChunk: (after: KeysetPosition | undefined, limit: number) => Promise<Row[]>,
   positionOf: (row: Row) => KeysetPosition,
   limitMs: number,
+): AsyncGenerator<Row>
+/** The same, for a list whose position has other parts than a value and an id. */
+export function keysetChunks<Row, Position>(
+  readChunk: (after: Position | undefined, limit: number) => Promise<Row[]>,
+  positionOf: (row: Row) => Position,
+  limitMs: number,
+): AsyncGenerator<Row>
+export async function* keysetChunks<Row, Position>(
+  readChunk: (after: Position | undefined, limit: number) => Promise<Row[]>,
+  positionOf: (row: Row) => Position,
+  limitMs: number,
 ): AsyncGenerator<Row> {
   const deadline = Date.now() + limitMs
-  let after: KeysetPosition | undefined
+  let after: Position | undefined
   for (;;) {
     if (Date.now() > deadline) throw exportTimedOut(limitMs)
     const rows = await readChunk(after, EXPORT_CHUNK_ROWS)

@@ -1,0 +1,82 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { varyOn } from '../http/vary.js'
+import { isUuid, Page, problemResponses } from '../schemas/common.schema.js'
+import { FIGURE_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
+import { FigureListQuery, StatedFigureSchema } from '../schemas/figure.schema.js'
+import * as figures from '../services/figure.service.js'
+import type { FigureListKey } from '../services/figure.service.js'
+
+const LIST_ORDER = 'figures:-stated_at'
+
+/** A figure's cursor key: its claim's stated_at and id, and its place among the claim's figures (a smallint). */
+const isFigureKey = (key: Array<string | number>) =>
+  key.length === 3 &&
+  cursorPart.timestamp(key[0]) &&
+  isUuid(key[1]) &&
+  typeof key[2] === 'number' &&
+  Number.isInteger(key[2]) &&
+  key[2] >= 0 &&
+  key[2] <= 32767
+
+const figureRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify, options) => {
+  fastify.get(
+    '/v1/figures',
+    {
+      schema: {
+        operationId: 'listFigures',
+        summary: 'List the figures that live claims state, latest stated claim first',
+        description:
+          'One item per figure (a claim stating three figures gives three), with the claim, its party, when it ' +
+          "was stated and its standing; each claim's figures in their order. As CSV, one row per figure.",
+        tags: ['claims'],
+        querystring: FigureListQuery,
+        response: {
+          200: listRepresentations(
+            Page(Type.Ref(StatedFigureSchema), 'StatedFigurePage'),
+            FIGURE_CSV_COLUMNS,
+            'figure',
+          ),
+          ...problemResponses(400, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const format = listFormat(request, request.query.format)
+      if (format !== 'json') {
+        refusePaging(request)
+        return sendExport(
+          request,
+          reply,
+          await figures.exportFigures(fastify.db, request.query, options.exportTimeoutMs),
+          {
+            format,
+            slots: options.exportSlots,
+            stallTimeoutMs: options.exportStallTimeoutMs,
+            name: 'figures',
+            columns: FIGURE_CSV_COLUMNS,
+          },
+        )
+      }
+      varyOn(reply, 'Accept')
+      const limit = pageLimit(request.query)
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isFigureKey)
+      const rows = await figures.listFigures(fastify.db, request.query, {
+        limit,
+        after: cursor?.key as FigureListKey | undefined,
+      })
+      return sendPage(
+        request,
+        reply,
+        rows,
+        limit,
+        (row) => row.figure,
+        (row) => ({ sort: LIST_ORDER, key: row.key }),
+      )
+    },
+  )
+}
+
+export default figureRoutes
