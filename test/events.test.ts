@@ -335,3 +335,115 @@ t.test('a create retried with its Idempotency-Key replays the first answer and r
   const otherBody = await call(app, 'POST', '/v1/events', { ...body, name: 'Other' }, headers)
   t.equal(otherBody.status, 422)
 })
+
+t.test(
+  'the figures table: each party’s latest figure and the ones before, a corrected one shown as such, the spread',
+  async (t) => {
+    await call(app, 'POST', '/v1/parties', { slug: 'us-intel', name: 'US intelligence', kind: 'government' })
+    const made = await call(app, 'POST', '/v1/events', {
+      slug: 'toll',
+      name: 'The war’s toll',
+      starts_at: '2020-09-27',
+    })
+    t.equal(made.status, 201)
+    const state = async (party: string, stated_at: string, figures: unknown[], text = `${party} gives a toll.`) => {
+      const claim = await call(app, 'POST', '/v1/claims', { party, text, stated_at, event: 'toll', figures })
+      t.equal(claim.status, 201, claim.raw)
+      return claim.body as Claim
+    }
+    const first = await state('am-mfa', '2020-10-06', [
+      { measure: 'deaths', low: 500, qualifier: 'at least', unit: 'people' },
+    ])
+    const revised = await state('am-mfa', '2020-10-08', [{ measure: 'deaths', value: 471, unit: 'people' }])
+    const correction = await call(app, 'POST', '/v1/links', {
+      from_claim_id: revised.id,
+      to_claim_id: first.id,
+      kind: 'corrects',
+    })
+    t.equal(correction.status, 201, correction.raw)
+    const intel = await state('us-intel', '2020-10-07', [
+      { measure: 'deaths', low: 100, high: 300, unit: 'people' },
+      { measure: 'displaced', value: 70000, qualifier: 'about' },
+    ])
+    const azerbaijan = await state('az-mod', '2020-10-07', [{ measure: 'deaths', value: 24, as_of: '2020-10-07' }])
+    await state(
+      'az-mod',
+      '2020-10-01',
+      [{ measure: 'deaths', value: 5 }],
+      'An earlier toll, before the war’s first week was out.',
+    )
+    const unrelated = await claimAbout(undefined)
+    await call(app, 'PATCH', `/v1/claims/${unrelated.body.id}`, { figures: [{ measure: 'deaths', value: 9999 }] })
+
+    const table = await call(app, 'GET', '/v1/events/toll/figures')
+    t.equal(table.status, 200)
+    t.match(table.headers.etag, /^"/)
+    t.same(
+      table.body.measures.map((m: { measure: string }) => m.measure),
+      ['deaths', 'displaced'],
+    )
+    const deaths = table.body.measures[0]
+    t.same(
+      deaths.parties.map((p: { party: { slug: string } }) => p.party.slug),
+      ['am-mfa', 'az-mod', 'us-intel'],
+    )
+    const armenia = deaths.parties[0]
+    t.match(armenia.latest, { claim_id: revised.id, value: 471, standing: 'current', unit: 'people' })
+    t.same(
+      armenia.earlier.map((f: { claim_id: string; standing: string; low: number }) => [f.claim_id, f.standing, f.low]),
+      [[first.id, 'corrected', 500]],
+    )
+    const az = deaths.parties[1]
+    t.match(az.latest, {
+      claim_id: azerbaijan.id,
+      value: 24,
+      as_of: '2020-10-07T00:00:00.000Z',
+      as_of_precision: 'day',
+    })
+    t.equal(az.earlier.length, 1, 'its earlier figure is there too')
+    t.match(deaths.parties[2].latest, { claim_id: intel.id, value: null, low: 100, high: 300 })
+    t.same(deaths.spread, { low: 24, high: 471 }, 'the lowest and highest of the latest figures')
+    t.same(table.body.measures[1].spread, { low: 70000, high: 70000 })
+
+    const cached = await call(app, 'GET', '/v1/events/toll/figures', undefined, {
+      'if-none-match': table.headers.etag as string,
+    })
+    t.equal(cached.status, 304)
+
+    const csv = await call(app, 'GET', '/v1/events/toll/figures', undefined, { accept: 'text/csv' })
+    t.equal(csv.status, 200)
+    t.match(csv.headers['content-type'], /^text\/csv/)
+    const [header, ...rows] = csv.raw.trimEnd().split('\r\n')
+    const columns = header!.split(',')
+    t.same(columns.slice(0, 4), ['measure', 'party_slug', 'party_name', 'latest'])
+    const cell = (row: string, column: string) => row.split(',')[columns.indexOf(column)]
+    t.equal(rows.length, 6, 'one row per figure')
+    const corrected = rows.find((row) => cell(row, 'claim_id') === first.id)!
+    t.equal(cell(corrected, 'standing'), 'corrected')
+    t.equal(cell(corrected, 'latest'), 'false')
+    t.equal(cell(corrected, 'low'), '500')
+    t.equal(cell(corrected, 'spread_high'), '471')
+    t.same(
+      rows
+        .filter((row) => cell(row, 'latest') === 'true')
+        .map((row) => `${cell(row, 'measure')}:${cell(row, 'party_slug')}`),
+      ['deaths:am-mfa', 'deaths:az-mod', 'deaths:us-intel', 'displaced:us-intel'],
+    )
+    const byFormat = await call(app, 'GET', '/v1/events/toll/figures?format=csv')
+    t.equal(byFormat.raw, csv.raw)
+
+    const retraction = await state('us-intel', '2020-10-09', [], 'We withdraw our estimate.')
+    await call(app, 'POST', '/v1/links', { from_claim_id: retraction.id, to_claim_id: intel.id, kind: 'retracts' })
+    const after = await call(app, 'GET', '/v1/events/toll/figures')
+    const usDeaths = after.body.measures[0].parties[2]
+    t.equal(usDeaths.latest, null, 'a retracted figure is no party’s latest')
+    t.match(usDeaths.earlier, [{ claim_id: intel.id, standing: 'retracted' }])
+    t.same(after.body.measures[0].spread, { low: 24, high: 471 })
+
+    t.equal((await call(app, 'GET', '/v1/events/no-such-event/figures')).status, 404)
+    const bad = await call(app, 'GET', '/v1/events/toll/figures?format=xml')
+    t.equal(bad.status, 400)
+    const empty = await call(app, 'GET', '/v1/events/october-shelling/figures')
+    t.same(empty.body.measures, [])
+  },
+)

@@ -5,7 +5,12 @@ import { parse } from 'csv-parse/sync'
 import { sql } from 'kysely'
 import t from 'tap'
 import { openServerDatabase } from '../src/db/database.js'
-import { CLAIM_CSV_COLUMNS, DISPUTE_CSV_COLUMNS, EVENT_CSV_COLUMNS } from '../src/schemas/export.schema.js'
+import {
+  CLAIM_CSV_COLUMNS,
+  DISPUTE_CSV_COLUMNS,
+  EVENT_CSV_COLUMNS,
+  EVENT_FIGURE_CSV_COLUMNS,
+} from '../src/schemas/export.schema.js'
 import { exportClaims } from '../src/services/claim-list.service.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -251,6 +256,7 @@ t.test('the HTTP contract documents exactly the CSV columns of the code', async 
     ['Claim columns', CLAIM_CSV_COLUMNS],
     ['Extra dispute columns', DISPUTE_CSV_COLUMNS.slice(CLAIM_CSV_COLUMNS.length)],
     ['Event columns', EVENT_CSV_COLUMNS],
+    ['Event figure columns', EVENT_FIGURE_CSV_COLUMNS],
   ] as const) {
     const section = readme.split(`| ${heading}`)[1]?.split('\n\n')[0] ?? ''
     const documented = [...section.matchAll(/^\| `([a-z_]+)` +\| (.+?) +\|$/gm)].map((m) => [m[1], m[2]])

@@ -187,3 +187,8 @@ function ndjsonEncoder<Item>(): Encoder<Item> {
     },
   }
 }
+
+/** Items already in memory (a matrix, a table), as the async iterable an export streams. */
+export async function* toAsync<T>(items: T[]): AsyncIterable<T> {
+  yield* items
+}

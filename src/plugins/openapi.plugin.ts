@@ -13,6 +13,7 @@ import { ResponseTimesListSchema, ResponseTimesSchema } from '../schemas/respons
 import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
 import { EventRefSchema } from '../schemas/event-ref.schema.js'
 import { EventSchema, EventVersionSchema } from '../schemas/event.schema.js'
+import { EventFiguresSchema } from '../schemas/event-figures.schema.js'
 import { ErasureSchema } from '../schemas/erasure.schema.js'
 import { StatedFigureSchema } from '../schemas/figure.schema.js'
 import { GoneProblemSchema, TombstoneSchema } from '../schemas/tombstone.schema.js'
@@ -30,6 +31,7 @@ const SHARED_SCHEMAS = [
   EventRefSchema,
   EventSchema,
   EventVersionSchema,
+  EventFiguresSchema,
   ReviewSummarySchema,
   FigureSchema,
   StatedFigureSchema,

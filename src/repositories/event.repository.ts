@@ -1,6 +1,6 @@
 import { type SqlBool, sql } from 'kysely'
 import { violatesUniqueKey } from '../db/postgres-error-codes.js'
-import type { Db, NewEventRow } from '../db/schema.js'
+import type { ClaimStanding, Db, NewEventRow, TimePrecision } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
 
 function selectEvents(db: Db) {
@@ -142,4 +142,40 @@ export async function countEventClaims(db: Db, id: string): Promise<number> {
     .where('deleted_at', 'is', null)
     .executeTakeFirstOrThrow()
   return Number(row.n)
+}
+
+/** A figure stated by a live claim about the event, with the claim and its party. */
+export interface EventFigureRecord {
+  measure: string
+  value: string | null
+  low: string | null
+  high: string | null
+  unit: string | null
+  qualifier: string | null
+  as_of: Date | null
+  as_of_precision: TimePrecision | null
+  claim_id: string
+  stated_at: Date
+  stated_at_precision: TimePrecision
+  standing: ClaimStanding
+  party_id: string
+  party_slug: string
+  party_name: string
+}
+
+/**
+ * Every figure that a live claim about the event states, by measure, then party slug, then latest stated first:
+ * the event's claims through their partial index, and each claim's figures through its key.
+ */
+export async function listEventFigures(db: Db, eventId: string): Promise<EventFigureRecord[]> {
+  const { rows } = await sql<EventFigureRecord>`
+    SELECT f.measure, f.value::text, f.low::text, f.high::text, f.unit, f.qualifier, f.as_of, f.as_of_precision,
+           c.id AS claim_id, c.stated_at, c.stated_at_precision, c.standing,
+           p.id AS party_id, p.slug AS party_slug, p.name AS party_name
+    FROM claims c
+    JOIN claim_figures f ON f.claim_id = c.id
+    JOIN parties p ON p.id = c.party_id
+    WHERE c.event_id = ${eventId} AND c.deleted_at IS NULL
+    ORDER BY f.measure, p.slug, c.stated_at DESC, c.id DESC, f.position`.execute(db)
+  return rows
 }

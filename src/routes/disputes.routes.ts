@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport, toAsync } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
@@ -152,10 +152,6 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       return sendRepresentation(request, reply, thread)
     },
   )
-}
-
-async function* toAsync<T>(items: T[]): AsyncIterable<T> {
-  yield* items
 }
 
 export default disputeRoutes

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, listFormat, refusePaging, sendExport, toAsync } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
@@ -20,7 +20,8 @@ import {
   EventVersionSchema,
   UpdateEventBody,
 } from '../schemas/event.schema.js'
-import { EVENT_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
+import { EventFiguresQuery, EventFiguresSchema } from '../schemas/event-figures.schema.js'
+import { EVENT_CSV_COLUMNS, EVENT_FIGURE_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import * as events from '../services/event.service.js'
 import type { EventListKey } from '../services/event.service.js'
 
@@ -118,6 +119,68 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
     async (request, reply) => {
       const event = await events.getEvent(fastify.db, request.params.event)
       return sendRepresentation(request, reply, event)
+    },
+  )
+
+  fastify.get(
+    '/v1/events/:event/figures',
+    {
+      schema: {
+        operationId: 'getEventFigures',
+        summary: 'The contested quantities of an event',
+        description:
+          'For each measure that the live claims about the event state: each party’s latest figure and the others ' +
+          'it stated, each with its claim and that claim’s standing (a corrected figure shows as `corrected`), and ' +
+          'the spread between the parties’ latest figures.',
+        tags: ['events'],
+        params: EventParams,
+        querystring: EventFiguresQuery,
+        headers: ConditionalReadHeaders,
+        response: {
+          200: {
+            description:
+              'The table: as JSON, or as CSV (Accept, or the format parameter), one row per figure, each party’s ' +
+              'latest first.',
+            headers: {
+              etag: {
+                type: 'string',
+                required: true,
+                description: 'The entity tag of this answer, for If-None-Match.',
+              },
+              vary: { type: 'string', description: 'Accept: the representation depends on it.' },
+              'content-disposition': { type: 'string', description: 'CSV only: `attachment; filename="…"`.' },
+            },
+            content: {
+              'application/json': { schema: Type.Ref(EventFiguresSchema) },
+              'text/csv': {
+                schema: {
+                  type: 'string',
+                  description: `RFC 4180, CRLF line ends, a header row, then one row per figure: ${EVENT_FIGURE_CSV_COLUMNS.map((c) => c.name).join(', ')}.`,
+                },
+              },
+            },
+          },
+          304: NotModified,
+          ...problemResponses(400, 404, 410, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const table = await events.getEventFigures(fastify.db, request.params.event)
+      varyOn(reply, 'Accept')
+      const csv =
+        request.query.format === 'csv' ||
+        (request.query.format === undefined && request.accepts().type(['application/json', 'text/csv']) === 'text/csv')
+      if (!csv) return sendRepresentation(request, reply, table)
+      sendRepresentation(request, reply, { csv: true, ...table })
+      if (reply.statusCode === 304) return reply
+      return sendExport(request, reply, toAsync(events.eventFigureRows(table)), {
+        format: 'csv',
+        slots: options.exportSlots,
+        stallTimeoutMs: options.exportStallTimeoutMs,
+        name: `figures-${table.event.slug}`,
+        columns: EVENT_FIGURE_CSV_COLUMNS,
+      })
     },
   )
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { type ExportRouteOptions, listFormat, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, listFormat, sendExport, toAsync } from '../http/export.js'
 import { varyOn } from '../http/vary.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { PartyParams } from '../schemas/party.schema.js'
@@ -85,10 +85,6 @@ const responseTimeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async 
       })
     },
   )
-}
-
-async function* toAsync<T>(items: T[]): AsyncIterable<T> {
-  yield* items
 }
 
 export default responseTimeRoutes

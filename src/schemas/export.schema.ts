@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { Claim } from './claim.schema.js'
 import type { Dispute, Matrix } from './dispute.schema.js'
+import type { EventFigureRow } from './event-figures.schema.js'
 import type { Event } from './event.schema.js'
 import type { StatedFigure } from './figure.schema.js'
 import type { Link } from './link.schema.js'
@@ -197,6 +198,46 @@ export const EVENT_CSV_COLUMNS: CsvColumn<Event>[] = [
   { name: 'version', description: 'Its version, as in its ETag.', value: (e) => e.version },
   { name: 'created_at', description: 'When it was recorded.', value: (e) => e.created_at },
   { name: 'updated_at', description: 'When it was last edited.', value: (e) => e.updated_at },
+]
+
+/** The figures table of an event in CSV: one row per figure, with its measure's spread on every row. */
+export const EVENT_FIGURE_CSV_COLUMNS: CsvColumn<EventFigureRow>[] = [
+  { name: 'measure', description: 'What the figure counts.', value: (r) => r.measure },
+  { name: 'party_slug', description: 'The slug of the party that states it.', value: (r) => r.party.slug },
+  { name: 'party_name', description: "That party's name.", value: (r) => r.party.name },
+  {
+    name: 'latest',
+    description: "`true` for the party's latest figure of the measure, `false` for the others it stated.",
+    value: (r) => String(r.latest),
+  },
+  { name: 'value', description: 'The figure, when one number.', value: (r) => r.figure.value },
+  { name: 'low', description: 'The low end of a range (empty when open).', value: (r) => r.figure.low },
+  { name: 'high', description: 'The high end of a range (empty when open).', value: (r) => r.figure.high },
+  { name: 'unit', description: 'What it is counted in.', value: (r) => r.figure.unit },
+  {
+    name: 'qualifier',
+    description: 'How the claim qualifies it: about, at least, up to.',
+    value: (r) => r.figure.qualifier,
+  },
+  { name: 'as_of', description: 'When the figure holds.', value: (r) => r.figure.as_of },
+  { name: 'as_of_precision', description: 'How finely that is known.', value: (r) => r.figure.as_of_precision },
+  { name: 'claim_id', description: 'The claim that states it.', value: (r) => r.figure.claim_id },
+  { name: 'stated_at', description: 'When that claim was made.', value: (r) => r.figure.stated_at },
+  {
+    name: 'standing',
+    description: 'That claim’s standing: `current`, `corrected` or `retracted`.',
+    value: (r) => r.figure.standing,
+  },
+  {
+    name: 'spread_low',
+    description: "The lowest of the parties' latest figures of the measure.",
+    value: (r) => r.spread.low,
+  },
+  {
+    name: 'spread_high',
+    description: "The highest of the parties' latest figures of the measure.",
+    value: (r) => r.spread.high,
+  },
 ]
 
 /** A review in CSV: who rated which claim, how, and where it was published. */

@@ -15,6 +15,7 @@ import {
   EventVersionSchema,
   type UpdateEventInput,
 } from '../schemas/event.schema.js'
+import type { EventFigureRow, EventFigures, StatedFigure } from '../schemas/event-figures.schema.js'
 import { atPrecision, filterBound, type PreciseTime } from '../schemas/time.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
 import type { Precondition } from './precondition.js'
@@ -319,4 +320,88 @@ async function withSlugConflict<T>(slug: string, write: () => Promise<T>): Promi
     if (error instanceof events.EventSlugTakenError) throw eventSlugTaken(slug)
     throw error
   }
+}
+
+const numberOrNull = (text: string | null) => (text === null ? null : Number(text))
+
+function statedFigure(row: events.EventFigureRecord): StatedFigure {
+  return {
+    claim_id: row.claim_id,
+    stated_at: row.stated_at.toISOString(),
+    stated_at_precision: row.stated_at_precision,
+    standing: row.standing,
+    value: numberOrNull(row.value),
+    low: numberOrNull(row.low),
+    high: numberOrNull(row.high),
+    unit: row.unit,
+    qualifier: row.qualifier,
+    as_of: row.as_of?.toISOString() ?? null,
+    as_of_precision: row.as_of === null ? null : row.as_of_precision,
+  }
+}
+
+/** The ends of the span a figure states: a value is both, an open end of a range takes the other end. */
+const figureEnds = (figure: StatedFigure): [number, number] => {
+  const low = figure.value ?? figure.low ?? figure.high ?? 0
+  const high = figure.value ?? figure.high ?? figure.low ?? 0
+  return [low, high]
+}
+
+/**
+ * The contested quantities of an event (by id or slug): for each measure its live claims state, each party's
+ * latest figure (of its latest stated claim that is not retracted) and the others it stated, with each claim's
+ * standing, and the spread between the parties' latest figures. 404 or 410 as the event itself.
+ */
+export async function getEventFigures(db: Db, key: string): Promise<EventFigures> {
+  const event = await getEvent(db, key)
+  const rows = await events.listEventFigures(db, event.id)
+  const measures: EventFigures['measures'] = []
+  for (const row of rows) {
+    let measure = measures.at(-1)
+    if (measure?.measure !== row.measure) {
+      measure = { measure: row.measure, parties: [], spread: { low: null, high: null } }
+      measures.push(measure)
+    }
+    let party = measure.parties.at(-1)
+    if (party?.party.id !== row.party_id) {
+      party = { party: { id: row.party_id, slug: row.party_slug, name: row.party_name }, latest: null, earlier: [] }
+      measure.parties.push(party)
+    }
+    // Rows come latest stated first: the first that is not retracted is the party's latest figure.
+    const figure = statedFigure(row)
+    if (party.latest === null && figure.standing !== 'retracted') party.latest = figure
+    else party.earlier.push(figure)
+  }
+  for (const measure of measures) {
+    const ends = measure.parties.flatMap((party) => (party.latest === null ? [] : [figureEnds(party.latest)]))
+    if (ends.length === 0) continue
+    measure.spread = { low: Math.min(...ends.map(([low]) => low)), high: Math.max(...ends.map(([, high]) => high)) }
+  }
+  return { event: { id: event.id, slug: event.slug, name: event.name }, measures }
+}
+
+/** The table as CSV rows: one per figure, each party's latest first, then its others, latest stated first. */
+export function eventFigureRows(table: EventFigures): EventFigureRow[] {
+  return table.measures.flatMap((measure) =>
+    measure.parties.flatMap((party) => [
+      ...(party.latest === null
+        ? []
+        : [
+            {
+              measure: measure.measure,
+              party: party.party,
+              latest: true,
+              figure: party.latest,
+              spread: measure.spread,
+            },
+          ]),
+      ...party.earlier.map((figure) => ({
+        measure: measure.measure,
+        party: party.party,
+        latest: false,
+        figure,
+        spread: measure.spread,
+      })),
+    ]),
+  )
 }
