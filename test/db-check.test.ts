@@ -80,7 +80,7 @@ t.test('db:check passes on a consistent database and names every drift made by h
   t.match(clean.stderr, /matches a fresh count/)
 
   await withDatabase(async ({ db }) => {
-    await sql`UPDATE claims SET rebuttal_count = 3, repeat_count = 2, review_count = 0 WHERE id = ${PIPELINE}`.execute(
+    await sql`UPDATE claims SET rebuttal_count = 3, repeat_count = 2, disputed_aspects = '{cause}', review_count = 0 WHERE id = ${PIPELINE}`.execute(
       db,
     )
     await sql`UPDATE claims SET last_response_at = '2001-02-03T04:05:06Z', standing = 'retracted' WHERE id = ${SHELLING}`.execute(
@@ -104,6 +104,7 @@ t.test('db:check passes on a consistent database and names every drift made by h
   t.same(lines, [
     `claim ${PIPELINE}  rebuttal_count: stored 3, counted 1`,
     `claim ${PIPELINE}  repeat_count: stored 2, counted 0`,
+    `claim ${PIPELINE}  disputed_aspects: stored ["cause"], counted ["whole"]`,
     `claim ${PIPELINE}  review_count: stored 0, counted 1`,
     `claim ${SHELLING}  last_response_at: stored 2001-02-03T04:05:06.000Z, counted 2020-10-06T00:00:00.000Z`,
     `claim ${SHELLING}  standing: stored retracted, counted current`,
@@ -112,6 +113,6 @@ t.test('db:check passes on a consistent database and names every drift made by h
     ...supportDrifts,
   ])
   t.equal(supportDrifts.length, 2, 'the two support pairs of the data set')
-  t.equal(lines.length, 9, `each drift once, and nothing else:\n${drifted.stdout}`)
-  t.match(drifted.stderr, /9 difference\(s\)/)
+  t.equal(lines.length, 10, `each drift once, and nothing else:\n${drifted.stdout}`)
+  t.match(drifted.stderr, /10 difference\(s\)/)
 })

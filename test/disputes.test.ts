@@ -366,6 +366,80 @@ t.test('the latest rebuttals follow an edit of when a rebuttal was stated', asyn
   t.equal(after.claim.last_response_at, '2020-10-05T18:00:00.000Z')
 })
 
+t.test('partial rebuttals: a claim lists what its rebuttals dispute, and the disputes filter by it', async (t) => {
+  const toll = await claim('a-mod', '2020-11-01', 'A missile strike killed 13 civilians in Ganja.')
+  const figure = await claim('b-mfa', '2020-11-02', 'Far fewer died than that.')
+  const cause = await claim('media', '2020-11-03', 'The blast was a depot fire, not a missile.')
+  const denial = await claim('b-mfa', '2020-11-04', 'Nothing happened in Ganja.')
+  const byFigure = await post('/v1/links', {
+    from_claim_id: figure.id,
+    to_claim_id: toll.id,
+    kind: 'rebuts',
+    aspect: 'figure',
+    measure: 'deaths',
+  })
+  t.match(byFigure, { aspect: 'figure', measure: 'deaths' })
+  let read = await get(`/v1/claims/${toll.id}`)
+  t.same([read.disputed_aspects, read.disputed_measures], [['figure'], ['deaths']], 'a disputed toll only')
+  await post('/v1/links', { from_claim_id: cause.id, to_claim_id: toll.id, kind: 'rebuts', aspect: 'cause' })
+  const flat = await post('/v1/links', { from_claim_id: denial.id, to_claim_id: toll.id, kind: 'rebuts' })
+  t.equal(flat.aspect, null, 'a rebuttal naming no aspect answers the whole claim')
+  read = await get(`/v1/claims/${toll.id}`)
+  t.same(read.disputed_aspects, ['cause', 'figure', 'whole'], 'in the order of the aspects, a flat denial last')
+
+  const disputesOf = async (query: string) =>
+    ((await get(`/v1/disputes?${query}`)).data as Dispute[]).map((d) => d.claim.id)
+  t.same(await disputesOf('aspect=figure'), [toll.id])
+  t.same(await disputesOf('aspect=figure&disputed_measure=deaths'), [toll.id])
+  t.same(await disputesOf('disputed_measure=injured'), [])
+  t.same(await disputesOf('aspect=timing'), [])
+  t.ok((await disputesOf('aspect=whole')).includes(c1.id), 'the earlier rebuttals name no aspect: whole')
+  t.notOk((await disputesOf('aspect=cause')).includes(c1.id))
+  const item = ((await get('/v1/disputes?aspect=cause')).data as Dispute[])[0]!
+  t.same(item.claim.disputed_aspects, ['cause', 'figure', 'whole'], 'each dispute carries them')
+  t.same(
+    item.latest_rebuttals.map((r) => r.aspect),
+    [null, 'cause', 'figure'],
+    'and its latest rebuttals say what each disputes',
+  )
+  const csv = await call(app, 'GET', '/v1/disputes?aspect=figure', undefined, { accept: 'text/csv' })
+  t.match(csv.raw, /,cause;figure;whole,deaths,/, 'the CSV has them too')
+
+  for (const [query, field] of [
+    ['aspect=price', 'aspect'],
+    ['disputed_measure=Deaths', 'disputed_measure'],
+  ] as const) {
+    const refused = await call(app, 'GET', `/v1/disputes?${query}`)
+    t.equal(refused.status, 400, query)
+    t.same(
+      (refused.body.errors as FieldError[]).map((e) => `${e.in}:${e.field}`),
+      [`query:${field}`],
+    )
+  }
+
+  // The flat denial withdrawn, and the figure rebuttal turned into one of timing: the aspects follow.
+  t.equal((await call(app, 'DELETE', `/v1/links/${flat.id}`)).status, 204)
+  const edited = await call(app, 'PATCH', `/v1/links/${byFigure.id}`, { aspect: 'timing' })
+  t.equal(edited.status, 200)
+  t.match(edited.body, { aspect: 'timing', measure: null }, 'an aspect other than figure drops the measure')
+  read = await get(`/v1/claims/${toll.id}`)
+  t.same([read.disputed_aspects, read.disputed_measures], [['cause', 'timing'], []])
+  t.same(await disputesOf('aspect=figure'), [])
+  const history = await get(`/v1/links/${byFigure.id}/history`)
+  t.same(
+    history.data.map((v: { link: { aspect: string | null; measure: string | null } }) => [
+      v.link.aspect,
+      v.link.measure,
+    ]),
+    [
+      ['timing', null],
+      ['figure', 'deaths'],
+    ],
+    'each version keeps what the link disputed',
+  )
+  t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
+})
+
 t.test('after all of the above, the maintained state equals a fresh count', async (t) => {
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })

@@ -630,6 +630,7 @@ t.test(
         status: 'x',
         rebuttal_count: 0,
         rebutted_by: [],
+        disputed_aspects: [],
         last_response_at: null,
         first_response_at: null,
         disputed_since: null,

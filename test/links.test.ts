@@ -448,6 +448,55 @@ t.test('a repeat is an echo by another party: counted apart, never as a support 
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })
 
+t.test('an aspect goes on rebuttals and supports only, and a measure with the figure aspect only', async (t) => {
+  const claim = await claimBy('az-mod')
+  const answer = await claimBy('am-mfa')
+  const linksBefore = await countRows(database, 'links')
+  const versionsBefore = await countRows(database, 'link_versions')
+  const refused = [
+    [{ kind: 'rebuts', aspect: 'cause', measure: 'deaths' }, 422, 'body:measure', 'a measure of no figure'],
+    [{ kind: 'rebuts', measure: 'deaths' }, 422, 'body:measure', 'a measure without an aspect'],
+    [{ kind: 'repeats', aspect: 'figure' }, 422, 'body:aspect', 'an aspect on a repeat'],
+    [{ kind: 'rebuts', aspect: 'tone' }, 400, 'body:aspect', 'an unknown aspect'],
+    [{ kind: 'rebuts', aspect: 'figure', measure: 'Deaths!' }, 400, 'body:measure', 'a measure that is no slug'],
+  ] as const
+  for (const [fields, status, field, what] of refused) {
+    const response = await call(app, 'POST', '/v1/links', {
+      from_claim_id: answer.id,
+      to_claim_id: claim.id,
+      ...fields,
+    })
+    t.equal(response.status, status, what)
+    t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.same(fieldsOf(response.body), [field], `${what}: the problem names the field`)
+  }
+  const asRebuttal = await call(app, 'POST', `/v1/claims/${claim.id}/rebuttals`, {
+    claim_id: answer.id,
+    measure: 'deaths',
+  })
+  t.equal(asRebuttal.status, 422, 'the rebuttals route holds to the same rule')
+  t.same(fieldsOf(asRebuttal.body), ['body:measure'])
+  t.equal(await countRows(database, 'links'), linksBefore, 'nothing refused was written')
+  t.equal(await countRows(database, 'link_versions'), versionsBefore)
+
+  const support = await link(answer.id, claim.id, 'supports')
+  const patched = await call(app, 'PATCH', `/v1/links/${support.id}`, { aspect: 'figure', measure: 'injured' })
+  t.match(patched.body, { aspect: 'figure', measure: 'injured', version: 2 }, 'a support may name an aspect too')
+  t.same((await getClaim(claim.id)).disputed_aspects, [], 'a support disputes nothing')
+  const badPatch = await call(app, 'PATCH', `/v1/links/${support.id}`, { aspect: 'cause', measure: 'injured' })
+  t.equal(badPatch.status, 422)
+  t.same(fieldsOf(badPatch.body), ['body:measure'])
+  const counter = await call(app, 'POST', `/v1/claims/${claim.id}/rebuttals`, {
+    claim: { party: 'tr-mfa', text: 'The attack came a day later.', stated_at: '2020-12-01' },
+    aspect: 'timing',
+  })
+  t.equal(counter.status, 201, counter.raw)
+  t.match(counter.body.link, { aspect: 'timing', measure: null })
+  t.same((await getClaim(claim.id)).disputed_aspects, ['timing'])
+  const rebuttals = await call(app, 'GET', `/v1/claims/${claim.id}/rebuttals`)
+  t.match(rebuttals.body.data[0].link, { aspect: 'timing' })
+})
+
 t.test('after all of the above, the stored derived state equals a fresh count of the live links', async (t) => {
   t.same(await derivedStateErrors(database.db), { claims: [], links: [], pairs: [], copies: [] })
 })

@@ -156,6 +156,8 @@ t.test('links: every link as CSV and NDJSON, in the JSON order, with both claims
       to_claim_stated_at: '2021-03-01T08:00:00.000Z',
       note: `'=calls it "false", twice`,
       prebuttal: 'false',
+      aspect: '',
+      measure: '',
       version: '1',
       created_at: rebuttal.created_at,
       updated_at: rebuttal.updated_at,

@@ -173,10 +173,16 @@ t.test("a link's history: made, edited with a note, deleted", async (t) => {
   t.same(
     entries.map((entry) => [entry.version, entry.recorded_by?.name, entry.edit_note, entry.link, 'deleted' in entry]),
     [
-      [4, 'test writer', null, { note: null, prebuttal: true }, true],
-      [3, 'test admin', null, { note: null, prebuttal: true }, false],
-      [2, 'test writer', 'Added the note.', { note: 'Calls it a lie before it is said.', prebuttal: true }, false],
-      [1, 'test writer', null, { note: null, prebuttal: true }, false],
+      [4, 'test writer', null, { note: null, prebuttal: true, aspect: null, measure: null }, true],
+      [3, 'test admin', null, { note: null, prebuttal: true, aspect: null, measure: null }, false],
+      [
+        2,
+        'test writer',
+        'Added the note.',
+        { note: 'Calls it a lie before it is said.', prebuttal: true, aspect: null, measure: null },
+        false,
+      ],
+      [1, 'test writer', null, { note: null, prebuttal: true, aspect: null, measure: null }, false],
     ],
   )
   const gone = await call(app, 'GET', `/v1/links/${link.id}`)
@@ -203,7 +209,7 @@ t.test(
         entry.recorded_by?.name,
         entry.link,
       ]),
-      [[1, 'test writer', { note: 'Denied at once.', prebuttal: false }]],
+      [[1, 'test writer', { note: 'Denied at once.', prebuttal: false, aspect: null, measure: null }]],
     )
 
     t.equal((await call(app, 'DELETE', `/v1/claims/${said.id}`, undefined, bearer(keys.admin))).status, 204)

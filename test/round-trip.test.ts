@@ -107,10 +107,12 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
   ]
   const histories = new Map<string, ClaimVersion['claim'][]>()
   for (const claim of claims) histories.set(claim.id, await claimVersions(app, claim.id))
-  const links: Array<Pick<Link, 'id' | 'kind' | 'from_claim_id' | 'to_claim_id' | 'note' | 'prebuttal'>> =
-    await everyPage<Link>(app, '/v1/links')
+  const links: Array<
+    Pick<Link, 'id' | 'kind' | 'from_claim_id' | 'to_claim_id' | 'note' | 'prebuttal' | 'aspect' | 'measure'>
+  > = await everyPage<Link>(app, '/v1/links')
   for (const tombstone of deletedOf('link')) {
-    const said = (await lastVersion<{ link: Pick<Link, 'note' | 'prebuttal'> }>(app, tombstone)).link
+    const said = (await lastVersion<{ link: Pick<Link, 'note' | 'prebuttal' | 'aspect' | 'measure'> }>(app, tombstone))
+      .link
     // Its kind and claims never change: its tombstone names them.
     links.push({
       id: tombstone.id,
@@ -119,6 +121,8 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       to_claim_id: tombstone.to_claim_id!,
       note: said.note,
       prebuttal: said.prebuttal,
+      aspect: said.aspect,
+      measure: said.measure,
     })
   }
   const reviews: Array<Omit<Review, 'version' | 'created_at' | 'updated_at' | 'rates_current_wording'>> = []
@@ -174,6 +178,8 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       to: { ref: link.to_claim_id },
       ...(link.note === null ? {} : { note: link.note }),
       prebuttal: link.prebuttal,
+      ...(link.aspect === null ? {} : { aspect: link.aspect }),
+      ...(link.measure === null ? {} : { measure: link.measure }),
     })),
     ...reviews.map((review) => {
       const { id, claim_id, reviewer, ...fields } = review as Review
@@ -317,6 +323,21 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     kind: 'repeats',
   })
   t.equal(repeat.status, 201, repeat.raw)
+  // A rebuttal of the casualty toll alone, not of what happened: a partial rebuttal, with its measure.
+  const toll = await call(app, 'POST', '/v1/claims', {
+    party: 'az-defence-ministry',
+    text: 'The Armenian toll is far higher than 240.',
+    stated_at: '2020-10-08T09:00:00Z',
+  })
+  t.equal(toll.status, 201, toll.raw)
+  const partial = await call(app, 'POST', '/v1/links', {
+    from_claim_id: (toll.body as Claim).id,
+    to_claim_id: '5eed0000-0000-4000-8000-000000000013',
+    kind: 'rebuts',
+    aspect: 'figure',
+    measure: 'deaths',
+  })
+  t.equal(partial.status, 201, partial.raw)
 
   // What the source deletes: a claim rebutted by another (the rebuttal's link goes with it), a link, a review and
   // a party.
@@ -348,6 +369,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   await created<{ link: Link }>(`/v1/claims/${doubted.id}/rebuttals`, {
     claim: { party: 'am-foreign-ministry', text: 'There was no second strike.', stated_at: '2020-10-06T16:00:00Z' },
     note: 'Denies the second strike.',
+    aspect: 'evidence',
   })
   const echo = await created<Claim>('/v1/claims', {
     party: 'bbc-news',
@@ -527,6 +549,16 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
       .map((claim) => `${claim.text}: ${claim.repeat_count}`)
   t.same(await repeatCounts(target.app), await repeatCounts(app), 'the same repeats')
   t.same(await repeatCounts(app), ['A missile was fired at the pipeline, the ministry says.: 1'])
+  const aspects = async (app: FastifyInstance) =>
+    (await ndjsonExport<Claim>(app, '/v1/claims'))
+      .filter((claim) => claim.disputed_aspects.length > 0)
+      .map((claim) => `${claim.text}: ${claim.disputed_aspects.join(' ')} ${claim.disputed_measures.join(' ')}`)
+      .sort()
+  t.same(await aspects(target.app), await aspects(app), 'the same disputed aspects')
+  t.ok(
+    (await aspects(app)).some((line) => /^240 people .*: figure deaths$/.test(line)),
+    'the toll is disputed as a figure of deaths',
+  )
 
   const slugsOf = (matrix: Matrix) =>
     matrix.cells.map((cell) => `${cell.claimant.slug}>${cell.responder.slug}:${cell.count}`)

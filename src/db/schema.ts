@@ -152,6 +152,9 @@ export interface ClaimTable {
   support_count: Generated<number>
   /** Live repeats by other parties: echoes, counted apart from supports. */
   repeat_count: Generated<number>
+  /** The distinct aspects of its live rebuttals ('whole' for one naming none), and the measures they name. */
+  disputed_aspects: Generated<string[]>
+  disputed_measures: Generated<string[]>
   last_response_at: NullableTimestamp
   /** The earliest stated_at of a live response (rebuttal or support), and of a live rebuttal. */
   first_response_at: NullableTimestamp
@@ -216,6 +219,8 @@ export interface LinkVersionTable {
   edit_note: string | null
 }
 
+export type LinkAspect = 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other'
+
 export interface LinkTable {
   id: Generated<string>
   from_claim_id: string
@@ -226,6 +231,10 @@ export interface LinkTable {
   note: string | null
   /** A response stated before the claim it answers, on purpose; only such a link may join them in that order. */
   prebuttal: Generated<boolean>
+  /** The part of the claim a rebuttal or support answers; null for the whole claim. */
+  aspect: LinkAspect | null
+  /** For a figure aspect, the measure the figure is of. */
+  measure: string | null
   /** Copies of the answered claim's tags and stated_at, kept equal to them, for the matrix's filters. */
   to_claim_tags: string[]
   to_claim_stated_at: Timestamp

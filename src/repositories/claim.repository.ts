@@ -30,6 +30,8 @@ function selectClaims(db: Db) {
       'c.rebuttal_count',
       'c.support_count',
       'c.repeat_count',
+      'c.disputed_aspects',
+      'c.disputed_measures',
       'c.last_response_at',
       'c.first_response_at',
       'c.disputed_since',
@@ -158,6 +160,10 @@ export interface ClaimFilter {
   /** Claims that this party has reviewed. */
   reviewedById?: string
   minRebuttals?: number
+  /** Claims a live rebuttal disputes on this aspect ('whole': a rebuttal naming none). */
+  disputedAspect?: string
+  /** Claims a live rebuttal disputes on a figure of this measure. */
+  disputedMeasure?: string
   /** Claims whose standing is one of these. */
   standings?: ClaimStanding[]
   statedAfter?: string
@@ -217,6 +223,13 @@ function claimFilter(filter: ClaimFilter) {
   if (filter.disputed === true) conditions.push(sql<SqlBool>`c.rebuttal_count > 0`)
   if (filter.disputed === false) conditions.push(sql<SqlBool>`c.rebuttal_count = 0`)
   if (filter.minRebuttals !== undefined) conditions.push(sql<SqlBool>`c.rebuttal_count >= ${filter.minRebuttals}`)
+  // Read from the maintained arrays of the claim as its index walk meets it: no look at its links.
+  if (filter.disputedAspect !== undefined) {
+    conditions.push(sql<SqlBool>`c.disputed_aspects @> ARRAY[${filter.disputedAspect}]::text[]`)
+  }
+  if (filter.disputedMeasure !== undefined) {
+    conditions.push(sql<SqlBool>`c.disputed_measures @> ARRAY[${filter.disputedMeasure}]::text[]`)
+  }
   if (filter.standings !== undefined && filter.standings.length > 0) {
     conditions.push(sql<SqlBool>`c.standing = ANY(${filter.standings}::text[])`)
   }
@@ -386,8 +399,8 @@ export async function insertClaimOfParty(
       FROM party
       RETURNING id, party_id, event_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision,
                 location_name, location_lat, location_lon, language, tags, sources, rebuttal_count, support_count,
-                repeat_count, last_response_at, first_response_at, disputed_since, review_count, standing, version,
-                created_at, created_by, updated_at
+                repeat_count, disputed_aspects, disputed_measures, last_response_at, first_response_at, disputed_since,
+                review_count, standing, version, created_at, created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb, created_by FROM claim
@@ -460,6 +473,8 @@ export async function listAnsweringClaims(
       'l.to_claim_id as link_to_claim_id',
       'l.note as link_note',
       'l.prebuttal as link_prebuttal',
+      'l.aspect as link_aspect',
+      'l.measure as link_measure',
       'l.from_claim_stated_at as link_from_claim_stated_at',
       'l.to_claim_stated_at as link_to_claim_stated_at',
       'l.version as link_version',

@@ -51,7 +51,17 @@ const standingOf = sql.raw(`CASE WHEN bool_or(l.kind = 'retracts') THEN 'retract
                 WHEN bool_or(l.kind = 'corrects') THEN 'corrected' ELSE 'current' END`)
 
 /**
- * Recounts the derived state of the given claims from their live incoming links: rebuttals, supports, repeats, the
+ * The distinct aspects of a claim's live rebuttals `l` (grouped by claim), sorted, 'whole' for those naming none;
+ * and the measures of those naming a figure.
+ */
+const disputedAspects =
+  sql.raw(`coalesce(array_agg(DISTINCT coalesce(l.aspect, 'whole') ORDER BY coalesce(l.aspect, 'whole'))
+                  FILTER (WHERE l.kind = 'rebuts'), '{}')`)
+const disputedMeasures = sql.raw(`coalesce(array_agg(DISTINCT l.measure ORDER BY l.measure)
+                  FILTER (WHERE l.kind = 'rebuts' AND l.measure IS NOT NULL), '{}')`)
+
+/**
+ * Recounts the derived state of the given claims from their live incoming links: rebuttals (and what they dispute), supports, repeats, the
  * latest time one of the responding claims was stated, and the standing that corrections and retractions give.
  * The links alone tell: a live link joins live claims, and keeps its responding claim's stated_at
  * (copyRespondingClaim runs first when it changes). Callers hold the claims' locks. The counts are derived, not
@@ -62,6 +72,7 @@ export async function recountResponses(trx: Transaction, ids: string[]): Promise
   await sql`
     UPDATE claims c
     SET rebuttal_count = counted.rebuttals, support_count = counted.supports, repeat_count = counted.repeats,
+        disputed_aspects = counted.aspects, disputed_measures = counted.measures,
         last_response_at = counted.latest,
         first_response_at = counted.first_response, disputed_since = counted.first_rebuttal,
         standing = counted.standing
@@ -70,6 +81,8 @@ export async function recountResponses(trx: Transaction, ids: string[]): Promise
              count(l.id) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(l.id) FILTER (WHERE l.kind = 'supports') AS supports,
              count(l.id) FILTER (WHERE l.kind = 'repeats') AS repeats,
+             ${disputedAspects} AS aspects,
+             ${disputedMeasures} AS measures,
              max(l.from_claim_stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
              min(l.from_claim_stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS first_response,
              min(l.from_claim_stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
@@ -237,6 +250,10 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     supports: number
     repeat_count: number
     repeats: number
+    disputed_aspects: string[]
+    aspects: string[]
+    disputed_measures: string[]
+    measures: string[]
     last_response_at: Date | null
     latest: Date | null
     first_response_at: Date | null
@@ -253,6 +270,8 @@ export async function findDrift(db: Db): Promise<Drift[]> {
              count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
              count(*) FILTER (WHERE l.kind = 'repeats') AS repeats,
+             ${disputedAspects} AS aspects,
+             ${disputedMeasures} AS measures,
              max(f.stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS latest,
              min(f.stated_at) FILTER (WHERE l.kind IN ${RESPONSE}) AS first_response,
              min(f.stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
@@ -266,6 +285,8 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     SELECT c.id, c.rebuttal_count, coalesce(r.rebuttals, 0)::int AS rebuttals,
            c.support_count, coalesce(r.supports, 0)::int AS supports,
            c.repeat_count, coalesce(r.repeats, 0)::int AS repeats,
+           c.disputed_aspects, coalesce(r.aspects, '{}') AS aspects,
+           c.disputed_measures, coalesce(r.measures, '{}') AS measures,
            c.last_response_at, r.latest, c.first_response_at, r.first_response, c.disputed_since, r.first_rebuttal,
            c.review_count, coalesce(v.reviews, 0)::int AS reviews,
            c.standing, coalesce(r.standing, 'current') AS counted_standing
@@ -275,6 +296,7 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     WHERE c.deleted_at IS NULL
       AND (c.rebuttal_count <> coalesce(r.rebuttals, 0) OR c.support_count <> coalesce(r.supports, 0)
            OR c.repeat_count <> coalesce(r.repeats, 0)
+           OR c.disputed_aspects <> coalesce(r.aspects, '{}') OR c.disputed_measures <> coalesce(r.measures, '{}')
            OR c.last_response_at IS DISTINCT FROM r.latest OR c.first_response_at IS DISTINCT FROM r.first_response
            OR c.disputed_since IS DISTINCT FROM r.first_rebuttal OR c.review_count <> coalesce(v.reviews, 0)
            OR c.standing <> coalesce(r.standing, 'current'))
@@ -341,6 +363,8 @@ export async function findDrift(db: Db): Promise<Drift[]> {
     compare(record, 'rebuttal_count', c.rebuttal_count, c.rebuttals)
     compare(record, 'support_count', c.support_count, c.supports)
     compare(record, 'repeat_count', c.repeat_count, c.repeats)
+    compare(record, 'disputed_aspects', c.disputed_aspects, c.aspects)
+    compare(record, 'disputed_measures', c.disputed_measures, c.measures)
     compare(record, 'last_response_at', c.last_response_at, c.latest)
     compare(record, 'first_response_at', c.first_response_at, c.first_response)
     compare(record, 'disputed_since', c.disputed_since, c.first_rebuttal)

@@ -1,5 +1,5 @@
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
-import type { Db, TimePrecision } from '../db/schema.js'
+import type { Db, LinkAspect, TimePrecision } from '../db/schema.js'
 import { type ClaimFilter, type ClaimListQuery, orderedClaims } from './claim.repository.js'
 
 export type DisputeOrder = Extract<
@@ -46,6 +46,8 @@ export async function disputedClaimsWithRebuttals(
 interface LatestRebuttalRow {
   link_id: string
   note: string | null
+  aspect: LinkAspect | null
+  measure: string | null
   id: string
   text: string
   stated_at: Date
@@ -64,11 +66,11 @@ export type LatestRebuttalJson = Omit<LatestRebuttalRow, 'stated_at'> & { stated
  */
 function latestRebuttalsOf(claimId: RawBuilder<unknown>, perClaim: number) {
   return sql`
-    SELECT latest.link_id, latest.note, rc.id, rc.text, rc.stated_at, rc.stated_at_precision,
+    SELECT latest.link_id, latest.note, latest.aspect, latest.measure, rc.id, rc.text, rc.stated_at, rc.stated_at_precision,
            rp.id AS party_id, rp.slug AS party_slug, rp.name AS party_name,
            latest.from_claim_stated_at, latest.from_claim_id
     FROM (
-      SELECT l.id AS link_id, l.note, l.from_claim_id, l.from_claim_stated_at
+      SELECT l.id AS link_id, l.note, l.aspect, l.measure, l.from_claim_id, l.from_claim_stated_at
       FROM links l
       WHERE l.to_claim_id = ${claimId} AND l.kind = 'rebuts' AND l.deleted_at IS NULL
       ORDER BY l.from_claim_stated_at DESC, l.from_claim_id DESC
@@ -82,7 +84,7 @@ function latestRebuttalsOf(claimId: RawBuilder<unknown>, perClaim: number) {
 export async function latestRebuttals(db: Db, claimIds: string[], perClaim: number) {
   if (claimIds.length === 0) return []
   const { rows } = await sql<LatestRebuttalRow & { rebutted_id: string }>`
-    SELECT target.id AS rebutted_id, latest.link_id, latest.note, latest.id, latest.text, latest.stated_at,
+    SELECT target.id AS rebutted_id, latest.link_id, latest.note, latest.aspect, latest.measure, latest.id, latest.text, latest.stated_at,
            latest.stated_at_precision, latest.party_id, latest.party_slug, latest.party_name
     FROM unnest(${claimIds}::uuid[]) AS target (id)
     CROSS JOIN LATERAL (${latestRebuttalsOf(sql`target.id`, perClaim)}) latest

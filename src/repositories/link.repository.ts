@@ -1,5 +1,5 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { Db, LinkTable, TimePrecision } from '../db/schema.js'
+import type { Db, LinkAspect, LinkTable, TimePrecision } from '../db/schema.js'
 import { type AnsweredClaimCopy, linkCopies } from './derived-state.repository.js'
 import { type DeletionStamp, softDeletion } from './record-version.js'
 
@@ -17,6 +17,8 @@ function selectLinks(db: Db) {
       'l.to_claim_id',
       'l.note',
       'l.prebuttal',
+      'l.aspect',
+      'l.measure',
       'l.from_claim_stated_at',
       'l.to_claim_stated_at',
       'l.version',
@@ -60,6 +62,9 @@ export interface NewLink {
   kind: LinkKind
   note: string | null
   prebuttal: boolean
+  /** The part of the answered claim it answers, and for a figure its measure; null for the whole claim. */
+  aspect: LinkAspect | null
+  measure: string | null
   /** The answered claim, as its links keep a copy of it. */
   toClaim: AnsweredClaimCopy
   /** When the responding claim was stated, as its links keep a copy of it. */
@@ -78,6 +83,8 @@ function linkRow(link: NewLink) {
     kind: link.kind,
     note: link.note,
     prebuttal: link.prebuttal,
+    aspect: link.aspect,
+    measure: link.measure,
     ...linkCopies(link.toClaim, link.fromClaimStatedAt),
     created_by: link.createdBy,
   }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Db } from '../db/schema.js'
+import type { Db, LinkAspect } from '../db/schema.js'
 import type { LinkKind } from './link.repository.js'
 
 export type ThreadDirection = 'answers' | 'responses'
@@ -9,6 +9,8 @@ export interface ThreadLink {
   id: string
   kind: LinkKind
   note: string | null
+  aspect: LinkAspect | null
+  measure: string | null
   from_claim_id: string
   to_claim_id: string
 }
@@ -28,7 +30,7 @@ export async function threadStep(
   // OFFSET 0 keeps each part's filter below its ORDER BY and LIMIT: with little room left, the planner would
   // otherwise walk the index on created_at over every link, hoping to meet the frontier's early.
   const { rows } = await sql<ThreadLink>`
-    (SELECT 'responses' AS direction, s.id, s.kind, s.note, s.from_claim_id, s.to_claim_id
+    (SELECT 'responses' AS direction, s.id, s.kind, s.note, s.aspect, s.measure, s.from_claim_id, s.to_claim_id
      FROM (SELECT l.* FROM links l
            WHERE l.to_claim_id = ANY (${frontier.responsesTo}::uuid[]) AND l.deleted_at IS NULL
              AND l.from_claim_id <> ${rootId}
@@ -36,7 +38,7 @@ export async function threadStep(
      ORDER BY s.created_at, s.id
      LIMIT ${limit.responses})
     UNION ALL
-    (SELECT 'answers', s.id, s.kind, s.note, s.from_claim_id, s.to_claim_id
+    (SELECT 'answers', s.id, s.kind, s.note, s.aspect, s.measure, s.from_claim_id, s.to_claim_id
      FROM (SELECT l.* FROM links l
            WHERE l.from_claim_id = ANY (${frontier.answersFrom}::uuid[]) AND l.deleted_at IS NULL
              AND l.to_claim_id <> ${rootId}

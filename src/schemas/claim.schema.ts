@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { DISPUTED_ASPECTS } from './aspect.schema.js'
 import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { EventKey, EventRefSchema } from './event-ref.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
@@ -212,6 +213,15 @@ export const ClaimSchema = Type.Object(
       description: 'Live claims of other parties that repeat it (echoes): counted apart, never as supports.',
     }),
     rebutted_by: Type.Array(Type.Ref(PartyRefSchema), { description: 'The parties that rebut it, by slug.' }),
+    disputed_aspects: Type.Array(StringEnum(DISPUTED_ASPECTS), {
+      description:
+        'What its live rebuttals dispute, each aspect once, in this order: cause, figure, attribution, timing, ' +
+        'location, evidence, other, and `whole` for a rebuttal that names no aspect (a flat denial of the whole ' +
+        'claim). Empty while no rebuttal disputes it.',
+    }),
+    disputed_measures: Type.Array(Type.String(), {
+      description: 'The measures whose figures its live rebuttals dispute (aspect figure), each once, sorted.',
+    }),
     last_response_at: Nullable(
       Type.String({ ...DateTime, description: 'When the latest rebutting or supporting claim was stated.' }),
     ),

@@ -21,6 +21,8 @@ export const DataSetSchema = Type.Object(
           kind: CreateLinkBody.properties.kind,
           note: CreateLinkBody.properties.note,
           prebuttal: CreateLinkBody.properties.prebuttal,
+          aspect: CreateLinkBody.properties.aspect,
+          measure: CreateLinkBody.properties.measure,
         },
         { additionalProperties: false },
       ),

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { DISPUTED_ASPECTS, LinkMeasure, NullableAspect } from './aspect.schema.js'
 import { ClaimSchema, eventFilter, measureFilter, reviewFilters, standingFilter, Tag } from './claim.schema.js'
 import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
@@ -88,6 +89,19 @@ export const DisputeListQuery = Type.Object(
         description: 'Full-text search over text and quote (web search syntax).',
       }),
     ),
+    aspect: Type.Optional(
+      StringEnum(DISPUTED_ASPECTS, {
+        description:
+          'Only claims that a live rebuttal disputes on this aspect; `whole`: claims that a rebuttal naming no ' +
+          'aspect denies outright.',
+      }),
+    ),
+    disputed_measure: Type.Optional(
+      Type.String({
+        ...LinkMeasure,
+        description: 'Only claims with a live rebuttal that disputes a figure of this measure (aspect figure).',
+      }),
+    ),
     min_rebuttals: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Only claims with at least this many rebuttals.' }),
     ),
@@ -107,6 +121,8 @@ export const RebuttalSummarySchema = Type.Object(
   {
     link_id: Uuid,
     note: Nullable(Type.String()),
+    aspect: NullableAspect,
+    measure: Nullable(LinkMeasure),
     claim: Type.Object({
       id: Uuid,
       party: Type.Ref(PartyRefSchema),

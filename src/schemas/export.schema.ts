@@ -60,6 +60,16 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
     value: (c) => c.rebutted_by.map((party) => party.slug).join(';'),
   },
   {
+    name: 'disputed_aspects',
+    description: 'What its rebuttals dispute (`whole` for a flat denial), joined with `;`.',
+    value: (c) => c.disputed_aspects.join(';'),
+  },
+  {
+    name: 'disputed_measures',
+    description: 'The measures of the figures its rebuttals dispute, joined with `;`.',
+    value: (c) => c.disputed_measures.join(';'),
+  },
+  {
     name: 'last_response_at',
     description: 'When the latest rebuttal or support was stated.',
     value: (c) => c.last_response_at,
@@ -153,6 +163,12 @@ export const LINK_CSV_COLUMNS: CsvColumn<Link>[] = [
     description: '`true` when the response was made before the claim it answers, else `false`.',
     value: (l) => String(l.prebuttal),
   },
+  {
+    name: 'aspect',
+    description: 'The part of the claim it answers; empty for the whole claim.',
+    value: (l) => l.aspect,
+  },
+  { name: 'measure', description: 'For the aspect `figure`, what the figure measures.', value: (l) => l.measure },
   { name: 'version', description: 'Its version, as in its ETag.', value: (l) => l.version },
   { name: 'created_at', description: 'When it was recorded.', value: (l) => l.created_at },
   { name: 'updated_at', description: 'When it was last edited.', value: (l) => l.updated_at },

@@ -85,6 +85,8 @@ export const LinkLine = Type.Object(
     ),
     note: CreateLinkBody.properties.note,
     prebuttal: CreateLinkBody.properties.prebuttal,
+    aspect: CreateLinkBody.properties.aspect,
+    measure: CreateLinkBody.properties.measure,
   },
   { additionalProperties: false, title: 'ImportLinkLine' },
 )

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ClaimSchema, CreateClaimBody } from './claim.schema.js'
+import { Aspect, LinkMeasure, NullableAspect } from './aspect.schema.js'
 import { DateTime, EditNote, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
@@ -40,6 +41,8 @@ export const LinkSchema = Type.Object(
     to_party: Type.Ref(PartyRefSchema, { description: 'Whose claim is answered.' }),
     note: Nullable(Type.String()),
     prebuttal: Prebuttal,
+    aspect: NullableAspect,
+    measure: Nullable(LinkMeasure),
     from_claim_stated_at: Type.String({ ...DateTime, description: 'When the responding claim was stated.' }),
     to_claim_stated_at: Type.String({ ...DateTime, description: 'When the claim it answers was stated.' }),
     version: Type.Integer({
@@ -71,6 +74,8 @@ export const CreateLinkBody = Type.Object(
     kind: Kind,
     note: Type.Optional(Note),
     prebuttal: Type.Optional(Type.Boolean({ ...Prebuttal, default: false })),
+    aspect: Type.Optional(Aspect),
+    measure: Type.Optional(LinkMeasure),
   },
   { additionalProperties: false, title: 'CreateLink' },
 )
@@ -80,6 +85,8 @@ export const UpdateLinkBody = Type.Object(
   {
     note: Type.Optional(Nullable(Note)),
     prebuttal: Type.Optional(Prebuttal),
+    aspect: Type.Optional(NullableAspect),
+    measure: Type.Optional(Nullable(LinkMeasure)),
     edit_note: Type.Optional(EditNote),
   },
   {
@@ -87,7 +94,8 @@ export const UpdateLinkBody = Type.Object(
     minProperties: 1,
     title: 'UpdateLink',
     description:
-      "Fields to change; null clears the note, an absent field stays as it is. A link's claims and kind cannot " +
+      'Fields to change; null clears the note, aspect or measure (an aspect other than figure clears the measure), ' +
+      "an absent field stays as it is. A link's claims and kind cannot " +
       'change: delete it and make another. `edit_note` is not a field of the link: it says why the change is ' +
       'made, and the version it makes keeps it.',
   },
@@ -97,7 +105,12 @@ export type UpdateLinkInput = Static<typeof UpdateLinkBody>
 export const LinkVersionSchema = Type.Object(
   {
     ...versionHeading,
-    link: Type.Object({ note: Nullable(Type.String()), prebuttal: Type.Boolean() }),
+    link: Type.Object({
+      note: Nullable(Type.String()),
+      prebuttal: Type.Boolean(),
+      aspect: NullableAspect,
+      measure: Nullable(LinkMeasure),
+    }),
   },
   {
     $id: 'LinkVersion',
@@ -138,6 +151,8 @@ export const CreateRebuttalBody = Type.Object(
     claim: Type.Optional(CreateClaimBody),
     note: Type.Optional(Note),
     prebuttal: Type.Optional(Type.Boolean({ ...Prebuttal, default: false })),
+    aspect: Type.Optional(Aspect),
+    measure: Type.Optional(LinkMeasure),
   },
   {
     additionalProperties: false,

@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ClaimSchema } from './claim.schema.js'
 import { Nullable, Uuid } from './common.schema.js'
+import { LinkMeasure, NullableAspect } from './aspect.schema.js'
 import { LINK_KINDS } from './link.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -33,6 +34,8 @@ export const ThreadEntrySchema = Type.Object(
           'How the one claim answers the other: rebuts, supports, repeats, or (within a party) corrects, retracts.',
       }),
       note: Nullable(Type.String()),
+      aspect: NullableAspect,
+      measure: Nullable(LinkMeasure),
       from_claim_id: Type.String({ ...Uuid, description: 'The responding claim.' }),
       to_claim_id: Type.String({ ...Uuid, description: 'The claim it answers.' }),
     }),

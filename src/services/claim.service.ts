@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { DISPUTED_ASPECTS } from '../schemas/aspect.schema.js'
 import { inTransaction, type Transaction } from '../db/transaction.js'
 import type { ClaimRowUpdate, Db, NewClaimRow } from '../db/schema.js'
 import { ApiError, invalidField, unprocessableField } from '../errors/problems.js'
@@ -40,6 +41,8 @@ export function toClaim(row: ClaimRecord): Claim {
     support_count: row.support_count,
     repeat_count: row.repeat_count,
     rebutted_by: row.rebutted_by,
+    disputed_aspects: inAspectOrder(row.disputed_aspects),
+    disputed_measures: row.disputed_measures,
     last_response_at: row.last_response_at?.toISOString() ?? null,
     first_response_at: row.first_response_at?.toISOString() ?? null,
     disputed_since: row.disputed_since?.toISOString() ?? null,
@@ -59,6 +62,12 @@ export function toClaim(row: ClaimRecord): Claim {
     updated_at: row.updated_at.toISOString(),
   }
 }
+
+type DisputedAspect = (typeof DISPUTED_ASPECTS)[number]
+
+/** Stored sorted by name; served in the order of the list of aspects, `whole` last. */
+const inAspectOrder = (aspects: string[]) =>
+  DISPUTED_ASPECTS.filter((aspect) => aspects.includes(aspect)) as DisputedAspect[]
 
 /** The claims at the other end of a claim's corrections or retractions, of one kind. */
 const restated = (links: claims.RestatementRow[], kind: claims.RestatementRow['kind']) =>

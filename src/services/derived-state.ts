@@ -166,6 +166,11 @@ export async function claimRestated(
   }
 }
 
+/** A rebuttal of this claim (locked) now names another aspect or measure: its disputed aspects follow. */
+export async function rebuttalRestated(trx: Transaction, claimId: string): Promise<void> {
+  await derived.recountResponses(trx, [claimId])
+}
+
 /** Reviews of these claims (locked) were made or deleted: one or many, in one statement. */
 export async function reviewsChanged(trx: Transaction, claimIds: Iterable<string>): Promise<void> {
   await derived.recountReviews(trx, distinct(claimIds))

@@ -45,6 +45,8 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
     measures: filter.measure,
     text: filter.q,
     minRebuttals: filter.min_rebuttals,
+    disputedAspect: filter.aspect,
+    disputedMeasure: filter.disputed_measure,
     standings: filter.standing,
     statedAfter: filterBound(filter.since),
     statedBefore: filterBound(filter.until),
@@ -64,6 +66,8 @@ function toRebuttalSummary(row: Omit<disputes.LatestRebuttalJson, 'stated_at'> &
   return {
     link_id: row.link_id,
     note: row.note,
+    aspect: row.aspect,
+    measure: row.measure,
     claim: {
       id: row.id,
       party: { id: row.party_id, slug: row.party_slug, name: row.party_name },

@@ -7,6 +7,7 @@ import * as links from '../repositories/link.repository.js'
 import { sideChainPairs } from '../repositories/party.repository.js'
 import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
 import type { LinkKind, LinkRecord } from '../repositories/link.repository.js'
+import type { LinkAspect } from '../db/schema.js'
 import type { CreateClaimInput } from '../schemas/claim.schema.js'
 import {
   type CreateLinkInput,
@@ -26,7 +27,14 @@ import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import type { Tombstone } from '../schemas/tombstone.schema.js'
 import { findClaimTombstones, gone, missingRecord } from './tombstone.js'
-import { listRecordHistory, readRecord, recordKind, removeRecord, reviseRecord } from './record-revision.js'
+import {
+  listRecordHistory,
+  readRecord,
+  recordKind,
+  removeRecord,
+  type Revision,
+  reviseRecord,
+} from './record-revision.js'
 import { NEW_CLAIM, outOfTimeOrder, statedBefore, written } from './time-order.js'
 
 export function toLink(row: LinkRecord): Link {
@@ -39,6 +47,8 @@ export function toLink(row: LinkRecord): Link {
     to_party: { id: row.to_party_id, slug: row.to_party_slug, name: row.to_party_name },
     note: row.note,
     prebuttal: row.prebuttal,
+    aspect: row.aspect,
+    measure: row.measure,
     from_claim_stated_at: row.from_claim_stated_at.toISOString(),
     to_claim_stated_at: row.to_claim_stated_at.toISOString(),
     version: row.version,
@@ -52,12 +62,16 @@ const LINK = recordKind('link', 'links', links.findLinkById, toLink, LinkVersion
 /** The version 1 of new links, each made by the key its request names. */
 async function recordFirstVersions(
   trx: Db,
-  made: Array<{ id: string; note: string | null; prebuttal: boolean; createdBy: string | null }>,
+  made: Array<{ id: string; createdBy: string | null } & LinkVersion['link']>,
 ): Promise<void> {
   for (const recordedBy of new Set(made.map((link) => link.createdBy))) {
     const versions = made
       .filter((link) => link.createdBy === recordedBy)
-      .map(({ id, note, prebuttal }) => ({ recordId: id, version: 1, snapshot: { note, prebuttal } }))
+      .map(({ id, note, prebuttal, aspect, measure }) => ({
+        recordId: id,
+        version: 1,
+        snapshot: { note, prebuttal, aspect, measure },
+      }))
     await insertVersions(trx, 'links', versions, { recordedBy })
   }
 }
@@ -85,7 +99,38 @@ export interface LinkRequest {
   note: string | null
   /** Whether the response may be stated before the claim it answers. */
   prebuttal: boolean
+  /** The part of the claim it answers (null: the whole), and for a figure its measure. */
+  aspect: LinkAspect | null
+  measure: string | null
   createdBy: string | null
+}
+
+/** The kinds of link that may name the part of the claim they answer. */
+const ANSWERS_IN_PART: ReadonlySet<LinkKind> = new Set(['rebuts', 'supports'])
+
+/**
+ * Refuses an aspect on a link that does not answer a claim (a repeat, correction or retraction), and a measure
+ * without the figure aspect; `where` is where the request gives them.
+ */
+export function assertAspect(
+  link: { kind: LinkKind; aspect: LinkAspect | null; measure: string | null },
+  where: FieldError['in'],
+): void {
+  if (link.aspect !== null && !ANSWERS_IN_PART.has(link.kind)) {
+    throw unprocessableField(
+      where,
+      'aspect',
+      `is ${link.aspect}, on a link of kind ${link.kind}: only a rebuttal or support answers a part of a claim`,
+    )
+  }
+  if (link.measure !== null && link.aspect !== 'figure') {
+    throw unprocessableField(
+      where,
+      'measure',
+      `is ${link.measure}, with aspect ${link.aspect ?? 'null'}: a measure names the figure disputed, so it goes ` +
+        'with aspect figure',
+    )
+  }
 }
 
 /**
@@ -139,6 +184,7 @@ export async function linkClaimsMany(
   let valid: Array<{ index: number; link: LinkRequest } & ReturnType<typeof linkedClaims>> = []
   for (const [index, link] of wanted.entries()) {
     try {
+      assertAspect(link, ends.from.in)
       const claims = linkedClaims(link, locked, deleted, ends)
       if (!link.prebuttal && statedBefore(claims.from, claims.to)) {
         throw outOfTimeOrder(claims.from, claims.to, prebuttalField(ends))
@@ -310,12 +356,14 @@ export async function createLink(db: Db, input: CreateLinkInput, createdBy: stri
     kind: input.kind,
     note: input.note ?? null,
     prebuttal: input.prebuttal ?? false,
+    aspect: input.aspect ?? null,
+    measure: input.measure ?? null,
     createdBy,
   }
   return inTransaction(db, (trx) => linkClaims(trx, link))
 }
 
-/** Changes a link's note or whether it is a prebuttal: a new version, that `authorship` says who made and why. */
+/** Changes a link's note, whether it is a prebuttal, or what part of the claim it answers: a new version. */
 export async function updateLink(
   db: Db,
   id: string,
@@ -323,6 +371,18 @@ export async function updateLink(
   precondition: Precondition<Link>,
   recordedBy: string | null,
 ): Promise<Link> {
+  const wanted = (current: LinkRecord): LinkVersion['link'] => {
+    const aspect = patch.aspect === undefined ? current.aspect : patch.aspect
+    // A measure belongs to a figure: changing the aspect away from figure takes the old one away with it.
+    const kept = aspect === 'figure' ? current.measure : null
+    return {
+      note: patch.note === undefined ? current.note : patch.note,
+      prebuttal: patch.prebuttal ?? current.prebuttal,
+      aspect,
+      measure: patch.measure === undefined ? kept : patch.measure,
+    }
+  }
+  const movesCounts = patch.prebuttal === false || patch.aspect !== undefined || patch.measure !== undefined
   return inTransaction(db, (trx) =>
     reviseRecord(
       trx,
@@ -330,18 +390,34 @@ export async function updateLink(
       id,
       precondition,
       { recordedBy, editNote: patch.edit_note },
-      {
-        // Turning prebuttal off checks both claims' times (the link as read may be stale: its lock is not held yet);
-        // their locks keep a claim edit from moving them meanwhile.
-        lockBefore: (link) => (patch.prebuttal === false ? lockEnds(trx, link) : Promise.resolve()),
-        changes: async (current) => {
-          const prebuttal = patch.prebuttal ?? current.prebuttal
-          if (current.prebuttal && !prebuttal) await assertInTimeOrder(trx, current)
-          return { ...(patch.note === undefined ? {} : { note: patch.note }), prebuttal }
-        },
-      },
+      linkRevision(trx, wanted, movesCounts),
     ),
   )
+}
+
+/**
+ * An edit of a link to `wanted` (from the link as it is). Turning prebuttal off checks both claims' times, and a
+ * new aspect of a rebuttal moves the disputed aspects of the claim it answers: either locks both claims first, in
+ * id order and before the link as every link writer does (`lockEnds`), since the link as read may be stale.
+ */
+function linkRevision(
+  trx: Transaction,
+  wanted: (current: LinkRecord) => LinkVersion['link'],
+  lockClaimsFirst: boolean,
+): Revision<'links', LinkRecord, Link> {
+  return {
+    lockBefore: (link) => (lockClaimsFirst ? lockEnds(trx, link) : Promise.resolve()),
+    changes: async (current) => {
+      const next = wanted(current)
+      assertAspect({ kind: current.kind, ...next }, 'body')
+      if (current.prebuttal && !next.prebuttal) await assertInTimeOrder(trx, current)
+      return next
+    },
+    follow: async (current, values) => {
+      const answersAnew = values.aspect !== current.aspect || values.measure !== current.measure
+      if (answersAnew && current.kind === 'rebuts') await derived.rebuttalRestated(trx, current.to_claim_id)
+    },
+  }
 }
 
 /**
@@ -362,31 +438,37 @@ async function assertInTimeOrder(trx: Db, link: LinkRecord): Promise<void> {
 }
 
 /**
- * Sets a link's note and whether it is a prebuttal (its ends and kind never change) within the caller's
- * transaction, as a new version that `authorship` says who made; false when it is so already.
+ * Sets what an edit can change of a link (its ends and kind never change) within the caller's transaction, as a
+ * new version that `authorship` says who made; false when it is so already.
  */
 export async function reviseLink(
   trx: Transaction,
   current: LinkRecord,
-  wanted: { note: string | null; prebuttal: boolean },
+  wanted: LinkVersion['link'],
   precondition: Precondition<Link>,
   authorship: VersionAuthorship,
 ): Promise<boolean> {
-  if (current.note === wanted.note && current.prebuttal === wanted.prebuttal) return false
-  await reviseRecord(trx, LINK, current.id, precondition, authorship, {
-    lockBefore: (link) => (wanted.prebuttal ? Promise.resolve() : lockEnds(trx, link)),
-    changes: async (row) => {
-      if (row.prebuttal && !wanted.prebuttal) await assertInTimeOrder(trx, row)
-      return { note: wanted.note, prebuttal: wanted.prebuttal }
-    },
-  })
+  const same = (Object.keys(wanted) as Array<keyof LinkVersion['link']>).every(
+    (field) => current[field] === wanted[field],
+  )
+  if (same) return false
+  const movesCounts = !wanted.prebuttal || wanted.aspect !== current.aspect || wanted.measure !== current.measure
+  await reviseRecord(
+    trx,
+    LINK,
+    current.id,
+    precondition,
+    authorship,
+    linkRevision(trx, () => wanted, movesCounts),
+  )
   return true
 }
 
 /** Every version of a link, newest first; the first is the current one, or its deletion. */
 export async function listLinkHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
+  // Versions from before links named an aspect keep none: they answered the whole claim.
   return listRecordHistory(db, LINK, id, limit, beforeVersion, (snapshot): Pick<LinkVersion, 'link'> => ({
-    link: snapshot as LinkVersion['link'],
+    link: { aspect: null, measure: null, ...(snapshot as Partial<LinkVersion['link']>) } as LinkVersion['link'],
   }))
 }
 
@@ -493,12 +575,16 @@ export async function createRebuttal(
     })
   }
   return inTransaction(db, async (trx) => {
-    const note = input.note ?? null
-    const prebuttal = input.prebuttal ?? false
-    if (input.claim !== undefined) return rebutWithNewClaim(trx, claimId, input.claim, { note, prebuttal }, createdBy)
+    const said = {
+      note: input.note ?? null,
+      prebuttal: input.prebuttal ?? false,
+      aspect: input.aspect ?? null,
+      measure: input.measure ?? null,
+    }
+    if (input.claim !== undefined) return rebutWithNewClaim(trx, claimId, input.claim, said, createdBy)
     const fromClaimId = input.claim_id as string
     const ends: LinkEnds = { from: { in: 'body', field: 'claim_id' }, to: { in: 'path', field: 'id' } }
-    const request = { fromClaimId, toClaimId: claimId, kind: 'rebuts' as const, note, prebuttal, createdBy }
+    const request = { fromClaimId, toClaimId: claimId, kind: 'rebuts' as const, ...said, createdBy }
     const link = await linkClaims(trx, request, ends)
     return { link, claim: await getClaim(trx, fromClaimId) }
   })
@@ -515,9 +601,11 @@ async function rebutWithNewClaim(
   trx: Transaction,
   claimId: string,
   input: CreateClaimInput,
-  { note, prebuttal }: { note: string | null; prebuttal: boolean },
+  said: LinkVersion['link'],
   createdBy: string | null,
 ): Promise<Rebuttal> {
+  const { note, prebuttal, aspect, measure } = said
+  assertAspect({ kind: 'rebuts', aspect, measure }, 'body')
   const target = await claims.findClaimById(trx, claimId.toLowerCase(), { forUpdate: true })
   if (target === undefined) throw await missingRecord(trx, 'claim', claimId)
   const claim = await recordClaim(trx, input, { field: 'claim', createdBy })
@@ -538,11 +626,13 @@ async function rebutWithNewClaim(
     kind: 'rebuts',
     note,
     prebuttal,
+    aspect,
+    measure,
     toClaim: target,
     fromClaimStatedAt: claim.stated_at,
     createdBy,
   })
-  await recordFirstVersions(trx, [{ id: inserted.id, note, prebuttal, createdBy }])
+  await recordFirstVersions(trx, [{ id: inserted.id, ...said, createdBy }])
   await derived.linksAdded(trx, [
     { kind: 'rebuts', fromPartyId: claim.party.id, toPartyId: target.party_id, toClaimId: target.id },
   ])
@@ -555,6 +645,8 @@ async function rebutWithNewClaim(
     to_party: { id: target.party_id, slug: target.party_slug, name: target.party_name },
     note,
     prebuttal,
+    aspect,
+    measure,
     from_claim_stated_at: inserted.from_claim_stated_at.toISOString(),
     to_claim_stated_at: inserted.to_claim_stated_at.toISOString(),
     version: inserted.version,
@@ -582,6 +674,8 @@ export async function listRebuttals(db: Db, claimId: string, page: { limit: numb
       to_party: { id: row.link_to_party_id, slug: row.link_to_party_slug, name: row.link_to_party_name },
       note: row.link_note,
       prebuttal: row.link_prebuttal,
+      aspect: row.link_aspect,
+      measure: row.link_measure,
       from_claim_stated_at: row.link_from_claim_stated_at.toISOString(),
       to_claim_stated_at: row.link_to_claim_stated_at.toISOString(),
       version: row.link_version,

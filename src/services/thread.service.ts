@@ -56,8 +56,9 @@ export async function getThread(db: Db, rootId: string, maxDepth: number): Promi
     const claim = byId.get(farEnd(link))
     // Deleted since the walk read its link: the link went with it.
     if (claim === undefined) continue
-    const { id, kind, note, from_claim_id, to_claim_id } = link
-    thread[link.direction].push({ depth: link.depth, link: { id, kind, note, from_claim_id, to_claim_id }, claim })
+    const { id, kind, note, aspect, measure, from_claim_id, to_claim_id } = link
+    const entry = { id, kind, note, aspect, measure, from_claim_id, to_claim_id }
+    thread[link.direction].push({ depth: link.depth, link: entry, claim })
   }
   for (const direction of DIRECTIONS) thread[direction].sort(byDepthThenStated)
   return thread

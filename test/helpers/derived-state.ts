@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 
 /**
- * Live claims whose stored derived state (rebuttal, support and repeat counts, first and last response times, disputed-since time, standing, review count) differs
+ * Live claims whose stored derived state (rebuttal, support and repeat counts, disputed aspects and measures, first and last response times, disputed-since time, standing, review count) differs
  * from a count made afresh from the live links and reviews, live links that touch a deleted claim, and (claimant, rebutter) and (claimant, supporter)
  * pairs whose maintained rebuttal or support count differs from the live links, and live links whose copies of their claims' tags and
  * stated_at are out of date. All lists are empty when the maintained state is right.
@@ -13,6 +13,10 @@ export async function derivedStateErrors(db: Kysely<any>) {
       SELECT count(*) FILTER (WHERE l.kind = 'rebuts') AS rebuttals,
              count(*) FILTER (WHERE l.kind = 'supports') AS supports,
              count(*) FILTER (WHERE l.kind = 'repeats') AS repeats,
+             coalesce(array_agg(DISTINCT coalesce(l.aspect, 'whole') ORDER BY coalesce(l.aspect, 'whole'))
+                      FILTER (WHERE l.kind = 'rebuts'), '{}') AS aspects,
+             coalesce(array_agg(DISTINCT l.measure ORDER BY l.measure)
+                      FILTER (WHERE l.kind = 'rebuts' AND l.measure IS NOT NULL), '{}') AS measures,
              max(r.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS latest,
              min(r.stated_at) FILTER (WHERE l.kind IN ('rebuts', 'supports')) AS first_response,
              min(r.stated_at) FILTER (WHERE l.kind = 'rebuts') AS first_rebuttal,
@@ -24,6 +28,7 @@ export async function derivedStateErrors(db: Kysely<any>) {
     ) fresh ON true
     WHERE c.deleted_at IS NULL AND (
       c.rebuttal_count <> fresh.rebuttals OR c.support_count <> fresh.supports OR c.repeat_count <> fresh.repeats
+      OR c.disputed_aspects <> fresh.aspects OR c.disputed_measures <> fresh.measures
       OR c.last_response_at IS DISTINCT FROM fresh.latest OR c.standing <> fresh.standing
       OR c.first_response_at IS DISTINCT FROM fresh.first_response OR c.disputed_since IS DISTINCT FROM fresh.first_rebuttal
       OR c.review_count <> (SELECT count(*) FROM reviews v WHERE v.claim_id = c.id AND v.deleted_at IS NULL)

@@ -127,7 +127,7 @@ export async function openTestDatabase(
 /** Counts rows straight from the database, to assert what a request stored (or did not). */
 export async function countRows(
   handle: DatabaseHandle,
-  table: 'parties' | 'events' | 'claims' | 'claim_versions' | 'links' | 'reviews' | 'review_versions',
+  table: 'parties' | 'events' | 'claims' | 'claim_versions' | 'links' | 'reviews' | 'review_versions' | 'link_versions',
 ) {
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(handle.db)
   return Number(rows[0]?.n ?? 0)

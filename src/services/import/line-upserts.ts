@@ -129,8 +129,12 @@ async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome
 async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
   const from = await ctx.refs.key('claim', line.from, 'from')
   const to = await ctx.refs.key('claim', line.to, 'to')
-  const note = line.note ?? null
-  const prebuttal = line.prebuttal ?? false
+  const said = {
+    note: line.note ?? null,
+    prebuttal: line.prebuttal ?? false,
+    aspect: line.aspect ?? null,
+    measure: line.measure ?? null,
+  }
   const known = await ctx.refs.known('link', line.ref)
   if (known !== undefined) {
     if (ctx.existing === 'keep') return 'unchanged'
@@ -144,7 +148,7 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
           'cannot change; give the line a new ref',
       )
     }
-    const revised = await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange, {
+    const revised = await reviseLink(ctx.trx, current, said, ctx.mayChange, {
       recordedBy: ctx.createdBy,
     })
     return revised ? 'updated' : 'unchanged'
@@ -158,12 +162,12 @@ async function link(ctx: ImportContext, line: LinkLineInput): Promise<Outcome> {
       const current = await links.findLinkById(ctx.trx, existing.id)
       if (current === undefined) throw await deletedRecord(ctx.trx, 'link', line.ref, existing.id)
       const authorship = { recordedBy: ctx.createdBy }
-      if (await reviseLink(ctx.trx, current, { note, prebuttal }, ctx.mayChange, authorship)) outcome = 'updated'
+      if (await reviseLink(ctx.trx, current, said, ctx.mayChange, authorship)) outcome = 'updated'
     }
     await ctx.refs.bind('link', [{ ref: line.ref, id: existing.id }])
     return outcome
   }
-  const request = { fromClaimId: from, toClaimId: to, kind: line.kind, note, prebuttal, createdBy: ctx.createdBy }
+  const request = { fromClaimId: from, toClaimId: to, kind: line.kind, ...said, createdBy: ctx.createdBy }
   const made = await linkClaims(ctx.trx, request, LINE_ENDS, ctx.pairCounts)
   await ctx.refs.bind('link', [{ ref: line.ref, id: made.id }])
   return 'created'

@@ -73,6 +73,8 @@ async function createLinks(ctx: ImportContext, run: NewLinkLine[], fail: LineFai
     kind: line.kind,
     note: line.note ?? null,
     prebuttal: line.prebuttal ?? false,
+    aspect: line.aspect ?? null,
+    measure: line.measure ?? null,
     createdBy: ctx.createdBy,
   }))
   const outcomes = await linkClaimsMany(ctx.trx, requests, LINE_ENDS, ctx.pairCounts)
