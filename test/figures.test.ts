@@ -415,3 +415,49 @@ t.test('GET /v1/figures: one item per figure, latest stated claim first, filtere
   const foreign = await call(app, 'GET', `/v1/figures?cursor=${otherCursor.body.next_cursor}`)
   t.equal(foreign.status, 400, 'a cursor of another list is refused')
 })
+
+t.test('an import line states figures as a create does, and a bad figure is a line error naming it', async (t) => {
+  const post = (lines: unknown[]) =>
+    callRaw(app, 'POST', '/v1/import', lines.map((line) => JSON.stringify(line)).join('\n'), {
+      'content-type': 'application/x-ndjson',
+    })
+  const line = {
+    type: 'claim',
+    ref: 'imported-toll',
+    party: 'moh',
+    text: 'The toll, imported.',
+    stated_at: '2023-10-20',
+    figures: [{ measure: 'imported-deaths', low: 40, qualifier: 'at least', as_of: '2023-10-19' }],
+  }
+  const first = await post([line])
+  t.equal(first.status, 200, first.raw)
+  t.match(JSON.parse(first.raw), { counts: { claims: { created: 1 } } })
+  const listed = await call(app, 'GET', '/v1/figures?measure=imported-deaths')
+  t.match(listed.body.data, [{ low: 40, high: null, qualifier: 'at least', as_of: '2023-10-19T00:00:00.000Z' }])
+
+  const again = await post([line])
+  t.match(JSON.parse(again.raw), { counts: { claims: { unchanged: 1 } } }, 'the same figures: unchanged')
+  const revised = await post([{ ...line, figures: [{ measure: 'imported-deaths', value: 43 }] }])
+  t.match(JSON.parse(revised.raw), { counts: { claims: { updated: 1 } } }, 'other figures: updated')
+  const relisted = await call(app, 'GET', '/v1/figures?measure=imported-deaths')
+  t.match(relisted.body.data, [{ value: 43, low: null }])
+
+  const bad = await post([
+    { ...line, ref: 'bad-range', figures: [{ measure: 'imported-deaths', low: 9, high: 3 }] },
+    { ...line, ref: 'bad-measure', figures: [{ measure: 'Imported Deaths', value: 3 }] },
+    // Any rule a new claim's values break is its line's error, not the whole import's.
+    { ...line, ref: 'bad-precision', stated_at: '2023-10', stated_at_precision: 'day' },
+  ])
+  t.equal(bad.status, 422, bad.raw)
+  const errors = JSON.parse(bad.raw).line_errors as Array<{ line: number; problem: Problem }>
+  t.same(
+    errors.map((error) => [error.line, error.problem.status, error.problem.errors?.map((e) => e.field)]),
+    [
+      [1, 422, ['figures[0].low']],
+      [2, 400, ['figures[0].measure']],
+      [3, 400, ['stated_at_precision']],
+    ],
+  )
+  const unchanged = await call(app, 'GET', '/v1/figures?measure=imported-deaths')
+  t.same(unchanged.body.data, relisted.body.data, 'nothing was written')
+})

@@ -302,7 +302,15 @@ export async function recordClaims(
     if (event === undefined) return { problem: unknownEvent(input.event ?? '', 'event') }
     const { party: _party, ...content } = input
     // Made here, not by the database, so that each request knows its row whatever order the rows come back in.
-    const { figures: stated, event: _event, ...values } = newClaimValues(content, event, id ?? randomUUID(), createdBy)
+    // A rule it breaks (a range whose low end is above its high end) refuses this request alone.
+    let made: ReturnType<typeof newClaimValues>
+    try {
+      made = newClaimValues(content, event, id ?? randomUUID(), createdBy)
+    } catch (error) {
+      if (error instanceof ApiError) return { problem: error }
+      throw error
+    }
+    const { figures: stated, event: _event, ...values } = made
     rows.push({ ...values, sources: JSON.stringify(values.sources), party_id: party.id, event_id: event?.id ?? null })
     figuresOf.set(values.id, stated)
     return { id: values.id }
