@@ -158,11 +158,13 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
         ...withoutNulls({
           text: content.text,
           quote: content.quote,
+          quote_language: content.quote_language,
           stated_at: content.stated_at,
           stated_at_precision: content.stated_at_precision,
           event_at: content.event_at,
           event_at_precision: content.event_at_precision,
           language: content.language,
+          certainty: content.certainty,
         }),
         ...(content.location === null ? {} : { location: withoutNulls(content.location) }),
         tags: content.tags,
@@ -209,6 +211,8 @@ function comparable(dispute: Dispute) {
   return {
     party: claim.party.slug,
     text: claim.text,
+    quote_language: claim.quote_language,
+    certainty: claim.certainty,
     stated_at: claim.stated_at,
     stated_at_precision: claim.stated_at_precision,
     event_at: claim.event_at,
@@ -292,6 +296,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
       pipeline,
       {
         text: 'A missile was fired at the pipeline, the ministry says.',
+        certainty: 'hedged',
         figures: [{ measure: 'missiles-fired', value: 1, unit: 'missiles', qualifier: 'one', as_of: '2020-10-06' }],
       },
     ],
@@ -354,6 +359,9 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   const doubted = await created<Claim>('/v1/claims', {
     party: 'az-defence-ministry',
     text: 'A second strike hit the pipeline.',
+    quote: 'İkinci zərbə kəməri vurdu.',
+    quote_language: 'az',
+    certainty: 'speculative',
     stated_at: '2020-10-06T15:00:00Z',
     figures: [{ measure: 'missiles-fired', low: 1, qualifier: 'at least', as_of: '2020-10-06' }],
   })

@@ -128,6 +128,7 @@ export interface ClaimSourceRecord {
 
 /** Whether a claim still stands as said: its party may since have corrected or retracted it. */
 export type ClaimStanding = 'current' | 'corrected' | 'retracted'
+export type ClaimCertainty = 'asserted' | 'hedged' | 'speculative'
 
 export interface ClaimTable {
   id: Generated<string>
@@ -136,6 +137,8 @@ export interface ClaimTable {
   event_id: ColumnType<string | null, string | null | undefined, string | null>
   text: string
   quote: string | null
+  /** The quote's language, when it differs from the claim's; set only beside a quote. */
+  quote_language: ColumnType<string | null, string | null | undefined, string | null>
   stated_at: Timestamp
   stated_at_precision: Generated<TimePrecision>
   event_at: NullableTimestamp
@@ -145,6 +148,8 @@ export interface ClaimTable {
   location_lat: number | null
   location_lon: number | null
   language: Generated<string>
+  /** How firmly it was asserted; null when not recorded. */
+  certainty: ColumnType<ClaimCertainty | null, ClaimCertainty | null | undefined, ClaimCertainty | null>
   tags: Generated<string[]>
   sources: ColumnType<ClaimSourceRecord[], string | undefined, string>
   search: ColumnType<string, never, never>

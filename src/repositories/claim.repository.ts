@@ -1,5 +1,13 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
-import type { ClaimSourceRecord, ClaimStanding, Db, NewClaimRow, TimePrecision, Verdict } from '../db/schema.js'
+import type {
+  ClaimCertainty,
+  ClaimSourceRecord,
+  ClaimStanding,
+  Db,
+  NewClaimRow,
+  TimePrecision,
+  Verdict,
+} from '../db/schema.js'
 import type { EventRef } from '../schemas/event-ref.schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { isUuid } from '../schemas/common.schema.js'
@@ -17,6 +25,7 @@ function selectClaims(db: Db) {
       'c.id',
       'c.text',
       'c.quote',
+      'c.quote_language',
       'c.stated_at',
       'c.stated_at_precision',
       'c.event_at',
@@ -25,6 +34,7 @@ function selectClaims(db: Db) {
       'c.location_lat',
       'c.location_lon',
       'c.language',
+      'c.certainty',
       'c.tags',
       'c.sources',
       'c.rebuttal_count',
@@ -166,6 +176,8 @@ export interface ClaimFilter {
   disputedMeasure?: string
   /** Claims whose standing is one of these. */
   standings?: ClaimStanding[]
+  /** Claims asserted as firmly as one of these. */
+  certainties?: ClaimCertainty[]
   statedAfter?: string
   statedBefore?: string
   /** When the claim became disputed (its first live rebuttal was stated): at or after, and before. */
@@ -188,7 +200,49 @@ export interface ClaimListQuery extends ClaimFilter {
   limit: number
 }
 
-const searchQuery = (text: string) => sql`websearch_to_tsquery('english', ${withoutRepeatedWords(text)})`
+/**
+ * A full-text query as the claims' vectors were stemmed: in the language filtered on when there is one, else in
+ * every language's reading at once (claim_search_query, in the migrations). Immutable, so the planner reads it once
+ * and estimates its matches from the column's statistics.
+ */
+function searchQuery(text: string, language: string | undefined) {
+  const words = withoutRepeatedWords(text)
+  return language === undefined
+    ? sql`claim_search_query(${words}::text)`
+    : sql`websearch_to_tsquery(claim_search_config(${language}::text), ${words}::text)`
+}
+
+/**
+ * How well claim `c` matches a full-text query, by the reading of its own language (and of its quote's, when that
+ * reads it better): the same rank as by the ORed readings, which cost ten times as much to rank by.
+ */
+function searchRank(text: string, language: string | undefined) {
+  if (language !== undefined) return sql`ts_rank_cd(c.search, ${searchQuery(text, language)})`
+  const words = withoutRepeatedWords(text)
+  const rankIn = (column: 'c.language' | 'c.quote_language') =>
+    sql`ts_rank_cd(c.search, websearch_to_tsquery(claim_search_config(${sql.raw(column)}), ${words}::text))`
+  return sql`CASE WHEN c.quote_language IS NULL THEN ${rankIn('c.language')}
+    ELSE greatest(${rankIn('c.language')}, ${rankIn('c.quote_language')}) END`
+}
+
+/** A word of a web search excluded with `-`. */
+const NEGATED_WORD = /(^|\s)-[^\s-]/
+
+/**
+ * The condition that claim `c` matches a full-text query. Every language's reading ORed finds each claim that its
+ * own reading matches, through the index; but a word excluded in one reading is not in the others, so a query that
+ * excludes one is checked again, on those rows only, in the claim's own languages.
+ */
+function searchCondition(text: string, language: string | undefined) {
+  const indexed = sql<SqlBool>`c.search @@ ${searchQuery(text, language)}`
+  if (language !== undefined || !NEGATED_WORD.test(text)) return indexed
+  const words = withoutRepeatedWords(text)
+  return sql<SqlBool>`${indexed} AND (
+    c.search @@ websearch_to_tsquery(claim_search_config(c.language), ${words}::text)
+    OR (c.quote_language IS NOT NULL
+        AND c.search @@ websearch_to_tsquery(claim_search_config(c.quote_language), ${words}::text))
+  )`
+}
 
 /**
  * A search of plain words with each word once: they are all required, so a repeat changes nothing of what
@@ -233,6 +287,9 @@ function claimFilter(filter: ClaimFilter) {
   if (filter.standings !== undefined && filter.standings.length > 0) {
     conditions.push(sql<SqlBool>`c.standing = ANY(${filter.standings}::text[])`)
   }
+  if (filter.certainties !== undefined && filter.certainties.length > 0) {
+    conditions.push(sql<SqlBool>`c.certainty = ANY(${filter.certainties}::text[])`)
+  }
   if (filter.rebuttedById !== undefined) {
     conditions.push(sql<SqlBool>`c.id IN (
       SELECT l.to_claim_id FROM links l
@@ -265,16 +322,18 @@ function claimFilter(filter: ClaimFilter) {
     conditions.push(sql<SqlBool>`c.last_response_at < ${new Date(filter.answeredBefore)}`)
   }
   if (filter.unanswered === true) conditions.push(sql<SqlBool>`c.rebuttal_count = 0 AND c.support_count = 0`)
-  if (filter.text !== undefined) conditions.push(sql<SqlBool>`c.search @@ ${searchQuery(filter.text)}`)
+  if (filter.text !== undefined) {
+    conditions.push(searchCondition(filter.text, filter.language))
+  }
   return sql<SqlBool>`${sql.join(conditions, sql` AND `)}`
 }
 
 /** The column a list is sorted by, and how a cursor's value is cast to compare with it. */
-function sortColumn(order: ClaimListOrder, text: string | undefined) {
+function sortColumn(order: ClaimListOrder, filter: ClaimFilter) {
   switch (order) {
     case 'relevance':
-      if (text === undefined) throw new Error('a relevance order needs a full-text query')
-      return { key: sql`ts_rank_cd(c.search, ${searchQuery(text)})`, type: sql`real` }
+      if (filter.text === undefined) throw new Error('a relevance order needs a full-text query')
+      return { key: searchRank(filter.text, filter.language), type: sql`real` }
     case 'rebuttal_count':
       return { key: sql.ref('c.rebuttal_count'), type: sql`integer` }
     default:
@@ -289,7 +348,7 @@ function sortColumn(order: ClaimListOrder, text: string | undefined) {
  */
 export function orderedClaims(db: Db, query: Omit<ClaimListQuery, 'limit'>) {
   const direction = sql.raw(query.descending ? 'desc' : 'asc')
-  const { key, type } = sortColumn(query.order, query.text)
+  const { key, type } = sortColumn(query.order, query)
   let select = selectClaims(db)
     .select(sql<Date | number>`${key}`.as('sort_key'))
     .where(claimFilter(query))
@@ -330,7 +389,7 @@ export async function listClaims(db: Db, query: ClaimListQuery) {
  * once (a rank is computed per query, so no keyset could resume it without ranking every match again).
  */
 export async function rankedClaimIds(db: Db, query: Omit<ClaimListQuery, 'limit' | 'after'>) {
-  const { key } = sortColumn('relevance', query.text)
+  const { key } = sortColumn('relevance', query)
   const rows = await db
     .selectFrom('claims as c')
     .select('c.id')
@@ -347,6 +406,7 @@ export interface NewClaimValues {
   id: string
   text: string
   quote: string | null
+  quote_language: string | null
   stated_at: string
   stated_at_precision: TimePrecision
   event_at: string | null
@@ -355,6 +415,7 @@ export interface NewClaimValues {
   location_lat: number | null
   location_lon: number | null
   language: string
+  certainty: ClaimCertainty | null
   tags: string[]
   sources: ClaimSourceRecord[]
   figures: Figure[]
@@ -388,18 +449,21 @@ export async function insertClaimOfParty(
       WHERE ${partyColumn} = ${partyKey.toLowerCase()} AND deleted_at IS NULL
       FOR SHARE
     ), claim AS (
-      INSERT INTO claims (id, party_id, event_id, text, quote, stated_at, stated_at_precision, event_at,
-                          event_at_precision, location_name, location_lat, location_lon, language, tags, sources,
-                          created_by)
+      INSERT INTO claims (id, party_id, event_id, text, quote, quote_language, stated_at, stated_at_precision,
+                          event_at, event_at_precision, location_name, location_lat, location_lon, language,
+                          certainty, tags, sources, created_by)
       SELECT ${values.id}::uuid, party.id, ${values.event?.id ?? null}::uuid, ${values.text}::text, ${values.quote}::text,
+             ${values.quote_language}::text,
              ${values.stated_at}::timestamptz, ${values.stated_at_precision}::text, ${values.event_at}::timestamptz,
              ${values.event_at_precision}::text, ${values.location_name}::text,
              ${values.location_lat}::float8, ${values.location_lon}::float8, ${values.language}::text,
-             ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb, ${values.created_by}::uuid
+             ${values.certainty}::text, ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb,
+             ${values.created_by}::uuid
       FROM party
-      RETURNING id, party_id, event_id, text, quote, stated_at, stated_at_precision, event_at, event_at_precision,
-                location_name, location_lat, location_lon, language, tags, sources, rebuttal_count, support_count,
-                repeat_count, disputed_aspects, disputed_measures, last_response_at, first_response_at, disputed_since,
+      RETURNING id, party_id, event_id, text, quote, quote_language, stated_at, stated_at_precision, event_at,
+                event_at_precision, location_name, location_lat, location_lon, language, certainty, tags, sources,
+                rebuttal_count, support_count, repeat_count, disputed_aspects, disputed_measures, last_response_at,
+                first_response_at, disputed_since,
                 review_count, standing, version, created_at, created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
@@ -509,6 +573,7 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
       'event_id',
       'text',
       'quote',
+      'quote_language',
       'stated_at',
       'stated_at_precision',
       'event_at',
@@ -517,6 +582,7 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
       'location_lat',
       'location_lon',
       'language',
+      'certainty',
       'tags',
       'sources',
     ])

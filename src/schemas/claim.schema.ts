@@ -28,6 +28,13 @@ const Language = Type.String({
   description: 'A BCP 47 language tag.',
   examples: ['en', 'hy', 'az-Latn'],
 })
+const QuoteLanguage = Type.String({
+  ...Language,
+  description:
+    "The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); " +
+    'needs a quote.',
+  examples: ['ar'],
+})
 export const Tag = Type.String({ pattern: SLUG_PATTERN, maxLength: 50, examples: ['pipeline'] })
 export const Tags = Type.Array(Tag, { maxItems: 20, uniqueItems: true })
 
@@ -171,6 +178,16 @@ export const eventFilter = {
 
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
 export const CLAIM_STANDINGS = ['current', 'corrected', 'retracted'] as const
+export const CLAIM_CERTAINTIES = ['asserted', 'hedged', 'speculative'] as const
+const CERTAINTY_DESCRIPTION =
+  'How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it ' +
+  'appears", "reportedly"), `speculative` ("may have", "cannot rule out").'
+const NullableCertainty = (description: string) =>
+  Type.Unsafe<(typeof CLAIM_CERTAINTIES)[number] | null>({
+    type: ['string', 'null'],
+    enum: [...CLAIM_CERTAINTIES, null],
+    description,
+  })
 
 const RestatingClaims = (description: string) => Type.Array(Uuid, { description })
 
@@ -178,6 +195,9 @@ const RestatingClaims = (description: string) => Type.Array(Uuid, { description 
 const claimContent = {
   text: Type.String(),
   quote: Nullable(Type.String()),
+  quote_language: Nullable(
+    Type.String({ description: "The quote's language tag; null when the quote is in the claim's language." }),
+  ),
   stated_at: Type.String({
     ...DateTime,
     description: 'When the claim was made: the first instant (UTC) of the span its precision names.',
@@ -192,6 +212,7 @@ const claimContent = {
   event_at_precision: NullableTimePrecisionSchema,
   location: StoredLocation,
   language: Type.String(),
+  certainty: NullableCertainty(`${CERTAINTY_DESCRIPTION} Null: not recorded.`),
   tags: Type.Array(Type.String()),
   sources: Type.Array(SourceSchema),
   figures: Type.Array(Type.Ref(FigureSchema), { description: 'The figures it states, in the order given.' }),
@@ -268,6 +289,7 @@ export const CreateClaimBody = Type.Object(
     party: Type.String({ ...PartyKey, description: 'Who made the claim: a party id or slug.' }),
     text: Text,
     quote: Type.Optional(Quote),
+    quote_language: Type.Optional(QuoteLanguage),
     stated_at: Type.String({
       ...PartialDateTime,
       description: `When the claim was made. ${PartialDateTime.description}`,
@@ -282,6 +304,7 @@ export const CreateClaimBody = Type.Object(
     event_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('event_at') })),
     location: Type.Optional(LocationInput),
     language: Type.Optional(Type.String({ ...Language, default: 'en' })),
+    certainty: Type.Optional(StringEnum(CLAIM_CERTAINTIES, { description: CERTAINTY_DESCRIPTION })),
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
     figures: Type.Optional(FiguresInput),
@@ -295,12 +318,14 @@ export const UpdateClaimBody = Type.Object(
   {
     text: Type.Optional(Text),
     quote: Type.Optional(Nullable(Quote)),
+    quote_language: Type.Optional(Nullable(QuoteLanguage)),
     stated_at: Type.Optional(PartialDateTime),
     stated_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('stated_at') })),
     event_at: Type.Optional(Nullable(PartialDateTime)),
     event_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('event_at') })),
     location: Type.Optional(Nullable(LocationPatch)),
     language: Type.Optional(Language),
+    certainty: Type.Optional(NullableCertainty(`${CERTAINTY_DESCRIPTION} Null clears it.`)),
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
     figures: Type.Optional(
@@ -317,9 +342,9 @@ export const UpdateClaimBody = Type.Object(
     minProperties: 1,
     title: 'UpdateClaim',
     description:
-      "Fields to change; null clears an optional field, an absent field stays as it is. A claim's party cannot " +
-      'change. `edit_note` is not a field of the claim: it says why the change is made, and the version it makes ' +
-      'keeps it.',
+      'Fields to change; null clears an optional field, an absent field stays as it is (clearing the quote clears ' +
+      "its quote_language too). A claim's party cannot change. `edit_note` is not a field of the claim: it says " +
+      'why the change is made, and the version it makes keeps it.',
   },
 )
 export type UpdateClaimInput = Static<typeof UpdateClaimBody>
@@ -342,6 +367,18 @@ export const measureFilter = {
     Type.Array(Measure, {
       maxItems: 20,
       description: 'Only claims that state a figure of one of these measures (`deaths`); repeat for several.',
+    }),
+  ),
+}
+
+/** The filter on certainty that the claim list and the disputes list share. */
+export const certaintyFilter = {
+  certainty: Type.Optional(
+    Type.Array(StringEnum(CLAIM_CERTAINTIES), {
+      maxItems: CLAIM_CERTAINTIES.length,
+      description:
+        'Only claims asserted this firmly (asserted, hedged, speculative); repeat for several. Claims whose ' +
+        'certainty was not recorded match none.',
     }),
   ),
 }
@@ -376,7 +413,12 @@ export const ClaimListQuery = Type.Object(
     tag: Type.Optional(
       Type.Array(Tag, { maxItems: 20, description: 'Only claims carrying every given tag; repeat for several.' }),
     ),
-    language: Type.Optional(Language),
+    language: Type.Optional(
+      Type.String({
+        ...Language,
+        description: 'Only claims in this language (a BCP 47 tag); a full-text query `q` is then read in it alone.',
+      }),
+    ),
     status: Type.Optional(
       StringEnum([...CLAIM_STATUSES, 'unanswered'], {
         description:
@@ -385,6 +427,7 @@ export const ClaimListQuery = Type.Object(
       }),
     ),
     ...standingFilter,
+    ...certaintyFilter,
     ...reviewFilters,
     ...measureFilter,
     ...eventFilter,
@@ -408,7 +451,9 @@ export const ClaimListQuery = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 500,
-        description: 'Full-text search over text and quote (web search syntax).',
+        description:
+          "Full-text search over text and quote (web search syntax), each stemmed in its own language's " +
+          'text-search configuration where PostgreSQL has one, by `simple` otherwise (see the contract).',
       }),
     ),
     sort: Type.Optional(

@@ -1,6 +1,14 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { DISPUTED_ASPECTS, LinkMeasure, NullableAspect } from './aspect.schema.js'
-import { ClaimSchema, eventFilter, measureFilter, reviewFilters, standingFilter, Tag } from './claim.schema.js'
+import {
+  certaintyFilter,
+  ClaimSchema,
+  eventFilter,
+  measureFilter,
+  reviewFilters,
+  standingFilter,
+  Tag,
+} from './claim.schema.js'
 import { DateTime, Nullable, PageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
@@ -79,6 +87,7 @@ export const DisputeListQuery = Type.Object(
       }),
     ),
     ...standingFilter,
+    ...certaintyFilter,
     ...reviewFilters,
     ...measureFilter,
     ...eventFilter,

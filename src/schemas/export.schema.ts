@@ -28,6 +28,11 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
   { name: 'text', description: 'The proposition.', value: (c) => c.text },
   { name: 'quote', description: 'The words as spoken, if recorded.', value: (c) => c.quote },
   {
+    name: 'quote_language',
+    description: "The quote's BCP 47 language tag, when it differs from the claim's.",
+    value: (c) => c.quote_language,
+  },
+  {
     name: 'stated_at',
     description: 'When the claim was made (RFC 3339): the first instant of its span.',
     value: (c) => c.stated_at,
@@ -44,6 +49,11 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
   { name: 'location_lat', description: "The place's latitude.", value: (c) => c.location?.lat ?? null },
   { name: 'location_lon', description: "The place's longitude.", value: (c) => c.location?.lon ?? null },
   { name: 'language', description: 'Its BCP 47 language tag.', value: (c) => c.language },
+  {
+    name: 'certainty',
+    description: 'How firmly it was asserted: `asserted`, `hedged` or `speculative`; empty if not recorded.',
+    value: (c) => c.certainty,
+  },
   { name: 'tags', description: 'Its tags, joined with `;`.', value: (c) => c.tags.join(';') },
   {
     name: 'source_urls',

@@ -42,6 +42,7 @@ async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) 
     disputed: filter.status === undefined ? undefined : filter.status === 'disputed',
     unanswered: filter.status === 'unanswered',
     standings: filter.standing,
+    certainties: filter.certainty,
     verdicts: filter.verdict,
     reviewedById,
     statedAfter: filterBound(filter.stated_after),

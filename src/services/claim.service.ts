@@ -78,6 +78,7 @@ export type ClaimContentRow = Pick<
   ClaimRecord,
   | 'text'
   | 'quote'
+  | 'quote_language'
   | 'stated_at'
   | 'stated_at_precision'
   | 'event_at'
@@ -86,6 +87,7 @@ export type ClaimContentRow = Pick<
   | 'location_lat'
   | 'location_lon'
   | 'language'
+  | 'certainty'
   | 'tags'
   | 'sources'
   | 'figures'
@@ -102,6 +104,7 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
   return {
     text: row.text,
     quote: row.quote,
+    quote_language: row.quote_language,
     stated_at: row.stated_at.toISOString(),
     stated_at_precision: row.stated_at_precision,
     event_at: row.event_at?.toISOString() ?? null,
@@ -109,6 +112,7 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
     location:
       row.location_name === null ? null : { name: row.location_name, lat: row.location_lat, lon: row.location_lon },
     language: row.language,
+    certainty: row.certainty,
     tags: row.tags,
     sources: row.sources,
     figures: row.figures.map(storedFigure),
@@ -189,10 +193,12 @@ function newClaimValues(
       ? undefined
       : storedTime(input.event_at, input.event_at_precision, fieldOf(field, 'event_at'))
   if (event === undefined && input.event_at_precision !== undefined) throw precisionWithoutTime(field, 'event_at')
+  if (input.quote === undefined && input.quote_language !== undefined) throw quoteLanguageWithoutQuote(field)
   return {
     id,
     text: input.text,
     quote: input.quote ?? null,
+    quote_language: input.quote_language ?? null,
     stated_at: stated.instant,
     stated_at_precision: stated.precision,
     event_at: event?.instant ?? null,
@@ -201,6 +207,7 @@ function newClaimValues(
     location_lat: input.location?.lat ?? null,
     location_lon: input.location?.lon ?? null,
     language: input.language ?? DEFAULT_LANGUAGE,
+    certainty: input.certainty ?? null,
     tags: input.tags ?? [],
     sources: storedSourceList(input.sources ?? []),
     figures: storedFigures(input.figures ?? [], field),
@@ -220,6 +227,9 @@ function contentOfValues(values: claims.NewClaimValues): ClaimVersion['claim'] {
     event_name: values.event?.name ?? null,
   })
 }
+
+const quoteLanguageWithoutQuote = (holder: string | undefined) =>
+  invalidField('body', fieldOf(holder, 'quote_language'), 'needs quote: there is no quote to be in a language')
 
 /**
  * Figures as a claim stores them, every member present (null when not stated), each as_of at its precision; 422
@@ -373,6 +383,7 @@ export async function reviseClaim(
       if (patch.figures !== undefined) restatedFigures = storedFigures(patch.figures ?? [], undefined)
       if (patch.text !== undefined) values.text = patch.text
       if (patch.quote !== undefined) values.quote = patch.quote
+      Object.assign(values, quoteLanguageChange(current, patch))
       Object.assign(values, restatedTimes(current, patch))
       if (patch.location !== undefined) {
         const location = patch.location === null ? null : mergeLocation(current, patch.location)
@@ -381,6 +392,7 @@ export async function reviseClaim(
         values.location_lon = location?.lon ?? null
       }
       if (patch.language !== undefined) values.language = patch.language
+      if (patch.certainty !== undefined) values.certainty = patch.certainty
       if (patch.tags !== undefined) values.tags = patch.tags
       if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
       if (patch.event !== undefined) {
@@ -420,6 +432,16 @@ async function keepRestatementsInOrder(trx: Transaction, id: string): Promise<vo
         'retraction comes after the claim it corrects or retracts',
     )
   }
+}
+
+/** The quote language a patch leaves: the quote's, so clearing the quote clears it, and without one none is set. */
+function quoteLanguageChange(current: ClaimRecord, patch: UpdateClaimInput): ClaimRowUpdate {
+  const quote = patch.quote !== undefined ? patch.quote : current.quote
+  if (quote === null) {
+    if (patch.quote_language !== undefined && patch.quote_language !== null) throw quoteLanguageWithoutQuote(undefined)
+    return current.quote_language === null ? {} : { quote_language: null }
+  }
+  return patch.quote_language === undefined ? {} : { quote_language: patch.quote_language }
 }
 
 /**
@@ -572,10 +594,13 @@ export async function removeClaim(
 export async function listClaimHistory(db: Db, id: string, limit: number, beforeVersion: number | undefined) {
   return listRecordHistory(db, CLAIM, id, limit, beforeVersion, (snapshot): Pick<ClaimVersion, 'claim'> => {
     const claim = snapshot as ClaimVersion['claim']
-    // Versions kept before times had a precision hold full instants, to the second.
+    // Versions kept before times had a precision hold full instants, to the second; those kept before quote
+    // languages and certainty had neither.
     return {
       claim: {
         ...claim,
+        quote_language: claim.quote_language ?? null,
+        certainty: claim.certainty ?? null,
         stated_at_precision: claim.stated_at_precision ?? 'second',
         // Versions kept before claims had events were of claims about none.
         event: claim.event ?? null,

@@ -48,6 +48,7 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
     disputedAspect: filter.aspect,
     disputedMeasure: filter.disputed_measure,
     standings: filter.standing,
+    certainties: filter.certainty,
     statedAfter: filterBound(filter.since),
     statedBefore: filterBound(filter.until),
     disputedAfter: filterBound(filter.disputed_after),
