@@ -305,8 +305,8 @@ const partiesSql = `
   LEFT JOIN parties s ON s.id = bench_gen.uuid_of('party-', p.side)`
 
 const claimsSql = `
-  INSERT INTO claims (id, party_id, text, quote, stated_at, event_at, location_name, location_lat, location_lon,
-                      language, tags, sources, created_at, updated_at)
+  INSERT INTO claims (id, party_id, text, quote, stated_at, event_at, event_at_precision, location_name, location_lat,
+                      location_lon, language, tags, sources, created_at, updated_at)
   SELECT bench_gen.uuid_of('claim-', g.n), bench_gen.uuid_of('party-', bench_gen.claim_party(g.n)),
          bench_gen.sentence(g.n, 1001, 8 + floor(18 * bench_gen.rnd(g.n, 104))::int),
          CASE WHEN bench_gen.rnd(g.n, 105) < 0.3
@@ -314,6 +314,7 @@ const claimsSql = `
          g.stated_at,
          CASE WHEN bench_gen.rnd(g.n, 140) < 0.4
            THEN date_trunc('milliseconds', g.stated_at - bench_gen.rnd(g.n, 141) ^ 2 * interval '48 hours') END,
+         CASE WHEN bench_gen.rnd(g.n, 140) < 0.4 THEN 'second' END,
          CASE WHEN g.located THEN (${textArray(PLACES)})[1 + floor(${PLACES.length} * bench_gen.rnd(g.n, 131))::int] END,
          CASE WHEN g.located THEN round((39 + 2 * bench_gen.rnd(g.n, 132))::numeric, 5)::double precision END,
          CASE WHEN g.located THEN round((45 + 2.5 * bench_gen.rnd(g.n, 133))::numeric, 5)::double precision END,
