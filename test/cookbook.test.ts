@@ -148,11 +148,22 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     t.match(disputes.data, [
       { claim: { id: PIPELINE, standing: 'retracted', status: 'disputed', rebuttal_count: 1 }, latest_rebuttals: [{}] },
     ])
-    const rows = parse(standings.slice(csvStart), { columns: true }) as Array<Record<string, string>>
+    const figuresStart = standings.indexOf('claim_id,party_slug')
+    const rows = parse(standings.slice(csvStart, figuresStart), { columns: true }) as Array<Record<string, string>>
     t.same(rows.map((row) => [row.id, row.standing]).sort(), [
       [PIPELINE, 'retracted'],
       [TOLL, 'corrected'],
     ])
+    const figures = parse(standings.slice(figuresStart), { columns: true }) as Array<Record<string, string>>
+    t.same(
+      figures.map((row) => [row.party_slug, row.measure, row.value, row.as_of.slice(0, 10), row.standing]),
+      [
+        ['armenia', 'deaths', '245', '2020-10-08', 'current'],
+        ['armenia', 'deaths', '240', '2020-10-07', 'corrected'],
+      ],
+      'the death tolls, one row per figure, the revised one first',
+    )
+    t.equal(figures[1]!.claim_id, TOLL)
   })
   t.test('what flared up, and who answers fastest', async (t) => {
     const csvStart = timeline.indexOf('party_id,party_slug')
