@@ -101,6 +101,21 @@ t.test('the same key for another request is refused with 422, and runs nothing',
   t.equal(await claimsWithText('Reused key, rebuttal.'), 0)
 })
 
+t.test('a counter-claim posted twice with one key is recorded once, and the replay gives both its ETags', async (t) => {
+  await call(app, 'POST', '/v1/parties', { slug: 'idem-answerer', name: 'Answerer', kind: 'official' })
+  const target = await call(app, 'POST', '/v1/claims', claimBody('Said, then answered.'))
+  const body = { claim: { ...claimBody('An answer, posted twice.'), party: 'idem-answerer' }, note: 'n' }
+  const path = `/v1/claims/${target.body.id}/rebuttals`
+  const first = await call(app, 'POST', path, body, idempotent('rebuttal-replayed'))
+  t.equal(first.status, 201)
+  t.ok(first.headers['claim-etag'])
+  const retry = await call(app, 'POST', path, body, idempotent('rebuttal-replayed'))
+  t.equal(retry.headers['idempotent-replayed'], 'true')
+  t.equal(retry.raw, first.raw, 'the link and the claim, byte for byte')
+  for (const name of ['location', 'etag', 'claim-etag']) t.equal(retry.headers[name], first.headers[name], name)
+  t.equal(await claimsWithText('An answer, posted twice.'), 1)
+})
+
 t.test('keys belong to their API key: the same key from two API keys are two requests', async (t) => {
   const body = claimBody('Two API keys, one Idempotency-Key.')
   const mine = await call(app, 'POST', '/v1/claims', body, idempotent('shared-name'))
@@ -376,7 +391,7 @@ t.test('the OpenAPI document describes the header and its answers on every POST'
         t.ok(response.headers?.['idempotent-replayed'], `${path} ${status}: Idempotent-Replayed`)
     }
   }
-  t.equal(posts, 10, 'every POST')
+  t.equal(posts, 11, 'every POST')
 })
 
 const oneSession = 'the embedded database has one session: no other transaction can hold a lock meanwhile'

@@ -322,6 +322,8 @@ t.test('POST /v1/claims/{id}/rebuttals links an existing claim', async (t) => {
     claim: { id: existing.id, party: { slug: 'am-mfa' } },
   })
   t.equal((await getClaim(claim.id)).status, 'disputed')
+  t.equal(response.headers.etag, (await call(app, 'GET', response.headers.location as string)).headers.etag)
+  t.equal(response.headers['claim-etag'], (await call(app, 'GET', `/v1/claims/${existing.id}`)).headers.etag)
   const again = await call(app, 'POST', `/v1/claims/${claim.id}/rebuttals`, { claim_id: existing.id })
   t.equal(again.status, 409)
 })
@@ -341,6 +343,27 @@ t.test('POST /v1/claims/{id}/rebuttals records a counter-claim and its link toge
   t.equal(response.body.link.from_claim_id, response.body.claim.id)
   t.equal((await call(app, 'GET', `/v1/claims/${response.body.claim.id}/history`)).body.data.length, 1)
   t.match(await getClaim(claim.id), { status: 'disputed', last_response_at: '2020-10-06T20:00:00.000Z' })
+  const read = await call(app, 'GET', `/v1/claims/${response.body.claim.id}`)
+  t.same(response.body.claim, read.body, 'the answer holds the new claim as a GET reads it')
+  t.equal(response.headers['claim-etag'], read.headers.etag, "Claim-ETag is the claim's ETag")
+  t.equal(response.headers.etag, (await call(app, 'GET', response.headers.location as string)).headers.etag)
+  t.not(response.headers['claim-etag'], response.headers.etag)
+  const edited = await call(
+    app,
+    'PATCH',
+    `/v1/claims/${response.body.claim.id}`,
+    { quote: 'yet another lie' },
+    { 'if-match': response.headers['claim-etag'] as string },
+  )
+  t.equal(edited.status, 200, 'the new claim is edited with If-Match at once')
+  const stale = await call(
+    app,
+    'PATCH',
+    `/v1/claims/${response.body.claim.id}`,
+    { quote: 'a lie' },
+    { 'if-match': response.headers['claim-etag'] as string },
+  )
+  t.equal(stale.status, 412, 'and the tag is stale after the edit')
 
   const claimsBefore = await countRows(database, 'claims')
   const linksBefore = await countRows(database, 'links')

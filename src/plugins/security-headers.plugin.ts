@@ -96,6 +96,7 @@ export default fp<SecurityHeadersOptions>(
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: corsAllowedHeaders,
       exposedHeaders: [
+        'Claim-ETag',
         'Content-Disposition',
         'ETag',
         'Idempotent-Replayed',

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { sendRepresentation } from '../http/conditional-requests.js'
+import { etagOf, sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
@@ -166,7 +166,9 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
         summary: 'Rebut a claim, with an existing claim or a new counter-claim',
         description:
           'With claim_id, links that existing claim as a rebuttal. With claim, records the counter-claim and ' +
-          'its rebuttal link in one transaction: both are recorded, or neither. Location names the link.',
+          'its rebuttal link in one transaction: both are recorded, or neither. Answers with both: Location and ' +
+          "ETag are the link's, Claim-ETag is the rebutting claim's (the ETag GET /v1/claims/{id} answers), " +
+          'so the new claim can be edited with If-Match at once.',
         tags: ['links'],
         params: ClaimParams,
         body: CreateRebuttalBody,
@@ -174,7 +176,12 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
           201: Type.Ref(RebuttalSchema, {
             description: 'The rebuttal was recorded: its link, and the rebutting claim.',
             headers: {
-              location: { type: 'string', required: true, description: 'The path of the new link.' },
+              ...resourceHeaders('link', { created: true }).headers,
+              'claim-etag': {
+                type: 'string',
+                required: true,
+                description: 'The entity tag of the rebutting claim, for If-Match on PATCH or DELETE /v1/claims/{id}.',
+              },
             },
           }),
           ...problemResponses(400, 404, 409, 410, 413, 415, 422, 503),
@@ -188,7 +195,12 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
         request.body,
         request.apiKey?.id ?? null,
       )
-      return reply.code(201).header('location', `/v1/links/${rebuttal.link.id}`).send(rebuttal)
+      return reply
+        .code(201)
+        .header('location', `/v1/links/${rebuttal.link.id}`)
+        .header('etag', etagOf(rebuttal.link))
+        .header('claim-etag', etagOf(rebuttal.claim))
+        .send(rebuttal)
     },
   )
 
