@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildTestApp, call } from './helpers/test-app.js'
+import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { countRows } from './helpers/test-database.js'
 import type { Claim, Event, FieldError } from './helpers/wire-types.js'
 
@@ -447,3 +447,74 @@ t.test(
     t.same(empty.body.measures, [])
   },
 )
+
+t.test('an import makes events by ref, claims name them by ref or slug, and a deletion line deletes one', async (t) => {
+  const post = (lines: unknown[], mode = 'all-or-nothing') =>
+    callRaw(app, 'POST', `/v1/import?mode=${mode}`, lines.map((line) => JSON.stringify(line)).join('\n'), {
+      'content-type': 'application/x-ndjson',
+    })
+  const lines = [
+    {
+      type: 'event',
+      ref: 'ev-1',
+      slug: 'imported-strike',
+      name: 'An imported strike',
+      starts_at: '2020-10-10',
+      tags: ['import'],
+    },
+    {
+      type: 'claim',
+      ref: 'c-1',
+      party: 'az-mod',
+      text: 'The strike was imported.',
+      stated_at: '2020-10-10',
+      event: { ref: 'ev-1' },
+    },
+    {
+      type: 'claim',
+      ref: 'c-2',
+      party: 'am-mfa',
+      text: 'No strike.',
+      stated_at: '2020-10-11',
+      event: 'imported-strike',
+    },
+  ]
+  const first = await post(lines)
+  t.equal(first.status, 200, first.raw)
+  t.match(first.body.counts, { events: { created: 1 }, claims: { created: 2 } })
+  const event = await call(app, 'GET', '/v1/events/imported-strike')
+  t.match(event.body, { name: 'An imported strike', claim_count: 2, starts_at_precision: 'day' })
+
+  const again = await post(lines)
+  t.match(again.body.counts, { events: { unchanged: 1 }, claims: { unchanged: 2 } })
+
+  const renamed = await post([{ ...lines[0], name: 'An imported strike, renamed', ends_at: '2020-10-11' }])
+  t.match(renamed.body.counts, { events: { updated: 1 } })
+  t.match((await call(app, 'GET', '/v1/events/imported-strike')).body, {
+    name: 'An imported strike, renamed',
+    ends_at: '2020-10-11T00:00:00.000Z',
+    tags: ['import'],
+    version: 2,
+  })
+
+  const backwards = await post([{ ...lines[0], ends_at: '2020-10-01' }])
+  t.equal(backwards.status, 422)
+  t.match(backwards.body.line_errors, [{ line: 1, ref: 'ev-1', problem: { errors: [{ field: 'ends_at' }] } }])
+  const unknown = await post([{ ...lines[1], ref: 'c-3', event: { ref: 'no-such-ref' } }])
+  t.equal(unknown.status, 422)
+  t.match(unknown.body.line_errors, [{ problem: { errors: [{ field: 'event.ref' }] } }])
+
+  const refused = await post([{ type: 'deletion', of: 'event', ref: 'ev-1' }])
+  t.equal(refused.status, 422, 'an event that live claims are about is not deleted by import either')
+  t.match(refused.body.line_errors, [{ problem: { code: 'conflict' } }])
+  const detached = await post([
+    { ...lines[1], event: undefined },
+    { ...lines[2], event: undefined },
+    { type: 'deletion', of: 'event', ref: 'ev-1', deleted_at: '2021-01-01T00:00:00Z' },
+  ])
+  t.equal(detached.status, 200, detached.raw)
+  t.match(detached.body.counts, { claims: { updated: 2 }, events: { deleted: 1 } })
+  const gone = await call(app, 'GET', '/v1/events/imported-strike')
+  t.equal(gone.status, 410)
+  t.equal(gone.body.tombstone.deleted_at, '2021-01-01T00:00:00.000Z')
+})

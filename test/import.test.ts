@@ -89,7 +89,13 @@ t.test('an import creates records by refs, and later lines refer to earlier ones
   t.same(response.body, {
     mode: 'all-or-nothing',
     lines: 9,
-    counts: { parties: counts(4, 0, 0), claims: counts(2, 0, 0), links: counts(1, 0, 0), reviews: counts(1, 0, 0) },
+    counts: {
+      parties: counts(4, 0, 0),
+      events: counts(0, 0, 0),
+      claims: counts(2, 0, 0),
+      links: counts(1, 0, 0),
+      reviews: counts(1, 0, 0),
+    },
     line_errors: [],
     line_error_count: 0,
   })
@@ -113,6 +119,7 @@ t.test('importing the same lines again changes nothing', async (t) => {
   t.equal(response.status, 200)
   t.same(response.body.counts, {
     parties: counts(0, 0, 4),
+    events: counts(0, 0, 0),
     claims: counts(0, 0, 2),
     links: counts(0, 0, 1),
     reviews: counts(0, 0, 1),
@@ -173,6 +180,7 @@ t.test('changed lines update their records, and what a line leaves out is cleare
   t.equal(response.status, 200, response.raw)
   t.same(response.body.counts, {
     parties: counts(0, 1, 0),
+    events: counts(0, 0, 0),
     claims: counts(0, 1, 0),
     links: counts(0, 1, 0),
     reviews: counts(0, 1, 0),
@@ -362,6 +370,7 @@ t.test('a deletion line deletes the record its ref names as DELETE does, at the 
   t.equal(response.status, 200, response.raw)
   t.same(response.body.counts, {
     parties: counts(4, 0, 0, 1),
+    events: counts(0, 0, 0),
     claims: counts(3, 0, 0, 1),
     links: counts(2, 0, 0, 1),
     reviews: counts(1, 0, 0, 1),
@@ -417,6 +426,7 @@ t.test('deletion lines: already deleted is unchanged; a bad kind, ref or time is
   t.equal(again.status, 200, again.raw)
   t.same(again.body.counts, {
     parties: counts(0, 0, 1),
+    events: counts(0, 0, 0),
     claims: counts(0, 0, 1),
     links: counts(0, 0, 1),
     reviews: counts(0, 0, 1),
@@ -589,6 +599,7 @@ t.test(
     t.equal(response.status, 200, response.raw)
     t.same(response.body.counts, {
       parties: counts(3, 0, 0),
+      events: counts(0, 0, 0),
       claims: counts(3, 0, 0),
       links: counts(2, 0, 0),
       reviews: counts(1, 0, 0),
@@ -822,6 +833,7 @@ t.test('a bad line in the middle of a batch, and the link rules checked in a bat
   t.same(errorsOf(kept.body), expected, 'the same lines, by the same problems')
   t.same(kept.body.counts, {
     parties: counts(0, 0, 0),
+    events: counts(0, 0, 0),
     claims: counts(3, 0, 0),
     links: counts(2, 0, 0),
     reviews: counts(1, 1, 0),
@@ -878,6 +890,7 @@ t.test('times finer than a millisecond compare as stored: the same lines again a
   t.equal(again.status, 200, again.raw)
   t.same(again.body.counts, {
     parties: counts(0, 0, 2),
+    events: counts(0, 0, 0),
     claims: counts(0, 0, 1),
     links: counts(0, 0, 0),
     reviews: counts(0, 0, 1),
@@ -983,6 +996,7 @@ t.test(
     t.equal(imported.status, 200, imported.raw)
     t.same(imported.body.counts, {
       parties: counts(0, 0, 0),
+      events: counts(0, 0, 0),
       claims: counts(0, 1, 0),
       links: counts(1, 0, 0),
       reviews: counts(0, 0, 0),

@@ -35,6 +35,8 @@ t.test('every command of the README walk-through works against a live server', a
     /"by":"side","kind":"rebuts","cells":\[\{"claimant":\{[^}]*"slug":"azerbaijan"[^}]*\},"responder":\{[^}]*"slug":"armenia"/,
   )
   t.match(all, /"disputed_since":"2020-10-06T00:00:00.000Z"/, 'disputes carry their timeline')
+  t.match(all, /"slug":"war-casualties",[^\n]*"claim_count":3,/, 'an event counts its claims')
+  t.match(all, /measure,party_slug,party_name,latest,[^\n]*\r?\n[^\n]*civilian-deaths,azerbaijan,/, 'its figures')
   t.match(all, /party_id,party_slug,party_name,answering_count,[^\n]*\n[^\n]*am-foreign-ministry/, 'response times')
   t.match(all, /id,kind,from_claim_id,from_party_slug,[^\n]*prebuttal[^\n]*\n[^\n]*,rebuts,/, 'links as CSV')
   t.match(all, /\{"link":\{[^}]*"from_party":\{[^}]*"slug":"az-defence-ministry"/, 'the counter-claim is linked')

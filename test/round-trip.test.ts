@@ -9,6 +9,7 @@ import type {
   ClaimReviewDocument,
   ClaimVersion,
   Dispute,
+  Event,
   Link,
   Matrix,
   Page,
@@ -72,7 +73,7 @@ async function lastVersion<Version>(app: FastifyInstance, tombstone: Tombstone) 
   return kept
 }
 
-const DELETION_ORDER = ['claim', 'review', 'link', 'party']
+const DELETION_ORDER = ['claim', 'review', 'link', 'event', 'party']
 const byDeletion = (a: Tombstone, b: Tombstone) =>
   a.deleted_at.localeCompare(b.deleted_at) || DELETION_ORDER.indexOf(a.kind) - DELETION_ORDER.indexOf(b.kind)
 
@@ -98,6 +99,11 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       }
     }
   }
+  const deletedEvents: Event[] = []
+  for (const tombstone of deletedOf('event')) {
+    deletedEvents.push({ ...(await lastVersion<{ event: Event }>(app, tombstone)).event, id: tombstone.id })
+  }
+  const events = [...(await everyPage<Event>(app, '/v1/events')), ...deletedEvents]
   const claims = [
     ...(await ndjsonExport<Claim>(app, '/v1/claims?sort=created_at')).map((claim) => ({
       id: claim.id,
@@ -149,6 +155,21 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
       }),
       ...(party.side === null ? {} : { side: { ref: party.side.id } }),
     })),
+    ...events.map((event) => ({
+      type: 'event',
+      ref: event.id,
+      ...withoutNulls({
+        slug: event.slug,
+        name: event.name,
+        starts_at: event.starts_at,
+        starts_at_precision: event.starts_at_precision,
+        ends_at: event.ends_at,
+        ends_at_precision: event.ends_at_precision,
+        description: event.description,
+      }),
+      ...(event.location === null ? {} : { location: withoutNulls(event.location) }),
+      tags: event.tags,
+    })),
     ...claims.flatMap((claim) =>
       histories.get(claim.id)!.map((content, i) => ({
         type: 'claim',
@@ -167,6 +188,7 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
           certainty: content.certainty,
         }),
         ...(content.location === null ? {} : { location: withoutNulls(content.location) }),
+        ...(content.event === null ? {} : { event: { ref: content.event.id } }),
         tags: content.tags,
         sources: content.sources,
         figures: content.figures,
@@ -210,6 +232,7 @@ function comparable(dispute: Dispute) {
   const { claim } = dispute
   return {
     party: claim.party.slug,
+    event: claim.event?.slug ?? null,
     text: claim.text,
     quote_language: claim.quote_language,
     certainty: claim.certainty,
@@ -363,16 +386,26 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     quote_language: 'az',
     certainty: 'speculative',
     stated_at: '2020-10-06T15:00:00Z',
+    event: 'btc-pipeline-strike',
     figures: [{ measure: 'missiles-fired', low: 1, qualifier: 'at least', as_of: '2020-10-06' }],
   })
   // The figure revised with the wording: the first version keeps the open range, the second a number.
   const reworded = {
     text: 'A second strike hit the pipeline near Yevlakh.',
+    event: 'second-strike',
     figures: [
       { measure: 'missiles-fired', value: 2, unit: 'missiles', as_of: '2020-10-06T14:30' },
       { measure: 'injured', low: 0.5, high: 3 },
     ],
   }
+  await created<Event>('/v1/events', {
+    slug: 'second-strike',
+    name: 'A second strike on the pipeline',
+    starts_at: '2020-10-06T14:30+04:00',
+    ends_at: '2020-10-06T15',
+    location: { name: 'Yevlakh', lat: 40.62, lon: 47.15 },
+    tags: ['pipeline'],
+  })
   t.equal((await call(app, 'PATCH', `/v1/claims/${doubted.id}`, reworded)).status, 200)
   await created<{ link: Link }>(`/v1/claims/${doubted.id}/rebuttals`, {
     claim: { party: 'am-foreign-ministry', text: 'There was no second strike.', stated_at: '2020-10-06T16:00:00Z' },
@@ -396,6 +429,12 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     rating_label: 'False',
     published_at: '2020-10-10T00:00:00Z',
   })
+  const retired = await created<Event>('/v1/events', {
+    slug: 'retired-event',
+    name: 'Recorded by mistake',
+    starts_at: '2020-10',
+    description: 'Deleted: it was no incident.',
+  })
   const defunct = await created<Party>('/v1/parties', {
     slug: 'defunct-outlet',
     name: 'Defunct Outlet',
@@ -409,6 +448,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     `/v1/reviews/${lateReview.id}`,
     `/v1/claims/${doubted.id}`,
     `/v1/parties/${defunct.id}`,
+    `/v1/events/${retired.id}`,
   ]) {
     t.equal((await call(app, 'DELETE', path)).status, 204, path)
   }
@@ -419,9 +459,11 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   const parties = (await everyPage<Party>(app, '/v1/parties')).length
   const claims = (await ndjsonExport<Claim>(app, '/v1/claims')).length
   const links = (await everyPage<Link>(app, '/v1/links')).length
+  const events = (await everyPage<Event>(app, '/v1/events')).length
   t.match(imported.body, {
     counts: {
       parties: { created: parties + 1, updated: 0, unchanged: 0, deleted: 1 },
+      events: { created: events + 1, updated: 0, unchanged: 0, deleted: 1 },
       claims: { created: claims + 2, updated: 3, unchanged: 0, deleted: 2 },
       // The rebuttal of the deleted claim went with it: its own deletion line finds it deleted.
       links: { created: links + 2, updated: 0, unchanged: 1, deleted: 1 },
@@ -475,10 +517,11 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
       `claim ${doubted.party.name}: A second strike hit the pipeline near Yevlakh.`,
       "link am-foreign-ministry's claim rebuts az-defence-ministry's claim",
       "link bbc-news's claim supports az-defence-ministry's claim",
+      'event Recorded by mistake (retired-event)',
       'party Defunct Outlet (defunct-outlet)',
       'review A\'s review of claim "The denial is false, with "quotes", commas, and\na new line."',
     ].sort(),
-    'a claim, the rebuttal that went with it, a link, a party and a review',
+    'a claim, the rebuttal that went with it, a link, an event, a party and a review',
   )
   t.same(await deletions(target.app), deletedBefore, 'the same tombstones, at the same times')
   const doubtedHistory = async (instance: FastifyInstance, id: string) =>
@@ -526,6 +569,22 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   const byDay = (disputes: Dispute[]) =>
     disputes.map(comparable).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
   t.same(byDay(after), byDay(before), 'the same disputes')
+  // The events, with what they say and the claims about them, without what differs between instances.
+  const eventsOf = async (instance: FastifyInstance) =>
+    (await everyPage<Event>(instance, '/v1/events'))
+      .map(({ id: _id, created_at: _c, updated_at: _u, ...event }) => event)
+      .sort((a, b) => a.slug.localeCompare(b.slug))
+  const eventsBefore = await eventsOf(app)
+  t.ok(
+    eventsBefore.some((event) => event.slug === 'war-casualties' && event.claim_count === 3),
+    'the demo events',
+  )
+  t.same(await eventsOf(target.app), eventsBefore, 'the same events, with the same claims about them')
+  const figures = async (instance: FastifyInstance) =>
+    JSON.stringify((await call(instance, 'GET', '/v1/events/war-casualties/figures')).body, (key, value) =>
+      ['id', 'claim_id'].includes(key) ? undefined : value,
+    )
+  t.equal(await figures(target.app), await figures(app), 'the same figures table')
   t.same(
     after.map((dispute) => dispute.claim.stated_at),
     before.map((dispute) => dispute.claim.stated_at),
@@ -589,11 +648,12 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
   t.match(again.body, {
     counts: {
       parties: { created: 0, updated: 0, unchanged: parties + 1, deleted: 0 },
+      events: { created: 0, updated: 0, unchanged: events + 1, deleted: 0 },
       claims: { created: 0, updated: 0, unchanged: claims + 2 + 2, deleted: 0 },
       links: { created: 0, updated: 0, unchanged: links + 2, deleted: 0 },
       reviews: { created: 0, updated: 0, unchanged: 2 + 1, deleted: 0 },
     },
-    line_error_count: 1 + 3 + 2 + 1,
+    line_error_count: 1 + 1 + 3 + 2 + 1,
   })
   t.same(
     [...new Set((again.body.line_errors as Array<{ problem: { code: string } }>).map((e) => e.problem.code))],

@@ -13,6 +13,7 @@ const example = JSON.parse(readFileSync(new URL('../examples/nagorno-karabakh-20
 async function snapshot() {
   const { rows } = await sql<{ rows: string }>`
     SELECT (SELECT coalesce(json_agg(p ORDER BY p.id), '[]') FROM parties p)::text
+        || (SELECT coalesce(json_agg(e ORDER BY e.id), '[]') FROM events e)::text
         || (SELECT coalesce(json_agg(c ORDER BY c.id), '[]') FROM claims c)::text
         || (SELECT coalesce(json_agg(v ORDER BY v.claim_id, v.version), '[]') FROM claim_versions v)::text
         || (SELECT coalesce(json_agg(l ORDER BY l.id), '[]') FROM links l)::text AS rows`.execute(database.db)
@@ -23,6 +24,7 @@ t.test('the example data set loads, and loading it again changes nothing', async
   const first = await loadDataSet(database.db, parseDataSet(example))
   t.same(first, {
     parties: { created: example.parties.length, unchanged: 0 },
+    events: { created: example.events.length, unchanged: 0 },
     claims: { created: example.claims.length, unchanged: 0 },
     links: { created: example.links.length, unchanged: 0 },
   })
@@ -30,6 +32,7 @@ t.test('the example data set loads, and loading it again changes nothing', async
   const second = await loadDataSet(database.db, parseDataSet(example))
   t.same(second, {
     parties: { created: 0, unchanged: example.parties.length },
+    events: { created: 0, unchanged: example.events.length },
     claims: { created: 0, unchanged: example.claims.length },
     links: { created: 0, unchanged: example.links.length },
   })

@@ -306,7 +306,7 @@ export interface ReviewVersionTable {
   edit_note: string | null
 }
 
-export type ImportRefKind = 'party' | 'claim' | 'link' | 'review'
+export type ImportRefKind = 'party' | 'event' | 'claim' | 'link' | 'review'
 
 export interface ImportRefTable {
   /** The API key whose import made the ref (its id), or '' for none: each key names records in its own space. */

@@ -4,6 +4,8 @@ import { DateTime, ProblemSchema, Uuid } from './common.schema.js'
 import { TombstoneSchema } from './tombstone.schema.js'
 import { CreateLinkBody } from './link.schema.js'
 import { CreatePartyBody, PartyKey } from './party.schema.js'
+import { CreateEventBody } from './event.schema.js'
+import { EventKey } from './event-ref.schema.js'
 import { CreateReviewBody } from './review.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -53,11 +55,18 @@ export const PartyLine = Type.Object(
 )
 export type PartyLineInput = Static<typeof PartyLine>
 
+export const EventLine = Type.Object(
+  { ...lineOf('event'), ...CreateEventBody.properties },
+  { additionalProperties: false, title: 'ImportEventLine' },
+)
+export type EventLineInput = Static<typeof EventLine>
+
 export const ClaimLine = Type.Object(
   {
     ...lineOf('claim'),
     ...CreateClaimBody.properties,
     party: orRef(PartyKey, 'Who made the claim: a party id or slug'),
+    event: Type.Optional(orRef(EventKey, 'The event the claim is about: an event id or slug')),
     version: Type.Optional(
       Type.Integer({
         minimum: 1,
@@ -109,7 +118,7 @@ export const ReviewLine = Type.Object(
 export type ReviewLineInput = Static<typeof ReviewLine>
 
 /** The kinds of record an import writes, and so may delete. */
-export const IMPORTED_KINDS = ['party', 'claim', 'review', 'link'] as const
+export const IMPORTED_KINDS = ['party', 'event', 'claim', 'review', 'link'] as const
 
 /** A line that deletes the record an earlier line, or an earlier import, gave its ref, as DELETE does. */
 export const DeletionLine = Type.Object(
@@ -134,11 +143,11 @@ export const DeletionLine = Type.Object(
 )
 export type DeletionLineInput = Static<typeof DeletionLine>
 
-export const IMPORT_LINE_TYPES = ['party', 'claim', 'link', 'review', 'deletion'] as const
+export const IMPORT_LINE_TYPES = ['party', 'event', 'claim', 'link', 'review', 'deletion'] as const
 export type ImportLineType = (typeof IMPORT_LINE_TYPES)[number]
 
 /** For the OpenAPI document: what one line of the body holds. Each line is checked against its own type's schema. */
-export const ImportLineSchema = Type.Union([PartyLine, ClaimLine, LinkLine, ReviewLine, DeletionLine], {
+export const ImportLineSchema = Type.Union([PartyLine, EventLine, ClaimLine, LinkLine, ReviewLine, DeletionLine], {
   title: 'ImportLine',
   description:
     'One JSON object per line (NDJSON; blank lines are skipped), each with its type and ref. The fields are those ' +
@@ -162,7 +171,7 @@ const Counts = Type.Object(
 )
 
 const ImportCounts = Type.Object(
-  { parties: Counts, claims: Counts, links: Counts, reviews: Counts },
+  { parties: Counts, events: Counts, claims: Counts, links: Counts, reviews: Counts },
   { additionalProperties: false, title: 'ImportCounts' },
 )
 export type ImportCountsOutput = Static<typeof ImportCounts>

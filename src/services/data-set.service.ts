@@ -31,7 +31,7 @@ export interface LoadCounts {
 const DATA_SET_REFS = 'data-set'
 
 /**
- * A data set as import lines, in its order: a party's ref is its slug, a claim's its id (which it keeps), a link's
+ * A data set as import lines, in its order: a party's or an event's ref is its slug, a claim's its id (which it keeps), a link's
  * its two claims. A party or claim refers to a party by slug, a link to its claims by id, as the API takes them.
  */
 function dataSetLines(dataSet: DataSet): { lines: CheckedLine[]; entries: string[] } {
@@ -43,6 +43,9 @@ function dataSetLines(dataSet: DataSet): { lines: CheckedLine[]; entries: string
   }
   for (const [index, party] of dataSet.parties.entries()) {
     add(`parties[${index}]`, { type: 'party', line: { type: 'party', ref: party.slug, ...party } })
+  }
+  for (const [index, event] of (dataSet.events ?? []).entries()) {
+    add(`events[${index}]`, { type: 'event', line: { type: 'event', ref: event.slug, ...event } })
   }
   for (const [index, claim] of dataSet.claims.entries()) {
     add(`claims[${index}]`, { type: 'claim', line: { type: 'claim', ref: claim.id.toLowerCase(), ...claim } })
@@ -92,6 +95,7 @@ export async function loadDataSet(db: Db, dataSet: DataSet) {
   const counted = ({ created, unchanged }: LoadCounts) => ({ created, unchanged })
   return {
     parties: counted(result.counts.parties),
+    events: counted(result.counts.events),
     claims: counted(result.counts.claims),
     links: counted(result.counts.links),
   }

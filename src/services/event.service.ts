@@ -405,3 +405,39 @@ export function eventFigureRows(table: EventFigures): EventFigureRow[] {
     ]),
   )
 }
+
+/**
+ * The changes that bring an event to a whole restatement of it (what a create request takes): a field the
+ * restatement leaves out is cleared. Its times are compared as they would be stored.
+ */
+export function restatedEventChanges(current: EventRecord, wanted: CreateEventInput): UpdateEventInput {
+  const patch: UpdateEventInput = {}
+  if (wanted.slug !== current.slug) patch.slug = wanted.slug
+  if (wanted.name !== current.name) patch.name = wanted.name
+  if ((wanted.description ?? null) !== current.description) patch.description = wanted.description ?? null
+  const tags = wanted.tags ?? []
+  if (tags.length !== current.tags.length || tags.some((tag, i) => tag !== current.tags[i])) patch.tags = tags
+  const starts = storedTime(wanted.starts_at, wanted.starts_at_precision, 'starts_at')
+  if (starts.instant !== current.starts_at.toISOString() || starts.precision !== current.starts_at_precision) {
+    patch.starts_at = starts.instant
+    patch.starts_at_precision = starts.precision
+  }
+  const ends = wanted.ends_at === undefined ? null : storedTime(wanted.ends_at, wanted.ends_at_precision, 'ends_at')
+  if (ends === null) {
+    if (current.ends_at !== null) patch.ends_at = null
+  } else if (ends.instant !== current.ends_at?.toISOString() || ends.precision !== current.ends_at_precision) {
+    patch.ends_at = ends.instant
+    patch.ends_at_precision = ends.precision
+  }
+  const location = wanted.location
+  if (location === undefined) {
+    if (current.location_name !== null) patch.location = null
+  } else if (
+    location.name !== current.location_name ||
+    (location.lat ?? null) !== current.location_lat ||
+    (location.lon ?? null) !== current.location_lon
+  ) {
+    patch.location = { name: location.name, lat: location.lat ?? null, lon: location.lon ?? null }
+  }
+  return patch
+}

@@ -58,7 +58,10 @@ export class ImportRefs {
       // A deletion line's ref names the record it deletes.
       want(type === 'deletion' ? (line as DeletionLineInput).of : type, { ref: line.ref })
       if (type === 'party') want('party', (line as PartyLineInput).side)
-      if (type === 'claim') want('party', (line as ClaimLineInput).party)
+      if (type === 'claim') {
+        want('party', (line as ClaimLineInput).party)
+        want('event', (line as ClaimLineInput).event)
+      }
       if (type === 'link') {
         want('claim', (line as LinkLineInput).from)
         want('claim', (line as LinkLineInput).to)

@@ -6,6 +6,8 @@ import {
   type ClaimLineInput,
   DeletionLine,
   type DeletionLineInput,
+  EventLine,
+  type EventLineInput,
   IMPORT_LINE_TYPES,
   type ImportLineType,
   LinkLine,
@@ -19,7 +21,8 @@ import {
 /** A claim line; a data set's claims bring ids of their own (an import's never do: its schema has no `id`). */
 export type ImportClaimLine = ClaimLineInput & { id?: string }
 
-export type ParsedLine = PartyLineInput | ImportClaimLine | LinkLineInput | ReviewLineInput | DeletionLineInput
+export type ParsedLine =
+  PartyLineInput | EventLineInput | ImportClaimLine | LinkLineInput | ReviewLineInput | DeletionLineInput
 
 /** A line that passed its schema: its number, and what it says. */
 export interface CheckedLine {
@@ -30,6 +33,7 @@ export interface CheckedLine {
 
 const VALIDATORS: Record<ImportLineType, ValidateFunction> = {
   party: compileJsonValidator(PartyLine),
+  event: compileJsonValidator(EventLine),
   claim: compileJsonValidator(ClaimLine),
   link: compileJsonValidator(LinkLine),
   review: compileJsonValidator(ReviewLine),
@@ -40,6 +44,7 @@ const VALIDATORS: Record<ImportLineType, ValidateFunction> = {
 const REFERENCE_FORMS: Record<string, string> = {
   side: 'a party id or slug (1 to 100 characters), or {"ref": …}',
   party: 'a party id or slug (1 to 100 characters), or {"ref": …}',
+  event: 'an event id or slug (1 to 100 characters), or {"ref": …}',
   reviewer: 'a party id or slug (1 to 100 characters), or {"ref": …}',
   from: 'a claim id (uuid), or {"ref": …}',
   to: 'a claim id (uuid), or {"ref": …}',

@@ -12,7 +12,7 @@ import { type CheckedLine, checkLine, type ImportClaimLine, parseJson } from './
 import { applyLine } from './line-upserts.js'
 import { type Run, writeRun } from './new-record-runs.js'
 
-const COUNTED_AS = { party: 'parties', claim: 'claims', link: 'links', review: 'reviews' } as const
+const COUNTED_AS = { party: 'parties', event: 'events', claim: 'claims', link: 'links', review: 'reviews' } as const
 
 /** Where a line counts: with the records of its kind; a deletion line with those of the kind it deletes. */
 const countedAs = ({ type, line }: CheckedLine) =>
@@ -32,6 +32,7 @@ const countedAs = ({ type, line }: CheckedLine) =>
 export class ImportRun {
   readonly counts: ImportCountsOutput = {
     parties: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
+    events: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
     claims: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
     links: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
     reviews: { created: 0, updated: 0, unchanged: 0, deleted: 0 },
@@ -96,7 +97,12 @@ export class ImportRun {
         joined =
           (line.version ?? 1) === 1 &&
           (await this.joinRun(type, line.ref, async () => ({
-            runLine: { number, line, partyKey: await refs.key('party', line.party, 'party') },
+            runLine: {
+              number,
+              line,
+              partyKey: await refs.key('party', line.party, 'party'),
+              eventKey: line.event === undefined ? undefined : await refs.key('event', line.event, 'event'),
+            },
           })))
       } else if (type === 'link') {
         const line = checked.line as LinkLineInput

@@ -1,10 +1,18 @@
 import { unknownReference, unprocessableField } from '../../errors/problems.js'
 import * as claims from '../../repositories/claim.repository.js'
+import * as events from '../../repositories/event.repository.js'
 import * as links from '../../repositories/link.repository.js'
 import * as parties from '../../repositories/party.repository.js'
 import * as reviews from '../../repositories/review.repository.js'
 import { isStorableInstant } from '../../schemas/common.schema.js'
-import type { DeletionLineInput, LinkLineInput, PartyLineInput, ReviewLineInput } from '../../schemas/import.schema.js'
+import type {
+  DeletionLineInput,
+  EventLineInput,
+  LinkLineInput,
+  PartyLineInput,
+  ReviewLineInput,
+} from '../../schemas/import.schema.js'
+import { eventSlugTaken, recordEvent, removeEvent, restatedEventChanges, reviseEvent } from '../event.service.js'
 import type { CreateReviewInput } from '../../schemas/review.schema.js'
 import { recordClaim, removeClaim, restatedClaimChanges, reviseClaim, toClaim } from '../claim.service.js'
 import { lockAnsweredAfter } from '../derived-state.js'
@@ -35,6 +43,8 @@ export function applyLine(ctx: ImportContext, { type, line }: CheckedLine): Prom
   switch (type) {
     case 'party':
       return party(ctx, line as PartyLineInput)
+    case 'event':
+      return event(ctx, line as EventLineInput)
     case 'claim':
       return claim(ctx, line as ImportClaimLine)
     case 'link':
@@ -78,8 +88,38 @@ async function party(ctx: ImportContext, line: PartyLineInput): Promise<Outcome>
   return outcome
 }
 
+async function event(ctx: ImportContext, line: EventLineInput): Promise<Outcome> {
+  const known = await ctx.refs.known('event', line.ref)
+  if (known !== undefined && ctx.existing === 'keep') return 'unchanged'
+  const { type: _type, ref: _ref, ...input } = line
+  // An event is known by its slug too: a new ref for a live event's slug adopts that event.
+  const id = known ?? (await events.findEventRef(ctx.trx, line.slug))?.id
+  if (id === undefined) {
+    const made = await abortOnConflict(() => recordEvent(ctx.trx, input, ctx.createdBy))
+    await ctx.refs.bind('event', [{ ref: line.ref, id: made.id }])
+    return 'created'
+  }
+  let outcome: Outcome = 'unchanged'
+  if (ctx.existing === 'update') {
+    const current = await events.findEventByKey(ctx.trx, id, { forUpdate: true })
+    if (current === undefined) throw await deletedRecord(ctx.trx, 'event', line.ref, id)
+    const patch = restatedEventChanges(current, input)
+    if (patch.slug !== undefined) {
+      const holder = await events.findEventRef(ctx.trx, patch.slug)
+      if (holder !== undefined && holder.id !== current.id) throw eventSlugTaken(patch.slug)
+    }
+    if (Object.keys(patch).length > 0) {
+      await abortOnConflict(() => reviseEvent(ctx.trx, current.id, patch, ctx.mayChange, { recordedBy: ctx.createdBy }))
+      outcome = 'updated'
+    }
+  }
+  if (known === undefined) await ctx.refs.bind('event', [{ ref: line.ref, id }])
+  return outcome
+}
+
 async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome> {
   const party = await ctx.refs.key('party', line.party, 'party')
+  const about = line.event === undefined ? undefined : await ctx.refs.key('event', line.event, 'event')
   const id = await ctx.refs.known('claim', line.ref)
   if (id === undefined) {
     if (line.version !== undefined && line.version !== 1) {
@@ -89,8 +129,12 @@ async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome
         `is ${line.version}, but no claim has the ref ${line.ref} yet: a claim's lines start at version 1`,
       )
     }
-    const { type: _type, ref: _ref, id: ownId, version: _version, ...input } = line
-    const claim = await recordClaim(ctx.trx, { ...input, party }, { createdBy: ctx.createdBy, id: ownId })
+    const { type: _type, ref: _ref, id: ownId, version: _version, event: _event, ...input } = line
+    const claim = await recordClaim(
+      ctx.trx,
+      { ...input, party, ...(about === undefined ? {} : { event: about }) },
+      { createdBy: ctx.createdBy, id: ownId },
+    )
     await ctx.refs.bind('claim', [{ ref: line.ref, id: claim.id }])
     return 'created'
   }
@@ -118,7 +162,8 @@ async function claim(ctx: ImportContext, line: ImportClaimLine): Promise<Outcome
       )
     }
   }
-  const patch = restatedClaimChanges(toClaim(row), line)
+  const { event: _event, ...content } = line
+  const patch = restatedClaimChanges(toClaim(row), { ...content, ...(about === undefined ? {} : { event: about }) })
   // A line naming the next version makes it, even when it restates the last: the versions stay those it numbers.
   if (Object.keys(patch).length === 0 && line.version === undefined) return 'unchanged'
   const answered = patch.stated_at === undefined ? [] : await lockAnsweredAfter(ctx.trx, id)
@@ -235,6 +280,9 @@ async function deletion(ctx: ImportContext, line: DeletionLineInput): Promise<Ou
   switch (line.of) {
     case 'party':
       await removeParty(ctx.trx, id, ctx.mayChange, ctx.key, at)
+      break
+    case 'event':
+      await removeEvent(ctx.trx, id, ctx.mayChange, ctx.key, at)
       break
     case 'claim':
       await removeClaim(ctx.trx, id, ctx.mayChange, ctx.key, { at, pairCounts: ctx.pairCounts })

@@ -12,6 +12,8 @@ export interface NewClaimLine {
   line: ImportClaimLine
   /** The party as the API takes it: the line's id or slug, or the id its `{"ref": …}` names. */
   partyKey: string
+  /** The event as the API takes it, the same way; none for a claim about no event. */
+  eventKey?: string
 }
 
 /** A link line that makes a new link, waiting to be written with the lines of its run. */
@@ -58,9 +60,9 @@ export async function writeRun(ctx: ImportContext, run: Run, fail: LineFailure):
 }
 
 async function createClaims(ctx: ImportContext, run: NewClaimLine[], fail: LineFailure): Promise<RunWritten> {
-  const requests = run.map(({ line, partyKey }) => {
-    const { type: _type, ref: _ref, party: _party, id, version: _version, ...input } = line
-    return { input: { ...input, party: partyKey }, id }
+  const requests = run.map(({ line, partyKey, eventKey }) => {
+    const { type: _type, ref: _ref, party: _party, event: _event, id, version: _version, ...input } = line
+    return { input: { ...input, party: partyKey, ...(eventKey === undefined ? {} : { event: eventKey }) }, id }
   })
   const outcomes = await recordClaims(ctx.trx, requests, ctx.createdBy)
   return bindMade(ctx, 'claim', run, outcomes, fail)
