@@ -24,7 +24,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     /^npm run seed:example\nexport COUNTERCLAIM_KEY=\$\(npm run --silent keys -- create --name "my first key"\)\nexport COUNTERCLAIM_ADMIN_KEY=\$\(npm run --silent keys -- create --name "legal desk" --scope admin\) +# for erasures\nnpm start\n$/,
     'the cookbook starts by seeding, making a key, then starting',
   )
-  t.equal(commands.length, 13, 'thirteen blocks of commands')
+  t.equal(commands.length, 14, 'fourteen blocks of commands')
   const { outputs, workDir } = await runDocumentedCommands(t, commands)
   const [
     csv = '',
@@ -40,6 +40,7 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     timeline = '',
     dated = '',
     takedown = '',
+    casualties = '',
   ] = outputs
 
   t.test('disputed claims as CSV and NDJSON', async (t) => {
@@ -211,5 +212,28 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
     t.match(history?.data?.[0], { deleted: { deleted_by: { name: 'my first key' } } })
     t.match(erasure, { kind: 'claim', id: deleted?.tombstone?.id, removed: { claims: [deleted?.tombstone?.id] } })
     t.match(takedown, /\n404\n$/, 'then the id answers 404')
+  })
+
+  t.test('a casualty table for one incident', async (t) => {
+    const csvStart = casualties.indexOf('measure,party_slug')
+    const [event, imported] = jsonDocuments(casualties.slice(0, csvStart)) as Array<Record<string, any>>
+    t.match(event, { slug: 'stepanakert-toll', starts_at_precision: 'day', ends_at: '2020-10-06T00:00:00.000Z' })
+    t.match(imported, { counts: { claims: { created: 4 }, links: { created: 1 } }, line_error_count: 0 })
+    const rows = parse(casualties.slice(csvStart), { columns: true }) as Array<Record<string, string>>
+    t.equal(rows.length, 4, 'one row per figure')
+    t.same(
+      rows.map((row) => [row.party_slug, row.latest, row.value || `${row.low}-${row.high}`, row.standing]),
+      [
+        ['az-defence-ministry', 'true', '0', 'current'],
+        ['bbc-news', 'true', '5-20', 'current'],
+        ['nagorno-karabakh-authorities', 'true', '14', 'current'],
+        ['nagorno-karabakh-authorities', 'false', '12-', 'corrected'],
+      ],
+      "three parties' latest figures, and the one revised",
+    )
+    t.ok(
+      rows.every((row) => row.measure === 'civilian-deaths' && row.spread_low === '0' && row.spread_high === '20'),
+      'the spread on every row',
+    )
   })
 })
