@@ -764,6 +764,7 @@ t.test('history lists every version newest first, and pages', async (t) => {
     sources: [],
     figures: [],
     event: null,
+    relayed_by: [],
   })
   t.ok(versions.every((v) => /^\d{4}-\d\d-\d\dT.*Z$/.test(v.recorded_at)))
   t.equal(history.body.next_cursor, null)

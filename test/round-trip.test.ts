@@ -192,6 +192,7 @@ async function exportAsImportLines(app: FastifyInstance): Promise<string> {
         tags: content.tags,
         sources: content.sources,
         figures: content.figures,
+        relayed_by: content.relayed_by.map((party) => party.slug),
       })),
     ),
     ...links.map((link) => ({
@@ -356,8 +357,11 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     party: 'az-defence-ministry',
     text: 'The Armenian toll is far higher than 240.',
     stated_at: '2020-10-08T09:00:00Z',
+    relayed_by: ['uawire', 'bbc-news'],
   })
   t.equal(toll.status, 201, toll.raw)
+  const relayEdit = { relayed_by: ['uawire'] }
+  t.equal((await call(app, 'PATCH', `/v1/claims/${(toll.body as Claim).id}`, relayEdit)).status, 200)
   const partial = await call(app, 'POST', '/v1/links', {
     from_claim_id: (toll.body as Claim).id,
     to_claim_id: '5eed0000-0000-4000-8000-000000000013',
@@ -464,7 +468,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     counts: {
       parties: { created: parties + 1, updated: 0, unchanged: 0, deleted: 1 },
       events: { created: events + 1, updated: 0, unchanged: 0, deleted: 1 },
-      claims: { created: claims + 2, updated: 3, unchanged: 0, deleted: 2 },
+      claims: { created: claims + 2, updated: 4, unchanged: 0, deleted: 2 },
       // The rebuttal of the deleted claim went with it: its own deletion line finds it deleted.
       links: { created: links + 2, updated: 0, unchanged: 1, deleted: 1 },
       reviews: { created: 3, updated: 0, unchanged: 0, deleted: 1 },
@@ -622,6 +626,19 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
       .map((claim) => `${claim.text}: ${claim.disputed_aspects.join(' ')} ${claim.disputed_measures.join(' ')}`)
       .sort()
   t.same(await aspects(target.app), await aspects(app), 'the same disputed aspects')
+  const relays = async (app: FastifyInstance) => {
+    const relayed = (await ndjsonExport<Claim>(app, '/v1/claims')).filter((claim) => claim.relayed_by.length > 0)
+    const rows = []
+    for (const claim of relayed) {
+      const history = (await call(app, 'GET', `/v1/claims/${claim.id}/history`)).body.data as ClaimVersion[]
+      rows.push(
+        `${claim.text}: ${history.map((v) => v.claim.relayed_by.map((party) => party.slug).join('+')).join(' < ')}`,
+      )
+    }
+    return rows.sort()
+  }
+  t.same(await relays(target.app), await relays(app), 'the same relays, version by version')
+  t.same(await relays(app), ['The Armenian toll is far higher than 240.: uawire < uawire+bbc-news'])
   t.ok(
     (await aspects(app)).some((line) => /^240 people .*: figure deaths$/.test(line)),
     'the toll is disputed as a figure of deaths',
@@ -649,7 +666,7 @@ t.test('export, then import elsewhere: the same disputes', async (t) => {
     counts: {
       parties: { created: 0, updated: 0, unchanged: parties + 1, deleted: 0 },
       events: { created: 0, updated: 0, unchanged: events + 1, deleted: 0 },
-      claims: { created: 0, updated: 0, unchanged: claims + 2 + 2, deleted: 0 },
+      claims: { created: 0, updated: 0, unchanged: claims + 2 + 3, deleted: 0 },
       links: { created: 0, updated: 0, unchanged: links + 2, deleted: 0 },
       reviews: { created: 0, updated: 0, unchanged: 2 + 1, deleted: 0 },
     },

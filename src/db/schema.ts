@@ -157,6 +157,8 @@ export interface ClaimTable {
   support_count: Generated<number>
   /** Live repeats by other parties: echoes, counted apart from supports. */
   repeat_count: Generated<number>
+  /** The parties that relayed the claim, in the order given; never the claimant. */
+  relayed_by: Generated<string[]>
   /** The distinct aspects of its live rebuttals ('whole' for one naming none), and the measures they name. */
   disputed_aspects: Generated<string[]>
   disputed_measures: Generated<string[]>

@@ -61,6 +61,7 @@ function selectClaims(db: Db) {
       reviewSummaries().as('reviews'),
       restatementsOf().as('restated_by'),
       restatementsBy().as('restates'),
+      relayingParties().as('relayed_by_parties'),
       figuresOfClaim().as('figures'),
     ])
     .where('c.deleted_at', 'is', null)
@@ -80,6 +81,15 @@ function rebuttingParties() {
         WHERE l.to_claim_id = c.id AND l.kind = 'rebuts' AND l.deleted_at IS NULL
       )
     ) rp
+  ) END`
+}
+
+/** The parties that relayed claim `c`, in the order the claim gives them; most claims name none. */
+function relayingParties() {
+  return sql<PartyRef[]>`CASE WHEN cardinality(c.relayed_by) = 0 THEN '[]'::json ELSE (
+    SELECT json_agg(json_build_object('id', p.id, 'slug', p.slug, 'name', p.name) ORDER BY relay.position)
+    FROM unnest(c.relayed_by) WITH ORDINALITY AS relay (id, position)
+    JOIN parties p ON p.id = relay.id
   ) END`
 }
 
@@ -156,6 +166,8 @@ export interface ClaimFilter {
   partyId?: string
   /** Claims about this event. */
   eventId?: string
+  /** Claims that this party relayed. */
+  relayedById?: string
   /** Claims by this party and by the parties that speak for it, directly or through others. */
   sideId?: string
   tags?: string[]
@@ -261,6 +273,9 @@ function claimFilter(filter: ClaimFilter) {
   const conditions: Expression<SqlBool>[] = [sql<SqlBool>`true`]
   if (filter.partyId !== undefined) conditions.push(sql<SqlBool>`c.party_id = ${filter.partyId}`)
   if (filter.eventId !== undefined) conditions.push(sql<SqlBool>`c.event_id = ${filter.eventId}`)
+  if (filter.relayedById !== undefined) {
+    conditions.push(sql<SqlBool>`c.relayed_by @> ARRAY[${filter.relayedById}]::uuid[]`)
+  }
   if (filter.sideId !== undefined) conditions.push(sql<SqlBool>`c.party_id IN ${sideMemberIds(filter.sideId)}`)
   if (filter.tags !== undefined && filter.tags.length > 0) {
     conditions.push(sql<SqlBool>`c.tags @> ${sql.val(filter.tags)}::text[]`)
@@ -421,6 +436,8 @@ export interface NewClaimValues {
   figures: Figure[]
   /** The event it is about, as locked by the caller. */
   event: EventRef | null
+  /** The parties that relayed it, as locked by the caller. */
+  relayed_by: PartyRef[]
   created_by: string | null
 }
 
@@ -441,7 +458,14 @@ export async function insertClaimOfParty(
   const figures = figuresJson([{ claim_id: values.id, figures: values.figures }])
   type Inserted = Omit<
     ClaimRecord,
-    'rebutted_by' | 'reviews' | 'restated_by' | 'restates' | 'figures' | 'event_slug' | 'event_name'
+    | 'rebutted_by'
+    | 'reviews'
+    | 'restated_by'
+    | 'restates'
+    | 'figures'
+    | 'event_slug'
+    | 'event_name'
+    | 'relayed_by_parties'
   >
   const { rows } = await sql<Inserted>`
     WITH party AS (
@@ -451,20 +475,20 @@ export async function insertClaimOfParty(
     ), claim AS (
       INSERT INTO claims (id, party_id, event_id, text, quote, quote_language, stated_at, stated_at_precision,
                           event_at, event_at_precision, location_name, location_lat, location_lon, language,
-                          certainty, tags, sources, created_by)
+                          certainty, tags, sources, relayed_by, created_by)
       SELECT ${values.id}::uuid, party.id, ${values.event?.id ?? null}::uuid, ${values.text}::text, ${values.quote}::text,
              ${values.quote_language}::text,
              ${values.stated_at}::timestamptz, ${values.stated_at_precision}::text, ${values.event_at}::timestamptz,
              ${values.event_at_precision}::text, ${values.location_name}::text,
              ${values.location_lat}::float8, ${values.location_lon}::float8, ${values.language}::text,
              ${values.certainty}::text, ${values.tags}::text[], ${JSON.stringify(values.sources)}::jsonb,
-             ${values.created_by}::uuid
+             ${values.relayed_by.map((relay) => relay.id)}::uuid[], ${values.created_by}::uuid
       FROM party
       RETURNING id, party_id, event_id, text, quote, quote_language, stated_at, stated_at_precision, event_at,
                 event_at_precision, location_name, location_lat, location_lon, language, certainty, tags, sources,
                 rebuttal_count, support_count, repeat_count, disputed_aspects, disputed_measures, last_response_at,
-                first_response_at, disputed_since,
-                review_count, standing, version, created_at, created_by, updated_at
+                first_response_at, disputed_since, review_count, standing, relayed_by, version, created_at,
+                created_by, updated_at
     ), first_version AS (
       INSERT INTO claim_versions (claim_id, version, snapshot, recorded_by)
       SELECT id, version, ${JSON.stringify(snapshot)}::jsonb, created_by FROM claim
@@ -477,7 +501,16 @@ export async function insertClaimOfParty(
   const row = rows[0]
   if (row === undefined) return undefined
   const event = { event_slug: values.event?.slug ?? null, event_name: values.event?.name ?? null }
-  return { ...row, ...event, rebutted_by: [], reviews: [], restated_by: [], restates: [], figures: values.figures }
+  return {
+    ...row,
+    ...event,
+    rebutted_by: [],
+    reviews: [],
+    restated_by: [],
+    restates: [],
+    figures: values.figures,
+    relayed_by_parties: values.relayed_by,
+  }
 }
 
 /**

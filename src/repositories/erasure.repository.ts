@@ -110,6 +110,17 @@ export async function erasePartyRow(trx: Transaction, id: string): Promise<numbe
   await sql`
     UPDATE party_versions SET snapshot = jsonb_set(snapshot, '{side}', 'null'::jsonb)
     WHERE snapshot -> 'side' ->> 'id' = ${id}`.execute(trx)
+  // Claims it relayed, and their versions, no longer name it.
+  await sql`UPDATE claims SET relayed_by = array_remove(relayed_by, ${id}::uuid) WHERE relayed_by @> ARRAY[${id}::uuid]`.execute(
+    trx,
+  )
+  await sql`
+    UPDATE claim_versions
+    SET snapshot = jsonb_set(snapshot, '{relayed_by}', (
+      SELECT coalesce(jsonb_agg(relay), '[]'::jsonb) FROM jsonb_array_elements(snapshot -> 'relayed_by') relay
+      WHERE relay ->> 'id' <> ${id}
+    ))
+    WHERE snapshot -> 'relayed_by' @> jsonb_build_array(jsonb_build_object('id', ${id}::text))`.execute(trx)
   await sql`DELETE FROM parties WHERE id = ${id}`.execute(trx)
   return Number(versions.numAffectedRows ?? 0)
 }

@@ -164,7 +164,7 @@ export async function findPartiesByKeys(db: Db, keys: string[], options: { forSh
   if (ids.length === 0 && slugs.length === 0) return []
   let query = db
     .selectFrom('parties')
-    .select(['id', 'slug', 'kind'])
+    .select(['id', 'slug', 'name', 'kind'])
     .where((eb) =>
       eb.or([...(ids.length > 0 ? [eb('id', 'in', ids)] : []), ...(slugs.length > 0 ? [eb('slug', 'in', slugs)] : [])]),
     )

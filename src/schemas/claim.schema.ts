@@ -176,6 +176,24 @@ export const eventFilter = {
   event: Type.Optional(Type.String({ ...EventKey, description: 'Only claims about this event (id or slug).' })),
 }
 
+/** How many parties a claim may name as having relayed it. */
+export const RELAYS_MAX = 10
+
+const RelayedByInput = Type.Array(PartyKey, {
+  maxItems: RELAYS_MAX,
+  uniqueItems: true,
+  description:
+    'The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians ' +
+    `say…" is a claim of the Palestinian side relayed by the NYT); ${RELAYS_MAX} at most, never the claimant.`,
+})
+
+/** The filter of the claims one party relayed, for the claims list and the disputes. */
+export const relayedByFilter = {
+  relayed_by: Type.Optional(
+    Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) relayed.' }),
+  ),
+}
+
 export const CLAIM_STATUSES = ['unchallenged', 'disputed'] as const
 export const CLAIM_STANDINGS = ['current', 'corrected', 'retracted'] as const
 export const CLAIM_CERTAINTIES = ['asserted', 'hedged', 'speculative'] as const
@@ -217,6 +235,9 @@ const claimContent = {
   sources: Type.Array(SourceSchema),
   figures: Type.Array(Type.Ref(FigureSchema), { description: 'The figures it states, in the order given.' }),
   event: Type.Union([Type.Ref(EventRefSchema), Type.Null()], { description: 'The event the claim is about.' }),
+  relayed_by: Type.Array(Type.Ref(PartyRefSchema), {
+    description: 'The parties that relayed the claim (reported what the claimant said), in the order given.',
+  }),
 }
 
 export const ClaimSchema = Type.Object(
@@ -309,6 +330,7 @@ export const CreateClaimBody = Type.Object(
     sources: Type.Optional(Sources),
     figures: Type.Optional(FiguresInput),
     event: Type.Optional(ClaimEventKey),
+    relayed_by: Type.Optional(RelayedByInput),
   },
   { additionalProperties: false, title: 'CreateClaim' },
 )
@@ -335,6 +357,12 @@ export const UpdateClaimBody = Type.Object(
       }),
     ),
     event: Type.Optional(Nullable(ClaimEventKey)),
+    relayed_by: Type.Optional(
+      Nullable({
+        ...RelayedByInput,
+        description: `${RelayedByInput.description} Replaces the list; null or [] clears it.`,
+      }),
+    ),
     edit_note: Type.Optional(EditNote),
   },
   {
@@ -410,6 +438,7 @@ export const ClaimListQuery = Type.Object(
         description: 'Only claims by this party (id or slug) and by the parties that speak for it, directly or not.',
       }),
     ),
+    ...relayedByFilter,
     tag: Type.Optional(
       Type.Array(Tag, { maxItems: 20, description: 'Only claims carrying every given tag; repeat for several.' }),
     ),

@@ -3,6 +3,7 @@ import { DISPUTED_ASPECTS, LinkMeasure, NullableAspect } from './aspect.schema.j
 import {
   certaintyFilter,
   ClaimSchema,
+  relayedByFilter,
   eventFilter,
   measureFilter,
   reviewFilters,
@@ -58,6 +59,7 @@ export const DisputeListQuery = Type.Object(
     rebutted_by: Type.Optional(
       Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) rebuts.' }),
     ),
+    ...relayedByFilter,
     ...disputedClaimFilters,
     disputed_after: Type.Optional(
       Type.String({

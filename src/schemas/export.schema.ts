@@ -56,6 +56,11 @@ export const CLAIM_CSV_COLUMNS: CsvColumn<Claim>[] = [
   },
   { name: 'tags', description: 'Its tags, joined with `;`.', value: (c) => c.tags.join(';') },
   {
+    name: 'relayed_by',
+    description: 'Slugs of the parties that relayed it, joined with `;`.',
+    value: (c) => c.relayed_by.map((party) => party.slug).join(';'),
+  },
+  {
     name: 'source_urls',
     description: 'The URLs of its sources, joined with a space.',
     value: (c) => c.sources.map((source) => source.url).join(' '),

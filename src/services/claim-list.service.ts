@@ -31,9 +31,12 @@ async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) 
   const reviewedById =
     filter.reviewed_by === undefined ? undefined : await resolvePartyFilter(db, filter.reviewed_by, 'reviewed_by')
   const eventId = filter.event === undefined ? undefined : await resolveEventFilter(db, filter.event, 'event')
+  const relayedById =
+    filter.relayed_by === undefined ? undefined : await resolvePartyFilter(db, filter.relayed_by, 'relayed_by')
   const { order, descending } = ORDERS[sort]
   return {
     partyId,
+    relayedById,
     eventId,
     sideId,
     tags: filter.tag,

@@ -44,6 +44,19 @@ function appearance(source: ClaimSource): Node {
   }
 }
 
+/**
+ * The appearances of a claim: its sources, and then a CreativeWork published by each party that relayed it and
+ * that no source already names as publisher, so that a relay reads as where the claim appeared, not as its author.
+ */
+function appearances(claim: Claim): Node[] {
+  const publishers = new Set(claim.sources.map((source) => source.publisher?.toLowerCase()))
+  const relays = claim.relayed_by.filter((party) => !publishers.has(party.name.toLowerCase()))
+  return [
+    ...claim.sources.map(appearance),
+    ...relays.map((party) => ({ '@type': 'CreativeWork', publisher: { '@type': 'Organization', name: party.name } })),
+  ]
+}
+
 /** The source that carried the claim first: the earliest published, or the first listed when none says when. */
 function firstAppearance(sources: ClaimSource[]): ClaimSource | undefined {
   const dated = sources.filter((source) => source.published_at !== undefined)
@@ -60,7 +73,7 @@ function claimNode(claim: Claim, claimant: Node, text: string): Node {
     author: claimant,
     datePublished: claim.stated_at,
     inLanguage: claim.language,
-    appearance: claim.sources.map(appearance),
+    appearance: appearances(claim),
     ...(first === undefined ? {} : { firstAppearance: appearance(first) }),
     ...(claim.location === null
       ? {}

@@ -20,6 +20,7 @@ import {
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
 import type { EventRef } from '../schemas/event-ref.schema.js'
+import type { PartyRef } from '../schemas/party.schema.js'
 import { lockEventReference, lockEventReferences, unknownEvent } from './event.service.js'
 import { lockPartyReferences, unknownParty } from './party.service.js'
 import * as derived from './derived-state.js'
@@ -94,6 +95,7 @@ export type ClaimContentRow = Pick<
   | 'event_id'
   | 'event_slug'
   | 'event_name'
+  | 'relayed_by_parties'
 >
 
 /**
@@ -120,6 +122,7 @@ export function storedContent(row: ClaimContentRow): ClaimVersion['claim'] {
       row.event_id === null || row.event_slug === null || row.event_name === null
         ? null
         : { id: row.event_id, slug: row.event_slug, name: row.event_name },
+    relayed_by: row.relayed_by_parties,
   }
 }
 
@@ -169,7 +172,10 @@ export async function recordClaim(
   const partyField = options.field === undefined ? 'party' : `${options.field}.party`
   const event =
     input.event === undefined ? null : await lockEventReference(trx, input.event, fieldOf(options.field, 'event'))
-  const values = newClaimValues(input, event, options.id ?? randomUUID(), options.createdBy, options.field)
+  const relayField = fieldOf(options.field, 'relayed_by')
+  const relayKeys = input.relayed_by ?? []
+  const relays = relayingParties(await lockPartyReferences(trx, relayKeys), input.party, relayKeys, relayField)
+  const values = newClaimValues(input, event, relays, options.id ?? randomUUID(), options.createdBy, options.field)
   const row = await claims.insertClaimOfParty(trx, input.party, values, contentOfValues(values))
   if (row === undefined) throw unknownParty(input.party, partyField)
   return toClaim(row)
@@ -183,6 +189,7 @@ export async function recordClaim(
 function newClaimValues(
   input: Omit<CreateClaimInput, 'party'>,
   about: EventRef | null,
+  relays: PartyRef[],
   id: string,
   createdBy: string | null,
   field?: string,
@@ -212,8 +219,40 @@ function newClaimValues(
     sources: storedSourceList(input.sources ?? []),
     figures: storedFigures(input.figures ?? [], field),
     event: about,
+    relayed_by: relays,
     created_by: createdBy,
   }
+}
+
+/**
+ * The parties that relayed a claim, as `keys` (ids or slugs) name them among `parties` (locked by the caller): 422
+ * naming the member for a key that names no party, the claimant itself (`claimant`, its key or id), or a party
+ * already named.
+ */
+function relayingParties(
+  parties: Map<string, { id: string; slug: string; name: string }>,
+  claimant: string,
+  keys: string[],
+  field: string,
+): PartyRef[] {
+  const relays: PartyRef[] = []
+  for (const [index, key] of keys.entries()) {
+    const party = parties.get(key)
+    const member = `${field}[${index}]`
+    if (party === undefined) throw unknownParty(key, member)
+    if (party.id === claimant.toLowerCase() || party.slug === claimant.toLowerCase()) {
+      throw unprocessableField(
+        'body',
+        member,
+        `is ${party.slug}, the claimant itself: a party that relays a claim reports what another said`,
+      )
+    }
+    if (relays.some((relay) => relay.id === party.id)) {
+      throw unprocessableField('body', member, `names ${party.slug} again: each relaying party once`)
+    }
+    relays.push({ id: party.id, slug: party.slug, name: party.name })
+  }
+  return relays
 }
 
 /** What a claim of these values says, as a read of the stored claim would: a new claim's first version. */
@@ -225,6 +264,7 @@ function contentOfValues(values: claims.NewClaimValues): ClaimVersion['claim'] {
     event_id: values.event?.id ?? null,
     event_slug: values.event?.slug ?? null,
     event_name: values.event?.name ?? null,
+    relayed_by_parties: values.relayed_by,
   })
 }
 
@@ -299,7 +339,9 @@ export async function recordClaims(
   requests: NewClaimRequest[],
   createdBy: string | null,
 ): Promise<Array<{ id: string } | { problem: ApiError }>> {
-  const parties = await lockPartyReferences(trx, [...new Set(requests.map(({ input }) => input.party))])
+  const partyKeys = requests.flatMap(({ input }) => [input.party, ...(input.relayed_by ?? [])])
+  const parties = await lockPartyReferences(trx, [...new Set(partyKeys)])
+  const relaysOf = new Map<string, PartyRef[]>()
   const eventKeys = requests.flatMap(({ input }) => (input.event === undefined ? [] : [input.event]))
   const events = await lockEventReferences(trx, [...new Set(eventKeys)])
   const eventsById = new Map([...events.values()].map((event) => [event.id, event]))
@@ -311,18 +353,32 @@ export async function recordClaims(
     const event = input.event === undefined ? null : events.get(input.event)
     if (event === undefined) return { problem: unknownEvent(input.event ?? '', 'event') }
     const { party: _party, ...content } = input
+    let relays: PartyRef[]
+    try {
+      relays = relayingParties(parties, input.party, input.relayed_by ?? [], 'relayed_by')
+    } catch (problem) {
+      if (problem instanceof ApiError) return { problem }
+      throw problem
+    }
     // Made here, not by the database, so that each request knows its row whatever order the rows come back in.
     // A rule it breaks (a range whose low end is above its high end) refuses this request alone.
     let made: ReturnType<typeof newClaimValues>
     try {
-      made = newClaimValues(content, event, id ?? randomUUID(), createdBy)
+      made = newClaimValues(content, event, relays, id ?? randomUUID(), createdBy)
     } catch (error) {
       if (error instanceof ApiError) return { problem: error }
       throw error
     }
-    const { figures: stated, event: _event, ...values } = made
-    rows.push({ ...values, sources: JSON.stringify(values.sources), party_id: party.id, event_id: event?.id ?? null })
+    const { figures: stated, event: _event, relayed_by: _relays, ...values } = made
+    rows.push({
+      ...values,
+      sources: JSON.stringify(values.sources),
+      party_id: party.id,
+      event_id: event?.id ?? null,
+      relayed_by: relays.map((relay) => relay.id),
+    })
     figuresOf.set(values.id, stated)
+    relaysOf.set(values.id, relays)
     return { id: values.id }
   })
   const stored = await claims.insertClaims(trx, rows)
@@ -340,6 +396,7 @@ export async function recordClaims(
         figures: figuresOf.get(row.id) ?? [],
         event_slug: event?.slug ?? null,
         event_name: event?.name ?? null,
+        relayed_by_parties: relaysOf.get(row.id) ?? [],
       })
       return { recordId: row.id, version: row.version, snapshot: content }
     }),
@@ -397,6 +454,11 @@ export async function reviseClaim(
       if (patch.sources !== undefined) values.sources = storedSources(patch.sources)
       if (patch.event !== undefined) {
         values.event_id = patch.event === null ? null : (await lockEventReference(trx, patch.event, 'event')).id
+      }
+      if (patch.relayed_by !== undefined) {
+        const keys = patch.relayed_by ?? []
+        const relays = relayingParties(await lockPartyReferences(trx, keys), current.party_id, keys, 'relayed_by')
+        values.relayed_by = relays.map((relay) => relay.id)
       }
       return values
     },
@@ -480,7 +542,11 @@ function restatedTimes(current: ClaimRecord, patch: UpdateClaimInput): ClaimRowU
  * than a millisecond compares equal.
  */
 export function restatedClaimChanges(current: Claim, wanted: Omit<CreateClaimInput, 'party'>): UpdateClaimInput {
-  const { event: _event, ...content } = contentOfValues(newClaimValues(wanted, null, current.id, null))
+  const {
+    event: _event,
+    relayed_by: _relays,
+    ...content
+  } = contentOfValues(newClaimValues(wanted, null, [], current.id, null))
   const patch: UpdateClaimInput = {}
   for (const [field, value] of Object.entries(content)) {
     if (!sameJson(current[field as keyof typeof content], value)) Object.assign(patch, { [field]: value })
@@ -492,6 +558,12 @@ export function restatedClaimChanges(current: Claim, wanted: Omit<CreateClaimInp
   ) {
     patch.event = wanted.event ?? null
   }
+  // Relaying parties are named by id or slug: the same parties in the same order change nothing.
+  const relayKeys = (wanted.relayed_by ?? []).map((key) => key.toLowerCase())
+  const sameRelays =
+    relayKeys.length === current.relayed_by.length &&
+    relayKeys.every((key, index) => key === current.relayed_by[index]?.id || key === current.relayed_by[index]?.slug)
+  if (!sameRelays) patch.relayed_by = wanted.relayed_by ?? []
   // A time and its precision change together: a time alone would take the precision it is written to.
   if (patch.stated_at !== undefined || patch.stated_at_precision !== undefined) {
     patch.stated_at = content.stated_at
@@ -604,6 +676,8 @@ export async function listClaimHistory(db: Db, id: string, limit: number, before
         stated_at_precision: claim.stated_at_precision ?? 'second',
         // Versions kept before claims had events were of claims about none.
         event: claim.event ?? null,
+        // Versions kept before claims named who relayed them name none.
+        relayed_by: claim.relayed_by ?? [],
         event_at_precision: claim.event_at === null ? null : (claim.event_at_precision ?? 'second'),
         // Versions kept before claims stated figures state none.
         figures: claim.figures ?? [],

@@ -27,15 +27,17 @@ const ORDERS: Record<DisputeSort, DisputeOrder> = {
 
 /** The repository query of the disputes list: its filters resolved (an unknown party is a 422), in the order asked. */
 async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: DisputeSort) {
-  const [partyId, sideId, rebuttedById, reviewedById, eventId] = await Promise.all([
+  const [partyId, sideId, rebuttedById, reviewedById, eventId, relayedById] = await Promise.all([
     filter.party === undefined ? undefined : resolvePartyFilter(db, filter.party, 'party'),
     filter.side === undefined ? undefined : resolvePartyFilter(db, filter.side, 'side'),
     filter.rebutted_by === undefined ? undefined : resolvePartyFilter(db, filter.rebutted_by, 'rebutted_by'),
     filter.reviewed_by === undefined ? undefined : resolvePartyFilter(db, filter.reviewed_by, 'reviewed_by'),
     filter.event === undefined ? undefined : resolveEventFilter(db, filter.event, 'event'),
+    filter.relayed_by === undefined ? undefined : resolvePartyFilter(db, filter.relayed_by, 'relayed_by'),
   ])
   return {
     partyId,
+    relayedById,
     eventId,
     sideId,
     rebuttedById,

@@ -261,7 +261,7 @@ export async function lockPartyReferences(trx: Db, keys: string[]): Promise<Map<
   return found
 }
 
-type LockedParty = { id: string; slug: string; kind: string }
+type LockedParty = { id: string; slug: string; name: string; kind: string }
 
 export function assertSlugShape(slug: string): void {
   if (isUuid(slug)) {
