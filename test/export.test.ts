@@ -235,13 +235,46 @@ t.test('format beats Accept; Accept is negotiated; an Accept for none of them is
   t.equal(page.body.data.length, 2, 'format=json is the page')
 })
 
+t.test('an export with limit has the first N rows of the whole export, and a page never more than 200', async (t) => {
+  for (const list of ['/v1/claims?sort=-stated_at', '/v1/disputes?sort=-stated_at', '/v1/links?']) {
+    const join = list.endsWith('?') ? '' : '&'
+    const whole = await getText(`${list}${join}format=ndjson`)
+    const lines = whole.raw.split('\n').filter((line) => line !== '')
+    t.ok(lines.length > 3, `${list}: enough rows to cut`)
+    const first = await getText(`${list}${join}format=ndjson&limit=3`)
+    t.equal(first.status, 200)
+    t.same(
+      first.raw.split('\n').filter((line) => line !== ''),
+      lines.slice(0, 3),
+      `${list}: the first 3 rows`,
+    )
+    const all = await getText(`${list}${join}format=ndjson&limit=1000000`)
+    t.equal(all.raw, whole.raw, `${list}: a limit above the count gives every row`)
+  }
+  const csv = await getText('/v1/claims?limit=250', { accept: 'text/csv' })
+  t.equal(csv.status, 200, 'more than a page, as CSV')
+  const rows = csvRows(csv.raw)
+  t.equal(rows.length, 250)
+  t.same(
+    rows.map((row) => row.id),
+    csvRows((await getText('/v1/claims', { accept: 'text/csv' })).raw)
+      .slice(0, 250)
+      .map((row) => row.id),
+  )
+  const page = await call(app, 'GET', '/v1/claims?limit=201')
+  t.equal(page.status, 400, 'a JSON page holds at most 200')
+  t.match(page.body.errors[0], { in: 'query', field: 'limit', message: /at most 200 .*export/ })
+})
+
 t.test('errors before the first byte are problems', async (t) => {
   const cases: Array<[string, number, string]> = [
     ['/v1/claims?format=csv&party=nobody', 422, 'party'],
     ['/v1/claims?format=csv&stated_after=yesterday', 400, 'stated_after'],
     ['/v1/claims?format=xml', 400, 'format'],
     ['/v1/claims?format=ndjson&cursor=abc', 400, 'cursor'],
-    ['/v1/claims?format=csv&limit=10', 400, 'limit'],
+    ['/v1/claims?format=csv&limit=1000001', 400, 'limit'],
+    ['/v1/claims?format=ndjson&limit=0', 400, 'limit'],
+    ['/v1/claims?format=json&limit=201', 400, 'limit'],
     ['/v1/claims?format=csv&sort=relevance', 400, 'sort'],
     ['/v1/disputes?format=ndjson&rebutted_by=nobody', 422, 'rebutted_by'],
   ]

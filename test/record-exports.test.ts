@@ -312,21 +312,31 @@ t.test('the lists page as before, and their exports refuse what pages them or na
     "a claim's cursor is not this list's",
   )
   const cases: Array<[string, number, string]> = [
-    ['/v1/links?format=csv&limit=10', 400, 'limit'],
+    ['/v1/links?format=csv&limit=1000001', 400, 'limit'],
+    ['/v1/links?limit=201', 400, 'limit'],
     ['/v1/links?format=ndjson&party=nobody', 422, 'party'],
     ['/v1/parties?format=csv&cursor=abc', 400, 'cursor'],
     ['/v1/parties?format=ndjson&side=nobody', 422, 'side'],
-    ['/v1/reviews?format=csv&limit=5', 400, 'limit'],
+    ['/v1/reviews?format=csv&limit=0', 400, 'limit'],
+    ['/v1/tombstones?format=ndjson&limit=2000000', 400, 'limit'],
     ['/v1/reviews?format=csv&reviewer=nobody', 422, 'reviewer'],
     ['/v1/reviews?claim=00000000-0000-4000-8000-000000000000', 422, 'claim'],
     ['/v1/reviews?verdict=wrong', 400, 'verdict'],
-    [`/v1/claims/${said.id}/reviews?format=csv&limit=5`, 400, 'limit'],
+    [`/v1/claims/${said.id}/reviews?format=csv&cursor=abc`, 400, 'cursor'],
+    [`/v1/claims/${said.id}/reviews?limit=201`, 400, 'limit'],
   ]
   for (const [url, status, field] of cases) {
     const response = await getText(url)
     t.equal(response.status, status, url)
     t.match(response.headers['content-type'], /^application\/problem\+json/, url)
     t.equal(response.body.errors[0].field, field, url)
+  }
+  for (const list of ['/v1/reviews?format=csv', `/v1/claims/${said.id}/reviews?format=csv`]) {
+    const whole = csvRows((await getText(list)).raw)
+    t.ok(whole.length >= 2, `${list}: enough rows to cut`)
+    const first = await getText(`${list}&limit=1`)
+    t.equal(first.status, 200)
+    t.same(csvRows(first.raw), whole.slice(0, 1), `${list}&limit=1: the first row of the whole export`)
   }
   const gone = await getText('/v1/claims/00000000-0000-4000-8000-000000000000/reviews?format=csv')
   t.equal(gone.status, 404)

@@ -30,17 +30,16 @@ export function listFormat(request: FastifyRequest, format: ListFormat | undefin
 }
 
 /**
- * An export holds every matching item, so the paging parameters of the JSON list would silently mean nothing:
- * they are refused. `limit` is looked for in the query as sent, since validation fills in its default.
+ * An export holds every matching item, or with `limit` the first N, so a cursor would silently mean nothing: it is
+ * refused. `limit` is looked for in the query as sent, since validation fills in the page's default.
  */
-export function refusePaging(request: FastifyRequest): void {
+export function exportLimit(request: FastifyRequest & { query: { limit?: number } }): number | undefined {
   const queryStart = request.url.indexOf('?')
   const sent = new URLSearchParams(queryStart < 0 ? '' : request.url.slice(queryStart + 1))
-  for (const name of ['cursor', 'limit']) {
-    if (sent.has(name)) {
-      throw invalidField('query', name, 'pages the JSON list; a CSV or NDJSON export has every matching item')
-    }
+  if (sent.has('cursor')) {
+    throw invalidField('query', 'cursor', 'pages the JSON list; a CSV or NDJSON export has every matching item')
   }
+  return sent.has('limit') ? request.query.limit : undefined
 }
 
 /** What the list routes need to know to export. */
@@ -60,6 +59,8 @@ export interface ExportOptions<Item> {
   /** The file name offered for a CSV download, without its extension. */
   name: string
   columns: CsvColumn<Item>[]
+  /** Only the first so many items (`limit`); the rest are never read. */
+  limit?: number
 }
 
 /** Items encoded together into one chunk of the body, so that the cost of a chunk is spread over many rows. */
@@ -87,7 +88,7 @@ export async function sendExport<Item>(
   if (request.method === 'HEAD') return reply.send()
 
   const giveSlotBack = options.slots.take()
-  const iterator = items[Symbol.asyncIterator]()
+  const iterator = (options.limit === undefined ? items : firstItems(items, options.limit))[Symbol.asyncIterator]()
   let first: IteratorResult<Item>
   try {
     first = await iterator.next()
@@ -185,6 +186,15 @@ function ndjsonEncoder<Item>(): Encoder<Item> {
       for (const item of batch) text += `${JSON.stringify(item)}\n`
       return text
     },
+  }
+}
+
+/** The first `count` of `items`: leaving the loop early closes the iteration, and so the cursor reading them. */
+async function* firstItems<T>(items: AsyncIterable<T>, count: number): AsyncIterable<T> {
+  let taken = 0
+  for await (const item of items) {
+    yield item
+    if (++taken >= count) return
   }
 }
 

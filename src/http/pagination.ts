@@ -1,10 +1,21 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalidField } from '../errors/problems.js'
-import { isStorableInstant, isUuid, PAGE_LIMIT_DEFAULT } from '../schemas/common.schema.js'
+import { isStorableInstant, isUuid, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from '../schemas/common.schema.js'
 
-/** The page size asked for: `limit` is optional in the schema, and validation fills in its default. */
+/**
+ * The page size asked for: `limit` is optional in the schema, and validation fills in its default. A list that
+ * exports takes a larger `limit` for its exports, but a page never holds more than PAGE_LIMIT_MAX.
+ */
 export function pageLimit(query: { limit?: number }): number {
-  return query.limit ?? PAGE_LIMIT_DEFAULT
+  const limit = query.limit ?? PAGE_LIMIT_DEFAULT
+  if (limit > PAGE_LIMIT_MAX) {
+    throw invalidField(
+      'query',
+      'limit',
+      `must be at most ${PAGE_LIMIT_MAX} for a page; only a CSV or NDJSON export takes more`,
+    )
+  }
+  return limit
 }
 
 /**

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { invalidField } from '../errors/problems.js'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import {
   type ClaimListFilter,
@@ -88,10 +88,11 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const sort = sortOf(query)
       const format = listFormat(request, query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         const items = await claimList.exportClaims(fastify.db, query, sort, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
+          limit: first,
           slots: options.exportSlots,
           stallTimeoutMs: options.exportStallTimeoutMs,
           name: 'claims',

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport, toAsync } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport, toAsync } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
@@ -42,10 +42,11 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       const sort = query.sort ?? '-last_response_at'
       const format = listFormat(request, query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         const items = await disputes.exportDisputes(fastify.db, query, sort, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
+          limit: first,
           slots: options.exportSlots,
           stallTimeoutMs: options.exportStallTimeoutMs,
           name: 'disputes',

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport, toAsync } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport, toAsync } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
@@ -73,10 +73,11 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const query = request.query
       const format = listFormat(request, query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         const items = await events.exportEvents(fastify.db, query, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
+          limit: first,
           slots: options.exportSlots,
           stallTimeoutMs: options.exportStallTimeoutMs,
           name: 'events',

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { isUuid, Page, problemResponses } from '../schemas/common.schema.js'
@@ -46,13 +46,14 @@ const figureRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
     async (request, reply) => {
       const format = listFormat(request, request.query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         return sendExport(
           request,
           reply,
           await figures.exportFigures(fastify.db, request.query, options.exportTimeoutMs),
           {
             format,
+            limit: first,
             slots: options.exportSlots,
             stallTimeoutMs: options.exportStallTimeoutMs,
             name: 'figures',

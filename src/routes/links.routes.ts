@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { etagOf, sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import {
@@ -81,10 +81,11 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
     async (request, reply) => {
       const format = listFormat(request, request.query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         const items = await links.exportLinks(fastify.db, request.query, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
+          limit: first,
           slots: options.exportSlots,
           stallTimeoutMs: options.exportStallTimeoutMs,
           name: 'links',

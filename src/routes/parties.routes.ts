@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
 import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
 import {
   ConditionalReadHeaders,
@@ -70,10 +70,11 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const query = request.query
       const format = listFormat(request, query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         const items = await parties.exportParties(fastify.db, query, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
+          limit: first,
           slots: options.exportSlots,
           stallTimeoutMs: options.exportStallTimeoutMs,
           name: 'parties',

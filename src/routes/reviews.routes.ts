@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import {
@@ -89,9 +89,9 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
     async (request, reply) => {
       const format = listFormat(request, request.query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         const items = await reviews.exportReviewsOfClaim(fastify.db, request.params.id, options.exportTimeoutMs)
-        return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews' })
+        return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews', limit: first })
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
@@ -128,9 +128,9 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       const query = request.query
       const format = listFormat(request, query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         const items = await reviews.exportAllReviews(fastify.db, query, options.exportTimeoutMs)
-        return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews' })
+        return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews', limit: first })
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { type ExportRouteOptions, listFormat, refusePaging, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { Page, problemResponses } from '../schemas/common.schema.js'
@@ -37,13 +37,14 @@ const tombstoneRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fa
     async (request, reply) => {
       const format = listFormat(request, request.query.format)
       if (format !== 'json') {
-        refusePaging(request)
+        const first = exportLimit(request)
         return sendExport(
           request,
           reply,
           tombstones.exportTombstones(fastify.db, request.query, options.exportTimeoutMs),
           {
             format,
+            limit: first,
             slots: options.exportSlots,
             stallTimeoutMs: options.exportStallTimeoutMs,
             name: 'tombstones',

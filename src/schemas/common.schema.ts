@@ -201,6 +201,8 @@ export const MERGE_PATCH_MEDIA_TYPES = ['application/json', 'application/merge-p
 
 export const PAGE_LIMIT_DEFAULT = 50
 export const PAGE_LIMIT_MAX = 200
+/** The most rows `limit` may ask of a CSV or NDJSON export; without it an export has every matching row. */
+export const EXPORT_LIMIT_MAX = 1_000_000
 
 export const PageQuery = {
   limit: Type.Optional(
@@ -213,6 +215,21 @@ export const PageQuery = {
   ),
   cursor: Type.Optional(
     Type.String({ minLength: 1, maxLength: 1000, description: 'The `next_cursor` of the previous page, as given.' }),
+  ),
+}
+
+/** The paging parameters of a list that also exports: there `limit` may ask for the first N rows of the export. */
+export const ExportablePageQuery = {
+  ...PageQuery,
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: EXPORT_LIMIT_MAX,
+      default: PAGE_LIMIT_DEFAULT,
+      description:
+        `Items per page (1 to ${PAGE_LIMIT_MAX}); for a CSV or NDJSON export, the first N items ` +
+        `(1 to ${EXPORT_LIMIT_MAX.toLocaleString('en')}; without it, every matching item).`,
+    }),
   ),
 }
 

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { DateTime, EditNote, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { LocationInput, LocationPatch, PRECISION_INPUT, StoredLocation, Tag, Tags } from './claim.schema.js'
 import { EventKey } from './event-ref.schema.js'
 import { versionHeading } from './tombstone.schema.js'
@@ -119,7 +119,7 @@ export const EventParams = Type.Object({ event: EventKey })
 
 export const EventListQuery = Type.Object(
   {
-    ...PageQuery,
+    ...ExportablePageQuery,
     ...ListFormatQuery,
     tag: Type.Optional(
       Type.Array(Tag, { maxItems: 20, description: 'Only events carrying every given tag; repeat for several.' }),

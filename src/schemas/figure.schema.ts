@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { CLAIM_STANDINGS, FigureSchema, measureFilter, standingFilter } from './claim.schema.js'
-import { DateTime, PageQuery, Uuid } from './common.schema.js'
+import { DateTime, ExportablePageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
@@ -28,7 +28,7 @@ export type StatedFigure = Static<typeof StatedFigureSchema>
 
 export const FigureListQuery = Type.Object(
   {
-    ...PageQuery,
+    ...ExportablePageQuery,
     ...ListFormatQuery,
     ...measureFilter,
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only figures stated by this party (id or slug).' })),

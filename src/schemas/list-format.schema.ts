@@ -17,7 +17,7 @@ export const ListFormatQuery = {
     StringEnum(LIST_FORMATS, {
       description:
         'The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every ' +
-        'matching item, streamed; `limit` and `cursor` do not apply).',
+        'matching item, streamed, or with `limit` the first N; `cursor` does not apply).',
     }),
   ),
 }

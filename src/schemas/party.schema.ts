@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, EditNote, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { DateTime, EditNote, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { versionHeading } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -145,7 +145,7 @@ export const PartyParams = Type.Object({ party: PartyKey })
 
 export const PartyListQuery = Type.Object(
   {
-    ...PageQuery,
+    ...ExportablePageQuery,
     ...ListFormatQuery,
     kind: Type.Optional(Kind),
     country: Type.Optional(Country),

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, PageQuery, ProblemSchema, Uuid, versionAuthorship } from './common.schema.js'
+import { DateTime, Nullable, ExportablePageQuery, ProblemSchema, Uuid, versionAuthorship } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
 import { PartialDateTime } from './time.schema.js'
@@ -95,7 +95,7 @@ export const GoneProblemSchema = Type.Object(
 
 export const TombstoneListQuery = Type.Object(
   {
-    ...PageQuery,
+    ...ExportablePageQuery,
     ...ListFormatQuery,
     kind: Type.Optional(StringEnum(TOMBSTONE_KINDS, { description: 'Only the deleted records of this kind.' })),
     deleted_after: Type.Optional(
