@@ -9,6 +9,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { type DatabaseHandle, openEmbeddedDatabase, openPgliteDatabase } from '../src/db/database.js'
 import { migrateToLatest } from '../src/db/migrator.js'
+import { PGLITE_EXTENSIONS } from '../src/db/pglite-extensions.js'
 
 /**
  * What running PGlite in a worker thread costs against running it in the service's own thread, on GET one claim:
@@ -91,7 +92,7 @@ type Arm = 'worker thread' | 'service thread'
 
 async function open(arm: Arm): Promise<DatabaseHandle> {
   if (arm === 'worker thread') return openEmbeddedDatabase(dataDir)
-  const pglite = new PGlite(join(dataDir, 'pgdata'))
+  const pglite = new PGlite(join(dataDir, 'pgdata'), { extensions: PGLITE_EXTENSIONS })
   return openPgliteDatabase(pglite, () => undefined)
 }
 

@@ -11,6 +11,7 @@ import { derivedStateErrors } from './helpers/derived-state.js'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { databaseUrl, serverUrl, withAdminClient } from './helpers/test-database.js'
 import type { Claim, Dispute, Link, Page, Problem } from './helpers/wire-types.js'
+import { PGLITE_EXTENSIONS } from '../src/db/pglite-extensions.js'
 
 /**
  * Dates at the precision their source gives (a year, a month, a day, a local time, an instant), the filters that
@@ -361,7 +362,7 @@ t.test('after all of the above, the stored derived state equals a fresh count', 
 /** An empty database, not cloned from the migrated template, closed (and dropped) at the end. */
 async function openEmptyDatabase(teardown: (fn: () => unknown) => void): Promise<DatabaseHandle> {
   if (serverUrl === undefined) {
-    const handle = await openPgliteDatabase(new PGlite(), () => undefined)
+    const handle = await openPgliteDatabase(new PGlite({ extensions: PGLITE_EXTENSIONS }), () => undefined)
     teardown(() => handle.close())
     return handle
   }

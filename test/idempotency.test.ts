@@ -382,7 +382,9 @@ t.test('the OpenAPI document describes the header and its answers on every POST'
     const post = item.post
     if (post === undefined) continue
     posts++
-    const header = post.parameters?.find((parameter) => parameter.in === 'header')
+    const header = post.parameters?.find(
+      (parameter) => parameter.in === 'header' && parameter.name === 'idempotency-key',
+    )
     t.match(header, { name: 'idempotency-key', required: false }, `${path}: the optional request header`)
     t.ok(post.responses['409']?.headers?.['retry-after'], `${path}: 409 with Retry-After`)
     t.ok(post.responses['422'], `${path}: 422`)

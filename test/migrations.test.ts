@@ -9,6 +9,7 @@ import { type DatabaseHandle, openPgliteDatabase, openServerDatabase } from '../
 import { MIGRATIONS_DIR, migrateToLatest } from '../src/db/migrator.js'
 import { startProjectProcess } from './helpers/project-process.js'
 import { databaseUrl, serverUrl, withAdminClient } from './helpers/test-database.js'
+import { PGLITE_EXTENSIONS } from '../src/db/pglite-extensions.js'
 
 const MIGRATIONS = fileURLToPath(new URL('../migrations/', import.meta.url))
 const NAME = /^\d{14}_[a-z0-9_]+\.sql$/
@@ -25,7 +26,7 @@ async function createEmptyServerDatabase(teardown: (fn: () => unknown) => void):
 async function openEmptyDatabase(teardown: (fn: () => unknown) => void): Promise<DatabaseHandle> {
   const handle =
     serverUrl === undefined
-      ? await openPgliteDatabase(new PGlite(), () => undefined)
+      ? await openPgliteDatabase(new PGlite({ extensions: PGLITE_EXTENSIONS }), () => undefined)
       : openServerDatabase({ url: await createEmptyServerDatabase(teardown), poolMax: 2, statementTimeoutMs: 60_000 })
   teardown(() => handle.close())
   return handle

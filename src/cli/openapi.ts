@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
 import { openPgliteDatabase } from '../db/database.js'
+import { PGLITE_EXTENSIONS } from '../db/pglite-extensions.js'
 
 /**
  * `npm run openapi` writes the OpenAPI document generated from the route schemas to openapi/openapi.json;
@@ -12,7 +13,7 @@ import { openPgliteDatabase } from '../db/database.js'
 const DOCUMENT = fileURLToPath(new URL('../../openapi/openapi.json', import.meta.url))
 
 // The document depends only on the routes, so a throwaway in-memory database serves to build the app.
-const database = await openPgliteDatabase(new PGlite(), () => undefined)
+const database = await openPgliteDatabase(new PGlite({ extensions: PGLITE_EXTENSIONS }), () => undefined)
 const app = await buildApp({ config: { ...loadConfig({}), migrateOnStart: false }, database, logger: false })
 await app.ready()
 const generated = `${JSON.stringify(app.swagger(), null, 2)}\n`

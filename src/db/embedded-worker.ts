@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { PGLITE_EXTENSIONS } from './pglite-extensions.js'
 
 /** What a new worker is given. */
 export interface EmbeddedWorkerData {
@@ -19,7 +20,7 @@ export type EmbeddedWorkerCommand = { type: 'close' }
 const { pgdata, socketPath } = workerData as EmbeddedWorkerData
 const port = parentPort!
 
-const pglite = await PGlite.create(pgdata)
+const pglite = await PGlite.create(pgdata, { extensions: PGLITE_EXTENSIONS })
 // Two connections: the pool's replacement for a connection it gave up may arrive before the old one is gone.
 const server = new PGLiteSocketServer({ db: pglite, path: socketPath, maxConnections: 2 })
 await server.start()

@@ -18,6 +18,7 @@ export const PROBLEMS = {
   'review-is-draft': { status: 409, title: 'The review is a draft' },
   'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still running' },
   'idempotency-key-used': { status: 409, title: 'The request with this Idempotency-Key was already applied' },
+  'duplicate-claim': { status: 409, title: 'The claim closely matches a recorded one' },
   'request-timeout': { status: 408, title: 'Request timed out' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Request body too large' },

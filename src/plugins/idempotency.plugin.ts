@@ -54,7 +54,7 @@ export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key'
 export const REPLAYED_HEADER = 'idempotent-replayed'
 
 /** The headers of an answer that its replay repeats; the others (request id, rate limits) are the replay's own. */
-const REPLAYED_RESPONSE_HEADERS = ['content-type', 'location', 'etag', 'claim-etag']
+const REPLAYED_RESPONSE_HEADERS = ['content-type', 'location', 'etag', 'claim-etag', 'link', 'preference-applied']
 
 /**
  * The key as the draft writes it, a Structured Fields string (`"…"`, with `\"` and `\\` escaped), or bare, as

@@ -621,3 +621,60 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
     ])
     .execute()
 }
+
+/** A claim of a similarity search, with its trigram similarity (0..1) to the text searched for. */
+export type ScoredClaimRecord = ClaimRecord & { score: number }
+
+/**
+ * The live claims whose text is most similar to `text` (pg_trgm's similarity, at least `minScore` and at least
+ * the server's pg_trgm.similarity_threshold, 0.3 by default), best first, `excludeId` left out. The GiST index
+ * walks the texts in order of distance, so the best few are found without scoring every claim.
+ */
+export async function similarClaims(
+  db: Db,
+  query: {
+    text: string
+    excludeId: string
+    partyId?: string
+    statedAfter?: string
+    statedBefore?: string
+    minScore: number
+    limit: number
+  },
+): Promise<ScoredClaimRecord[]> {
+  let select = selectClaims(db)
+    .select(sql<number>`similarity(c.text, ${query.text})`.as('score'))
+    .where('c.id', '<>', query.excludeId)
+    .where(sql<SqlBool>`c.text % ${query.text}`)
+    .where(sql<SqlBool>`similarity(c.text, ${query.text}) >= ${query.minScore}`)
+  if (query.partyId !== undefined) select = select.where('c.party_id', '=', query.partyId)
+  if (query.statedAfter !== undefined) select = select.where('c.stated_at', '>=', new Date(query.statedAfter))
+  if (query.statedBefore !== undefined) select = select.where('c.stated_at', '<', new Date(query.statedBefore))
+  return select
+    .orderBy(sql`c.text <-> ${query.text}`)
+    .orderBy('c.id')
+    .limit(query.limit)
+    .execute()
+}
+
+/**
+ * The live claims of the live party `partyKey` (an id or slug) stated within `windowDays` of `statedAt` whose
+ * text is at least `minScore` similar to `text`, best first, `limit` at most: the candidates a new claim may
+ * duplicate. The party's claims of those days come from its own index, and only they are scored.
+ */
+export async function duplicateCandidates(
+  db: Db,
+  candidate: { partyKey: string; text: string; statedAt: string; windowDays: number; minScore: number; limit: number },
+) {
+  const partyColumn = sql.ref(isUuid(candidate.partyKey) ? 'p.id' : 'p.slug')
+  const { rows } = await sql<{ id: string; score: number }>`
+    SELECT c.id, similarity(c.text, ${candidate.text}::text) AS score
+    FROM claims c JOIN parties p ON p.id = c.party_id
+    WHERE ${partyColumn} = ${candidate.partyKey.toLowerCase()} AND p.deleted_at IS NULL AND c.deleted_at IS NULL
+      AND c.stated_at >= ${candidate.statedAt}::timestamptz - make_interval(days => ${candidate.windowDays}::int)
+      AND c.stated_at <= ${candidate.statedAt}::timestamptz + make_interval(days => ${candidate.windowDays}::int)
+      AND similarity(c.text, ${candidate.text}::text) >= ${candidate.minScore}::real
+    ORDER BY score DESC, c.id
+    LIMIT ${candidate.limit}::int`.execute(db)
+  return rows
+}

@@ -2,6 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { invalidField } from '../errors/problems.js'
 import { sendRepresentation } from '../http/conditional-requests.js'
+import {
+  announceDuplicates,
+  duplicateResponseHeaders,
+  PreferHeaders,
+  prefersStrictHandling,
+} from '../http/duplicates.js'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import {
@@ -12,6 +18,8 @@ import {
   type ClaimSort,
   ClaimVersionSchema,
   CreateClaimBody,
+  SimilarClaimsQuery,
+  SimilarClaimsSchema,
   UpdateClaimBody,
 } from '../schemas/claim.schema.js'
 import {
@@ -52,19 +60,28 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         operationId: 'createClaim',
         summary: 'Record a claim',
         tags: ['claims'],
+        description:
+          'A claim that closely matches a live claim of its party stated within 7 days of it is recorded, and the ' +
+          'candidates named in Link headers (rel="duplicate"); with `Prefer: handling=strict` it is refused with ' +
+          '409 duplicate-claim instead.',
+        headers: PreferHeaders,
         body: CreateClaimBody,
         response: {
           201: Type.Ref(ClaimSchema, {
             description: 'The claim was recorded; Location names it.',
-            ...resourceHeaders('claim', { created: true }),
+            headers: { ...resourceHeaders('claim', { created: true }).headers, ...duplicateResponseHeaders },
           }),
-          ...problemResponses(400, 413, 415, 422, 503),
+          ...problemResponses(400, 409, 413, 415, 422, 503),
         },
       },
     },
     async (request, reply) => {
+      const strict = prefersStrictHandling(request)
+      const duplicates = await claims.findDuplicateClaims(fastify.db, request.body)
+      if (strict && duplicates.length > 0) throw claims.duplicateClaimProblem(duplicates)
       const claim = await claims.createClaim(fastify.db, request.body, request.apiKey?.id ?? null)
       reply.code(201).header('location', `/v1/claims/${claim.id}`)
+      announceDuplicates(reply, duplicates, strict)
       return sendRepresentation(request, reply, claim)
     },
   )
@@ -114,6 +131,27 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         (row) => ({ sort, key: row.key }),
       )
     },
+  )
+
+  fastify.get(
+    '/v1/claims/:id/similar',
+    {
+      schema: {
+        operationId: 'listSimilarClaims',
+        summary: 'The live claims whose text is most similar to a claim’s, best first',
+        description:
+          'Scored by trigram similarity of the texts (pg_trgm), 0.3 at least; the claim itself is left out. For ' +
+          'near-duplicates: the same statement recorded twice, or reported again in other words.',
+        tags: ['claims'],
+        params: ClaimParams,
+        querystring: SimilarClaimsQuery,
+        response: {
+          200: SimilarClaimsSchema,
+          ...problemResponses(400, 404, 410, 422, 503),
+        },
+      },
+    },
+    async (request) => ({ data: await claims.listSimilarClaims(fastify.db, request.params.id, request.query) }),
   )
 
   fastify.get(

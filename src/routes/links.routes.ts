@@ -27,6 +27,13 @@ import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import * as links from '../services/link.service.js'
 import type { LinkListKey, RebuttalListKey } from '../services/link.service.js'
+import {
+  announceDuplicates,
+  duplicateResponseHeaders,
+  PreferHeaders,
+  prefersStrictHandling,
+} from '../http/duplicates.js'
+import { duplicateClaimProblem, findDuplicateClaims } from '../services/claim.service.js'
 
 // Named apart from the sorts of other lists, so that a cursor of one list is refused by another.
 const LIST_ORDER = 'links:-created_at'
@@ -169,9 +176,11 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
           'With claim_id, links that existing claim as a rebuttal. With claim, records the counter-claim and ' +
           'its rebuttal link in one transaction: both are recorded, or neither. Answers with both: Location and ' +
           "ETag are the link's, Claim-ETag is the rebutting claim's (the ETag GET /v1/claims/{id} answers), " +
-          'so the new claim can be edited with If-Match at once.',
+          'so the new claim can be edited with If-Match at once. A ' +
+          'counter-claim is checked for near-duplicates as POST /v1/claims checks a claim.',
         tags: ['links'],
         params: ClaimParams,
+        headers: PreferHeaders,
         body: CreateRebuttalBody,
         response: {
           201: Type.Ref(RebuttalSchema, {
@@ -183,6 +192,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
                 required: true,
                 description: 'The entity tag of the rebutting claim, for If-Match on PATCH or DELETE /v1/claims/{id}.',
               },
+              ...duplicateResponseHeaders,
             },
           }),
           ...problemResponses(400, 404, 409, 410, 413, 415, 422, 503),
@@ -190,18 +200,23 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
       },
     },
     async (request, reply) => {
+      const strict = prefersStrictHandling(request)
+      const counterClaim = 'claim' in request.body ? request.body.claim : undefined
+      const duplicates = counterClaim === undefined ? [] : await findDuplicateClaims(fastify.db, counterClaim)
+      if (strict && duplicates.length > 0) throw duplicateClaimProblem(duplicates, 'claim')
       const rebuttal = await links.createRebuttal(
         fastify.db,
         request.params.id,
         request.body,
         request.apiKey?.id ?? null,
       )
-      return reply
+      reply
         .code(201)
         .header('location', `/v1/links/${rebuttal.link.id}`)
         .header('etag', etagOf(rebuttal.link))
         .header('claim-etag', etagOf(rebuttal.claim))
-        .send(rebuttal)
+      announceDuplicates(reply, duplicates, strict)
+      return reply.send(rebuttal)
     },
   )
 

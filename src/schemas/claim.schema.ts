@@ -505,3 +505,46 @@ export const ClaimVersionSchema = Type.Object(
   { $id: 'ClaimVersion', title: 'ClaimVersion', description: 'A claim as it read at one version.' },
 )
 export type ClaimVersion = Static<typeof ClaimVersionSchema>
+
+export const SIMILAR_MIN_SCORE = 0.3
+
+export const SimilarClaimsQuery = Type.Object(
+  {
+    party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this party (id or slug).' })),
+    stated_after: Type.Optional(
+      Type.String({ ...PartialDateTime, description: 'Only claims stated at or after the start of this time.' }),
+    ),
+    stated_before: Type.Optional(
+      Type.String({ ...PartialDateTime, description: 'Only claims stated before the start of this time.' }),
+    ),
+    min_score: Type.Optional(
+      Type.Number({
+        minimum: SIMILAR_MIN_SCORE,
+        maximum: 1,
+        default: SIMILAR_MIN_SCORE,
+        description: 'Only claims at least this similar (0.3 to 1; default 0.3).',
+      }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'At most this many.' })),
+  },
+  { additionalProperties: false },
+)
+
+export const SimilarClaimsSchema = Type.Object(
+  {
+    data: Type.Array(
+      Type.Object({
+        score: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          description: 'Trigram similarity of the two texts (pg_trgm): 1 for the same words, 0 for nothing shared.',
+        }),
+        claim: Type.Ref(ClaimSchema),
+      }),
+      { description: 'The most similar live claims, best first; the claim itself is not among them.' },
+    ),
+  },
+  { title: 'SimilarClaims' },
+)
+export type SimilarClaims = Static<typeof SimilarClaimsSchema>
+export type SimilarClaimsFilter = Static<typeof SimilarClaimsQuery>

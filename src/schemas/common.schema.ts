@@ -62,6 +62,7 @@ export const PROBLEM_CODES = [
   'review-is-draft',
   'idempotency-key-in-use',
   'idempotency-key-used',
+  'duplicate-claim',
   'request-timeout',
   'precondition-failed',
   'payload-too-large',
@@ -94,6 +95,16 @@ export const ProblemSchema = Type.Object(
           message: Type.String(),
         }),
         { description: 'For validation errors: every bad field, up to 50 of them.' },
+      ),
+    ),
+    duplicates: Type.Optional(
+      Type.Array(
+        Type.Object({
+          id: Type.String({ format: 'uuid' }),
+          score: Type.Number({ minimum: 0, maximum: 1, description: 'Trigram similarity of the two texts.' }),
+          href: Type.String({ description: 'The path of the claim.' }),
+        }),
+        { description: 'For duplicate-claim: the live claims the new one closely matches, best first.' },
       ),
     ),
     errors_omitted: Type.Optional(

@@ -17,18 +17,21 @@ import {
   type CreateClaimInput,
   type Figure,
   type FigureInput,
+  SIMILAR_MIN_SCORE,
+  type SimilarClaimsFilter,
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
 import type { EventRef } from '../schemas/event-ref.schema.js'
 import type { PartyRef } from '../schemas/party.schema.js'
 import { lockEventReference, lockEventReferences, unknownEvent } from './event.service.js'
-import { lockPartyReferences, unknownParty } from './party.service.js'
+import { lockPartyReferences, resolvePartyFilter, unknownParty } from './party.service.js'
 import * as derived from './derived-state.js'
 import { storedInstant } from './stored-instant.js'
 import { checkTimeOrderOfClaim, statedBefore, written } from './time-order.js'
 import { fieldOf, precisionWithoutTime, storedTime } from './stored-time.js'
 import { atPrecision, type PreciseTime } from '../schemas/time.schema.js'
 import type { Precondition } from './precondition.js'
+import { filterBound, parsePartialDateTime } from '../schemas/time.schema.js'
 import { recordKind, listRecordHistory, readRecord, removeRecord, reviseRecord } from './record-revision.js'
 import { type ApiKeyIdentity, grants } from '../schemas/api-key.schema.js'
 
@@ -684,4 +687,73 @@ export async function listClaimHistory(db: Db, id: string, limit: number, before
       },
     }
   })
+}
+
+/** How similar (pg_trgm's similarity of the texts) a new claim and a live one of its party are to be duplicates. */
+export const DUPLICATE_MIN_SCORE = 0.8
+/** How far apart, in days either way of the new claim's stated_at, a duplicate may have been stated. */
+export const DUPLICATE_WINDOW_DAYS = 7
+const DUPLICATE_CANDIDATES = 5
+
+/** A live claim that a new one closely matches. */
+export interface DuplicateCandidate {
+  id: string
+  score: number
+}
+
+/**
+ * The live claims of the new claim's party, stated within DUPLICATE_WINDOW_DAYS of it, whose text is at least
+ * DUPLICATE_MIN_SCORE similar to its own, best first. A claim the create would refuse anyway (an unknown party, a
+ * time that is no time) has none.
+ */
+export async function findDuplicateClaims(
+  db: Db,
+  input: Pick<CreateClaimInput, 'party' | 'text' | 'stated_at'>,
+): Promise<DuplicateCandidate[]> {
+  const stated = parsePartialDateTime(input.stated_at)
+  if (stated === undefined) return []
+  return claims.duplicateCandidates(db, {
+    partyKey: input.party,
+    text: input.text,
+    statedAt: stated.instant,
+    windowDays: DUPLICATE_WINDOW_DAYS,
+    minScore: DUPLICATE_MIN_SCORE,
+    limit: DUPLICATE_CANDIDATES,
+  })
+}
+
+/** The refusal of a new claim that duplicates others, when the caller asked for strict handling. */
+export function duplicateClaimProblem(candidates: DuplicateCandidate[], field?: string): ApiError {
+  const named = candidates.map((candidate) => `${candidate.id} (${candidate.score.toFixed(2)})`).join(', ')
+  return new ApiError(
+    'duplicate-claim',
+    `${field === undefined ? 'the claim' : field} closely matches live claims of its party stated within ` +
+      `${DUPLICATE_WINDOW_DAYS} days of it: ${named}; nothing was recorded (send it without Prefer: ` +
+      'handling=strict to record it anyway)',
+    {
+      members: {
+        duplicates: candidates.map((candidate) => ({ ...candidate, href: `/v1/claims/${candidate.id}` })),
+      },
+      headers: { 'preference-applied': 'handling=strict' },
+    },
+  )
+}
+
+/**
+ * The live claims whose text is most similar to claim `id`'s, best first; 404 or 410 for a claim that does not
+ * exist or was deleted.
+ */
+export async function listSimilarClaims(db: Db, id: string, query: SimilarClaimsFilter) {
+  const claim = await getClaim(db, id)
+  const partyId = query.party === undefined ? undefined : await resolvePartyFilter(db, query.party, 'party')
+  const rows = await claims.similarClaims(db, {
+    text: claim.text,
+    excludeId: claim.id,
+    partyId,
+    statedAfter: filterBound(query.stated_after),
+    statedBefore: filterBound(query.stated_before),
+    minScore: query.min_score ?? SIMILAR_MIN_SCORE,
+    limit: query.limit ?? 10,
+  })
+  return rows.map((row) => ({ score: Math.round(row.score * 1000) / 1000, claim: toClaim(row) }))
 }

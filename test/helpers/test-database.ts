@@ -7,6 +7,7 @@ import { sql } from 'kysely'
 import pg from 'pg'
 import { type DatabaseHandle, openPgliteDatabase, openServerDatabase } from '../../src/db/database.js'
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrator.js'
+import { PGLITE_EXTENSIONS } from '../../src/db/pglite-extensions.js'
 
 /**
  * Every test file gets a database of its own, cloned from a template that the migrations built once, so files
@@ -83,7 +84,7 @@ async function ensurePgliteTemplate(): Promise<string> {
     () => false,
   )
   if (!exists) {
-    const pglite = new PGlite()
+    const pglite = new PGlite({ extensions: PGLITE_EXTENSIONS })
     const handle = await openPgliteDatabase(pglite, () => undefined)
     await migrateToLatest(handle.db)
     const dump = await pglite.dumpDataDir('none')
@@ -120,7 +121,7 @@ export async function openTestDatabase(
     }
   }
   const dump = await readFile(await ensurePgliteTemplate())
-  const pglite = new PGlite({ loadDataDir: new Blob([dump]) })
+  const pglite = new PGlite({ loadDataDir: new Blob([dump]), extensions: PGLITE_EXTENSIONS })
   return openPgliteDatabase(pglite, () => undefined)
 }
 
