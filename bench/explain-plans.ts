@@ -7,7 +7,7 @@ import pg from 'pg'
 import { SESSION_SETTINGS } from '../src/db/database.js'
 import * as prettier from 'prettier'
 import type { Database } from '../src/db/schema.js'
-import { findClaimById } from '../src/repositories/claim.repository.js'
+import { findClaimById, similarClaims } from '../src/repositories/claim.repository.js'
 import { latestRebuttals, listDisputedClaims, rebuttalMatrix } from '../src/repositories/dispute.repository.js'
 import { responseTimes } from '../src/repositories/response-times.repository.js'
 import { getThread } from '../src/services/thread.service.js'
@@ -351,6 +351,10 @@ try {
     'thread-depth-3-largest',
     `the same, on the root with the most chains of 3 (${n(largest.chains)})`,
     () => getThread(db, largest.id, 3),
+  )
+  const rootText = await one<{ text: string }>(`SELECT text FROM claims WHERE id = '${root.id}'`)
+  await capture('similar', `GET /v1/claims/${root.id}/similar: the claims most like a thread root's text`, () =>
+    similarClaims(db, { text: rootText.text, excludeId: root.id, minScore: 0.3, limit: 10 }),
   )
   await capture('matrix-by-party', 'GET /v1/disputes/matrix', () =>
     rebuttalMatrix(db, { by: 'party', kind: 'rebuts', limit: 101 }),

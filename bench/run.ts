@@ -434,6 +434,9 @@ function scenarios(s: Samples): Scenario[] {
     read('search', 'GET /v1/claims?q=word (full-text, by relevance; random words of the data)', () => {
       return `/v1/claims?q=${encodeURIComponent(pick(s.words))}`
     }),
+    read('similar', 'GET /v1/claims/:id/similar (random claims; trigram similarity)', () => {
+      return `/v1/claims/${pick(s.claims).id}/similar`
+    }),
     read('disputes', 'GET /v1/disputes (first page)', () => '/v1/disputes', baselineGet),
     read('disputes-by-party', 'GET /v1/disputes?party=slug (random disputed parties)', () => {
       return `/v1/disputes?party=${pick(s.disputedParties)}`
