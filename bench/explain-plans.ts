@@ -8,6 +8,7 @@ import { SESSION_SETTINGS } from '../src/db/database.js'
 import * as prettier from 'prettier'
 import type { Database } from '../src/db/schema.js'
 import { findClaimById, similarClaims } from '../src/repositories/claim.repository.js'
+import { findEventByKey, listEventFigures } from '../src/repositories/event.repository.js'
 import { latestRebuttals, listDisputedClaims, rebuttalMatrix } from '../src/repositories/dispute.repository.js'
 import { responseTimes } from '../src/repositories/response-times.repository.js'
 import { getThread } from '../src/services/thread.service.js'
@@ -371,6 +372,22 @@ try {
     () => responseTimes(db, rebutter.id),
   )
   await capture('response-times-all', 'GET /v1/response-times: every party', () => responseTimes(db))
+  // The event whose claims state the most figures: the largest figures table.
+  const figured = await one<{ id: string; slug: string; figures: number; claims: number }>(`
+    SELECT e.id, e.slug, f.figures, f.claims FROM (
+      SELECT c.event_id, count(*)::int AS figures, count(DISTINCT c.id)::int AS claims
+      FROM claims c JOIN claim_figures f ON f.claim_id = c.id
+      WHERE c.deleted_at IS NULL AND c.event_id IS NOT NULL
+      GROUP BY c.event_id ORDER BY count(*) DESC, c.event_id LIMIT 1
+    ) f JOIN events e ON e.id = f.event_id`)
+  await capture(
+    'event-figures',
+    `GET /v1/events/${figured.slug}/figures: the figures (${n(figured.figures)}, of ${n(figured.claims)} claims) of the event with the most`,
+    () => listEventFigures(db, figured.id),
+  )
+  await capture('event-by-slug', `GET /v1/events/${figured.slug}, its claims counted`, () =>
+    findEventByKey(db, figured.slug),
+  )
   await capture('claim-by-id', `GET /v1/claims/:id of the most rebutted claim (${n(rebutted.rebuttal_count)})`, () =>
     findClaimById(db, rebutted.id),
   )

@@ -50,6 +50,11 @@ const HOT_SHARE = 0.03
 const STAGE_1 = Math.round(LINKS * 0.7)
 const STAGE_2 = Math.round(LINKS * 0.2)
 const STAGE_3 = LINKS - STAGE_1 - STAGE_2
+/** One event per ~100 claims; ATTACHED of the claims are about one, and FIGURED of those state figures. */
+const EVENTS = Math.max(10, Math.round(CLAIMS / 100))
+const ATTACHED = 0.3
+const FIGURED = 0.5
+const MEASURES = ['deaths', 'injured', 'displaced', 'missiles-fired'] as const
 const FIRST_DAY = '2020-01-01 00:00:00+00'
 const DAYS = 1096
 const CLAIMS_PER_DAY = CLAIMS / DAYS
@@ -304,10 +309,42 @@ const partiesSql = `
   ) p
   LEFT JOIN parties s ON s.id = bench_gen.uuid_of('party-', p.side)`
 
+/** The events, spread over the three years; each named after its row, tagged like claims. */
+const eventsSql = `
+  INSERT INTO events (id, slug, name, starts_at, starts_at_precision, tags, created_at, updated_at)
+  SELECT bench_gen.uuid_of('event-', n), 'event-' || n, 'Event ' || n,
+         date_trunc('day', timestamptz '${FIRST_DAY}' + bench_gen.rnd(n, 160) * interval '${DAYS} days'), 'day',
+         bench_gen.claim_tags(n), timestamptz '${FIRST_DAY}', timestamptz '${FIRST_DAY}'
+  FROM generate_series(1, ${EVENTS}) n`
+
+/** The event a claim is about, for ATTACHED of them: a random event (claims of one event span the years). */
+const claimEvent = (n: string) =>
+  `CASE WHEN bench_gen.rnd(${n}, 150) < ${ATTACHED} THEN bench_gen.uuid_of('event-', 1 + floor(${EVENTS} * bench_gen.rnd(${n}, 151))::int) END`
+
+/**
+ * Figures for FIGURED of the claims about an event: a first one of a random measure, a number or (one in four) a
+ * range, and for one in five of them a second, of the next measure.
+ */
+const figuresSql = `
+  INSERT INTO claim_figures (claim_id, position, measure, value, low, high, unit, qualifier)
+  SELECT bench_gen.uuid_of('claim-', g.n), f.position, (${textArray(MEASURES)})[1 + (g.m + f.position) % ${MEASURES.length}],
+         CASE WHEN g.ranged THEN NULL ELSE g.size END,
+         CASE WHEN g.ranged THEN floor(g.size / 2) END, CASE WHEN g.ranged THEN g.size END,
+         'people', CASE WHEN g.ranged THEN NULL WHEN bench_gen.rnd(g.n, 156) < 0.3 THEN 'at least' END
+  FROM (
+    SELECT n, floor(${MEASURES.length} * bench_gen.rnd(n, 153))::int AS m, bench_gen.rnd(n, 154) < 0.25 AS ranged,
+           (1 + floor(1000 * bench_gen.rnd(n, 155) ^ 3))::numeric AS size
+    FROM generate_series(1, ${CLAIMS}) n
+    WHERE bench_gen.rnd(n, 150) < ${ATTACHED} AND bench_gen.rnd(n, 152) < ${FIGURED}
+  ) g
+  CROSS JOIN LATERAL (
+    SELECT 0 AS position UNION ALL SELECT 1 WHERE bench_gen.rnd(g.n, 157) < 0.2
+  ) f`
+
 const claimsSql = `
-  INSERT INTO claims (id, party_id, text, quote, stated_at, event_at, event_at_precision, location_name, location_lat,
+  INSERT INTO claims (id, party_id, event_id, text, quote, stated_at, event_at, event_at_precision, location_name, location_lat,
                       location_lon, language, tags, sources, created_at, updated_at)
-  SELECT bench_gen.uuid_of('claim-', g.n), bench_gen.uuid_of('party-', bench_gen.claim_party(g.n)),
+  SELECT bench_gen.uuid_of('claim-', g.n), bench_gen.uuid_of('party-', bench_gen.claim_party(g.n)), ${claimEvent('g.n')},
          bench_gen.sentence(g.n, 1001, 8 + floor(18 * bench_gen.rnd(g.n, 104))::int),
          CASE WHEN bench_gen.rnd(g.n, 105) < 0.3
            THEN bench_gen.sentence(g.n, 1002, 10 + floor(21 * bench_gen.rnd(g.n, 106))::int) END,
@@ -482,7 +519,9 @@ try {
     // Built afterwards, from the definitions the migrations made, an index costs one sort instead of a million
     // random insertions (two of them GIN). Unique indexes stay: primary keys (foreign keys need them), and those
     // on links, which decide which candidate links are skipped.
-    const deferred = migrated.filter((index) => !index.unique && ['claims', 'links'].includes(index.table))
+    const deferred = migrated.filter(
+      (index) => !index.unique && ['claims', 'links', 'claim_figures'].includes(index.table),
+    )
     if (!options['load-with-indexes']) {
       await step(`drop ${deferred.length} secondary indexes`, async () => {
         for (const index of deferred) await sql`DROP INDEX ${sql.id(index.name)}`.execute(conn)
@@ -493,7 +532,9 @@ try {
       const states = affected(await sql.raw(statesSql).execute(conn))
       return states + affected(await sql.raw(partiesSql).execute(conn))
     })
+    await step('events', async () => affected(await sql.raw(eventsSql).execute(conn)))
     await step('claims', async () => affected(await sql.raw(claimsSql).execute(conn)))
+    await step('figures', async () => affected(await sql.raw(figuresSql).execute(conn)))
     await step('links: responses to claims', async () => affected(await sql.raw(linksSql(1, 1, STAGE_1)).execute(conn)))
     await step('links: responses to responses', async () =>
       affected(await sql.raw(linksSql(2, 1, STAGE_2)).execute(conn)),

@@ -257,6 +257,8 @@ interface Samples {
   tags: string[]
   words: string[]
   threadRoots: string[]
+  /** Events whose claims state figures, the ones with the most first. */
+  figuredEvents: string[]
   liveClaims: number
   exportWindow: { after: string; before: string | undefined; rows: number }
 }
@@ -301,6 +303,15 @@ async function sample(): Promise<Samples> {
       JOIN links l3 ON l3.to_claim_id = l2.from_claim_id AND l3.deleted_at IS NULL
       WHERE l1.deleted_at IS NULL
       LIMIT 2000`)
+    const { rows: figuredEvents } = await client.query<{ slug: string }>(`
+      SELECT e.slug FROM events e
+      JOIN LATERAL (
+        SELECT count(*) AS figures FROM claims c JOIN claim_figures f ON f.claim_id = c.id
+        WHERE c.event_id = e.id AND c.deleted_at IS NULL
+      ) f ON f.figures > 0
+      WHERE e.deleted_at IS NULL
+      ORDER BY f.figures DESC, e.slug
+      LIMIT 1000`)
     // The export's window: the ~100,000 claims (or all of them, below that) around the middle of time.
     const rows = Math.min(100_000, liveClaims)
     const offset = Math.floor((liveClaims - rows) / 2)
@@ -319,6 +330,7 @@ async function sample(): Promise<Samples> {
       tags,
       words: words.map((row) => row.word),
       threadRoots: roots.map((row) => row.id),
+      figuredEvents: figuredEvents.map((row) => row.slug),
       liveClaims,
       exportWindow: { after: (await statedAt(offset))!, before: await statedAt(offset + rows), rows },
     }
@@ -446,6 +458,9 @@ function scenarios(s: Samples): Scenario[] {
       return `/v1/claims/${pick(s.threadRoots)}/thread?depth=3`
     }),
     read('matrix', 'GET /v1/disputes/matrix', () => '/v1/disputes/matrix'),
+    read('event-figures', 'GET /v1/events/:slug/figures (random events whose claims state figures)', () => {
+      return `/v1/events/${pick(s.figuredEvents)}/figures`
+    }),
     read(
       'party-response-times',
       'GET /v1/parties/:slug/response-times (random disputed parties)',
