@@ -39,6 +39,9 @@ export function exportLimit(request: FastifyRequest & { query: { limit?: number 
   if (sent.has('cursor')) {
     throw invalidField('query', 'cursor', 'pages the JSON list; a CSV or NDJSON export has every matching item')
   }
+  if (sent.has('count')) {
+    throw invalidField('query', 'count', 'counts for the JSON page; a CSV or NDJSON export is counted by its rows')
+  }
   return sent.has('limit') ? request.query.limit : undefined
 }
 

@@ -356,6 +356,11 @@ function sortColumn(order: ClaimListOrder, filter: ClaimFilter) {
   }
 }
 
+/** The live claims matching the filters, in no order: what a list's `count` counts. */
+export function matchingClaims(db: Db, filter: ClaimFilter) {
+  return db.selectFrom('claims as c').select('c.id').where('c.deleted_at', 'is', null).where(claimFilter(filter))
+}
+
 /**
  * Live claims matching the filters, in the order asked, after `query.after` when given, each with `sort_key`:
  * the value it is sorted by (a timestamp, a rank or a count), for the cursor of the next page. Unlimited: a page

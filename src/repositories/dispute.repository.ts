@@ -1,6 +1,6 @@
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { Db, LinkAspect, TimePrecision } from '../db/schema.js'
-import { type ClaimFilter, type ClaimListQuery, orderedClaims } from './claim.repository.js'
+import { type ClaimFilter, type ClaimListQuery, matchingClaims, orderedClaims } from './claim.repository.js'
 
 export type DisputeOrder = Extract<
   ClaimListQuery['order'],
@@ -19,6 +19,11 @@ export async function listDisputedClaims(
   return orderedClaims(db, { ...query, disputed: true })
     .limit(query.limit)
     .execute()
+}
+
+/** The disputed claims matching the filters, in no order: what the list's `count` counts. */
+export function matchingDisputedClaims(db: Db, filter: Omit<ClaimFilter, 'disputed'>) {
+  return matchingClaims(db, { ...filter, disputed: true })
 }
 
 /**

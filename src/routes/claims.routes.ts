@@ -24,8 +24,8 @@ import {
 } from '../schemas/claim.schema.js'
 import {
   ConditionalReadHeaders,
+  CountedPage,
   NotModified,
-  Page,
   problemResponses,
   resourceHeaders,
 } from '../schemas/common.schema.js'
@@ -95,7 +95,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         tags: ['claims'],
         querystring: ClaimListQuery,
         response: {
-          200: listRepresentations(Page(ClaimRef, 'ClaimPage'), CLAIM_CSV_COLUMNS, 'claim'),
+          200: listRepresentations(CountedPage(ClaimRef, 'ClaimPage'), CLAIM_CSV_COLUMNS, 'claim'),
           ...problemResponses(400, 422, 503),
         },
       },
@@ -122,7 +122,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits))
       const after = cursor?.key as ClaimListKey | undefined
       const rows = await claimList.listClaims(fastify.db, query, { sort, limit, after })
-      return sendPage(
+      const page = sendPage(
         request,
         reply,
         rows,
@@ -130,6 +130,8 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         (row) => row.claim,
         (row) => ({ sort, key: row.key }),
       )
+      if (query.count === undefined) return page
+      return { ...page, ...(await claimList.countClaims(fastify.db, query, query.count)) }
     },
   )
 

@@ -5,7 +5,7 @@ import { type ExportRouteOptions, exportLimit, listFormat, sendExport, toAsync }
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
-import { ConditionalReadHeaders, NotModified, Page, problemResponses } from '../schemas/common.schema.js'
+import { ConditionalReadHeaders, CountedPage, NotModified, problemResponses } from '../schemas/common.schema.js'
 import { DisputeListQuery, DisputeSchema, MatrixQuery, MatrixSchema } from '../schemas/dispute.schema.js'
 import { DISPUTE_CSV_COLUMNS, listRepresentations, MATRIX_CSV_COLUMNS } from '../schemas/export.schema.js'
 import { THREAD_DEPTH_DEFAULT, ThreadQuery, ThreadSchema } from '../schemas/thread.schema.js'
@@ -32,7 +32,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         tags: ['disputes'],
         querystring: DisputeListQuery,
         response: {
-          200: listRepresentations(Page(Type.Ref(DisputeSchema), 'DisputePage'), DISPUTE_CSV_COLUMNS, 'dispute'),
+          200: listRepresentations(CountedPage(Type.Ref(DisputeSchema), 'DisputePage'), DISPUTE_CSV_COLUMNS, 'dispute'),
           ...problemResponses(400, 422, 503),
         },
       },
@@ -64,7 +64,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         limit,
         after: cursor?.key as ClaimListKey | undefined,
       })
-      return sendPage(
+      const page = sendPage(
         request,
         reply,
         rows,
@@ -72,6 +72,8 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         (row) => row.dispute,
         (row) => ({ sort: cursorSort, key: row.key }),
       )
+      if (query.count === undefined) return page
+      return { ...page, ...(await disputes.countDisputes(fastify.db, query, query.count)) }
     },
   )
 

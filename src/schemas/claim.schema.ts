@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { DISPUTED_ASPECTS } from './aspect.schema.js'
-import { DateTime, EditNote, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { CountQuery, DateTime, EditNote, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { EventKey, EventRefSchema } from './event-ref.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
@@ -430,6 +430,7 @@ export type ClaimSort = (typeof CLAIM_SORTS)[number]
 export const ClaimListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this party (id or slug).' })),
     side: Type.Optional(

@@ -244,6 +244,38 @@ export const ExportablePageQuery = {
   ),
 }
 
+export const COUNT_KINDS = ['exact', 'estimated'] as const
+export type CountKind = (typeof COUNT_KINDS)[number]
+
+/** `count`: a list's page may also say how many items match, when asked (a count has a cost). */
+export const CountQuery = {
+  count: Type.Optional(
+    StringEnum(COUNT_KINDS, {
+      description:
+        'Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is ' +
+        "100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it " +
+        'is under 10,000. Not for CSV or NDJSON exports.',
+    }),
+  ),
+}
+
+export interface ListTotal {
+  total: number
+  total_kind: 'exact' | 'estimated' | 'at_least'
+}
+
+const TotalFields = {
+  total: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'How many items match the filters (with `count` only; see total_kind).' }),
+  ),
+  total_kind: Type.Optional(
+    StringEnum(['exact', 'estimated', 'at_least'] as const, {
+      description:
+        'How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many).',
+    }),
+  ),
+}
+
 /** A page of a keyset-paginated list; the same link is in the `Link: <…>; rel="next"` header. */
 export function Page<T extends TSchema>(item: T, title: string) {
   return Type.Object(
@@ -256,6 +288,18 @@ export function Page<T extends TSchema>(item: T, title: string) {
     {
       title,
       description: 'A page of the list.',
+      headers: { link: { type: 'string', description: '`<…>; rel="next"`: the next page, when there is one.' } },
+    },
+  )
+}
+
+/** A page of a list that takes `count`: with it, the page also says how many items match. */
+export function CountedPage<T extends TSchema>(item: T, title: string) {
+  return Type.Object(
+    { ...Page(item, title).properties, ...TotalFields },
+    {
+      title,
+      description: 'A page of the list, with the number of matching items when `count` asked for it.',
       headers: { link: { type: 'string', description: '`<…>; rel="next"`: the next page, when there is one.' } },
     },
   )

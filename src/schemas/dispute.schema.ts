@@ -10,7 +10,7 @@ import {
   standingFilter,
   Tag,
 } from './claim.schema.js'
-import { DateTime, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
+import { CountQuery, DateTime, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
@@ -48,6 +48,7 @@ const disputedClaimFilters = {
 export const DisputeListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this claimant (id or slug).' })),
     side: Type.Optional(

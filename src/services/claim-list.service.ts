@@ -8,6 +8,8 @@ import { idChunks, keysetChunks, mapRows } from './export-rows.js'
 import { resolveEventFilter } from './event.service.js'
 import { resolvePartyFilter } from './party.service.js'
 import { filterBound } from '../schemas/time.schema.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
+import { countList } from './list-count.js'
 
 const ORDERS: Record<ClaimSort, { order: ClaimListOrder; descending: boolean }> = {
   '-stated_at': { order: 'stated_at', descending: true },
@@ -68,6 +70,12 @@ export async function listClaims(
     const claim = toClaim(row)
     return { claim, key: [listKeyValue(row.sort_key), claim.id] as ClaimListKey }
   })
+}
+
+/** How many claims the list's filters match, as `count` asks. */
+export async function countClaims(db: Db, filter: ClaimListFilter, kind: CountKind): Promise<ListTotal> {
+  const query = await claimListQuery(db, filter, '-stated_at')
+  return countList(db, claims.matchingClaims(db, query), kind)
 }
 
 /**

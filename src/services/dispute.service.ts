@@ -17,6 +17,8 @@ import { keysetChunks, mapRows } from './export-rows.js'
 import { resolveEventFilter } from './event.service.js'
 import { resolvePartyFilter } from './party.service.js'
 import { filterBound } from '../schemas/time.schema.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
+import { countList } from './list-count.js'
 
 const ORDERS: Record<DisputeSort, DisputeOrder> = {
   '-last_response_at': 'last_response_at',
@@ -118,6 +120,12 @@ async function disputesAfter(
     const dispute: Dispute = { claim: toClaim(row), latest_rebuttals: latestByClaim.get(row.id) ?? [] }
     return { dispute, key: [listKeyValue(row.sort_key), row.id] as ClaimListKey }
   })
+}
+
+/** How many disputes the list's filters match, as `count` asks. */
+export async function countDisputes(db: Db, filter: DisputeListFilter, kind: CountKind): Promise<ListTotal> {
+  const query = await disputeListQuery(db, filter, '-stated_at')
+  return countList(db, disputes.matchingDisputedClaims(db, query), kind)
 }
 
 /** Every dispute of the list, in its order, read as the client takes them, page by page (see exportClaims). */
