@@ -87,3 +87,58 @@ t.test('count=estimated takes the planner estimate for a large list, and counts 
   const small = await call(app, 'GET', '/v1/claims?party=alpha&limit=1&count=estimated')
   t.match(small.body, { total: 7, total_kind: 'exact' }, 'a small estimate is counted')
 })
+
+/** The cursor of a page's `Link` for `rel`, or undefined. */
+function linked(response: { headers: Record<string, unknown> }, rel: string): string | undefined {
+  const header = String(response.headers.link ?? '')
+  return header.match(new RegExp(`<([^>]+)>; rel="${rel}"`))?.[1]
+}
+
+t.test('prev_cursor and rel="prev" page back to exactly the pages seen going forward', async (t) => {
+  for (const list of [
+    '/v1/claims?party=alpha&limit=2',
+    '/v1/claims?party=alpha&sort=stated_at&limit=3',
+    '/v1/claims?party=alpha&sort=-created_at&limit=2',
+    '/v1/disputes?limit=1',
+    '/v1/disputes?sort=-rebuttal_count&limit=2',
+  ]) {
+    const forward = []
+    let response = await call(app, 'GET', list)
+    t.equal(response.body.prev_cursor, null, `${list}: none before the first page`)
+    t.equal(linked(response, 'prev'), undefined)
+    forward.push(response.body.data)
+    while (response.body.next_cursor !== null) {
+      response = await call(app, 'GET', linked(response, 'next')!)
+      t.equal(response.status, 200)
+      forward.push(response.body.data)
+    }
+    const backward = [response.body.data]
+    while (response.body.prev_cursor !== null) {
+      const url = linked(response, 'prev')!
+      t.equal(url, `${list.split('?')[0]}?${new URL(url, 'http://x').searchParams}`, 'the link holds the query')
+      response = await call(app, 'GET', url)
+      t.equal(response.status, 200)
+      t.ok(response.body.next_cursor, `${list}: a page reached backward has a next page`)
+      backward.unshift(response.body.data)
+    }
+    t.same(backward, forward, `${list}: the same pages, both ways`)
+  }
+})
+
+t.test('relevance pages forward only, and a prev cursor belongs to its list and sort', async (t) => {
+  const ranked = await call(app, 'GET', '/v1/claims?q=alpha&sort=relevance&limit=2')
+  t.equal(ranked.status, 200)
+  const next = await call(app, 'GET', `/v1/claims?q=alpha&sort=relevance&limit=2&cursor=${ranked.body.next_cursor}`)
+  t.equal(next.body.prev_cursor, null, 'no prev by relevance')
+  const second = await call(app, 'GET', linked(await call(app, 'GET', '/v1/claims?party=alpha&limit=2'), 'next')!)
+  const prev = second.body.prev_cursor
+  for (const url of [
+    `/v1/claims?q=alpha&sort=relevance&cursor=${prev}`,
+    `/v1/claims?sort=stated_at&cursor=${prev}`,
+    `/v1/disputes?sort=-stated_at&cursor=${prev}`,
+  ]) {
+    const refused = await call(app, 'GET', url)
+    t.equal(refused.status, 400, url)
+    t.equal(refused.body.errors[0].field, 'cursor', url)
+  }
+})

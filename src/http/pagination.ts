@@ -25,10 +25,16 @@ export function pageLimit(query: { limit?: number }): number {
 export interface Cursor {
   sort: string
   key: Array<string | number>
+  /** A `prev_cursor`: the page before this key, not after it. */
+  backward?: boolean
 }
 
+/** A backward cursor names its sort with this suffix, so that a list that cannot page back refuses it. */
+const BACKWARD = ':prev'
+
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.sort, ...cursor.key])).toString('base64url')
+  const sort = cursor.backward ? `${cursor.sort}${BACKWARD}` : cursor.sort
+  return Buffer.from(JSON.stringify([sort, ...cursor.key])).toString('base64url')
 }
 
 /** `isValidKey` checks the decoded key's parts (a timestamp, a uuid), so a tampered cursor is a 400, not a 500. */
@@ -36,6 +42,7 @@ export function decodeCursor(
   text: string | undefined,
   sort: string,
   isValidKey: (key: Array<string | number>) => boolean,
+  options: { backward?: boolean } = {},
 ): Cursor | undefined {
   if (text === undefined) return undefined
   let parsed: unknown
@@ -53,6 +60,7 @@ export function decodeCursor(
     throw invalidField('query', 'cursor', 'is not a cursor this API issued; pass next_cursor back unchanged')
   }
   const [cursorSort, ...key] = parsed as Array<string | number>
+  if (options.backward && cursorSort === `${sort}${BACKWARD}`) return { sort, key, backward: true }
   if (cursorSort !== sort) {
     throw invalidField('query', 'cursor', `belongs to sort ${String(cursorSort)}, not ${sort}`)
   }
@@ -110,6 +118,45 @@ export function sendPage<Row, Item>(
     reply.header('link', `<${url.pathname}${url.search}>; rel="next"`)
   }
   return { data: pageRows.map(toItem), next_cursor: nextCursor }
+}
+
+/**
+ * Answers with a page of a list that pages both ways: `{ data, next_cursor, prev_cursor }`, with `Link` naming
+ * `next` and `prev` when there are such pages. Going back is the same keyset query in the opposite order from the
+ * first row: `rows` then come in reverse, up to limit + 1 of them, the extra one telling that more pages precede.
+ */
+export function sendTwoWayPage<Row, Item>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  rows: Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorOf: (row: Row) => Cursor,
+  cursor: Cursor | undefined,
+) {
+  const backward = cursor?.backward === true
+  const hasMore = rows.length > limit
+  const pageRows = hasMore ? rows.slice(0, limit) : rows
+  if (backward) pageRows.reverse()
+  const first = pageRows.at(0)
+  const last = pageRows.at(-1)
+  // Forward, a page reached by a cursor has the rows before it; backward, the page came from the rows after it.
+  const hasNext = backward ? last !== undefined : hasMore
+  const hasPrev = backward ? hasMore : cursor !== undefined
+  const nextCursor = hasNext && last !== undefined ? encodeCursor(cursorOf(last)) : null
+  const prevCursor = hasPrev && first !== undefined ? encodeCursor({ ...cursorOf(first), backward: true }) : null
+  const links: string[] = []
+  for (const [rel, value] of [
+    ['next', nextCursor],
+    ['prev', prevCursor],
+  ] as const) {
+    if (value === null) continue
+    const url = new URL(request.url, 'http://localhost')
+    url.searchParams.set('cursor', value)
+    links.push(`<${url.pathname}${url.search}>; rel="${rel}"`)
+  }
+  if (links.length > 0) reply.header('link', links.join(', '))
+  return { data: pageRows.map(toItem), next_cursor: nextCursor, prev_cursor: prevCursor }
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   prefersStrictHandling,
 } from '../http/duplicates.js'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import {
   type ClaimListFilter,
   ClaimListQuery,
@@ -119,16 +119,18 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)
       const valueFits = sort === 'relevance' ? cursorPart.rank : cursorPart.timestamp
-      const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits))
+      // Relevance ranks only the newest matches, anew for each query: it pages forward only.
+      const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits), { backward: sort !== 'relevance' })
       const after = cursor?.key as ClaimListKey | undefined
-      const rows = await claimList.listClaims(fastify.db, query, { sort, limit, after })
-      const page = sendPage(
+      const rows = await claimList.listClaims(fastify.db, query, { sort, limit, after, backward: cursor?.backward })
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (row) => row.claim,
         (row) => ({ sort, key: row.key }),
+        sort === 'relevance' ? undefined : cursor,
       )
       if (query.count === undefined) return page
       return { ...page, ...(await claimList.countClaims(fastify.db, query, query.count)) }

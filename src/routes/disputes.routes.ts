@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport, toAsync } from '../http/export.js'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import { ConditionalReadHeaders, CountedPage, NotModified, problemResponses } from '../schemas/common.schema.js'
@@ -58,19 +58,21 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       const cursorSort = `disputes:${sort}`
       const limit = pageLimit(query)
       const valueFits = sort === '-rebuttal_count' ? cursorPart.positiveInteger : cursorPart.timestamp
-      const cursor = decodeCursor(query.cursor, cursorSort, isValueIdKey(valueFits))
+      const cursor = decodeCursor(query.cursor, cursorSort, isValueIdKey(valueFits), { backward: true })
       const rows = await disputes.listDisputes(fastify.db, query, {
         sort,
         limit,
         after: cursor?.key as ClaimListKey | undefined,
+        backward: cursor?.backward,
       })
-      const page = sendPage(
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (row) => row.dispute,
         (row) => ({ sort: cursorSort, key: row.key }),
+        cursor,
       )
       if (query.count === undefined) return page
       return { ...page, ...(await disputes.countDisputes(fastify.db, query, query.count)) }

@@ -296,11 +296,22 @@ export function Page<T extends TSchema>(item: T, title: string) {
 /** A page of a list that takes `count`: with it, the page also says how many items match. */
 export function CountedPage<T extends TSchema>(item: T, title: string) {
   return Type.Object(
-    { ...Page(item, title).properties, ...TotalFields },
+    {
+      ...Page(item, title).properties,
+      prev_cursor: Type.Union([Type.String(), Type.Null()], {
+        description: 'Pass as `cursor` to get the page before; null on the first page, and by relevance.',
+      }),
+      ...TotalFields,
+    },
     {
       title,
       description: 'A page of the list, with the number of matching items when `count` asked for it.',
-      headers: { link: { type: 'string', description: '`<…>; rel="next"`: the next page, when there is one.' } },
+      headers: {
+        link: {
+          type: 'string',
+          description: '`<…>; rel="next"` and `<…>; rel="prev"`: the next and previous pages, when there are.',
+        },
+      },
     },
   )
 }

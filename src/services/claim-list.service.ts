@@ -58,14 +58,18 @@ async function claimListQuery(db: Db, filter: ClaimListFilter, sort: ClaimSort) 
   }
 }
 
-/** Up to `limit + 1` claims (the extra one tells that another page follows), each with its list key. */
+/**
+ * Up to `limit + 1` claims (the extra one tells that another page follows), each with its list key; `backward`,
+ * the ones before `after` in the list, nearest first.
+ */
 export async function listClaims(
   db: Db,
   filter: ClaimListFilter,
-  page: { sort: ClaimSort; limit: number; after: ClaimListKey | undefined },
+  page: { sort: ClaimSort; limit: number; after: ClaimListKey | undefined; backward?: boolean },
 ) {
   const query = await claimListQuery(db, filter, page.sort)
-  const rows = await claims.listClaims(db, { ...query, after: page.after, limit: page.limit + 1 })
+  const descending = page.backward ? !query.descending : query.descending
+  const rows = await claims.listClaims(db, { ...query, descending, after: page.after, limit: page.limit + 1 })
   return rows.map((row) => {
     const claim = toClaim(row)
     return { claim, key: [listKeyValue(row.sort_key), claim.id] as ClaimListKey }

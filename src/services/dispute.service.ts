@@ -87,10 +87,11 @@ function toRebuttalSummary(row: Omit<disputes.LatestRebuttalJson, 'stated_at'> &
 export async function listDisputes(
   db: Db,
   filter: DisputeListFilter,
-  page: { sort: DisputeSort; limit: number; after: ClaimListKey | undefined },
+  page: { sort: DisputeSort; limit: number; after: ClaimListKey | undefined; backward?: boolean },
 ) {
   const query = await disputeListQuery(db, filter, page.sort)
-  return disputesAfter(db, query, page.after, page.limit + 1, page.limit)
+  const descending = page.backward ? !query.descending : query.descending
+  return disputesAfter(db, { ...query, descending }, page.after, page.limit + 1, page.limit)
 }
 
 /**
