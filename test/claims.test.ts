@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { countRows } from './helpers/test-database.js'
-import type { Claim, ClaimVersion, Page, Party, Problem } from './helpers/wire-types.js'
+import type { Claim, ClaimVersion, CountedPage, Page, Party, Problem } from './helpers/wire-types.js'
 
 const { app, database, keys } = await buildTestApp(t)
 const writeKey = { authorization: `Bearer ${keys.write}` }
@@ -499,7 +499,7 @@ t.test('the list is keyset-paginated, ties included, with next_cursor and a Link
     for (let pages = 0; url !== undefined && pages < 10; pages++) {
       const page = await call(app, 'GET', url)
       t.equal(page.status, 200, `GET ${url}`)
-      const body = page.body as Page<Claim>
+      const body = page.body as CountedPage<Claim>
       seen.push(...body.data.map((c) => c.id))
       sizes.push(body.data.length)
       const link = page.headers.link as string | undefined

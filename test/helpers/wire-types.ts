@@ -1,6 +1,10 @@
 import type { Static, TUnsafe } from '@sinclair/typebox'
 import type { ClaimReviewDocumentSchema } from '../../src/schemas/claim-review.schema.js'
-import type { Page as PageSchema, ProblemSchema } from '../../src/schemas/common.schema.js'
+import type {
+  CountedPage as CountedPageSchema,
+  Page as PageSchema,
+  ProblemSchema,
+} from '../../src/schemas/common.schema.js'
 import type { ImportRejectedSchema } from '../../src/schemas/import.schema.js'
 
 // The JSON bodies the API sends, as its TypeBox schemas define them: tests read responses through these types, so a
@@ -20,6 +24,8 @@ export type { Tombstone } from '../../src/schemas/tombstone.schema.js'
 
 /** A page of a keyset-paginated list of `Item`s, as the schemas' `Page(item)` writes it. */
 export type Page<Item> = Static<ReturnType<typeof PageSchema<TUnsafe<Item>>>>
+/** A page of a list that counts and pages back (claims, disputes), as `CountedPage(item)` writes it. */
+export type CountedPage<Item> = Static<ReturnType<typeof CountedPageSchema<TUnsafe<Item>>>>
 
 /** An RFC 9457 problem, and one bad field of a validation problem. */
 export type Problem = Static<typeof ProblemSchema>
