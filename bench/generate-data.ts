@@ -55,6 +55,8 @@ const EVENTS = Math.max(10, Math.round(CLAIMS / 100))
 const ATTACHED = 0.3
 const FIGURED = 0.5
 const MEASURES = ['deaths', 'injured', 'displaced', 'missiles-fired'] as const
+/** The share of claims that reword an earlier claim of their party. */
+const REWORDED = 0.05
 const FIRST_DAY = '2020-01-01 00:00:00+00'
 const DAYS = 1096
 const CLAIMS_PER_DAY = CLAIMS / DAYS
@@ -95,6 +97,13 @@ const VOCABULARY = `
   signal jamming cyberattack hackers servers website television radio newspaper agency correspondent witness
   survivors victims mourners funeral memorial ambassador diplomats envoy summit council committee court tribunal
   prosecutor lawyers judges verdict charges arrest detention torture abuse`
+  .trim()
+  .split(/\s+/)
+
+// Syllables of made-up word forms: 57 of them make some 185,000 forms of two or three syllables.
+const SYLLABLES = `
+  ka ro mi ta len dor vash ir bel on ust gra pel tum zi sor ek han vo lit mar nes qua bri tal os fen gul ri
+  sta dva kor lev an yu pra mez ol chi ber tok vin sa ul dro kel ham ny ost ger pol ev tri mak jun ard sel`
   .trim()
   .split(/\s+/)
 
@@ -165,36 +174,68 @@ function generatorFunctions(): string {
     ),
     fn('vocabulary()', 'text[]', `SELECT ${textArray(VOCABULARY)}`),
     fn('tag_vocabulary()', 'text[]', `SELECT ${textArray(TAGS)}`),
+    fn('syllables()', 'text[]', `SELECT ${textArray(SYLLABLES)}`),
     // Text is made word by word in PL/pgSQL, which keeps its plans for the session: a nested SQL function would
-    // be planned again for every row that calls it, ten times slower.
+    // be planned again for every row that calls it, ten times slower. Half the words come from the vocabulary;
+    // the rest are what makes real claims tell apart by trigrams: word forms made of syllables (some 185,000,
+    // the common ones often), names, and numbers. A rewording (variant <> 0) is its source's text with about one
+    // word in five replaced by the variant's own.
     plpgsql(
-      'words(n bigint, salt bigint, count integer)',
+      'words(n bigint, salt bigint, count integer, variant bigint DEFAULT 0)',
       'text',
       `
       DECLARE
         vocabulary text[] := bench_gen.vocabulary();
-        result text := vocabulary[1 + floor(${VOCABULARY.length} * bench_gen.rnd(n * 64 + 1, salt) ^ 2)::int];
+        syllables text[] := bench_gen.syllables();
+        result text := '';
+        seed bigint;
+        u double precision;
+        form bigint;
+        word text;
       BEGIN
-        FOR k IN 2..count LOOP
-          result := result || ' ' || vocabulary[1 + floor(${VOCABULARY.length} * bench_gen.rnd(n * 64 + k, salt) ^ 2)::int];
+        FOR k IN 1..count LOOP
+          seed := n * 64 + k;
+          IF variant <> 0 AND bench_gen.rnd(variant * 64 + k, salt + 1) < 0.2 THEN
+            seed := -(variant * 64 + k);
+          END IF;
+          u := bench_gen.rnd(seed, salt);
+          IF u < 0.5 THEN
+            word := vocabulary[1 + floor(${VOCABULARY.length} * (u / 0.5) ^ 2)::int];
+          ELSIF u < 0.92 THEN
+            form := floor(${SYLLABLES.length ** 3} * bench_gen.rnd(seed, salt + 2) ^ 3)::bigint;
+            word := syllables[1 + form % ${SYLLABLES.length}] || syllables[1 + (form / ${SYLLABLES.length}) % ${SYLLABLES.length}]
+                    || CASE WHEN form >= ${SYLLABLES.length ** 2} THEN syllables[1 + form / ${SYLLABLES.length ** 2}] ELSE '' END;
+            -- About one in six is a name of a place or a person.
+            IF u > 0.85 THEN word := initcap(word); END IF;
+          ELSE
+            word := floor(10 ^ (1 + 3 * bench_gen.rnd(seed, salt + 3)))::bigint::text;
+          END IF;
+          result := CASE WHEN k = 1 THEN word ELSE result || ' ' || word END;
         END LOOP;
         RETURN result;
       END`,
     ),
     plpgsql(
-      'sentence(n bigint, salt bigint, count integer)',
+      'sentence(n bigint, salt bigint, count integer, variant bigint DEFAULT 0)',
       'text',
       `
-      DECLARE words text := bench_gen.words(n, salt, count);
+      DECLARE words text := bench_gen.words(n, salt, count, variant);
       BEGIN
         RETURN upper(left(words, 1)) || substr(words, 2) || '.';
       END`,
+    ),
+    // REWORDED of the claims are near-rewordings of the first claim of their block of 16 (stated close to
+    // it, by the same party), the true positives of /similar and of the duplicate check; the others are their own.
+    fn(
+      'reworded_from(n bigint)',
+      'bigint',
+      `SELECT CASE WHEN n % 16 <> 0 AND n > 16 AND bench_gen.rnd(n, 170) < ${REWORDED} THEN n - n % 16 ELSE n END`,
     ),
     fn(
       'claim_party(n bigint)',
       'bigint',
       `
-      SELECT 1 + (floor(${PARTIES} * bench_gen.rnd(n, 101) ^ 2)::bigint * ${STRIDE} + ${SHIFT}) % ${PARTIES}`,
+      SELECT 1 + (floor(${PARTIES} * bench_gen.rnd(bench_gen.reworded_from(n), 101) ^ 2)::bigint * ${STRIDE} + ${SHIFT}) % ${PARTIES}`,
     ),
     // Claims are numbered in time order, with half a day of jitter: a claim numbered after another was most
     // likely stated after it, which is how a response is placed after what it answers.
@@ -345,7 +386,8 @@ const claimsSql = `
   INSERT INTO claims (id, party_id, event_id, text, quote, stated_at, event_at, event_at_precision, location_name, location_lat,
                       location_lon, language, tags, sources, created_at, updated_at)
   SELECT bench_gen.uuid_of('claim-', g.n), bench_gen.uuid_of('party-', bench_gen.claim_party(g.n)), ${claimEvent('g.n')},
-         bench_gen.sentence(g.n, 1001, 8 + floor(18 * bench_gen.rnd(g.n, 104))::int),
+         bench_gen.sentence(g.source, 1001, 8 + floor(18 * bench_gen.rnd(g.source, 104))::int,
+                            CASE WHEN g.source <> g.n THEN g.n ELSE 0 END),
          CASE WHEN bench_gen.rnd(g.n, 105) < 0.3
            THEN bench_gen.sentence(g.n, 1002, 10 + floor(21 * bench_gen.rnd(g.n, 106))::int) END,
          g.stated_at,
@@ -358,7 +400,8 @@ const claimsSql = `
          'en', bench_gen.claim_tags(g.n), bench_gen.claim_sources(g.n, g.stated_at),
          bench_gen.claim_created_at(g.n, g.stated_at), bench_gen.claim_created_at(g.n, g.stated_at)
   FROM (
-    SELECT n, bench_gen.claim_stated_at(n) AS stated_at, bench_gen.rnd(n, 130) < 0.15 AS located
+    SELECT n, bench_gen.reworded_from(n) AS source, bench_gen.claim_stated_at(n) AS stated_at,
+           bench_gen.rnd(n, 130) < 0.15 AS located
     FROM generate_series(1, ${CLAIMS}) n
     OFFSET 0
   ) g`
