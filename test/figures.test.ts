@@ -405,12 +405,15 @@ t.test('GET /v1/figures: one item per figure, latest stated claim first, filtere
     ['claim=not-a-uuid', 400, 'claim'],
     ['measure=Bad%20Slug', 400, 'measure[0]'],
     ['cursor=bm9wZQ', 400, 'cursor'],
-    ['format=csv&limit=5', 400, 'limit'],
+    ['format=csv&limit=1000001', 400, 'limit'],
   ] as const) {
     const bad = await call(app, 'GET', `/v1/figures?${query}`)
     t.equal(bad.status, status, `${query}: ${bad.raw}`)
     t.match(bad.body.errors, [{ in: 'query', field }], query)
   }
+  const firstTwo = await call(app, 'GET', '/v1/figures?format=csv&limit=2')
+  t.equal(firstTwo.status, 200)
+  t.equal(firstTwo.raw.trim().split('\n').length, 3, 'an export with limit: the header and its first 2 rows')
   const otherCursor = await call(app, 'GET', '/v1/claims?limit=1')
   const foreign = await call(app, 'GET', `/v1/figures?cursor=${otherCursor.body.next_cursor}`)
   t.equal(foreign.status, 400, 'a cursor of another list is refused')
