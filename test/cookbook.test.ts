@@ -155,7 +155,8 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
       [PIPELINE, 'retracted'],
       [TOLL, 'corrected'],
     ])
-    const figures = parse(standings.slice(figuresStart), { columns: true }) as Array<Record<string, string>>
+    const tableStart = standings.indexOf('measure,party_slug')
+    const figures = parse(standings.slice(figuresStart, tableStart), { columns: true }) as Array<Record<string, string>>
     t.same(
       figures.map((row) => [row.party_slug, row.measure, row.value, row.as_of.slice(0, 10), row.standing]),
       [
@@ -165,6 +166,17 @@ t.test('every recipe of the cookbook works against a live server', async (t) => 
       'the death tolls, one row per figure, the revised one first',
     )
     t.equal(figures[1]!.claim_id, TOLL)
+    const table = parse(standings.slice(tableStart), { columns: true }) as Array<Record<string, string>>
+    t.same(
+      table
+        .filter((row) => row.measure === 'deaths')
+        .map((row) => [row.party_slug, row.latest, row.value, row.standing, row.spread_low, row.spread_high]),
+      [
+        ['armenia', 'true', '245', 'current', '245', '245'],
+        ['armenia', 'false', '240', 'corrected', '245', '245'],
+      ],
+      "the war's casualty table: the revised toll is Armenia's latest, the first one listed as corrected",
+    )
   })
   t.test('what flared up, and who answers fastest', async (t) => {
     const csvStart = timeline.indexOf('party_id,party_slug')

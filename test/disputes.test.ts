@@ -393,6 +393,7 @@ t.test('partial rebuttals: a claim lists what its rebuttals dispute, and the dis
   t.same(await disputesOf('aspect=figure&disputed_measure=deaths'), [toll.id])
   t.same(await disputesOf('disputed_measure=injured'), [])
   t.same(await disputesOf('aspect=timing'), [])
+  t.same(await disputesOf('aspect=timing&aspect=figure'), [toll.id], 'a repeated aspect: any of them')
   t.ok((await disputesOf('aspect=whole')).includes(c1.id), 'the earlier rebuttals name no aspect: whole')
   t.notOk((await disputesOf('aspect=cause')).includes(c1.id))
   const item = ((await get('/v1/disputes?aspect=cause')).data as Dispute[])[0]!
@@ -406,7 +407,7 @@ t.test('partial rebuttals: a claim lists what its rebuttals dispute, and the dis
   t.match(csv.raw, /,cause;figure;whole,deaths,/, 'the CSV has them too')
 
   for (const [query, field] of [
-    ['aspect=price', 'aspect'],
+    ['aspect=price', 'aspect[0]'],
     ['disputed_measure=Deaths', 'disputed_measure'],
   ] as const) {
     const refused = await call(app, 'GET', `/v1/disputes?${query}`)

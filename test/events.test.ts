@@ -365,11 +365,13 @@ t.test(
       { measure: 'deaths', low: 100, high: 300, unit: 'people' },
       { measure: 'displaced', value: 70000, qualifier: 'about' },
     ])
-    const azerbaijan = await state('az-mod', '2020-10-07', [{ measure: 'deaths', value: 24, as_of: '2020-10-07' }])
+    const azerbaijan = await state('az-mod', '2020-10-07', [
+      { measure: 'deaths', value: 24, unit: 'people', as_of: '2020-10-07' },
+    ])
     await state(
       'az-mod',
       '2020-10-01',
-      [{ measure: 'deaths', value: 5 }],
+      [{ measure: 'deaths', value: 5, unit: 'people' }],
       'An earlier toll, before the war’s first week was out.',
     )
     const unrelated = await claimAbout(undefined)
@@ -379,8 +381,11 @@ t.test(
     t.equal(table.status, 200)
     t.match(table.headers.etag, /^"/)
     t.same(
-      table.body.measures.map((m: { measure: string }) => m.measure),
-      ['deaths', 'displaced'],
+      table.body.measures.map((m: { measure: string; unit: string | null }) => [m.measure, m.unit]),
+      [
+        ['deaths', 'people'],
+        ['displaced', null],
+      ],
     )
     const deaths = table.body.measures[0]
     t.same(
@@ -445,6 +450,65 @@ t.test(
     t.equal(bad.status, 400)
     const empty = await call(app, 'GET', '/v1/events/october-shelling/figures')
     t.same(empty.body.measures, [])
+  },
+)
+
+t.test(
+  'the figures table keeps units apart, takes the later recorded of claims stated at one time, and the later as_of',
+  async (t) => {
+    t.equal(
+      (await call(app, 'POST', '/v1/events', { slug: 'ties', name: 'Ties', starts_at: '2020-10-01' })).status,
+      201,
+    )
+    const state = async (party: string, stated_at: string, figures: unknown[], text: string) => {
+      const claim = await call(app, 'POST', '/v1/claims', { party, text, stated_at, event: 'ties', figures })
+      t.equal(claim.status, 201, claim.raw)
+      return claim.body as Claim
+    }
+    const recorded: Claim[] = []
+    for (const value of [96, 97, 98, 99]) {
+      recorded.push(await state('am-mfa', '2020-10-05', [{ measure: 'deaths', value }], `A toll of ${value}.`))
+    }
+    await state('az-mod', '2020-10-02', [{ measure: 'deaths', low: 1000, unit: 'people' }], 'At least 1000 people.')
+    await state('az-mod', '2020-10-02T10:00:00Z', [{ measure: 'deaths', value: 50, unit: 'soldiers' }], 'Fifty.')
+    const ranged = await state(
+      'us-intel',
+      '2020-10-06',
+      [
+        { measure: 'deaths', low: 80, high: 120, as_of: '2020-10-04' },
+        { measure: 'deaths', value: 85, as_of: '2020-10-05' },
+      ],
+      'Two estimates, the later one firmer.',
+    )
+
+    const table = (await call(app, 'GET', '/v1/events/ties/figures')).body as {
+      measures: Array<{
+        measure: string
+        unit: string | null
+        parties: Array<{ party: { slug: string }; latest: { claim_id: string; value: number | null } | null }>
+        spread: { low: number | null; high: number | null }
+      }>
+    }
+    t.same(
+      table.measures.map((m) => [m.measure, m.unit]),
+      [
+        ['deaths', null],
+        ['deaths', 'people'],
+        ['deaths', 'soldiers'],
+      ],
+      'one entry per measure and unit, no unit first',
+    )
+    const [plain, people, soldiers] = table.measures
+    const latestOf = (slug: string) => plain!.parties.find((p) => p.party.slug === slug)!.latest
+    t.match(
+      latestOf('am-mfa'),
+      { claim_id: recorded[3]!.id, value: 99 },
+      'of four stated on one day, the last recorded',
+    )
+    t.match(latestOf('us-intel'), { claim_id: ranged.id, value: 85 }, 'of two figures of one claim, the later as_of')
+    t.same(plain!.spread, { low: 85, high: 99 }, 'the spread compares numbers of one unit only')
+    t.same(people!.spread, { low: 1000, high: 1000 })
+    t.same(soldiers!.spread, { low: 50, high: 50 })
   },
 )
 

@@ -182,8 +182,8 @@ export interface ClaimFilter {
   /** Claims that this party has reviewed. */
   reviewedById?: string
   minRebuttals?: number
-  /** Claims a live rebuttal disputes on this aspect ('whole': a rebuttal naming none). */
-  disputedAspect?: string
+  /** Claims a live rebuttal disputes on one of these aspects ('whole': a rebuttal naming none). */
+  disputedAspects?: string[]
   /** Claims a live rebuttal disputes on a figure of this measure. */
   disputedMeasure?: string
   /** Claims whose standing is one of these. */
@@ -293,8 +293,8 @@ function claimFilter(filter: ClaimFilter) {
   if (filter.disputed === false) conditions.push(sql<SqlBool>`c.rebuttal_count = 0`)
   if (filter.minRebuttals !== undefined) conditions.push(sql<SqlBool>`c.rebuttal_count >= ${filter.minRebuttals}`)
   // Read from the maintained arrays of the claim as its index walk meets it: no look at its links.
-  if (filter.disputedAspect !== undefined) {
-    conditions.push(sql<SqlBool>`c.disputed_aspects @> ARRAY[${filter.disputedAspect}]::text[]`)
+  if (filter.disputedAspects !== undefined) {
+    conditions.push(sql<SqlBool>`c.disputed_aspects && ${filter.disputedAspects}::text[]`)
   }
   if (filter.disputedMeasure !== undefined) {
     conditions.push(sql<SqlBool>`c.disputed_measures @> ARRAY[${filter.disputedMeasure}]::text[]`)

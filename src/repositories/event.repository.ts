@@ -164,7 +164,8 @@ export interface EventFigureRecord {
 }
 
 /**
- * Every figure that a live claim about the event states, by measure, then party slug, then latest stated first:
+ * Every figure that a live claim about the event states, by measure, unit and party slug, then latest stated first
+ * (then latest recorded, then latest as_of):
  * the event's claims through their partial index, and each claim's figures through its key.
  */
 export async function listEventFigures(db: Db, eventId: string): Promise<EventFigureRecord[]> {
@@ -176,6 +177,7 @@ export async function listEventFigures(db: Db, eventId: string): Promise<EventFi
     JOIN claim_figures f ON f.claim_id = c.id
     JOIN parties p ON p.id = c.party_id
     WHERE c.event_id = ${eventId} AND c.deleted_at IS NULL
-    ORDER BY f.measure, p.slug, c.stated_at DESC, c.id DESC, f.position`.execute(db)
+    ORDER BY f.measure, f.unit NULLS FIRST, p.slug, c.stated_at DESC, c.created_at DESC, c.id DESC,
+             f.as_of DESC NULLS LAST, f.position`.execute(db)
   return rows
 }

@@ -102,10 +102,11 @@ export const DisputeListQuery = Type.Object(
       }),
     ),
     aspect: Type.Optional(
-      StringEnum(DISPUTED_ASPECTS, {
+      Type.Array(StringEnum(DISPUTED_ASPECTS), {
+        maxItems: DISPUTED_ASPECTS.length,
         description:
-          'Only claims that a live rebuttal disputes on this aspect; `whole`: claims that a rebuttal naming no ' +
-          'aspect denies outright.',
+          'Only claims that a live rebuttal disputes on one of these aspects; repeat for several. `whole`: claims ' +
+          'that a rebuttal naming no aspect denies outright.',
       }),
     ),
     disputed_measure: Type.Optional(

@@ -33,12 +33,20 @@ export const EventFiguresSchema = Type.Object(
     measures: Type.Array(
       Type.Object({
         measure: Type.String(),
+        unit: Nullable(
+          Type.String({
+            description:
+              'The unit its figures are stated in (null: none stated). One measure in two units is two entries, ' +
+              'each with its own latest figures and spread: the table never compares numbers of different units.',
+          }),
+        ),
         parties: Type.Array(
           Type.Object({
             party: Type.Ref(PartyRefSchema),
             latest: Type.Union([StatedFigureSchema, Type.Null()], {
               description:
-                'The figure of its latest stated claim that is not retracted; null when it retracted every one.',
+                'The figure of its latest stated claim that is not retracted (of two stated at one time, the one ' +
+                'recorded later; of two figures in one claim, the later as_of); null when it retracted every one.',
             }),
             earlier: Type.Array(StatedFigureSchema, {
               description: 'Its other figures of the measure (earlier ones, and retracted ones), latest stated first.',
@@ -58,7 +66,7 @@ export const EventFiguresSchema = Type.Object(
           },
         ),
       }),
-      { description: 'Each measure stated by the event’s live claims, by name.' },
+      { description: 'Each measure and unit stated by the event’s live claims, by measure, then unit (none first).' },
     ),
   },
   {

@@ -231,7 +231,7 @@ export const EVENT_CSV_COLUMNS: CsvColumn<Event>[] = [
   { name: 'updated_at', description: 'When it was last edited.', value: (e) => e.updated_at },
 ]
 
-/** The figures table of an event in CSV: one row per figure, with its measure's spread on every row. */
+/** The figures table of an event in CSV: one row per figure, with the spread of its measure and unit on every row. */
 export const EVENT_FIGURE_CSV_COLUMNS: CsvColumn<EventFigureRow>[] = [
   { name: 'measure', description: 'What the figure counts.', value: (r) => r.measure },
   { name: 'party_slug', description: 'The slug of the party that states it.', value: (r) => r.party.slug },
@@ -255,18 +255,23 @@ export const EVENT_FIGURE_CSV_COLUMNS: CsvColumn<EventFigureRow>[] = [
   { name: 'claim_id', description: 'The claim that states it.', value: (r) => r.figure.claim_id },
   { name: 'stated_at', description: 'When that claim was made.', value: (r) => r.figure.stated_at },
   {
+    name: 'stated_at_precision',
+    description: 'How finely that is known.',
+    value: (r) => r.figure.stated_at_precision,
+  },
+  {
     name: 'standing',
     description: 'That claim’s standing: `current`, `corrected` or `retracted`.',
     value: (r) => r.figure.standing,
   },
   {
     name: 'spread_low',
-    description: "The lowest of the parties' latest figures of the measure.",
+    description: "The lowest of the parties' latest figures of the measure in that unit.",
     value: (r) => r.spread.low,
   },
   {
     name: 'spread_high',
-    description: "The highest of the parties' latest figures of the measure.",
+    description: "The highest of the parties' latest figures of the measure in that unit.",
     value: (r) => r.spread.high,
   },
 ]

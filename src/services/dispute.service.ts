@@ -49,7 +49,7 @@ async function disputeListQuery(db: Db, filter: DisputeListFilter, sort: Dispute
     measures: filter.measure,
     text: filter.q,
     minRebuttals: filter.min_rebuttals,
-    disputedAspect: filter.aspect,
+    disputedAspects: filter.aspect,
     disputedMeasure: filter.disputed_measure,
     standings: filter.standing,
     certainties: filter.certainty,

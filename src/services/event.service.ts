@@ -348,7 +348,7 @@ const figureEnds = (figure: StatedFigure): [number, number] => {
 }
 
 /**
- * The contested quantities of an event (by id or slug): for each measure its live claims state, each party's
+ * The contested quantities of an event (by id or slug): for each measure and unit its live claims state, each party's
  * latest figure (of its latest stated claim that is not retracted) and the others it stated, with each claim's
  * standing, and the spread between the parties' latest figures. 404 or 410 as the event itself.
  */
@@ -358,8 +358,8 @@ export async function getEventFigures(db: Db, key: string): Promise<EventFigures
   const measures: EventFigures['measures'] = []
   for (const row of rows) {
     let measure = measures.at(-1)
-    if (measure?.measure !== row.measure) {
-      measure = { measure: row.measure, parties: [], spread: { low: null, high: null } }
+    if (measure === undefined || measure.measure !== row.measure || measure.unit !== row.unit) {
+      measure = { measure: row.measure, unit: row.unit, parties: [], spread: { low: null, high: null } }
       measures.push(measure)
     }
     let party = measure.parties.at(-1)
