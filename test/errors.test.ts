@@ -287,6 +287,14 @@ t.test('requests refused before routing are problems too', async (t) => {
   t.match(nulHeader.head, /content-type: application\/problem\+json/i)
   t.match(nulHeader.body, { status: 400, code: 'malformed-request', type: `${PROBLEM_TYPE_PREFIX}malformed-request` })
 
+  const unencoded = parse(await rawExchange('GET /v1/claims?q=ракета HTTP/1.1\r\nHost: x\r\n\r\n'))
+  t.match(unencoded.head, /^HTTP\/1\.1 400 /)
+  t.match(
+    unencoded.body,
+    { code: 'malformed-request', detail: /percent-encode/ },
+    'a URL sent unencoded says how to send it',
+  )
+
   const hugeHeader = parse(
     await rawExchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Huge: ${'a'.repeat(20_000)}\r\n\r\n`),
   )

@@ -26,7 +26,13 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket, 
       ? new ApiError('request-timeout', 'the request did not arrive in time')
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new ApiError('headers-too-large', 'the request headers are larger than the server accepts')
-        : new ApiError('malformed-request', 'the request is not valid HTTP')
+        : error.code === 'HPE_INVALID_URL'
+          ? new ApiError(
+              'malformed-request',
+              'the request URL is not valid: percent-encode spaces and characters outside ASCII ' +
+                '(curl -G --data-urlencode "q=…")',
+            )
+          : new ApiError('malformed-request', 'the request is not valid HTTP')
   const body = JSON.stringify(problemBody(problem, requestId))
   if (socket.writable) {
     socket.write(
