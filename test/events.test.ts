@@ -509,6 +509,13 @@ t.test(
     t.same(plain!.spread, { low: 85, high: 99 }, 'the spread compares numbers of one unit only')
     t.same(people!.spread, { low: 1000, high: 1000 })
     t.same(soldiers!.spread, { low: 50, high: 50 })
+
+    const listed = await call(app, 'GET', '/v1/figures?event=ties&limit=200')
+    t.equal(listed.status, 200)
+    t.equal(listed.body.data.length, 8, 'the figures list takes the event as a filter: its claims’ figures only')
+    const unknown = await call(app, 'GET', '/v1/figures?event=no-such-event')
+    t.equal(unknown.status, 422)
+    t.match(unknown.body.errors, [{ in: 'query', field: 'event' }])
   },
 )
 

@@ -62,6 +62,7 @@ export interface FigureListFilter {
   measures?: string[]
   partyId?: string
   claimId?: string
+  eventId?: string
   standings?: ClaimStanding[]
 }
 
@@ -101,6 +102,7 @@ export async function listFigures(db: Db, filter: FigureListFilter, page: { afte
   }
   if (filter.partyId !== undefined) select = select.where('c.party_id', '=', filter.partyId)
   if (filter.claimId !== undefined) select = select.where('f.claim_id', '=', filter.claimId)
+  if (filter.eventId !== undefined) select = select.where('c.event_id', '=', filter.eventId)
   if (filter.standings !== undefined && filter.standings.length > 0) {
     select = select.where(sql<SqlBool>`c.standing = ANY(${filter.standings}::text[])`)
   }

@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { CLAIM_STANDINGS, FigureSchema, measureFilter, standingFilter } from './claim.schema.js'
 import { DateTime, ExportablePageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
+import { EventKey } from './event-ref.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
 import { TimePrecisionSchema } from './time.schema.js'
@@ -33,6 +34,9 @@ export const FigureListQuery = Type.Object(
     ...measureFilter,
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only figures stated by this party (id or slug).' })),
     claim: Type.Optional(Type.String({ ...Uuid, description: 'Only the figures of this claim.' })),
+    event: Type.Optional(
+      Type.String({ ...EventKey, description: 'Only the figures of claims about this event (id or slug).' }),
+    ),
     ...standingFilter,
   },
   { additionalProperties: false },

@@ -4,6 +4,7 @@ import * as figures from '../repositories/claim-figure.repository.js'
 import type { FigureListKey, FigureListRow } from '../repositories/claim-figure.repository.js'
 import type { FigureListFilter, StatedFigure } from '../schemas/figure.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { resolveEventFilter } from './event.service.js'
 import { resolvePartyFilter } from './party.service.js'
 
 export type { FigureListKey }
@@ -31,12 +32,13 @@ function toStatedFigure(row: FigureListRow): StatedFigure {
 
 const keyOf = (row: FigureListRow): FigureListKey => [row.stated_at.toISOString(), row.claim_id, row.position]
 
-/** The repository filter of the figures list: an unknown party is a 422. */
+/** The repository filter of the figures list: an unknown party or event is a 422. */
 async function figureFilter(db: Db, filter: FigureListFilter): Promise<figures.FigureListFilter> {
   return {
     measures: filter.measure,
     partyId: filter.party === undefined ? undefined : await resolvePartyFilter(db, filter.party, 'party'),
     claimId: filter.claim?.toLowerCase(),
+    eventId: filter.event === undefined ? undefined : await resolveEventFilter(db, filter.event, 'event'),
     standings: filter.standing,
   }
 }
