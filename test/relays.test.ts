@@ -127,7 +127,6 @@ t.test('ClaimReview JSON-LD shows a relaying party as where the claim appeared, 
 t.test('erasing a party that relayed a claim takes it out of the claim and of its versions', async (t) => {
   t.equal((await call(app, 'POST', '/v1/parties', { slug: 'wire', name: 'Wire', kind: 'media' })).status, 201)
   const relayed = await claim({ party: 'il-side', text: 'The launch failed.', relayed_by: ['wire', 'afp'] })
-  t.equal((await call(app, 'DELETE', '/v1/parties/wire', undefined, bearer(keys.admin))).status, 204)
   const erased = await call(app, 'POST', '/v1/parties/wire/erase', undefined, bearer(keys.admin))
   t.equal(erased.status, 200, erased.raw)
   const read = (await call(app, 'GET', `/v1/claims/${relayed.id}`)).body as Claim
@@ -141,4 +140,15 @@ t.test('erasing a party that relayed a claim takes it out of the claim and of it
     [['afp']],
     'no version keeps its name',
   )
+})
+
+t.test('a party that relays a live claim is not deleted until the claim no longer names it', async (t) => {
+  t.equal((await call(app, 'POST', '/v1/parties', { slug: 'echo-desk', name: 'Echo', kind: 'media' })).status, 201)
+  const relayed = await claim({ party: 'il-side', text: 'The convoy turned back.', relayed_by: ['echo-desk'] })
+  const refused = await call(app, 'DELETE', '/v1/parties/echo-desk', undefined, bearer(keys.admin))
+  t.equal(refused.status, 409, refused.raw)
+  t.match(refused.body.detail, /1 claim\(s\) it relayed/)
+  t.equal((await call(app, 'GET', '/v1/parties/echo-desk')).status, 200, 'the party is still there')
+  t.equal((await call(app, 'PATCH', `/v1/claims/${relayed.id}`, { relayed_by: [] })).status, 200)
+  t.equal((await call(app, 'DELETE', '/v1/parties/echo-desk', undefined, bearer(keys.admin))).status, 204)
 })

@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { type SqlBool, sql } from 'kysely'
 import { violatesUniqueKey } from '../db/postgres-error-codes.js'
 import type { Db, NewPartyRow } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
@@ -97,7 +97,7 @@ export async function insertParty(db: Db, values: NewPartyRow): Promise<string> 
   return row.id
 }
 
-/** What still points at a party: live claims it made and live parties that speak for it. */
+/** What still points at a party: live claims it made or relayed, its live reviews, live parties that speak for it. */
 export async function countPartyDependents(db: Db, id: string) {
   const row = await db
     .selectNoFrom((eb) => [
@@ -119,9 +119,20 @@ export async function countPartyDependents(db: Db, id: string) {
         .where('reviewer_party_id', '=', id)
         .where('deleted_at', 'is', null)
         .as('reviews'),
+      eb
+        .selectFrom('claims')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .where(sql<SqlBool>`relayed_by @> ARRAY[${id}::uuid]`)
+        .where('deleted_at', 'is', null)
+        .as('relayed'),
     ])
     .executeTakeFirstOrThrow()
-  return { claims: Number(row.claims), parties: Number(row.parties), reviews: Number(row.reviews) }
+  return {
+    claims: Number(row.claims),
+    parties: Number(row.parties),
+    reviews: Number(row.reviews),
+    relayed: Number(row.relayed),
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { ApiError, invalidField, unknownReference } from '../errors/problems.js'
 import * as parties from '../repositories/party.repository.js'
 import type { PartyRecord } from '../repositories/party.repository.js'
 import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
-import { isUuid } from '../schemas/common.schema.js'
+import { assertSlugShape } from './slug-shape.js'
 import {
   type CreatePartyInput,
   type Party,
@@ -77,7 +77,7 @@ export async function createParty(db: Db, input: CreatePartyInput, createdBy: st
 
 /** Records a party and its first version, made by `createdBy`, within the caller's transaction. */
 export async function recordParty(trx: Db, input: CreatePartyInput, createdBy: string | null): Promise<Party> {
-  assertSlugShape(input.slug)
+  assertSlugShape(input.slug, 'a party')
   const sideId = input.side === undefined ? null : await lockPartyReference(trx, input.side, 'side')
   const id = await withSlugConflict(input.slug, () =>
     parties.insertParty(trx, {
@@ -106,7 +106,7 @@ export async function updateParty(
   precondition: Precondition<Party>,
   recordedBy: string | null,
 ): Promise<Party> {
-  if (patch.slug !== undefined) assertSlugShape(patch.slug)
+  if (patch.slug !== undefined) assertSlugShape(patch.slug, 'a party')
   return inTransaction(db, (trx) =>
     reviseParty(trx, key, patch, precondition, { recordedBy, editNote: patch.edit_note }),
   )
@@ -202,11 +202,12 @@ export async function removeParty(
     {
       check: async (current) => {
         const dependents = await parties.countPartyDependents(trx, current.id)
-        if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0) {
+        if (dependents.claims > 0 || dependents.parties > 0 || dependents.reviews > 0 || dependents.relayed > 0) {
           throw new ApiError(
             'conflict',
-            `party ${current.slug} still has ${dependents.claims} claim(s), ${dependents.reviews} review(s) and ` +
-              `${dependents.parties} party(ies) speaking for it; delete or move those first`,
+            `party ${current.slug} still has ${dependents.claims} claim(s), ${dependents.reviews} review(s), ` +
+              `${dependents.relayed} claim(s) it relayed and ${dependents.parties} party(ies) speaking for it; ` +
+              'delete or move those first',
           )
         }
       },
@@ -262,12 +263,6 @@ export async function lockPartyReferences(trx: Db, keys: string[]): Promise<Map<
 }
 
 type LockedParty = { id: string; slug: string; name: string; kind: string }
-
-export function assertSlugShape(slug: string): void {
-  if (isUuid(slug)) {
-    throw invalidField('body', 'slug', 'must not have the shape of a uuid: a party is found by either')
-  }
-}
 
 export const slugTaken = (slug: string) =>
   new ApiError('conflict', `a party with the slug ${slug} already exists`, {
