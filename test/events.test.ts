@@ -559,6 +559,15 @@ t.test('an import makes events by ref, claims name them by ref or slug, and a de
   const again = await post(lines)
   t.match(again.body.counts, { events: { unchanged: 1 }, claims: { unchanged: 2 } })
 
+  const byId = await post([{ ...lines[0], ref: 'ev-uuid', slug: event.body.id }])
+  t.equal(byId.status, 422, 'an event line whose slug is an id is refused, not taken for that event')
+  t.match(byId.body.line_errors, [{ line: 1, problem: { errors: [{ field: 'slug' }] } }])
+  t.equal(
+    (await call(app, 'GET', `/v1/events/${event.body.id}`)).body.slug,
+    'imported-strike',
+    'the event is as it was',
+  )
+
   const renamed = await post([{ ...lines[0], name: 'An imported strike, renamed', ends_at: '2020-10-11' }])
   t.match(renamed.body.counts, { events: { updated: 1 } })
   t.match((await call(app, 'GET', '/v1/events/imported-strike')).body, {

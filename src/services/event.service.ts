@@ -5,7 +5,7 @@ import * as events from '../repositories/event.repository.js'
 import type { EventRecord } from '../repositories/event.repository.js'
 import { type VersionAuthorship, insertVersions } from '../repositories/record-version.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
-import { isUuid } from '../schemas/common.schema.js'
+import { assertSlugShape } from './slug-shape.js'
 import type { EventRef } from '../schemas/event-ref.schema.js'
 import {
   type CreateEventInput,
@@ -106,7 +106,7 @@ export async function recordEvent(
   createdBy: string | null,
   options: { id?: string } = {},
 ): Promise<Event> {
-  assertSlugShape(input.slug)
+  assertSlugShape(input.slug, 'an event')
   const starts = storedTime(input.starts_at, input.starts_at_precision, 'starts_at')
   if (input.ends_at === undefined && input.ends_at_precision !== undefined) {
     throw precisionWithoutTime(undefined, 'ends_at')
@@ -139,7 +139,7 @@ export async function updateEvent(
   precondition: Precondition<Event>,
   recordedBy: string | null,
 ): Promise<Event> {
-  if (patch.slug !== undefined) assertSlugShape(patch.slug)
+  if (patch.slug !== undefined) assertSlugShape(patch.slug, 'an event')
   return inTransaction(db, (trx) =>
     reviseEvent(trx, key, patch, precondition, { recordedBy, editNote: patch.edit_note }),
   )
@@ -300,12 +300,6 @@ export async function lockEventReferences(trx: Db, keys: string[]): Promise<Map<
     if (event !== undefined) found.set(key, event)
   }
   return found
-}
-
-function assertSlugShape(slug: string): void {
-  if (isUuid(slug)) {
-    throw invalidField('body', 'slug', 'must not have the shape of a uuid: an event is found by either')
-  }
 }
 
 export const eventSlugTaken = (slug: string) =>

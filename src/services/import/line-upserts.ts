@@ -18,7 +18,6 @@ import { recordClaim, removeClaim, restatedClaimChanges, reviseClaim, toClaim } 
 import { lockAnsweredAfter } from '../derived-state.js'
 import { linkClaims, removeLink, reviseLink } from '../link.service.js'
 import {
-  assertSlugShape,
   lockPartyReference,
   recordParty,
   removeParty,
@@ -27,6 +26,7 @@ import {
   slugTaken,
 } from '../party.service.js'
 import { recordReview, removeReview, restatedReviewChanges, reviseReview, toReview } from '../review.service.js'
+import { assertSlugShape } from '../slug-shape.js'
 import { storedInstant } from '../stored-instant.js'
 import { findTombstone } from '../tombstone.js'
 import { abortOnConflict, deletedRecord, type ImportContext, type Outcome } from './import-context.js'
@@ -57,7 +57,7 @@ export function applyLine(ctx: ImportContext, { type, line }: CheckedLine): Prom
 }
 
 async function party(ctx: ImportContext, line: PartyLineInput): Promise<Outcome> {
-  assertSlugShape(line.slug)
+  assertSlugShape(line.slug, 'a party')
   const side = line.side === undefined ? undefined : await ctx.refs.key('party', line.side, 'side')
   const known = await ctx.refs.known('party', line.ref)
   if (known !== undefined && ctx.existing === 'keep') return 'unchanged'
@@ -89,6 +89,7 @@ async function party(ctx: ImportContext, line: PartyLineInput): Promise<Outcome>
 }
 
 async function event(ctx: ImportContext, line: EventLineInput): Promise<Outcome> {
+  assertSlugShape(line.slug, 'an event')
   const known = await ctx.refs.known('event', line.ref)
   if (known !== undefined && ctx.existing === 'keep') return 'unchanged'
   const { type: _type, ref: _ref, ...input } = line
