@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import ts from 'typescript'
 import {
   type CounterclaimClient,
   PreconditionFailedError,
@@ -61,6 +63,49 @@ t.test('the program that uses every operation type-checks with tsc --strict', as
     (error: { code: number; stdout: string }) => error,
   )
   t.equal(result.code, 0, result.stdout)
+})
+
+/** The `ts` code blocks of a Markdown document. */
+async function typescriptBlocks(path: string): Promise<string[]> {
+  const text = await readFile(new URL(path, root), 'utf8')
+  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '')
+}
+
+t.test('the examples of the READMEs type-check with the client, in strict mode', async (t) => {
+  const blocks = [
+    ...(await typescriptBlocks('README.md')).map((code, index) => ({ name: `readme-${index}.ts`, code })),
+    ...(await typescriptBlocks('clients/typescript/README.md')).map((code, index) => ({
+      name: `client-readme-${index}.ts`,
+      code,
+    })),
+  ]
+  t.ok(blocks.length >= 2, 'both READMEs show the client')
+  // Each block as a module at the repository's root (where its imports are written from), with the client's options.
+  const config = ts.getParsedCommandLineOfConfigFile(
+    fileURLToPath(new URL('clients/typescript/tsconfig.json', root)),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => t.fail(String(diagnostic.messageText)),
+    },
+  )
+  if (config === undefined) return
+  const files = new Map(blocks.map(({ name, code }) => [fileURLToPath(new URL(name, root)), code]))
+  const host = ts.createCompilerHost(config.options)
+  const { getSourceFile, fileExists, readFile: read } = host
+  host.fileExists = (name) => files.has(name) || fileExists(name)
+  host.readFile = (name) => files.get(name) ?? read(name)
+  host.getSourceFile = (name, language, ...rest) => {
+    const code = files.get(name)
+    return code === undefined ? getSourceFile(name, language, ...rest) : ts.createSourceFile(name, code, language)
+  }
+  const program = ts.createProgram([...files.keys()], config.options, host)
+  const diagnostics = ts.getPreEmitDiagnostics(program)
+  t.same(
+    diagnostics.map((diagnostic) => ts.formatDiagnostic(diagnostic, host)),
+    [],
+    'no type errors',
+  )
 })
 
 t.test('every operation of the document, through the client, against a live server', async (t) => {
