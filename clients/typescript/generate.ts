@@ -16,7 +16,10 @@ const HEADER =
   '// `npm run openapi:check` fails when this file differs from what the document gives.\n\n'
 
 const document = JSON.parse(await readFile(DOCUMENT, 'utf8')) as OpenAPI3
-const source = HEADER + astToString(await openapiTS(document, { silent: true }))
+// defaultNonNullable off: a field with a default stays optional. A named schema serves requests as well as answers,
+// and a caller may leave out a defaulted field of a body (a claim's language, a link's prebuttal).
+const types = await openapiTS(document, { silent: true, defaultNonNullable: false })
+const source = HEADER + astToString(types)
 // Written in the project's style, so that `npm run format:check` passes and a diff of it reads like one of code.
 const generated = await format(source, { ...(await resolveConfig(TYPES)), filepath: TYPES })
 
