@@ -13,6 +13,7 @@ import {
   ifMatch,
   items,
   pages,
+  refresh,
   unwrap,
   updateIfUnchanged,
   versioned,
@@ -39,12 +40,16 @@ async function documentedOperations(): Promise<string[]> {
   )
 }
 
-async function liveServer(test: { teardown(fn: () => unknown): void }) {
-  const context = await buildTestApp(test)
+// Two compilations and a few hundred requests over HTTP: more than the default file timeout on a busy machine.
+t.setTimeout(300_000)
+
+/** One live server for the file, on its own database; each test makes records of its own names. */
+const live = await (async () => {
+  const context = await buildTestApp(t)
   await context.app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = context.app.server.address() as AddressInfo
   return { ...context, baseUrl: `http://127.0.0.1:${port}` }
-}
+})()
 
 /** A client that also notes the operation of each request it sends, by the document's path template. */
 function recordingClient(baseUrl: string, apiKey: string | undefined, seen: Set<string>): CounterclaimClient {
@@ -109,7 +114,7 @@ t.test('the examples of the READMEs type-check with the client, in strict mode',
 })
 
 t.test('every operation of the document, through the client, against a live server', async (t) => {
-  const { baseUrl, keys } = await liveServer(t)
+  const { baseUrl, keys } = live
   const seen = new Set<string>()
   const writer = recordingClient(baseUrl, keys.write, seen)
   const admin = recordingClient(baseUrl, keys.admin, seen)
@@ -181,22 +186,24 @@ t.test('every operation of the document, through the client, against a live serv
 })
 
 t.test('pages and items follow next_cursor to the end', async (t) => {
-  const { baseUrl, keys } = await liveServer(t)
+  const { baseUrl, keys } = live
   const client = createCounterclaimClient({ baseUrl, apiKey: keys.write })
   const slugs = ['one', 'two', 'three', 'four', 'five']
   for (const slug of slugs) {
-    await unwrap(client.POST('/v1/parties', { body: { slug: `paged-${slug}`, name: `Paged ${slug}`, kind: 'media' } }))
+    await unwrap(
+      client.POST('/v1/parties', { body: { slug: `paged-${slug}`, name: `Paged ${slug}`, kind: 'organisation' } }),
+    )
   }
   const sizes: number[] = []
   for await (const page of pages((cursor) =>
-    client.GET('/v1/parties', { params: { query: { kind: 'media', limit: 2, cursor } } }),
+    client.GET('/v1/parties', { params: { query: { kind: 'organisation', limit: 2, cursor } } }),
   )) {
     sizes.push(page.data.length)
   }
   t.same(sizes, [2, 2, 1], 'three pages of two, two and one')
   const seen: string[] = []
   for await (const party of items((cursor) =>
-    client.GET('/v1/parties', { params: { query: { kind: 'media', limit: 2, cursor } } }),
+    client.GET('/v1/parties', { params: { query: { kind: 'organisation', limit: 2, cursor } } }),
   )) {
     seen.push(party.slug)
   }
@@ -211,7 +218,7 @@ t.test('pages and items follow next_cursor to the end', async (t) => {
 })
 
 t.test('problems are thrown as typed exceptions', async (t) => {
-  const { baseUrl, keys } = await liveServer(t)
+  const { baseUrl, keys } = live
   const anonymous = createCounterclaimClient({ baseUrl })
   const reader = createCounterclaimClient({ baseUrl, apiKey: keys.read })
   const writer = createCounterclaimClient({ baseUrl, apiKey: keys.write })
@@ -247,7 +254,7 @@ t.test('problems are thrown as typed exceptions', async (t) => {
 })
 
 t.test('If-Match: a conditional write applies once, and a stale one is a 412 with the current version', async (t) => {
-  const { baseUrl, keys } = await liveServer(t)
+  const { baseUrl, keys } = live
   const client = createCounterclaimClient({ baseUrl, apiKey: keys.write })
   const party = await unwrap(client.POST('/v1/parties', { body: { slug: 'etag-party', name: 'First', kind: 'media' } }))
   const read = () => versioned(client.GET('/v1/parties/{party}', { params: { path: { party: party.slug } } }))
@@ -288,4 +295,28 @@ t.test('If-Match: a conditional write applies once, and a stale one is a 412 wit
     (error: unknown) => error,
   )
   t.match(gone, { status: 410, code: 'gone' })
+})
+
+t.test('refresh reads a record again only when it changed (If-None-Match, 304)', async (t) => {
+  const { baseUrl, keys } = live
+  const client = createCounterclaimClient({ baseUrl, apiKey: keys.write })
+  const requests: string[] = []
+  client.use({ onResponse: ({ request, response }) => void requests.push(`${request.method} ${response.status}`) })
+  const party = await unwrap(client.POST('/v1/parties', { body: { slug: 'fresh', name: 'Fresh', kind: 'media' } }))
+  const read = (header: { 'if-none-match': string }) =>
+    client.GET('/v1/parties/{party}', { params: { path: { party: party.slug }, header } })
+  const copy = await versioned(client.GET('/v1/parties/{party}', { params: { path: { party: party.slug } } }))
+
+  const unchanged = await refresh(copy, read)
+  t.same(unchanged, { ...copy, changed: false }, 'a 304 gives the copy back')
+  t.equal(requests.at(-1), 'GET 304')
+
+  await unwrap(
+    client.PATCH('/v1/parties/{party}', { params: { path: { party: party.slug } }, body: { name: 'Fresher' } }),
+  )
+  const changed = await refresh(copy, read)
+  t.equal(changed.changed, true)
+  t.equal(changed.value.name, 'Fresher')
+  t.not(changed.etag, copy.etag)
+  t.equal(requests.at(-1), 'GET 200')
 })

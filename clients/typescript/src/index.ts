@@ -6,7 +6,7 @@ export type { components, operations, paths } from './schema.js'
 /**
  * The typed Counterclaim client: openapi-fetch over the types openapi-typescript generates from the OpenAPI
  * document (src/schema.ts), and the few things a generator does not give: the API key on every request, problem
- * answers as exceptions (`unwrap`), ETag and If-Match (`versioned`, `ifMatch`, `PreconditionFailedError`) and
+ * answers as exceptions (`unwrap`), ETags (`versioned`, `ifMatch`, `updateIfUnchanged`, `refresh`) and
  * cursor iteration over lists (`pages`, `items`).
  */
 export type CounterclaimClient = Client<paths, JsonMedia>
@@ -185,6 +185,20 @@ export async function updateIfUnchanged<T, R extends FetchResult>(
   write: (header: { 'if-match': string }) => Promise<R>,
 ): Promise<Versioned<DataOf<R>>> {
   return versioned(write(ifMatch(copy)))
+}
+
+/**
+ * A record read again only if it changed: the read is sent with If-None-Match and the copy's ETag, and a 304 gives
+ * the copy back (`changed: false`) without a body; otherwise the new version and its ETag (`changed: true`).
+ * `refresh(copy, (header) => client.GET('/v1/claims/{id}', { params: { path: { id }, header } }))`.
+ */
+export async function refresh<R extends FetchResult>(
+  copy: Versioned<DataOf<R>>,
+  read: (header: { 'if-none-match': string }) => Promise<R>,
+): Promise<Versioned<DataOf<R>> & { changed: boolean }> {
+  const result = await read({ 'if-none-match': copy.etag })
+  if (result.response.status === 304) return { ...copy, changed: false }
+  return { ...(await versioned(Promise.resolve(result))), changed: true }
 }
 
 /**
