@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildTestApp, call } from './helpers/test-app.js'
+import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { countRows } from './helpers/test-database.js'
 import type { Claim, Problem, Rebuttal } from './helpers/wire-types.js'
 
@@ -34,14 +34,22 @@ const unrelated = await createClaim({
   stated_at: '2020-10-06',
 })
 
+interface Searched {
+  claims: number
+  stated_from: string | null
+  stated_to: string | null
+  complete: boolean
+}
 interface Similar {
   data: Array<{ score: number; claim: Claim }>
+  searched: Searched
 }
-const similarTo = async (id: string, query = '') => {
+const similarAnswer = async (id: string, query = '') => {
   const response = await call(app, 'GET', `/v1/claims/${id}/similar${query}`)
   t.equal(response.status, 200, `similar${query}: ${response.raw.slice(0, 200)}`)
-  return (response.body as Similar).data
+  return response.body as Similar
 }
+const similarTo = async (id: string, query = '') => (await similarAnswer(id, query)).data
 
 t.test('/similar scores the live claims most like a claim, best first, and filters them', async (t) => {
   const all = await similarTo(base.id)
@@ -72,6 +80,11 @@ t.test('/similar scores the live claims most like a claim, best first, and filte
     'the window end is the start of the time given',
   )
   t.equal((await similarTo(base.id, '?limit=1')).length, 1, 'limited')
+  t.same(
+    (await similarAnswer(base.id)).searched,
+    { claims: 3, stated_from: '2020-09-01T00:00:00.000Z', stated_to: '2020-10-07T00:00:00.000Z', complete: true },
+    'every other live claim compared, and their span',
+  )
   t.same(await similarTo(base.id, '?min_score=0.99'), [], 'a higher bar')
   t.same(await similarTo(unrelated.id), [], 'nothing like it')
 
@@ -168,4 +181,59 @@ t.test('a counter-claim is checked as a claim is, and a replay repeats the warni
   t.equal(replay.headers['idempotent-replayed'], 'true')
   t.equal(replay.headers.link, warned.headers.link, 'the replay names the same duplicates')
   t.equal((replay.body as Rebuttal).claim.id, (warned.body as Rebuttal).claim.id)
+})
+
+t.test('/similar compares the 2,000 claims stated nearest in time; a party or a window reaches further', async (t) => {
+  t.equal((await call(app, 'POST', '/v1/parties', { slug: 'wire', name: 'Wire', kind: 'media' })).status, 201)
+  // A day and a half of wire copy, a claim a minute, around the claim compared.
+  const filler = Array.from({ length: 2000 }, (_, i) => ({
+    type: 'claim',
+    ref: `wire-${i}`,
+    party: 'wire',
+    text: `Bulletin ${i}: markets closed ${i % 7} points lower after a quiet session.`,
+    stated_at: new Date(Date.UTC(2021, 0, 1) + i * 60_000).toISOString(),
+  }))
+  const imported = await callRaw(
+    app,
+    'POST',
+    '/v1/import',
+    filler.map((line) => JSON.stringify(line)).join('\n') + '\n',
+    { 'content-type': 'application/x-ndjson' },
+  )
+  t.equal(imported.status, 200, imported.raw.slice(0, 300))
+
+  const fresh = await createClaim({
+    party: 'az-ministry',
+    text: 'A drone struck the Mingachevir reservoir dam overnight, officials in Baku said.',
+    stated_at: '2021-01-01T12:00:00Z',
+  })
+  const long = await createClaim({
+    party: 'observer',
+    text: 'A drone struck the Mingachevir reservoir dam overnight, according to officials in Baku.',
+    stated_at: '2019-05-01',
+  })
+
+  const nearest = await similarAnswer(fresh.id)
+  t.same(nearest.data, [], 'the rewording stated long before is not among the claims compared')
+  t.equal(nearest.searched.claims, 2000, 'the nearest 2,000 compared')
+  t.equal(nearest.searched.complete, false, 'and the answer says they were not all')
+  t.ok(
+    nearest.searched.stated_from! >= '2021-01-01' && nearest.searched.stated_to! < '2021-01-03',
+    `the span compared: ${nearest.searched.stated_from} to ${nearest.searched.stated_to}`,
+  )
+
+  const byParty = await similarAnswer(fresh.id, '?party=observer')
+  t.same(
+    byParty.data.map((entry) => entry.claim.id),
+    [long.id],
+    "a party's claims reach back as far as it goes",
+  )
+  t.equal(byParty.searched.complete, true)
+  const byWindow = await similarAnswer(fresh.id, '?stated_before=2020')
+  t.same(
+    byWindow.data.map((entry) => entry.claim.id),
+    [long.id],
+    'so does a window',
+  )
+  t.ok(byWindow.data[0]!.score > 0.6, `scored ${byWindow.data[0]!.score}`)
 })

@@ -630,36 +630,101 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
 /** A claim of a similarity search, with its trigram similarity (0..1) to the text searched for. */
 export type ScoredClaimRecord = ClaimRecord & { score: number }
 
+/** Which claims a similarity search scored: how many, the span of their stated_at, and whether that was all. */
+export interface SimilarityScope {
+  scored: number
+  statedFrom: Date | null
+  statedTo: Date | null
+  complete: boolean
+}
+
 /**
- * The live claims whose text is most similar to `text` (pg_trgm's similarity, at least `minScore` and at least
- * the server's pg_trgm.similarity_threshold, 0.3 by default), best first, `excludeId` left out. The GiST index
- * walks the texts in order of distance, so the best few are found without scoring every claim.
+ * The live claims most similar to `text` (pg_trgm's similarity, at least `minScore`), best first, among the
+ * `candidates` live claims stated nearest in time to `statedAt` that the filters allow, `excludeId` left out.
+ * Only that bounded set is scored: a trigram index cannot rule out enough of a large table for texts of a
+ * sentence or more, so the cost stays that of `candidates` rows from the stated_at indexes, whatever the size.
  */
 export async function similarClaims(
   db: Db,
   query: {
     text: string
+    statedAt: Date
     excludeId: string
     partyId?: string
     statedAfter?: string
     statedBefore?: string
     minScore: number
     limit: number
+    candidates: number
   },
-): Promise<ScoredClaimRecord[]> {
-  let select = selectClaims(db)
-    .select(sql<number>`similarity(c.text, ${query.text})`.as('score'))
-    .where('c.id', '<>', query.excludeId)
-    .where(sql<SqlBool>`c.text % ${query.text}`)
-    .where(sql<SqlBool>`similarity(c.text, ${query.text}) >= ${query.minScore}`)
-  if (query.partyId !== undefined) select = select.where('c.party_id', '=', query.partyId)
-  if (query.statedAfter !== undefined) select = select.where('c.stated_at', '>=', new Date(query.statedAfter))
-  if (query.statedBefore !== undefined) select = select.where('c.stated_at', '<', new Date(query.statedBefore))
-  return select
-    .orderBy(sql`c.text <-> ${query.text}`)
-    .orderBy('c.id')
-    .limit(query.limit)
-    .execute()
+): Promise<{ rows: ScoredClaimRecord[]; scope: SimilarityScope }> {
+  const filters = [sql`c.deleted_at IS NULL`, sql`c.id <> ${query.excludeId}::uuid`]
+  if (query.partyId !== undefined) filters.push(sql`c.party_id = ${query.partyId}::uuid`)
+  if (query.statedAfter !== undefined) filters.push(sql`c.stated_at >= ${query.statedAfter}::timestamptz`)
+  if (query.statedBefore !== undefined) filters.push(sql`c.stated_at < ${query.statedBefore}::timestamptz`)
+  const where = sql.join(filters, sql` AND `)
+  const at = sql`${query.statedAt.toISOString()}::timestamptz`
+  const candidates = sql`${query.candidates}::int`
+  const { rows } = await sql<{
+    earlier: number
+    later: number
+    scored: number
+    stated_from: Date | null
+    stated_to: Date | null
+    best: Array<{ id: string; score: number }>
+  }>`
+    WITH earlier AS (
+      SELECT c.id, c.stated_at FROM claims c WHERE ${where} AND c.stated_at <= ${at}
+      ORDER BY c.stated_at DESC, c.id DESC LIMIT ${candidates}
+    ), later AS (
+      SELECT c.id, c.stated_at FROM claims c WHERE ${where} AND c.stated_at > ${at}
+      ORDER BY c.stated_at, c.id LIMIT ${candidates}
+    ), nearest AS (
+      SELECT n.id, n.stated_at FROM (SELECT * FROM earlier UNION ALL SELECT * FROM later) n
+      ORDER BY abs(extract(epoch FROM n.stated_at - ${at})), n.id LIMIT ${candidates}
+    ), scored AS (
+      SELECT n.id, similarity(c.text, ${query.text}::text) AS score
+      FROM nearest n JOIN claims c ON c.id = n.id
+    )
+    SELECT
+      (SELECT count(*)::int FROM earlier) AS earlier,
+      (SELECT count(*)::int FROM later) AS later,
+      (SELECT count(*)::int FROM nearest) AS scored,
+      (SELECT min(stated_at) FROM nearest) AS stated_from,
+      (SELECT max(stated_at) FROM nearest) AS stated_to,
+      (SELECT coalesce(json_agg(json_build_object('id', b.id, 'score', b.score) ORDER BY b.score DESC, b.id), '[]')
+       FROM (SELECT id, score FROM scored WHERE score >= ${query.minScore}::real
+             ORDER BY score DESC, id LIMIT ${query.limit}::int) b) AS best`.execute(db)
+  const found = rows[0]!
+  const scope: SimilarityScope = {
+    scored: found.scored,
+    statedFrom: found.stated_from,
+    statedTo: found.stated_to,
+    // Each side stopped short of its limit, so every claim the filters allow was among the candidates.
+    complete:
+      found.earlier < query.candidates &&
+      found.later < query.candidates &&
+      found.scored === found.earlier + found.later,
+  }
+  if (found.best.length === 0) return { rows: [], scope }
+  const records = new Map(
+    (
+      await selectClaims(db)
+        .where(
+          'c.id',
+          'in',
+          found.best.map((entry) => entry.id),
+        )
+        .where('c.deleted_at', 'is', null)
+        .execute()
+    ).map((record) => [record.id, record]),
+  )
+  // A claim deleted between the two statements is left out rather than answered half.
+  const scoredRows = found.best.flatMap((entry) => {
+    const record = records.get(entry.id)
+    return record === undefined ? [] : [{ ...record, score: entry.score }]
+  })
+  return { rows: scoredRows, scope }
 }
 
 /**

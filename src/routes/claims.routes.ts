@@ -145,7 +145,9 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         summary: 'The live claims whose text is most similar to a claim’s, best first',
         description:
           'Scored by trigram similarity of the texts (pg_trgm), 0.3 at least; the claim itself is left out. For ' +
-          'near-duplicates: the same statement recorded twice, or reported again in other words.',
+          'near-duplicates: the same statement recorded twice, or reported again in other words. The claims ' +
+          'compared are those stated nearest in time to this one (`searched` says how many, over which span, and ' +
+          'whether that was every claim the filters allow): give a party or a window to reach further back.',
         tags: ['claims'],
         params: ClaimParams,
         querystring: SimilarClaimsQuery,
@@ -155,7 +157,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         },
       },
     },
-    async (request) => ({ data: await claims.listSimilarClaims(fastify.db, request.params.id, request.query) }),
+    async (request) => claims.listSimilarClaims(fastify.db, request.params.id, request.query),
   )
 
   fastify.get(

@@ -508,6 +508,8 @@ export const ClaimVersionSchema = Type.Object(
 export type ClaimVersion = Static<typeof ClaimVersionSchema>
 
 export const SIMILAR_MIN_SCORE = 0.3
+/** How many live claims, the nearest in time to the claim that the filters allow, `/similar` scores. */
+export const SIMILAR_CANDIDATES = 2000
 
 export const SimilarClaimsQuery = Type.Object(
   {
@@ -543,6 +545,23 @@ export const SimilarClaimsSchema = Type.Object(
         claim: Type.Ref(ClaimSchema),
       }),
       { description: 'The most similar live claims, best first; the claim itself is not among them.' },
+    ),
+    searched: Type.Object(
+      {
+        claims: Type.Integer({ minimum: 0, description: 'How many live claims were scored.' }),
+        stated_from: Nullable(Type.String({ ...DateTime, description: 'The earliest stated_at among them.' })),
+        stated_to: Nullable(Type.String({ ...DateTime, description: 'The latest stated_at among them.' })),
+        complete: Type.Boolean({
+          description:
+            'True when every live claim the filters allow was scored; false when only the nearest in time were, ' +
+            'and a narrower window (party, stated_after, stated_before) would reach further.',
+        }),
+      },
+      {
+        description:
+          `Which claims were compared: the ${SIMILAR_CANDIDATES.toLocaleString('en')} live claims stated nearest in ` +
+          'time to this one that the filters allow, or all of them when there are fewer.',
+      },
     ),
   },
   { title: 'SimilarClaims' },

@@ -17,6 +17,7 @@ import {
   type CreateClaimInput,
   type Figure,
   type FigureInput,
+  SIMILAR_CANDIDATES,
   SIMILAR_MIN_SCORE,
   type SimilarClaimsFilter,
   type UpdateClaimInput,
@@ -740,20 +741,31 @@ export function duplicateClaimProblem(candidates: DuplicateCandidate[], field?: 
 }
 
 /**
- * The live claims whose text is most similar to claim `id`'s, best first; 404 or 410 for a claim that does not
- * exist or was deleted.
+ * The live claims whose text is most similar to claim `id`'s, best first, among the SIMILAR_CANDIDATES stated
+ * nearest in time to it that the filters allow, with what was searched; 404 or 410 for a claim that does not exist
+ * or was deleted.
  */
 export async function listSimilarClaims(db: Db, id: string, query: SimilarClaimsFilter) {
   const claim = await getClaim(db, id)
   const partyId = query.party === undefined ? undefined : await resolvePartyFilter(db, query.party, 'party')
-  const rows = await claims.similarClaims(db, {
+  const { rows, scope } = await claims.similarClaims(db, {
     text: claim.text,
+    statedAt: new Date(claim.stated_at),
     excludeId: claim.id,
     partyId,
     statedAfter: filterBound(query.stated_after),
     statedBefore: filterBound(query.stated_before),
     minScore: query.min_score ?? SIMILAR_MIN_SCORE,
     limit: query.limit ?? 10,
+    candidates: SIMILAR_CANDIDATES,
   })
-  return rows.map((row) => ({ score: Math.round(row.score * 1000) / 1000, claim: toClaim(row) }))
+  return {
+    data: rows.map((row) => ({ score: Math.round(row.score * 1000) / 1000, claim: toClaim(row) })),
+    searched: {
+      claims: scope.scored,
+      stated_from: scope.statedFrom?.toISOString() ?? null,
+      stated_to: scope.statedTo?.toISOString() ?? null,
+      complete: scope.complete,
+    },
+  }
 }
