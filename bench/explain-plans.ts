@@ -8,7 +8,13 @@ import { SESSION_SETTINGS } from '../src/db/database.js'
 import * as prettier from 'prettier'
 import type { Database } from '../src/db/schema.js'
 import { findClaimById, similarClaims } from '../src/repositories/claim.repository.js'
-import { SIMILAR_CANDIDATES, SIMILAR_MIN_SCORE } from '../src/schemas/claim.schema.js'
+import {
+  SIMILAR_CANDIDATES,
+  SIMILAR_MIN_SCORE,
+  SIMILAR_WORDS,
+  SIMILAR_WORD_SHARE,
+  SIMILAR_DISTINCTIVE_WORD_SHARE,
+} from '../src/schemas/claim.schema.js'
 import { findEventByKey, listEventFigures } from '../src/repositories/event.repository.js'
 import { latestRebuttals, listDisputedClaims, rebuttalMatrix } from '../src/repositories/dispute.repository.js'
 import { responseTimes } from '../src/repositories/response-times.repository.js'
@@ -354,17 +360,15 @@ try {
     `the same, on the root with the most chains of 3 (${n(largest.chains)})`,
     () => getThread(db, largest.id, 3),
   )
-  const rootText = await one<{ text: string; stated_at: Date }>(
-    `SELECT text, stated_at FROM claims WHERE id = '${root.id}'`,
-  )
   await capture('similar', `GET /v1/claims/${root.id}/similar: the claims most like a thread root's text`, () =>
     similarClaims(db, {
-      text: rootText.text,
-      statedAt: rootText.stated_at,
-      excludeId: root.id,
+      id: root.id,
       minScore: SIMILAR_MIN_SCORE,
       limit: 10,
       candidates: SIMILAR_CANDIDATES,
+      maxWords: SIMILAR_WORDS,
+      distinctiveFrequency: SIMILAR_DISTINCTIVE_WORD_SHARE,
+      maxFrequency: SIMILAR_WORD_SHARE,
     }),
   )
   await capture('matrix-by-party', 'GET /v1/disputes/matrix', () =>

@@ -4,7 +4,12 @@ import pg from 'pg'
 import { SESSION_SETTINGS } from '../src/db/database.js'
 import type { Database } from '../src/db/schema.js'
 import { similarClaims } from '../src/repositories/claim.repository.js'
-import { SIMILAR_CANDIDATES } from '../src/schemas/claim.schema.js'
+import {
+  SIMILAR_CANDIDATES,
+  SIMILAR_WORDS,
+  SIMILAR_WORD_SHARE,
+  SIMILAR_DISTINCTIVE_WORD_SHARE,
+} from '../src/schemas/claim.schema.js'
 import { checkDatabaseName, DEFAULT_DATABASE, databaseUrl, serverUrl } from './scratch-database.js'
 
 /**
@@ -61,27 +66,28 @@ const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: explainin
 
 // The first claim of a block of 16 is the one the generator's rewordings copy: those with a reworded claim of
 // their party stated within a day are found by the same test the generator's rewording makes.
-const { rows: claims } = await pool.query<{ id: string; text: string; stated_at: Date }>(
-  `(SELECT c.id, c.text, c.stated_at FROM claims c TABLESAMPLE SYSTEM (1) REPEATABLE (17)
+const { rows: claims } = await pool.query<{ id: string }>(
+  `(SELECT c.id FROM claims c TABLESAMPLE SYSTEM (1) REPEATABLE (17)
     WHERE c.deleted_at IS NULL AND EXISTS (
       SELECT 1 FROM claims r WHERE r.party_id = c.party_id AND r.id <> c.id AND r.deleted_at IS NULL
         AND r.stated_at BETWEEN c.stated_at - interval '1 day' AND c.stated_at + interval '1 day'
         AND similarity(r.text, c.text) >= 0.5)
     ORDER BY md5(c.id::text) LIMIT $1)
    UNION ALL
-   (SELECT c.id, c.text, c.stated_at FROM claims c TABLESAMPLE SYSTEM (1) REPEATABLE (19) WHERE c.deleted_at IS NULL
+   (SELECT c.id FROM claims c TABLESAMPLE SYSTEM (1) REPEATABLE (19) WHERE c.deleted_at IS NULL
     ORDER BY md5(c.id::text) LIMIT $1)`,
   [Math.ceil(sample / 2)],
 )
 
 const run = (claim: (typeof claims)[number]) =>
   similarClaims(db, {
-    text: claim.text,
-    statedAt: claim.stated_at,
-    excludeId: claim.id,
+    id: claim.id,
     minScore,
     limit: 10,
     candidates: SIMILAR_CANDIDATES,
+    maxWords: SIMILAR_WORDS,
+    distinctiveFrequency: SIMILAR_DISTINCTIVE_WORD_SHARE,
+    maxFrequency: SIMILAR_WORD_SHARE,
   })
 for (const claim of claims) await run(claim)
 const figures: Array<Explained & { found: number; scored: number }> = []

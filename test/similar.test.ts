@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import t from 'tap'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { countRows } from './helpers/test-database.js'
@@ -35,9 +36,8 @@ const unrelated = await createClaim({
 })
 
 interface Searched {
+  words: string[]
   claims: number
-  stated_from: string | null
-  stated_to: string | null
   complete: boolean
 }
 interface Similar {
@@ -80,10 +80,11 @@ t.test('/similar scores the live claims most like a claim, best first, and filte
     'the window end is the start of the time given',
   )
   t.equal((await similarTo(base.id, '?limit=1')).length, 1, 'limited')
-  t.same(
-    (await similarAnswer(base.id)).searched,
-    { claims: 3, stated_from: '2020-09-01T00:00:00.000Z', stated_to: '2020-10-07T00:00:00.000Z', complete: true },
-    'every other live claim compared, and their span',
+  const { searched } = await similarAnswer(base.id)
+  t.match(searched, { claims: 2, complete: true }, 'the two claims sharing two of its words compared; not the other')
+  t.ok(
+    ['yevlakh', 'pipelin', 'armenian'].every((word) => searched.words.includes(word)),
+    `the words, as the full-text index reads them: ${searched.words.join(' ')}`,
   )
   t.same(await similarTo(base.id, '?min_score=0.99'), [], 'a higher bar')
   t.same(await similarTo(unrelated.id), [], 'nothing like it')
@@ -183,21 +184,22 @@ t.test('a counter-claim is checked as a claim is, and a replay repeats the warni
   t.equal((replay.body as Rebuttal).claim.id, (warned.body as Rebuttal).claim.id)
 })
 
-t.test('/similar compares the 2,000 claims stated nearest in time; a party or a window reaches further', async (t) => {
+t.test('/similar scores 2,000 candidates at most, and a word most claims have finds none', async (t) => {
+  // Statistics only when the test takes them: before, every word counts as distinctive.
+  await sql`ALTER TABLE claims SET (autovacuum_enabled = false)`.execute(database.db)
   t.equal((await call(app, 'POST', '/v1/parties', { slug: 'wire', name: 'Wire', kind: 'media' })).status, 201)
-  // A day and a half of wire copy, a claim a minute, around the claim compared.
-  const filler = Array.from({ length: 2000 }, (_, i) => ({
+  const bulletins = Array.from({ length: 2000 }, (_, i) => ({
     type: 'claim',
     ref: `wire-${i}`,
     party: 'wire',
-    text: `Bulletin ${i}: markets closed ${i % 7} points lower after a quiet session.`,
+    text: `Bulletin ${i}: the Mingachevir reservoir fell ${i % 7} centimetres overnight.`,
     stated_at: new Date(Date.UTC(2021, 0, 1) + i * 60_000).toISOString(),
   }))
   const imported = await callRaw(
     app,
     'POST',
     '/v1/import',
-    filler.map((line) => JSON.stringify(line)).join('\n') + '\n',
+    bulletins.map((line) => JSON.stringify(line)).join('\n') + '\n',
     { 'content-type': 'application/x-ndjson' },
   )
   t.equal(imported.status, 200, imported.raw.slice(0, 300))
@@ -207,33 +209,40 @@ t.test('/similar compares the 2,000 claims stated nearest in time; a party or a 
     text: 'A drone struck the Mingachevir reservoir dam overnight, officials in Baku said.',
     stated_at: '2021-01-01T12:00:00Z',
   })
-  const long = await createClaim({
+  const reworded = await createClaim({
     party: 'observer',
     text: 'A drone struck the Mingachevir reservoir dam overnight, according to officials in Baku.',
     stated_at: '2019-05-01',
   })
 
-  const nearest = await similarAnswer(fresh.id)
-  t.same(nearest.data, [], 'the rewording stated long before is not among the claims compared')
-  t.equal(nearest.searched.claims, 2000, 'the nearest 2,000 compared')
-  t.equal(nearest.searched.complete, false, 'and the answer says they were not all')
-  t.ok(
-    nearest.searched.stated_from! >= '2021-01-01' && nearest.searched.stated_to! < '2021-01-03',
-    `the span compared: ${nearest.searched.stated_from} to ${nearest.searched.stated_to}`,
-  )
-
+  const capped = await similarAnswer(fresh.id)
+  t.match(capped.searched, { claims: 2000, complete: false }, 'every bulletin shares three of its words: 2,000 scored')
   const byParty = await similarAnswer(fresh.id, '?party=observer')
   t.same(
     byParty.data.map((entry) => entry.claim.id),
-    [long.id],
-    "a party's claims reach back as far as it goes",
+    [reworded.id],
+    'a party narrows the candidates',
   )
-  t.equal(byParty.searched.complete, true)
+  t.match(byParty.searched, { claims: 1, complete: true })
   const byWindow = await similarAnswer(fresh.id, '?stated_before=2020')
   t.same(
     byWindow.data.map((entry) => entry.claim.id),
-    [long.id],
+    [reworded.id],
     'so does a window',
   )
   t.ok(byWindow.data[0]!.score > 0.6, `scored ${byWindow.data[0]!.score}`)
+
+  await sql`ANALYZE claims`.execute(database.db)
+  const analysed = await similarAnswer(fresh.id)
+  t.notOk(
+    ['mingachevir', 'reservoir', 'overnight'].some((word) => analysed.searched.words.includes(word)),
+    `words nearly every claim has are not distinctive: ${analysed.searched.words.join(' ')}`,
+  )
+  t.same(
+    analysed.data.map((entry) => entry.claim.id),
+    [reworded.id],
+    'and the rewording is found by the words it shares with no bulletin',
+  )
+  t.equal(analysed.searched.complete, true)
+  t.ok(analysed.searched.claims < 10, `${analysed.searched.claims} candidates`)
 })

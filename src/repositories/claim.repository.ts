@@ -630,94 +630,91 @@ export async function insertClaims(db: Db, rows: NewClaimRow[]) {
 /** A claim of a similarity search, with its trigram similarity (0..1) to the text searched for. */
 export type ScoredClaimRecord = ClaimRecord & { score: number }
 
-/** Which claims a similarity search scored: how many, the span of their stated_at, and whether that was all. */
+/** Which claims a similarity search scored: how many, on which words, and whether that was every candidate. */
 export interface SimilarityScope {
   scored: number
-  statedFrom: Date | null
-  statedTo: Date | null
+  words: string[]
   complete: boolean
 }
 
 /**
- * The live claims most similar to `text` (pg_trgm's similarity, at least `minScore`), best first, among the
- * `candidates` live claims stated nearest in time to `statedAt` that the filters allow, `excludeId` left out.
- * Only that bounded set is scored: a trigram index cannot rule out enough of a large table for texts of a
- * sentence or more, so the cost stays that of `candidates` rows from the stated_at indexes, whatever the size.
+ * The live claims most similar to claim `id` (pg_trgm's similarity of the texts, at least `minScore`), best first,
+ * `limit` at most, among those that share at least two of its distinctive words (`candidates` of them at most).
+ * Words are the full-text index's lexemes, and that index finds the candidates: a trigram index cannot rule out
+ * enough texts of a sentence or more, and scoring every claim of a time window costs as much as the window holds.
+ * A word is distinctive when the planner's statistics give it a share of the claims below `distinctiveFrequency`
+ * (every word is, before the table is first analysed, and any word they do not list); `maxWords` of them at most,
+ * the rarest. A claim with fewer than two is matched on its two rarest words that are in fewer than
+ * `maxFrequency` of the claims, or on its one word when it has only one.
  */
 export async function similarClaims(
   db: Db,
   query: {
-    text: string
-    statedAt: Date
-    excludeId: string
+    id: string
     partyId?: string
     statedAfter?: string
     statedBefore?: string
     minScore: number
     limit: number
     candidates: number
+    maxWords: number
+    distinctiveFrequency: number
+    maxFrequency: number
   },
 ): Promise<{ rows: ScoredClaimRecord[]; scope: SimilarityScope }> {
-  const filters = [sql`c.deleted_at IS NULL`, sql`c.id <> ${query.excludeId}::uuid`]
+  const filters = [sql`c.deleted_at IS NULL`, sql`c.id <> ${query.id}::uuid`]
   if (query.partyId !== undefined) filters.push(sql`c.party_id = ${query.partyId}::uuid`)
   if (query.statedAfter !== undefined) filters.push(sql`c.stated_at >= ${query.statedAfter}::timestamptz`)
   if (query.statedBefore !== undefined) filters.push(sql`c.stated_at < ${query.statedBefore}::timestamptz`)
-  const where = sql.join(filters, sql` AND `)
-  const at = sql`${query.statedAt.toISOString()}::timestamptz`
-  const candidates = sql`${query.candidates}::int`
-  const { rows } = await sql<{
-    earlier: number
-    later: number
-    scored: number
-    stated_from: Date | null
-    stated_to: Date | null
-    best: Array<{ id: string; score: number }>
-  }>`
-    WITH earlier AS (
-      SELECT c.id, c.stated_at FROM claims c WHERE ${where} AND c.stated_at <= ${at}
-      ORDER BY c.stated_at DESC, c.id DESC LIMIT ${candidates}
-    ), later AS (
-      SELECT c.id, c.stated_at FROM claims c WHERE ${where} AND c.stated_at > ${at}
-      ORDER BY c.stated_at, c.id LIMIT ${candidates}
-    ), nearest AS (
-      SELECT n.id, n.stated_at FROM (SELECT * FROM earlier UNION ALL SELECT * FROM later) n
-      ORDER BY abs(extract(epoch FROM n.stated_at - ${at})), n.id LIMIT ${candidates}
+  const { rows } = await sql<{ words: string[]; scored: number; best: Array<{ id: string; score: number }> }>`
+    WITH claim AS (
+      SELECT text, search FROM claims WHERE id = ${query.id}::uuid
+    ), common AS (
+      SELECT coalesce(most_common_elems::text::text[], '{}') AS words, most_common_elem_freqs AS frequencies
+      FROM (SELECT 1) one LEFT JOIN pg_stats
+        ON schemaname = current_schema() AND tablename = 'claims' AND attname = 'search'
+    ), ranked AS (
+      SELECT lexeme, frequency, row_number() OVER (ORDER BY frequency, length(lexeme) DESC, lexeme) AS n
+      FROM (
+        SELECT lexeme, coalesce(common.frequencies[array_position(common.words, lexeme)], 0) AS frequency
+        FROM claim, common, unnest(tsvector_to_array(claim.search)) AS lexeme
+      ) lexemes
+    ), chosen AS (
+      -- The distinctive words; a claim with fewer than two is matched on its two rarest, if they are rare enough.
+      SELECT lexeme, n FROM ranked
+      WHERE (frequency < ${query.distinctiveFrequency}::real OR n <= 2) AND frequency < ${query.maxFrequency}::real
+        AND n <= ${query.maxWords}::int
+    ), literals AS (
+      -- Each lexeme as a tsquery literal: quoted, with its quotes and backslashes doubled.
+      SELECT n, lexeme, '''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || '''' AS literal FROM chosen
+    ), matching AS (
+      SELECT CASE
+        WHEN (SELECT count(*) FROM chosen) >= 2
+          THEN (SELECT string_agg(a.literal || ' & ' || b.literal, ' | ') FROM literals a JOIN literals b ON a.n < b.n)
+        ELSE (SELECT string_agg(literal, ' | ') FROM literals)
+      END::tsquery AS query
+    ), candidates AS (
+      SELECT c.id, c.text FROM claims c, matching
+      WHERE c.search @@ matching.query AND ${sql.join(filters, sql` AND `)}
+      LIMIT ${query.candidates}::int
     ), scored AS (
-      SELECT n.id, similarity(c.text, ${query.text}::text) AS score
-      FROM nearest n JOIN claims c ON c.id = n.id
+      SELECT candidates.id, similarity(candidates.text, claim.text) AS score FROM candidates, claim
     )
     SELECT
-      (SELECT count(*)::int FROM earlier) AS earlier,
-      (SELECT count(*)::int FROM later) AS later,
-      (SELECT count(*)::int FROM nearest) AS scored,
-      (SELECT min(stated_at) FROM nearest) AS stated_from,
-      (SELECT max(stated_at) FROM nearest) AS stated_to,
+      (SELECT coalesce(array_agg(lexeme ORDER BY n), '{}') FROM chosen) AS words,
+      (SELECT count(*)::int FROM scored) AS scored,
       (SELECT coalesce(json_agg(json_build_object('id', b.id, 'score', b.score) ORDER BY b.score DESC, b.id), '[]')
        FROM (SELECT id, score FROM scored WHERE score >= ${query.minScore}::real
              ORDER BY score DESC, id LIMIT ${query.limit}::int) b) AS best`.execute(db)
   const found = rows[0]!
-  const scope: SimilarityScope = {
-    scored: found.scored,
-    statedFrom: found.stated_from,
-    statedTo: found.stated_to,
-    // Each side stopped short of its limit, so every claim the filters allow was among the candidates.
-    complete:
-      found.earlier < query.candidates &&
-      found.later < query.candidates &&
-      found.scored === found.earlier + found.later,
-  }
+  const scope: SimilarityScope = { scored: found.scored, words: found.words, complete: found.scored < query.candidates }
   if (found.best.length === 0) return { rows: [], scope }
+  const ids = found.best.map((entry) => entry.id)
   const records = new Map(
-    (
-      await selectClaims(db)
-        .where(
-          'c.id',
-          'in',
-          found.best.map((entry) => entry.id),
-        )
-        .where('c.deleted_at', 'is', null)
-        .execute()
-    ).map((record) => [record.id, record]),
+    (await selectClaims(db).where('c.id', 'in', ids).where('c.deleted_at', 'is', null).execute()).map((record) => [
+      record.id,
+      record,
+    ]),
   )
   // A claim deleted between the two statements is left out rather than answered half.
   const scoredRows = found.best.flatMap((entry) => {

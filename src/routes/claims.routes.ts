@@ -146,8 +146,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         description:
           'Scored by trigram similarity of the texts (pg_trgm), 0.3 at least; the claim itself is left out. For ' +
           'near-duplicates: the same statement recorded twice, or reported again in other words. The claims ' +
-          'compared are those stated nearest in time to this one (`searched` says how many, over which span, and ' +
-          'whether that was every claim the filters allow): give a party or a window to reach further back.',
+          'compared are those sharing at least two of its distinctive words (`searched` names them).',
         tags: ['claims'],
         params: ClaimParams,
         querystring: SimilarClaimsQuery,

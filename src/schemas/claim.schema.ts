@@ -508,8 +508,14 @@ export const ClaimVersionSchema = Type.Object(
 export type ClaimVersion = Static<typeof ClaimVersionSchema>
 
 export const SIMILAR_MIN_SCORE = 0.3
-/** How many live claims, the nearest in time to the claim that the filters allow, `/similar` scores. */
+/** How many candidates, at most, `/similar` scores: the claims sharing its distinctive words. */
 export const SIMILAR_CANDIDATES = 2000
+/** How many of a claim's distinctive words (the rarest) `/similar` matches candidates on. */
+export const SIMILAR_WORDS = 16
+/** The share of all claims a word is in, below which it is distinctive. */
+export const SIMILAR_DISTINCTIVE_WORD_SHARE = 0.002
+/** The share of all claims a word is in, below which it may stand in for a distinctive one a claim lacks. */
+export const SIMILAR_WORD_SHARE = 0.05
 
 export const SimilarClaimsQuery = Type.Object(
   {
@@ -548,19 +554,24 @@ export const SimilarClaimsSchema = Type.Object(
     ),
     searched: Type.Object(
       {
-        claims: Type.Integer({ minimum: 0, description: 'How many live claims were scored.' }),
-        stated_from: Nullable(Type.String({ ...DateTime, description: 'The earliest stated_at among them.' })),
-        stated_to: Nullable(Type.String({ ...DateTime, description: 'The latest stated_at among them.' })),
+        words: Type.Array(Type.String(), {
+          description:
+            "The claim's distinctive words the candidates were found by, as the full-text index reads them " +
+            '(stemmed, in lower case).',
+        }),
+        claims: Type.Integer({ minimum: 0, description: 'How many candidates were scored.' }),
         complete: Type.Boolean({
           description:
-            'True when every live claim the filters allow was scored; false when only the nearest in time were, ' +
-            'and a narrower window (party, stated_after, stated_before) would reach further.',
+            `False when more than ${SIMILAR_CANDIDATES.toLocaleString('en')} claims matched the words and only ` +
+            'that many were scored: a party or a window (stated_after, stated_before) narrows them.',
         }),
       },
       {
         description:
-          `Which claims were compared: the ${SIMILAR_CANDIDATES.toLocaleString('en')} live claims stated nearest in ` +
-          'time to this one that the filters allow, or all of them when there are fewer.',
+          'Which claims were compared: those sharing at least two of the distinctive words of this one (the ' +
+          `${SIMILAR_WORDS} rarest of its words that are in fewer than ${SIMILAR_DISTINCTIVE_WORD_SHARE * 100}% ` +
+          'of all claims, by the database statistics). A claim with fewer than two is matched on its two rarest ' +
+          `words in fewer than ${SIMILAR_WORD_SHARE * 100}% of all claims, or its only one.`,
       },
     ),
   },

@@ -19,6 +19,9 @@ import {
   type FigureInput,
   SIMILAR_CANDIDATES,
   SIMILAR_MIN_SCORE,
+  SIMILAR_WORDS,
+  SIMILAR_WORD_SHARE,
+  SIMILAR_DISTINCTIVE_WORD_SHARE,
   type SimilarClaimsFilter,
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
@@ -741,31 +744,26 @@ export function duplicateClaimProblem(candidates: DuplicateCandidate[], field?: 
 }
 
 /**
- * The live claims whose text is most similar to claim `id`'s, best first, among the SIMILAR_CANDIDATES stated
- * nearest in time to it that the filters allow, with what was searched; 404 or 410 for a claim that does not exist
- * or was deleted.
+ * The live claims whose text is most similar to claim `id`'s, best first, among those sharing its distinctive
+ * words, with what was searched; 404 or 410 for a claim that does not exist or was deleted.
  */
 export async function listSimilarClaims(db: Db, id: string, query: SimilarClaimsFilter) {
   const claim = await getClaim(db, id)
   const partyId = query.party === undefined ? undefined : await resolvePartyFilter(db, query.party, 'party')
   const { rows, scope } = await claims.similarClaims(db, {
-    text: claim.text,
-    statedAt: new Date(claim.stated_at),
-    excludeId: claim.id,
+    id: claim.id,
     partyId,
     statedAfter: filterBound(query.stated_after),
     statedBefore: filterBound(query.stated_before),
     minScore: query.min_score ?? SIMILAR_MIN_SCORE,
     limit: query.limit ?? 10,
     candidates: SIMILAR_CANDIDATES,
+    maxWords: SIMILAR_WORDS,
+    distinctiveFrequency: SIMILAR_DISTINCTIVE_WORD_SHARE,
+    maxFrequency: SIMILAR_WORD_SHARE,
   })
   return {
     data: rows.map((row) => ({ score: Math.round(row.score * 1000) / 1000, claim: toClaim(row) })),
-    searched: {
-      claims: scope.scored,
-      stated_from: scope.statedFrom?.toISOString() ?? null,
-      stated_to: scope.statedTo?.toISOString() ?? null,
-      complete: scope.complete,
-    },
+    searched: { words: scope.words, claims: scope.scored, complete: scope.complete },
   }
 }
