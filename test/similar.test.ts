@@ -88,6 +88,10 @@ t.test('/similar scores the live claims most like a claim, best first, and filte
   )
   t.same(await similarTo(base.id, '?min_score=0.99'), [], 'a higher bar')
   t.same(await similarTo(unrelated.id), [], 'nothing like it')
+  const awkward = "O'Brien's \\ \"quote\" a:* !b & (c | d) <-> e:AB'' — 3.5% of C:\\temp\\x'y"
+  const first = await createClaim({ party: 'observer', text: awkward, stated_at: '2020-10-01', language: 'hy' })
+  await createClaim({ party: 'observer', text: `${awkward}!`, stated_at: '2020-10-02', language: 'hy' })
+  t.equal((await similarTo(first.id)).length, 1, 'words with quotes, backslashes and tsquery operators match')
 
   const unknown = await call(app, 'GET', '/v1/claims/00000000-0000-4000-8000-000000000000/similar')
   t.equal(unknown.status, 404)
