@@ -215,7 +215,7 @@ export interface paths {
     }
     /**
      * The live claims whose text is most similar to a claim’s, best first
-     * @description Scored by trigram similarity of the texts (pg_trgm), 0.3 at least; the claim itself is left out. For near-duplicates: the same statement recorded twice, or reported again in other words.
+     * @description Scored by trigram similarity of the texts (pg_trgm), 0.3 at least; the claim itself is left out. For near-duplicates: the same statement recorded twice, or reported again in other words. The claims compared are those sharing at least two of its distinctive words (`searched` names them).
      */
     get: operations['listSimilarClaims']
     put?: never
@@ -4932,6 +4932,15 @@ export interface operations {
               score: number
               claim: components['schemas']['Claim']
             }[]
+            /** @description Which claims were compared: those sharing at least two of the distinctive words of this one (the 16 rarest of its words that are in fewer than 0.2% of all claims, by the database statistics). A claim with fewer than two is matched on its two rarest words in fewer than 5% of all claims, or its only one. */
+            searched: {
+              /** @description The claim's distinctive words the candidates were found by, as the full-text index reads them (stemmed, in lower case). */
+              words: string[]
+              /** @description How many candidates were scored. */
+              claims: number
+              /** @description False when more than 2,000 claims matched the words and only that many were scored: a party or a window (stated_after, stated_before) narrows them. */
+              complete: boolean
+            }
           }
         }
       }
