@@ -72,7 +72,7 @@ async function databaseOn(t: Test, mount: string): Promise<{ env: NodeJS.Process
       await database.close()
     }
   }
-  const cluster = await startThrowawayCluster(bindir!, runAs!, mount)
+  const cluster = await startThrowawayCluster(bindir!, runAs!, { parent: mount })
   t.teardown(() => cluster.destroy())
   const database = openServerDatabase({ url: cluster.url, poolMax: 1, statementTimeoutMs: 60_000 })
   try {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -91,12 +91,61 @@ function alive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** `parent`: where the cluster's directory is made (default the system's temp directory). */
+type AsServerUser = (program: string, args: string[]) => [string, string[]]
+
+/** A new cluster in `dataDir`; the error's text when initdb failed. */
+function initdb(asServerUser: AsServerUser, dataDir: string): string | undefined {
+  const made = spawnSync(
+    ...asServerUser('initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]),
+    { encoding: 'utf8', timeout: 120_000 },
+  )
+  return made.status === 0 ? undefined : `initdb failed: ${made.stderr || made.error?.message}`
+}
+
+/** A copy of `primary` in `dataDir`, set up as its streaming standby; the error's text when pg_basebackup failed. */
+function baseBackup(asServerUser: AsServerUser, dataDir: string, primary: ThrowawayCluster): string | undefined {
+  const made = spawnSync(
+    ...asServerUser('pg_basebackup', [
+      ...['-D', dataDir, '-d', `host=127.0.0.1 port=${primary.port} user=postgres`],
+      // -R writes standby.signal and primary_conninfo; a fast checkpoint starts the copy at once.
+      ...['-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
+    ]),
+    { encoding: 'utf8', timeout: 120_000 },
+  )
+  return made.status === 0 ? undefined : `pg_basebackup failed: ${made.stderr || made.error?.message}`
+}
+
+export interface ClusterOptions {
+  /** Where the cluster's directory is made (default the system's temp directory). */
+  parent?: string
+  /**
+   * A streaming replica of this cluster instead of a new one: copied from it with `pg_basebackup -R` (which writes
+   * the standby's connection settings), then started as a hot standby that serves reads.
+   */
+  replicaOf?: ThrowawayCluster
+}
+
+/**
+ * Every cluster can be the primary of streaming replicas: `wal_level=replica` with WAL senders, and initdb's
+ * pg_hba.conf lets the replication pseudo-database in over loopback (trust, like every other connection).
+ */
 export async function startThrowawayCluster(
   bindir: string,
   runAs: RunAs,
-  parent: string = tmpdir(),
+  options: ClusterOptions = {},
 ): Promise<ThrowawayCluster> {
+  const parent = options.parent ?? tmpdir()
   const root = mkdtempSync(join(parent, 'counterclaim-cluster-'))
   chownSync(root, runAs.uid, runAs.gid)
   const dataDir = join(root, 'data')
@@ -114,24 +163,17 @@ export async function startThrowawayCluster(
   let backends: number[] = []
   let log = ''
 
-  const initdb = spawnSync(
-    ...asServerUser('initdb', [
-      '-D',
-      dataDir,
-      '-U',
-      'postgres',
-      '-A',
-      'trust',
-      '-E',
-      'UTF8',
-      '--locale=C',
-      '--no-sync',
-    ]),
-    { encoding: 'utf8', timeout: 120_000 },
-  )
-  if (initdb.status !== 0) {
+  const made =
+    options.replicaOf === undefined
+      ? initdb(asServerUser, dataDir)
+      : baseBackup(asServerUser, dataDir, options.replicaOf)
+  if (made !== undefined) {
     rmSync(root, { recursive: true, force: true })
-    throw new Error(`initdb failed: ${initdb.stderr || initdb.error?.message}`)
+    throw new Error(made)
+  }
+  if (options.replicaOf === undefined) {
+    // Said explicitly, whatever the version's defaults: the replicas of this cluster depend on them.
+    appendFileSync(join(dataDir, 'pg_hba.conf'), 'host replication all 127.0.0.1/32 trust\n')
   }
 
   async function start() {
@@ -140,6 +182,7 @@ export async function startThrowawayCluster(
       ...asServerUser('postgres', [
         ...['-D', dataDir, '-p', String(port), '-k', root],
         ...['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=40', '-c', 'shared_buffers=16MB'],
+        ...['-c', 'wal_level=replica', '-c', 'max_wal_senders=5', '-c', 'hot_standby=on'],
       ]),
       { stdio: ['ignore', 'ignore', 'pipe'] },
     )
