@@ -110,6 +110,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection failed'),
       onRestart: ({ reopenedInMs }) =>
         app.log.warn({ reopenedInMs }, 'embedded database reopened after a query ran past the statement timeout'),
+      onReplicaStateChange: ({ replica, state, lagMs }, previous) =>
+        app.log[state === 'ok' ? 'info' : 'warn']({ replica, state, previous, lagMs }, 'read replica state changed'),
     }))
   await app.register(databasePlugin, { database, migrate: options.config.migrateOnStart })
   // The rate limits count into it, and authentication asks it whether an address is past its limit already.

@@ -25,6 +25,7 @@ const API_REQUEST_HEADERS = [
   'If-Match',
   'If-None-Match',
   'Idempotency-Key',
+  'Counterclaim-Consistency',
   'X-Request-Id',
 ]
 const isApiRequestHeader = (name: string) => API_REQUEST_HEADERS.some((api) => api.toLowerCase() === name.toLowerCase())
@@ -43,6 +44,34 @@ export const SETTINGS = {
         '`postgres://user:password@host:port/database` of a PostgreSQL 15+ server. Unset (or empty): the embedded database.',
     }),
   ),
+  databaseReadUrl: Type.Transform(
+    Type.Optional(
+      Type.String({
+        description:
+          'Streaming replicas of `DATABASE_URL` that serve reads, `postgres://` URLs separated by commas: `GET` and ' +
+          '`HEAD` go to one that is up and within `REPLICA_MAX_LAG_MS`, else to the primary; writes, and the reads ' +
+          'within them, to the primary. Needs `DATABASE_URL` (the embedded database has no replicas).',
+      }),
+    ),
+  )
+    .Decode((value) => (value === undefined ? undefined : readUrlsOf(value)))
+    .Encode((value) => value?.join(',') ?? ''),
+  replicaMaxLagMs: Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    default: 5000,
+    description:
+      'A replica further behind the primary than this is skipped until it catches up; lag is checked in the ' +
+      'background, every quarter of this (at most every second).',
+  }),
+  readYourWritesWaitMs: Type.Integer({
+    minimum: 0,
+    maximum: 10_000,
+    default: 250,
+    description:
+      'How long a read carrying `Counterclaim-Consistency` waits for a replica to replay that far before the ' +
+      'primary serves it.',
+  }),
   dataDir: Type.String({
     minLength: 1,
     default: './data',
@@ -325,6 +354,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : (error as Error).message
     throw new ConfigError(`invalid configuration: ${detail}`)
   }
+  if (parsed.DATABASE_READ_URL !== undefined && parsed.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      'invalid configuration: DATABASE_READ_URL names replicas of the PostgreSQL server at DATABASE_URL, which is ' +
+        'not set (the embedded database has no replicas)',
+    )
+  }
   if ((parsed.HEADERS_TIMEOUT_MS as number) > (parsed.REQUEST_TIMEOUT_MS as number)) {
     throw new ConfigError('invalid configuration: HEADERS_TIMEOUT_MS must not be longer than REQUEST_TIMEOUT_MS')
   }
@@ -366,6 +401,23 @@ function trustProxyOf(value: string | undefined): boolean | string[] {
     )
   }
   return entries
+}
+
+/** One or more `postgres://` URLs separated by commas. */
+function readUrlsOf(value: string): string[] {
+  const urls = value
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean)
+  const bad = urls.filter((url) => !/^postgres(ql)?:\/\/./.test(url))
+  if (urls.length === 0 || bad.length > 0) {
+    // A URL may hold a password: the message counts the bad ones instead of quoting them.
+    throw new ConfigError(
+      'invalid configuration: DATABASE_READ_URL must be postgres:// URLs separated by commas' +
+        (bad.length > 0 ? ` (${bad.length} of ${urls.length} ${bad.length === 1 ? 'is' : 'are'} not)` : ''),
+    )
+  }
+  return urls
 }
 
 /** Header names (RFC 9110 tokens) separated by commas. */

@@ -160,6 +160,7 @@ t.test('CORS_ALLOWED_HEADERS: header names, by default those of the API and of t
     'If-Match',
     'If-None-Match',
     'Idempotency-Key',
+    'Counterclaim-Consistency',
     'X-Request-Id',
   ]
   t.same(

@@ -5,11 +5,11 @@ import pg from 'pg'
 import type { Config } from '../config.js'
 import type { Database } from './schema.js'
 import { lockDataDir } from './data-dir-lock.js'
-import { DatabaseUnavailableError } from './database-errors.js'
 import { EmbeddedServer } from './embedded-server.js'
-import { type ClientGuard, guardedClient } from './guarded-client.js'
-import { SqlState } from './postgres-error-codes.js'
-import { preparingClient } from './prepared-statements.js'
+import { type ReadReplicaOptions, ReadReplicas } from './read-replicas.js'
+import { type ServerDatabaseOptions, connectionsOf, openServerPool } from './server-pool.js'
+
+export { CLIENT_TIMEOUT_MARGIN_MS, SESSION_SETTINGS, type ServerDatabaseOptions } from './server-pool.js'
 
 export type DatabaseEngine = 'postgres' | 'embedded'
 
@@ -21,51 +21,9 @@ export interface DatabaseHandle {
   connections(): { inUse: number; idle: number; waiting: number }
   /** When the database last refused a statement for want of disk space (53100); undefined if it never did. */
   lastDiskFullAt(): Date | undefined
+  /** The streaming replicas that serve reads (DATABASE_READ_URL), when there are any. */
+  replicas?: ReadReplicas
   close(): Promise<void>
-}
-
-function connectionsOf(pool: pg.Pool) {
-  return () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount })
-}
-
-/**
- * Settings of every session the service opens on a server. The queries are short and planned for indexes; JIT
- * compilation only adds its own time to them (on a misestimated matrix query, most of its time).
- */
-export const SESSION_SETTINGS = '-c jit=off'
-
-/**
- * How much longer than the server's own limit the client waits for an answer: enough for the server's
- * cancellation (57014) to arrive first when the server is merely slow, so that the connection is kept.
- */
-export const CLIENT_TIMEOUT_MARGIN_MS = 1000
-
-export interface ServerDatabaseOptions {
-  url: string
-  poolMax: number
-  statementTimeoutMs: number
-  /**
-   * How long a query may wait for a free connection, or for a new one to open, before it fails as unavailable
-   * (default 5 s).
-   */
-  connectTimeoutMs?: number
-  /**
-   * How long the client waits for the answer to a query before it gives the connection up and fails as unavailable
-   * (default: statementTimeoutMs plus CLIENT_TIMEOUT_MARGIN_MS; 0: no limit). The server's statement_timeout does
-   * not fire when the network stalls.
-   */
-  queryTimeoutMs?: number
-  /** Called when an idle pooled connection fails (the server restarted, the network dropped). */
-  onIdleError?: (error: Error) => void
-  /** Called when a query ran past queryTimeoutMs. */
-  onQueryTimeout?: () => void
-  /**
-   * Whether parameterised statements run as named prepared statements (default true). A pooler in transaction mode
-   * hands each transaction to any server session, where a statement prepared in another one is unknown.
-   */
-  preparedStatements?: boolean
-  /** The pg client class of the pool (the embedded database's waits for its worker). */
-  client?: typeof pg.Client
 }
 
 /**
@@ -76,50 +34,13 @@ export interface ServerDatabaseOptions {
  * found out by TCP keepalive.
  */
 export function openServerDatabase(options: ServerDatabaseOptions): DatabaseHandle {
-  const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolMax,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-    idleTimeoutMillis: 30_000,
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-    statement_timeout: options.statementTimeoutMs,
-    options: SESSION_SETTINGS,
-    application_name: 'counterclaim',
-    ...(options.client === undefined ? {} : { Client: options.client }),
-  })
-  const withMargin = (ms: number) => (ms > 0 ? ms + CLIENT_TIMEOUT_MARGIN_MS : 0)
-  let lastDiskFullAt: Date | undefined
-  const guard: ClientGuard = {
-    queryTimeoutMs: options.queryTimeoutMs ?? withMargin(options.statementTimeoutMs),
-    onTimeout: options.onQueryTimeout,
-    onAnswer: (answer) => {
-      if ('sqlState' in answer && answer.sqlState === SqlState.diskFull) lastDiskFullAt = new Date()
-    },
-  }
-  pool.on('error', (error) => options.onIdleError?.(error))
-  // pg reports a full pool or a failed connect as plain Errors, without a code to tell them apart from others:
-  // every failure to get a connection is marked here, where it is known for what it is. A wrong password or a
-  // missing database fail the same way (a 503 a client may retry); the migration at start reports those at once.
-  const connections = {
-    connect: () =>
-      pool.connect().then(
-        (client) =>
-          options.preparedStatements === false
-            ? guardedClient(client, guard)
-            : preparingClient(guardedClient(client, guard)),
-        (error: unknown) => {
-          throw new DatabaseUnavailableError('no database connection could be had', { cause: error })
-        },
-      ),
-    end: () => pool.end(),
-  }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connections }) })
+  const server = openServerPool(options)
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: server.pool }) })
   return {
     db,
     engine: 'postgres',
-    connections: connectionsOf(pool),
-    lastDiskFullAt: () => lastDiskFullAt,
+    connections: server.connections,
+    lastDiskFullAt: server.lastDiskFullAt,
     close: () => db.destroy(),
   }
 }
@@ -221,12 +142,13 @@ export async function openEmbeddedDatabase(
 export interface DatabaseEvents {
   onIdleError?: (error: Error) => void
   onRestart?: (event: { reopenedInMs: number }) => void
+  onReplicaStateChange?: ReadReplicaOptions['onStateChange']
 }
 
 /** The database the configuration names: a server at DATABASE_URL, or the embedded one under DATA_DIR. */
 export async function openDatabase(config: Config, events: DatabaseEvents = {}): Promise<DatabaseHandle> {
   if (config.databaseUrl !== undefined) {
-    return openServerDatabase({
+    const options: ServerDatabaseOptions = {
       url: config.databaseUrl,
       poolMax: config.databasePoolMax,
       statementTimeoutMs: config.statementTimeoutMs,
@@ -234,6 +156,14 @@ export async function openDatabase(config: Config, events: DatabaseEvents = {}):
       queryTimeoutMs: config.databaseQueryTimeoutMs,
       preparedStatements: config.databasePreparedStatements,
       onIdleError: events.onIdleError,
+    }
+    if (config.databaseReadUrl === undefined) return openServerDatabase(options)
+    return openReplicatedDatabase(options, {
+      ...options,
+      urls: config.databaseReadUrl,
+      maxLagMs: config.replicaMaxLagMs,
+      readYourWritesWaitMs: config.readYourWritesWaitMs,
+      onStateChange: events.onReplicaStateChange,
     })
   }
   return openEmbeddedDatabase(config.dataDir, {
@@ -243,4 +173,26 @@ export async function openDatabase(config: Config, events: DatabaseEvents = {}):
     onRestart: events.onRestart,
     onWorkerError: events.onIdleError,
   })
+}
+
+/**
+ * A primary for writes and the reads within them, and streaming replicas for reads (see ReadReplicas), whose
+ * checks start at once.
+ */
+export function openReplicatedDatabase(primary: ServerDatabaseOptions, replicas: ReadReplicaOptions): DatabaseHandle {
+  const server = openServerPool(primary)
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: server.pool }) })
+  const readReplicas = new ReadReplicas({ db, server }, replicas)
+  readReplicas.start()
+  return {
+    db,
+    engine: 'postgres',
+    connections: server.connections,
+    lastDiskFullAt: server.lastDiskFullAt,
+    replicas: readReplicas,
+    close: async () => {
+      await readReplicas.close()
+      await db.destroy()
+    },
+  }
 }

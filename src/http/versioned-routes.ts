@@ -137,7 +137,7 @@ export function versionedRoutes<Params extends TObject, Patch extends TSchema>(
       async (request, reply) => {
         const limit = pageLimit(request.query)
         const below = versionBelow(request.query.cursor, history.order)
-        const versions = await history.list(fastify.db, keyOf(request.params), limit, below)
+        const versions = await history.list(request.readDb, keyOf(request.params), limit, below)
         return sendHistoryPage(request, reply, versions, limit, history.order)
       },
     )

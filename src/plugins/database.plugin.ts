@@ -1,16 +1,28 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { DatabaseEngine, DatabaseHandle } from '../db/database.js'
 import { migrateToLatest } from '../db/migrator.js'
+import { type ReplicaStatus, parseLsn } from '../db/read-replicas.js'
 import type { Database } from '../db/schema.js'
+import { ApiError } from '../errors/problems.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The primary: every write, and every read within a write. */
     db: Kysely<Database>
     databaseEngine: DatabaseEngine
     /** When the database last refused a statement for want of disk space; undefined if it never did. */
     lastDiskFullAt: () => Date | undefined
+    /** What the last check found of each read replica; empty without DATABASE_READ_URL. */
+    replicaStatus: () => ReplicaStatus[]
+  }
+  interface FastifyRequest {
+    /**
+     * Where this request's reads go: for a GET or HEAD, a read replica when one is well (and has replayed the
+     * client's Counterclaim-Consistency position), else the primary; for every other method, the primary.
+     */
+    readDb: Kysely<Database>
   }
 }
 
@@ -20,7 +32,36 @@ export interface DatabasePluginOptions {
   migrate: boolean
 }
 
-/** Exposes the database to every route and repository caller as `fastify.db`. */
+/**
+ * The read-your-writes header: a write answers the primary's WAL position after its commit; a read that sends it
+ * back is served by a replica that has replayed at least that far.
+ */
+export const CONSISTENCY_HEADER = 'counterclaim-consistency'
+
+const isRead = (request: FastifyRequest) =>
+  request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS'
+
+/** The position a request's Counterclaim-Consistency names; a 400 when it is not one a write answered. */
+function consistencyTokenOf(request: FastifyRequest): bigint | undefined {
+  const value = request.headers[CONSISTENCY_HEADER]
+  if (value === undefined) return undefined
+  const lsn = typeof value === 'string' ? parseLsn(value.trim()) : undefined
+  if (lsn !== undefined) return lsn
+  throw new ApiError('validation-failed', 'Counterclaim-Consistency must be sent back as a write answered it', {
+    errors: [
+      {
+        in: 'header',
+        field: 'counterclaim-consistency',
+        message: 'must be a position such as 0/3000148, sent back as a write answered it',
+      },
+    ],
+  })
+}
+
+/**
+ * Exposes the primary to every route and repository caller as `fastify.db`, and the database of a request's reads
+ * as `request.readDb`. With read replicas, it also answers each successful write with Counterclaim-Consistency.
+ */
 export default fp<DatabasePluginOptions>(
   async function databasePlugin(fastify: FastifyInstance, { database, migrate }) {
     fastify.addHook('onClose', () => database.close())
@@ -32,6 +73,36 @@ export default fp<DatabasePluginOptions>(
     fastify.decorate('db', database.db)
     fastify.decorate('databaseEngine', database.engine)
     fastify.decorate('lastDiskFullAt', () => database.lastDiskFullAt())
+    const { replicas } = database
+    fastify.decorate('replicaStatus', () => replicas?.status() ?? [])
+    fastify.decorateRequest('readDb', null as unknown as Kysely<Database>)
+
+    // A preHandler: after authentication, rate limits and validation, so that a refused request never waits.
+    fastify.addHook('preHandler', async (request) => {
+      const token = consistencyTokenOf(request)
+      if (replicas === undefined || !isRead(request)) {
+        request.readDb = database.db
+        return
+      }
+      const choice = await replicas.forRead(token)
+      request.readDb = choice.db
+      if (token !== undefined) {
+        request.log.debug({ servedBy: choice.servedBy, waitedMs: choice.waitedMs }, 'read after a write')
+      }
+    })
+
+    if (replicas === undefined) return
+    // Read after the handler's commit, the position is at or past the write's: what the client sends back.
+    fastify.addHook('onSend', async (request, reply, payload) => {
+      if (isRead(request) || reply.statusCode >= 400) return payload
+      try {
+        reply.header(CONSISTENCY_HEADER, await replicas.currentPrimaryLsn())
+      } catch (error) {
+        // The write is done: it is answered, and the client's next read goes where the service sends it.
+        request.log.warn({ err: error }, 'the consistency position could not be read after a write')
+      }
+      return payload
+    })
   },
   { name: 'database' },
 )

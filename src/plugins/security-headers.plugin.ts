@@ -98,6 +98,7 @@ export default fp<SecurityHeadersOptions>(
       exposedHeaders: [
         'Claim-ETag',
         'Content-Disposition',
+        'Counterclaim-Consistency',
         'ETag',
         'Idempotent-Replayed',
         'Link',

@@ -106,7 +106,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const format = listFormat(request, query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
-        const items = await claimList.exportClaims(fastify.db, query, sort, options.exportTimeoutMs)
+        const items = await claimList.exportClaims(request.readDb, query, sort, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
           limit: first,
@@ -122,7 +122,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       // Relevance ranks only the newest matches, anew for each query: it pages forward only.
       const cursor = decodeCursor(query.cursor, sort, isValueIdKey(valueFits), { backward: sort !== 'relevance' })
       const after = cursor?.key as ClaimListKey | undefined
-      const rows = await claimList.listClaims(fastify.db, query, { sort, limit, after, backward: cursor?.backward })
+      const rows = await claimList.listClaims(request.readDb, query, { sort, limit, after, backward: cursor?.backward })
       const page = sendTwoWayPage(
         request,
         reply,
@@ -133,7 +133,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         sort === 'relevance' ? undefined : cursor,
       )
       if (query.count === undefined) return page
-      return { ...page, ...(await claimList.countClaims(fastify.db, query, query.count)) }
+      return { ...page, ...(await claimList.countClaims(request.readDb, query, query.count)) }
     },
   )
 
@@ -156,7 +156,7 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         },
       },
     },
-    async (request) => claims.listSimilarClaims(fastify.db, request.params.id, request.query),
+    async (request) => claims.listSimilarClaims(request.readDb, request.params.id, request.query),
   )
 
   fastify.get(
@@ -188,11 +188,11 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
     async (request, reply) => {
       varyOn(reply, 'Accept')
       if (request.accepts().type(CLAIM_MEDIA_TYPES) === JSON_LD) {
-        const document = await getClaimReviewDocument(fastify.db, request.params.id)
+        const document = await getClaimReviewDocument(request.readDb, request.params.id)
         reply.type(JSON_LD)
         return sendRepresentation(request, reply, document)
       }
-      const claim = await claims.getClaim(fastify.db, request.params.id)
+      const claim = await claims.getClaim(request.readDb, request.params.id)
       return sendRepresentation(request, reply, claim)
     },
   )

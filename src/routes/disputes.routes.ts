@@ -43,7 +43,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       const format = listFormat(request, query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
-        const items = await disputes.exportDisputes(fastify.db, query, sort, options.exportTimeoutMs)
+        const items = await disputes.exportDisputes(request.readDb, query, sort, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
           limit: first,
@@ -59,7 +59,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       const limit = pageLimit(query)
       const valueFits = sort === '-rebuttal_count' ? cursorPart.positiveInteger : cursorPart.timestamp
       const cursor = decodeCursor(query.cursor, cursorSort, isValueIdKey(valueFits), { backward: true })
-      const rows = await disputes.listDisputes(fastify.db, query, {
+      const rows = await disputes.listDisputes(request.readDb, query, {
         sort,
         limit,
         after: cursor?.key as ClaimListKey | undefined,
@@ -75,7 +75,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
         cursor,
       )
       if (query.count === undefined) return page
-      return { ...page, ...(await disputes.countDisputes(fastify.db, query, query.count)) }
+      return { ...page, ...(await disputes.countDisputes(request.readDb, query, query.count)) }
     },
   )
 
@@ -117,7 +117,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       },
     },
     async (request, reply) => {
-      const matrix = await disputes.getMatrix(fastify.db, request.query)
+      const matrix = await disputes.getMatrix(request.readDb, request.query)
       varyOn(reply, 'Accept')
       const csv =
         request.query.format === 'csv' ||
@@ -153,7 +153,7 @@ const disputeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fast
       },
     },
     async (request, reply) => {
-      const thread = await getThread(fastify.db, request.params.id, request.query.depth ?? THREAD_DEPTH_DEFAULT)
+      const thread = await getThread(request.readDb, request.params.id, request.query.depth ?? THREAD_DEPTH_DEFAULT)
       return sendRepresentation(request, reply, thread)
     },
   )

@@ -74,7 +74,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const format = listFormat(request, query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
-        const items = await events.exportEvents(fastify.db, query, options.exportTimeoutMs)
+        const items = await events.exportEvents(request.readDb, query, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
           limit: first,
@@ -87,7 +87,10 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
-      const rows = await events.listEvents(fastify.db, query, { limit, after: cursor?.key as EventListKey | undefined })
+      const rows = await events.listEvents(request.readDb, query, {
+        limit,
+        after: cursor?.key as EventListKey | undefined,
+      })
       return sendPage(
         request,
         reply,
@@ -118,7 +121,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const event = await events.getEvent(fastify.db, request.params.event)
+      const event = await events.getEvent(request.readDb, request.params.event)
       return sendRepresentation(request, reply, event)
     },
   )
@@ -167,7 +170,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const table = await events.getEventFigures(fastify.db, request.params.event)
+      const table = await events.getEventFigures(request.readDb, request.params.event)
       varyOn(reply, 'Accept')
       const csv =
         request.query.format === 'csv' ||

@@ -50,7 +50,7 @@ const figureRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
         return sendExport(
           request,
           reply,
-          await figures.exportFigures(fastify.db, request.query, options.exportTimeoutMs),
+          await figures.exportFigures(request.readDb, request.query, options.exportTimeoutMs),
           {
             format,
             limit: first,
@@ -64,7 +64,7 @@ const figureRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isFigureKey)
-      const rows = await figures.listFigures(fastify.db, request.query, {
+      const rows = await figures.listFigures(request.readDb, request.query, {
         limit,
         after: cursor?.key as FigureListKey | undefined,
       })

@@ -59,7 +59,7 @@ const keyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isListKey)
-      const keys = await apiKeys.listApiKeys(fastify.db, { limit, after: cursor?.key as [string, string] })
+      const keys = await apiKeys.listApiKeys(request.readDb, { limit, after: cursor?.key as [string, string] })
       return sendPage(
         request,
         reply,
@@ -83,7 +83,7 @@ const keyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: Type.Ref(ApiKeySchema), ...problemResponses(400, 404, 503) },
       },
     },
-    async (request) => apiKeys.getApiKey(fastify.db, request.params.id),
+    async (request) => apiKeys.getApiKey(request.readDb, request.params.id),
   )
 
   fastify.delete(

@@ -89,7 +89,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
       const format = listFormat(request, request.query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
-        const items = await links.exportLinks(fastify.db, request.query, options.exportTimeoutMs)
+        const items = await links.exportLinks(request.readDb, request.query, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
           limit: first,
@@ -102,7 +102,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isTimestampKey)
-      const rows = await links.listLinks(fastify.db, request.query, {
+      const rows = await links.listLinks(request.readDb, request.query, {
         limit,
         after: cursor?.key as LinkListKey | undefined,
       })
@@ -133,7 +133,8 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
         },
       },
     },
-    async (request, reply) => sendRepresentation(request, reply, await links.getLink(fastify.db, request.params.id)),
+    async (request, reply) =>
+      sendRepresentation(request, reply, await links.getLink(request.readDb, request.params.id)),
   )
 
   versionedRoutes(fastify, {
@@ -235,7 +236,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
     async (request, reply) => {
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, REBUTTAL_ORDER, isTimestampKey)
-      const rows = await links.listRebuttals(fastify.db, request.params.id, {
+      const rows = await links.listRebuttals(request.readDb, request.params.id, {
         limit,
         after: cursor?.key as RebuttalListKey | undefined,
       })

@@ -71,7 +71,7 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const format = listFormat(request, query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
-        const items = await parties.exportParties(fastify.db, query, options.exportTimeoutMs)
+        const items = await parties.exportParties(request.readDb, query, options.exportTimeoutMs)
         return sendExport(request, reply, items, {
           format,
           limit: first,
@@ -85,7 +85,7 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string')
       const afterSlug = cursor?.key[0] as string | undefined
-      const rows = await parties.listParties(fastify.db, query, { limit, afterSlug })
+      const rows = await parties.listParties(request.readDb, query, { limit, afterSlug })
       return sendPage(
         request,
         reply,
@@ -114,7 +114,7 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       },
     },
     async (request, reply) => {
-      const party = await parties.getParty(fastify.db, request.params.party)
+      const party = await parties.getParty(request.readDb, request.params.party)
       return sendRepresentation(request, reply, party)
     },
   )

@@ -28,7 +28,7 @@ const responseTimeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async 
         response: { 200: Type.Ref(ResponseTimesSchema), ...problemResponses(400, 404, 410, 503) },
       },
     },
-    async (request) => partyResponseTimes(fastify.db, request.params.party),
+    async (request) => partyResponseTimes(request.readDb, request.params.party),
   )
 
   fastify.get(
@@ -71,7 +71,7 @@ const responseTimeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async 
     },
     async (request, reply) => {
       const format = listFormat(request, request.query.format)
-      const rows = await allResponseTimes(fastify.db)
+      const rows = await allResponseTimes(request.readDb)
       if (format === 'json') {
         varyOn(reply, 'Accept')
         return { data: rows }

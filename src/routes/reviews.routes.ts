@@ -90,14 +90,14 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       const format = listFormat(request, request.query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
-        const items = await reviews.exportReviewsOfClaim(fastify.db, request.params.id, options.exportTimeoutMs)
+        const items = await reviews.exportReviewsOfClaim(request.readDb, request.params.id, options.exportTimeoutMs)
         return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews', limit: first })
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
       const after = cursor?.key as [string, string] | undefined
-      const rows = await reviews.listReviews(fastify.db, request.params.id, limit, after)
+      const rows = await reviews.listReviews(request.readDb, request.params.id, limit, after)
       return sendPage(
         request,
         reply,
@@ -129,14 +129,14 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       const format = listFormat(request, query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
-        const items = await reviews.exportAllReviews(fastify.db, query, options.exportTimeoutMs)
+        const items = await reviews.exportAllReviews(request.readDb, query, options.exportTimeoutMs)
         return sendExport(request, reply, items, { ...exportOptions, format, name: 'reviews', limit: first })
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)
       const cursor = decodeCursor(query.cursor, ALL_ORDER, isValueIdKey(cursorPart.timestamp))
       const after = cursor?.key as [string, string] | undefined
-      const rows = await reviews.listAllReviews(fastify.db, query, { limit, after })
+      const rows = await reviews.listAllReviews(request.readDb, query, { limit, after })
       return sendPage(
         request,
         reply,
@@ -178,11 +178,11 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
     async (request, reply) => {
       varyOn(reply, 'Accept')
       if (request.accepts().type(REVIEW_MEDIA_TYPES) === JSON_LD) {
-        const document = await getReviewClaimReviewDocument(fastify.db, request.params.id)
+        const document = await getReviewClaimReviewDocument(request.readDb, request.params.id)
         reply.type(JSON_LD)
         return sendRepresentation(request, reply, document)
       }
-      return sendRepresentation(request, reply, await reviews.getReview(fastify.db, request.params.id))
+      return sendRepresentation(request, reply, await reviews.getReview(request.readDb, request.params.id))
     },
   )
 

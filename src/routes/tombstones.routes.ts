@@ -41,7 +41,7 @@ const tombstoneRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fa
         return sendExport(
           request,
           reply,
-          tombstones.exportTombstones(fastify.db, request.query, options.exportTimeoutMs),
+          tombstones.exportTombstones(request.readDb, request.query, options.exportTimeoutMs),
           {
             format,
             limit: first,
@@ -55,7 +55,7 @@ const tombstoneRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fa
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
       const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
-      const rows = await tombstones.listTombstones(fastify.db, request.query, {
+      const rows = await tombstones.listTombstones(request.readDb, request.query, {
         limit,
         after: cursor?.key as TombstoneListKey | undefined,
       })
