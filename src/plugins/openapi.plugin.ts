@@ -55,7 +55,58 @@ const SHARED_SCHEMAS = [
 ]
 
 interface GeneratedOperation {
-  responses?: Record<string, { headers?: Record<string, { schema?: { required?: unknown }; required?: boolean }> }>
+  parameters?: Array<Record<string, unknown>>
+  responses?: Record<
+    string,
+    {
+      headers?: Record<
+        string,
+        { schema?: { required?: unknown; type?: string }; required?: boolean; description?: string }
+      >
+    }
+  >
+}
+
+const CONSISTENCY_DESCRIPTION =
+  'Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, ' +
+  'which a later read may send back to see that write (see the HTTP contract, "Reading your own writes").'
+
+/**
+ * Counterclaim-Consistency is taken by every read of the API and answered by every successful write (with read
+ * replicas), so it is written into each operation here rather than into each route.
+ */
+function documentConsistencyHeader<T extends { paths?: object }>(document: T): T {
+  for (const [path, item] of Object.entries(document.paths ?? {}) as Array<
+    [string, Record<string, GeneratedOperation>]
+  >) {
+    if (!path.startsWith('/v1/')) continue
+    for (const [method, operation] of Object.entries(item)) {
+      if (method === 'get') {
+        operation.parameters = [
+          ...(operation.parameters ?? []),
+          {
+            name: 'counterclaim-consistency',
+            in: 'header',
+            required: false,
+            description: `${CONSISTENCY_DESCRIPTION} A value the service did not answer is a 400.`,
+            schema: { type: 'string', pattern: '^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$', examples: ['0/3A1C2F8'] },
+          },
+        ]
+      } else if (['post', 'patch', 'delete'].includes(method)) {
+        for (const [status, response] of Object.entries(operation.responses ?? {})) {
+          if (!status.startsWith('2')) continue
+          response.headers = {
+            ...response.headers,
+            'Counterclaim-Consistency': {
+              description: `${CONSISTENCY_DESCRIPTION} Answered only with read replicas.`,
+              schema: { type: 'string' },
+            },
+          }
+        }
+      }
+    }
+  }
+  return document
 }
 
 /**
@@ -157,7 +208,9 @@ export default fp<OpenApiOptions>(
         ],
       },
       transformObject: (generated) =>
-        'openapiObject' in generated ? liftRequiredHeaders(generated.openapiObject) : generated.swaggerObject,
+        'openapiObject' in generated
+          ? documentConsistencyHeader(liftRequiredHeaders(generated.openapiObject))
+          : generated.swaggerObject,
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
       },
