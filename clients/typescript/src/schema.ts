@@ -28,7 +28,7 @@ export interface paths {
     }
     /**
      * Readiness: the database answers and has room to write
-     * @description 503 when the database does not answer within 2 s, and for 30 s after it refused a write for want of disk space (the detail says which); reads are still served meanwhile.
+     * @description 503 when the database does not answer within 2 s, and for 30 s after it refused a write for want of disk space (the detail says which); reads are still served meanwhile. With read replicas (`DATABASE_READ_URL`), `replicas` tells what the last background check found of each; a replica down or lagging does not make the instance unready, since the primary serves its reads meanwhile.
      */
     get: operations['getReadiness']
     put?: never
@@ -2182,6 +2182,17 @@ export interface operations {
             /** @enum {string} */
             status: 'ready'
             database: string
+            replicas?: {
+              /** @description Its place in `DATABASE_READ_URL`, from 1. */
+              replica: number
+              /**
+               * @description `ok` serves reads; `starting`: not checked yet; `lagging`: further behind than `REPLICA_MAX_LAG_MS`; `down`: did not answer; `not-a-replica`: the server is not in recovery.
+               * @enum {string}
+               */
+              state: 'starting' | 'ok' | 'lagging' | 'down' | 'not-a-replica'
+              /** @description How far behind the primary it was at the last check (at least that when lagging). */
+              lag_ms: number | null
+            }[]
           }
         }
       }
@@ -2238,7 +2249,10 @@ export interface operations {
          */
         side?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -2424,6 +2438,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -2567,6 +2583,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path: {
         /**
@@ -2724,6 +2742,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content?: never
@@ -2983,6 +3003,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -3135,7 +3157,10 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /**
          * @description A party id (uuid) or slug.
@@ -3261,7 +3286,10 @@ export interface operations {
         /** @description Only events that began before the start of this time: `2020-10` leaves out the month. */
         starts_before?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -3446,6 +3474,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -3589,6 +3619,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path: {
         /**
@@ -3746,6 +3778,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content?: never
@@ -4003,6 +4037,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -4156,6 +4192,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path: {
         /**
@@ -4297,7 +4335,10 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /**
          * @description An event id (uuid) or slug.
@@ -4466,7 +4507,10 @@ export interface operations {
         /** @description Order of the list; `-` means descending. Default `-stated_at`, or `relevance` when `q` is given. A page by relevance ranks the 1,000 most recently stated matches (an export ranks them all). */
         sort?: '-stated_at' | 'stated_at' | '-created_at' | 'created_at' | 'relevance'
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -4750,6 +4794,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -4904,7 +4950,10 @@ export interface operations {
         /** @description At most this many. */
         limit?: number
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /** @description A UUID. */
         id: string
@@ -5043,6 +5092,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path: {
         /** @description A UUID. */
@@ -5203,6 +5254,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content?: never
@@ -5611,6 +5664,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -5754,7 +5809,10 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /** @description A UUID. */
         id: string
@@ -5885,7 +5943,10 @@ export interface operations {
         /** @description Only claims of one of these standings (current, corrected, retracted); repeat for several. */
         standing?: ('current' | 'corrected' | 'retracted')[]
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -6012,7 +6073,10 @@ export interface operations {
         /** @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts. */
         kind?: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -6187,6 +6251,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -6341,6 +6407,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path: {
         /** @description A UUID. */
@@ -6492,6 +6560,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content?: never
@@ -6681,6 +6751,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -6824,7 +6896,10 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /** @description A UUID. */
         id: string
@@ -6937,7 +7012,10 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /** @description A UUID. */
         id: string
@@ -7252,6 +7330,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -7490,7 +7570,10 @@ export interface operations {
         /** @description Most recent response first (default), most recently disputed first, most rebutted first, or newest claim first. */
         sort?: '-last_response_at' | '-disputed_since' | '-rebuttal_count' | '-stated_at'
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -7628,6 +7711,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path?: never
       cookie?: never
@@ -7746,6 +7831,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path: {
         /** @description A UUID. */
@@ -7874,7 +7961,10 @@ export interface operations {
   getPartyResponseTimes: {
     parameters: {
       query?: never
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /**
          * @description A party id (uuid) or slug.
@@ -7991,7 +8081,10 @@ export interface operations {
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: 'json' | 'csv' | 'ndjson'
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -8522,6 +8615,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -8933,7 +9028,10 @@ export interface operations {
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: 'json' | 'csv' | 'ndjson'
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /** @description A UUID. */
         id: string
@@ -9129,6 +9227,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -9308,7 +9408,10 @@ export interface operations {
         verdict?:
           'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -9422,6 +9525,8 @@ export interface operations {
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
         'if-none-match'?: string
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
       }
       path: {
         /** @description A UUID. */
@@ -9594,6 +9699,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content?: never
@@ -9819,6 +9926,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -9962,7 +10071,10 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /** @description A UUID. */
         id: string
@@ -10083,7 +10195,10 @@ export interface operations {
         /** @description Only records deleted before the start of this time: `2020-10-07` leaves out the whole day. */
         deleted_before?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -10190,7 +10305,10 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
       }
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path?: never
       cookie?: never
     }
@@ -10327,6 +10445,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -10467,7 +10587,10 @@ export interface operations {
   getApiKey: {
     parameters: {
       query?: never
-      header?: never
+      header?: {
+        /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
+        'counterclaim-consistency'?: string
+      }
       path: {
         /** @description A UUID. */
         id: string
@@ -10596,6 +10719,8 @@ export interface operations {
           'ratelimit-remaining'?: number
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content?: never
@@ -10719,6 +10844,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -10896,6 +11023,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
@@ -11070,6 +11199,8 @@ export interface operations {
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
           'idempotent-replayed'?: 'true'
+          /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
+          'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
