@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import * as prettier from 'prettier'
+import { BENCH_SWITCHES } from '../src/app.js'
 import { openServerDatabase } from '../src/db/database.js'
 import { encodeCursor } from '../src/http/pagination.js'
 import { createApiKey } from '../src/services/api-key.service.js'
@@ -36,6 +37,7 @@ import {
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- [--scale 1] [--duration 10]
  *     [--connections 10] [--pairs 3] [--scenarios get-claim,disputes] [--reuse] [--cpu-prof] [--skip-plans]
+ *     [--breakdown]
  */
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -59,6 +61,10 @@ set them to 0 to measure without the limiter at all).
   --database NAME      the scratch database's name (default: by scale)
   --out FILE           where to write the results (default: by scale)
   --cpu-prof           profile the service and report its top frames
+  --breakdown          instead of the scenarios: what each part of the service costs GET /v1/claims/:id and the
+                       first disputes page (those of them --scenarios names). The service is run whole, then
+                       without one part (security headers, CORS, overload, rate limits, auth, idempotency,
+                       metrics, ETag, response serializers, logger; then all of them), alternately, --pairs times
   --skip-plans         do not write the query plans
   -h, --help           this text
 `
@@ -76,6 +82,7 @@ const { values: options } = parseArgs({
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     'skip-plans': { type: 'boolean', default: false },
+    breakdown: { type: 'boolean', default: false },
   },
 })
 
@@ -532,7 +539,11 @@ interface LoadRun {
   non2xx: number
 }
 
+/** The machine's load just before the first request of the first run (a warm-up), once the build is done. */
+let loadBeforeMeasuring: number[] | undefined
+
 async function load(port: number, arm: Arm, seconds: number): Promise<LoadRun & { statusCodes: string }> {
+  loadBeforeMeasuring ??= os.loadavg()
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
@@ -936,7 +947,11 @@ async function machine(): Promise<string[]> {
   const git = await run('git', ['rev-parse', '--short', 'HEAD'], '[git]').catch(() => ({ output: 'unknown', code: 1 }))
   return [
     `- CPU: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown'}; memory ${fmt(os.totalmem() / 2 ** 30, 1)} GiB; ` +
-      `${os.type()} ${os.release()}; load average before the run ${loadAtStart.map((l) => l.toFixed(2)).join(', ')}`,
+      `${os.type()} ${os.release()}; load average (1, 5, 15 min) when the run started ` +
+      `${loadAtStart.map((l) => l.toFixed(2)).join(', ')}` +
+      (loadBeforeMeasuring === undefined
+        ? ''
+        : `, before the first measurement ${loadBeforeMeasuring.map((l) => l.toFixed(2)).join(', ')}`),
     `- Node.js ${process.version}; ${settings.version} on the same machine (shared_buffers ${settings.shared_buffers}, ` +
       `work_mem ${settings.work_mem}, synchronous_commit ${settings.synchronous_commit})`,
     `- fastify ${versionOf('fastify')}, pg ${versionOf('pg')}, kysely ${versionOf('kysely')}, ` +
@@ -988,6 +1003,7 @@ function report(
   machineLines: string[],
   plans: PlanTimes | undefined,
   startedAt: Date,
+  breakdown?: BreakdownBlock[],
 ): string {
   const parts: string[] = [
     `Run ${startedAt.toISOString()}, ${fmt((Date.now() - startedAt.getTime()) / 60_000, 1)} min:`,
@@ -1002,6 +1018,9 @@ function report(
     '',
     ...dataLines(data),
     '',
+  ]
+  if (breakdown !== undefined) return [...parts, ...breakdownReport(breakdown)].join('\n')
+  parts.push(
     '### Method',
     '',
     `The service is \`npm run build\`, then \`node dist/server.js\` (NODE_ENV=production, LOG_LEVEL=warn, pool of ` +
@@ -1016,7 +1035,7 @@ function report(
     '',
     '| Scenario | Server | req/s | p50 ms | p99 ms | Ratio to baseline | Statements per request | Flags |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
-  ]
+  )
   for (const result of results.values()) {
     const { scenario } = result
     if (scenario.kind !== 'load') continue
@@ -1126,7 +1145,7 @@ async function writeResults(generated: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Building
 
-async function build(): Promise<string> {
+async function build(): Promise<{ baseline: string; breakdown: string }> {
   const built = await run('npm', ['run', 'build', '--silent'], '[build]')
   if (built.code !== 0) throw new Error('npm run build failed')
   // The baseline and the service compiled alike (tsc, the project's settings); under node_modules so that its
@@ -1134,12 +1153,16 @@ async function build(): Promise<string> {
   const outDir = join(ROOT, 'node_modules', '.cache', 'counterclaim-bench')
   await mkdir(outDir, { recursive: true })
   await writeFile(join(outDir, 'package.json'), '{ "type": "module" }\n')
+  // The breakdown server's copy of the service reads its migrations two levels above its src/db, as dist's does.
+  await symlink(join(ROOT, 'migrations'), join(outDir, 'migrations')).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error
+  })
   await writeFile(
     join(outDir, 'tsconfig.json'),
     JSON.stringify({
       extends: join(ROOT, 'tsconfig.json'),
       compilerOptions: { rootDir: ROOT, outDir, noEmit: false, sourceMap: false },
-      files: [join(ROOT, 'bench', 'baseline-server.ts')],
+      files: [join(ROOT, 'bench', 'baseline-server.ts'), join(ROOT, 'bench', 'breakdown-server.ts')],
       include: [],
     }),
   )
@@ -1149,9 +1172,10 @@ async function build(): Promise<string> {
     '[tsc]',
   )
   const entry = join(outDir, 'bench', 'baseline-server.js')
-  if (!existsSync(entry)) throw new Error('the baseline did not compile')
+  const breakdown = join(outDir, 'bench', 'breakdown-server.js')
+  if (!existsSync(entry) || !existsSync(breakdown)) throw new Error('the baseline did not compile')
   if (compiled.code !== 0) log('[tsc] type errors above (emitted anyway): the baseline runs as compiled')
-  return entry
+  return { baseline: entry, breakdown }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1184,7 +1208,8 @@ async function main() {
   }
   const selected = all.filter((scenario) => chosen.includes(scenario.name))
 
-  const baselineEntry = await build()
+  const entries = await build()
+  const baselineEntry = entries.baseline
   const environment = {
     ...process.env,
     NODE_ENV: 'production',
@@ -1195,6 +1220,18 @@ async function main() {
     // cost, in the measure, without refusing requests. Set them to 0 to measure without rate limiting.
     RATE_LIMIT_PER_IP: process.env.RATE_LIMIT_PER_IP ?? '1000000000',
     RATE_LIMIT_PER_KEY: process.env.RATE_LIMIT_PER_KEY ?? '1000000000',
+  }
+  if (options.breakdown) {
+    const measured = selected.filter((scenario) => BREAKDOWN_SCENARIOS.includes(scenario.name))
+    if (measured.length === 0) throw new Error(`--breakdown measures ${BREAKDOWN_SCENARIOS.join(' and ')}`)
+    const breakdown = await measureBreakdown(measured as LoadScenario[], entries.breakdown, environment)
+    const generated = report(new Map(), data, await machine(), plans, startedAt, breakdown)
+    await writeResults(generated)
+    log(`\n${generated.slice(generated.indexOf('### Breakdown'))}`)
+    log(
+      `results written to ${relative(ROOT, resultsPath).startsWith('..') ? resultsPath : relative(ROOT, resultsPath)}`,
+    )
+    return
   }
   const profileDir = join(workDir, `profile-${Date.now()}`)
   const serviceArgs = [
@@ -1357,6 +1394,127 @@ async function measureImport(result: ScenarioResult, service: Server, s: Samples
         `${run.note === undefined ? '' : `  ⚠ ${run.note}`}`,
     )
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Breakdown: what each part of the service costs a request
+
+const BREAKDOWN_SCENARIOS = ['get-claim', 'disputes']
+/** Left out one at a time, then all at once; `logger` runs the service with no logger at all. */
+const BREAKDOWN_PARTS = [...BENCH_SWITCHES, 'logger', 'all'] as const
+
+const PART_TITLES: Record<(typeof BREAKDOWN_PARTS)[number], string> = {
+  'security-headers': 'security headers (helmet)',
+  cors: 'CORS (@fastify/cors)',
+  overload: 'load shedding (under-pressure)',
+  'rate-limit': 'rate limits (counted in PostgreSQL)',
+  auth: 'API key checks (auth hooks)',
+  idempotency: 'Idempotency-Key hooks',
+  metrics: 'request metrics (fastify-metrics)',
+  etag: 'ETag and If-None-Match',
+  'response-schema': 'response serializers (JSON.stringify instead)',
+  logger: 'logger (request child loggers; LOG_LEVEL=warn)',
+  all: 'all of the above',
+}
+
+interface BreakdownBlock {
+  scenario: string
+  part: (typeof BREAKDOWN_PARTS)[number]
+  full: LoadRun[]
+  without: LoadRun[]
+}
+
+/**
+ * The service whole beside the service less one part, both from bench/breakdown-server.ts: for each part in turn
+ * a server without it is started, warmed up, and measured alternately with the whole one (--pairs times per
+ * scenario), then stopped. So each part's cost is read from runs minutes apart at most, on the same machine load.
+ */
+async function measureBreakdown(
+  selected: LoadScenario[],
+  entry: string,
+  environment: NodeJS.ProcessEnv,
+): Promise<BreakdownBlock[]> {
+  const blocks: BreakdownBlock[] = []
+  const full = await startServer('full', [entry], { ...environment, BENCH_WITHOUT: '' })
+  monitor = new pg.Client({ connectionString: scratchUrl, application_name: 'counterclaim-bench' })
+  await monitor.connect()
+  try {
+    const service = (scenario: LoadScenario) => scenario.arms.find((arm) => arm.server === 'service')!
+    for (const scenario of selected) {
+      const probe = await once(full.port, service(scenario).request())
+      if (probe.status !== 200)
+        throw new Error(`${scenario.name} answered ${probe.status}: ${probe.body.slice(0, 300)}`)
+      await waitIdle(monitor)
+      await load(full.port, service(scenario), WARMUP_SECONDS)
+    }
+    for (const part of BREAKDOWN_PARTS) {
+      const without = part === 'all' ? [...BENCH_SWITCHES, 'logger'].join(',') : part
+      const variant = await startServer(`without ${part}`, [entry], { ...environment, BENCH_WITHOUT: without })
+      try {
+        for (const scenario of selected) {
+          const arm = service(scenario)
+          const probe = await once(variant.port, arm.request())
+          if (probe.status !== 200) throw new Error(`without ${part}: ${scenario.name} answered ${probe.status}`)
+          log(`\n${scenario.name} without ${PART_TITLES[part]}`)
+          await waitIdle(monitor)
+          await load(variant.port, arm, WARMUP_SECONDS)
+          const block: BreakdownBlock = { scenario: scenario.name, part, full: [], without: [] }
+          for (let pair = 1; pair <= pairs; pair++) {
+            for (const [label, port, runs] of [
+              ['full', full.port, block.full],
+              [`without ${part}`, variant.port, block.without],
+            ] as const) {
+              await waitIdle(monitor)
+              const { statusCodes, ...run } = await load(port, { ...arm, label }, duration)
+              run.pair = pair
+              runs.push(run)
+              const flag =
+                run.errors > 0 || run.non2xx > 0
+                  ? `  ⚠ ${run.errors} errors, ${run.non2xx} non-2xx (${statusCodes})`
+                  : ''
+              log(`  ${pair} ${label.padEnd(28)} ${fmt(run.rps).padStart(7)} req/s  p99 ${fmt(run.p99, 1)} ms${flag}`)
+            }
+          }
+          blocks.push(block)
+        }
+      } finally {
+        // Requests autocannon cut off at the end of the last run are let finish before the server stops.
+        await waitIdle(monitor)
+        await stopServer(variant.child)
+      }
+    }
+  } finally {
+    await monitor.end()
+    await stopServer(full.child)
+  }
+  return blocks
+}
+
+function breakdownReport(blocks: BreakdownBlock[]): string[] {
+  const parts = [
+    '### Breakdown',
+    '',
+    `Each part left out in turn: \`bench/breakdown-server.ts\` (the service built by \`buildApp\`, less the parts ` +
+      `named in BENCH_WITHOUT) run whole and without the part, alternately, ${pairs} runs of each, ${duration} s per run ` +
+      `after a ${WARMUP_SECONDS} s warm-up of the server without it. req/s are medians; "whole" is the median of the whole ` +
+      `service's runs in the same block. The cost is 1/req/s whole − 1/req/s without, in µs per request: the ` +
+      `machine's time per request (${connections} connections, CPU-bound on shared cores), not one request's latency. ` +
+      'Compare within a block; figures of different blocks were read minutes apart.',
+    '',
+    '| Scenario | Left out | req/s without | req/s whole | Ratio | Cost µs/request | Flags |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+  ]
+  for (const block of blocks) {
+    const off = median(block.without.map((run) => run.rps))
+    const whole = median(block.full.map((run) => run.rps))
+    const cost = 1e6 / whole - 1e6 / off
+    parts.push(
+      `| ${block.scenario} | ${PART_TITLES[block.part]} | ${spread(block.without.map((run) => run.rps))} | ` +
+        `${spread(block.full.map((run) => run.rps))} | ${(off / whole).toFixed(3)} | ${cost >= 0 ? '+' : '−'}${fmt(Math.abs(cost), 1)} | ` +
+        `${flagsOf([...block.full, ...block.without])} |`,
+    )
+  }
+  return parts
 }
 
 const stopAll = () => {

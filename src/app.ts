@@ -35,11 +35,35 @@ import responseTimeRoutes from './routes/response-times.routes.js'
 import reviewRoutes from './routes/reviews.routes.js'
 import tombstoneRoutes from './routes/tombstones.routes.js'
 
+/**
+ * The parts of the service the benchmark's breakdown leaves out one at a time, to measure what each costs a
+ * request: security headers (helmet), CORS, load shedding (under-pressure), rate limits, the API key checks, the
+ * Idempotency-Key hooks, the request metrics, entity tags and the response schemas' compiled serializers (answers
+ * are then written by JSON.stringify). The logger is left out by passing `logger: false`.
+ */
+export const BENCH_SWITCHES = [
+  'security-headers',
+  'cors',
+  'overload',
+  'rate-limit',
+  'auth',
+  'idempotency',
+  'metrics',
+  'etag',
+  'response-schema',
+] as const
+export type BenchSwitch = (typeof BENCH_SWITCHES)[number]
+
 export interface AppOptions {
   config: Config
   /** An already open database (tests pass one per file); otherwise one is opened from the config. */
   database?: DatabaseHandle
   logger?: FastifyServerOptions['logger']
+  /**
+   * For the benchmark's breakdown only (bench/breakdown-server.ts), never set by the service or its configuration:
+   * the parts to leave out. What is left out no longer protects anything; each is checked once, as the app is built.
+   */
+  without?: ReadonlySet<BenchSwitch>
 }
 
 // An incoming x-request-id is kept when it is a plausible id, so a caller can follow its request in our logs.
@@ -84,8 +108,12 @@ export function serverOptions(config: Config, logger?: FastifyServerOptions['log
 
 /** Builds the whole service, ready for `inject` (tests) or `listen` (server.ts). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(options.config, options.logger)).withTypeProvider<TypeBoxTypeProvider>()
+  const without = options.without ?? new Set<BenchSwitch>()
+  const config = benchConfig(options.config, without)
+  const app = Fastify(serverOptions(config, options.logger)).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
+  if (without.has('response-schema')) app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  app.decorate('entityTags', !without.has('etag'))
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -98,54 +126,58 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Security and CORS headers first, so that every refusal below carries them; then load shedding, before
   // anything that costs (authentication, rate limits).
   await app.register(securityHeadersPlugin, {
-    corsOrigins: options.config.corsOrigins,
-    corsAllowedHeaders: options.config.corsAllowedHeaders,
+    helmet: !without.has('security-headers'),
+    corsOrigins: config.corsOrigins,
+    corsAllowedHeaders: config.corsAllowedHeaders,
   })
-  await app.register(overloadPlugin, options.config.overload)
+  await app.register(overloadPlugin, config.overload)
   // Before every route, whose representations it reads as it is added; after CORS, so that a page can read a 406.
   await app.register(contentNegotiationPlugin)
   const database =
     options.database ??
-    (await openDatabase(options.config, {
+    (await openDatabase(config, {
       onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection failed'),
       onRestart: ({ reopenedInMs }) =>
         app.log.warn({ reopenedInMs }, 'embedded database reopened after a query ran past the statement timeout'),
       onReplicaStateChange: ({ replica, state, lagMs }, previous) =>
         app.log[state === 'ok' ? 'info' : 'warn']({ replica, state, previous, lagMs }, 'read replica state changed'),
     }))
-  await app.register(databasePlugin, { database, migrate: options.config.migrateOnStart })
+  await app.register(databasePlugin, { database, migrate: config.migrateOnStart })
   // The rate limits count into it, and authentication asks it whether an address is past its limit already.
   const rateLimitStore = new PostgresRateLimitStore(database.db, app.log)
-  const { perIp } = options.config.rateLimit
+  const { perIp } = config.rateLimit
   // Exports share a quarter of the pool, so other requests keep the rest; the embedded database has one session.
-  const connections = database.engine === 'embedded' ? 1 : options.config.databasePoolMax
+  const connections = database.engine === 'embedded' ? 1 : config.databasePoolMax
   const exportSlots = new ConcurrencySlots(Math.max(1, Math.floor(connections / 4)), 'exports')
-  const importSlots = new ConcurrencySlots(options.config.importConcurrency, 'imports')
+  const importSlots = new ConcurrencySlots(config.importConcurrency, 'imports')
   // Before the routes it measures; it reads the pool and the slots only when scraped.
   await app.register(metricsPlugin, {
+    requestMetrics: !without.has('metrics'),
     poolStats: () => database.connections(),
     slots: { export: () => exportSlots.usage(), import: () => importSlots.usage() },
   })
   // Before every route: it sets each route's access (and documents it) as the route is added.
   await app.register(authPlugin, {
-    readsRequireKey: options.config.readsRequireKey,
+    checks: !without.has('auth'),
+    readsRequireKey: config.readsRequireKey,
     addressOverLimit: (request) => rateLimitStore.isOver(addressKeyOf(request), perIp),
   })
   // After auth (the limit is per key once the key is known), before every route it limits.
-  await app.register(rateLimitPlugin, { ...options.config.rateLimit, store: rateLimitStore })
+  await app.register(rateLimitPlugin, { ...config.rateLimit, store: rateLimitStore })
   // After both: how bodies are parsed, and a `100 Continue` only for requests they let through.
   await app.register(requestBodyPlugin)
   // After auth (records belong to the key), before every route (each POST takes an Idempotency-Key). A running
   // request holds its key for as long as a request may take to arrive, renewing it as it runs.
   await app.register(idempotencyPlugin, {
-    ttlHours: options.config.idempotencyTtlHours,
-    leaseMs: options.config.requestTimeoutMs,
+    hooks: !without.has('idempotency'),
+    ttlHours: config.idempotencyTtlHours,
+    leaseMs: config.requestTimeoutMs,
   })
-  await app.register(openapiPlugin, { publicUrl: options.config.publicUrl })
+  await app.register(openapiPlugin, { publicUrl: config.publicUrl })
   await app.register(healthRoutes)
   const exports = {
-    exportTimeoutMs: options.config.exportTimeoutMs,
-    exportStallTimeoutMs: options.config.exportStallTimeoutMs,
+    exportTimeoutMs: config.exportTimeoutMs,
+    exportStallTimeoutMs: config.exportStallTimeoutMs,
     exportSlots,
   }
   await app.register(partyRoutes, exports)
@@ -156,8 +188,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(disputeRoutes, exports)
   await app.register(responseTimeRoutes, exports)
   await app.register(importRoutes, {
-    bodyLimitBytes: options.config.importBodyLimitBytes,
-    spoolDirectory: options.config.importSpoolDir,
+    bodyLimitBytes: config.importBodyLimitBytes,
+    spoolDirectory: config.importSpoolDir,
     importSlots,
   })
   await app.register(reviewRoutes, exports)
@@ -165,4 +197,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(keyRoutes)
   await app.register(erasureRoutes)
   return app
+}
+
+/** The configuration with the benchmark's switches that configuration already has: CORS, overload, rate limits. */
+function benchConfig(config: Config, without: ReadonlySet<BenchSwitch>): Config {
+  if (without.size === 0) return config
+  return {
+    ...config,
+    ...(without.has('cors') ? { corsOrigins: [] } : {}),
+    ...(without.has('overload') ? { overload: { maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0 } } : {}),
+    ...(without.has('rate-limit') ? { rateLimit: { ...config.rateLimit, perIp: 0, perKey: 0 } } : {}),
+  }
 }

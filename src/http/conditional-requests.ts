@@ -3,6 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError } from '../errors/problems.js'
 import { assertMayChange, type Precondition } from '../services/precondition.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** False only in the benchmark's breakdown (see buildApp's `without`): representations are sent untagged. */
+    entityTags: boolean
+  }
+}
+
 /**
  * The entity tag of a representation: a hash of the JSON the API serves for it. It changes with every edit
  * (`version`) and also when derived state changes (a new rebuttal), so a cached copy is never wrongly fresh and
@@ -32,6 +39,7 @@ export function sendRepresentation<T>(
   reply: FastifyReply,
   representation: T,
 ): T | FastifyReply {
+  if (!request.server.entityTags) return representation
   const etag = etagOf(representation)
   reply.header('etag', etag)
   const safe = request.method === 'GET' || request.method === 'HEAD'

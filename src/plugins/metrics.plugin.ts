@@ -7,6 +7,8 @@ import { databaseErrorKind } from '../errors/database-problems.js'
 
 /** What the metrics read from the rest of the service when they are scraped. */
 export interface MetricsOptions {
+  /** False only in the benchmark's breakdown (see buildApp's `without`): no per-request metrics. */
+  requestMetrics?: boolean
   /** Connections of the database pool: in use, idle, and requests waiting for one. */
   poolStats: () => { inUse: number; idle: number; waiting: number }
   /** Slots taken now and how many there are, by kind of long request. */
@@ -33,7 +35,7 @@ export default fp<MetricsOptions>(
       endpoint: null,
       defaultMetrics: { enabled: true, register: registry },
       routeMetrics: {
-        enabled: { histogram: true, summary: false },
+        enabled: options.requestMetrics === false ? false : { histogram: true, summary: false },
         registeredRoutesOnly: true,
         // Every metric into this app's registry, the summary too (the plugin makes it even when it is off).
         overrides: {

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
 export interface SecurityHeadersOptions {
+  /** False only in the benchmark's breakdown (see buildApp's `without`): no helmet headers at all. */
+  helmet?: boolean
   /** `['*']` for any origin, `[]` for none (no CORS headers at all), or the origins allowed. */
   corsOrigins: string[]
   /** The request headers a page of an allowed origin may send (CORS_ALLOWED_HEADERS). */
@@ -48,7 +50,10 @@ const PREFLIGHT_MAX_AGE_S = 7200
  * too: a page can read a 429 or a 503 and its Retry-After only if the CORS headers are on it.
  */
 export default fp<SecurityHeadersOptions>(
-  async function securityHeaders(fastify: FastifyInstance, { corsOrigins, corsAllowedHeaders }) {
+  async function securityHeaders(
+    fastify: FastifyInstance,
+    { helmet: withHelmet = true, corsOrigins, corsAllowedHeaders },
+  ) {
     fastify.addHook('onRoute', (route) => {
       if (route.url !== DOCS_PREFIX && !route.url.startsWith(`${DOCS_PREFIX}/`)) return
       // Read by helmet's own onRoute hook, added after this one. A page gets the headers that only a page heeds.
@@ -61,20 +66,21 @@ export default fp<SecurityHeadersOptions>(
       }
     })
 
-    await fastify.register(helmet, {
-      contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
-      frameguard: { action: 'deny' },
-      // The API's own host only: whether its sibling hosts are HTTPS-only is not the service's to decide.
-      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
-      // Headers that only a document (a page in a window) or a browser of the past heeds: not sent with data,
-      // which spares bytes on every answer and, as helmet builds its headers on each request, the time.
-      crossOriginOpenerPolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-    })
+    if (withHelmet)
+      await fastify.register(helmet, {
+        contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
+        frameguard: { action: 'deny' },
+        // The API's own host only: whether its sibling hosts are HTTPS-only is not the service's to decide.
+        strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
+        // Headers that only a document (a page in a window) or a browser of the past heeds: not sent with data,
+        // which spares bytes on every answer and, as helmet builds its headers on each request, the time.
+        crossOriginOpenerPolicy: false,
+        originAgentCluster: false,
+        xDnsPrefetchControl: false,
+        xDownloadOptions: false,
+        xPermittedCrossDomainPolicies: false,
+        xXssProtection: false,
+      })
 
     // A plain OPTIONS (not a CORS preflight, which names the method it asks for) on a known path is answered 204
     // with the methods the path has, as RFC 9110 describes, after helmet's headers and before CORS's: with CORS on,
