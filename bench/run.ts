@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises'
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -65,6 +65,8 @@ set them to 0 to measure without the limiter at all).
                        first disputes page (those of them --scenarios names). The service is run whole, then
                        without one part (security headers, CORS, overload, rate limits, auth, idempotency,
                        metrics, ETag, response serializers, logger; then all of them), alternately, --pairs times
+  --against REF        instead of the scenarios: the read scenarios (those --scenarios names) on this checkout's
+                       service and on the service at git commit REF, alternately: a change before and after
   --skip-plans         do not write the query plans
   -h, --help           this text
 `
@@ -83,6 +85,7 @@ const { values: options } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'skip-plans': { type: 'boolean', default: false },
     breakdown: { type: 'boolean', default: false },
+    against: { type: 'string' },
   },
 })
 
@@ -529,6 +532,8 @@ function scenarios(s: Samples): Scenario[] {
 // Measuring
 
 interface LoadRun {
+  /** The server's CPU time per request answered, in µs, where it was read. */
+  cpuUs?: number
   arm: string
   pair: number
   rps: number
@@ -1004,6 +1009,7 @@ function report(
   plans: PlanTimes | undefined,
   startedAt: Date,
   breakdown?: BreakdownBlock[],
+  against?: string,
 ): string {
   const parts: string[] = [
     `Run ${startedAt.toISOString()}, ${fmt((Date.now() - startedAt.getTime()) / 60_000, 1)} min:`,
@@ -1019,7 +1025,7 @@ function report(
     ...dataLines(data),
     '',
   ]
-  if (breakdown !== undefined) return [...parts, ...breakdownReport(breakdown)].join('\n')
+  if (breakdown !== undefined) return [...parts, ...breakdownReport(breakdown, against)].join('\n')
   parts.push(
     '### Method',
     '',
@@ -1221,11 +1227,29 @@ async function main() {
     RATE_LIMIT_PER_IP: process.env.RATE_LIMIT_PER_IP ?? '1000000000',
     RATE_LIMIT_PER_KEY: process.env.RATE_LIMIT_PER_KEY ?? '1000000000',
   }
+  if (options.against !== undefined) {
+    const measured = selected.filter((scenario): scenario is LoadScenario => scenario.kind === 'load' && scenario.read)
+    const env = { ...environment, METRICS_PORT: '0' }
+    const other = await buildAt(options.against)
+    const blocks = await measureVariants(
+      measured,
+      { label: 'this checkout', title: 'this checkout', args: [join(ROOT, 'dist', 'server.js')], env },
+      [{ label: options.against, title: options.against, args: [other], env }],
+    )
+    const generated = report(new Map(), data, await machine(), plans, startedAt, blocks, options.against)
+    await writeResults(generated)
+    log(`\n${generated.slice(generated.indexOf('### Against'))}`)
+    log(
+      `results written to ${relative(ROOT, resultsPath).startsWith('..') ? resultsPath : relative(ROOT, resultsPath)}`,
+    )
+    return
+  }
   if (options.breakdown) {
     const measured = selected.filter((scenario) => BREAKDOWN_SCENARIOS.includes(scenario.name))
     if (measured.length === 0) throw new Error(`--breakdown measures ${BREAKDOWN_SCENARIOS.join(' and ')}`)
-    const breakdown = await measureBreakdown(measured as LoadScenario[], entries.breakdown, environment)
-    const generated = report(new Map(), data, await machine(), plans, startedAt, breakdown)
+    const breakdown = breakdownVariants(entries.breakdown, environment)
+    const blocks = await measureVariants(measured as LoadScenario[], breakdown.reference, breakdown.variants)
+    const generated = report(new Map(), data, await machine(), plans, startedAt, blocks)
     await writeResults(generated)
     log(`\n${generated.slice(generated.indexOf('### Breakdown'))}`)
     log(
@@ -1306,14 +1330,47 @@ async function main() {
 async function waitIdle(monitor: pg.Client): Promise<void> {
   const deadline = Date.now() + 30_000
   while (Date.now() < deadline) {
+    // Only the statements of the servers this run started: others may use the same database meanwhile.
+    const ports = ownClientPorts()
     const { rows } = await monitor.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()",
-      [database],
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()" +
+        (ports === undefined ? '' : ' AND client_port = ANY($2::int[])'),
+      ports === undefined ? [database] : [database, ports],
     )
     if (rows[0]!.n === 0) return
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   log('  ⚠ the database was still busy after 30 s; measuring anyway')
+}
+
+/** The local TCP ports of the servers this run started (their database connections among them), from /proc. */
+function ownClientPorts(): number[] | undefined {
+  try {
+    const inodes = new Set<string>()
+    for (const child of children) {
+      if (child.pid === undefined || child.exitCode !== null) continue
+      for (const fd of readdirSync(`/proc/${child.pid}/fd`)) {
+        let target = ''
+        try {
+          target = readlinkSync(`/proc/${child.pid}/fd/${fd}`)
+        } catch {
+          continue // closed meanwhile
+        }
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1]
+        if (inode !== undefined) inodes.add(inode)
+      }
+    }
+    const ports: number[] = []
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/)
+        if (fields.length > 9 && inodes.has(fields[9]!)) ports.push(parseInt(fields[1]!.split(':')[1]!, 16))
+      }
+    }
+    return ports
+  } catch {
+    return undefined
+  }
 }
 
 let monitor: pg.Client
@@ -1397,7 +1454,7 @@ async function measureImport(result: ScenarioResult, service: Server, s: Samples
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Breakdown: what each part of the service costs a request
+// Breakdown: what each part of the service costs a request, and before/after comparisons
 
 const BREAKDOWN_SCENARIOS = ['get-claim', 'disputes']
 /** Left out one at a time, then all at once; `logger` runs the service with no logger at all. */
@@ -1417,62 +1474,106 @@ const PART_TITLES: Record<(typeof BREAKDOWN_PARTS)[number], string> = {
   all: 'all of the above',
 }
 
+/** A server measured against the reference one: how it is started, and what it is. */
+interface Variant {
+  label: string
+  title: string
+  args: string[]
+  env: NodeJS.ProcessEnv
+}
+
 interface BreakdownBlock {
   scenario: string
-  part: (typeof BREAKDOWN_PARTS)[number]
-  full: LoadRun[]
-  without: LoadRun[]
+  variant: string
+  title: string
+  reference: LoadRun[]
+  variantRuns: LoadRun[]
 }
 
 /**
- * The service whole beside the service less one part, both from bench/breakdown-server.ts: for each part in turn
- * a server without it is started, warmed up, and measured alternately with the whole one (--pairs times per
- * scenario), then stopped. So each part's cost is read from runs minutes apart at most, on the same machine load.
+ * CPU time of a process and all its threads (the JavaScript thread, the garbage collector's, libuv's pool), in
+ * nanoseconds: the first field of each thread's schedstat. What a request costs the server, read apart from how
+ * busy the rest of the machine is (which req/s are not).
  */
-async function measureBreakdown(
+function cpuNanoseconds(pid: number): number | undefined {
+  try {
+    let total = 0
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0])
+    }
+    return total
+  } catch {
+    return undefined
+  }
+}
+
+/** A measured run, with the server's CPU time per request answered. */
+async function measuredLoad(server: Server, arm: Arm, seconds: number): Promise<LoadRun & { statusCodes: string }> {
+  const before = cpuNanoseconds(server.child.pid!)
+  const run = await load(server.port, arm, seconds)
+  const after = cpuNanoseconds(server.child.pid!)
+  if (before !== undefined && after !== undefined && run.requests > 0)
+    run.cpuUs = (after - before) / 1000 / run.requests
+  return run
+}
+
+/**
+ * A reference server beside each variant in turn: the variant is started, warmed up, and measured alternately with
+ * the reference (--pairs times per scenario), then stopped. So each difference is read from runs minutes apart at
+ * most, under the same machine load; and besides req/s, as the server's own CPU time per request.
+ */
+async function measureVariants(
   selected: LoadScenario[],
-  entry: string,
-  environment: NodeJS.ProcessEnv,
+  reference: Variant,
+  variants: Variant[],
 ): Promise<BreakdownBlock[]> {
   const blocks: BreakdownBlock[] = []
-  const full = await startServer('full', [entry], { ...environment, BENCH_WITHOUT: '' })
+  const base = await startServer(reference.label, reference.args, reference.env)
   monitor = new pg.Client({ connectionString: scratchUrl, application_name: 'counterclaim-bench' })
   await monitor.connect()
   try {
     const service = (scenario: LoadScenario) => scenario.arms.find((arm) => arm.server === 'service')!
     for (const scenario of selected) {
-      const probe = await once(full.port, service(scenario).request())
+      const probe = await once(base.port, service(scenario).request())
       if (probe.status !== 200)
         throw new Error(`${scenario.name} answered ${probe.status}: ${probe.body.slice(0, 300)}`)
       await waitIdle(monitor)
-      await load(full.port, service(scenario), WARMUP_SECONDS)
+      await load(base.port, service(scenario), WARMUP_SECONDS)
     }
-    for (const part of BREAKDOWN_PARTS) {
-      const without = part === 'all' ? [...BENCH_SWITCHES, 'logger'].join(',') : part
-      const variant = await startServer(`without ${part}`, [entry], { ...environment, BENCH_WITHOUT: without })
+    for (const variant of variants) {
+      const other = await startServer(variant.label, variant.args, variant.env)
       try {
         for (const scenario of selected) {
           const arm = service(scenario)
-          const probe = await once(variant.port, arm.request())
-          if (probe.status !== 200) throw new Error(`without ${part}: ${scenario.name} answered ${probe.status}`)
-          log(`\n${scenario.name} without ${PART_TITLES[part]}`)
+          const probe = await once(other.port, arm.request())
+          if (probe.status !== 200) throw new Error(`${variant.label}: ${scenario.name} answered ${probe.status}`)
+          log(`\n${scenario.name}: ${variant.title}`)
           await waitIdle(monitor)
-          await load(variant.port, arm, WARMUP_SECONDS)
-          const block: BreakdownBlock = { scenario: scenario.name, part, full: [], without: [] }
+          await load(other.port, arm, WARMUP_SECONDS)
+          const block: BreakdownBlock = {
+            scenario: scenario.name,
+            variant: variant.label,
+            title: variant.title,
+            reference: [],
+            variantRuns: [],
+          }
           for (let pair = 1; pair <= pairs; pair++) {
-            for (const [label, port, runs] of [
-              ['full', full.port, block.full],
-              [`without ${part}`, variant.port, block.without],
+            for (const [server, runs] of [
+              [base, block.reference],
+              [other, block.variantRuns],
             ] as const) {
               await waitIdle(monitor)
-              const { statusCodes, ...run } = await load(port, { ...arm, label }, duration)
+              const { statusCodes, ...run } = await measuredLoad(server, { ...arm, label: server.name }, duration)
               run.pair = pair
               runs.push(run)
               const flag =
                 run.errors > 0 || run.non2xx > 0
                   ? `  ⚠ ${run.errors} errors, ${run.non2xx} non-2xx (${statusCodes})`
                   : ''
-              log(`  ${pair} ${label.padEnd(28)} ${fmt(run.rps).padStart(7)} req/s  p99 ${fmt(run.p99, 1)} ms${flag}`)
+              log(
+                `  ${pair} ${server.name.padEnd(28)} ${fmt(run.rps).padStart(7)} req/s  p99 ${fmt(run.p99, 1)} ms` +
+                  `  CPU ${run.cpuUs === undefined ? '?' : fmt(run.cpuUs)} µs/request${flag}`,
+              )
             }
           }
           blocks.push(block)
@@ -1480,38 +1581,95 @@ async function measureBreakdown(
       } finally {
         // Requests autocannon cut off at the end of the last run are let finish before the server stops.
         await waitIdle(monitor)
-        await stopServer(variant.child)
+        await stopServer(other.child)
       }
     }
   } finally {
     await monitor.end()
-    await stopServer(full.child)
+    await stopServer(base.child)
   }
   return blocks
 }
 
-function breakdownReport(blocks: BreakdownBlock[]): string[] {
+function breakdownVariants(entry: string, environment: NodeJS.ProcessEnv): { reference: Variant; variants: Variant[] } {
+  return {
+    reference: {
+      label: 'whole',
+      title: 'the whole service',
+      args: [entry],
+      env: { ...environment, BENCH_WITHOUT: '' },
+    },
+    variants: BREAKDOWN_PARTS.map((part) => ({
+      label: `without ${part}`,
+      title: PART_TITLES[part],
+      args: [entry],
+      env: { ...environment, BENCH_WITHOUT: part === 'all' ? [...BENCH_SWITCHES, 'logger'].join(',') : part },
+    })),
+  }
+}
+
+/**
+ * The service at another commit, built as `npm run build` builds it (its src and tsconfig files, compiled with
+ * this checkout's TypeScript and run against this checkout's node_modules), to measure a change before and after.
+ */
+async function buildAt(ref: string): Promise<string> {
+  const dir = join(workDir, `at-${ref.replace(/\W/g, '_')}`)
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const archive = await run(
+    'sh',
+    [
+      '-c',
+      `git archive ${JSON.stringify(ref)} src migrations tsconfig.json tsconfig.build.json package.json | tar -x -C ${JSON.stringify(dir)}`,
+    ],
+    '[git]',
+  )
+  if (archive.code !== 0) throw new Error(`--against ${ref}: git archive failed`)
+  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+  const compiled = await run(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.build.json')],
+    '[tsc]',
+  )
+  const entry = join(dir, 'dist', 'server.js')
+  if (!existsSync(entry)) throw new Error(`--against ${ref}: the service did not compile`)
+  if (compiled.code !== 0) log(`[tsc] type errors above (emitted anyway): ${ref} runs as compiled`)
+  return entry
+}
+
+function breakdownReport(blocks: BreakdownBlock[], against: string | undefined): string[] {
+  const referenceName = against === undefined ? 'whole' : 'this checkout'
   const parts = [
-    '### Breakdown',
+    against === undefined ? '### Breakdown' : `### Against ${against}`,
     '',
-    `Each part left out in turn: \`bench/breakdown-server.ts\` (the service built by \`buildApp\`, less the parts ` +
-      `named in BENCH_WITHOUT) run whole and without the part, alternately, ${pairs} runs of each, ${duration} s per run ` +
-      `after a ${WARMUP_SECONDS} s warm-up of the server without it. req/s are medians; "whole" is the median of the whole ` +
-      `service's runs in the same block. The cost is 1/req/s whole − 1/req/s without, in µs per request: the ` +
-      `machine's time per request (${connections} connections, CPU-bound on shared cores), not one request's latency. ` +
-      'Compare within a block; figures of different blocks were read minutes apart.',
+    against === undefined
+      ? `Each part left out in turn: \`bench/breakdown-server.ts\` (the service built by \`buildApp\`, less the parts ` +
+        `named in BENCH_WITHOUT) run whole and without the part, alternately, ${pairs} runs of each, ${duration} s per ` +
+        `run, after a ${WARMUP_SECONDS} s warm-up of each server.`
+      : `The service of this checkout (\`dist/server.js\`) and the service at ${against} (its src built alike), run ` +
+        `alternately, ${pairs} runs of each, ${duration} s per run, after a ${WARMUP_SECONDS} s warm-up of each server.`,
+    `req/s are medians with min–max. CPU is the server process's CPU time (all its threads) per request answered, ` +
+      `median of the runs: what a request costs the server whatever else the machine does, which req/s on shared ` +
+      `cores are not. The difference is ${referenceName} − the other, in µs of CPU per request (positive: the other ` +
+      `costs less).`,
     '',
-    '| Scenario | Left out | req/s without | req/s whole | Ratio | Cost µs/request | Flags |',
-    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
+    `| Scenario | Server | req/s | req/s ${referenceName} | CPU µs/request | CPU µs/request ${referenceName} | Difference µs | Flags |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ]
+  const cpu = (runs: LoadRun[]) => {
+    const values = runs.flatMap((run) => (run.cpuUs === undefined ? [] : [run.cpuUs]))
+    return values.length === 0 ? undefined : median(values)
+  }
   for (const block of blocks) {
-    const off = median(block.without.map((run) => run.rps))
-    const whole = median(block.full.map((run) => run.rps))
-    const cost = 1e6 / whole - 1e6 / off
+    const mine = cpu(block.variantRuns)
+    const theirs = cpu(block.reference)
+    const difference = mine === undefined || theirs === undefined ? undefined : theirs - mine
     parts.push(
-      `| ${block.scenario} | ${PART_TITLES[block.part]} | ${spread(block.without.map((run) => run.rps))} | ` +
-        `${spread(block.full.map((run) => run.rps))} | ${(off / whole).toFixed(3)} | ${cost >= 0 ? '+' : '−'}${fmt(Math.abs(cost), 1)} | ` +
-        `${flagsOf([...block.full, ...block.without])} |`,
+      `| ${block.scenario} | ${block.title} | ${spread(block.variantRuns.map((run) => run.rps))} | ` +
+        `${spread(block.reference.map((run) => run.rps))} | ${mine === undefined ? '–' : fmt(mine)} | ` +
+        `${theirs === undefined ? '–' : fmt(theirs)} | ` +
+        `${difference === undefined ? '–' : `${difference >= 0 ? '+' : '−'}${fmt(Math.abs(difference), 1)}`} | ` +
+        `${flagsOf([...block.reference, ...block.variantRuns])} |`,
     )
   }
   return parts
