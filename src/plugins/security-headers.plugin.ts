@@ -1,7 +1,15 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import helmet, { type HelmetOptions } from 'helmet'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The security headers of the route's answers, when they are not those of the API (the Swagger UI's). */
+    securityHeaders?: Readonly<Record<string, string>>
+  }
+}
 
 export interface SecurityHeadersOptions {
   /** False only in the benchmark's breakdown (see buildApp's `without`): no helmet headers at all. */
@@ -41,6 +49,53 @@ const DOCS_CSP = {
   styleSrc: ["'self'", "'unsafe-inline'"],
 }
 
+/**
+ * The API's answers: data, never a page. Headers that only a document (a page in a window) or a browser of the
+ * past heeds are not sent, which spares bytes on every answer.
+ */
+const API_HELMET: HelmetOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
+  frameguard: { action: 'deny' },
+  // The API's own host only: whether its sibling hosts are HTTPS-only is not the service's to decide.
+  strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+}
+
+/** The Swagger UI page gets the headers that only a page heeds. */
+const DOCS_HELMET: HelmetOptions = {
+  ...API_HELMET,
+  contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP },
+  frameguard: { action: 'sameorigin' },
+  crossOriginOpenerPolicy: { policy: 'same-origin' },
+  originAgentCluster: true,
+  xDnsPrefetchControl: { allow: false },
+}
+
+/**
+ * The headers helmet sets with these options, worked out once: none of them depends on the request (no directive
+ * is a function, no nonce), and helmet would build its middleware and every header again on each request.
+ */
+export function helmetHeaders(options: HelmetOptions): Readonly<Record<string, string>> {
+  const headers: Record<string, string> = {}
+  const response = {
+    setHeader: (name: string, value: unknown) => {
+      headers[name.toLowerCase()] = String(value)
+    },
+    removeHeader: (name: string) => {
+      delete headers[name.toLowerCase()]
+    },
+  }
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (error?: unknown) => {
+    if (error !== undefined && error !== null) throw error
+  })
+  return Object.freeze(headers)
+}
+
 /** Browsers cache a preflight answer this long (2 h: Chromium's cap; Firefox allows more). */
 const PREFLIGHT_MAX_AGE_S = 7200
 
@@ -54,33 +109,20 @@ export default fp<SecurityHeadersOptions>(
     fastify: FastifyInstance,
     { helmet: withHelmet = true, corsOrigins, corsAllowedHeaders },
   ) {
+    const apiHeaders = helmetHeaders(API_HELMET)
+    const docsHeaders = helmetHeaders(DOCS_HELMET)
     fastify.addHook('onRoute', (route) => {
       if (route.url !== DOCS_PREFIX && !route.url.startsWith(`${DOCS_PREFIX}/`)) return
-      // Read by helmet's own onRoute hook, added after this one. A page gets the headers that only a page heeds.
-      route.helmet = {
-        contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP },
-        frameguard: { action: 'sameorigin' },
-        crossOriginOpenerPolicy: { policy: 'same-origin' },
-        originAgentCluster: true,
-        xDnsPrefetchControl: { allow: false },
-      }
+      route.config = { ...route.config, securityHeaders: docsHeaders }
     })
 
-    if (withHelmet)
-      await fastify.register(helmet, {
-        contentSecurityPolicy: { useDefaults: false, directives: API_CSP },
-        frameguard: { action: 'deny' },
-        // The API's own host only: whether its sibling hosts are HTTPS-only is not the service's to decide.
-        strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
-        // Headers that only a document (a page in a window) or a browser of the past heeds: not sent with data,
-        // which spares bytes on every answer and, as helmet builds its headers on each request, the time.
-        crossOriginOpenerPolicy: false,
-        originAgentCluster: false,
-        xDnsPrefetchControl: false,
-        xDownloadOptions: false,
-        xPermittedCrossDomainPolicies: false,
-        xXssProtection: false,
+    // Every answer, refusals and unknown paths included (a hook without a route runs here too).
+    if (withHelmet) {
+      fastify.addHook('onRequest', (request, reply, done) => {
+        reply.headers(request.routeOptions.config.securityHeaders ?? apiHeaders)
+        done()
       })
+    }
 
     // A plain OPTIONS (not a CORS preflight, which names the method it asks for) on a known path is answered 204
     // with the methods the path has, as RFC 9110 describes, after helmet's headers and before CORS's: with CORS on,
