@@ -114,6 +114,13 @@ export default fp<AuthOptions>(
       }
     })
 
+    /** Why a request that authenticated with no key is refused, if it is. */
+    const anonymousRefusal = (access: RouteAccess): ApiError | null => {
+      if (access === 'public' || (access === 'read' && !options.readsRequireKey)) return null
+      const what = access === 'read' ? 'reading' : 'this request'
+      return unauthorized(`${what} needs an API key: send "Authorization: Bearer <token>"`)
+    }
+
     const refusalOf = async (request: FastifyRequest, token: string | undefined): Promise<ApiError | null> => {
       const access = request.routeOptions.config.access ?? 'public'
       if (token !== undefined) {
@@ -126,11 +133,7 @@ export default fp<AuthOptions>(
         request.apiKey = key
       }
       const key = request.apiKey
-      if (key === null) {
-        if (access === 'read' && !options.readsRequireKey) return null
-        const what = access === 'read' ? 'reading' : 'this request'
-        return unauthorized(`${what} needs an API key: send "Authorization: Bearer <token>"`)
-      }
+      if (key === null) return anonymousRefusal(access)
       if (access !== 'public' && !grants(key.scopes, access)) {
         return insufficientScope(access, `the key "${key.name}" does not have the ${access} scope this request needs`)
       }
@@ -138,37 +141,46 @@ export default fp<AuthOptions>(
     }
 
     if (options.checks === false) return
-    fastify.addHook('onRequest', async (request) => {
+    // Callback hooks, not async ones: a request without a key (most reads) is decided at once, with no promise.
+    fastify.addHook('onRequest', (request, _reply, done) => {
       const access = request.routeOptions.config.access
       // Unknown routes (a 404 either way) and public ones ignore the header: probes and docs never fail on it.
-      if (access === undefined || access === 'public') return
+      if (access === undefined || access === 'public') return done()
       const header = request.headers.authorization
-      const token = header === undefined ? undefined : BEARER.exec(header)?.[1]
-      if (header !== undefined && token === undefined) {
+      if (header === undefined) {
+        request.authRefusal = anonymousRefusal(access)
+        return done()
+      }
+      const token = BEARER.exec(header)?.[1]
+      if (token === undefined) {
         request.authRefusal = unauthorized(
           'the Authorization header must be "Bearer <token>", with an API key as the token',
         )
-        return
+        return done()
       }
       const floods =
-        token !== undefined &&
         unknownTokenSenders.has(addressKeyOf(request)) &&
         options.addressOverLimit?.(request) === true &&
         !validTokens.has(digestOf(token))
       if (floods) {
         unchecked.add(request)
-        return
+        return done()
       }
-      request.authRefusal = await refusalOf(request, token)
+      refusalOf(request, token).then((refusal) => {
+        request.authRefusal = refusal
+        done()
+      }, done)
     })
 
     // After every onRequest hook, the rate limits' among them, and before the body is read.
-    fastify.addHook('preParsing', async (request) => {
-      if (unchecked.has(request)) {
-        const header = request.headers.authorization!
-        request.authRefusal = await refusalOf(request, BEARER.exec(header)?.[1])
-      }
-      if (request.authRefusal !== null) throw request.authRefusal
+    fastify.addHook('preParsing', (request, _reply, payload, done) => {
+      const answer = (refusal: ApiError | null) => (refusal === null ? done(null, payload) : done(refusal))
+      if (!unchecked.has(request)) return answer(request.authRefusal)
+      const header = request.headers.authorization!
+      refusalOf(request, BEARER.exec(header)?.[1]).then((refusal) => {
+        request.authRefusal = refusal
+        answer(refusal)
+      }, done)
     })
   },
   { name: 'auth', dependencies: ['database'] },

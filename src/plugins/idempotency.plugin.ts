@@ -256,7 +256,15 @@ export default fp<IdempotencyOptions>(
       const methods = [route.method].flat()
       // Every POST needs a key, which scopes the records; a public one would have nothing to scope them by.
       if (!methods.includes('POST') || route.config?.access === 'public') return
-      route.config = { ...route.config, idempotentBody: route.config?.idempotentBody ?? 'parsed' }
+      const idempotentBody = route.config?.idempotentBody ?? 'parsed'
+      route.config = { ...route.config, idempotentBody }
+      // The hooks of the routes that take a key, on those routes alone: other requests (every read) skip them.
+      // They run after every hook of the same kind that is not a route's own, as they did as the last added.
+      if (hooks) {
+        route.preValidation = [...[route.preValidation ?? []].flat(), readKey]
+        if (idempotentBody === 'parsed') route.preHandler = [...[route.preHandler ?? []].flat(), claimParsed]
+        route.onSend = [...[route.onSend ?? []].flat(), recordAnswer]
+      }
       const schema = route.schema as Record<string, unknown> | undefined
       if (schema === undefined || schema.hide === true) return
       route.schema = documentIdempotency(schema)
@@ -306,21 +314,19 @@ export default fp<IdempotencyOptions>(
       held.set(request, { attempt, renewal })
     }
 
-    if (!hooks) return
     // Checked before validation, so that a bad key is named as such rather than by its pattern.
-    fastify.addHook('preValidation', async (request) => {
-      if (request.routeOptions.config.idempotentBody === undefined) return
+    async function readKey(request: FastifyRequest): Promise<void> {
       request.idempotencyKey = idempotencyKeyOf(request)
-    })
+    }
 
-    fastify.addHook('preHandler', async (request, reply) => {
-      if (request.routeOptions.config.idempotentBody !== 'parsed' || request.idempotencyKey === null) return
+    async function claimParsed(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+      if (request.idempotencyKey === null) return
       const body = request.body === undefined ? '' : canonicalJson(request.body)
       const proceed = await claim(request, reply, createHash('sha256').update(body).digest())
       if (!proceed) return reply
-    })
+    }
 
-    fastify.addHook('onSend', async (request, reply, payload) => {
+    async function recordAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<void> {
       const holding = held.get(request)
       if (holding === undefined) return
       held.delete(request)
@@ -344,7 +350,7 @@ export default fp<IdempotencyOptions>(
         // out; a retry then takes it over and runs (see above).
         request.log.warn({ err: error }, 'could not record the outcome of a request with an Idempotency-Key')
       }
-    })
+    }
 
     const pruning = setInterval(() => {
       deleteExpiredRecords(fastify.db).catch((error: unknown) =>
