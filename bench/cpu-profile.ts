@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
  * Where a `.cpuprofile` (node --cpu-prof) spent its time: self time by function and by package, which is what
  * tells a serializer from a driver from the framework. Samples are weighed by the time before the next one.
  *
- *   npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N]
+ *   npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N] [--requests N]
  */
 
 interface ProfileNode {
@@ -40,6 +40,7 @@ function packageOf(url: string): string {
 
 export async function summarizeProfile(file: string): Promise<{
   totalMs: number
+  busyMs: number
   functions: SelfTime[]
   packages: SelfTime[]
 }> {
@@ -64,18 +65,34 @@ export async function summarizeProfile(file: string): Promise<{
     packages.set(pkg, (packages.get(pkg) ?? 0) + us)
     totalUs += us
   }
+  // Shares are of the time the process was busy: idle time says how long it waited, not what it spent.
+  const busyUs = totalUs - (functions.get('(idle)') ?? 0)
   const ranked = (entries: Map<string, number>) =>
     [...entries]
-      .map(([name, us]) => ({ name, ms: us / 1000, share: totalUs === 0 ? 0 : us / totalUs }))
+      .filter(([name]) => name !== '(idle)')
+      .map(([name, us]) => ({ name, ms: us / 1000, share: busyUs === 0 ? 0 : us / busyUs }))
       .sort((a, b) => b.ms - a.ms)
-  return { totalMs: totalUs / 1000, functions: ranked(functions), packages: ranked(packages) }
+  return {
+    totalMs: totalUs / 1000,
+    busyMs: busyUs / 1000,
+    functions: ranked(functions),
+    packages: ranked(packages),
+  }
 }
 
-export function formatSummary(summary: Awaited<ReturnType<typeof summarizeProfile>>, top = 25): string {
+/** With `requests`, each line also says its µs per request: the self time divided by the requests answered. */
+export function formatSummary(
+  summary: Awaited<ReturnType<typeof summarizeProfile>>,
+  top = 25,
+  requests?: number,
+): string {
+  const perRequest = (ms: number) =>
+    requests === undefined || requests === 0 ? '' : `${((ms * 1000) / requests).toFixed(1).padStart(8)} µs/req  `
   const line = (entry: SelfTime) =>
-    `${(100 * entry.share).toFixed(1).padStart(5)}%  ${entry.ms.toFixed(0).padStart(7)} ms  ${entry.name}`
+    `${(100 * entry.share).toFixed(1).padStart(5)}%  ${entry.ms.toFixed(0).padStart(7)} ms  ${perRequest(entry.ms)}${entry.name}`
   return [
-    `profiled ${(summary.totalMs / 1000).toFixed(1)} s`,
+    `profiled ${(summary.totalMs / 1000).toFixed(1)} s, busy ${(summary.busyMs / 1000).toFixed(1)} s` +
+      `${requests === undefined ? '' : ` over ${requests} requests`} (shares are of the busy time)`,
     '',
     'self time by package:',
     ...summary.packages.slice(0, 15).map(line),
@@ -86,10 +103,14 @@ export function formatSummary(summary: Awaited<ReturnType<typeof summarizeProfil
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const [file, flag, count] = process.argv.slice(2)
+  const [file, ...flags] = process.argv.slice(2)
   if (file === undefined) {
-    console.error('usage: npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N]')
+    console.error('usage: npx tsx bench/cpu-profile.ts FILE.cpuprofile [--top N] [--requests N]')
     process.exit(2)
   }
-  console.log(formatSummary(await summarizeProfile(file), flag === '--top' ? Number(count) : undefined))
+  const flag = (name: string) => {
+    const at = flags.indexOf(name)
+    return at === -1 || flags[at + 1] === undefined ? undefined : Number(flags[at + 1])
+  }
+  console.log(formatSummary(await summarizeProfile(file), flag('--top'), flag('--requests')))
 }
