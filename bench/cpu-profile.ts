@@ -30,7 +30,7 @@ export interface SelfTime {
 
 /** The package a script belongs to: the module under node_modules, our own code, or Node's internals. */
 function packageOf(url: string): string {
-  if (url === '') return '(native, GC, idle)'
+  if (url === '') return '(native, GC)'
   if (url.startsWith('node:')) return 'node (internals)'
   const vendored = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (vendored !== null) return vendored[1]!
@@ -62,7 +62,7 @@ export async function summarizeProfile(file: string): Promise<{
     const name = `${callFrame.functionName || '(anonymous)'}${where}${callFrame.url === '' ? '' : `:${callFrame.lineNumber + 1}`}`
     functions.set(name, (functions.get(name) ?? 0) + us)
     const pkg = packageOf(callFrame.url)
-    packages.set(pkg, (packages.get(pkg) ?? 0) + us)
+    if (callFrame.functionName !== '(idle)') packages.set(pkg, (packages.get(pkg) ?? 0) + us)
     totalUs += us
   }
   // Shares are of the time the process was busy: idle time says how long it waited, not what it spent.
