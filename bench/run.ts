@@ -1558,10 +1558,12 @@ async function measureVariants(
             variantRuns: [],
           }
           for (let pair = 1; pair <= pairs; pair++) {
-            for (const [server, runs] of [
+            // Which goes first alternates too, so that neither is always the one measured after the other.
+            const order = [
               [base, block.reference],
               [other, block.variantRuns],
-            ] as const) {
+            ] as const
+            for (const [server, runs] of pair % 2 === 1 ? order : [...order].reverse()) {
               await waitIdle(monitor)
               const { statusCodes, ...run } = await measuredLoad(server, { ...arm, label: server.name }, duration)
               run.pair = pair
@@ -1647,7 +1649,8 @@ function breakdownReport(blocks: BreakdownBlock[], against: string | undefined):
         `named in BENCH_WITHOUT) run whole and without the part, alternately, ${pairs} runs of each, ${duration} s per ` +
         `run, after a ${WARMUP_SECONDS} s warm-up of each server.`
       : `The service of this checkout (\`dist/server.js\`) and the service at ${against} (its src built alike), run ` +
-        `alternately, ${pairs} runs of each, ${duration} s per run, after a ${WARMUP_SECONDS} s warm-up of each server.`,
+        `alternately (which goes first alternating too), ${pairs} runs of each, ${duration} s per run, after a ` +
+        `${WARMUP_SECONDS} s warm-up of each server.`,
     `req/s are medians with min–max. CPU is the server process's CPU time (all its threads) per request answered, ` +
       `median of the runs: what a request costs the server whatever else the machine does, which req/s on shared ` +
       `cores are not. The difference is ${referenceName} − the other, in µs of CPU per request (positive: the other ` +
