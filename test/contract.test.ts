@@ -5,6 +5,13 @@ import t, { type Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { PROBLEMS } from '../src/errors/problems.js'
+import { nameTitledSchemas } from '../src/http/openapi-components.js'
+import { LINK_ASPECTS } from '../src/schemas/aspect.schema.js'
+import { CLAIM_CERTAINTIES, CLAIM_STANDINGS } from '../src/schemas/claim.schema.js'
+import { LINK_KINDS } from '../src/schemas/link.schema.js'
+import { PARTY_KINDS } from '../src/schemas/party.schema.js'
+import { VERDICTS } from '../src/schemas/review.schema.js'
+import { TIME_PRECISIONS } from '../src/schemas/time.schema.js'
 import { assertMatchesContract, contractViolations, type Exchange, isUndocumented } from './helpers/contract.js'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { openTestDatabase } from './helpers/test-database.js'
@@ -107,10 +114,158 @@ t.test('the document declares what the service honours, so that a typed client c
     }
   }
   t.ok(revalidated >= 6 && guarded >= 8 && patches >= 4, 'found the conditional operations')
-  t.same(
-    document.components.schemas.Problem.properties.code.enum,
-    Object.keys(PROBLEMS),
-    'Problem.code lists every code',
+  t.same(document.components.schemas.ProblemCode.enum, Object.keys(PROBLEMS), 'Problem.code lists every code')
+})
+
+type JsonSchema = Record<string, unknown>
+
+/** Every schema of the document with where it is: operations' parameters, bodies and responses, and components. */
+function* schemasOf(document: {
+  paths: Record<string, Record<string, unknown>>
+  components: { schemas: Record<string, JsonSchema> }
+}): Generator<[where: string, schema: JsonSchema]> {
+  function* within(where: string, schema: unknown): Generator<[string, JsonSchema]> {
+    if (typeof schema !== 'object' || schema === null) return
+    if (Array.isArray(schema)) {
+      for (const [i, item] of schema.entries()) yield* within(`${where}/${i}`, item)
+      return
+    }
+    yield [where, schema as JsonSchema]
+    for (const [keyword, value] of Object.entries(schema)) {
+      if (['properties', 'patternProperties', '$defs'].includes(keyword) && typeof value === 'object' && value) {
+        for (const [key, nested] of Object.entries(value)) yield* within(`${where}/${keyword}/${key}`, nested)
+      } else if (['items', 'additionalProperties', 'not', 'anyOf', 'oneOf', 'allOf', 'prefixItems'].includes(keyword)) {
+        yield* within(`${where}/${keyword}`, value)
+      }
+    }
+  }
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(item as Record<string, OperationShape>)) {
+      const at = `${method.toUpperCase()} ${path}`
+      for (const parameter of operation.parameters ?? []) yield* within(`${at} ?${parameter.name}`, parameter.schema)
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        yield* within(`${at} body ${type}`, media.schema)
+      }
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          yield* within(`${at} ${status} ${type}`, media.schema)
+        }
+        for (const [name, header] of Object.entries(response.headers ?? {})) {
+          yield* within(`${at} ${status} header ${name}`, header.schema)
+        }
+      }
+    }
+  }
+  for (const [name, schema] of Object.entries(document.components.schemas)) yield* within(`#${name}`, schema)
+}
+interface OperationShape {
+  parameters?: Array<{ name: string; schema?: unknown }>
+  requestBody?: { content: Record<string, { schema?: unknown }> }
+  responses?: Record<
+    string,
+    { content?: Record<string, { schema?: unknown }>; headers?: Record<string, { schema?: unknown }> }
+  >
+}
+
+t.test(
+  'named types: each titled schema is a component that uses refer to, each shared enum defined once',
+  async (t) => {
+    const document = JSON.parse(await readFile(new URL('../openapi/openapi.json', import.meta.url), 'utf8'))
+    const components = document.components.schemas as Record<string, JsonSchema>
+    const inlineTitles: string[] = []
+    const enums = new Map<string, string[]>()
+    for (const [where, schema] of schemasOf(document)) {
+      const isComponent = /^#\w+$/.test(where)
+      if (typeof schema.title === 'string' && !isComponent) inlineTitles.push(`${where}: ${schema.title}`)
+      if (isComponent) t.equal(schema.title ?? where.slice(1), where.slice(1), `${where} is named by its title`)
+      const values = Array.isArray(schema.enum) ? schema.enum.filter((value) => value !== null) : []
+      if (values.length > 1) enums.set(values.join('|'), [...(enums.get(values.join('|')) ?? []), where])
+    }
+    t.same(inlineTitles, [], 'no titled schema is written inline: each is a component')
+    t.same(
+      [...enums].filter(([, places]) => places.length > 1),
+      [],
+      'no list of values is written twice: a shared enum is one component',
+    )
+    t.same(
+      [...enums].filter(([, [where = '']]) => !/^#\w+$/.test(where)),
+      [],
+      'every enum of more than one value is a component of its own',
+    )
+
+    const shared: Record<string, readonly string[]> = {
+      PartyKind: PARTY_KINDS,
+      Verdict: VERDICTS,
+      LinkKind: LINK_KINDS,
+      Standing: CLAIM_STANDINGS,
+      Aspect: LINK_ASPECTS,
+      Certainty: CLAIM_CERTAINTIES,
+      TimePrecision: TIME_PRECISIONS,
+      ProblemCode: Object.keys(PROBLEMS),
+    }
+    for (const [name, values] of Object.entries(shared)) {
+      t.same(components[name], { title: name, type: 'string', enum: values }, `${name} is a component`)
+    }
+
+    // The bodies and pages a generated client names: each is a reference to a component of that name.
+    const bodies = ['CreateParty', 'UpdateParty', 'CreateClaim', 'UpdateClaim', 'CreateRebuttal', 'CreateLink']
+    const pages = ['PartyPage', 'ClaimPage', 'DisputePage', 'LinkPage', 'ReviewPage', 'EventPage', 'TombstonePage']
+    for (const name of [...bodies, ...pages, 'Source', 'FigureInput', 'ImportLine', 'ImportResult', 'ImportRejected']) {
+      t.ok(components[name], `${name} is a component`)
+    }
+    for (const [path, item] of Object.entries<Record<string, OperationShape>>(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const schemas = [
+          ...Object.values(operation.requestBody?.content ?? {}),
+          ...Object.values(operation.responses ?? {}).flatMap((response) => Object.values(response.content ?? {})),
+        ].map((media) => media.schema as JsonSchema | undefined)
+        for (const schema of schemas) {
+          if (schema?.type === 'object' && schema.properties !== undefined) {
+            t.fail(`${method.toUpperCase()} ${path}: a body or response object is written inline`)
+          }
+        }
+      }
+    }
+    // A nullable enum is the enum or null, so that a client has one type for it.
+    t.match((components.Claim?.properties as Record<string, unknown>).event_at_precision, {
+      anyOf: [{ $ref: '#/components/schemas/TimePrecision' }, { type: 'null' }],
+    })
+  },
+)
+
+t.test('two different schemas under one title fail the document, rather than one standing for both', async (t) => {
+  const document = (body: object, page: object) => ({
+    paths: {
+      '/a': {
+        post: {
+          requestBody: { content: { 'application/json': { schema: body } } },
+          responses: { 200: { content: { 'application/json': { schema: page } } } },
+        },
+      },
+    },
+  })
+  const kind = { title: 'Kind', type: 'string', enum: ['a', 'b'] }
+  const named = nameTitledSchemas(
+    document(
+      { title: 'Body', type: 'object', properties: { kind: { ...kind, description: 'Its kind.' } } },
+      { type: 'object', properties: { kind: { ...kind, type: ['string', 'null'], enum: ['a', 'b', null] } } },
+    ),
+  ) as unknown as { paths: Record<string, any>; components: { schemas: Record<string, unknown> } }
+  t.same(named.components.schemas, {
+    Body: {
+      title: 'Body',
+      type: 'object',
+      properties: { kind: { $ref: '#/components/schemas/Kind', description: 'Its kind.' } },
+    },
+    Kind: kind,
+  })
+  t.same(named.paths['/a'].post.requestBody.content['application/json'].schema, { $ref: '#/components/schemas/Body' })
+  t.same(named.paths['/a'].post.responses[200].content['application/json'].schema.properties.kind, {
+    anyOf: [{ $ref: '#/components/schemas/Kind' }, { type: 'null' }],
+  })
+  t.throws(
+    () => nameTitledSchemas(document({ ...kind }, { ...kind, enum: ['a', 'c'] })),
+    /different schemas have one title: Kind/,
   )
 })
 

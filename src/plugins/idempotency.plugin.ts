@@ -80,6 +80,7 @@ const KEY_HEADER_SCHEMA = {
 }
 
 const REPLAYED_HEADER_SCHEMA = {
+  title: 'IdempotentReplayed',
   type: 'string',
   enum: ['true'],
   description:

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { etagOf } from '../http/conditional-requests.js'
+import { nameTitledSchemas } from '../http/openapi-components.js'
 import { ApiKeySchema, CreatedApiKeySchema } from '../schemas/api-key.schema.js'
 import { ClaimSchema, ClaimVersionSchema, FigureSchema } from '../schemas/claim.schema.js'
 import { EVERY_ROUTE_PROBLEMS, ProblemSchema, problemResponses } from '../schemas/common.schema.js'
@@ -209,7 +210,7 @@ export default fp<OpenApiOptions>(
       },
       transformObject: (generated) =>
         'openapiObject' in generated
-          ? documentConsistencyHeader(liftRequiredHeaders(generated.openapiObject))
+          ? nameTitledSchemas(documentConsistencyHeader(liftRequiredHeaders(generated.openapiObject)))
           : generated.swaggerObject,
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),

@@ -16,7 +16,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'getHealth',
         summary: 'Liveness: the process is up and serving',
         tags: ['operations'],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: {
+          200: Type.Object({ status: Type.Literal('ok') }, { title: 'Health', description: 'The process is up.' }),
+        },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -36,25 +38,29 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'the instance unready, since the primary serves its reads meanwhile.',
         tags: ['operations'],
         response: {
-          200: Type.Object({
-            status: Type.Literal('ready'),
-            database: Type.String(),
-            replicas: Type.Optional(
-              Type.Array(
-                Type.Object({
-                  replica: Type.Integer({ minimum: 1, description: 'Its place in `DATABASE_READ_URL`, from 1.' }),
-                  state: StringEnum(['starting', 'ok', 'lagging', 'down', 'not-a-replica'], {
-                    description:
-                      '`ok` serves reads; `starting`: not checked yet; `lagging`: further behind than ' +
-                      '`REPLICA_MAX_LAG_MS`; `down`: did not answer; `not-a-replica`: the server is not in recovery.',
+          200: Type.Object(
+            {
+              status: Type.Literal('ready'),
+              database: Type.String(),
+              replicas: Type.Optional(
+                Type.Array(
+                  Type.Object({
+                    replica: Type.Integer({ minimum: 1, description: 'Its place in `DATABASE_READ_URL`, from 1.' }),
+                    state: StringEnum(['starting', 'ok', 'lagging', 'down', 'not-a-replica'], {
+                      title: 'ReplicaState',
+                      description:
+                        '`ok` serves reads; `starting`: not checked yet; `lagging`: further behind than ' +
+                        '`REPLICA_MAX_LAG_MS`; `down`: did not answer; `not-a-replica`: the server is not in recovery.',
+                    }),
+                    lag_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+                      description: 'How far behind the primary it was at the last check (at least that when lagging).',
+                    }),
                   }),
-                  lag_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
-                    description: 'How far behind the primary it was at the last check (at least that when lagging).',
-                  }),
-                }),
+                ),
               ),
-            ),
-          }),
+            },
+            { title: 'Readiness', description: 'The service can answer: its database is reachable.' },
+          ),
           ...problemResponses(503),
         },
       },

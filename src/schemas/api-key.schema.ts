@@ -14,6 +14,7 @@ export const grants = (scopes: readonly string[], needed: Scope): boolean =>
   scopes.some((scope) => SCOPES.indexOf(scope as Scope) >= SCOPES.indexOf(needed))
 
 const ScopeSchema = StringEnum(SCOPES, {
+  title: 'Scope',
   description:
     '`read`: read, where reads require a key. `write`: also create, and change or delete what this key, or a key of ' +
     'its team, created. ' +

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { SLUG_PATTERN } from './common.schema.js'
-import { StringEnum } from './string-enum.js'
+import { NullableEnum, StringEnum } from './string-enum.js'
 
 export const LINK_ASPECTS = ['cause', 'figure', 'attribution', 'timing', 'location', 'evidence', 'other'] as const
 
@@ -10,12 +10,8 @@ export const WHOLE_CLAIM = 'whole'
 const ASPECT_DESCRIPTION =
   'The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it ' +
   '(attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.'
-export const Aspect = StringEnum(LINK_ASPECTS, { description: ASPECT_DESCRIPTION })
-export const NullableAspect = Type.Unsafe<(typeof LINK_ASPECTS)[number] | null>({
-  type: ['string', 'null'],
-  enum: [...LINK_ASPECTS, null],
-  description: ASPECT_DESCRIPTION,
-})
+export const Aspect = StringEnum(LINK_ASPECTS, { title: 'Aspect', description: ASPECT_DESCRIPTION })
+export const NullableAspect = NullableEnum(Aspect, ASPECT_DESCRIPTION)
 export const LinkMeasure = Type.String({
   pattern: SLUG_PATTERN,
   minLength: 1,

@@ -6,14 +6,8 @@ import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { versionHeading } from './tombstone.schema.js'
-import { StringEnum } from './string-enum.js'
-import {
-  NullableTimePrecisionSchema,
-  PartialDateTime,
-  TIME_PRECISIONS,
-  type TimePrecision,
-  TimePrecisionSchema,
-} from './time.schema.js'
+import { NullableEnum, StringEnum } from './string-enum.js'
+import { NullableTimePrecisionSchema, PartialDateTime, TIME_PRECISIONS, TimePrecisionSchema } from './time.schema.js'
 
 const Text = Type.String({
   minLength: 1,
@@ -126,13 +120,7 @@ const FigureInput = Type.Object(
         Type.String({ ...PartialDateTime, description: `When the figure holds. ${PartialDateTime.description}` }),
       ),
     ),
-    as_of_precision: Type.Optional(
-      Type.Unsafe<TimePrecision | null>({
-        type: ['string', 'null'],
-        enum: [...TIME_PRECISIONS, null],
-        description: PRECISION_INPUT('as_of'),
-      }),
-    ),
+    as_of_precision: Type.Optional(NullableEnum(TimePrecisionSchema, PRECISION_INPUT('as_of'))),
   },
   {
     additionalProperties: false,
@@ -201,11 +189,7 @@ const CERTAINTY_DESCRIPTION =
   'How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it ' +
   'appears", "reportedly"), `speculative` ("may have", "cannot rule out").'
 const NullableCertainty = (description: string) =>
-  Type.Unsafe<(typeof CLAIM_CERTAINTIES)[number] | null>({
-    type: ['string', 'null'],
-    enum: [...CLAIM_CERTAINTIES, null],
-    description,
-  })
+  NullableEnum(StringEnum(CLAIM_CERTAINTIES, { title: 'Certainty' }), description)
 
 const RestatingClaims = (description: string) => Type.Array(Uuid, { description })
 
@@ -246,6 +230,7 @@ export const ClaimSchema = Type.Object(
     party: Type.Ref(PartyRefSchema),
     ...claimContent,
     status: StringEnum(CLAIM_STATUSES, {
+      title: 'ClaimStatus',
       description: 'disputed when at least one live claim by another party rebuts it.',
     }),
     rebuttal_count: Type.Integer({ minimum: 0, description: 'Live claims of other parties that rebut it.' }),
@@ -255,7 +240,7 @@ export const ClaimSchema = Type.Object(
       description: 'Live claims of other parties that repeat it (echoes): counted apart, never as supports.',
     }),
     rebutted_by: Type.Array(Type.Ref(PartyRefSchema), { description: 'The parties that rebut it, by slug.' }),
-    disputed_aspects: Type.Array(StringEnum(DISPUTED_ASPECTS), {
+    disputed_aspects: Type.Array(StringEnum(DISPUTED_ASPECTS, { title: 'DisputedAspect' }), {
       description:
         'What its live rebuttals dispute, each aspect once, in this order: cause, figure, attribution, timing, ' +
         'location, evidence, other, and `whole` for a rebuttal that names no aspect (a flat denial of the whole ' +
@@ -288,6 +273,7 @@ export const ClaimSchema = Type.Object(
       description: 'Its fact-checks in short, latest published first; each whole at /v1/reviews/{id}.',
     }),
     standing: StringEnum(CLAIM_STANDINGS, {
+      title: 'Standing',
       description:
         'Whether it stands as said: retracted when a later live claim of its party (or of a party on its side ' +
         'chain) withdraws it, corrected when one corrects it (retracted wins), current otherwise.',
@@ -315,17 +301,21 @@ export const CreateClaimBody = Type.Object(
       ...PartialDateTime,
       description: `When the claim was made. ${PartialDateTime.description}`,
     }),
-    stated_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('stated_at') })),
+    stated_at_precision: Type.Optional(
+      StringEnum(TIME_PRECISIONS, { title: 'TimePrecision', description: PRECISION_INPUT('stated_at') }),
+    ),
     event_at: Type.Optional(
       Type.String({
         ...PartialDateTime,
         description: `When the claimed event happened. ${PartialDateTime.description}`,
       }),
     ),
-    event_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('event_at') })),
+    event_at_precision: Type.Optional(
+      StringEnum(TIME_PRECISIONS, { title: 'TimePrecision', description: PRECISION_INPUT('event_at') }),
+    ),
     location: Type.Optional(LocationInput),
     language: Type.Optional(Type.String({ ...Language, default: 'en' })),
-    certainty: Type.Optional(StringEnum(CLAIM_CERTAINTIES, { description: CERTAINTY_DESCRIPTION })),
+    certainty: Type.Optional(StringEnum(CLAIM_CERTAINTIES, { title: 'Certainty', description: CERTAINTY_DESCRIPTION })),
     tags: Type.Optional(Tags),
     sources: Type.Optional(Sources),
     figures: Type.Optional(FiguresInput),
@@ -342,9 +332,13 @@ export const UpdateClaimBody = Type.Object(
     quote: Type.Optional(Nullable(Quote)),
     quote_language: Type.Optional(Nullable(QuoteLanguage)),
     stated_at: Type.Optional(PartialDateTime),
-    stated_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('stated_at') })),
+    stated_at_precision: Type.Optional(
+      StringEnum(TIME_PRECISIONS, { title: 'TimePrecision', description: PRECISION_INPUT('stated_at') }),
+    ),
     event_at: Type.Optional(Nullable(PartialDateTime)),
-    event_at_precision: Type.Optional(StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('event_at') })),
+    event_at_precision: Type.Optional(
+      StringEnum(TIME_PRECISIONS, { title: 'TimePrecision', description: PRECISION_INPUT('event_at') }),
+    ),
     location: Type.Optional(Nullable(LocationPatch)),
     language: Type.Optional(Language),
     certainty: Type.Optional(NullableCertainty(`${CERTAINTY_DESCRIPTION} Null clears it.`)),
@@ -382,7 +376,7 @@ export const ClaimParams = Type.Object({ id: Uuid })
 /** The filter on standing that the claim list and the disputes list share. */
 export const standingFilter = {
   standing: Type.Optional(
-    Type.Array(StringEnum(CLAIM_STANDINGS), {
+    Type.Array(StringEnum(CLAIM_STANDINGS, { title: 'Standing' }), {
       maxItems: CLAIM_STANDINGS.length,
       description: 'Only claims of one of these standings (current, corrected, retracted); repeat for several.',
     }),
@@ -402,7 +396,7 @@ export const measureFilter = {
 /** The filter on certainty that the claim list and the disputes list share. */
 export const certaintyFilter = {
   certainty: Type.Optional(
-    Type.Array(StringEnum(CLAIM_CERTAINTIES), {
+    Type.Array(StringEnum(CLAIM_CERTAINTIES, { title: 'Certainty' }), {
       maxItems: CLAIM_CERTAINTIES.length,
       description:
         'Only claims asserted this firmly (asserted, hedged, speculative); repeat for several. Claims whose ' +
@@ -414,7 +408,7 @@ export const certaintyFilter = {
 /** The filters on fact-checks that the claim list and the disputes list share. */
 export const reviewFilters = {
   verdict: Type.Optional(
-    Type.Array(StringEnum(VERDICTS), {
+    Type.Array(StringEnum(VERDICTS, { title: 'Verdict' }), {
       maxItems: VERDICTS.length,
       description: 'Only claims that a live review gives one of these verdicts; repeat for several.',
     }),
@@ -451,6 +445,7 @@ export const ClaimListQuery = Type.Object(
     ),
     status: Type.Optional(
       StringEnum([...CLAIM_STATUSES, 'unanswered'], {
+        title: 'ClaimStatusFilter',
         description:
           '`disputed`: some live claim of another party rebuts it; `unchallenged`: none does (supports may); ' +
           '`unanswered`: nothing answers it at all, neither a rebuttal nor a support.',
@@ -488,6 +483,7 @@ export const ClaimListQuery = Type.Object(
     ),
     sort: Type.Optional(
       StringEnum(CLAIM_SORTS, {
+        title: 'ClaimSort',
         description:
           'Order of the list; `-` means descending. Default `-stated_at`, or `relevance` when `q` is given. A ' +
           'page by relevance ranks the 1,000 most recently stated matches (an export ranks them all).',

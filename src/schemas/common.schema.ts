@@ -84,26 +84,33 @@ export const ProblemSchema = Type.Object(
     status: Type.Integer({ minimum: 400, maximum: 599 }),
     detail: Type.String(),
     code: StringEnum(PROBLEM_CODES, {
+      title: 'ProblemCode',
       description: 'A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them.',
     }),
     instance: Type.Optional(Type.String()),
     errors: Type.Optional(
       Type.Array(
-        Type.Object({
-          in: Type.String({ enum: ['body', 'query', 'path', 'header'] }),
-          field: Type.String({ description: 'The field, as a dotted path (`sources[0].url`).' }),
-          message: Type.String(),
-        }),
+        Type.Object(
+          {
+            in: StringEnum(['body', 'query', 'path', 'header'] as const, { title: 'FieldLocation' }),
+            field: Type.String({ description: 'The field, as a dotted path (`sources[0].url`).' }),
+            message: Type.String(),
+          },
+          { title: 'FieldError', description: 'A bad field of a request, and what is wrong with it.' },
+        ),
         { description: 'For validation errors: every bad field, up to 50 of them.' },
       ),
     ),
     duplicates: Type.Optional(
       Type.Array(
-        Type.Object({
-          id: Type.String({ format: 'uuid' }),
-          score: Type.Number({ minimum: 0, maximum: 1, description: 'Trigram similarity of the two texts.' }),
-          href: Type.String({ description: 'The path of the claim.' }),
-        }),
+        Type.Object(
+          {
+            id: Type.String({ format: 'uuid' }),
+            score: Type.Number({ minimum: 0, maximum: 1, description: 'Trigram similarity of the two texts.' }),
+            href: Type.String({ description: 'The path of the claim.' }),
+          },
+          { title: 'DuplicateMatch', description: 'A live claim that the new one closely matches.' },
+        ),
         { description: 'For duplicate-claim: the live claims the new one closely matches, best first.' },
       ),
     ),
@@ -251,6 +258,7 @@ export type CountKind = (typeof COUNT_KINDS)[number]
 export const CountQuery = {
   count: Type.Optional(
     StringEnum(COUNT_KINDS, {
+      title: 'CountKind',
       description:
         'Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is ' +
         "100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it " +
@@ -270,6 +278,7 @@ const TotalFields = {
   ),
   total_kind: Type.Optional(
     StringEnum(['exact', 'estimated', 'at_least'] as const, {
+      title: 'TotalKind',
       description:
         'How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many).',
     }),

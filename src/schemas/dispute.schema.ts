@@ -102,7 +102,7 @@ export const DisputeListQuery = Type.Object(
       }),
     ),
     aspect: Type.Optional(
-      Type.Array(StringEnum(DISPUTED_ASPECTS), {
+      Type.Array(StringEnum(DISPUTED_ASPECTS, { title: 'DisputedAspect' }), {
         maxItems: DISPUTED_ASPECTS.length,
         description:
           'Only claims that a live rebuttal disputes on one of these aspects; repeat for several. `whole`: claims ' +
@@ -120,6 +120,7 @@ export const DisputeListQuery = Type.Object(
     ),
     sort: Type.Optional(
       StringEnum(DISPUTE_SORTS, {
+        title: 'DisputeSort',
         default: '-last_response_at',
         description:
           'Most recent response first (default), most recently disputed first, most rebutted first, or newest claim first.',
@@ -172,6 +173,7 @@ export const MatrixQuery = Type.Object(
   {
     by: Type.Optional(
       StringEnum(MATRIX_GROUPINGS, {
+        title: 'MatrixGrouping',
         default: 'party',
         description:
           'party: count between the parties themselves; side: roll each party up to the side it speaks for, ' +
@@ -180,12 +182,14 @@ export const MatrixQuery = Type.Object(
     ),
     kind: Type.Optional(
       StringEnum(MATRIX_KINDS, {
+        title: 'ResponseKind',
         default: 'rebuts',
         description: 'rebuts: count rebuttal links (who rebuts whom); supports: count support links (who backs whom).',
       }),
     ),
     format: Type.Optional(
       StringEnum(MATRIX_FORMATS, {
+        title: 'TableFormat',
         description:
           'The representation, over the Accept header: `json` (the default) or `csv`, one row per ' +
           '(claimant, responder) pair with its count, the same cells as the JSON.',
@@ -207,8 +211,11 @@ export type MatrixFilter = Static<typeof MatrixQuery>
 
 export const MatrixSchema = Type.Object(
   {
-    by: StringEnum(MATRIX_GROUPINGS),
-    kind: StringEnum(MATRIX_KINDS, { description: 'Which links are counted: rebuttals or supports.' }),
+    by: StringEnum(MATRIX_GROUPINGS, { title: 'MatrixGrouping' }),
+    kind: StringEnum(MATRIX_KINDS, {
+      title: 'ResponseKind',
+      description: 'Which links are counted: rebuttals or supports.',
+    }),
     cells: Type.Array(
       Type.Object({
         claimant: Type.Ref(PartyRefSchema, {

@@ -7,7 +7,7 @@ const Count = (description: string) => Type.Integer({ minimum: 0, description })
 
 export const ErasureSchema = Type.Object(
   {
-    kind: StringEnum(['party', 'claim', 'review'], { description: 'What was erased.' }),
+    kind: StringEnum(['party', 'claim', 'review'], { title: 'ErasedKind', description: 'What was erased.' }),
     id: Uuid,
     removed: Type.Object(
       {

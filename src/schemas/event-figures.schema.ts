@@ -13,6 +13,7 @@ export const StatedFigureSchema = Type.Object(
     stated_at: DateTime,
     stated_at_precision: TimePrecisionSchema,
     standing: StringEnum(CLAIM_STANDINGS, {
+      title: 'Standing',
       description: 'The standing of the claim that states it: a corrected figure is shown as `corrected`.',
     }),
     value: Nullable(Type.Number({ description: 'The figure, when one number; null for a range.' })),
@@ -23,7 +24,7 @@ export const StatedFigureSchema = Type.Object(
     as_of: Nullable(DateTime),
     as_of_precision: NullableTimePrecisionSchema,
   },
-  { title: 'StatedFigure', description: 'A figure, with the claim that states it.' },
+  { title: 'EventFigure', description: 'A figure, with the claim that states it.' },
 )
 export type StatedFigure = Static<typeof StatedFigureSchema>
 
@@ -81,6 +82,7 @@ export const EventFiguresQuery = Type.Object(
   {
     format: Type.Optional(
       StringEnum(['json', 'csv'] as const, {
+        title: 'TableFormat',
         description: 'The representation, over the Accept header: `json` (the default) or `csv`, one row per figure.',
       }),
     ),

@@ -66,8 +66,11 @@ const EndsAt = Type.String({
   ...PartialDateTime,
   description: `When the event ended; not before starts_at. ${PartialDateTime.description}`,
 })
-const StartsAtPrecision = StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('starts_at') })
-const EndsAtPrecision = StringEnum(TIME_PRECISIONS, { description: PRECISION_INPUT('ends_at') })
+const StartsAtPrecision = StringEnum(TIME_PRECISIONS, {
+  title: 'TimePrecision',
+  description: PRECISION_INPUT('starts_at'),
+})
+const EndsAtPrecision = StringEnum(TIME_PRECISIONS, { title: 'TimePrecision', description: PRECISION_INPUT('ends_at') })
 
 export const CreateEventBody = Type.Object(
   {

@@ -15,6 +15,7 @@ export const StatedFigureSchema = Type.Object(
     stated_at: Type.String({ ...DateTime, description: 'When the claim was made: the first instant of its span.' }),
     stated_at_precision: TimePrecisionSchema,
     standing: StringEnum(CLAIM_STANDINGS, {
+      title: 'Standing',
       description: "The claim's standing: a corrected or retracted claim's figure no longer stands as said.",
     }),
     ...FigureSchema.properties,

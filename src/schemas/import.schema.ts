@@ -16,6 +16,7 @@ export const ImportQuery = Type.Object(
   {
     mode: Type.Optional(
       StringEnum(IMPORT_MODES, {
+        title: 'ImportMode',
         default: 'all-or-nothing',
         description:
           'all-or-nothing: any bad line rolls the whole import back (422); best-effort: the good lines are kept.',
@@ -124,7 +125,7 @@ export const IMPORTED_KINDS = ['party', 'event', 'claim', 'review', 'link'] as c
 export const DeletionLine = Type.Object(
   {
     type: Type.Literal('deletion'),
-    of: StringEnum(IMPORTED_KINDS, { description: 'The kind of the record it deletes.' }),
+    of: StringEnum(IMPORTED_KINDS, { title: 'RecordKind', description: 'The kind of the record it deletes.' }),
     ref: Type.String({
       ...Ref,
       description:
@@ -208,7 +209,7 @@ const lineErrorMembers = {
 
 export const ImportResultSchema = Type.Object(
   {
-    mode: StringEnum(IMPORT_MODES),
+    mode: StringEnum(IMPORT_MODES, { title: 'ImportMode' }),
     lines: lineErrorMembers.lines,
     counts: ImportCounts,
     line_errors: lineErrorMembers.line_errors,
@@ -224,7 +225,7 @@ export type ImportResult = Static<typeof ImportResultSchema>
 
 /** The 422 of an all-or-nothing import with bad lines: a problem whose extension members list them. */
 export const ImportRejectedSchema = Type.Object(
-  { ...ProblemSchema.properties, mode: StringEnum(IMPORT_MODES), ...lineErrorMembers },
+  { ...ProblemSchema.properties, mode: StringEnum(IMPORT_MODES, { title: 'ImportMode' }), ...lineErrorMembers },
   {
     title: 'ImportRejected',
     description: 'The import had bad lines and nothing of it was written; each bad line is listed.',

@@ -10,6 +10,7 @@ import { versionHeading } from './tombstone.schema.js'
 export const LINK_KINDS = ['rebuts', 'supports', 'repeats', 'corrects', 'retracts'] as const
 
 const Kind = StringEnum(LINK_KINDS, {
+  title: 'LinkKind',
   description:
     'rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an ' +
     'echo that is neither a rebuttal nor a support and counts apart (all three between claims of different ' +

@@ -15,6 +15,7 @@ export const MEDIA_TYPES: Record<ListFormat, string> = {
 export const ListFormatQuery = {
   format: Type.Optional(
     StringEnum(LIST_FORMATS, {
+      title: 'ListFormat',
       description:
         'The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every ' +
         'matching item, streamed, or with `limit` the first N; `cursor` does not apply).',

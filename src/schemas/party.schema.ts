@@ -24,7 +24,7 @@ const Slug = Type.String({
   examples: ['az-defence-ministry'],
 })
 const Name = Type.String({ minLength: 1, maxLength: 300, examples: ['Azerbaijani Defence Ministry'] })
-const Kind = StringEnum(PARTY_KINDS, { description: 'What sort of speaker the party is.' })
+const Kind = StringEnum(PARTY_KINDS, { title: 'PartyKind', description: 'What sort of speaker the party is.' })
 const Country = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code.', examples: ['AZ'] })
 const Wikidata = Type.String({ pattern: '^Q[1-9][0-9]*$', description: 'A Wikidata item id.', examples: ['Q227'] })
 const Description = Type.String({ maxLength: 5000 })

@@ -23,6 +23,7 @@ export const VERDICTS = [
 export type Verdict = (typeof VERDICTS)[number]
 
 const VerdictSchema = StringEnum(VERDICTS, {
+  title: 'Verdict',
   description:
     "The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, " +
     'misleading below mixed and missing-context above it; unproven when it could not be checked either way.',

@@ -30,6 +30,7 @@ export const ThreadEntrySchema = Type.Object(
     link: Type.Object({
       id: Uuid,
       kind: StringEnum(LINK_KINDS, {
+        title: 'LinkKind',
         description:
           'How the one claim answers the other: rebuts, supports, repeats, or (within a party) corrects, retracts.',
       }),

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { isStorableInstant } from './common.schema.js'
-import { StringEnum } from './string-enum.js'
+import { NullableEnum, StringEnum } from './string-enum.js'
 
 /** How finely a time is known, coarsest first. */
 export const TIME_PRECISIONS = ['year', 'month', 'day', 'hour', 'minute', 'second'] as const
@@ -20,17 +20,17 @@ export const PartialDateTime = Type.String({
 })
 
 export const TimePrecisionSchema = StringEnum(TIME_PRECISIONS, {
+  title: 'TimePrecision',
   description:
     'How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, ' +
     'minute or second.',
 })
 
 /** The precision of a time that may be absent: null when the time is. */
-export const NullableTimePrecisionSchema = Type.Unsafe<TimePrecision | null>({
-  type: ['string', 'null'],
-  enum: [...TIME_PRECISIONS, null],
-  description: 'How finely the time is known (see stated_at_precision); null when there is no time.',
-})
+export const NullableTimePrecisionSchema = NullableEnum(
+  TimePrecisionSchema,
+  'How finely the time is known (see stated_at_precision); null when there is no time.',
+)
 
 /** A time read from the text a client sent: the first instant of its span (RFC 3339, UTC, milliseconds), and how finely it is known. */
 export interface PreciseTime {

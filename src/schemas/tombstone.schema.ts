@@ -46,7 +46,7 @@ export const versionHeading = {
 
 export const TombstoneSchema = Type.Object(
   {
-    kind: StringEnum(TOMBSTONE_KINDS, { description: 'What the record was.' }),
+    kind: StringEnum(TOMBSTONE_KINDS, { title: 'RecordKind', description: 'What the record was.' }),
     id: Uuid,
     label: Type.String({
       description:
@@ -97,7 +97,9 @@ export const TombstoneListQuery = Type.Object(
   {
     ...ExportablePageQuery,
     ...ListFormatQuery,
-    kind: Type.Optional(StringEnum(TOMBSTONE_KINDS, { description: 'Only the deleted records of this kind.' })),
+    kind: Type.Optional(
+      StringEnum(TOMBSTONE_KINDS, { title: 'RecordKind', description: 'Only the deleted records of this kind.' }),
+    ),
     deleted_after: Type.Optional(
       Type.String({
         ...PartialDateTime,

@@ -322,10 +322,17 @@ function bodyViolations(exchange: Exchange, key: string, schema: object, ajv: Aj
  * what NDJSON itself requires (one JSON value, ended by a line feed) and to what the words say, when the
  * operation's JSON representation is such a page: each line matches the schema of the page's `data` items.
  */
+/** A schema, or the component it refers to when it is a `#/components/schemas/X` reference. */
+function resolved(schema: object | undefined): object | undefined {
+  const ref = (schema as { $ref?: unknown } | undefined)?.$ref
+  if (typeof ref !== 'string' || !ref.startsWith('#/components/schemas/')) return schema
+  return contract().document.components?.schemas?.[ref.slice('#/components/schemas/'.length)]
+}
+
 function ndjsonViolations(text: string, key: string, operation: Operation): string[] {
   if (text === '') return []
   if (!text.endsWith('\n')) return ['the NDJSON body does not end with a line feed']
-  const pageSchema = operation.responses['200']?.content?.['application/json']?.schema as
+  const pageSchema = resolved(operation.responses['200']?.content?.['application/json']?.schema) as
     { properties?: { data?: { items?: object } } } | undefined
   const itemSchema = pageSchema?.properties?.data?.items
   const validate = itemSchema === undefined ? undefined : validatorFor(`${key} line`, itemSchema, contract().ajv)
