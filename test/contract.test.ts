@@ -12,7 +12,13 @@ import { LINK_KINDS } from '../src/schemas/link.schema.js'
 import { PARTY_KINDS } from '../src/schemas/party.schema.js'
 import { VERDICTS } from '../src/schemas/review.schema.js'
 import { TIME_PRECISIONS } from '../src/schemas/time.schema.js'
-import { assertMatchesContract, contractViolations, type Exchange, isUndocumented } from './helpers/contract.js'
+import {
+  assertMatchesContract,
+  contractViolations,
+  type Exchange,
+  isUndocumented,
+  schemaViolations,
+} from './helpers/contract.js'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import { openTestDatabase } from './helpers/test-database.js'
 
@@ -267,6 +273,37 @@ t.test('two different schemas under one title fail the document, rather than one
     () => nameTitledSchemas(document({ ...kind }, { ...kind, enum: ['a', 'c'] })),
     /different schemas have one title: Kind/,
   )
+})
+
+t.test("an import's 422 tells its bad lines from other problems by code, as its discriminator says", async (t) => {
+  const document = JSON.parse(await readFile(new URL('../openapi/openapi.json', import.meta.url), 'utf8'))
+  const schema = document.paths['/v1/import'].post.responses['422'].content['application/problem+json'].schema
+  const rejected = '#/components/schemas/ImportRejected'
+  const problem = '#/components/schemas/Problem'
+  t.equal(schema.discriminator.propertyName, 'code')
+  const { 'import-rejected': forRejected, ...others } = schema.discriminator.mapping as Record<string, string>
+  t.equal(forRejected, rejected, 'import-rejected: the bad lines')
+  t.same(
+    Object.keys(others).sort(),
+    Object.keys(PROBLEMS)
+      .filter((code) => code !== 'import-rejected')
+      .sort(),
+  )
+  t.ok(
+    Object.values(others).every((ref) => ref === problem),
+    'any other code: a problem',
+  )
+
+  const ndjson = { 'content-type': 'application/x-ndjson', 'idempotency-key': 'discriminated' }
+  const bad = await callRaw(app, 'POST', '/v1/import', '{"type":"party","ref":"x"}\n', ndjson)
+  t.equal(bad.status, 422)
+  t.equal(schema.discriminator.mapping[bad.body.code], rejected)
+  t.same(schemaViolations({ $ref: rejected }, bad.body), [], 'read as the schema its code names')
+  const reused = await callRaw(app, 'POST', '/v1/import', '{"type":"party","ref":"y"}\n', ndjson)
+  t.equal(reused.status, 422)
+  t.equal(schema.discriminator.mapping[reused.body.code], problem, `${reused.body.code}: a problem`)
+  t.same(schemaViolations({ $ref: problem }, reused.body), [])
+  t.ok(schemaViolations({ $ref: rejected }, reused.body).length > 0, 'which is not the bad lines')
 })
 
 t.test('the conditional headers the document declares work as it says', async (t) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import { schemaViolations } from './helpers/contract.js'
 import { buildTestApp, call } from './helpers/test-app.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
 import { countRows } from './helpers/test-database.js'
@@ -381,6 +382,12 @@ t.test('POST /v1/claims/{id}/rebuttals records a counter-claim and its link toge
     t.equal(answer.status, status, what)
     t.same(fieldsOf(answer.body), fields, `${what}: the problem names the field`)
   }
+  // The document says the same as the service: exactly one of the two forms (its oneOf).
+  const rebuttalSchema = { $ref: '#/components/schemas/CreateRebuttal' }
+  t.same(schemaViolations(rebuttalSchema, { claim: counter, note: 'Denial.' }), [], 'a counter-claim fits the document')
+  t.same(schemaViolations(rebuttalSchema, { claim_id: claim.id }), [], 'an existing claim too')
+  t.match(schemaViolations(rebuttalSchema, { claim: counter, claim_id: claim.id }), [/must match exactly one schema/])
+  t.match(schemaViolations(rebuttalSchema, { note: 'only a note' }), [/must have required property/])
   const toNothing = await call(app, 'POST', `/v1/claims/${randomUUID()}/rebuttals`, { claim: counter })
   t.equal(toNothing.status, 404, 'rebutting a claim that does not exist')
   t.equal(toNothing.headers['content-type'], 'application/problem+json; charset=utf-8')

@@ -117,6 +117,42 @@ export function nameTitledSchemas<T extends { paths?: object; components?: objec
   return document
 }
 
+/**
+ * A response that may be one of several problems (an import's 422: its bad lines, or a reused Idempotency-Key)
+ * gets a discriminator on `code`, so that a client tells them apart: a problem whose code has one value maps that
+ * value to it, and the general problem takes every other code it may carry.
+ */
+export function discriminateProblems<T extends { paths?: object; components?: object }>(document: T): T {
+  const components = ((document.components ?? {}) as { schemas?: Record<string, Schema> }).schemas ?? {}
+  const codesOf = (ref: unknown): unknown[] | undefined => {
+    if (typeof ref !== 'string' || !ref.startsWith(refTo(''))) return undefined
+    const code = (components[ref.slice(refTo('').length)]?.properties as Record<string, Schema> | undefined)?.code
+    const target = typeof code?.$ref === 'string' ? components[code.$ref.slice(refTo('').length)] : code
+    return Array.isArray(target?.enum) ? target.enum : undefined
+  }
+  for (const item of Object.values(document.paths ?? {}) as Array<Record<string, OperationObject>>) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values(operation.responses ?? {})) {
+        const schema = response.content?.['application/problem+json']?.schema as Schema | undefined
+        const members = schema?.anyOf
+        if (!Array.isArray(members) || members.length < 2) continue
+        const refs = members.map((member) => (member as Schema).$ref as string)
+        const codes = refs.map(codesOf)
+        if (codes.some((list) => list === undefined)) continue
+        const mapping: Record<string, string> = {}
+        refs.forEach((ref, i) => {
+          if (codes[i]?.length === 1) mapping[String(codes[i][0])] = ref
+        })
+        refs.forEach((ref, i) => {
+          for (const code of codes[i] ?? []) mapping[String(code)] ??= ref
+        })
+        schema!.discriminator = { propertyName: 'code', mapping }
+      }
+    }
+  }
+  return document
+}
+
 interface OperationObject {
   parameters?: Array<{ schema?: unknown }>
   requestBody?: { content?: Record<string, { schema?: unknown }> }

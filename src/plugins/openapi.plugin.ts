@@ -3,12 +3,12 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { etagOf } from '../http/conditional-requests.js'
-import { nameTitledSchemas } from '../http/openapi-components.js'
+import { discriminateProblems, nameTitledSchemas } from '../http/openapi-components.js'
 import { ApiKeySchema, CreatedApiKeySchema } from '../schemas/api-key.schema.js'
 import { ClaimSchema, ClaimVersionSchema, FigureSchema } from '../schemas/claim.schema.js'
 import { EVERY_ROUTE_PROBLEMS, ProblemSchema, problemResponses } from '../schemas/common.schema.js'
 import { DisputeSchema, MatrixSchema, RebuttalSummarySchema } from '../schemas/dispute.schema.js'
-import { LinkSchema, LinkVersionSchema, RebuttalSchema } from '../schemas/link.schema.js'
+import { CreateRebuttalAlternatives, LinkSchema, LinkVersionSchema, RebuttalSchema } from '../schemas/link.schema.js'
 import { PartyRefSchema, PartySchema, PartyVersionSchema } from '../schemas/party.schema.js'
 import { ResponseTimesListSchema, ResponseTimesSchema } from '../schemas/response-times.schema.js'
 import { ReviewSchema, ReviewSummarySchema, ReviewVersionSchema } from '../schemas/review.schema.js'
@@ -130,6 +130,21 @@ function liftRequiredHeaders<T extends { paths?: object }>(document: T): T {
 }
 
 /**
+ * Rules of a body that the service checks itself, after validation, to answer in its own words: the document
+ * states them as schema keywords of the named body, so that a generated client knows them too.
+ */
+const DOCUMENTED_RULES: Record<string, object> = { CreateRebuttal: CreateRebuttalAlternatives }
+
+function withDocumentedRules<T extends { components?: { schemas?: Record<string, object> } }>(document: T): T {
+  for (const [name, rule] of Object.entries(DOCUMENTED_RULES)) {
+    const schema = document.components?.schemas?.[name]
+    if (schema === undefined) throw new Error(`the document has no ${name} to state its rule in`)
+    Object.assign(schema, structuredClone(rule))
+  }
+  return document
+}
+
+/**
  * The OpenAPI 3.1 document is generated from the route schemas, served at /openapi.json, and browsable at
  * /docs. `npm run openapi` writes it to openapi/openapi.json, and a test fails when that copy drifts.
  */
@@ -210,7 +225,11 @@ export default fp<OpenApiOptions>(
       },
       transformObject: (generated) =>
         'openapiObject' in generated
-          ? nameTitledSchemas(documentConsistencyHeader(liftRequiredHeaders(generated.openapiObject)))
+          ? discriminateProblems(
+              withDocumentedRules(
+                nameTitledSchemas(documentConsistencyHeader(liftRequiredHeaders(generated.openapiObject))),
+              ),
+            )
           : generated.swaggerObject,
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),

@@ -225,7 +225,14 @@ export type ImportResult = Static<typeof ImportResultSchema>
 
 /** The 422 of an all-or-nothing import with bad lines: a problem whose extension members list them. */
 export const ImportRejectedSchema = Type.Object(
-  { ...ProblemSchema.properties, mode: StringEnum(IMPORT_MODES, { title: 'ImportMode' }), ...lineErrorMembers },
+  {
+    ...ProblemSchema.properties,
+    code: StringEnum(['import-rejected'] as const, {
+      description: 'Always `import-rejected`: what tells this problem from the others a 422 of an import may be.',
+    }),
+    mode: StringEnum(IMPORT_MODES, { title: 'ImportMode' }),
+    ...lineErrorMembers,
+  },
   {
     title: 'ImportRejected',
     description: 'The import had bad lines and nothing of it was written; each bad line is listed.',

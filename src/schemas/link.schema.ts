@@ -164,3 +164,24 @@ export const CreateRebuttalBody = Type.Object(
   },
 )
 export type CreateRebuttalInput = Static<typeof CreateRebuttalBody>
+
+/**
+ * What the document says of a rebuttal body beyond its fields: exactly one of claim_id or claim. The service checks
+ * it itself, so that its answer names both fields and says what each is for; request validation leaves it to it.
+ */
+export const CreateRebuttalAlternatives = {
+  oneOf: [
+    {
+      description: 'An existing claim, linked as a rebuttal.',
+      type: 'object',
+      required: ['claim_id'],
+      properties: { claim_id: { type: 'string', format: 'uuid' } },
+    },
+    {
+      description: 'A new counter-claim, recorded with its link.',
+      type: 'object',
+      required: ['claim'],
+      properties: { claim: { $ref: '#/components/schemas/CreateClaim' } },
+    },
+  ],
+}

@@ -84,6 +84,8 @@ function createAjv(components: Record<string, object>, coerceTypes: boolean): Aj
   const ajv = new Ajv2020({ allErrors: true, strict: true, coerceTypes })
   addFormats.default(ajv)
   ajv.addFormat(PARTIAL_DATE_TIME_FORMAT, (value: string) => parsePartialDateTime(value) !== undefined)
+  // OpenAPI's discriminator tells a client which member to read a body as; the members themselves are checked.
+  ajv.addKeyword({ keyword: 'discriminator', schemaType: 'object' })
   // The shared schemas as the $defs of one schema; references to them are rewritten to point there.
   ajv.addSchema({ $id: COMPONENTS_ID, $defs: retargetReferences(components) })
   return ajv
@@ -322,6 +324,17 @@ function bodyViolations(exchange: Exchange, key: string, schema: object, ajv: Aj
  * what NDJSON itself requires (one JSON value, ended by a line feed) and to what the words say, when the
  * operation's JSON representation is such a page: each line matches the schema of the page's `data` items.
  */
+/**
+ * What is wrong with a value by a schema of the committed document (`{ $ref: '#/components/schemas/X' }`, or one
+ * written in it): nothing when it is valid. For the tests that hold requests, not only answers, to the document.
+ */
+export function schemaViolations(schema: object, value: unknown): string[] {
+  const validate = validatorFor(`value of ${JSON.stringify(schema)}`, schema, contract().ajv)
+  return validate(value)
+    ? []
+    : (validate.errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message}`)
+}
+
 /** A schema, or the component it refers to when it is a `#/components/schemas/X` reference. */
 function resolved(schema: object | undefined): object | undefined {
   const ref = (schema as { $ref?: unknown } | undefined)?.$ref

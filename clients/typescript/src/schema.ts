@@ -705,6 +705,1710 @@ export type webhooks = Record<string, never>
 export interface components {
   schemas: {
     /**
+     * ApiKey
+     * @description An API key, without its token: that is shown once, at creation.
+     */
+    ApiKey: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      name: string
+      /** @description The first characters of the token, to tell keys apart; not a secret. */
+      prefix: string
+      scopes: components['schemas']['Scope'][]
+      /** @description The team the key belongs to (a slug, `[a-z0-9-]`): a `write` key may change or delete what any key of its team created. A key of no team changes only what it created itself. */
+      team: string | null
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description Updated at most once a minute.
+       */
+      last_used_at: string | null
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      revoked_at: string | null
+    }
+    /**
+     * ApiKeyPage
+     * @description A page of the list.
+     */
+    ApiKeyPage: {
+      data: components['schemas']['ApiKey'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * Aspect
+     * @enum {string}
+     */
+    Aspect: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other'
+    /**
+     * Certainty
+     * @enum {string}
+     */
+    Certainty: 'asserted' | 'hedged' | 'speculative'
+    /** Claim */
+    Claim: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      party: components['schemas']['PartyRef']
+      text: string
+      quote: string | null
+      /** @description The quote's language tag; null when the quote is in the claim's language. */
+      quote_language: string | null
+      /**
+       * Format: date-time
+       * @description When the claim was made: the first instant (UTC) of the span its precision names.
+       */
+      stated_at: string
+      /** @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second. */
+      stated_at_precision: components['schemas']['TimePrecision']
+      /**
+       * Format: date-time
+       * @description When the claimed event happened: the first instant (UTC) of the span its precision names.
+       */
+      event_at: string | null
+      /** @description How finely the time is known (see stated_at_precision); null when there is no time. */
+      event_at_precision: components['schemas']['TimePrecision'] | null
+      location: {
+        name: string
+        lat: number | null
+        lon: number | null
+      } | null
+      language: string
+      /** @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). Null: not recorded. */
+      certainty: components['schemas']['Certainty'] | null
+      tags: string[]
+      sources: components['schemas']['Source'][]
+      /** @description The figures it states, in the order given. */
+      figures: components['schemas']['Figure'][]
+      /** @description The event the claim is about. */
+      event: components['schemas']['EventRef'] | null
+      /** @description The parties that relayed the claim (reported what the claimant said), in the order given. */
+      relayed_by: components['schemas']['PartyRef'][]
+      /** @description disputed when at least one live claim by another party rebuts it. */
+      status: components['schemas']['ClaimStatus']
+      /** @description Live claims of other parties that rebut it. */
+      rebuttal_count: number
+      /** @description Live claims of other parties that support it. */
+      support_count: number
+      /** @description Live claims of other parties that repeat it (echoes): counted apart, never as supports. */
+      repeat_count: number
+      /** @description The parties that rebut it, by slug. */
+      rebutted_by: components['schemas']['PartyRef'][]
+      /** @description What its live rebuttals dispute, each aspect once, in this order: cause, figure, attribution, timing, location, evidence, other, and `whole` for a rebuttal that names no aspect (a flat denial of the whole claim). Empty while no rebuttal disputes it. */
+      disputed_aspects: components['schemas']['DisputedAspect'][]
+      /** @description The measures whose figures its live rebuttals dispute (aspect figure), each once, sorted. */
+      disputed_measures: string[]
+      /**
+       * Format: date-time
+       * @description When the latest rebutting or supporting claim was stated.
+       */
+      last_response_at: string | null
+      /**
+       * Format: date-time
+       * @description When the first live rebutting or supporting claim was stated.
+       */
+      first_response_at: string | null
+      /**
+       * Format: date-time
+       * @description When the first live rebuttal was stated: since when the claim is disputed. Null while it is not.
+       */
+      disputed_since: string | null
+      /** @description Seconds from the claim to its first live response (rebuttal or support); negative for a response made before it (a prebuttal). Null while nothing answers it. */
+      response_time_seconds: number | null
+      /** @description Live fact-checks of the claim. */
+      review_count: number
+      /** @description Its fact-checks in short, latest published first; each whole at /v1/reviews/{id}. */
+      reviews: components['schemas']['ReviewSummary'][]
+      /** @description Whether it stands as said: retracted when a later live claim of its party (or of a party on its side chain) withdraws it, corrected when one corrects it (retracted wins), current otherwise. */
+      standing: components['schemas']['Standing']
+      /** @description The live claims that correct it, earliest stated first. */
+      corrected_by: string[]
+      /** @description The live claims that retract it, earliest stated first. */
+      retracted_by: string[]
+      /** @description The earlier claims that it corrects, earliest stated first. */
+      corrects: string[]
+      /** @description The earlier claims that it retracts, earliest stated first. */
+      retracts: string[]
+      /** @description Incremented by every edit; earlier versions are in /history. */
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      updated_at: string
+    }
+    /**
+     * ClaimPage
+     * @description A page of the list, with the number of matching items when `count` asked for it.
+     */
+    ClaimPage: {
+      data: components['schemas']['Claim'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
+    }
+    /**
+     * ClaimReview
+     * @description A schema.org ClaimReview: url, claimReviewed, itemReviewed (a Claim with the rated wording, author, datePublished, appearance and firstAppearance), author (the fact-checker: name, url, logo), datePublished, reviewRating (alternateName and name: the rating label; ratingValue, bestRating, worstRating when numeric), reviewBody.
+     */
+    ClaimReview: {
+      /** @enum {string} */
+      '@context': 'https://schema.org'
+      /** @enum {string} */
+      '@type': 'ClaimReview'
+      /** @description Where the fact-check is published (a review without one is a draft). */
+      url: string
+      /** @description The review’s claim_summary, or else the wording of the claim version the review rated. */
+      claimReviewed: string
+    } & {
+      [key: string]: unknown
+    }
+    /**
+     * ClaimReviewDocument
+     * @description schema.org ClaimReview objects (claimReviewed, itemReviewed as a Claim with author, datePublished and appearance, reviewRating with ratingValue/bestRating/worstRating/alternateName, author, datePublished, url), one per review; or the Claim alone.
+     */
+    ClaimReviewDocument: {
+      /** @enum {string} */
+      '@context': 'https://schema.org'
+      '@graph': ({
+        '@type': string
+      } & {
+        [key: string]: unknown
+      })[]
+    }
+    /**
+     * ClaimSort
+     * @enum {string}
+     */
+    ClaimSort: '-stated_at' | 'stated_at' | '-created_at' | 'created_at' | 'relevance'
+    /**
+     * ClaimStatus
+     * @enum {string}
+     */
+    ClaimStatus: 'unchallenged' | 'disputed'
+    /**
+     * ClaimStatusFilter
+     * @enum {string}
+     */
+    ClaimStatusFilter: 'unchallenged' | 'disputed' | 'unanswered'
+    /**
+     * ClaimVersion
+     * @description A claim as it read at one version.
+     */
+    ClaimVersion: {
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      recorded_at: string
+      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
+      recorded_by: {
+        /**
+         * Format: uuid
+         * @description A UUID.
+         */
+        id: string
+        name: string
+      } | null
+      /** @description Why this version was made, as its editor said (`edit_note`). */
+      edit_note: string | null
+      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
+      deleted?: {
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone.
+         */
+        deleted_at: string
+        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
+        deleted_by: {
+          /**
+           * Format: uuid
+           * @description A UUID.
+           */
+          id: string
+          name: string
+        } | null
+      }
+      claim: {
+        text: string
+        quote: string | null
+        /** @description The quote's language tag; null when the quote is in the claim's language. */
+        quote_language: string | null
+        /**
+         * Format: date-time
+         * @description When the claim was made: the first instant (UTC) of the span its precision names.
+         */
+        stated_at: string
+        /** @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second. */
+        stated_at_precision: components['schemas']['TimePrecision']
+        /**
+         * Format: date-time
+         * @description When the claimed event happened: the first instant (UTC) of the span its precision names.
+         */
+        event_at: string | null
+        /** @description How finely the time is known (see stated_at_precision); null when there is no time. */
+        event_at_precision: components['schemas']['TimePrecision'] | null
+        location: {
+          name: string
+          lat: number | null
+          lon: number | null
+        } | null
+        language: string
+        /** @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). Null: not recorded. */
+        certainty: components['schemas']['Certainty'] | null
+        tags: string[]
+        sources: components['schemas']['Source'][]
+        /** @description The figures it states, in the order given. */
+        figures: components['schemas']['Figure'][]
+        /** @description The event the claim is about. */
+        event: components['schemas']['EventRef'] | null
+        /** @description The parties that relayed the claim (reported what the claimant said), in the order given. */
+        relayed_by: components['schemas']['PartyRef'][]
+      }
+    }
+    /**
+     * ClaimVersionPage
+     * @description A page of the list.
+     */
+    ClaimVersionPage: {
+      data: components['schemas']['ClaimVersion'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * CountKind
+     * @enum {string}
+     */
+    CountKind: 'exact' | 'estimated'
+    /** CreateApiKey */
+    CreateApiKey: {
+      /** @description Who or what holds the key. */
+      name: string
+      scopes: components['schemas']['Scope'][]
+      /** @description The team the key belongs to (a slug, `[a-z0-9-]`): a `write` key may change or delete what any key of its team created. A key of no team changes only what it created itself. */
+      team?: string
+    }
+    /** CreateClaim */
+    CreateClaim: {
+      /**
+       * @description Who made the claim: a party id or slug.
+       * @example az-defence-ministry
+       */
+      party: string
+      /**
+       * @description The proposition, in plain words.
+       * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
+       */
+      text: string
+      /** @description The words as spoken or published. */
+      quote?: string
+      /**
+       * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
+       * @example ar
+       */
+      quote_language?: string
+      /**
+       * Format: partial-date-time
+       * @description When the claim was made. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      stated_at: string
+      /** @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to. */
+      stated_at_precision?: components['schemas']['TimePrecision']
+      /**
+       * Format: partial-date-time
+       * @description When the claimed event happened. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      event_at?: string
+      /** @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to. */
+      event_at_precision?: components['schemas']['TimePrecision']
+      location?: {
+        /** @example Stepanakert */
+        name: string
+        lat?: number
+        lon?: number
+      }
+      /**
+       * @description A BCP 47 language tag.
+       * @default en
+       * @example en
+       * @example hy
+       * @example az-Latn
+       */
+      language?: string
+      /** @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). */
+      certainty?: components['schemas']['Certainty']
+      tags?: string[]
+      sources?: components['schemas']['Source'][]
+      /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. */
+      figures?: components['schemas']['FigureInput'][]
+      /**
+       * @description The event the claim is about: an event id or slug.
+       * @example btc-pipeline-strike
+       */
+      event?: string
+      /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. */
+      relayed_by?: string[]
+    }
+    /** CreateEvent */
+    CreateEvent: {
+      /**
+       * @description Lower-case letters, digits and single hyphens; unique among events.
+       * @example btc-pipeline-strike
+       */
+      slug: string
+      /** @example Missile strike on the BTC pipeline */
+      name: string
+      /**
+       * Format: partial-date-time
+       * @description When the event began. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      starts_at: string
+      /** @description How finely starts_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); starts_at must then be the first instant of such a span (UTC). By default, the precision starts_at is written to. */
+      starts_at_precision?: components['schemas']['TimePrecision']
+      /**
+       * Format: partial-date-time
+       * @description When the event ended; not before starts_at. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      ends_at?: string
+      /** @description How finely ends_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); ends_at must then be the first instant of such a span (UTC). By default, the precision ends_at is written to. */
+      ends_at_precision?: components['schemas']['TimePrecision']
+      location?: {
+        /** @example Stepanakert */
+        name: string
+        lat?: number
+        lon?: number
+      }
+      tags?: string[]
+      description?: string
+    }
+    /** CreateLink */
+    CreateLink: {
+      /**
+       * Format: uuid
+       * @description The responding claim.
+       */
+      from_claim_id: string
+      /**
+       * Format: uuid
+       * @description The claim it answers: by another party for rebuts, supports and repeats; stated no later, by the same party or one on its side chain (one speaks for the other, directly or not), for corrects and retracts.
+       */
+      to_claim_id: string
+      /** @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts. */
+      kind: components['schemas']['LinkKind']
+      /**
+       * @description Why the one claim answers the other.
+       * @example Calls the pipeline report "another lie".
+       */
+      note?: string
+      /**
+       * @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so.
+       * @default false
+       */
+      prebuttal?: boolean
+      /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+      aspect?: components['schemas']['Aspect']
+      /**
+       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+       * @example deaths
+       */
+      measure?: string
+    }
+    /** CreateParty */
+    CreateParty: {
+      /**
+       * @description Lower-case letters, digits and single hyphens; unique among parties.
+       * @example az-defence-ministry
+       */
+      slug: string
+      /** @example Azerbaijani Defence Ministry */
+      name: string
+      /** @description What sort of speaker the party is. */
+      kind: components['schemas']['PartyKind']
+      /**
+       * @description ISO 3166-1 alpha-2 code.
+       * @example AZ
+       */
+      country?: string
+      /** @description The party (id or slug) this party speaks for: a defence ministry speaks for its state. */
+      side?: string
+      /**
+       * @description A Wikidata item id.
+       * @example Q227
+       */
+      wikidata?: string
+      description?: string
+      /**
+       * Format: uri
+       * @description Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.
+       * @example https://checks.example.org/
+       */
+      url?: string
+      /**
+       * Format: uri
+       * @description Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.
+       * @example https://checks.example.org/logo.png
+       */
+      logo?: string
+    }
+    /**
+     * CreateRebuttal
+     * @description Exactly one of claim_id (an existing claim by another party, linked as a rebuttal) or claim (a new counter-claim, recorded with its link in one transaction: both or neither).
+     */
+    CreateRebuttal: {
+      /**
+       * Format: uuid
+       * @description An existing claim, by another party, that rebuts.
+       */
+      claim_id?: string
+      claim?: components['schemas']['CreateClaim']
+      /**
+       * @description Why the one claim answers the other.
+       * @example Calls the pipeline report "another lie".
+       */
+      note?: string
+      /**
+       * @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so.
+       * @default false
+       */
+      prebuttal?: boolean
+      /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+      aspect?: components['schemas']['Aspect']
+      /**
+       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+       * @example deaths
+       */
+      measure?: string
+    } & (
+      | {
+          /** Format: uuid */
+          claim_id: string
+        }
+      | {
+          claim: components['schemas']['CreateClaim']
+        }
+    )
+    /**
+     * CreateReview
+     * @description A numeric rating comes with its scale (rating_value, best_rating and worst_rating together), and lies between the best and the worst value; a scale may run either way.
+     */
+    CreateReview: {
+      /**
+       * @description The fact-checker (a party id or slug) whose verdict this is; a party of kind fact-checker.
+       * @example az-defence-ministry
+       */
+      reviewer: string
+      /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
+      verdict: components['schemas']['Verdict']
+      /**
+       * @description The rating as the fact-checker published it.
+       * @example False
+       * @example Misleading
+       * @example Pants on Fire
+       */
+      rating_label: string
+      rating_value?: number
+      best_rating?: number
+      worst_rating?: number
+      /**
+       * Format: uri
+       * @description Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview JSON-LD, which search engines require a url of.
+       */
+      url?: string
+      /** @description The finding, in a few sentences. */
+      summary?: string
+      /**
+       * @description The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording (Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.
+       * @example Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline
+       */
+      claim_summary?: string
+      /** @description The version of the claim the verdict rates; the claim’s current version when left out. One of the claim’s versions (422 otherwise): a fact-check of wording the claim has since changed names the version that had it. */
+      claim_version?: number
+      /**
+       * Format: date-time
+       * @description When the fact-check was published.
+       */
+      published_at: string
+    }
+    /**
+     * CreatedApiKey
+     * @description A new API key with its token.
+     */
+    CreatedApiKey: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      name: string
+      /** @description The first characters of the token, to tell keys apart; not a secret. */
+      prefix: string
+      scopes: components['schemas']['Scope'][]
+      /** @description The team the key belongs to (a slug, `[a-z0-9-]`): a `write` key may change or delete what any key of its team created. A key of no team changes only what it created itself. */
+      team: string | null
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description Updated at most once a minute.
+       */
+      last_used_at: string | null
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      revoked_at: string | null
+      /** @description The secret to send as `Authorization: Bearer <token>`; starts with `cck_`. Shown only here: keep it. */
+      token: string
+    }
+    /**
+     * Dispute
+     * @description A disputed claim and how it was rebutted.
+     */
+    Dispute: {
+      claim: components['schemas']['Claim']
+      /** @description Its 3 latest rebuttals, latest stated first. */
+      latest_rebuttals: components['schemas']['RebuttalSummary'][]
+    }
+    /**
+     * DisputeMatrix
+     * @description Who rebuts (or supports) whom, and how often: counts of rebuttal (or support) links between claimants and responders.
+     */
+    DisputeMatrix: {
+      by: components['schemas']['MatrixGrouping']
+      /** @description Which links are counted: rebuttals or supports. */
+      kind: components['schemas']['ResponseKind']
+      /** @description Pairs with at least one link of the kind, largest counts first. */
+      cells: {
+        claimant: components['schemas']['PartyRef']
+        responder: components['schemas']['PartyRef']
+        /** @description Live links of the kind from responder to claimant. */
+        count: number
+        rebutter?: components['schemas']['PartyRef']
+        /** @description For kind=rebuts only: the count, as this field was first named. */
+        rebuttals?: number
+      }[]
+      /** @description Whether more pairs exist beyond `limit`. */
+      truncated: boolean
+    }
+    /**
+     * DisputePage
+     * @description A page of the list, with the number of matching items when `count` asked for it.
+     */
+    DisputePage: {
+      data: components['schemas']['Dispute'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
+    }
+    /**
+     * DisputeSort
+     * @enum {string}
+     */
+    DisputeSort: '-last_response_at' | '-disputed_since' | '-rebuttal_count' | '-stated_at'
+    /**
+     * DisputedAspect
+     * @enum {string}
+     */
+    DisputedAspect: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | 'whole'
+    /**
+     * DuplicateMatch
+     * @description A live claim that the new one closely matches.
+     */
+    DuplicateMatch: {
+      /** Format: uuid */
+      id: string
+      /** @description Trigram similarity of the two texts. */
+      score: number
+      /** @description The path of the claim. */
+      href: string
+    }
+    /**
+     * ErasedKind
+     * @enum {string}
+     */
+    ErasedKind: 'party' | 'claim' | 'review'
+    /**
+     * Erasure
+     * @description What an erasure removed for good. The erased id answers 404 from then on, as if it never existed.
+     */
+    Erasure: {
+      /** @description What was erased. */
+      kind: components['schemas']['ErasedKind']
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      removed: {
+        /** @description The parties removed. */
+        parties: string[]
+        /** @description The claims removed. */
+        claims: string[]
+        /** @description The links removed, live or deleted: a claim's links to and from other claims go with it. */
+        links: string[]
+        /** @description The reviews removed, live or deleted. */
+        reviews: string[]
+        /** @description The kept versions removed (of the parties, claims, links and reviews). */
+        versions: number
+        /** @description The import refs that named a removed record: importing one again records it anew. */
+        import_refs: number
+        /** @description The stored answers of idempotent requests that named a removed record, forgotten: a retry is told its request was applied, without the answer. */
+        stored_answers: number
+      }
+    }
+    /**
+     * Event
+     * @description An incident that claims are about.
+     */
+    Event: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      slug: string
+      name: string
+      /**
+       * Format: date-time
+       * @description When the event began: the first instant (UTC) of the span its precision names.
+       */
+      starts_at: string
+      /** @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second. */
+      starts_at_precision: components['schemas']['TimePrecision']
+      /**
+       * Format: date-time
+       * @description When the event ended, if it has: the first instant (UTC) of the span its precision names.
+       */
+      ends_at: string | null
+      /** @description How finely the time is known (see stated_at_precision); null when there is no time. */
+      ends_at_precision: components['schemas']['TimePrecision'] | null
+      location: {
+        name: string
+        lat: number | null
+        lon: number | null
+      } | null
+      tags: string[]
+      description: string | null
+      /** @description Live claims about the event. */
+      claim_count: number
+      /** @description Those of its live claims that a live claim of another party rebuts. */
+      disputed_claim_count: number
+      /** @description Incremented by every change; earlier versions are in /history. */
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      updated_at: string
+    }
+    /**
+     * EventFigure
+     * @description A figure, with the claim that states it.
+     */
+    EventFigure: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      claim_id: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      stated_at: string
+      /** @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second. */
+      stated_at_precision: components['schemas']['TimePrecision']
+      /** @description The standing of the claim that states it: a corrected figure is shown as `corrected`. */
+      standing: components['schemas']['Standing']
+      /** @description The figure, when one number; null for a range. */
+      value: number | null
+      /** @description The low end of a range; null when open. */
+      low: number | null
+      /** @description The high end of a range; null when open. */
+      high: number | null
+      unit: string | null
+      qualifier: string | null
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      as_of: string | null
+      /** @description How finely the time is known (see stated_at_precision); null when there is no time. */
+      as_of_precision: components['schemas']['TimePrecision'] | null
+    }
+    /**
+     * EventFigures
+     * @description The contested quantities of an event: what each party says of each measure, and how that changed.
+     */
+    EventFigures: {
+      event: components['schemas']['EventRef']
+      /** @description Each measure and unit stated by the event’s live claims, by measure, then unit (none first). */
+      measures: {
+        measure: string
+        /** @description The unit its figures are stated in (null: none stated). One measure in two units is two entries, each with its own latest figures and spread: the table never compares numbers of different units. */
+        unit: string | null
+        /** @description Each party that states the measure, by slug. */
+        parties: {
+          party: components['schemas']['PartyRef']
+          /** @description The figure of its latest stated claim that is not retracted (of two stated at one time, the one recorded later; of two figures in one claim, the later as_of); null when it retracted every one. */
+          latest: components['schemas']['EventFigure'] | null
+          /** @description Its other figures of the measure (earlier ones, and retracted ones), latest stated first. */
+          earlier: components['schemas']['EventFigure'][]
+        }[]
+        /** @description How far apart the parties are: a value counts as itself, a range by its ends (an open end by the other). Null when no party has a latest figure. */
+        spread: {
+          /** @description The lowest number among the parties’ latest figures. */
+          low: number | null
+          /** @description The highest number among the parties’ latest figures. */
+          high: number | null
+        }
+      }[]
+    }
+    /**
+     * EventPage
+     * @description A page of the list.
+     */
+    EventPage: {
+      data: components['schemas']['Event'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * EventRef
+     * @description A short reference to an event.
+     */
+    EventRef: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      slug: string
+      name: string
+    }
+    /**
+     * EventVersion
+     * @description An event as it read at one version.
+     */
+    EventVersion: {
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      recorded_at: string
+      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
+      recorded_by: {
+        /**
+         * Format: uuid
+         * @description A UUID.
+         */
+        id: string
+        name: string
+      } | null
+      /** @description Why this version was made, as its editor said (`edit_note`). */
+      edit_note: string | null
+      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
+      deleted?: {
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone.
+         */
+        deleted_at: string
+        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
+        deleted_by: {
+          /**
+           * Format: uuid
+           * @description A UUID.
+           */
+          id: string
+          name: string
+        } | null
+      }
+      event: {
+        slug: string
+        name: string
+        /**
+         * Format: date-time
+         * @description When the event began: the first instant (UTC) of the span its precision names.
+         */
+        starts_at: string
+        /** @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second. */
+        starts_at_precision: components['schemas']['TimePrecision']
+        /**
+         * Format: date-time
+         * @description When the event ended, if it has: the first instant (UTC) of the span its precision names.
+         */
+        ends_at: string | null
+        /** @description How finely the time is known (see stated_at_precision); null when there is no time. */
+        ends_at_precision: components['schemas']['TimePrecision'] | null
+        location: {
+          name: string
+          lat: number | null
+          lon: number | null
+        } | null
+        tags: string[]
+        description: string | null
+      }
+    }
+    /**
+     * EventVersionPage
+     * @description A page of the list.
+     */
+    EventVersionPage: {
+      data: components['schemas']['EventVersion'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * FieldError
+     * @description A bad field of a request, and what is wrong with it.
+     */
+    FieldError: {
+      in: components['schemas']['FieldLocation']
+      /** @description The field, as a dotted path (`sources[0].url`). */
+      field: string
+      message: string
+    }
+    /**
+     * FieldLocation
+     * @enum {string}
+     */
+    FieldLocation: 'body' | 'query' | 'path' | 'header'
+    /**
+     * Figure
+     * @description A figure a claim states: one number, or a range.
+     */
+    Figure: {
+      /** @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own. */
+      measure: string
+      /** @description The figure, when the claim states one number; null for a range. */
+      value: number | null
+      /** @description The low end of a stated range; null when open ("up to 300"). */
+      low: number | null
+      /** @description The high end of a stated range; null when open ("at least 500"). */
+      high: number | null
+      /** @description What it is counted in, when the measure does not say (people, missiles, km2). */
+      unit: string | null
+      /** @description How the claim qualifies the figure, in its words: about, at least, up to. */
+      qualifier: string | null
+      /**
+       * Format: date-time
+       * @description When the figure holds: the first instant (UTC) of the span its precision names.
+       */
+      as_of: string | null
+      /** @description How finely the time is known (see stated_at_precision); null when there is no time. */
+      as_of_precision: components['schemas']['TimePrecision'] | null
+    }
+    /**
+     * FigureInput
+     * @description A figure the claim states: `value`, or a range of `low` and `high` with either end open, never both. Null stands for an absent member, so that a figure read back can be sent again.
+     */
+    FigureInput: {
+      /**
+       * @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own.
+       * @example deaths
+       */
+      measure: string
+      /** @description The figure, when the claim states one number; null for a range. */
+      value?: number | null
+      /** @description The low end of a stated range; null when open ("up to 300"). */
+      low?: number | null
+      /** @description The high end of a stated range; null when open ("at least 500"). */
+      high?: number | null
+      /**
+       * @description What it is counted in, when the measure does not say (people, missiles, km2).
+       * @example people
+       */
+      unit?: string | null
+      /**
+       * @description How the claim qualifies the figure, in its words: about, at least, up to.
+       * @example at least
+       */
+      qualifier?: string | null
+      /**
+       * Format: partial-date-time
+       * @description When the figure holds. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      as_of?: string | null
+      /** @description How finely as_of is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); as_of must then be the first instant of such a span (UTC). By default, the precision as_of is written to. */
+      as_of_precision?: components['schemas']['TimePrecision'] | null
+    }
+    /**
+     * GoneProblem
+     * @description A problem about a deleted record (410 Gone), with its tombstone.
+     */
+    GoneProblem: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      tombstone: components['schemas']['Tombstone']
+    }
+    /**
+     * Health
+     * @description The process is up.
+     */
+    Health: {
+      /** @enum {string} */
+      status: 'ok'
+    }
+    /**
+     * IdempotentReplayed
+     * @enum {string}
+     */
+    IdempotentReplayed: 'true'
+    /** ImportClaimLine */
+    ImportClaimLine: {
+      /** @enum {string} */
+      type: 'claim'
+      /**
+       * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
+       * @example az-mod-claim-17
+       */
+      ref: string
+      /** @description Who made the claim: a party id or slug, or {"ref": …} naming it by its import ref. */
+      party: string | components['schemas']['ImportRecordRef']
+      /**
+       * @description The proposition, in plain words.
+       * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
+       */
+      text: string
+      /** @description The words as spoken or published. */
+      quote?: string
+      /**
+       * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
+       * @example ar
+       */
+      quote_language?: string
+      /**
+       * Format: partial-date-time
+       * @description When the claim was made. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      stated_at: string
+      /** @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to. */
+      stated_at_precision?: components['schemas']['TimePrecision']
+      /**
+       * Format: partial-date-time
+       * @description When the claimed event happened. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      event_at?: string
+      /** @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to. */
+      event_at_precision?: components['schemas']['TimePrecision']
+      location?: {
+        /** @example Stepanakert */
+        name: string
+        lat?: number
+        lon?: number
+      }
+      /**
+       * @description A BCP 47 language tag.
+       * @default en
+       * @example en
+       * @example hy
+       * @example az-Latn
+       */
+      language?: string
+      /** @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). */
+      certainty?: components['schemas']['Certainty']
+      tags?: string[]
+      sources?: components['schemas']['Source'][]
+      /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. */
+      figures?: components['schemas']['FigureInput'][]
+      /** @description The event the claim is about: an event id or slug, or {"ref": …} naming it by its import ref. */
+      event?: string | components['schemas']['ImportRecordRef']
+      /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. */
+      relayed_by?: string[]
+      /** @description The version of the claim this line states, so that a claim’s history imports as that history (and a review’s claim_version names the same words): the claim’s lines come in version order, from 1 (its first line creates it, as version 1); a line naming the claim’s next version makes it, a line naming a version the claim has already is unchanged. Without it, a line restates the claim as it is now. */
+      version?: number
+    }
+    /** ImportCounts */
+    ImportCounts: {
+      parties: {
+        created: number
+        updated: number
+        /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
+        unchanged: number
+        /** @description Records that deletion lines deleted. */
+        deleted: number
+      }
+      events: {
+        created: number
+        updated: number
+        /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
+        unchanged: number
+        /** @description Records that deletion lines deleted. */
+        deleted: number
+      }
+      claims: {
+        created: number
+        updated: number
+        /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
+        unchanged: number
+        /** @description Records that deletion lines deleted. */
+        deleted: number
+      }
+      links: {
+        created: number
+        updated: number
+        /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
+        unchanged: number
+        /** @description Records that deletion lines deleted. */
+        deleted: number
+      }
+      reviews: {
+        created: number
+        updated: number
+        /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
+        unchanged: number
+        /** @description Records that deletion lines deleted. */
+        deleted: number
+      }
+    }
+    /** ImportDeletionLine */
+    ImportDeletionLine: {
+      /** @enum {string} */
+      type: 'deletion'
+      /** @description The kind of the record it deletes. */
+      of: components['schemas']['RecordKind']
+      /**
+       * @description The import ref of the record it deletes, given by an earlier line of this import or by an earlier import.
+       * @example az-mod-claim-17
+       */
+      ref: string
+      /**
+       * Format: date-time
+       * @description When the record was deleted, as its tombstone says (`deleted_at` of GET /v1/tombstones), not later than now; the time of the import when left out.
+       */
+      deleted_at?: string
+    }
+    /** ImportEventLine */
+    ImportEventLine: {
+      /** @enum {string} */
+      type: 'event'
+      /**
+       * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
+       * @example az-mod-claim-17
+       */
+      ref: string
+      /**
+       * @description Lower-case letters, digits and single hyphens; unique among events.
+       * @example btc-pipeline-strike
+       */
+      slug: string
+      /** @example Missile strike on the BTC pipeline */
+      name: string
+      /**
+       * Format: partial-date-time
+       * @description When the event began. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      starts_at: string
+      /** @description How finely starts_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); starts_at must then be the first instant of such a span (UTC). By default, the precision starts_at is written to. */
+      starts_at_precision?: components['schemas']['TimePrecision']
+      /**
+       * Format: partial-date-time
+       * @description When the event ended; not before starts_at. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      ends_at?: string
+      /** @description How finely ends_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); ends_at must then be the first instant of such a span (UTC). By default, the precision ends_at is written to. */
+      ends_at_precision?: components['schemas']['TimePrecision']
+      location?: {
+        /** @example Stepanakert */
+        name: string
+        lat?: number
+        lon?: number
+      }
+      tags?: string[]
+      description?: string
+    }
+    /**
+     * ImportLine
+     * @description One JSON object per line (NDJSON; blank lines are skipped), each with its type and ref. The fields are those the API takes to create the record; a reference to another record is what the API takes (an id, a slug) or {"ref": …}. A line whose ref is known updates that record to what the line says (an optional field it leaves out is cleared); an unknown ref creates the record. A deletion line deletes the record of kind `of` that its ref names, as DELETE does, at the time it gives.
+     */
+    ImportLine:
+      | components['schemas']['ImportPartyLine']
+      | components['schemas']['ImportEventLine']
+      | components['schemas']['ImportClaimLine']
+      | components['schemas']['ImportLinkLine']
+      | components['schemas']['ImportReviewLine']
+      | components['schemas']['ImportDeletionLine']
+    /**
+     * ImportLineError
+     * @description A bad line of an import, and what is wrong with it.
+     */
+    ImportLineError: {
+      /** @description The line number, counting from 1 (blank lines included). */
+      line: number
+      /** @description The ref the line gave, when it could be read. */
+      ref: string | null
+      problem: components['schemas']['ImportLineProblem']
+    }
+    /**
+     * ImportLineProblem
+     * @description The problem of the line, as the API would answer it.
+     */
+    ImportLineProblem: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      tombstone?: components['schemas']['Tombstone']
+    }
+    /** ImportLinkLine */
+    ImportLinkLine: {
+      /** @enum {string} */
+      type: 'link'
+      /**
+       * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
+       * @example az-mod-claim-17
+       */
+      ref: string
+      /** @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts. */
+      kind: components['schemas']['LinkKind']
+      /** @description The responding claim: a claim id, or {"ref": …} naming it by its import ref. */
+      from: string | components['schemas']['ImportRecordRef']
+      /** @description The claim it answers or repeats (by another party), corrects or retracts (earlier, same party or side chain): a claim id, or {"ref": …} naming it by its import ref. */
+      to: string | components['schemas']['ImportRecordRef']
+      /**
+       * @description Why the one claim answers the other.
+       * @example Calls the pipeline report "another lie".
+       */
+      note?: string
+      /**
+       * @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so.
+       * @default false
+       */
+      prebuttal?: boolean
+      /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+      aspect?: components['schemas']['Aspect']
+      /**
+       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+       * @example deaths
+       */
+      measure?: string
+    }
+    /**
+     * ImportMode
+     * @enum {string}
+     */
+    ImportMode: 'all-or-nothing' | 'best-effort'
+    /** ImportPartyLine */
+    ImportPartyLine: {
+      /** @enum {string} */
+      type: 'party'
+      /**
+       * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
+       * @example az-mod-claim-17
+       */
+      ref: string
+      /**
+       * @description Lower-case letters, digits and single hyphens; unique among parties.
+       * @example az-defence-ministry
+       */
+      slug: string
+      /** @example Azerbaijani Defence Ministry */
+      name: string
+      /** @description What sort of speaker the party is. */
+      kind: components['schemas']['PartyKind']
+      /**
+       * @description ISO 3166-1 alpha-2 code.
+       * @example AZ
+       */
+      country?: string
+      /** @description The party this party speaks for: a party id or slug, or {"ref": …} naming it by its import ref. */
+      side?: string | components['schemas']['ImportRecordRef']
+      /**
+       * @description A Wikidata item id.
+       * @example Q227
+       */
+      wikidata?: string
+      description?: string
+      /**
+       * Format: uri
+       * @description Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.
+       * @example https://checks.example.org/
+       */
+      url?: string
+      /**
+       * Format: uri
+       * @description Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.
+       * @example https://checks.example.org/logo.png
+       */
+      logo?: string
+    }
+    /** ImportRecordRef */
+    ImportRecordRef: {
+      /**
+       * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
+       * @example az-mod-claim-17
+       */
+      ref: string
+    }
+    /**
+     * ImportRejected
+     * @description The import had bad lines and nothing of it was written; each bad line is listed.
+     */
+    ImportRejected: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /**
+       * @description Always `import-rejected`: what tells this problem from the others a 422 of an import may be.
+       * @enum {string}
+       */
+      code: 'import-rejected'
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      mode: components['schemas']['ImportMode']
+      /** @description How many lines were read, blank lines included. */
+      lines: number
+      /** @description The bad lines, in order; the first 1000 when there are more. */
+      line_errors: components['schemas']['ImportLineError'][]
+      /** @description How many lines were bad. */
+      line_error_count: number
+    }
+    /**
+     * ImportResult
+     * @description The import was applied (in best-effort mode, its good lines).
+     */
+    ImportResult: {
+      mode: components['schemas']['ImportMode']
+      /** @description How many lines were read, blank lines included. */
+      lines: number
+      counts: components['schemas']['ImportCounts']
+      /** @description The bad lines, in order; the first 1000 when there are more. */
+      line_errors: components['schemas']['ImportLineError'][]
+      /** @description How many lines were bad. */
+      line_error_count: number
+    }
+    /** ImportReviewLine */
+    ImportReviewLine: {
+      /** @enum {string} */
+      type: 'review'
+      /**
+       * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
+       * @example az-mod-claim-17
+       */
+      ref: string
+      /** @description The reviewed claim: a claim id, or {"ref": …} naming it by its import ref. */
+      claim: string | components['schemas']['ImportRecordRef']
+      /** @description The fact-checker: a party id or slug, or {"ref": …} naming it by its import ref. */
+      reviewer: string | components['schemas']['ImportRecordRef']
+      /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
+      verdict: components['schemas']['Verdict']
+      /**
+       * @description The rating as the fact-checker published it.
+       * @example False
+       * @example Misleading
+       * @example Pants on Fire
+       */
+      rating_label: string
+      rating_value?: number
+      best_rating?: number
+      worst_rating?: number
+      /**
+       * Format: uri
+       * @description Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview JSON-LD, which search engines require a url of.
+       */
+      url?: string
+      /** @description The finding, in a few sentences. */
+      summary?: string
+      /**
+       * @description The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording (Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.
+       * @example Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline
+       */
+      claim_summary?: string
+      /** @description The version of the claim the verdict rates; the claim’s current version when left out. One of the claim’s versions (422 otherwise): a fact-check of wording the claim has since changed names the version that had it. */
+      claim_version?: number
+      /**
+       * Format: date-time
+       * @description When the fact-check was published.
+       */
+      published_at: string
+    }
+    /**
+     * Link
+     * @description A claim answering a claim of another party (rebutting or supporting it), or a later claim of the same party or side chain correcting or retracting an earlier one.
+     */
+    Link: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      /** @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts. */
+      kind: components['schemas']['LinkKind']
+      /**
+       * Format: uuid
+       * @description The responding claim.
+       */
+      from_claim_id: string
+      /**
+       * Format: uuid
+       * @description The claim it answers.
+       */
+      to_claim_id: string
+      from_party: components['schemas']['PartyRef']
+      to_party: components['schemas']['PartyRef']
+      note: string | null
+      /** @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so. */
+      prebuttal: boolean
+      /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+      aspect: components['schemas']['Aspect'] | null
+      /**
+       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+       * @example deaths
+       */
+      measure: string | null
+      /**
+       * Format: date-time
+       * @description When the responding claim was stated.
+       */
+      from_claim_stated_at: string
+      /**
+       * Format: date-time
+       * @description When the claim it answers was stated.
+       */
+      to_claim_stated_at: string
+      /** @description Incremented by every change; earlier versions are in /history. */
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      updated_at: string
+    }
+    /**
+     * LinkKind
+     * @enum {string}
+     */
+    LinkKind: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
+    /**
+     * LinkPage
+     * @description A page of the list.
+     */
+    LinkPage: {
+      data: components['schemas']['Link'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * LinkVersion
+     * @description A link as it read at one version: what an edit can change (its claims and kind never change).
+     */
+    LinkVersion: {
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      recorded_at: string
+      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
+      recorded_by: {
+        /**
+         * Format: uuid
+         * @description A UUID.
+         */
+        id: string
+        name: string
+      } | null
+      /** @description Why this version was made, as its editor said (`edit_note`). */
+      edit_note: string | null
+      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
+      deleted?: {
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone.
+         */
+        deleted_at: string
+        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
+        deleted_by: {
+          /**
+           * Format: uuid
+           * @description A UUID.
+           */
+          id: string
+          name: string
+        } | null
+      }
+      link: {
+        note: string | null
+        prebuttal: boolean
+        /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+        aspect: components['schemas']['Aspect'] | null
+        /**
+         * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+         * @example deaths
+         */
+        measure: string | null
+      }
+    }
+    /**
+     * LinkVersionPage
+     * @description A page of the list.
+     */
+    LinkVersionPage: {
+      data: components['schemas']['LinkVersion'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * ListFormat
+     * @enum {string}
+     */
+    ListFormat: 'json' | 'csv' | 'ndjson'
+    /**
+     * MatrixGrouping
+     * @enum {string}
+     */
+    MatrixGrouping: 'party' | 'side'
+    /** Party */
+    Party: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      slug: string
+      name: string
+      /** @description What sort of speaker the party is. */
+      kind: components['schemas']['PartyKind']
+      country: string | null
+      /** @description The party this one speaks for. */
+      side: components['schemas']['PartyRef'] | null
+      wikidata: string | null
+      description: string | null
+      /** @description Its home page. */
+      url: string | null
+      /** @description Its logo. */
+      logo: string | null
+      /** @description Incremented by every change; earlier versions are in /history. */
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      updated_at: string
+    }
+    /**
+     * PartyKind
+     * @enum {string}
+     */
+    PartyKind:
+      'state' | 'government' | 'military' | 'official' | 'media' | 'organisation' | 'fact-checker' | 'person' | 'other'
+    /**
+     * PartyPage
+     * @description A page of the list.
+     */
+    PartyPage: {
+      data: components['schemas']['Party'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * PartyRef
+     * @description A short reference to a party.
+     */
+    PartyRef: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      slug: string
+      name: string
+    }
+    /**
+     * PartyVersion
+     * @description A party as it read at one version.
+     */
+    PartyVersion: {
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      recorded_at: string
+      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
+      recorded_by: {
+        /**
+         * Format: uuid
+         * @description A UUID.
+         */
+        id: string
+        name: string
+      } | null
+      /** @description Why this version was made, as its editor said (`edit_note`). */
+      edit_note: string | null
+      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
+      deleted?: {
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone.
+         */
+        deleted_at: string
+        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
+        deleted_by: {
+          /**
+           * Format: uuid
+           * @description A UUID.
+           */
+          id: string
+          name: string
+        } | null
+      }
+      party: {
+        slug: string
+        name: string
+        /** @description What sort of speaker the party is. */
+        kind: components['schemas']['PartyKind']
+        country: string | null
+        /** @description The party this one spoke for, as it was named then. */
+        side: components['schemas']['PartyRef'] | null
+        wikidata: string | null
+        description: string | null
+        url: string | null
+        logo: string | null
+      }
+    }
+    /**
+     * PartyVersionPage
+     * @description A page of the list.
+     */
+    PartyVersionPage: {
+      data: components['schemas']['PartyVersion'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
      * Problem
      * @description An RFC 9457 problem details object.
      */
@@ -717,68 +2421,479 @@ export interface components {
       title: string
       status: number
       detail: string
-      /**
-       * @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them.
-       * @enum {string}
-       */
-      code:
-        | 'validation-failed'
-        | 'malformed-request'
-        | 'unauthorized'
-        | 'forbidden'
-        | 'not-found'
-        | 'route-not-found'
-        | 'gone'
-        | 'method-not-allowed'
-        | 'not-acceptable'
-        | 'conflict'
-        | 'review-is-draft'
-        | 'idempotency-key-in-use'
-        | 'idempotency-key-used'
-        | 'duplicate-claim'
-        | 'request-timeout'
-        | 'precondition-failed'
-        | 'payload-too-large'
-        | 'unsupported-media-type'
-        | 'unprocessable-entity'
-        | 'out-of-time-order'
-        | 'idempotency-key-reused'
-        | 'import-rejected'
-        | 'too-many-requests'
-        | 'headers-too-large'
-        | 'internal-error'
-        | 'service-unavailable'
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
       instance?: string
       /** @description For validation errors: every bad field, up to 50 of them. */
-      errors?: {
-        /** @enum {string} */
-        in: 'body' | 'query' | 'path' | 'header'
-        /** @description The field, as a dotted path (`sources[0].url`). */
-        field: string
-        message: string
-      }[]
+      errors?: components['schemas']['FieldError'][]
       /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
-      duplicates?: {
-        /** Format: uuid */
-        id: string
-        /** @description Trigram similarity of the two texts. */
-        score: number
-        /** @description The path of the claim. */
-        href: string
-      }[]
+      duplicates?: components['schemas']['DuplicateMatch'][]
       /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
       errors_omitted?: number
     }
+    /**
+     * ProblemCode
+     * @enum {string}
+     */
+    ProblemCode:
+      | 'validation-failed'
+      | 'malformed-request'
+      | 'unauthorized'
+      | 'forbidden'
+      | 'not-found'
+      | 'route-not-found'
+      | 'gone'
+      | 'method-not-allowed'
+      | 'not-acceptable'
+      | 'conflict'
+      | 'review-is-draft'
+      | 'idempotency-key-in-use'
+      | 'idempotency-key-used'
+      | 'duplicate-claim'
+      | 'request-timeout'
+      | 'precondition-failed'
+      | 'payload-too-large'
+      | 'unsupported-media-type'
+      | 'unprocessable-entity'
+      | 'out-of-time-order'
+      | 'idempotency-key-reused'
+      | 'import-rejected'
+      | 'too-many-requests'
+      | 'headers-too-large'
+      | 'internal-error'
+      | 'service-unavailable'
+    /**
+     * Readiness
+     * @description The service can answer: its database is reachable.
+     */
+    Readiness: {
+      /** @enum {string} */
+      status: 'ready'
+      database: string
+      replicas?: {
+        /** @description Its place in `DATABASE_READ_URL`, from 1. */
+        replica: number
+        /** @description `ok` serves reads; `starting`: not checked yet; `lagging`: further behind than `REPLICA_MAX_LAG_MS`; `down`: did not answer; `not-a-replica`: the server is not in recovery. */
+        state: components['schemas']['ReplicaState']
+        /** @description How far behind the primary it was at the last check (at least that when lagging). */
+        lag_ms: number | null
+      }[]
+    }
+    /**
+     * Rebuttal
+     * @description A claim that rebuts another, and the link between them.
+     */
+    Rebuttal: {
+      link: components['schemas']['Link']
+      claim: components['schemas']['Claim']
+    }
+    /**
+     * RebuttalPage
+     * @description A page of the list.
+     */
+    RebuttalPage: {
+      data: components['schemas']['Rebuttal'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * RebuttalSummary
+     * @description A rebutting claim, in short, and its link.
+     */
+    RebuttalSummary: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      link_id: string
+      note: string | null
+      /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+      aspect: components['schemas']['Aspect'] | null
+      /**
+       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+       * @example deaths
+       */
+      measure: string | null
+      claim: {
+        /**
+         * Format: uuid
+         * @description A UUID.
+         */
+        id: string
+        party: components['schemas']['PartyRef']
+        text: string
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone.
+         */
+        stated_at: string
+        /** @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second. */
+        stated_at_precision: components['schemas']['TimePrecision']
+      }
+    }
+    /**
+     * RecordKind
+     * @enum {string}
+     */
+    RecordKind: 'party' | 'event' | 'claim' | 'review' | 'link'
+    /**
+     * ReplicaState
+     * @enum {string}
+     */
+    ReplicaState: 'starting' | 'ok' | 'lagging' | 'down' | 'not-a-replica'
+    /**
+     * ResponseKind
+     * @enum {string}
+     */
+    ResponseKind: 'rebuts' | 'supports'
+    /**
+     * ResponseTimes
+     * @description How fast a party answers others and is answered, from the stated times of the claims that live rebuttal and support links join (corrections and retractions are not responses).
+     */
+    ResponseTimes: {
+      party: components['schemas']['PartyRef']
+      /** @description How fast it answers other parties' claims: for each claim it rebutted or supported, the time from that claim to its first response to it (negative for a prebuttal). */
+      answering: {
+        /** @description How many other parties' claims it answered. */
+        count: number
+        /** @description The median delay, in seconds; null when there is none. */
+        median_seconds: number | null
+        /** @description The 90th percentile of the delays, in seconds; null when there is none. */
+        p90_seconds: number | null
+      }
+      /** @description How fast others answer it: for each of its claims that others answered, the time to the first response. */
+      answered: {
+        /** @description How many of its claims others answered. */
+        count: number
+        /** @description The median delay, in seconds; null when there is none. */
+        median_seconds: number | null
+        /** @description The 90th percentile of the delays, in seconds; null when there is none. */
+        p90_seconds: number | null
+      }
+      /** @description Its live claims. */
+      claims: number
+      /** @description Its live claims that nothing answers: listed at /v1/claims?party={slug}&status=unanswered. */
+      unanswered: number
+    }
+    /**
+     * ResponseTimesList
+     * @description Every live party that made or answered a claim, fastest answering first (those that answer none last).
+     */
+    ResponseTimesList: {
+      data: components['schemas']['ResponseTimes'][]
+    }
+    /**
+     * Review
+     * @description A fact-checker's published verdict on a claim.
+     */
+    Review: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      claim_id: string
+      /** @description The version of the claim the verdict rates (see /v1/claims/{id}/history): one of the claim’s versions. */
+      claim_version: number
+      /** @description Whether the claim still says what the review rated: true when the text and quote of the rated version are the claim’s current text and quote. An edit of the claim’s wording makes it false until the reviewer re-pins the review (a PATCH with claim_version); an edit of its tags, sources or times leaves it as it is. */
+      rates_current_wording: boolean
+      reviewer: components['schemas']['PartyRef']
+      /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
+      verdict: components['schemas']['Verdict']
+      rating_label: string
+      /** @description The rating on the publisher’s own scale. */
+      rating_value: number | null
+      /** @description The best value of that scale. */
+      best_rating: number | null
+      /** @description The worst value of that scale. */
+      worst_rating: number | null
+      url: string | null
+      summary: string | null
+      /** @description The rated claim in a few words, for claimReviewed. */
+      claim_summary: string | null
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      published_at: string
+      /** @description Incremented by every edit; earlier versions are in /history. */
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      updated_at: string
+    }
+    /**
+     * ReviewPage
+     * @description A page of the list.
+     */
+    ReviewPage: {
+      data: components['schemas']['Review'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * ReviewSummary
+     * @description A review of a claim, in short.
+     */
+    ReviewSummary: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      id: string
+      reviewer: components['schemas']['PartyRef']
+      /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
+      verdict: components['schemas']['Verdict']
+      rating_label: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      published_at: string
+      /** @description The version of the claim the verdict rates (see /v1/claims/{id}/history): one of the claim’s versions. */
+      claim_version: number
+      /** @description Whether the claim still says what the review rated: true when the text and quote of the rated version are the claim’s current text and quote. An edit of the claim’s wording makes it false until the reviewer re-pins the review (a PATCH with claim_version); an edit of its tags, sources or times leaves it as it is. */
+      rates_current_wording: boolean
+    }
+    /**
+     * ReviewVersion
+     * @description A review as it read at one version.
+     */
+    ReviewVersion: {
+      version: number
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      recorded_at: string
+      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
+      recorded_by: {
+        /**
+         * Format: uuid
+         * @description A UUID.
+         */
+        id: string
+        name: string
+      } | null
+      /** @description Why this version was made, as its editor said (`edit_note`). */
+      edit_note: string | null
+      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
+      deleted?: {
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone.
+         */
+        deleted_at: string
+        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
+        deleted_by: {
+          /**
+           * Format: uuid
+           * @description A UUID.
+           */
+          id: string
+          name: string
+        } | null
+      }
+      review: {
+        /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
+        verdict: components['schemas']['Verdict']
+        rating_label: string
+        rating_value: number | null
+        best_rating: number | null
+        worst_rating: number | null
+        url: string | null
+        summary: string | null
+        claim_summary: string | null
+        claim_version: number
+        /**
+         * Format: date-time
+         * @description An RFC 3339 date-time with a time zone.
+         */
+        published_at: string
+      }
+    }
+    /**
+     * ReviewVersionPage
+     * @description A page of the list.
+     */
+    ReviewVersionPage: {
+      data: components['schemas']['ReviewVersion'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * Scope
+     * @enum {string}
+     */
+    Scope: 'read' | 'write' | 'admin'
+    /** SimilarClaims */
+    SimilarClaims: {
+      /** @description The most similar live claims, best first; the claim itself is not among them. */
+      data: {
+        /** @description Trigram similarity of the two texts (pg_trgm): 1 for the same words, 0 for nothing shared. */
+        score: number
+        claim: components['schemas']['Claim']
+      }[]
+      /** @description Which claims were compared: those sharing at least two of the distinctive words of this one (the 16 rarest of its words that are in fewer than 0.2% of all claims, by the database statistics). A claim with fewer than two is matched on its two rarest words in fewer than 5% of all claims, or its only one. */
+      searched: {
+        /** @description The claim's distinctive words the candidates were found by, as the full-text index reads them (stemmed, in lower case). */
+        words: string[]
+        /** @description How many candidates were scored. */
+        claims: number
+        /** @description False when more than 2,000 claims matched the words and only that many were scored: a party or a window (stated_after, stated_before) narrows them. */
+        complete: boolean
+      }
+    }
+    /**
+     * Source
+     * @description An appearance where the claim was reported.
+     */
+    Source: {
+      /** Format: uri */
+      url: string
+      /** @example Reuters */
+      publisher?: string
+      title?: string
+      /**
+       * Format: date-time
+       * @description An RFC 3339 date-time with a time zone.
+       */
+      published_at?: string
+      quote?: string
+    }
+    /**
+     * Standing
+     * @enum {string}
+     */
+    Standing: 'current' | 'corrected' | 'retracted'
+    /**
+     * StatedFigure
+     * @description A figure a live claim states, with the claim, its party, when it was stated and its standing.
+     */
+    StatedFigure: {
+      /**
+       * Format: uuid
+       * @description A UUID.
+       */
+      claim_id: string
+      party: components['schemas']['PartyRef']
+      /**
+       * Format: date-time
+       * @description When the claim was made: the first instant of its span.
+       */
+      stated_at: string
+      /** @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second. */
+      stated_at_precision: components['schemas']['TimePrecision']
+      /** @description The claim's standing: a corrected or retracted claim's figure no longer stands as said. */
+      standing: components['schemas']['Standing']
+      /** @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own. */
+      measure: string
+      /** @description The figure, when the claim states one number; null for a range. */
+      value: number | null
+      /** @description The low end of a stated range; null when open ("up to 300"). */
+      low: number | null
+      /** @description The high end of a stated range; null when open ("at least 500"). */
+      high: number | null
+      /** @description What it is counted in, when the measure does not say (people, missiles, km2). */
+      unit: string | null
+      /** @description How the claim qualifies the figure, in its words: about, at least, up to. */
+      qualifier: string | null
+      /**
+       * Format: date-time
+       * @description When the figure holds: the first instant (UTC) of the span its precision names.
+       */
+      as_of: string | null
+      /** @description How finely the time is known (see stated_at_precision); null when there is no time. */
+      as_of_precision: components['schemas']['TimePrecision'] | null
+    }
+    /**
+     * StatedFigurePage
+     * @description A page of the list.
+     */
+    StatedFigurePage: {
+      data: components['schemas']['StatedFigure'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * TableFormat
+     * @enum {string}
+     */
+    TableFormat: 'json' | 'csv'
+    /**
+     * Thread
+     * @description The exchange around a claim, walked breadth first each way. A link appears at most once in each list, at the depth it is first reached; each claim is followed once, so cycles end. Deleted claims and their links are left out.
+     */
+    Thread: {
+      claim: components['schemas']['Claim']
+      /** @description The depth followed. */
+      depth: number
+      /** @description Upwards: the claims it answers (depth 1), what those answer (depth 2), and so on; by depth, then stated time. */
+      answers: components['schemas']['ThreadEntry'][]
+      /** @description Downwards: the claims that answer it (depth 1), what answers those (depth 2), and so on; by depth, then stated time. */
+      responses: components['schemas']['ThreadEntry'][]
+      /** @description Whether a direction had more than 500 links within the depth; the nearest are given. */
+      truncated: boolean
+    }
+    /**
+     * ThreadEntry
+     * @description One link of a thread and the claim it leads to.
+     */
+    ThreadEntry: {
+      /** @description Links between the root claim and this one. */
+      depth: number
+      link: {
+        /**
+         * Format: uuid
+         * @description A UUID.
+         */
+        id: string
+        /** @description How the one claim answers the other: rebuts, supports, repeats, or (within a party) corrects, retracts. */
+        kind: components['schemas']['LinkKind']
+        note: string | null
+        /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+        aspect: components['schemas']['Aspect'] | null
+        /**
+         * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+         * @example deaths
+         */
+        measure: string | null
+        /**
+         * Format: uuid
+         * @description The responding claim.
+         */
+        from_claim_id: string
+        /**
+         * Format: uuid
+         * @description The claim it answers.
+         */
+        to_claim_id: string
+      }
+      claim: components['schemas']['Claim']
+    }
+    /**
+     * TimePrecision
+     * @enum {string}
+     */
+    TimePrecision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
     /**
      * Tombstone
      * @description What a deleted record was, and when and by which API key it was deleted; its content is not repeated (its history, where kept, has it).
      */
     Tombstone: {
-      /**
-       * @description What the record was.
-       * @enum {string}
-       */
-      kind: 'party' | 'event' | 'claim' | 'review' | 'link'
+      /** @description What the record was. */
+      kind: components['schemas']['RecordKind']
       /**
        * Format: uuid
        * @description A UUID.
@@ -841,1276 +2956,244 @@ export interface components {
       link_kind?: string
     }
     /**
-     * GoneProblem
-     * @description A problem about a deleted record (410 Gone), with its tombstone.
+     * TombstonePage
+     * @description A page of the list.
      */
-    GoneProblem: {
+    TombstonePage: {
+      data: components['schemas']['Tombstone'][]
+      /** @description Pass as `cursor` to get the next page; null on the last page. */
+      next_cursor: string | null
+    }
+    /**
+     * TotalKind
+     * @enum {string}
+     */
+    TotalKind: 'exact' | 'estimated' | 'at_least'
+    /**
+     * UpdateClaim
+     * @description Fields to change; null clears an optional field, an absent field stays as it is (clearing the quote clears its quote_language too). A claim's party cannot change. `edit_note` is not a field of the claim: it says why the change is made, and the version it makes keeps it.
+     */
+    UpdateClaim: {
+      /**
+       * @description The proposition, in plain words.
+       * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
+       */
+      text?: string
+      /** @description The words as spoken or published. */
+      quote?: string | null
+      /**
+       * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
+       * @example ar
+       */
+      quote_language?: string | null
+      /**
+       * Format: partial-date-time
+       * @description A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      stated_at?: string
+      /** @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to. */
+      stated_at_precision?: components['schemas']['TimePrecision']
+      /**
+       * Format: partial-date-time
+       * @description A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      event_at?: string | null
+      /** @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to. */
+      event_at_precision?: components['schemas']['TimePrecision']
+      location?: {
+        /** @example Stepanakert */
+        name?: string
+        lat?: number | null
+        lon?: number | null
+      } | null
+      /**
+       * @description A BCP 47 language tag.
+       * @example en
+       * @example hy
+       * @example az-Latn
+       */
+      language?: string
+      /** @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). Null clears it. */
+      certainty?: components['schemas']['Certainty'] | null
+      tags?: string[]
+      sources?: components['schemas']['Source'][]
+      /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. They replace all of its figures; null or [] clears them. */
+      figures?: components['schemas']['FigureInput'][] | null
+      /**
+       * @description The event the claim is about: an event id or slug.
+       * @example btc-pipeline-strike
+       */
+      event?: string | null
+      /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. Replaces the list; null or [] clears it. */
+      relayed_by?: string[] | null
+      /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
+      edit_note?: string
+    }
+    /**
+     * UpdateEvent
+     * @description Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a field of the event: it says why the change is made, and the version it makes keeps it.
+     */
+    UpdateEvent: {
+      /**
+       * @description Lower-case letters, digits and single hyphens; unique among events.
+       * @example btc-pipeline-strike
+       */
+      slug?: string
+      /** @example Missile strike on the BTC pipeline */
+      name?: string
+      /**
+       * Format: partial-date-time
+       * @description When the event began. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      starts_at?: string
+      /** @description How finely starts_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); starts_at must then be the first instant of such a span (UTC). By default, the precision starts_at is written to. */
+      starts_at_precision?: components['schemas']['TimePrecision']
+      /**
+       * Format: partial-date-time
+       * @description When the event ended; not before starts_at. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
+       * @example 2020-10-07
+       * @example 2020-10
+       * @example 2020
+       * @example 2020-10-07T14:30
+       * @example 2020-10-06T19:00:00+04:00
+       */
+      ends_at?: string | null
+      /** @description How finely ends_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); ends_at must then be the first instant of such a span (UTC). By default, the precision ends_at is written to. */
+      ends_at_precision?: components['schemas']['TimePrecision']
+      location?: {
+        /** @example Stepanakert */
+        name?: string
+        lat?: number | null
+        lon?: number | null
+      } | null
+      tags?: string[]
+      description?: string | null
+      /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
+      edit_note?: string
+    }
+    /**
+     * UpdateLink
+     * @description Fields to change; null clears the note, aspect or measure (an aspect other than figure clears the measure), an absent field stays as it is. A link's claims and kind cannot change: delete it and make another. `edit_note` is not a field of the link: it says why the change is made, and the version it makes keeps it.
+     */
+    UpdateLink: {
+      /**
+       * @description Why the one claim answers the other.
+       * @example Calls the pipeline report "another lie".
+       */
+      note?: string | null
+      /** @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so. */
+      prebuttal?: boolean
+      /** @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports. */
+      aspect?: components['schemas']['Aspect'] | null
+      /**
+       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
+       * @example deaths
+       */
+      measure?: string | null
+      /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
+      edit_note?: string
+    }
+    /**
+     * UpdateParty
+     * @description Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a field of the party: it says why the change is made, and the version it makes keeps it.
+     */
+    UpdateParty: {
+      /**
+       * @description Lower-case letters, digits and single hyphens; unique among parties.
+       * @example az-defence-ministry
+       */
+      slug?: string
+      /** @example Azerbaijani Defence Ministry */
+      name?: string
+      /** @description What sort of speaker the party is. */
+      kind?: components['schemas']['PartyKind']
+      /**
+       * @description ISO 3166-1 alpha-2 code.
+       * @example AZ
+       */
+      country?: string | null
+      /** @description The party (id or slug) this party speaks for: a defence ministry speaks for its state. */
+      side?: string | null
+      /**
+       * @description A Wikidata item id.
+       * @example Q227
+       */
+      wikidata?: string | null
+      description?: string | null
       /**
        * Format: uri
-       * @example urn:counterclaim:problem:validation-failed
+       * @description Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.
+       * @example https://checks.example.org/
        */
-      type: string
-      title: string
-      status: number
-      detail: string
+      url?: string | null
       /**
-       * @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them.
-       * @enum {string}
+       * Format: uri
+       * @description Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.
+       * @example https://checks.example.org/logo.png
        */
-      code:
-        | 'validation-failed'
-        | 'malformed-request'
-        | 'unauthorized'
-        | 'forbidden'
-        | 'not-found'
-        | 'route-not-found'
-        | 'gone'
-        | 'method-not-allowed'
-        | 'not-acceptable'
-        | 'conflict'
-        | 'review-is-draft'
-        | 'idempotency-key-in-use'
-        | 'idempotency-key-used'
-        | 'duplicate-claim'
-        | 'request-timeout'
-        | 'precondition-failed'
-        | 'payload-too-large'
-        | 'unsupported-media-type'
-        | 'unprocessable-entity'
-        | 'out-of-time-order'
-        | 'idempotency-key-reused'
-        | 'import-rejected'
-        | 'too-many-requests'
-        | 'headers-too-large'
-        | 'internal-error'
-        | 'service-unavailable'
-      instance?: string
-      /** @description For validation errors: every bad field, up to 50 of them. */
-      errors?: {
-        /** @enum {string} */
-        in: 'body' | 'query' | 'path' | 'header'
-        /** @description The field, as a dotted path (`sources[0].url`). */
-        field: string
-        message: string
-      }[]
-      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
-      duplicates?: {
-        /** Format: uuid */
-        id: string
-        /** @description Trigram similarity of the two texts. */
-        score: number
-        /** @description The path of the claim. */
-        href: string
-      }[]
-      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
-      errors_omitted?: number
-      tombstone: components['schemas']['Tombstone']
+      logo?: string | null
+      /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
+      edit_note?: string
     }
     /**
-     * PartyRef
-     * @description A short reference to a party.
+     * UpdateReview
+     * @description Fields to change; null clears an optional field, an absent field stays as it is. The rating and its scale change together. A review’s claim and reviewer cannot change; the claim version it rates changes only with claim_version. `edit_note` is not a field of the review: it says why the change is made, and the version it makes keeps it.
      */
-    PartyRef: {
+    UpdateReview: {
+      /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
+      verdict?: components['schemas']['Verdict']
       /**
-       * Format: uuid
-       * @description A UUID.
+       * @description The rating as the fact-checker published it.
+       * @example False
+       * @example Misleading
+       * @example Pants on Fire
        */
-      id: string
-      slug: string
-      name: string
-    }
-    /** Party */
-    Party: {
+      rating_label?: string
+      rating_value?: number | null
+      best_rating?: number | null
+      worst_rating?: number | null
       /**
-       * Format: uuid
-       * @description A UUID.
+       * Format: uri
+       * @description Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview JSON-LD, which search engines require a url of.
        */
-      id: string
-      slug: string
-      name: string
+      url?: string | null
+      /** @description The finding, in a few sentences. */
+      summary?: string | null
       /**
-       * @description What sort of speaker the party is.
-       * @enum {string}
+       * @description The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording (Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.
+       * @example Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline
        */
-      kind:
-        | 'state'
-        | 'government'
-        | 'military'
-        | 'official'
-        | 'media'
-        | 'organisation'
-        | 'fact-checker'
-        | 'person'
-        | 'other'
-      country: string | null
-      /** @description The party this one speaks for. */
-      side: components['schemas']['PartyRef'] | null
-      wikidata: string | null
-      description: string | null
-      /** @description Its home page. */
-      url: string | null
-      /** @description Its logo. */
-      logo: string | null
-      /** @description Incremented by every change; earlier versions are in /history. */
-      version: number
+      claim_summary?: string | null
+      /** @description Re-pins the review to this version of the claim (one of its versions, 422 otherwise): after the claim’s wording changed, the reviewer checks the new wording and names the claim’s current version. Only this field moves the pin: an edit without it keeps rating the version it rated. */
+      claim_version?: number
       /**
        * Format: date-time
        * @description An RFC 3339 date-time with a time zone.
        */
-      created_at: string
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      updated_at: string
+      published_at?: string
+      /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
+      edit_note?: string
     }
     /**
-     * PartyVersion
-     * @description A party as it read at one version.
+     * Verdict
+     * @enum {string}
      */
-    PartyVersion: {
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      recorded_at: string
-      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
-      recorded_by: {
-        /**
-         * Format: uuid
-         * @description A UUID.
-         */
-        id: string
-        name: string
-      } | null
-      /** @description Why this version was made, as its editor said (`edit_note`). */
-      edit_note: string | null
-      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
-      deleted?: {
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        deleted_at: string
-        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
-        deleted_by: {
-          /**
-           * Format: uuid
-           * @description A UUID.
-           */
-          id: string
-          name: string
-        } | null
-      }
-      party: {
-        slug: string
-        name: string
-        /**
-         * @description What sort of speaker the party is.
-         * @enum {string}
-         */
-        kind:
-          | 'state'
-          | 'government'
-          | 'military'
-          | 'official'
-          | 'media'
-          | 'organisation'
-          | 'fact-checker'
-          | 'person'
-          | 'other'
-        country: string | null
-        /** @description The party this one spoke for, as it was named then. */
-        side: components['schemas']['PartyRef'] | null
-        wikidata: string | null
-        description: string | null
-        url: string | null
-        logo: string | null
-      }
-    }
-    /**
-     * EventRef
-     * @description A short reference to an event.
-     */
-    EventRef: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      slug: string
-      name: string
-    }
-    /**
-     * Event
-     * @description An incident that claims are about.
-     */
-    Event: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      slug: string
-      name: string
-      /**
-       * Format: date-time
-       * @description When the event began: the first instant (UTC) of the span its precision names.
-       */
-      starts_at: string
-      /**
-       * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-       * @enum {string}
-       */
-      starts_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-      /**
-       * Format: date-time
-       * @description When the event ended, if it has: the first instant (UTC) of the span its precision names.
-       */
-      ends_at: string | null
-      /**
-       * @description How finely the time is known (see stated_at_precision); null when there is no time.
-       * @enum {string|null}
-       */
-      ends_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-      location: {
-        name: string
-        lat: number | null
-        lon: number | null
-      } | null
-      tags: string[]
-      description: string | null
-      /** @description Live claims about the event. */
-      claim_count: number
-      /** @description Those of its live claims that a live claim of another party rebuts. */
-      disputed_claim_count: number
-      /** @description Incremented by every change; earlier versions are in /history. */
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      created_at: string
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      updated_at: string
-    }
-    /**
-     * EventVersion
-     * @description An event as it read at one version.
-     */
-    EventVersion: {
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      recorded_at: string
-      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
-      recorded_by: {
-        /**
-         * Format: uuid
-         * @description A UUID.
-         */
-        id: string
-        name: string
-      } | null
-      /** @description Why this version was made, as its editor said (`edit_note`). */
-      edit_note: string | null
-      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
-      deleted?: {
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        deleted_at: string
-        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
-        deleted_by: {
-          /**
-           * Format: uuid
-           * @description A UUID.
-           */
-          id: string
-          name: string
-        } | null
-      }
-      event: {
-        slug: string
-        name: string
-        /**
-         * Format: date-time
-         * @description When the event began: the first instant (UTC) of the span its precision names.
-         */
-        starts_at: string
-        /**
-         * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-         * @enum {string}
-         */
-        starts_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-        /**
-         * Format: date-time
-         * @description When the event ended, if it has: the first instant (UTC) of the span its precision names.
-         */
-        ends_at: string | null
-        /**
-         * @description How finely the time is known (see stated_at_precision); null when there is no time.
-         * @enum {string|null}
-         */
-        ends_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-        location: {
-          name: string
-          lat: number | null
-          lon: number | null
-        } | null
-        tags: string[]
-        description: string | null
-      }
-    }
-    /**
-     * EventFigures
-     * @description The contested quantities of an event: what each party says of each measure, and how that changed.
-     */
-    EventFigures: {
-      event: components['schemas']['EventRef']
-      /** @description Each measure and unit stated by the event’s live claims, by measure, then unit (none first). */
-      measures: {
-        measure: string
-        /** @description The unit its figures are stated in (null: none stated). One measure in two units is two entries, each with its own latest figures and spread: the table never compares numbers of different units. */
-        unit: string | null
-        /** @description Each party that states the measure, by slug. */
-        parties: {
-          party: components['schemas']['PartyRef']
-          /** @description The figure of its latest stated claim that is not retracted (of two stated at one time, the one recorded later; of two figures in one claim, the later as_of); null when it retracted every one. */
-          latest: {
-            /**
-             * Format: uuid
-             * @description A UUID.
-             */
-            claim_id: string
-            /**
-             * Format: date-time
-             * @description An RFC 3339 date-time with a time zone.
-             */
-            stated_at: string
-            /**
-             * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-             * @enum {string}
-             */
-            stated_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-            /**
-             * @description The standing of the claim that states it: a corrected figure is shown as `corrected`.
-             * @enum {string}
-             */
-            standing: 'current' | 'corrected' | 'retracted'
-            /** @description The figure, when one number; null for a range. */
-            value: number | null
-            /** @description The low end of a range; null when open. */
-            low: number | null
-            /** @description The high end of a range; null when open. */
-            high: number | null
-            unit: string | null
-            qualifier: string | null
-            /**
-             * Format: date-time
-             * @description An RFC 3339 date-time with a time zone.
-             */
-            as_of: string | null
-            /**
-             * @description How finely the time is known (see stated_at_precision); null when there is no time.
-             * @enum {string|null}
-             */
-            as_of_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-          } | null
-          /** @description Its other figures of the measure (earlier ones, and retracted ones), latest stated first. */
-          earlier: {
-            /**
-             * Format: uuid
-             * @description A UUID.
-             */
-            claim_id: string
-            /**
-             * Format: date-time
-             * @description An RFC 3339 date-time with a time zone.
-             */
-            stated_at: string
-            /**
-             * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-             * @enum {string}
-             */
-            stated_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-            /**
-             * @description The standing of the claim that states it: a corrected figure is shown as `corrected`.
-             * @enum {string}
-             */
-            standing: 'current' | 'corrected' | 'retracted'
-            /** @description The figure, when one number; null for a range. */
-            value: number | null
-            /** @description The low end of a range; null when open. */
-            low: number | null
-            /** @description The high end of a range; null when open. */
-            high: number | null
-            unit: string | null
-            qualifier: string | null
-            /**
-             * Format: date-time
-             * @description An RFC 3339 date-time with a time zone.
-             */
-            as_of: string | null
-            /**
-             * @description How finely the time is known (see stated_at_precision); null when there is no time.
-             * @enum {string|null}
-             */
-            as_of_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-          }[]
-        }[]
-        /** @description How far apart the parties are: a value counts as itself, a range by its ends (an open end by the other). Null when no party has a latest figure. */
-        spread: {
-          /** @description The lowest number among the parties’ latest figures. */
-          low: number | null
-          /** @description The highest number among the parties’ latest figures. */
-          high: number | null
-        }
-      }[]
-    }
-    /**
-     * ReviewSummary
-     * @description A review of a claim, in short.
-     */
-    ReviewSummary: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      reviewer: components['schemas']['PartyRef']
-      /**
-       * @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way.
-       * @enum {string}
-       */
-      verdict:
-        'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-      rating_label: string
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      published_at: string
-      /** @description The version of the claim the verdict rates (see /v1/claims/{id}/history): one of the claim’s versions. */
-      claim_version: number
-      /** @description Whether the claim still says what the review rated: true when the text and quote of the rated version are the claim’s current text and quote. An edit of the claim’s wording makes it false until the reviewer re-pins the review (a PATCH with claim_version); an edit of its tags, sources or times leaves it as it is. */
-      rates_current_wording: boolean
-    }
-    /**
-     * Figure
-     * @description A figure a claim states: one number, or a range.
-     */
-    Figure: {
-      /** @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own. */
-      measure: string
-      /** @description The figure, when the claim states one number; null for a range. */
-      value: number | null
-      /** @description The low end of a stated range; null when open ("up to 300"). */
-      low: number | null
-      /** @description The high end of a stated range; null when open ("at least 500"). */
-      high: number | null
-      /** @description What it is counted in, when the measure does not say (people, missiles, km2). */
-      unit: string | null
-      /** @description How the claim qualifies the figure, in its words: about, at least, up to. */
-      qualifier: string | null
-      /**
-       * Format: date-time
-       * @description When the figure holds: the first instant (UTC) of the span its precision names.
-       */
-      as_of: string | null
-      /**
-       * @description How finely the time is known (see stated_at_precision); null when there is no time.
-       * @enum {string|null}
-       */
-      as_of_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-    }
-    /**
-     * StatedFigure
-     * @description A figure a live claim states, with the claim, its party, when it was stated and its standing.
-     */
-    StatedFigure: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      claim_id: string
-      party: components['schemas']['PartyRef']
-      /**
-       * Format: date-time
-       * @description When the claim was made: the first instant of its span.
-       */
-      stated_at: string
-      /**
-       * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-       * @enum {string}
-       */
-      stated_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-      /**
-       * @description The claim's standing: a corrected or retracted claim's figure no longer stands as said.
-       * @enum {string}
-       */
-      standing: 'current' | 'corrected' | 'retracted'
-      /** @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own. */
-      measure: string
-      /** @description The figure, when the claim states one number; null for a range. */
-      value: number | null
-      /** @description The low end of a stated range; null when open ("up to 300"). */
-      low: number | null
-      /** @description The high end of a stated range; null when open ("at least 500"). */
-      high: number | null
-      /** @description What it is counted in, when the measure does not say (people, missiles, km2). */
-      unit: string | null
-      /** @description How the claim qualifies the figure, in its words: about, at least, up to. */
-      qualifier: string | null
-      /**
-       * Format: date-time
-       * @description When the figure holds: the first instant (UTC) of the span its precision names.
-       */
-      as_of: string | null
-      /**
-       * @description How finely the time is known (see stated_at_precision); null when there is no time.
-       * @enum {string|null}
-       */
-      as_of_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-    }
-    /** Claim */
-    Claim: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      party: components['schemas']['PartyRef']
-      text: string
-      quote: string | null
-      /** @description The quote's language tag; null when the quote is in the claim's language. */
-      quote_language: string | null
-      /**
-       * Format: date-time
-       * @description When the claim was made: the first instant (UTC) of the span its precision names.
-       */
-      stated_at: string
-      /**
-       * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-       * @enum {string}
-       */
-      stated_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-      /**
-       * Format: date-time
-       * @description When the claimed event happened: the first instant (UTC) of the span its precision names.
-       */
-      event_at: string | null
-      /**
-       * @description How finely the time is known (see stated_at_precision); null when there is no time.
-       * @enum {string|null}
-       */
-      event_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-      location: {
-        name: string
-        lat: number | null
-        lon: number | null
-      } | null
-      language: string
-      /**
-       * @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). Null: not recorded.
-       * @enum {string|null}
-       */
-      certainty: 'asserted' | 'hedged' | 'speculative' | null
-      tags: string[]
-      sources: {
-        /** Format: uri */
-        url: string
-        /** @example Reuters */
-        publisher?: string
-        title?: string
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        published_at?: string
-        quote?: string
-      }[]
-      /** @description The figures it states, in the order given. */
-      figures: components['schemas']['Figure'][]
-      /** @description The event the claim is about. */
-      event: components['schemas']['EventRef'] | null
-      /** @description The parties that relayed the claim (reported what the claimant said), in the order given. */
-      relayed_by: components['schemas']['PartyRef'][]
-      /**
-       * @description disputed when at least one live claim by another party rebuts it.
-       * @enum {string}
-       */
-      status: 'unchallenged' | 'disputed'
-      /** @description Live claims of other parties that rebut it. */
-      rebuttal_count: number
-      /** @description Live claims of other parties that support it. */
-      support_count: number
-      /** @description Live claims of other parties that repeat it (echoes): counted apart, never as supports. */
-      repeat_count: number
-      /** @description The parties that rebut it, by slug. */
-      rebutted_by: components['schemas']['PartyRef'][]
-      /** @description What its live rebuttals dispute, each aspect once, in this order: cause, figure, attribution, timing, location, evidence, other, and `whole` for a rebuttal that names no aspect (a flat denial of the whole claim). Empty while no rebuttal disputes it. */
-      disputed_aspects: ('cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | 'whole')[]
-      /** @description The measures whose figures its live rebuttals dispute (aspect figure), each once, sorted. */
-      disputed_measures: string[]
-      /**
-       * Format: date-time
-       * @description When the latest rebutting or supporting claim was stated.
-       */
-      last_response_at: string | null
-      /**
-       * Format: date-time
-       * @description When the first live rebutting or supporting claim was stated.
-       */
-      first_response_at: string | null
-      /**
-       * Format: date-time
-       * @description When the first live rebuttal was stated: since when the claim is disputed. Null while it is not.
-       */
-      disputed_since: string | null
-      /** @description Seconds from the claim to its first live response (rebuttal or support); negative for a response made before it (a prebuttal). Null while nothing answers it. */
-      response_time_seconds: number | null
-      /** @description Live fact-checks of the claim. */
-      review_count: number
-      /** @description Its fact-checks in short, latest published first; each whole at /v1/reviews/{id}. */
-      reviews: components['schemas']['ReviewSummary'][]
-      /**
-       * @description Whether it stands as said: retracted when a later live claim of its party (or of a party on its side chain) withdraws it, corrected when one corrects it (retracted wins), current otherwise.
-       * @enum {string}
-       */
-      standing: 'current' | 'corrected' | 'retracted'
-      /** @description The live claims that correct it, earliest stated first. */
-      corrected_by: string[]
-      /** @description The live claims that retract it, earliest stated first. */
-      retracted_by: string[]
-      /** @description The earlier claims that it corrects, earliest stated first. */
-      corrects: string[]
-      /** @description The earlier claims that it retracts, earliest stated first. */
-      retracts: string[]
-      /** @description Incremented by every edit; earlier versions are in /history. */
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      created_at: string
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      updated_at: string
-    }
-    /**
-     * ClaimVersion
-     * @description A claim as it read at one version.
-     */
-    ClaimVersion: {
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      recorded_at: string
-      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
-      recorded_by: {
-        /**
-         * Format: uuid
-         * @description A UUID.
-         */
-        id: string
-        name: string
-      } | null
-      /** @description Why this version was made, as its editor said (`edit_note`). */
-      edit_note: string | null
-      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
-      deleted?: {
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        deleted_at: string
-        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
-        deleted_by: {
-          /**
-           * Format: uuid
-           * @description A UUID.
-           */
-          id: string
-          name: string
-        } | null
-      }
-      claim: {
-        text: string
-        quote: string | null
-        /** @description The quote's language tag; null when the quote is in the claim's language. */
-        quote_language: string | null
-        /**
-         * Format: date-time
-         * @description When the claim was made: the first instant (UTC) of the span its precision names.
-         */
-        stated_at: string
-        /**
-         * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-         * @enum {string}
-         */
-        stated_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-        /**
-         * Format: date-time
-         * @description When the claimed event happened: the first instant (UTC) of the span its precision names.
-         */
-        event_at: string | null
-        /**
-         * @description How finely the time is known (see stated_at_precision); null when there is no time.
-         * @enum {string|null}
-         */
-        event_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-        location: {
-          name: string
-          lat: number | null
-          lon: number | null
-        } | null
-        language: string
-        /**
-         * @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). Null: not recorded.
-         * @enum {string|null}
-         */
-        certainty: 'asserted' | 'hedged' | 'speculative' | null
-        tags: string[]
-        sources: {
-          /** Format: uri */
-          url: string
-          /** @example Reuters */
-          publisher?: string
-          title?: string
-          /**
-           * Format: date-time
-           * @description An RFC 3339 date-time with a time zone.
-           */
-          published_at?: string
-          quote?: string
-        }[]
-        /** @description The figures it states, in the order given. */
-        figures: components['schemas']['Figure'][]
-        /** @description The event the claim is about. */
-        event: components['schemas']['EventRef'] | null
-        /** @description The parties that relayed the claim (reported what the claimant said), in the order given. */
-        relayed_by: components['schemas']['PartyRef'][]
-      }
-    }
-    /**
-     * Link
-     * @description A claim answering a claim of another party (rebutting or supporting it), or a later claim of the same party or side chain correcting or retracting an earlier one.
-     */
-    Link: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      /**
-       * @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts.
-       * @enum {string}
-       */
-      kind: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
-      /**
-       * Format: uuid
-       * @description The responding claim.
-       */
-      from_claim_id: string
-      /**
-       * Format: uuid
-       * @description The claim it answers.
-       */
-      to_claim_id: string
-      from_party: components['schemas']['PartyRef']
-      to_party: components['schemas']['PartyRef']
-      note: string | null
-      /** @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so. */
-      prebuttal: boolean
-      /**
-       * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-       * @enum {string|null}
-       */
-      aspect: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | null
-      /**
-       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-       * @example deaths
-       */
-      measure: string | null
-      /**
-       * Format: date-time
-       * @description When the responding claim was stated.
-       */
-      from_claim_stated_at: string
-      /**
-       * Format: date-time
-       * @description When the claim it answers was stated.
-       */
-      to_claim_stated_at: string
-      /** @description Incremented by every change; earlier versions are in /history. */
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      created_at: string
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      updated_at: string
-    }
-    /**
-     * LinkVersion
-     * @description A link as it read at one version: what an edit can change (its claims and kind never change).
-     */
-    LinkVersion: {
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      recorded_at: string
-      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
-      recorded_by: {
-        /**
-         * Format: uuid
-         * @description A UUID.
-         */
-        id: string
-        name: string
-      } | null
-      /** @description Why this version was made, as its editor said (`edit_note`). */
-      edit_note: string | null
-      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
-      deleted?: {
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        deleted_at: string
-        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
-        deleted_by: {
-          /**
-           * Format: uuid
-           * @description A UUID.
-           */
-          id: string
-          name: string
-        } | null
-      }
-      link: {
-        note: string | null
-        prebuttal: boolean
-        /**
-         * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-         * @enum {string|null}
-         */
-        aspect: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | null
-        /**
-         * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-         * @example deaths
-         */
-        measure: string | null
-      }
-    }
-    /**
-     * Rebuttal
-     * @description A claim that rebuts another, and the link between them.
-     */
-    Rebuttal: {
-      link: components['schemas']['Link']
-      claim: components['schemas']['Claim']
-    }
-    /**
-     * RebuttalSummary
-     * @description A rebutting claim, in short, and its link.
-     */
-    RebuttalSummary: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      link_id: string
-      note: string | null
-      /**
-       * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-       * @enum {string|null}
-       */
-      aspect: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | null
-      /**
-       * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-       * @example deaths
-       */
-      measure: string | null
-      claim: {
-        /**
-         * Format: uuid
-         * @description A UUID.
-         */
-        id: string
-        party: components['schemas']['PartyRef']
-        text: string
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        stated_at: string
-        /**
-         * @description How finely the time is known: the time is the first instant (UTC) of a span of one year, month, day, hour, minute or second.
-         * @enum {string}
-         */
-        stated_at_precision: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-      }
-    }
-    /**
-     * Dispute
-     * @description A disputed claim and how it was rebutted.
-     */
-    Dispute: {
-      claim: components['schemas']['Claim']
-      /** @description Its 3 latest rebuttals, latest stated first. */
-      latest_rebuttals: components['schemas']['RebuttalSummary'][]
-    }
-    /**
-     * DisputeMatrix
-     * @description Who rebuts (or supports) whom, and how often: counts of rebuttal (or support) links between claimants and responders.
-     */
-    DisputeMatrix: {
-      /** @enum {string} */
-      by: 'party' | 'side'
-      /**
-       * @description Which links are counted: rebuttals or supports.
-       * @enum {string}
-       */
-      kind: 'rebuts' | 'supports'
-      /** @description Pairs with at least one link of the kind, largest counts first. */
-      cells: {
-        claimant: components['schemas']['PartyRef']
-        responder: components['schemas']['PartyRef']
-        /** @description Live links of the kind from responder to claimant. */
-        count: number
-        rebutter?: components['schemas']['PartyRef']
-        /** @description For kind=rebuts only: the count, as this field was first named. */
-        rebuttals?: number
-      }[]
-      /** @description Whether more pairs exist beyond `limit`. */
-      truncated: boolean
-    }
-    /**
-     * ThreadEntry
-     * @description One link of a thread and the claim it leads to.
-     */
-    ThreadEntry: {
-      /** @description Links between the root claim and this one. */
-      depth: number
-      link: {
-        /**
-         * Format: uuid
-         * @description A UUID.
-         */
-        id: string
-        /**
-         * @description How the one claim answers the other: rebuts, supports, repeats, or (within a party) corrects, retracts.
-         * @enum {string}
-         */
-        kind: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
-        note: string | null
-        /**
-         * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-         * @enum {string|null}
-         */
-        aspect: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | null
-        /**
-         * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-         * @example deaths
-         */
-        measure: string | null
-        /**
-         * Format: uuid
-         * @description The responding claim.
-         */
-        from_claim_id: string
-        /**
-         * Format: uuid
-         * @description The claim it answers.
-         */
-        to_claim_id: string
-      }
-      claim: components['schemas']['Claim']
-    }
-    /**
-     * Thread
-     * @description The exchange around a claim, walked breadth first each way. A link appears at most once in each list, at the depth it is first reached; each claim is followed once, so cycles end. Deleted claims and their links are left out.
-     */
-    Thread: {
-      claim: components['schemas']['Claim']
-      /** @description The depth followed. */
-      depth: number
-      /** @description Upwards: the claims it answers (depth 1), what those answer (depth 2), and so on; by depth, then stated time. */
-      answers: components['schemas']['ThreadEntry'][]
-      /** @description Downwards: the claims that answer it (depth 1), what answers those (depth 2), and so on; by depth, then stated time. */
-      responses: components['schemas']['ThreadEntry'][]
-      /** @description Whether a direction had more than 500 links within the depth; the nearest are given. */
-      truncated: boolean
-    }
-    /**
-     * Review
-     * @description A fact-checker's published verdict on a claim.
-     */
-    Review: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      claim_id: string
-      /** @description The version of the claim the verdict rates (see /v1/claims/{id}/history): one of the claim’s versions. */
-      claim_version: number
-      /** @description Whether the claim still says what the review rated: true when the text and quote of the rated version are the claim’s current text and quote. An edit of the claim’s wording makes it false until the reviewer re-pins the review (a PATCH with claim_version); an edit of its tags, sources or times leaves it as it is. */
-      rates_current_wording: boolean
-      reviewer: components['schemas']['PartyRef']
-      /**
-       * @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way.
-       * @enum {string}
-       */
-      verdict:
-        'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-      rating_label: string
-      /** @description The rating on the publisher’s own scale. */
-      rating_value: number | null
-      /** @description The best value of that scale. */
-      best_rating: number | null
-      /** @description The worst value of that scale. */
-      worst_rating: number | null
-      url: string | null
-      summary: string | null
-      /** @description The rated claim in a few words, for claimReviewed. */
-      claim_summary: string | null
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      published_at: string
-      /** @description Incremented by every edit; earlier versions are in /history. */
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      created_at: string
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      updated_at: string
-    }
-    /**
-     * ReviewVersion
-     * @description A review as it read at one version.
-     */
-    ReviewVersion: {
-      version: number
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      recorded_at: string
-      /** @description The API key that made this version; null for versions made from the command line, and for those made before versions recorded their key. */
-      recorded_by: {
-        /**
-         * Format: uuid
-         * @description A UUID.
-         */
-        id: string
-        name: string
-      } | null
-      /** @description Why this version was made, as its editor said (`edit_note`). */
-      edit_note: string | null
-      /** @description Present only on the newest entry of a deleted record: it was deleted then, by this key. The entry repeats what the record said when it was deleted. */
-      deleted?: {
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        deleted_at: string
-        /** @description The API key that deleted it (its id and name); null for deletions made before keys were recorded with them, or from the command line. */
-        deleted_by: {
-          /**
-           * Format: uuid
-           * @description A UUID.
-           */
-          id: string
-          name: string
-        } | null
-      }
-      review: {
-        /**
-         * @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way.
-         * @enum {string}
-         */
-        verdict:
-          'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-        rating_label: string
-        rating_value: number | null
-        best_rating: number | null
-        worst_rating: number | null
-        url: string | null
-        summary: string | null
-        claim_summary: string | null
-        claim_version: number
-        /**
-         * Format: date-time
-         * @description An RFC 3339 date-time with a time zone.
-         */
-        published_at: string
-      }
-    }
-    /**
-     * ResponseTimes
-     * @description How fast a party answers others and is answered, from the stated times of the claims that live rebuttal and support links join (corrections and retractions are not responses).
-     */
-    ResponseTimes: {
-      party: components['schemas']['PartyRef']
-      /** @description How fast it answers other parties' claims: for each claim it rebutted or supported, the time from that claim to its first response to it (negative for a prebuttal). */
-      answering: {
-        /** @description How many other parties' claims it answered. */
-        count: number
-        /** @description The median delay, in seconds; null when there is none. */
-        median_seconds: number | null
-        /** @description The 90th percentile of the delays, in seconds; null when there is none. */
-        p90_seconds: number | null
-      }
-      /** @description How fast others answer it: for each of its claims that others answered, the time to the first response. */
-      answered: {
-        /** @description How many of its claims others answered. */
-        count: number
-        /** @description The median delay, in seconds; null when there is none. */
-        median_seconds: number | null
-        /** @description The 90th percentile of the delays, in seconds; null when there is none. */
-        p90_seconds: number | null
-      }
-      /** @description Its live claims. */
-      claims: number
-      /** @description Its live claims that nothing answers: listed at /v1/claims?party={slug}&status=unanswered. */
-      unanswered: number
-    }
-    /**
-     * ResponseTimesList
-     * @description Every live party that made or answered a claim, fastest answering first (those that answer none last).
-     */
-    ResponseTimesList: {
-      data: components['schemas']['ResponseTimes'][]
-    }
-    /**
-     * ApiKey
-     * @description An API key, without its token: that is shown once, at creation.
-     */
-    ApiKey: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      name: string
-      /** @description The first characters of the token, to tell keys apart; not a secret. */
-      prefix: string
-      scopes: ('read' | 'write' | 'admin')[]
-      /** @description The team the key belongs to (a slug, `[a-z0-9-]`): a `write` key may change or delete what any key of its team created. A key of no team changes only what it created itself. */
-      team: string | null
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      created_at: string
-      /**
-       * Format: date-time
-       * @description Updated at most once a minute.
-       */
-      last_used_at: string | null
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      revoked_at: string | null
-    }
-    /**
-     * CreatedApiKey
-     * @description A new API key with its token.
-     */
-    CreatedApiKey: {
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      name: string
-      /** @description The first characters of the token, to tell keys apart; not a secret. */
-      prefix: string
-      scopes: ('read' | 'write' | 'admin')[]
-      /** @description The team the key belongs to (a slug, `[a-z0-9-]`): a `write` key may change or delete what any key of its team created. A key of no team changes only what it created itself. */
-      team: string | null
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      created_at: string
-      /**
-       * Format: date-time
-       * @description Updated at most once a minute.
-       */
-      last_used_at: string | null
-      /**
-       * Format: date-time
-       * @description An RFC 3339 date-time with a time zone.
-       */
-      revoked_at: string | null
-      /** @description The secret to send as `Authorization: Bearer <token>`; starts with `cck_`. Shown only here: keep it. */
-      token: string
-    }
-    /**
-     * Erasure
-     * @description What an erasure removed for good. The erased id answers 404 from then on, as if it never existed.
-     */
-    Erasure: {
-      /**
-       * @description What was erased.
-       * @enum {string}
-       */
-      kind: 'party' | 'claim' | 'review'
-      /**
-       * Format: uuid
-       * @description A UUID.
-       */
-      id: string
-      removed: {
-        /** @description The parties removed. */
-        parties: string[]
-        /** @description The claims removed. */
-        claims: string[]
-        /** @description The links removed, live or deleted: a claim's links to and from other claims go with it. */
-        links: string[]
-        /** @description The reviews removed, live or deleted. */
-        reviews: string[]
-        /** @description The kept versions removed (of the parties, claims, links and reviews). */
-        versions: number
-        /** @description The import refs that named a removed record: importing one again records it anew. */
-        import_refs: number
-        /** @description The stored answers of idempotent requests that named a removed record, forgotten: a retry is told its request was applied, without the answer. */
-        stored_answers: number
-      }
-    }
+    Verdict: 'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
   }
   responses: never
   parameters: never
@@ -2129,16 +3212,13 @@ export interface operations {
     }
     requestBody?: never
     responses: {
-      /** @description Default Response */
+      /** @description The process is up. */
       200: {
         headers: {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            /** @enum {string} */
-            status: 'ok'
-          }
+          'application/json': components['schemas']['Health']
         }
       }
       /** @description The server failed to answer; the problem carries the request id (`instance`) under which it was logged. */
@@ -2172,28 +3252,13 @@ export interface operations {
     }
     requestBody?: never
     responses: {
-      /** @description Default Response */
+      /** @description The service can answer: its database is reachable. */
       200: {
         headers: {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            /** @enum {string} */
-            status: 'ready'
-            database: string
-            replicas?: {
-              /** @description Its place in `DATABASE_READ_URL`, from 1. */
-              replica: number
-              /**
-               * @description `ok` serves reads; `starting`: not checked yet; `lagging`: further behind than `REPLICA_MAX_LAG_MS`; `down`: did not answer; `not-a-replica`: the server is not in recovery.
-               * @enum {string}
-               */
-              state: 'starting' | 'ok' | 'lagging' | 'down' | 'not-a-replica'
-              /** @description How far behind the primary it was at the last check (at least that when lagging). */
-              lag_ms: number | null
-            }[]
-          }
+          'application/json': components['schemas']['Readiness']
         }
       }
       /** @description The server failed to answer; the problem carries the request id (`instance`) under which it was logged. */
@@ -2226,18 +3291,9 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /** @description What sort of speaker the party is. */
-        kind?:
-          | 'state'
-          | 'government'
-          | 'military'
-          | 'official'
-          | 'media'
-          | 'organisation'
-          | 'fact-checker'
-          | 'person'
-          | 'other'
+        kind?: components['schemas']['PartyKind']
         /**
          * @description ISO 3166-1 alpha-2 code.
          * @example AZ
@@ -2276,11 +3332,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Party'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['PartyPage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -2372,54 +3424,7 @@ export interface operations {
     }
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description Lower-case letters, digits and single hyphens; unique among parties.
-           * @example az-defence-ministry
-           */
-          slug: string
-          /** @example Azerbaijani Defence Ministry */
-          name: string
-          /**
-           * @description What sort of speaker the party is.
-           * @enum {string}
-           */
-          kind:
-            | 'state'
-            | 'government'
-            | 'military'
-            | 'official'
-            | 'media'
-            | 'organisation'
-            | 'fact-checker'
-            | 'person'
-            | 'other'
-          /**
-           * @description ISO 3166-1 alpha-2 code.
-           * @example AZ
-           */
-          country?: string
-          /** @description The party (id or slug) this party speaks for: a defence ministry speaks for its state. */
-          side?: string
-          /**
-           * @description A Wikidata item id.
-           * @example Q227
-           */
-          wikidata?: string
-          description?: string
-          /**
-           * Format: uri
-           * @description Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.
-           * @example https://checks.example.org/
-           */
-          url?: string
-          /**
-           * Format: uri
-           * @description Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.
-           * @example https://checks.example.org/logo.png
-           */
-          logo?: string
-        }
+        'application/json': components['schemas']['CreateParty']
       }
     }
     responses: {
@@ -2437,7 +3442,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -2450,7 +3455,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2461,7 +3466,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2472,7 +3477,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2483,7 +3488,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2496,7 +3501,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2507,7 +3512,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2518,7 +3523,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2529,7 +3534,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2548,7 +3553,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -2889,106 +3894,8 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a field of the party: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description Lower-case letters, digits and single hyphens; unique among parties.
-           * @example az-defence-ministry
-           */
-          slug?: string
-          /** @example Azerbaijani Defence Ministry */
-          name?: string
-          /**
-           * @description What sort of speaker the party is.
-           * @enum {string}
-           */
-          kind?:
-            | 'state'
-            | 'government'
-            | 'military'
-            | 'official'
-            | 'media'
-            | 'organisation'
-            | 'fact-checker'
-            | 'person'
-            | 'other'
-          /**
-           * @description ISO 3166-1 alpha-2 code.
-           * @example AZ
-           */
-          country?: string | null
-          /** @description The party (id or slug) this party speaks for: a defence ministry speaks for its state. */
-          side?: string | null
-          /**
-           * @description A Wikidata item id.
-           * @example Q227
-           */
-          wikidata?: string | null
-          description?: string | null
-          /**
-           * Format: uri
-           * @description Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.
-           * @example https://checks.example.org/
-           */
-          url?: string | null
-          /**
-           * Format: uri
-           * @description Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.
-           * @example https://checks.example.org/logo.png
-           */
-          logo?: string | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
-        'application/merge-patch+json': {
-          /**
-           * @description Lower-case letters, digits and single hyphens; unique among parties.
-           * @example az-defence-ministry
-           */
-          slug?: string
-          /** @example Azerbaijani Defence Ministry */
-          name?: string
-          /**
-           * @description What sort of speaker the party is.
-           * @enum {string}
-           */
-          kind?:
-            | 'state'
-            | 'government'
-            | 'military'
-            | 'official'
-            | 'media'
-            | 'organisation'
-            | 'fact-checker'
-            | 'person'
-            | 'other'
-          /**
-           * @description ISO 3166-1 alpha-2 code.
-           * @example AZ
-           */
-          country?: string | null
-          /** @description The party (id or slug) this party speaks for: a defence ministry speaks for its state. */
-          side?: string | null
-          /**
-           * @description A Wikidata item id.
-           * @example Q227
-           */
-          wikidata?: string | null
-          description?: string | null
-          /**
-           * Format: uri
-           * @description Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.
-           * @example https://checks.example.org/
-           */
-          url?: string | null
-          /**
-           * Format: uri
-           * @description Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.
-           * @example https://checks.example.org/logo.png
-           */
-          logo?: string | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
+        'application/json': components['schemas']['UpdateParty']
+        'application/merge-patch+json': components['schemas']['UpdateParty']
       }
     }
     responses: {
@@ -3186,11 +4093,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['PartyVersion'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['PartyVersionPage']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -3276,7 +4179,7 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /** @description Only events carrying every given tag; repeat for several. */
         tag?: string[]
         /** @description Only events whose name contains these words. */
@@ -3313,11 +4216,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Event'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['EventPage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -3409,53 +4308,7 @@ export interface operations {
     }
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description Lower-case letters, digits and single hyphens; unique among events.
-           * @example btc-pipeline-strike
-           */
-          slug: string
-          /** @example Missile strike on the BTC pipeline */
-          name: string
-          /**
-           * Format: partial-date-time
-           * @description When the event began. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          starts_at: string
-          /**
-           * @description How finely starts_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); starts_at must then be the first instant of such a span (UTC). By default, the precision starts_at is written to.
-           * @enum {string}
-           */
-          starts_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          /**
-           * Format: partial-date-time
-           * @description When the event ended; not before starts_at. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          ends_at?: string
-          /**
-           * @description How finely ends_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); ends_at must then be the first instant of such a span (UTC). By default, the precision ends_at is written to.
-           * @enum {string}
-           */
-          ends_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          location?: {
-            /** @example Stepanakert */
-            name: string
-            lat?: number
-            lon?: number
-          }
-          tags?: string[]
-          description?: string
-        }
+        'application/json': components['schemas']['CreateEvent']
       }
     }
     responses: {
@@ -3473,7 +4326,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -3486,7 +4339,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3497,7 +4350,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3508,7 +4361,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3519,7 +4372,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3532,7 +4385,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3543,7 +4396,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3554,7 +4407,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3565,7 +4418,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3584,7 +4437,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -3925,104 +4778,8 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a field of the event: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description Lower-case letters, digits and single hyphens; unique among events.
-           * @example btc-pipeline-strike
-           */
-          slug?: string
-          /** @example Missile strike on the BTC pipeline */
-          name?: string
-          /**
-           * Format: partial-date-time
-           * @description When the event began. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          starts_at?: string
-          /**
-           * @description How finely starts_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); starts_at must then be the first instant of such a span (UTC). By default, the precision starts_at is written to.
-           * @enum {string}
-           */
-          starts_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          /**
-           * Format: partial-date-time
-           * @description When the event ended; not before starts_at. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          ends_at?: string | null
-          /**
-           * @description How finely ends_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); ends_at must then be the first instant of such a span (UTC). By default, the precision ends_at is written to.
-           * @enum {string}
-           */
-          ends_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          location?: {
-            /** @example Stepanakert */
-            name?: string
-            lat?: number | null
-            lon?: number | null
-          } | null
-          tags?: string[]
-          description?: string | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
-        'application/merge-patch+json': {
-          /**
-           * @description Lower-case letters, digits and single hyphens; unique among events.
-           * @example btc-pipeline-strike
-           */
-          slug?: string
-          /** @example Missile strike on the BTC pipeline */
-          name?: string
-          /**
-           * Format: partial-date-time
-           * @description When the event began. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          starts_at?: string
-          /**
-           * @description How finely starts_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); starts_at must then be the first instant of such a span (UTC). By default, the precision starts_at is written to.
-           * @enum {string}
-           */
-          starts_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          /**
-           * Format: partial-date-time
-           * @description When the event ended; not before starts_at. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          ends_at?: string | null
-          /**
-           * @description How finely ends_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); ends_at must then be the first instant of such a span (UTC). By default, the precision ends_at is written to.
-           * @enum {string}
-           */
-          ends_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          location?: {
-            /** @example Stepanakert */
-            name?: string
-            lat?: number | null
-            lon?: number | null
-          } | null
-          tags?: string[]
-          description?: string | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
+        'application/json': components['schemas']['UpdateEvent']
+        'application/merge-patch+json': components['schemas']['UpdateEvent']
       }
     }
     responses: {
@@ -4187,7 +4944,7 @@ export interface operations {
     parameters: {
       query?: {
         /** @description The representation, over the Accept header: `json` (the default) or `csv`, one row per figure. */
-        format?: 'json' | 'csv'
+        format?: components['schemas']['TableFormat']
       }
       header?: {
         /** @description Entity tags of copies the client holds (or `*`): on a GET or HEAD, 304 when one of them is current; on a PATCH or DELETE, 412 and no change when one of them (or `*`, any) is current. */
@@ -4364,11 +5121,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['EventVersion'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['EventVersionPage']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -4454,9 +5207,9 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
-        count?: 'exact' | 'estimated'
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /**
          * @description Only claims by this party (id or slug).
          * @example az-defence-ministry
@@ -4477,15 +5230,13 @@ export interface operations {
         /** @description Only claims in this language (a BCP 47 tag); a full-text query `q` is then read in it alone. */
         language?: string
         /** @description `disputed`: some live claim of another party rebuts it; `unchallenged`: none does (supports may); `unanswered`: nothing answers it at all, neither a rebuttal nor a support. */
-        status?: 'unchallenged' | 'disputed' | 'unanswered'
+        status?: components['schemas']['ClaimStatusFilter']
         /** @description Only claims of one of these standings (current, corrected, retracted); repeat for several. */
-        standing?: ('current' | 'corrected' | 'retracted')[]
+        standing?: components['schemas']['Standing'][]
         /** @description Only claims asserted this firmly (asserted, hedged, speculative); repeat for several. Claims whose certainty was not recorded match none. */
-        certainty?: ('asserted' | 'hedged' | 'speculative')[]
+        certainty?: components['schemas']['Certainty'][]
         /** @description Only claims that a live review gives one of these verdicts; repeat for several. */
-        verdict?: (
-          'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-        )[]
+        verdict?: components['schemas']['Verdict'][]
         /**
          * @description Only claims that this fact-checker (id or slug) has reviewed.
          * @example az-defence-ministry
@@ -4505,7 +5256,7 @@ export interface operations {
         /** @description Full-text search over text and quote (web search syntax), each stemmed in its own language's text-search configuration where PostgreSQL has one, by `simple` otherwise (see the contract). */
         q?: string
         /** @description Order of the list; `-` means descending. Default `-stated_at`, or `relevance` when `q` is given. A page by relevance ranks the 1,000 most recently stated matches (an export ranks them all). */
-        sort?: '-stated_at' | 'stated_at' | '-created_at' | 'created_at' | 'relevance'
+        sort?: components['schemas']['ClaimSort']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -4534,20 +5285,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Claim'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-            /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
-            prev_cursor: string | null
-            /** @description How many items match the filters (with `count` only; see total_kind). */
-            total?: number
-            /**
-             * @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many).
-             * @enum {string}
-             */
-            total_kind?: 'exact' | 'estimated' | 'at_least'
-          }
+          'application/json': components['schemas']['ClaimPage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -4644,134 +5382,7 @@ export interface operations {
     }
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description Who made the claim: a party id or slug.
-           * @example az-defence-ministry
-           */
-          party: string
-          /**
-           * @description The proposition, in plain words.
-           * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
-           */
-          text: string
-          /** @description The words as spoken or published. */
-          quote?: string
-          /**
-           * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
-           * @example ar
-           */
-          quote_language?: string
-          /**
-           * Format: partial-date-time
-           * @description When the claim was made. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          stated_at: string
-          /**
-           * @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to.
-           * @enum {string}
-           */
-          stated_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          /**
-           * Format: partial-date-time
-           * @description When the claimed event happened. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          event_at?: string
-          /**
-           * @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to.
-           * @enum {string}
-           */
-          event_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          location?: {
-            /** @example Stepanakert */
-            name: string
-            lat?: number
-            lon?: number
-          }
-          /**
-           * @description A BCP 47 language tag.
-           * @default en
-           * @example en
-           * @example hy
-           * @example az-Latn
-           */
-          language?: string
-          /**
-           * @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out").
-           * @enum {string}
-           */
-          certainty?: 'asserted' | 'hedged' | 'speculative'
-          tags?: string[]
-          sources?: {
-            /** Format: uri */
-            url: string
-            /** @example Reuters */
-            publisher?: string
-            title?: string
-            /**
-             * Format: date-time
-             * @description An RFC 3339 date-time with a time zone.
-             */
-            published_at?: string
-            quote?: string
-          }[]
-          /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. */
-          figures?: {
-            /**
-             * @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own.
-             * @example deaths
-             */
-            measure: string
-            /** @description The figure, when the claim states one number; null for a range. */
-            value?: number | null
-            /** @description The low end of a stated range; null when open ("up to 300"). */
-            low?: number | null
-            /** @description The high end of a stated range; null when open ("at least 500"). */
-            high?: number | null
-            /**
-             * @description What it is counted in, when the measure does not say (people, missiles, km2).
-             * @example people
-             */
-            unit?: string | null
-            /**
-             * @description How the claim qualifies the figure, in its words: about, at least, up to.
-             * @example at least
-             */
-            qualifier?: string | null
-            /**
-             * Format: partial-date-time
-             * @description When the figure holds. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-             * @example 2020-10-07
-             * @example 2020-10
-             * @example 2020
-             * @example 2020-10-07T14:30
-             * @example 2020-10-06T19:00:00+04:00
-             */
-            as_of?: string | null
-            /**
-             * @description How finely as_of is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); as_of must then be the first instant of such a span (UTC). By default, the precision as_of is written to.
-             * @enum {string|null}
-             */
-            as_of_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-          }[]
-          /**
-           * @description The event the claim is about: an event id or slug.
-           * @example btc-pipeline-strike
-           */
-          event?: string
-          /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. */
-          relayed_by?: string[]
-        }
+        'application/json': components['schemas']['CreateClaim']
       }
     }
     responses: {
@@ -4793,7 +5404,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -4806,7 +5417,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4817,7 +5428,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4828,7 +5439,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4839,7 +5450,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4852,7 +5463,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4863,7 +5474,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4874,7 +5485,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4885,7 +5496,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4904,7 +5515,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -4974,23 +5585,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            /** @description The most similar live claims, best first; the claim itself is not among them. */
-            data: {
-              /** @description Trigram similarity of the two texts (pg_trgm): 1 for the same words, 0 for nothing shared. */
-              score: number
-              claim: components['schemas']['Claim']
-            }[]
-            /** @description Which claims were compared: those sharing at least two of the distinctive words of this one (the 16 rarest of its words that are in fewer than 0.2% of all claims, by the database statistics). A claim with fewer than two is matched on its two rarest words in fewer than 5% of all claims, or its only one. */
-            searched: {
-              /** @description The claim's distinctive words the candidates were found by, as the full-text index reads them (stemmed, in lower case). */
-              words: string[]
-              /** @description How many candidates were scored. */
-              claims: number
-              /** @description False when more than 2,000 claims matched the words and only that many were scored: a party or a window (stated_after, stated_before) narrows them. */
-              complete: boolean
-            }
-          }
+          'application/json': components['schemas']['SimilarClaims']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -5118,15 +5713,7 @@ export interface operations {
         }
         content: {
           'application/json': components['schemas']['Claim']
-          'application/ld+json': {
-            /** @enum {string} */
-            '@context': 'https://schema.org'
-            '@graph': ({
-              '@type': string
-            } & {
-              [key: string]: unknown
-            })[]
-          }
+          'application/ld+json': components['schemas']['ClaimReviewDocument']
         }
       }
       /** @description Not modified: the If-None-Match entity tag is current. */
@@ -5398,258 +5985,8 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is (clearing the quote clears its quote_language too). A claim's party cannot change. `edit_note` is not a field of the claim: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description The proposition, in plain words.
-           * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
-           */
-          text?: string
-          /** @description The words as spoken or published. */
-          quote?: string | null
-          /**
-           * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
-           * @example ar
-           */
-          quote_language?: string | null
-          /**
-           * Format: partial-date-time
-           * @description A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          stated_at?: string
-          /**
-           * @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to.
-           * @enum {string}
-           */
-          stated_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          /**
-           * Format: partial-date-time
-           * @description A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          event_at?: string | null
-          /**
-           * @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to.
-           * @enum {string}
-           */
-          event_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          location?: {
-            /** @example Stepanakert */
-            name?: string
-            lat?: number | null
-            lon?: number | null
-          } | null
-          /**
-           * @description A BCP 47 language tag.
-           * @example en
-           * @example hy
-           * @example az-Latn
-           */
-          language?: string
-          /**
-           * @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). Null clears it.
-           * @enum {string|null}
-           */
-          certainty?: 'asserted' | 'hedged' | 'speculative' | null
-          tags?: string[]
-          sources?: {
-            /** Format: uri */
-            url: string
-            /** @example Reuters */
-            publisher?: string
-            title?: string
-            /**
-             * Format: date-time
-             * @description An RFC 3339 date-time with a time zone.
-             */
-            published_at?: string
-            quote?: string
-          }[]
-          /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. They replace all of its figures; null or [] clears them. */
-          figures?:
-            | {
-                /**
-                 * @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own.
-                 * @example deaths
-                 */
-                measure: string
-                /** @description The figure, when the claim states one number; null for a range. */
-                value?: number | null
-                /** @description The low end of a stated range; null when open ("up to 300"). */
-                low?: number | null
-                /** @description The high end of a stated range; null when open ("at least 500"). */
-                high?: number | null
-                /**
-                 * @description What it is counted in, when the measure does not say (people, missiles, km2).
-                 * @example people
-                 */
-                unit?: string | null
-                /**
-                 * @description How the claim qualifies the figure, in its words: about, at least, up to.
-                 * @example at least
-                 */
-                qualifier?: string | null
-                /**
-                 * Format: partial-date-time
-                 * @description When the figure holds. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-                 * @example 2020-10-07
-                 * @example 2020-10
-                 * @example 2020
-                 * @example 2020-10-07T14:30
-                 * @example 2020-10-06T19:00:00+04:00
-                 */
-                as_of?: string | null
-                /**
-                 * @description How finely as_of is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); as_of must then be the first instant of such a span (UTC). By default, the precision as_of is written to.
-                 * @enum {string|null}
-                 */
-                as_of_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-              }[]
-            | null
-          /**
-           * @description The event the claim is about: an event id or slug.
-           * @example btc-pipeline-strike
-           */
-          event?: string | null
-          /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. Replaces the list; null or [] clears it. */
-          relayed_by?: string[] | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
-        'application/merge-patch+json': {
-          /**
-           * @description The proposition, in plain words.
-           * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
-           */
-          text?: string
-          /** @description The words as spoken or published. */
-          quote?: string | null
-          /**
-           * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
-           * @example ar
-           */
-          quote_language?: string | null
-          /**
-           * Format: partial-date-time
-           * @description A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          stated_at?: string
-          /**
-           * @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to.
-           * @enum {string}
-           */
-          stated_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          /**
-           * Format: partial-date-time
-           * @description A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-           * @example 2020-10-07
-           * @example 2020-10
-           * @example 2020
-           * @example 2020-10-07T14:30
-           * @example 2020-10-06T19:00:00+04:00
-           */
-          event_at?: string | null
-          /**
-           * @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to.
-           * @enum {string}
-           */
-          event_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-          location?: {
-            /** @example Stepanakert */
-            name?: string
-            lat?: number | null
-            lon?: number | null
-          } | null
-          /**
-           * @description A BCP 47 language tag.
-           * @example en
-           * @example hy
-           * @example az-Latn
-           */
-          language?: string
-          /**
-           * @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out"). Null clears it.
-           * @enum {string|null}
-           */
-          certainty?: 'asserted' | 'hedged' | 'speculative' | null
-          tags?: string[]
-          sources?: {
-            /** Format: uri */
-            url: string
-            /** @example Reuters */
-            publisher?: string
-            title?: string
-            /**
-             * Format: date-time
-             * @description An RFC 3339 date-time with a time zone.
-             */
-            published_at?: string
-            quote?: string
-          }[]
-          /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. They replace all of its figures; null or [] clears them. */
-          figures?:
-            | {
-                /**
-                 * @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own.
-                 * @example deaths
-                 */
-                measure: string
-                /** @description The figure, when the claim states one number; null for a range. */
-                value?: number | null
-                /** @description The low end of a stated range; null when open ("up to 300"). */
-                low?: number | null
-                /** @description The high end of a stated range; null when open ("at least 500"). */
-                high?: number | null
-                /**
-                 * @description What it is counted in, when the measure does not say (people, missiles, km2).
-                 * @example people
-                 */
-                unit?: string | null
-                /**
-                 * @description How the claim qualifies the figure, in its words: about, at least, up to.
-                 * @example at least
-                 */
-                qualifier?: string | null
-                /**
-                 * Format: partial-date-time
-                 * @description When the figure holds. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-                 * @example 2020-10-07
-                 * @example 2020-10
-                 * @example 2020
-                 * @example 2020-10-07T14:30
-                 * @example 2020-10-06T19:00:00+04:00
-                 */
-                as_of?: string | null
-                /**
-                 * @description How finely as_of is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); as_of must then be the first instant of such a span (UTC). By default, the precision as_of is written to.
-                 * @enum {string|null}
-                 */
-                as_of_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-              }[]
-            | null
-          /**
-           * @description The event the claim is about: an event id or slug.
-           * @example btc-pipeline-strike
-           */
-          event?: string | null
-          /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. Replaces the list; null or [] clears it. */
-          relayed_by?: string[] | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
+        'application/json': components['schemas']['UpdateClaim']
+        'application/merge-patch+json': components['schemas']['UpdateClaim']
       }
     }
     responses: {
@@ -5835,11 +6172,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['ClaimVersion'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['ClaimVersionPage']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -5925,7 +6258,7 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /** @description Only claims that state a figure of one of these measures (`deaths`); repeat for several. */
         measure?: string[]
         /**
@@ -5941,7 +6274,7 @@ export interface operations {
          */
         event?: string
         /** @description Only claims of one of these standings (current, corrected, retracted); repeat for several. */
-        standing?: ('current' | 'corrected' | 'retracted')[]
+        standing?: components['schemas']['Standing'][]
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -5970,11 +6303,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['StatedFigure'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['StatedFigurePage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -6062,7 +6391,7 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /** @description Only links from or to this claim. */
         claim?: string
         /**
@@ -6071,7 +6400,7 @@ export interface operations {
          */
         party?: string
         /** @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts. */
-        kind?: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
+        kind?: components['schemas']['LinkKind']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -6100,11 +6429,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Link'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['LinkPage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -6196,43 +6521,7 @@ export interface operations {
     }
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * Format: uuid
-           * @description The responding claim.
-           */
-          from_claim_id: string
-          /**
-           * Format: uuid
-           * @description The claim it answers: by another party for rebuts, supports and repeats; stated no later, by the same party or one on its side chain (one speaks for the other, directly or not), for corrects and retracts.
-           */
-          to_claim_id: string
-          /**
-           * @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts.
-           * @enum {string}
-           */
-          kind: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
-          /**
-           * @description Why the one claim answers the other.
-           * @example Calls the pipeline report "another lie".
-           */
-          note?: string
-          /**
-           * @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so.
-           * @default false
-           */
-          prebuttal?: boolean
-          /**
-           * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-           * @enum {string}
-           */
-          aspect?: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other'
-          /**
-           * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-           * @example deaths
-           */
-          measure?: string
-        }
+        'application/json': components['schemas']['CreateLink']
       }
     }
     responses: {
@@ -6250,7 +6539,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -6263,7 +6552,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6274,7 +6563,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6285,7 +6574,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6296,7 +6585,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6309,7 +6598,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6320,7 +6609,7 @@ export interface operations {
       410: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6331,7 +6620,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6342,7 +6631,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6353,7 +6642,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6372,7 +6661,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -6695,48 +6984,8 @@ export interface operations {
     /** @description Fields to change; null clears the note, aspect or measure (an aspect other than figure clears the measure), an absent field stays as it is. A link's claims and kind cannot change: delete it and make another. `edit_note` is not a field of the link: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description Why the one claim answers the other.
-           * @example Calls the pipeline report "another lie".
-           */
-          note?: string | null
-          /** @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so. */
-          prebuttal?: boolean
-          /**
-           * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-           * @enum {string|null}
-           */
-          aspect?: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | null
-          /**
-           * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-           * @example deaths
-           */
-          measure?: string | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
-        'application/merge-patch+json': {
-          /**
-           * @description Why the one claim answers the other.
-           * @example Calls the pipeline report "another lie".
-           */
-          note?: string | null
-          /** @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so. */
-          prebuttal?: boolean
-          /**
-           * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-           * @enum {string|null}
-           */
-          aspect?: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | null
-          /**
-           * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-           * @example deaths
-           */
-          measure?: string | null
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
+        'application/json': components['schemas']['UpdateLink']
+        'application/merge-patch+json': components['schemas']['UpdateLink']
       }
     }
     responses: {
@@ -6922,11 +7171,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['LinkVersion'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['LinkVersionPage']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -7038,11 +7283,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Rebuttal'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['RebuttalPage']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -7150,162 +7391,7 @@ export interface operations {
     /** @description Exactly one of claim_id (an existing claim by another party, linked as a rebuttal) or claim (a new counter-claim, recorded with its link in one transaction: both or neither). */
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * Format: uuid
-           * @description An existing claim, by another party, that rebuts.
-           */
-          claim_id?: string
-          /** CreateClaim */
-          claim?: {
-            /**
-             * @description Who made the claim: a party id or slug.
-             * @example az-defence-ministry
-             */
-            party: string
-            /**
-             * @description The proposition, in plain words.
-             * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
-             */
-            text: string
-            /** @description The words as spoken or published. */
-            quote?: string
-            /**
-             * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
-             * @example ar
-             */
-            quote_language?: string
-            /**
-             * Format: partial-date-time
-             * @description When the claim was made. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-             * @example 2020-10-07
-             * @example 2020-10
-             * @example 2020
-             * @example 2020-10-07T14:30
-             * @example 2020-10-06T19:00:00+04:00
-             */
-            stated_at: string
-            /**
-             * @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to.
-             * @enum {string}
-             */
-            stated_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-            /**
-             * Format: partial-date-time
-             * @description When the claimed event happened. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-             * @example 2020-10-07
-             * @example 2020-10
-             * @example 2020
-             * @example 2020-10-07T14:30
-             * @example 2020-10-06T19:00:00+04:00
-             */
-            event_at?: string
-            /**
-             * @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to.
-             * @enum {string}
-             */
-            event_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-            location?: {
-              /** @example Stepanakert */
-              name: string
-              lat?: number
-              lon?: number
-            }
-            /**
-             * @description A BCP 47 language tag.
-             * @default en
-             * @example en
-             * @example hy
-             * @example az-Latn
-             */
-            language?: string
-            /**
-             * @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out").
-             * @enum {string}
-             */
-            certainty?: 'asserted' | 'hedged' | 'speculative'
-            tags?: string[]
-            sources?: {
-              /** Format: uri */
-              url: string
-              /** @example Reuters */
-              publisher?: string
-              title?: string
-              /**
-               * Format: date-time
-               * @description An RFC 3339 date-time with a time zone.
-               */
-              published_at?: string
-              quote?: string
-            }[]
-            /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. */
-            figures?: {
-              /**
-               * @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own.
-               * @example deaths
-               */
-              measure: string
-              /** @description The figure, when the claim states one number; null for a range. */
-              value?: number | null
-              /** @description The low end of a stated range; null when open ("up to 300"). */
-              low?: number | null
-              /** @description The high end of a stated range; null when open ("at least 500"). */
-              high?: number | null
-              /**
-               * @description What it is counted in, when the measure does not say (people, missiles, km2).
-               * @example people
-               */
-              unit?: string | null
-              /**
-               * @description How the claim qualifies the figure, in its words: about, at least, up to.
-               * @example at least
-               */
-              qualifier?: string | null
-              /**
-               * Format: partial-date-time
-               * @description When the figure holds. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-               * @example 2020-10-07
-               * @example 2020-10
-               * @example 2020
-               * @example 2020-10-07T14:30
-               * @example 2020-10-06T19:00:00+04:00
-               */
-              as_of?: string | null
-              /**
-               * @description How finely as_of is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); as_of must then be the first instant of such a span (UTC). By default, the precision as_of is written to.
-               * @enum {string|null}
-               */
-              as_of_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-            }[]
-            /**
-             * @description The event the claim is about: an event id or slug.
-             * @example btc-pipeline-strike
-             */
-            event?: string
-            /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. */
-            relayed_by?: string[]
-          }
-          /**
-           * @description Why the one claim answers the other.
-           * @example Calls the pipeline report "another lie".
-           */
-          note?: string
-          /**
-           * @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so.
-           * @default false
-           */
-          prebuttal?: boolean
-          /**
-           * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-           * @enum {string}
-           */
-          aspect?: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other'
-          /**
-           * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-           * @example deaths
-           */
-          measure?: string
-        }
+        'application/json': components['schemas']['CreateRebuttal']
       }
     }
     responses: {
@@ -7329,7 +7415,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -7342,7 +7428,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7353,7 +7439,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7364,7 +7450,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7375,7 +7461,7 @@ export interface operations {
       404: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7386,7 +7472,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7399,7 +7485,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7410,7 +7496,7 @@ export interface operations {
       410: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7421,7 +7507,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7432,7 +7518,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7443,7 +7529,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7462,7 +7548,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -7499,9 +7585,9 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
-        count?: 'exact' | 'estimated'
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /**
          * @description Only claims by this claimant (id or slug).
          * @example az-defence-ministry
@@ -7537,13 +7623,11 @@ export interface operations {
         /** @description Only claims whose latest response was stated before the start of this time. */
         answered_before?: string
         /** @description Only claims of one of these standings (current, corrected, retracted); repeat for several. */
-        standing?: ('current' | 'corrected' | 'retracted')[]
+        standing?: components['schemas']['Standing'][]
         /** @description Only claims asserted this firmly (asserted, hedged, speculative); repeat for several. Claims whose certainty was not recorded match none. */
-        certainty?: ('asserted' | 'hedged' | 'speculative')[]
+        certainty?: components['schemas']['Certainty'][]
         /** @description Only claims that a live review gives one of these verdicts; repeat for several. */
-        verdict?: (
-          'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-        )[]
+        verdict?: components['schemas']['Verdict'][]
         /**
          * @description Only claims that this fact-checker (id or slug) has reviewed.
          * @example az-defence-ministry
@@ -7559,7 +7643,7 @@ export interface operations {
         /** @description Full-text search over text and quote (web search syntax). */
         q?: string
         /** @description Only claims that a live rebuttal disputes on one of these aspects; repeat for several. `whole`: claims that a rebuttal naming no aspect denies outright. */
-        aspect?: ('cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other' | 'whole')[]
+        aspect?: components['schemas']['DisputedAspect'][]
         /**
          * @description Only claims with a live rebuttal that disputes a figure of this measure (aspect figure).
          * @example deaths
@@ -7568,7 +7652,7 @@ export interface operations {
         /** @description Only claims with at least this many rebuttals. */
         min_rebuttals?: number
         /** @description Most recent response first (default), most recently disputed first, most rebutted first, or newest claim first. */
-        sort?: '-last_response_at' | '-disputed_since' | '-rebuttal_count' | '-stated_at'
+        sort?: components['schemas']['DisputeSort']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -7597,20 +7681,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Dispute'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-            /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
-            prev_cursor: string | null
-            /** @description How many items match the filters (with `count` only; see total_kind). */
-            total?: number
-            /**
-             * @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many).
-             * @enum {string}
-             */
-            total_kind?: 'exact' | 'estimated' | 'at_least'
-          }
+          'application/json': components['schemas']['DisputePage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -7694,11 +7765,11 @@ export interface operations {
     parameters: {
       query?: {
         /** @description party: count between the parties themselves; side: roll each party up to the side it speaks for, following its side to the end (a ministry to its state). */
-        by?: 'party' | 'side'
+        by?: components['schemas']['MatrixGrouping']
         /** @description rebuts: count rebuttal links (who rebuts whom); supports: count support links (who backs whom). */
-        kind?: 'rebuts' | 'supports'
+        kind?: components['schemas']['ResponseKind']
         /** @description The representation, over the Accept header: `json` (the default) or `csv`, one row per (claimant, responder) pair with its count, the same cells as the JSON. */
-        format?: 'json' | 'csv'
+        format?: components['schemas']['TableFormat']
         /** @description Only claims carrying every given tag; repeat for several. */
         tag?: string[]
         /** @description Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim counts at the first instant of its own span. */
@@ -8079,7 +8150,7 @@ export interface operations {
     parameters: {
       query?: {
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -8181,7 +8252,7 @@ export interface operations {
     parameters: {
       query?: {
         /** @description all-or-nothing: any bad line rolls the whole import back (422); best-effort: the good lines are kept. */
-        mode?: 'all-or-nothing' | 'best-effort'
+        mode?: components['schemas']['ImportMode']
       }
       header?: {
         /** @description Makes the request safe to retry: a retry with the same key and the same request gets the first answer again (with `Idempotent-Replayed: true`) instead of running twice. Keys belong to the API key that sends them and are kept at least 24 hours. The same key with another request is refused (422); a retry while the first request still runs too (409, with Retry-After). 1 to 255 printable ASCII characters, bare or as a Structured Fields string ("…"); a UUID is a good key. */
@@ -8192,415 +8263,7 @@ export interface operations {
     }
     requestBody: {
       content: {
-        'application/x-ndjson':
-          | {
-              /** @enum {string} */
-              type: 'party'
-              /**
-               * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-               * @example az-mod-claim-17
-               */
-              ref: string
-              /**
-               * @description Lower-case letters, digits and single hyphens; unique among parties.
-               * @example az-defence-ministry
-               */
-              slug: string
-              /** @example Azerbaijani Defence Ministry */
-              name: string
-              /**
-               * @description What sort of speaker the party is.
-               * @enum {string}
-               */
-              kind:
-                | 'state'
-                | 'government'
-                | 'military'
-                | 'official'
-                | 'media'
-                | 'organisation'
-                | 'fact-checker'
-                | 'person'
-                | 'other'
-              /**
-               * @description ISO 3166-1 alpha-2 code.
-               * @example AZ
-               */
-              country?: string
-              /** @description The party this party speaks for: a party id or slug, or {"ref": …} naming it by its import ref. */
-              side?:
-                | string
-                | {
-                    /**
-                     * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-                     * @example az-mod-claim-17
-                     */
-                    ref: string
-                  }
-              /**
-               * @description A Wikidata item id.
-               * @example Q227
-               */
-              wikidata?: string
-              description?: string
-              /**
-               * Format: uri
-               * @description Its home page (https). A fact-checker’s is the url of the author of its ClaimReview documents.
-               * @example https://checks.example.org/
-               */
-              url?: string
-              /**
-               * Format: uri
-               * @description Its logo, an image (https). A fact-checker’s is the logo of the author of its ClaimReview documents.
-               * @example https://checks.example.org/logo.png
-               */
-              logo?: string
-            }
-          | {
-              /** @enum {string} */
-              type: 'event'
-              /**
-               * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-               * @example az-mod-claim-17
-               */
-              ref: string
-              /**
-               * @description Lower-case letters, digits and single hyphens; unique among events.
-               * @example btc-pipeline-strike
-               */
-              slug: string
-              /** @example Missile strike on the BTC pipeline */
-              name: string
-              /**
-               * Format: partial-date-time
-               * @description When the event began. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-               * @example 2020-10-07
-               * @example 2020-10
-               * @example 2020
-               * @example 2020-10-07T14:30
-               * @example 2020-10-06T19:00:00+04:00
-               */
-              starts_at: string
-              /**
-               * @description How finely starts_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); starts_at must then be the first instant of such a span (UTC). By default, the precision starts_at is written to.
-               * @enum {string}
-               */
-              starts_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-              /**
-               * Format: partial-date-time
-               * @description When the event ended; not before starts_at. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-               * @example 2020-10-07
-               * @example 2020-10
-               * @example 2020
-               * @example 2020-10-07T14:30
-               * @example 2020-10-06T19:00:00+04:00
-               */
-              ends_at?: string
-              /**
-               * @description How finely ends_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); ends_at must then be the first instant of such a span (UTC). By default, the precision ends_at is written to.
-               * @enum {string}
-               */
-              ends_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-              location?: {
-                /** @example Stepanakert */
-                name: string
-                lat?: number
-                lon?: number
-              }
-              tags?: string[]
-              description?: string
-            }
-          | {
-              /** @enum {string} */
-              type: 'claim'
-              /**
-               * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-               * @example az-mod-claim-17
-               */
-              ref: string
-              /** @description Who made the claim: a party id or slug, or {"ref": …} naming it by its import ref. */
-              party:
-                | string
-                | {
-                    /**
-                     * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-                     * @example az-mod-claim-17
-                     */
-                    ref: string
-                  }
-              /**
-               * @description The proposition, in plain words.
-               * @example Armenian forces fired a missile at the Baku-Tbilisi-Ceyhan oil pipeline.
-               */
-              text: string
-              /** @description The words as spoken or published. */
-              quote?: string
-              /**
-               * @description The BCP 47 language tag of the quote, when it differs from the text's (an Arabic quote of an English text); needs a quote.
-               * @example ar
-               */
-              quote_language?: string
-              /**
-               * Format: partial-date-time
-               * @description When the claim was made. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-               * @example 2020-10-07
-               * @example 2020-10
-               * @example 2020
-               * @example 2020-10-07T14:30
-               * @example 2020-10-06T19:00:00+04:00
-               */
-              stated_at: string
-              /**
-               * @description How finely stated_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); stated_at must then be the first instant of such a span (UTC). By default, the precision stated_at is written to.
-               * @enum {string}
-               */
-              stated_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-              /**
-               * Format: partial-date-time
-               * @description When the claimed event happened. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-               * @example 2020-10-07
-               * @example 2020-10
-               * @example 2020
-               * @example 2020-10-07T14:30
-               * @example 2020-10-06T19:00:00+04:00
-               */
-              event_at?: string
-              /**
-               * @description How finely event_at is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); event_at must then be the first instant of such a span (UTC). By default, the precision event_at is written to.
-               * @enum {string}
-               */
-              event_at_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second'
-              location?: {
-                /** @example Stepanakert */
-                name: string
-                lat?: number
-                lon?: number
-              }
-              /**
-               * @description A BCP 47 language tag.
-               * @default en
-               * @example en
-               * @example hy
-               * @example az-Latn
-               */
-              language?: string
-              /**
-               * @description How firmly the claim was asserted, as said: `asserted` (stated as fact, "high confidence"), `hedged` ("it appears", "reportedly"), `speculative` ("may have", "cannot rule out").
-               * @enum {string}
-               */
-              certainty?: 'asserted' | 'hedged' | 'speculative'
-              tags?: string[]
-              sources?: {
-                /** Format: uri */
-                url: string
-                /** @example Reuters */
-                publisher?: string
-                title?: string
-                /**
-                 * Format: date-time
-                 * @description An RFC 3339 date-time with a time zone.
-                 */
-                published_at?: string
-                quote?: string
-              }[]
-              /** @description The figures the claim states, 50 at most, one per measure, unit and as_of; low is at most high. */
-              figures?: {
-                /**
-                 * @description What the figure counts, as a slug: `deaths`, `injured`, `missiles-fired`, `displaced`, or your own.
-                 * @example deaths
-                 */
-                measure: string
-                /** @description The figure, when the claim states one number; null for a range. */
-                value?: number | null
-                /** @description The low end of a stated range; null when open ("up to 300"). */
-                low?: number | null
-                /** @description The high end of a stated range; null when open ("at least 500"). */
-                high?: number | null
-                /**
-                 * @description What it is counted in, when the measure does not say (people, missiles, km2).
-                 * @example people
-                 */
-                unit?: string | null
-                /**
-                 * @description How the claim qualifies the figure, in its words: about, at least, up to.
-                 * @example at least
-                 */
-                qualifier?: string | null
-                /**
-                 * Format: partial-date-time
-                 * @description When the figure holds. A year (`2020`), a month (`2020-10`), a day (`2020-10-07`), a time of day without an offset, as `<input type="datetime-local">` sends it (`2020-10-07T14:30`, seconds optional), which is read as UTC, or an RFC 3339 date-time with an offset. Years, months and days are UTC calendar spans.
-                 * @example 2020-10-07
-                 * @example 2020-10
-                 * @example 2020
-                 * @example 2020-10-07T14:30
-                 * @example 2020-10-06T19:00:00+04:00
-                 */
-                as_of?: string | null
-                /**
-                 * @description How finely as_of is known, when coarser than it is written (a claim read back and sent again gives `2020-10-07T00:00:00.000Z` and `day`); as_of must then be the first instant of such a span (UTC). By default, the precision as_of is written to.
-                 * @enum {string|null}
-                 */
-                as_of_precision?: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | null
-              }[]
-              /** @description The event the claim is about: an event id or slug, or {"ref": …} naming it by its import ref. */
-              event?:
-                | string
-                | {
-                    /**
-                     * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-                     * @example az-mod-claim-17
-                     */
-                    ref: string
-                  }
-              /** @description The parties (ids or slugs) that relayed the claim, reporting what the claimant said ("NYT: Palestinians say…" is a claim of the Palestinian side relayed by the NYT); 10 at most, never the claimant. */
-              relayed_by?: string[]
-              /** @description The version of the claim this line states, so that a claim’s history imports as that history (and a review’s claim_version names the same words): the claim’s lines come in version order, from 1 (its first line creates it, as version 1); a line naming the claim’s next version makes it, a line naming a version the claim has already is unchanged. Without it, a line restates the claim as it is now. */
-              version?: number
-            }
-          | {
-              /** @enum {string} */
-              type: 'link'
-              /**
-               * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-               * @example az-mod-claim-17
-               */
-              ref: string
-              /**
-               * @description rebuts: the responding claim disputes the other; supports: it backs it; repeats: it says the same again, an echo that is neither a rebuttal nor a support and counts apart (all three between claims of different parties). corrects: a later claim of the same party, or of a party on its side chain, replaces the earlier one's wording or figure; retracts: such a claim withdraws it. A correction or retraction is not a response: it changes the earlier claim's standing, not its rebuttal or support counts.
-               * @enum {string}
-               */
-              kind: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
-              /** @description The responding claim: a claim id, or {"ref": …} naming it by its import ref. */
-              from:
-                | string
-                | {
-                    /**
-                     * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-                     * @example az-mod-claim-17
-                     */
-                    ref: string
-                  }
-              /** @description The claim it answers or repeats (by another party), corrects or retracts (earlier, same party or side chain): a claim id, or {"ref": …} naming it by its import ref. */
-              to:
-                | string
-                | {
-                    /**
-                     * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-                     * @example az-mod-claim-17
-                     */
-                    ref: string
-                  }
-              /**
-               * @description Why the one claim answers the other.
-               * @example Calls the pipeline report "another lie".
-               */
-              note?: string
-              /**
-               * @description A prebuttal: the response was made before the claim it answers, pre-emptively. A response stated before what it answers (its whole time span ending by the time that claim was stated; the same day is not before) is refused with 422 out-of-time-order unless the link says so.
-               * @default false
-               */
-              prebuttal?: boolean
-              /**
-               * @description The part of the claim that a rebuttal or support answers: its cause, a figure it states, who it says did it (attribution), when, where, or its evidence. None (null) answers the whole claim. Only for rebuts and supports.
-               * @enum {string}
-               */
-              aspect?: 'cause' | 'figure' | 'attribution' | 'timing' | 'location' | 'evidence' | 'other'
-              /**
-               * @description For `aspect: figure`, what the disputed figure measures (a slug); refused with any other aspect.
-               * @example deaths
-               */
-              measure?: string
-            }
-          | {
-              /** @enum {string} */
-              type: 'review'
-              /**
-               * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-               * @example az-mod-claim-17
-               */
-              ref: string
-              /** @description The reviewed claim: a claim id, or {"ref": …} naming it by its import ref. */
-              claim:
-                | string
-                | {
-                    /**
-                     * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-                     * @example az-mod-claim-17
-                     */
-                    ref: string
-                  }
-              /** @description The fact-checker: a party id or slug, or {"ref": …} naming it by its import ref. */
-              reviewer:
-                | string
-                | {
-                    /**
-                     * @description A name the caller gives the record, unique per kind; a later line or import names it by it.
-                     * @example az-mod-claim-17
-                     */
-                    ref: string
-                  }
-              /**
-               * @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way.
-               * @enum {string}
-               */
-              verdict:
-                | 'false'
-                | 'mostly-false'
-                | 'misleading'
-                | 'mixed'
-                | 'missing-context'
-                | 'mostly-true'
-                | 'true'
-                | 'unproven'
-              /**
-               * @description The rating as the fact-checker published it.
-               * @example False
-               * @example Misleading
-               * @example Pants on Fire
-               */
-              rating_label: string
-              rating_value?: number
-              best_rating?: number
-              worst_rating?: number
-              /**
-               * Format: uri
-               * @description Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview JSON-LD, which search engines require a url of.
-               */
-              url?: string
-              /** @description The finding, in a few sentences. */
-              summary?: string
-              /**
-               * @description The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording (Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.
-               * @example Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline
-               */
-              claim_summary?: string
-              /** @description The version of the claim the verdict rates; the claim’s current version when left out. One of the claim’s versions (422 otherwise): a fact-check of wording the claim has since changed names the version that had it. */
-              claim_version?: number
-              /**
-               * Format: date-time
-               * @description When the fact-check was published.
-               */
-              published_at: string
-            }
-          | {
-              /** @enum {string} */
-              type: 'deletion'
-              /**
-               * @description The kind of the record it deletes.
-               * @enum {string}
-               */
-              of: 'party' | 'event' | 'claim' | 'review' | 'link'
-              /**
-               * @description The import ref of the record it deletes, given by an earlier line of this import or by an earlier import.
-               * @example az-mod-claim-17
-               */
-              ref: string
-              /**
-               * Format: date-time
-               * @description When the record was deleted, as its tombstone says (`deleted_at` of GET /v1/tombstones), not later than now; the time of the import when left out.
-               */
-              deleted_at?: string
-            }
+        'application/x-ndjson': components['schemas']['ImportLine']
       }
     }
     responses: {
@@ -8614,143 +8277,20 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            /** @enum {string} */
-            mode: 'all-or-nothing' | 'best-effort'
-            /** @description How many lines were read, blank lines included. */
-            lines: number
-            /** ImportCounts */
-            counts: {
-              parties: {
-                created: number
-                updated: number
-                /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
-                unchanged: number
-                /** @description Records that deletion lines deleted. */
-                deleted: number
-              }
-              events: {
-                created: number
-                updated: number
-                /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
-                unchanged: number
-                /** @description Records that deletion lines deleted. */
-                deleted: number
-              }
-              claims: {
-                created: number
-                updated: number
-                /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
-                unchanged: number
-                /** @description Records that deletion lines deleted. */
-                deleted: number
-              }
-              links: {
-                created: number
-                updated: number
-                /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
-                unchanged: number
-                /** @description Records that deletion lines deleted. */
-                deleted: number
-              }
-              reviews: {
-                created: number
-                updated: number
-                /** @description Lines that changed nothing: the record said that already, or a deletion line found it deleted. */
-                unchanged: number
-                /** @description Records that deletion lines deleted. */
-                deleted: number
-              }
-            }
-            /** @description The bad lines, in order; the first 1000 when there are more. */
-            line_errors: {
-              /** @description The line number, counting from 1 (blank lines included). */
-              line: number
-              /** @description The ref the line gave, when it could be read. */
-              ref: string | null
-              /**
-               * ImportLineProblem
-               * @description The problem of the line, as the API would answer it.
-               */
-              problem: {
-                /**
-                 * Format: uri
-                 * @example urn:counterclaim:problem:validation-failed
-                 */
-                type: string
-                title: string
-                status: number
-                detail: string
-                /**
-                 * @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them.
-                 * @enum {string}
-                 */
-                code:
-                  | 'validation-failed'
-                  | 'malformed-request'
-                  | 'unauthorized'
-                  | 'forbidden'
-                  | 'not-found'
-                  | 'route-not-found'
-                  | 'gone'
-                  | 'method-not-allowed'
-                  | 'not-acceptable'
-                  | 'conflict'
-                  | 'review-is-draft'
-                  | 'idempotency-key-in-use'
-                  | 'idempotency-key-used'
-                  | 'duplicate-claim'
-                  | 'request-timeout'
-                  | 'precondition-failed'
-                  | 'payload-too-large'
-                  | 'unsupported-media-type'
-                  | 'unprocessable-entity'
-                  | 'out-of-time-order'
-                  | 'idempotency-key-reused'
-                  | 'import-rejected'
-                  | 'too-many-requests'
-                  | 'headers-too-large'
-                  | 'internal-error'
-                  | 'service-unavailable'
-                instance?: string
-                /** @description For validation errors: every bad field, up to 50 of them. */
-                errors?: {
-                  /** @enum {string} */
-                  in: 'body' | 'query' | 'path' | 'header'
-                  /** @description The field, as a dotted path (`sources[0].url`). */
-                  field: string
-                  message: string
-                }[]
-                /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
-                duplicates?: {
-                  /** Format: uuid */
-                  id: string
-                  /** @description Trigram similarity of the two texts. */
-                  score: number
-                  /** @description The path of the claim. */
-                  href: string
-                }[]
-                /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
-                errors_omitted?: number
-                tombstone?: components['schemas']['Tombstone']
-              }
-            }[]
-            /** @description How many lines were bad. */
-            line_error_count: number
-          }
+          'application/json': components['schemas']['ImportResult']
         }
       }
       /** @description The request is malformed or a field is invalid. */
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -8761,7 +8301,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -8772,7 +8312,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -8783,7 +8323,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -8796,7 +8336,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -8807,7 +8347,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -8818,7 +8358,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -8829,152 +8369,11 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
-          'application/problem+json':
-            | {
-                /**
-                 * Format: uri
-                 * @example urn:counterclaim:problem:validation-failed
-                 */
-                type: string
-                title: string
-                status: number
-                detail: string
-                /**
-                 * @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them.
-                 * @enum {string}
-                 */
-                code:
-                  | 'validation-failed'
-                  | 'malformed-request'
-                  | 'unauthorized'
-                  | 'forbidden'
-                  | 'not-found'
-                  | 'route-not-found'
-                  | 'gone'
-                  | 'method-not-allowed'
-                  | 'not-acceptable'
-                  | 'conflict'
-                  | 'review-is-draft'
-                  | 'idempotency-key-in-use'
-                  | 'idempotency-key-used'
-                  | 'duplicate-claim'
-                  | 'request-timeout'
-                  | 'precondition-failed'
-                  | 'payload-too-large'
-                  | 'unsupported-media-type'
-                  | 'unprocessable-entity'
-                  | 'out-of-time-order'
-                  | 'idempotency-key-reused'
-                  | 'import-rejected'
-                  | 'too-many-requests'
-                  | 'headers-too-large'
-                  | 'internal-error'
-                  | 'service-unavailable'
-                instance?: string
-                /** @description For validation errors: every bad field, up to 50 of them. */
-                errors?: {
-                  /** @enum {string} */
-                  in: 'body' | 'query' | 'path' | 'header'
-                  /** @description The field, as a dotted path (`sources[0].url`). */
-                  field: string
-                  message: string
-                }[]
-                /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
-                duplicates?: {
-                  /** Format: uuid */
-                  id: string
-                  /** @description Trigram similarity of the two texts. */
-                  score: number
-                  /** @description The path of the claim. */
-                  href: string
-                }[]
-                /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
-                errors_omitted?: number
-                /** @enum {string} */
-                mode: 'all-or-nothing' | 'best-effort'
-                /** @description How many lines were read, blank lines included. */
-                lines: number
-                /** @description The bad lines, in order; the first 1000 when there are more. */
-                line_errors: {
-                  /** @description The line number, counting from 1 (blank lines included). */
-                  line: number
-                  /** @description The ref the line gave, when it could be read. */
-                  ref: string | null
-                  /**
-                   * ImportLineProblem
-                   * @description The problem of the line, as the API would answer it.
-                   */
-                  problem: {
-                    /**
-                     * Format: uri
-                     * @example urn:counterclaim:problem:validation-failed
-                     */
-                    type: string
-                    title: string
-                    status: number
-                    detail: string
-                    /**
-                     * @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them.
-                     * @enum {string}
-                     */
-                    code:
-                      | 'validation-failed'
-                      | 'malformed-request'
-                      | 'unauthorized'
-                      | 'forbidden'
-                      | 'not-found'
-                      | 'route-not-found'
-                      | 'gone'
-                      | 'method-not-allowed'
-                      | 'not-acceptable'
-                      | 'conflict'
-                      | 'review-is-draft'
-                      | 'idempotency-key-in-use'
-                      | 'idempotency-key-used'
-                      | 'duplicate-claim'
-                      | 'request-timeout'
-                      | 'precondition-failed'
-                      | 'payload-too-large'
-                      | 'unsupported-media-type'
-                      | 'unprocessable-entity'
-                      | 'out-of-time-order'
-                      | 'idempotency-key-reused'
-                      | 'import-rejected'
-                      | 'too-many-requests'
-                      | 'headers-too-large'
-                      | 'internal-error'
-                      | 'service-unavailable'
-                    instance?: string
-                    /** @description For validation errors: every bad field, up to 50 of them. */
-                    errors?: {
-                      /** @enum {string} */
-                      in: 'body' | 'query' | 'path' | 'header'
-                      /** @description The field, as a dotted path (`sources[0].url`). */
-                      field: string
-                      message: string
-                    }[]
-                    /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
-                    duplicates?: {
-                      /** Format: uuid */
-                      id: string
-                      /** @description Trigram similarity of the two texts. */
-                      score: number
-                      /** @description The path of the claim. */
-                      href: string
-                    }[]
-                    /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
-                    errors_omitted?: number
-                    tombstone?: components['schemas']['Tombstone']
-                  }
-                }[]
-                /** @description How many lines were bad. */
-                line_error_count: number
-              }
-            | components['schemas']['Problem']
+          'application/problem+json': components['schemas']['ImportRejected'] | components['schemas']['Problem']
         }
       }
       /** @description Too many requests from this client (its API key, or its address without one); retry after Retry-After seconds. */
@@ -8989,7 +8388,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9026,7 +8425,7 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -9058,11 +8457,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Review'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['ReviewPage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -9167,48 +8562,7 @@ export interface operations {
     /** @description A numeric rating comes with its scale (rating_value, best_rating and worst_rating together), and lies between the best and the worst value; a scale may run either way. */
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description The fact-checker (a party id or slug) whose verdict this is; a party of kind fact-checker.
-           * @example az-defence-ministry
-           */
-          reviewer: string
-          /**
-           * @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way.
-           * @enum {string}
-           */
-          verdict:
-            'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-          /**
-           * @description The rating as the fact-checker published it.
-           * @example False
-           * @example Misleading
-           * @example Pants on Fire
-           */
-          rating_label: string
-          rating_value?: number
-          best_rating?: number
-          worst_rating?: number
-          /**
-           * Format: uri
-           * @description Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview JSON-LD, which search engines require a url of.
-           */
-          url?: string
-          /** @description The finding, in a few sentences. */
-          summary?: string
-          /**
-           * @description The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording (Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.
-           * @example Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline
-           */
-          claim_summary?: string
-          /** @description The version of the claim the verdict rates; the claim’s current version when left out. One of the claim’s versions (422 otherwise): a fact-check of wording the claim has since changed names the version that had it. */
-          claim_version?: number
-          /**
-           * Format: date-time
-           * @description When the fact-check was published.
-           */
-          published_at: string
-        }
+        'application/json': components['schemas']['CreateReview']
       }
     }
     responses: {
@@ -9226,7 +8580,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -9239,7 +8593,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9250,7 +8604,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9261,7 +8615,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9272,7 +8626,7 @@ export interface operations {
       404: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9283,7 +8637,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9296,7 +8650,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9307,7 +8661,7 @@ export interface operations {
       410: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9318,7 +8672,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9329,7 +8683,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9340,7 +8694,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9359,7 +8713,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -9396,7 +8750,7 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /** @description Only the reviews of this claim. */
         claim?: string
         /**
@@ -9405,8 +8759,7 @@ export interface operations {
          */
         reviewer?: string
         /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
-        verdict?:
-          'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
+        verdict?: components['schemas']['Verdict']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -9435,11 +8788,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Review'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['ReviewPage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -9551,18 +8900,7 @@ export interface operations {
         }
         content: {
           'application/json': components['schemas']['Review']
-          'application/ld+json': {
-            /** @enum {string} */
-            '@context': 'https://schema.org'
-            /** @enum {string} */
-            '@type': 'ClaimReview'
-            /** @description Where the fact-check is published (a review without one is a draft). */
-            url: string
-            /** @description The review’s claim_summary, or else the wording of the claim version the review rated. */
-            claimReviewed: string
-          } & {
-            [key: string]: unknown
-          }
+          'application/ld+json': components['schemas']['ClaimReview']
         }
       }
       /** @description Not modified: the If-None-Match entity tag is current. */
@@ -9834,84 +9172,8 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is. The rating and its scale change together. A review’s claim and reviewer cannot change; the claim version it rates changes only with claim_version. `edit_note` is not a field of the review: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
-        'application/json': {
-          /**
-           * @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way.
-           * @enum {string}
-           */
-          verdict?:
-            'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-          /**
-           * @description The rating as the fact-checker published it.
-           * @example False
-           * @example Misleading
-           * @example Pants on Fire
-           */
-          rating_label?: string
-          rating_value?: number | null
-          best_rating?: number | null
-          worst_rating?: number | null
-          /**
-           * Format: uri
-           * @description Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview JSON-LD, which search engines require a url of.
-           */
-          url?: string | null
-          /** @description The finding, in a few sentences. */
-          summary?: string | null
-          /**
-           * @description The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording (Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.
-           * @example Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline
-           */
-          claim_summary?: string | null
-          /** @description Re-pins the review to this version of the claim (one of its versions, 422 otherwise): after the claim’s wording changed, the reviewer checks the new wording and names the claim’s current version. Only this field moves the pin: an edit without it keeps rating the version it rated. */
-          claim_version?: number
-          /**
-           * Format: date-time
-           * @description An RFC 3339 date-time with a time zone.
-           */
-          published_at?: string
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
-        'application/merge-patch+json': {
-          /**
-           * @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way.
-           * @enum {string}
-           */
-          verdict?:
-            'false' | 'mostly-false' | 'misleading' | 'mixed' | 'missing-context' | 'mostly-true' | 'true' | 'unproven'
-          /**
-           * @description The rating as the fact-checker published it.
-           * @example False
-           * @example Misleading
-           * @example Pants on Fire
-           */
-          rating_label?: string
-          rating_value?: number | null
-          best_rating?: number | null
-          worst_rating?: number | null
-          /**
-           * Format: uri
-           * @description Where the fact-check is published. A review without one is a draft: it is left out of the ClaimReview JSON-LD, which search engines require a url of.
-           */
-          url?: string | null
-          /** @description The finding, in a few sentences. */
-          summary?: string | null
-          /**
-           * @description The rated claim in a few words, used as the ClaimReview’s claimReviewed instead of the claim’s own wording (Google suggests under 75 characters, so that it fits one line on a phone). At most 150 characters.
-           * @example Armenia fired a missile at the Baku-Tbilisi-Ceyhan pipeline
-           */
-          claim_summary?: string | null
-          /** @description Re-pins the review to this version of the claim (one of its versions, 422 otherwise): after the claim’s wording changed, the reviewer checks the new wording and names the claim’s current version. Only this field moves the pin: an edit without it keeps rating the version it rated. */
-          claim_version?: number
-          /**
-           * Format: date-time
-           * @description An RFC 3339 date-time with a time zone.
-           */
-          published_at?: string
-          /** @description Why this change is made (a typo, a figure the source revised); the version it makes keeps it. */
-          edit_note?: string
-        }
+        'application/json': components['schemas']['UpdateReview']
+        'application/merge-patch+json': components['schemas']['UpdateReview']
       }
     }
     responses: {
@@ -10097,11 +9359,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['ReviewVersion'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['ReviewVersionPage']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -10187,9 +9445,9 @@ export interface operations {
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
-        format?: 'json' | 'csv' | 'ndjson'
+        format?: components['schemas']['ListFormat']
         /** @description Only the deleted records of this kind. */
-        kind?: 'party' | 'event' | 'claim' | 'review' | 'link'
+        kind?: components['schemas']['RecordKind']
         /** @description Only records deleted at or after the start of this time: `2020-10-07` takes in the whole day. A deletion keeps the time it happened, also when it came in by import later: a copy that syncs by time asks from a little before its last look, and imports the overlap again (it is unchanged). */
         deleted_after?: string
         /** @description Only records deleted before the start of this time: `2020-10-07` leaves out the whole day. */
@@ -10222,11 +9480,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['Tombstone'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['TombstonePage']
           'text/csv': string
           'application/x-ndjson': string
         }
@@ -10328,11 +9582,7 @@ export interface operations {
           [name: string]: unknown
         }
         content: {
-          'application/json': {
-            data: components['schemas']['ApiKey'][]
-            /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor: string | null
-          }
+          'application/json': components['schemas']['ApiKeyPage']
         }
       }
       /** @description The request is malformed or a field is invalid. */
@@ -10422,13 +9672,7 @@ export interface operations {
     }
     requestBody: {
       content: {
-        'application/json': {
-          /** @description Who or what holds the key. */
-          name: string
-          scopes: ('read' | 'write' | 'admin')[]
-          /** @description The team the key belongs to (a slug, `[a-z0-9-]`): a `write` key may change or delete what any key of its team created. A key of no team changes only what it created itself. */
-          team?: string
-        }
+        'application/json': components['schemas']['CreateApiKey']
       }
     }
     responses: {
@@ -10444,7 +9688,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -10457,7 +9701,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10468,7 +9712,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10479,7 +9723,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10490,7 +9734,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10503,7 +9747,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10514,7 +9758,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10525,7 +9769,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10536,7 +9780,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10555,7 +9799,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10843,7 +10087,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -10856,7 +10100,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10867,7 +10111,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10878,7 +10122,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10889,7 +10133,7 @@ export interface operations {
       404: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10900,7 +10144,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10913,7 +10157,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10924,7 +10168,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10935,7 +10179,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10946,7 +10190,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -10965,7 +10209,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11022,7 +10266,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -11035,7 +10279,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11046,7 +10290,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11057,7 +10301,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11068,7 +10312,7 @@ export interface operations {
       404: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11079,7 +10323,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11092,7 +10336,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11103,7 +10347,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11114,7 +10358,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11125,7 +10369,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11144,7 +10388,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11198,7 +10442,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). Answered only with read replicas. */
           'Counterclaim-Consistency'?: string
           [name: string]: unknown
@@ -11211,7 +10455,7 @@ export interface operations {
       400: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11222,7 +10466,7 @@ export interface operations {
       401: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11233,7 +10477,7 @@ export interface operations {
       403: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11244,7 +10488,7 @@ export interface operations {
       404: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11255,7 +10499,7 @@ export interface operations {
       406: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11268,7 +10512,7 @@ export interface operations {
           /** @description When the Idempotency-Key is in use by a request still running: seconds to wait before retrying. */
           'retry-after'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11279,7 +10523,7 @@ export interface operations {
       413: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11290,7 +10534,7 @@ export interface operations {
       415: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11301,7 +10545,7 @@ export interface operations {
       422: {
         headers: {
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
@@ -11320,7 +10564,7 @@ export interface operations {
           /** @description Seconds until the current window ends. */
           'ratelimit-reset'?: number
           /** @description Present on a replay: this is the stored answer to an earlier request with the same Idempotency-Key and body, which did not run again. Its ETag is the one of that answer. */
-          'idempotent-replayed'?: 'true'
+          'idempotent-replayed'?: components['schemas']['IdempotentReplayed']
           [name: string]: unknown
         }
         content: {
