@@ -209,6 +209,21 @@ async function readYourWrites(t: Test, clusters: Replicated) {
 
   const stale = await call(app, 'GET', secondUrl)
   t.equal(stale.status, 404, 'a read without the token is served by the replica, which has not seen the write')
+  const refused = await call(
+    app,
+    'PATCH',
+    secondUrl,
+    { text: 'An edit from a stale copy.' },
+    {
+      ...auth,
+      'if-match': '"stale"',
+    },
+  )
+  t.equal(refused.status, 412)
+  t.ok(
+    parseLsn(String(refused.headers[CONSISTENCY]))! >= parseLsn(secondToken)!,
+    'a 412 answers the position too, so the read the client retries from sees the write it was refused on',
+  )
   const listed = await call(app, 'GET', '/v1/claims?party=replicated', undefined, { [CONSISTENCY]: firstToken })
   t.same(
     listed.body.data.map((c: { id: string }) => c.id),

@@ -248,5 +248,15 @@ t.test('/similar scores 2,000 candidates at most, and a word most claims have fi
     'and the rewording is found by the words it shares with no bulletin',
   )
   t.equal(analysed.searched.complete, true)
+  const generic = await createClaim({
+    party: 'observer',
+    text: 'The Mingachevir reservoir fell overnight.',
+    stated_at: '2021-01-03',
+  })
+  t.same(
+    (await similarAnswer(generic.id)).searched,
+    { words: [], claims: 0, complete: false },
+    'a claim made only of words nearly every claim has is not searched, and the answer says it is incomplete',
+  )
   t.ok(analysed.searched.claims < 10, `${analysed.searched.claims} candidates`)
 })

@@ -155,7 +155,7 @@ export class ReadReplicas {
     const tick = () => {
       this.#checking = this.check().finally(() => {
         this.#checking = undefined
-        if (!this.#closed) this.#timer = setTimeout(tick, this.#intervalMs)
+        if (!this.#closed) this.#timer = setTimeout(tick, this.#intervalMs).unref()
       })
     }
     tick()
@@ -167,7 +167,8 @@ export class ReadReplicas {
 
   /** The primary's WAL position now: after a write's commit, a position at or past it, for read-your-writes. */
   async currentPrimaryLsn(): Promise<string> {
-    const { rows } = await sql<{ lsn: string }>`SELECT pg_current_wal_lsn()::text AS lsn`.execute(this.#primary)
+    // The insert position, not the write position: with synchronous_commit off a commit may not be written yet.
+    const { rows } = await sql<{ lsn: string }>`SELECT pg_current_wal_insert_lsn()::text AS lsn`.execute(this.#primary)
     return rows[0]!.lsn
   }
 
@@ -201,10 +202,10 @@ export class ReadReplicas {
   /** One check of every replica; resolves when it is done (the background runs them on its own). */
   async check(): Promise<void> {
     const sampled = await within(this.#checkTimeoutMs(), this.currentPrimaryLsn())
-    // Without the primary's position there is nothing to measure lag against: the states stay as they were.
-    if (sampled === undefined) return
+    // Without the primary's position the replicas are still checked: one promoted or gone shows as such, and the
+    // lag is measured against the last position known, which makes them lagging once it is too old.
     const now = Date.now()
-    this.#samples.push({ at: now, lsn: parseLsn(sampled)! })
+    if (sampled !== undefined) this.#samples.push({ at: now, lsn: parseLsn(sampled)! })
     // Enough history to tell a lag of maxLagMs, and no more.
     const horizon = now - this.#maxLagMs - 2 * this.#intervalMs
     while (this.#samples.length > 1 && this.#samples[1]!.at < horizon) this.#samples.shift()
@@ -230,14 +231,18 @@ export class ReadReplicas {
         SELECT pg_is_in_recovery() AS recovering, pg_last_wal_replay_lsn()::text AS lsn`.execute(replica.direct),
     )
     const row = found?.rows[0]
+    // A replica rebuilt, restarted behind or repointed may have replayed less than before: only a reading counts.
+    if (row === undefined || !row.recovering || row.lsn === null) replica.replayLsn = 0n
     if (row === undefined) return this.#setState(replica, 'down', undefined)
     if (!row.recovering || row.lsn === null) return this.#setState(replica, 'not-a-replica', undefined)
     const replayed = parseLsn(row.lsn)!
-    if (replayed > replica.replayLsn) replica.replayLsn = replayed
+    replica.replayLsn = replayed
     const now = Date.now()
     // The latest time the primary held no more than the replica has replayed: it is at least that fresh.
     const caughtUp = this.#samples.findLast((sample) => sample.lsn <= replayed)
-    const lagMs = now - (caughtUp ?? this.#samples[0]!).at
+    const oldest = this.#samples[0]
+    if (oldest === undefined) return this.#setState(replica, 'lagging', undefined)
+    const lagMs = now - (caughtUp ?? oldest).at
     this.#setState(replica, caughtUp !== undefined && lagMs <= this.#maxLagMs ? 'ok' : 'lagging', lagMs)
   }
 
@@ -248,7 +253,7 @@ export class ReadReplicas {
       .then(
         ({ rows }) => {
           const lsn = rows[0]?.lsn == null ? undefined : parseLsn(rows[0].lsn)
-          if (lsn !== undefined && lsn > replica.replayLsn) replica.replayLsn = lsn
+          if (lsn !== undefined) replica.replayLsn = lsn
           return lsn
         },
         () => undefined,

@@ -94,7 +94,10 @@ export default fp<DatabasePluginOptions>(
     if (replicas === undefined) return
     // Read after the handler's commit, the position is at or past the write's: what the client sends back.
     fastify.addHook('onSend', async (request, reply, payload) => {
-      if (isRead(request) || reply.statusCode >= 400) return payload
+      // A 409 or 412 says the client's copy is behind: its next read must see what the primary holds.
+      if (isRead(request) || (reply.statusCode >= 400 && reply.statusCode !== 409 && reply.statusCode !== 412)) {
+        return payload
+      }
       try {
         reply.header(CONSISTENCY_HEADER, await replicas.currentPrimaryLsn())
       } catch (error) {

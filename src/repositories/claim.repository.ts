@@ -666,13 +666,18 @@ export async function similarClaims(
   if (query.partyId !== undefined) filters.push(sql`c.party_id = ${query.partyId}::uuid`)
   if (query.statedAfter !== undefined) filters.push(sql`c.stated_at >= ${query.statedAfter}::timestamptz`)
   if (query.statedBefore !== undefined) filters.push(sql`c.stated_at < ${query.statedBefore}::timestamptz`)
-  const { rows } = await sql<{ words: string[]; scored: number; best: Array<{ id: string; score: number }> }>`
+  const { rows } = await sql<{
+    words: string[]
+    scored: number
+    matched: number
+    best: Array<{ id: string; score: number }>
+  }>`
     WITH claim AS (
       SELECT text, search FROM claims WHERE id = ${query.id}::uuid
     ), common AS (
       SELECT coalesce(most_common_elems::text::text[], '{}') AS words, most_common_elem_freqs AS frequencies
       FROM (SELECT 1) one LEFT JOIN pg_stats
-        ON schemaname = current_schema() AND tablename = 'claims' AND attname = 'search'
+        ON schemaname = current_schema() AND tablename = 'claims' AND attname = 'search' AND NOT inherited
     ), ranked AS (
       SELECT lexeme, frequency, row_number() OVER (ORDER BY frequency, length(lexeme) DESC, lexeme) AS n
       FROM (
@@ -696,18 +701,25 @@ export async function similarClaims(
     ), candidates AS (
       SELECT c.id, c.text FROM claims c, matching
       WHERE c.search @@ matching.query AND ${sql.join(filters, sql` AND `)}
-      LIMIT ${query.candidates}::int
+      LIMIT ${query.candidates + 1}::int
     ), scored AS (
-      SELECT candidates.id, similarity(candidates.text, claim.text) AS score FROM candidates, claim
+      SELECT candidates.id, similarity(candidates.text, claim.text) AS score
+      FROM (SELECT * FROM candidates LIMIT ${query.candidates}::int) candidates, claim
     )
     SELECT
       (SELECT coalesce(array_agg(lexeme ORDER BY n), '{}') FROM chosen) AS words,
       (SELECT count(*)::int FROM scored) AS scored,
+      (SELECT count(*)::int FROM candidates) AS matched,
       (SELECT coalesce(json_agg(json_build_object('id', b.id, 'score', b.score) ORDER BY b.score DESC, b.id), '[]')
        FROM (SELECT id, score FROM scored WHERE score >= ${query.minScore}::real
              ORDER BY score DESC, id LIMIT ${query.limit}::int) b) AS best`.execute(db)
   const found = rows[0]!
-  const scope: SimilarityScope = { scored: found.scored, words: found.words, complete: found.scored < query.candidates }
+  // Not complete when more claims matched than were scored, or when no word was rare enough to search by.
+  const scope: SimilarityScope = {
+    scored: found.scored,
+    words: found.words,
+    complete: found.words.length > 0 && found.matched <= query.candidates,
+  }
   if (found.best.length === 0) return { rows: [], scope }
   const ids = found.best.map((entry) => entry.id)
   const records = new Map(

@@ -559,7 +559,8 @@ export const SimilarClaimsSchema = Type.Object(
         complete: Type.Boolean({
           description:
             `False when more than ${SIMILAR_CANDIDATES.toLocaleString('en')} claims matched the words and only ` +
-            'that many were scored: a party or a window (stated_after, stated_before) narrows them.',
+            'that many (any of them) were scored: a party or a window (stated_after, stated_before) narrows ' +
+            'them; false too when none of its words is rare enough to search by.',
         }),
       },
       {

@@ -2751,7 +2751,7 @@ export interface components {
         words: string[]
         /** @description How many candidates were scored. */
         claims: number
-        /** @description False when more than 2,000 claims matched the words and only that many were scored: a party or a window (stated_after, stated_before) narrows them. */
+        /** @description False when more than 2,000 claims matched the words and only that many (any of them) were scored: a party or a window (stated_after, stated_before) narrows them; false too when none of its words is rare enough to search by. */
         complete: boolean
       }
     }
