@@ -8,13 +8,7 @@ import { SESSION_SETTINGS } from '../src/db/database.js'
 import * as prettier from 'prettier'
 import type { Database } from '../src/db/schema.js'
 import { findClaimById, similarClaims } from '../src/repositories/claim.repository.js'
-import {
-  SIMILAR_CANDIDATES,
-  SIMILAR_MIN_SCORE,
-  SIMILAR_WORDS,
-  SIMILAR_WORD_SHARE,
-  SIMILAR_DISTINCTIVE_WORD_SHARE,
-} from '../src/schemas/claim.schema.js'
+import { SIMILAR_MIN_SCORE, SIMILAR_SEARCH_BOUNDS } from '../src/schemas/claim.schema.js'
 import { findEventByKey, listEventFigures } from '../src/repositories/event.repository.js'
 import { latestRebuttals, listDisputedClaims, rebuttalMatrix } from '../src/repositories/dispute.repository.js'
 import { responseTimes } from '../src/repositories/response-times.repository.js'
@@ -365,10 +359,7 @@ try {
       id: root.id,
       minScore: SIMILAR_MIN_SCORE,
       limit: 10,
-      candidates: SIMILAR_CANDIDATES,
-      maxWords: SIMILAR_WORDS,
-      distinctiveFrequency: SIMILAR_DISTINCTIVE_WORD_SHARE,
-      maxFrequency: SIMILAR_WORD_SHARE,
+      ...SIMILAR_SEARCH_BOUNDS,
     }),
   )
   await capture('matrix-by-party', 'GET /v1/disputes/matrix', () =>

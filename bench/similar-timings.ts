@@ -4,12 +4,7 @@ import pg from 'pg'
 import { SESSION_SETTINGS } from '../src/db/database.js'
 import type { Database } from '../src/db/schema.js'
 import { similarClaims } from '../src/repositories/claim.repository.js'
-import {
-  SIMILAR_CANDIDATES,
-  SIMILAR_WORDS,
-  SIMILAR_WORD_SHARE,
-  SIMILAR_DISTINCTIVE_WORD_SHARE,
-} from '../src/schemas/claim.schema.js'
+import { SIMILAR_SEARCH_BOUNDS } from '../src/schemas/claim.schema.js'
 import { checkDatabaseName, DEFAULT_DATABASE, databaseUrl, serverUrl } from './scratch-database.js'
 
 /**
@@ -84,10 +79,7 @@ const run = (claim: (typeof claims)[number]) =>
     id: claim.id,
     minScore,
     limit: 10,
-    candidates: SIMILAR_CANDIDATES,
-    maxWords: SIMILAR_WORDS,
-    distinctiveFrequency: SIMILAR_DISTINCTIVE_WORD_SHARE,
-    maxFrequency: SIMILAR_WORD_SHARE,
+    ...SIMILAR_SEARCH_BOUNDS,
   })
 for (const claim of claims) await run(claim)
 const figures: Array<Explained & { found: number; scored: number }> = []

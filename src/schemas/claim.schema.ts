@@ -512,6 +512,13 @@ export const SIMILAR_WORDS = 16
 export const SIMILAR_DISTINCTIVE_WORD_SHARE = 0.002
 /** The share of all claims a word is in, below which it may stand in for a distinctive one a claim lacks. */
 export const SIMILAR_WORD_SHARE = 0.05
+/** The bounds of `/similar`'s search, as the repository takes them. */
+export const SIMILAR_SEARCH_BOUNDS = {
+  candidates: SIMILAR_CANDIDATES,
+  maxWords: SIMILAR_WORDS,
+  distinctiveFrequency: SIMILAR_DISTINCTIVE_WORD_SHARE,
+  maxFrequency: SIMILAR_WORD_SHARE,
+}
 
 export const SimilarClaimsQuery = Type.Object(
   {

@@ -17,11 +17,8 @@ import {
   type CreateClaimInput,
   type Figure,
   type FigureInput,
-  SIMILAR_CANDIDATES,
   SIMILAR_MIN_SCORE,
-  SIMILAR_WORDS,
-  SIMILAR_WORD_SHARE,
-  SIMILAR_DISTINCTIVE_WORD_SHARE,
+  SIMILAR_SEARCH_BOUNDS,
   type SimilarClaimsFilter,
   type UpdateClaimInput,
 } from '../schemas/claim.schema.js'
@@ -757,10 +754,7 @@ export async function listSimilarClaims(db: Db, id: string, query: SimilarClaims
     statedBefore: filterBound(query.stated_before),
     minScore: query.min_score ?? SIMILAR_MIN_SCORE,
     limit: query.limit ?? 10,
-    candidates: SIMILAR_CANDIDATES,
-    maxWords: SIMILAR_WORDS,
-    distinctiveFrequency: SIMILAR_DISTINCTIVE_WORD_SHARE,
-    maxFrequency: SIMILAR_WORD_SHARE,
+    ...SIMILAR_SEARCH_BOUNDS,
   })
   return {
     data: rows.map((row) => ({ score: Math.round(row.score * 1000) / 1000, claim: toClaim(row) })),
