@@ -232,9 +232,10 @@ export class ReadReplicas {
     )
     const row = found?.rows[0]
     // A replica rebuilt, restarted behind or repointed may have replayed less than before: only a reading counts.
-    if (row === undefined || !row.recovering || row.lsn === null) replica.replayLsn = 0n
-    if (row === undefined) return this.#setState(replica, 'down', undefined)
-    if (!row.recovering || row.lsn === null) return this.#setState(replica, 'not-a-replica', undefined)
+    if (row === undefined || !row.recovering || row.lsn === null) {
+      replica.replayLsn = 0n
+      return this.#setState(replica, row === undefined ? 'down' : 'not-a-replica', undefined)
+    }
     const replayed = parseLsn(row.lsn)!
     replica.replayLsn = replayed
     const now = Date.now()
