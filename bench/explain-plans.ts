@@ -7,8 +7,9 @@ import pg from 'pg'
 import { SESSION_SETTINGS } from '../src/db/database.js'
 import * as prettier from 'prettier'
 import type { Database } from '../src/db/schema.js'
-import { findClaimById, similarClaims } from '../src/repositories/claim.repository.js'
+import { duplicateCandidates, findClaimById, similarClaims } from '../src/repositories/claim.repository.js'
 import { SIMILAR_MIN_SCORE, SIMILAR_SEARCH_BOUNDS } from '../src/schemas/claim.schema.js'
+import { DUPLICATE_MIN_SCORE, DUPLICATE_WINDOW_DAYS } from '../src/services/claim.service.js'
 import { findEventByKey, listEventFigures } from '../src/repositories/event.repository.js'
 import { latestRebuttals, listDisputedClaims, rebuttalMatrix } from '../src/repositories/dispute.repository.js'
 import { responseTimes } from '../src/repositories/response-times.repository.js'
@@ -360,6 +361,17 @@ try {
       minScore: SIMILAR_MIN_SCORE,
       limit: 10,
       ...SIMILAR_SEARCH_BOUNDS,
+    }),
+  )
+  // Stated now: later than any claim the statistics know of, as a new claim usually is.
+  await capture('duplicate-check', `POST /v1/claims: a new claim of ${rebutter.slug} checked for duplicates`, () =>
+    duplicateCandidates(db, {
+      partyKey: rebutter.slug,
+      text: 'The ministry says the strike hit the pipeline near the river crossing.',
+      statedAt: new Date().toISOString(),
+      windowDays: DUPLICATE_WINDOW_DAYS,
+      minScore: DUPLICATE_MIN_SCORE,
+      limit: 5,
     }),
   )
   await capture('matrix-by-party', 'GET /v1/disputes/matrix', () =>

@@ -418,6 +418,11 @@ async function sample(): Promise<Samples> {
  */
 const WRITES_END = new Date(Date.UTC(2020, 0, 1))
 const writtenStatedAt = () => new Date(WRITES_END.getTime() - (1 + Math.random() * 364) * 86_400_000).toISOString()
+/** How much later than the claim it answers a response is stated, at most. */
+const ANSWER_DELAY_MS = 12 * 3_600_000
+/** When a response to a claim stated at `stated` is stated: a little later, never before (that is a 422). */
+const answeredLater = (stated: string) =>
+  new Date(new Date(stated).getTime() + 1 + Math.floor(Math.random() * ANSWER_DELAY_MS)).toISOString()
 
 type Pick = <T>(items: readonly T[]) => T
 const pick: Pick = (items) => items[Math.floor(Math.random() * items.length)]!
@@ -455,8 +460,7 @@ interface StreamScenario {
 type Scenario = LoadScenario | StreamScenario
 
 function scenarios(s: Samples): Scenario[] {
-  const claimBody = (party: string) => {
-    const stated = writtenStatedAt()
+  const claimBody = (party: string, stated = writtenStatedAt()) => {
     const words = Array.from({ length: 12 }, () => pick(s.words)).join(' ')
     return {
       party,
@@ -501,6 +505,12 @@ function scenarios(s: Samples): Scenario[] {
     title,
     read: true,
     arms: [{ label: 'service', server: 'service', request: () => ({ method: 'GET', path: path() }) }, ...others],
+  })
+  // A response is stated after the claim it answers (else 422), and kept out of the export's window.
+  const { after, before } = s.exportWindow
+  const answerable = s.claims.filter((claim) => {
+    const stated = new Date(claim.stated_at).getTime()
+    return stated + ANSWER_DELAY_MS < new Date(after).getTime() || (before !== undefined && claim.stated_at >= before)
   })
   const deepCursor = () => {
     const claim = pick(s.claims)
@@ -573,10 +583,15 @@ function scenarios(s: Samples): Scenario[] {
           label: 'service',
           server: 'service',
           request: () => {
-            const target = pick(s.claims)
+            const target = pick(answerable)
             let party = pick(s.parties)
             while (party === target.party) party = pick(s.parties)
-            return { method: 'POST', path: `/v1/claims/${target.id}/rebuttals`, body: { claim: claimBody(party) } }
+            const stated = answeredLater(target.stated_at)
+            return {
+              method: 'POST',
+              path: `/v1/claims/${target.id}/rebuttals`,
+              body: { claim: claimBody(party, stated) },
+            }
           },
         },
         baselineInsert,
@@ -803,11 +818,14 @@ async function importOnce(
   // Four claims then a link from the fourth to the third (of another party): the shape of a real data set.
   const body: string[] = []
   const parties: string[] = []
+  const statedAt: string[] = []
   for (let i = 0; body.length < lines; i++) {
     let party = pick(s.parties)
     if (i % 4 === 3) while (party === parties[i - 1]) party = pick(s.parties)
     parties.push(party)
-    const stated = writtenStatedAt()
+    // The fourth answers the third, so it is stated after it.
+    const stated = i % 4 === 3 ? answeredLater(statedAt[i - 1]!) : writtenStatedAt()
+    statedAt.push(stated)
     const text = Array.from({ length: 12 }, () => pick(s.words)).join(' ')
     body.push(
       JSON.stringify({ type: 'claim', ref: `${run}-c${i}`, party, text, stated_at: stated, tags: [pick(s.tags)] }),

@@ -746,12 +746,16 @@ export async function duplicateCandidates(
   candidate: { partyKey: string; text: string; statedAt: string; windowDays: number; minScore: number; limit: number },
 ) {
   const partyColumn = sql.ref(isUuid(candidate.partyKey) ? 'p.id' : 'p.slug')
+  const window = sql`make_interval(days => ${candidate.windowDays}::int)`
+  // The window is a range of (party, stated_at), which only the party's index can serve. New claims are stated
+  // after the newest that the statistics know of: estimating no claim in the window, the planner would otherwise
+  // walk the time index and score every party's claims stated in it.
   const { rows } = await sql<{ id: string; score: number }>`
     SELECT c.id, similarity(c.text, ${candidate.text}::text) AS score
-    FROM claims c JOIN parties p ON p.id = c.party_id
+    FROM parties p JOIN claims c ON c.party_id = p.id
+      AND (c.party_id, c.stated_at) >= (p.id, ${candidate.statedAt}::timestamptz - ${window})
+      AND (c.party_id, c.stated_at) <= (p.id, ${candidate.statedAt}::timestamptz + ${window})
     WHERE ${partyColumn} = ${candidate.partyKey.toLowerCase()} AND p.deleted_at IS NULL AND c.deleted_at IS NULL
-      AND c.stated_at >= ${candidate.statedAt}::timestamptz - make_interval(days => ${candidate.windowDays}::int)
-      AND c.stated_at <= ${candidate.statedAt}::timestamptz + make_interval(days => ${candidate.windowDays}::int)
       AND similarity(c.text, ${candidate.text}::text) >= ${candidate.minScore}::real
     ORDER BY score DESC, c.id
     LIMIT ${candidate.limit}::int`.execute(db)
