@@ -1,4 +1,5 @@
 import { type Expression, type SqlBool, sql } from 'kysely'
+import { compiledOnce } from '../db/compiled-once.js'
 import type {
   ClaimCertainty,
   ClaimSourceRecord,
@@ -149,10 +150,15 @@ export interface ReviewSummaryRow {
 
 export type ClaimRecord = NonNullable<Awaited<ReturnType<ReturnType<typeof selectClaims>['executeTakeFirst']>>>
 
-export async function findClaimById(db: Db, id: string, options: { forUpdate?: boolean } = {}) {
-  let query = selectClaims(db).where('c.id', '=', id)
-  if (options.forUpdate) query = query.forUpdate('c')
-  return query.executeTakeFirst()
+const claimById = compiledOnce((db, id: string) => selectClaims(db).where('c.id', '=', id))
+
+export async function findClaimById(
+  db: Db,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<ClaimRecord | undefined> {
+  if (options.forUpdate) return selectClaims(db).where('c.id', '=', id).forUpdate('c').executeTakeFirst()
+  return (await claimById(db, id))[0]
 }
 
 /**
