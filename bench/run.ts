@@ -68,6 +68,9 @@ set them to 0 to measure without the limiter at all).
   --against REF        instead of the scenarios: the read scenarios (those --scenarios names) on this checkout's
                        service and on the service at git commit REF, alternately: a change before and after
   --skip-plans         do not write the query plans
+  --in-place           measure on the generated database itself, keeping what the runs write (by default each run
+                       measures a copy of it, made with CREATE DATABASE … TEMPLATE and dropped afterwards, so that
+                       every run starts from the same data and statistics)
   --skip-peer          leave out the peer (Platformatic DB, bench/peers/platformatic: installed there on first use)
   -h, --help           this text
 `
@@ -86,6 +89,7 @@ const { values: options } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'skip-plans': { type: 'boolean', default: false },
     'skip-peer': { type: 'boolean', default: false },
+    'in-place': { type: 'boolean', default: false },
     breakdown: { type: 'boolean', default: false },
     against: { type: 'string' },
   },
@@ -120,7 +124,9 @@ const database = checkDatabaseName(
   options.database ?? (scale === 1 ? DEFAULT_DATABASE : `${DEFAULT_DATABASE}_${String(scale).replace(/\W/g, '_')}`),
   server,
 )
-const scratchUrl = databaseUrl(server, database)
+/** What the runs measure: a copy of the generated database made for the run (unless --in-place), dropped after. */
+let scratchUrl = databaseUrl(server, database)
+const runDatabase = options['in-place'] ? undefined : `${database}_run`
 const fullScale = scale === 1
 const workDir = join(os.tmpdir(), `counterclaim-bench-${database}`)
 const resultsPath = options.out ?? (fullScale ? COMMITTED_RESULTS : join(workDir, 'RESULTS.md'))
@@ -1093,7 +1099,11 @@ function dataLines(data: DataSet): string[] {
   }
   lines.push(
     '',
-    'The runs write to this database (created claims, counter-claims, imports): it grows a little each run.',
+    runDatabase === undefined
+      ? 'Measured in place (--in-place): the runs write to this database (created claims, counter-claims, imports), ' +
+          'and it grows with each run.'
+      : `Measured on ${runDatabase}, a copy made for the run and dropped after it: what the runs write (created ` +
+          'claims, counter-claims, imports) does not reach the next run.',
   )
   return lines
 }
@@ -1304,6 +1314,8 @@ async function main() {
     plans = (await capturePlans())?.times
     if (plans === undefined) log('the plans could not be captured (see above): the database time target is not judged')
   }
+
+  if (runDatabase !== undefined) scratchUrl = await copyForRun(runDatabase)
 
   const samples = await sample()
   log(
@@ -1807,12 +1819,46 @@ function breakdownReport(blocks: BreakdownBlock[], against: string | undefined):
   return parts
 }
 
+/**
+ * A copy of the generated database for this run, made by the server from it as a template (a file copy, no rows
+ * through Node). A copy left by a run that was cut off is replaced.
+ */
+async function copyForRun(name: string): Promise<string> {
+  const started = process.hrtime.bigint()
+  const admin = new pg.Client({ connectionString: server.toString(), application_name: 'counterclaim-bench' })
+  await admin.connect()
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    // A template may have no other session; an autovacuum worker on it is one, and leaves within seconds.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${database}"`)
+        break
+      } catch (error) {
+        if (attempt === 30 || !/being accessed by other users/.test((error as Error).message)) throw error
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+      }
+    }
+  } finally {
+    await admin.end()
+  }
+  log(`copied ${database} to ${name} for this run in ${seconds(started).toFixed(1)} s`)
+  return databaseUrl(server, name)
+}
+
+async function dropRunCopy(): Promise<void> {
+  if (runDatabase === undefined) return
+  const admin = new pg.Client({ connectionString: server.toString(), application_name: 'counterclaim-bench' })
+  await admin.connect()
+  await admin.query(`DROP DATABASE IF EXISTS "${runDatabase}" WITH (FORCE)`).finally(() => admin.end())
+}
+
 const stopAll = () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')
 }
 process.once('SIGINT', () => {
   stopAll()
-  process.exit(130)
+  void dropRunCopy().finally(() => process.exit(130))
 })
 
 try {
@@ -1822,4 +1868,7 @@ try {
   process.exitCode = 1
 } finally {
   stopAll()
+  // The servers close their connections as they stop; the copy can go once they have.
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  await dropRunCopy().catch((error: Error) => console.error(`the run's copy was not dropped: ${error.message}`))
 }
