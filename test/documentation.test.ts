@@ -86,3 +86,27 @@ t.test('every relative link of the documents points at a file that exists, and a
     }
   }
 })
+
+t.test('the statements docs/scaling.md checks against Citus are named after functions that exist', async (t) => {
+  const scaling = read('docs/scaling.md')
+  const section = scaling.slice(scaling.indexOf('### Every statement, checked'), scaling.indexOf('### References'))
+  t.ok(section.length > 0, 'the section is there')
+  // Function names are the camelCase identifiers in code spans; column and setting names are snake_case.
+  const named = new Set(
+    tokensOf(section)
+      .filter((token) => token.type === 'codespan')
+      .map((token) => (token as { text: string }).text)
+      .filter((text) => /^[a-z]+[A-Z][A-Za-z]*$/.test(text)),
+  )
+  t.ok(named.size >= 50, `${named.size} functions named`)
+  const sources = ['src/repositories', 'src/db', 'src/services']
+    .flatMap((dir) =>
+      readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).map((file) => join(dir, file)),
+    )
+    .filter((file) => file.endsWith('.ts'))
+    .map(read)
+    .join('\n')
+  for (const name of named) {
+    t.ok(new RegExp(`(function|const|let) ${name}\\b`).test(sources), `${name} is defined in src/`)
+  }
+})
