@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync'
 import t from 'tap'
 import { derivedStateErrors } from './helpers/derived-state.js'
+import { allResponseTimes } from '../src/services/response-times.service.js'
 import { buildTestApp, call, callRaw } from './helpers/test-app.js'
 import type { Claim, Page, ResponseTimes } from './helpers/wire-types.js'
 
@@ -98,6 +99,31 @@ t.test("a party's response times, and every party's, fastest first, as JSON and 
       row.answering.median_seconds === null ? '' : String(row.answering.median_seconds),
     ]),
   )
+})
+
+t.test("requests for every party's times at once share one reading; the next reads again", async (t) => {
+  const [first, second] = await Promise.all([allResponseTimes(database.db), allResponseTimes(database.db)])
+  t.equal(first, second, 'the second request shares the reading the first started')
+  const own = allResponseTimes(database.db, { ownRead: true })
+  const joining = allResponseTimes(database.db)
+  t.not(await own, await joining, 'a client reading its own write back reads on its own')
+  const later = await allResponseTimes(database.db)
+  t.not(later, first, 'a request after the reading has ended reads again')
+  t.same(later, first)
+
+  // A response recorded after a reading ended is in the next one.
+  const quick = await claim('supporter', 15, 'Confirmed within minutes.')
+  await link(quick, ignored, 'supports')
+  const after = await allResponseTimes(database.db)
+  const supporter = after.find((row) => row.party.slug === 'supporter')!
+  t.equal(supporter.answering.count, 2, "the new support is counted in the supporter's answering times")
+  const concurrent = await Promise.all(Array.from({ length: 5 }, () => call(app, 'GET', '/v1/response-times')))
+  t.same(
+    concurrent.map((response) => response.status),
+    [200, 200, 200, 200, 200],
+    'five clients asking at once are all answered',
+  )
+  t.same(new Set(concurrent.map((response) => response.raw)).size, 1, 'with the same report')
 })
 
 t.test('removing the first response moves the times, and the derived state stays right', async (t) => {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { type ExportRouteOptions, listFormat, sendExport, toAsync } from '../http/export.js'
 import { varyOn } from '../http/vary.js'
+import { CONSISTENCY_HEADER } from '../plugins/database.plugin.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { PartyParams } from '../schemas/party.schema.js'
 import {
@@ -71,7 +72,9 @@ const responseTimeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async 
     },
     async (request, reply) => {
       const format = listFormat(request, request.query.format)
-      const rows = await allResponseTimes(request.readDb)
+      const rows = await allResponseTimes(request.readDb, {
+        ownRead: request.headers[CONSISTENCY_HEADER] !== undefined,
+      })
       if (format === 'json') {
         varyOn(reply, 'Accept')
         return { data: rows }
