@@ -66,6 +66,16 @@ export interface AppOptions {
   without?: ReadonlySet<BenchSwitch>
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Starts the drain before a shutdown: `/readyz` answers 503 from now on, so that a load balancer takes the
+     * instance out, while every request is still served as usual until the app is closed.
+     */
+    startDraining(): void
+  }
+}
+
 // An incoming x-request-id is kept when it is a plausible id, so a caller can follow its request in our logs.
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
@@ -174,7 +184,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     leaseMs: config.requestTimeoutMs,
   })
   await app.register(openapiPlugin, { publicUrl: config.publicUrl })
-  await app.register(healthRoutes)
+  let draining = false
+  app.decorate('startDraining', () => {
+    draining = true
+  })
+  await app.register(healthRoutes, { draining: () => draining })
   const exports = {
     exportTimeoutMs: config.exportTimeoutMs,
     exportStallTimeoutMs: config.exportStallTimeoutMs,

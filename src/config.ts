@@ -162,6 +162,15 @@ export const SETTINGS = {
     default: 10_000,
     description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
   }),
+  shutdownDrainMs: Type.Integer({
+    minimum: 0,
+    maximum: 120_000,
+    default: 0,
+    description:
+      'On SIGTERM/SIGINT, how long `/readyz` answers 503 while requests are still served, before the service stops ' +
+      'accepting connections: behind a load balancer, longer than it takes to see a failed health check (interval × ' +
+      'fall count).',
+  }),
   requestTimeoutMs: Type.Integer({
     minimum: 1000,
     maximum: 3_600_000,

@@ -10,9 +10,15 @@ async function main() {
   const app = await buildApp({ config })
   const metrics = config.metrics.port === 0 ? undefined : await serveMetrics(app.metricsRegistry, config.metrics)
 
-  closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+  // Not ready but still serving first, so that a load balancer's health checks move the traffic elsewhere before the
+  // port closes; the grace period then starts, and close-with-grace counts both from the signal.
+  closeWithGrace({ delay: config.shutdownDrainMs + config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an unexpected error')
-    else app.log.info({ signal }, 'shutting down')
+    else app.log.info({ signal, drainMs: config.shutdownDrainMs }, 'shutting down')
+    if (err === undefined && config.shutdownDrainMs > 0) {
+      app.startDraining()
+      await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs))
+    }
     metrics?.close()
     await app.close()
   })

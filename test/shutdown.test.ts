@@ -145,3 +145,60 @@ t.test(
     t.comment(JSON.stringify({ signalToExitMs: Math.round(exitedAt - signalledAt), lastAnswerToExitMs: shutdownMs }))
   },
 )
+
+t.test(
+  'SIGTERM with SHUTDOWN_DRAIN_MS: /readyz answers 503 at once while requests are still served, then it exits',
+  async (t) => {
+    const { env, token } = await prepareServerDatabase(t)
+    const DRAIN_MS = 3000
+    const server = await startServerProcess(t, { ...env, SHUTDOWN_DRAIN_MS: String(DRAIN_MS) })
+    const ready = await fetch(`${server.base}/readyz`)
+    t.equal(ready.status, 200)
+    await ready.body?.cancel()
+
+    const signalledAt = performance.now()
+    server.child.kill('SIGTERM')
+    let exitedAt = 0
+    const exited = server.exited.then((exit) => {
+      exitedAt = performance.now()
+      return exit
+    })
+    // The signal is handled between requests: readiness is asked until it changes.
+    let notReady: Response | undefined
+    while (performance.now() - signalledAt < DRAIN_MS) {
+      const response = await fetch(`${server.base}/readyz`)
+      if (response.status !== 200) {
+        notReady = response
+        break
+      }
+      await response.body?.cancel()
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    t.equal(notReady?.status, 503, '/readyz answers 503 while the instance drains')
+    t.match(notReady?.headers.get('content-type'), /application\/problem\+json/)
+    t.ok(Number(notReady?.headers.get('retry-after')) > 0)
+    t.match(await notReady?.json(), { code: 'service-unavailable', detail: /shutting down/ })
+
+    const write = await fetch(`${server.base}/v1/parties`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ slug: 'while-draining', name: 'While draining', kind: 'other' }),
+    })
+    t.equal(write.status, 201, 'a request after it is served as usual')
+    await write.body?.cancel()
+    const readAt = performance.now()
+    const read = await fetch(`${server.base}/v1/parties/while-draining`)
+    t.equal(read.status, 200)
+    await read.body?.cancel()
+    t.ok(readAt - signalledAt < DRAIN_MS, 'both within the drain')
+
+    t.same(await exited, { code: 0, signal: null }, `the process exits cleanly\n${server.stderr()}`)
+    const drainedMs = Math.round(exitedAt - signalledAt)
+    t.ok(drainedMs >= DRAIN_MS, `not before the drain ended (${drainedMs} ms after the signal)`)
+    const after = await fetch(`${server.base}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    t.equal(after, 'refused', 'the port is closed once it exited')
+  },
+)

@@ -1,12 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { unavailable } from '../errors/problems.js'
 import { problemResponses } from '../schemas/common.schema.js'
 import { StringEnum } from '../schemas/string-enum.js'
 import { checkDatabaseReady } from '../services/health.service.js'
 
 const READINESS_TIMEOUT_MS = 2000
 
-const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+export interface HealthRoutesOptions {
+  /** Whether the service is draining before a shutdown (SIGTERM with `SHUTDOWN_DRAIN_MS`): it is then not ready. */
+  draining: () => boolean
+}
+
+const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (fastify, { draining }) => {
   fastify.get(
     '/healthz',
     {
@@ -32,8 +38,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'getReadiness',
         summary: 'Readiness: the database answers and has room to write',
         description:
-          '503 when the database does not answer within 2 s, and for 30 s after it refused a write for want of disk ' +
-          'space (the detail says which); reads are still served meanwhile. With read replicas (`DATABASE_READ_URL`), ' +
+          '503 when the database does not answer within 2 s, for 30 s after it refused a write for want of disk ' +
+          'space (the detail says which; reads are still served meanwhile), and while the instance drains before a ' +
+          'shutdown (`SHUTDOWN_DRAIN_MS`; requests are still served meanwhile). With read replicas (`DATABASE_READ_URL`), ' +
           '`replicas` tells what the last background check found of each; a replica down or lagging does not make ' +
           'the instance unready, since the primary serves its reads meanwhile.',
         tags: ['operations'],
@@ -66,6 +73,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async () => {
+      // Not ready first, so that a load balancer's health checks take the instance out before it stops listening.
+      if (draining()) throw unavailable('the service is shutting down: it serves requests until it stops listening')
       await checkDatabaseReady(fastify.db, READINESS_TIMEOUT_MS, fastify.lastDiskFullAt())
       const replicas = fastify.replicaStatus().map(({ replica, state, lagMs }) => ({
         replica,

@@ -28,7 +28,7 @@ export interface paths {
     }
     /**
      * Readiness: the database answers and has room to write
-     * @description 503 when the database does not answer within 2 s, and for 30 s after it refused a write for want of disk space (the detail says which); reads are still served meanwhile. With read replicas (`DATABASE_READ_URL`), `replicas` tells what the last background check found of each; a replica down or lagging does not make the instance unready, since the primary serves its reads meanwhile.
+     * @description 503 when the database does not answer within 2 s, for 30 s after it refused a write for want of disk space (the detail says which; reads are still served meanwhile), and while the instance drains before a shutdown (`SHUTDOWN_DRAIN_MS`; requests are still served meanwhile). With read replicas (`DATABASE_READ_URL`), `replicas` tells what the last background check found of each; a replica down or lagging does not make the instance unready, since the primary serves its reads meanwhile.
      */
     get: operations['getReadiness']
     put?: never
