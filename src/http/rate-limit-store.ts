@@ -48,8 +48,9 @@ interface Client {
  * since, and sends them to the database a few times a second, for all clients in one statement. Past half of the
  * limit, and for a client's first request in a window, each request is counted in the database before it is let
  * through; a client's requests that arrive while one of its counts is on its way are counted together by the next
- * statement, each in its own place. So a limit holds exactly with one or two instances; with more, a client that
- * spreads a burst over all of them within one sync interval may pass it by a few requests.
+ * statement, each in its own place. So a limit holds exactly on one instance. With several, only requests that an
+ * instance let through on its own count and had not yet sent when the database reached the limit pass it: fewer
+ * than half the limit per instance and window, sent within one sync interval.
  */
 export class PostgresRateLimitStore implements FastifyRateLimitStore {
   private readonly clients = new Map<string, Client>()

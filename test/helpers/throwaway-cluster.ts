@@ -19,6 +19,18 @@ export interface ThrowawayCluster {
   start(): Promise<void>
   /** SIGKILL to the postmaster alone, as a crash would; its backends are left to notice and exit. */
   kill(): void
+  /**
+   * A fast shutdown (SIGINT), as `pg_ctl stop -m fast` does: sessions are ended, a shutdown checkpoint is written and
+   * sent to the streaming replicas; resolves once every process of the server is gone.
+   */
+  stop(): Promise<void>
+  /** `pg_ctl promote -w` on a replica: resolves once it has left recovery and takes writes. */
+  promote(): void
+  /**
+   * `pg_controldata`'s "Latest checkpoint location" of a stopped server: after a clean shutdown, the end of its WAL
+   * (the shutdown checkpoint), which a replica that received everything has replayed past.
+   */
+  latestCheckpoint(): string
   /** Resolves once the postmaster and every process it had started are gone (SIGKILL to those that linger). */
   gone(): Promise<void>
   /** Stops everything and removes the directory; safe to call at any point, and more than once. */
@@ -238,6 +250,29 @@ export async function startThrowawayCluster(
       if (postmaster === undefined) throw new Error('the server is not running')
       backends = childrenOf(postmaster)
       process.kill(postmaster, 'SIGKILL')
+    },
+    async stop() {
+      if (postmaster === undefined) throw new Error('the server is not running')
+      backends = childrenOf(postmaster)
+      process.kill(postmaster, 'SIGINT')
+      const exited = server === undefined || server.exitCode !== null || server.signalCode !== null
+      if (!exited) await new Promise<void>((resolve) => server!.once('exit', () => resolve()))
+      await gone()
+    },
+    promote() {
+      const promoted = spawnSync(...asServerUser('pg_ctl', ['promote', '-w', '-t', '60', '-D', dataDir]), {
+        encoding: 'utf8',
+        timeout: 70_000,
+      })
+      if (promoted.status !== 0) throw new Error(`pg_ctl promote failed: ${promoted.stderr || promoted.error?.message}`)
+    },
+    latestCheckpoint() {
+      const control = spawnSync(...asServerUser('pg_controldata', ['-D', dataDir]), { encoding: 'utf8' })
+      const location = /^Latest checkpoint location:\s+(\S+)$/m.exec(control.stdout ?? '')?.[1]
+      if (control.status !== 0 || location === undefined) {
+        throw new Error(`pg_controldata failed: ${control.stderr || control.error?.message}`)
+      }
+      return location
     },
     gone,
     async destroy() {
