@@ -11,6 +11,8 @@ import {
   EVENT_CSV_COLUMNS,
   EVENT_FIGURE_CSV_COLUMNS,
 } from '../src/schemas/export.schema.js'
+import { csvEncoder } from '../src/http/export.js'
+import type { ClaimListFilter, ClaimSort } from '../src/schemas/claim.schema.js'
 import { exportClaims } from '../src/services/claim-list.service.js'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -506,3 +508,101 @@ t.test(
     t.equal(after.length, 1, 'the connection is usable afterwards, with the pool timeout back')
   },
 )
+
+/** The claim list's CSV as the service encodes it from the claims, the bytes the database's CSV must match. */
+async function encodedCsv(filter: ClaimListFilter, sort: ClaimSort, limit = Number.POSITIVE_INFINITY) {
+  const encode = csvEncoder(CLAIM_CSV_COLUMNS)
+  const items = []
+  for await (const claim of await exportClaims(database.db, filter, sort, 600_000)) {
+    if (items.length >= limit) break
+    items.push(claim)
+  }
+  return encode.head + (items.length === 0 ? '' : encode.items(items))
+}
+
+t.test('the CSV the database writes is the CSV encoded from the claims, byte for byte', async (t) => {
+  await post('/v1/parties', { slug: 'relay-desk', name: 'Relay, "Desk"', kind: 'media' })
+  await post('/v1/parties', { slug: 'checker-one', name: 'Checker One', kind: 'fact-checker' })
+  await post('/v1/parties', { slug: 'checker-two', name: 'Checker Two', kind: 'fact-checker' })
+  const edge = (body: Record<string, unknown>) => post('/v1/claims', { party: 'alpha', tags: ['edge'], ...body })
+  // Text a spreadsheet would run, every character CSV quotes, instants given in other zones and to the day or
+  // month, doubles JavaScript and PostgreSQL write in different forms, lists of every kind.
+  const formula = await edge({
+    text: '=1+2',
+    quote: '\tindented, "quoted"',
+    stated_at: '2020-03-01T12:34:56.789+04:00',
+    location: { name: 'Null Island', lat: 0.00001, lon: -0.0000001 },
+  })
+  const minus = await edge({
+    text: '-minus\r\nand more',
+    stated_at: '2020-03',
+    event_at: '2020-02-29',
+    location: { name: '@place', lat: -0, lon: 179.99999999999997 },
+    tags: ['edge', 'b,c', 'd"e', 'Ünïcödé'],
+  })
+  await edge({
+    text: '\rcarriage return first',
+    stated_at: '1999-12-31T23:59:59.999Z',
+    relayed_by: ['relay-desk', 'beta'],
+    sources: [{ url: 'https://example.org/x,y' }, { url: "https://example.org/it's,fine" }],
+    certainty: 'speculative',
+  })
+  await edge({
+    text: '+plus @at',
+    stated_at: '2020-03-02',
+    location: { name: 'Far', lat: 89.12345678901234, lon: 1e-7 },
+    language: 'hy',
+  })
+  // Responses 1.5 s and 2.5 s after the claim (response time rounded half up), on two aspects and the whole claim.
+  const cause = await post('/v1/claims', { party: 'gamma', text: 'Not so.', stated_at: '2020-03-01T08:34:58.289Z' })
+  const whole = await post('/v1/claims', { party: 'beta', text: 'No.', stated_at: '2020-03-01T08:34:59.289Z' })
+  await post('/v1/links', { from_claim_id: cause.id, to_claim_id: formula.id, kind: 'rebuts', aspect: 'cause' })
+  await post('/v1/links', { from_claim_id: whole.id, to_claim_id: formula.id, kind: 'rebuts' })
+  const backing = await post('/v1/claims', { party: 'gamma', text: 'Yes.', stated_at: '2020-04-02T00:00:02.500Z' })
+  await post('/v1/links', { from_claim_id: backing.id, to_claim_id: minus.id, kind: 'supports' })
+  // Corrected and retracted by its own party; reviewed twice.
+  for (const [kind, stated_at] of [
+    ['corrects', '2020-05-01T00:00:00Z'],
+    ['retracts', '2020-05-02T00:00:00Z'],
+  ] as const) {
+    const later = await edge({ text: `It ${kind} it.`, stated_at })
+    await post('/v1/links', { from_claim_id: later.id, to_claim_id: minus.id, kind })
+  }
+  for (const [reviewer, published_at] of [
+    ['checker-one', '2020-03-05T00:00:00Z'],
+    ['checker-two', '2020-03-06T00:00:00Z'],
+  ]) {
+    await post(`/v1/claims/${formula.id}/reviews`, { reviewer, verdict: 'false', rating_label: 'False', published_at })
+  }
+
+  const cases: Array<[string, ClaimListFilter, ClaimSort, number?]> = [
+    // Every claim, the padding rows above included: many chunks.
+    ['sort=-stated_at', {}, '-stated_at'],
+    ['sort=stated_at&limit=2500', {}, 'stated_at', 2500],
+    ['tag=edge&sort=created_at', { tag: ['edge'] }, 'created_at'],
+    ['tag=edge&sort=-created_at&limit=5', { tag: ['edge'] }, '-created_at', 5],
+    ['party=alpha&sort=stated_at', { party: 'alpha' }, 'stated_at'],
+    ['status=disputed&tag=edge&sort=-stated_at', { status: 'disputed', tag: ['edge'] }, '-stated_at'],
+    ['tag=no-such-tag&sort=stated_at', { tag: ['no-such-tag'] }, 'stated_at'],
+  ]
+  for (const [query, filter, sort, limit] of cases) {
+    const url = `/v1/claims?format=csv&${query}`
+    const response = await getText(url)
+    t.equal(response.status, 200, url)
+    t.equal(response.raw, await encodedCsv(filter, sort, limit), url)
+  }
+  const edges = csvRows((await getText('/v1/claims?format=csv&tag=edge&sort=stated_at')).raw)
+  t.equal(edges.length, 6, 'the edge cases are there to compare')
+  t.match(
+    edges.find((row) => row.id === formula.id),
+    {
+      text: "'=1+2",
+      stated_at: '2020-03-01T08:34:56.789Z',
+      location_lat: '0.00001',
+      location_lon: '-1e-7',
+      response_time_seconds: '2',
+      disputed_aspects: 'cause;whole',
+      verdicts: 'checker-two:false;checker-one:false',
+    },
+  )
+})

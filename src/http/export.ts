@@ -78,11 +78,36 @@ const BUFFER_BYTES = 64 * 1024
  * client sees a truncated transfer instead of a well-formed partial file. A client that goes away ends the
  * iteration, which closes the cursor and gives its connection back.
  */
-export async function sendExport<Item>(
+export function sendExport<Item>(
   request: FastifyRequest,
   reply: FastifyReply,
   items: AsyncIterable<Item>,
   options: ExportOptions<Item>,
+) {
+  const encoder = options.format === 'csv' ? csvEncoder(options.columns) : ndjsonEncoder<Item>()
+  const limited = options.limit === undefined ? items : firstItems(items, options.limit)
+  return streamExport(request, reply, limited, encoder, options)
+}
+
+/**
+ * Streams an export that arrives already written, as the database wrote it (its header, if any, in the first
+ * piece): as sendExport, each piece passed on as it is.
+ */
+export function sendWrittenExport(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  pieces: AsyncIterable<string>,
+  options: Omit<ExportOptions<string>, 'columns' | 'limit'>,
+) {
+  return streamExport(request, reply, pieces, WRITTEN, options)
+}
+
+async function streamExport<Item>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  items: AsyncIterable<Item>,
+  encode: Encoder<Item>,
+  options: Pick<ExportOptions<Item>, 'format' | 'slots' | 'stallTimeoutMs' | 'name'>,
 ) {
   varyOn(reply, 'Accept')
   reply.type(MEDIA_TYPES[options.format])
@@ -91,7 +116,7 @@ export async function sendExport<Item>(
   if (request.method === 'HEAD') return reply.send()
 
   const giveSlotBack = options.slots.take()
-  const iterator = (options.limit === undefined ? items : firstItems(items, options.limit))[Symbol.asyncIterator]()
+  const iterator = items[Symbol.asyncIterator]()
   let first: IteratorResult<Item>
   try {
     first = await iterator.next()
@@ -99,24 +124,27 @@ export async function sendExport<Item>(
     giveSlotBack()
     throw error
   }
-  const encode = options.format === 'csv' ? csvEncoder(options.columns) : ndjsonEncoder<Item>()
 
   async function* chunks(): AsyncGenerator<string> {
     try {
-      if (options.format === 'csv') yield encode.head
+      if (encode.head !== '') yield encode.head
       if (first.done) return
       let batch: Item[] = [first.value]
       for (;;) {
         const next = await iterator.next()
         if (next.done) break
         batch.push(next.value)
-        if (batch.length >= BATCH_ITEMS) {
+        if (batch.length >= encode.batchItems) {
           const text = encode.items(batch)
           batch = []
-          yield text
+          // A chunk the database wrote may hold no rows: nothing to send.
+          if (text !== '') yield text
         }
       }
-      if (batch.length > 0) yield encode.items(batch)
+      if (batch.length > 0) {
+        const text = encode.items(batch)
+        if (text !== '') yield text
+      }
     } catch (error) {
       request.log.error({ err: error }, 'export failed after its first byte; the response is cut off')
       throw error
@@ -152,18 +180,24 @@ function endWhenStalled(request: FastifyRequest, reply: FastifyReply, stallTimeo
   })
 }
 
-interface Encoder<Item> {
+export interface Encoder<Item> {
   head: string
+  /** How many items are encoded together into one piece of the body. */
+  batchItems: number
   items(batch: Item[]): string
 }
 
+/** Pieces already written pass as they are, one by one. */
+const WRITTEN: Encoder<string> = { head: '', batchItems: 1, items: (batch) => batch.join('') }
+
 /** RFC 4180: CRLF after every record, and fields holding a quote, comma, CR or LF quoted, quotes doubled. */
-function csvEncoder<Item>(columns: CsvColumn<Item>[]): Encoder<Item> {
+export function csvEncoder<Item>(columns: CsvColumn<Item>[]): Encoder<Item> {
   // csv-stringify quotes a field holding the record delimiter, CRLF, but not one holding a bare CR or LF, which
   // RFC 4180 allows only inside quotes (and which a spreadsheet would take for the end of the row).
   const options = { record_delimiter: 'windows' as const, quoted_match: /[\r\n]/ }
   return {
     head: stringify([columns.map((column) => column.name)], options),
+    batchItems: BATCH_ITEMS,
     items: (batch) =>
       stringify(
         batch.map((item) => columns.map((column) => spreadsheetSafe(column.value(item) ?? ''))),
@@ -184,6 +218,7 @@ function spreadsheetSafe(value: unknown): unknown {
 function ndjsonEncoder<Item>(): Encoder<Item> {
   return {
     head: '',
+    batchItems: BATCH_ITEMS,
     items: (batch) => {
       let text = ''
       for (const item of batch) text += `${JSON.stringify(item)}\n`

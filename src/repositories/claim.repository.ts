@@ -275,7 +275,7 @@ export function withoutRepeatedWords(text: string): string {
 }
 
 /** The condition that claim `c` passes every filter given. */
-function claimFilter(filter: ClaimFilter) {
+export function claimFilter(filter: ClaimFilter) {
   const conditions: Expression<SqlBool>[] = [sql<SqlBool>`true`]
   if (filter.partyId !== undefined) conditions.push(sql<SqlBool>`c.party_id = ${filter.partyId}`)
   if (filter.eventId !== undefined) conditions.push(sql<SqlBool>`c.event_id = ${filter.eventId}`)
@@ -350,7 +350,7 @@ function claimFilter(filter: ClaimFilter) {
 }
 
 /** The column a list is sorted by, and how a cursor's value is cast to compare with it. */
-function sortColumn(order: ClaimListOrder, filter: ClaimFilter) {
+export function sortColumn(order: ClaimListOrder, filter: ClaimFilter) {
   switch (order) {
     case 'relevance':
       if (filter.text === undefined) throw new Error('a relevance order needs a full-text query')

@@ -8,7 +8,7 @@ import {
   PreferHeaders,
   prefersStrictHandling,
 } from '../http/duplicates.js'
-import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
+import { type ExportRouteOptions, exportLimit, listFormat, sendExport, sendWrittenExport } from '../http/export.js'
 import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import {
   type ClaimListFilter,
@@ -106,15 +106,15 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       const format = listFormat(request, query.format)
       if (format !== 'json') {
         const first = exportLimit(request)
+        const sending = { slots: options.exportSlots, stallTimeoutMs: options.exportStallTimeoutMs, name: 'claims' }
+        // The database writes the CSV itself, except by relevance, whose order is known only once every match is
+        // ranked.
+        if (format === 'csv' && sort !== 'relevance') {
+          const csv = await claimList.exportClaimsCsv(request.readDb, query, sort, options.exportTimeoutMs, first)
+          return sendWrittenExport(request, reply, csv, { ...sending, format })
+        }
         const items = await claimList.exportClaims(request.readDb, query, sort, options.exportTimeoutMs)
-        return sendExport(request, reply, items, {
-          format,
-          limit: first,
-          slots: options.exportSlots,
-          stallTimeoutMs: options.exportStallTimeoutMs,
-          name: 'claims',
-          columns: CLAIM_CSV_COLUMNS,
-        })
+        return sendExport(request, reply, items, { ...sending, format, limit: first, columns: CLAIM_CSV_COLUMNS })
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)

@@ -1,10 +1,11 @@
 // The claim list: a page at a time, or whole as an export; and the keys its cursors hold.
 import type { Db } from '../db/schema.js'
 import * as claims from '../repositories/claim.repository.js'
+import { CLAIM_CSV_HEADER, claimCsvChunk } from '../repositories/claim-export.repository.js'
 import type { ClaimListOrder } from '../repositories/claim.repository.js'
 import type { Claim, ClaimListFilter, ClaimSort } from '../schemas/claim.schema.js'
 import { toClaim } from './claim.service.js'
-import { idChunks, keysetChunks, mapRows } from './export-rows.js'
+import { idChunks, keysetChunks, keysetTexts, mapRows } from './export-rows.js'
 import { resolveEventFilter } from './event.service.js'
 import { resolvePartyFilter } from './party.service.js'
 import { filterBound } from '../schemas/time.schema.js'
@@ -107,4 +108,24 @@ export async function exportClaims(
     timeoutMs,
   )
   return mapRows(rows, toClaim)
+}
+
+/**
+ * The claim list as CSV, written by the database chunk after chunk (see keysetTexts), the header row first: the
+ * rows of exportClaims, in an order other than relevance, with the columns of CLAIM_CSV_COLUMNS. `rows`: only the
+ * first so many.
+ */
+export async function exportClaimsCsv(
+  db: Db,
+  filter: ClaimListFilter,
+  sort: Exclude<ClaimSort, 'relevance'>,
+  timeoutMs: number,
+  rows?: number,
+): Promise<AsyncIterable<string>> {
+  const query = await claimListQuery(db, filter, sort)
+  return keysetTexts<ClaimListKey>((after, limit) => claimCsvChunk(db, { ...query, after, limit }), {
+    head: CLAIM_CSV_HEADER,
+    limitMs: timeoutMs,
+    rows,
+  })
 }

@@ -44,6 +44,46 @@ export async function* keysetChunks<Row, Position>(
   }
 }
 
+/** A chunk of an export as the database wrote it: its text, how many rows it holds, and where the last one is. */
+export interface TextChunk<Position> {
+  text: string
+  rows: number
+  last: Position | undefined
+}
+
+/**
+ * An export that the database writes out itself, `EXPORT_CHUNK_ROWS` rows to a chunk, each chunk a query of its own
+ * after the last row of the one before, as keysetChunks reads rows. The next chunk is read while the one before is
+ * sent: the database writes while Node passes text on. `head` goes out with the first chunk, so that nothing is
+ * sent before the first query answers; `rows` ends the export after so many rows.
+ */
+export async function* keysetTexts<Position>(
+  readChunk: (after: Position | undefined, limit: number) => Promise<TextChunk<Position>>,
+  options: { head: string; limitMs: number; rows?: number },
+): AsyncGenerator<string> {
+  const deadline = Date.now() + options.limitMs
+  let remaining = options.rows ?? Number.POSITIVE_INFINITY
+  let asked = Math.min(EXPORT_CHUNK_ROWS, remaining)
+  let reading = readChunk(undefined, asked)
+  let head = options.head
+  for (;;) {
+    const chunk = await reading
+    remaining -= chunk.rows
+    const more = chunk.rows >= asked && remaining > 0 && chunk.last !== undefined
+    const late = Date.now() > deadline
+    if (more && !late) {
+      asked = Math.min(EXPORT_CHUNK_ROWS, remaining)
+      reading = readChunk(chunk.last, asked)
+      // Read ahead: a client that leaves before it is taken leaves its failure to no one.
+      reading.catch(() => {})
+    }
+    yield head + chunk.text
+    head = ''
+    if (!more) return
+    if (late) throw exportTimedOut(options.limitMs)
+  }
+}
+
 /**
  * Rows read by their ids in the order the ids are given, `EXPORT_CHUNK_ROWS` ids per query: for an order that no
  * keyset can resume cheaply (a rank computed per query), the ids are put in order once, then read in chunks.
