@@ -843,6 +843,80 @@ t.test('a bad line in the middle of a batch, and the link rules checked in a bat
   t.same(await derivedStateErrors(database.db), noDerivedErrors)
 })
 
+t.test('links between claims of one run are applied after it, each as it would be in its place', async (t) => {
+  const claim = (ref: string, party: string, day: number) => ({
+    type: 'claim',
+    ref,
+    party,
+    text: `Interleaved ${ref}.`,
+    stated_at: `2021-06-0${day}T00:00:00Z`,
+  })
+  const link = (ref: string, kind: string, from: string, to: string) => ({
+    type: 'link',
+    ref,
+    kind,
+    from: { ref: from },
+    to: { ref: to },
+  })
+  const lines = [
+    claim('il-1', 'batch-a', 1),
+    claim('il-2', 'batch-b', 2),
+    link('il-l1', 'rebuts', 'il-2', 'il-1'),
+    // Names a claim that a later line makes: unknown here, as it would be line by line.
+    link('il-l-forward', 'rebuts', 'il-3', 'il-1'),
+    claim('il-3', 'batch-b', 3),
+    claim('il-bad', 'nobody-at-all', 3),
+    link('il-l-bad', 'rebuts', 'il-bad', 'il-1'),
+    claim('il-4', 'batch-a', 4),
+    claim('il-5', 'batch-b', 5),
+    link('il-l2', 'rebuts', 'il-5', 'il-4'),
+    link('il-l2', 'rebuts', 'il-5', 'il-4'),
+    claim('il-6', 'batch-a', 6),
+    link('il-l3', 'supports', 'il-6', 'il-5'),
+    {
+      type: 'review',
+      ref: 'il-r',
+      claim: { ref: 'il-6' },
+      reviewer: 'batch-checker',
+      verdict: 'false',
+      rating_label: 'False',
+      published_at: '2021-06-07T00:00:00Z',
+    },
+  ]
+  const expected = [
+    [4, 'il-l-forward', 'unprocessable-entity', 'from.ref'],
+    [6, 'il-bad', 'unprocessable-entity', 'party'],
+    [7, 'il-l-bad', 'unprocessable-entity', 'from.ref'],
+  ]
+  const errorsOf = (body: ImportResult | ImportRejected) =>
+    body.line_errors.map((e) => [e.line, e.ref, e.problem.code, e.problem.errors?.[0]?.field])
+
+  const before = await rowCounts()
+  const rejected = await post(lines)
+  t.equal(rejected.status, 422, rejected.raw)
+  t.same(errorsOf(rejected.body), expected)
+  t.same(await rowCounts(), before, 'all-or-nothing: not a row written')
+
+  const kept = await post(lines, 'best-effort')
+  t.equal(kept.status, 200, kept.raw)
+  t.same(errorsOf(kept.body), expected, 'the same lines, by the same problems')
+  t.same(kept.body.counts, {
+    parties: counts(0, 0, 0),
+    events: counts(0, 0, 0),
+    claims: counts(6, 0, 0),
+    links: counts(3, 0, 1),
+    reviews: counts(1, 0, 0),
+  })
+  const { rows } = await sql<{ text: string; rebuttal_count: number; support_count: number }>`
+    SELECT text, rebuttal_count, support_count FROM claims
+    WHERE text IN ('Interleaved il-4.', 'Interleaved il-5.') AND deleted_at IS NULL ORDER BY text`.execute(database.db)
+  t.same(rows, [
+    { text: 'Interleaved il-4.', rebuttal_count: 1, support_count: 0 },
+    { text: 'Interleaved il-5.', rebuttal_count: 0, support_count: 1 },
+  ])
+  t.same(await derivedStateErrors(database.db), noDerivedErrors)
+})
+
 t.test('the body is spooled to a temporary file, removed afterwards whatever happened', async (t) => {
   const { mkdtemp, readdir, rm } = await import('node:fs/promises')
   const { tmpdir } = await import('node:os')

@@ -28,6 +28,11 @@ const countedAs = ({ type, line }: CheckedLine) =>
  * cannot create after all. A run ends before any line that could see what it writes: another type, its own ref
  * again, the same two claims again. So every line sees exactly what line-by-line processing would have shown it,
  * and each is still checked whole before anything of it is written.
+ *
+ * A link line between two claims that the current run of claims creates is put off until that run is written,
+ * instead of ending it: the claim lines after it create other claims, which neither see the link nor change what
+ * it joins, so it still sees what it would have seen in its place. A file that alternates claims and the links
+ * answering them so makes one run of each per batch, as a file of every claim and then every link does.
  */
 export class ImportRun {
   readonly counts: ImportCountsOutput = {
@@ -44,6 +49,8 @@ export class ImportRun {
   private run: Run | undefined
   /** The refs of the run, and the claim pairs of a run of links: a line naming one again ends the run. */
   private readonly runKeys = new Set<string>()
+  /** Link lines between claims of the run of claims, in file order: taken once the run is written. */
+  private putOff: CheckedLine[] = []
 
   constructor(private readonly ctx: ImportContext) {}
 
@@ -86,6 +93,10 @@ export class ImportRun {
 
   /** Adds a line to the run, or applies it on its own after the run is written. */
   private async take(checked: CheckedLine): Promise<void> {
+    if (this.linksRunClaims(checked)) {
+      this.putOff.push(checked)
+      return
+    }
     if (this.run !== undefined && this.run.type !== checked.type) await this.flush()
     const { number, type } = checked
     const refs = this.ctx.refs
@@ -152,7 +163,22 @@ export class ImportRun {
     return true
   }
 
-  /** Writes the run, if there is one, then lets the lines that found their record there adopt it. */
+  /** Whether a line links two claims that the current run of claims creates, named by their refs. */
+  private linksRunClaims(checked: CheckedLine): boolean {
+    if (checked.type !== 'link' || this.run?.type !== 'claim') return false
+    const { from, to } = checked.line as LinkLineInput
+    return (
+      typeof from !== 'string' &&
+      typeof to !== 'string' &&
+      this.runKeys.has(`claim/${from.ref}`) &&
+      this.runKeys.has(`claim/${to.ref}`)
+    )
+  }
+
+  /**
+   * Writes the run, if there is one, then lets the lines that found their record there adopt it; then takes the
+   * link lines put off until it was written, and writes the run they make.
+   */
   private async flush(): Promise<void> {
     const run = this.run
     if (run === undefined) return
@@ -161,6 +187,11 @@ export class ImportRun {
     const written = await writeRun(this.ctx, run, (number, ref, problem) => this.fail(number, ref, problem))
     this.counts[COUNTED_AS[run.type]].created += written.created
     for (const line of written.adopting) await this.one(line)
+    if (this.putOff.length === 0) return
+    const putOff = this.putOff
+    this.putOff = []
+    for (const line of putOff) await this.take(line)
+    await this.flush()
   }
 
   /** Applies one line on its own; a bad line is recorded, and has written nothing. */
