@@ -509,18 +509,24 @@ t.test(
   },
 )
 
-/** The claim list's CSV as the service encodes it from the claims, the bytes the database's CSV must match. */
-async function encodedCsv(filter: ClaimListFilter, sort: ClaimSort, limit = Number.POSITIVE_INFINITY) {
+/**
+ * The claim list's CSV and NDJSON as the service encodes them from the claims: the bytes of the exports that the
+ * database writes must be these.
+ */
+async function encodedExports(filter: ClaimListFilter, sort: ClaimSort, limit = Number.POSITIVE_INFINITY) {
   const encode = csvEncoder(CLAIM_CSV_COLUMNS)
   const items = []
   for await (const claim of await exportClaims(database.db, filter, sort, 600_000)) {
     if (items.length >= limit) break
     items.push(claim)
   }
-  return encode.head + (items.length === 0 ? '' : encode.items(items))
+  return {
+    csv: encode.head + (items.length === 0 ? '' : encode.items(items)),
+    ndjson: items.map((item) => `${JSON.stringify(item)}\n`).join(''),
+  }
 }
 
-t.test('the CSV the database writes is the CSV encoded from the claims, byte for byte', async (t) => {
+t.test('the CSV and NDJSON the database writes are those encoded from the claims, byte for byte', async (t) => {
   await post('/v1/parties', { slug: 'relay-desk', name: 'Relay, "Desk"', kind: 'media' })
   await post('/v1/parties', { slug: 'checker-one', name: 'Checker One', kind: 'fact-checker' })
   await post('/v1/parties', { slug: 'checker-two', name: 'Checker Two', kind: 'fact-checker' })
@@ -552,6 +558,17 @@ t.test('the CSV the database writes is the CSV encoded from the claims, byte for
     stated_at: '2020-03-02',
     location: { name: 'Far', lat: 89.12345678901234, lon: 1e-7 },
     language: 'hy',
+  })
+  await post('/v1/events', { slug: 'edge-event', name: 'Edge, "event"', starts_at: '2020-02' })
+  await edge({
+    text: 'Figures\u0001 and an event',
+    stated_at: '2020-03-03T01:02:03.004Z',
+    event: 'edge-event',
+    figures: [
+      { measure: 'deaths', value: 471, unit: 'people', as_of: '2020-03-01' },
+      { measure: 'injured', low: 100, high: 300.5, qualifier: 'between' },
+      { measure: 'displaced', low: 0.000001, qualifier: 'at least', as_of: '2020-03-01T09:30:00+03:00' },
+    ],
   })
   // Responses 1.5 s and 2.5 s after the claim (response time rounded half up), on two aspects and the whole claim.
   const cause = await post('/v1/claims', { party: 'gamma', text: 'Not so.', stated_at: '2020-03-01T08:34:58.289Z' })
@@ -586,13 +603,21 @@ t.test('the CSV the database writes is the CSV encoded from the claims, byte for
     ['tag=no-such-tag&sort=stated_at', { tag: ['no-such-tag'] }, 'stated_at'],
   ]
   for (const [query, filter, sort, limit] of cases) {
-    const url = `/v1/claims?format=csv&${query}`
-    const response = await getText(url)
-    t.equal(response.status, 200, url)
-    t.equal(response.raw, await encodedCsv(filter, sort, limit), url)
+    const expected = await encodedExports(filter, sort, limit)
+    for (const format of ['csv', 'ndjson'] as const) {
+      const url = `/v1/claims?format=${format}&${query}`
+      const response = await getText(url)
+      t.equal(response.status, 200, url)
+      t.ok(response.raw === expected[format], url)
+      if (response.raw !== expected[format]) {
+        const lines = response.raw.split('\n')
+        const line = expected[format].split('\n').findIndex((text, i) => text !== lines[i])
+        t.equal(lines[line], expected[format].split('\n')[line], `${url}: the first line that differs`)
+      }
+    }
   }
   const edges = csvRows((await getText('/v1/claims?format=csv&tag=edge&sort=stated_at')).raw)
-  t.equal(edges.length, 6, 'the edge cases are there to compare')
+  t.equal(edges.length, 7, 'the edge cases are there to compare')
   t.match(
     edges.find((row) => row.id === formula.id),
     {

@@ -28,15 +28,20 @@ export function csvInstant(value: RawBuilder<unknown>): RawBuilder<string> {
 }
 
 /**
- * A double as JavaScript writes it: PostgreSQL's shortest form has the same digits, but writes an exponent from
- * 1e-5 down (JavaScript from 1e-7, with no leading zero in it) and keeps the sign of zero. Empty for null.
+ * A double that is not null, as JavaScript writes it: PostgreSQL's shortest form has the same digits, but writes an
+ * exponent from 1e-5 down (JavaScript from 1e-7, with no leading zero in it) and from 1e15 up (JavaScript from
+ * 1e21), and keeps the sign of zero.
  */
-export function csvDouble(value: RawBuilder<unknown>): RawBuilder<string> {
-  return sql<string>`CASE WHEN ${value} IS NULL THEN ''
-    WHEN ${value} = 0 THEN '0'
+export function jsNumber(value: RawBuilder<unknown>): RawBuilder<string> {
+  return sql<string>`CASE WHEN ${value} = 0 THEN '0'
     WHEN ${value}::text NOT LIKE '%e%' THEN ${value}::text
     WHEN abs(${value}) >= 1e-6 AND abs(${value}) < 1e21 THEN ${value}::text::numeric::text
     ELSE regexp_replace(${value}::text, 'e([+-])0*', 'e\\1') END`
+}
+
+/** A double as JavaScript writes it; empty for null. */
+export function csvDouble(value: RawBuilder<unknown>): RawBuilder<string> {
+  return sql<string>`CASE WHEN ${value} IS NULL THEN '' ELSE ${jsNumber(value)} END`
 }
 
 /** The fields of one record, joined with commas and ended with CRLF. */

@@ -107,11 +107,15 @@ const claimRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       if (format !== 'json') {
         const first = exportLimit(request)
         const sending = { slots: options.exportSlots, stallTimeoutMs: options.exportStallTimeoutMs, name: 'claims' }
-        // The database writes the CSV itself, except by relevance, whose order is known only once every match is
-        // ranked.
-        if (format === 'csv' && sort !== 'relevance') {
-          const csv = await claimList.exportClaimsCsv(request.readDb, query, sort, options.exportTimeoutMs, first)
-          return sendWrittenExport(request, reply, csv, { ...sending, format })
+        // The database writes the export itself, except by relevance, whose order is known only once every match
+        // is ranked.
+        if (sort !== 'relevance') {
+          const timeoutMs = options.exportTimeoutMs
+          const text = await claimList.exportClaimsWritten(request.readDb, query, sort, format, {
+            timeoutMs,
+            rows: first,
+          })
+          return sendWrittenExport(request, reply, text, { ...sending, format })
         }
         const items = await claimList.exportClaims(request.readDb, query, sort, options.exportTimeoutMs)
         return sendExport(request, reply, items, { ...sending, format, limit: first, columns: CLAIM_CSV_COLUMNS })

@@ -1,7 +1,7 @@
 // The claim list: a page at a time, or whole as an export; and the keys its cursors hold.
 import type { Db } from '../db/schema.js'
 import * as claims from '../repositories/claim.repository.js'
-import { CLAIM_CSV_HEADER, claimCsvChunk } from '../repositories/claim-export.repository.js'
+import { CLAIM_CSV_HEADER, claimExportChunk } from '../repositories/claim-export.repository.js'
 import type { ClaimListOrder } from '../repositories/claim.repository.js'
 import type { Claim, ClaimListFilter, ClaimSort } from '../schemas/claim.schema.js'
 import { toClaim } from './claim.service.js'
@@ -111,21 +111,21 @@ export async function exportClaims(
 }
 
 /**
- * The claim list as CSV, written by the database chunk after chunk (see keysetTexts), the header row first: the
- * rows of exportClaims, in an order other than relevance, with the columns of CLAIM_CSV_COLUMNS. `rows`: only the
- * first so many.
+ * The claim list as CSV or NDJSON, written by the database chunk after chunk (see keysetTexts), a CSV's header row
+ * first: the rows of exportClaims, in an order other than relevance, with the columns of CLAIM_CSV_COLUMNS or as
+ * the JSON of each claim. `rows`: only the first so many.
  */
-export async function exportClaimsCsv(
+export async function exportClaimsWritten(
   db: Db,
   filter: ClaimListFilter,
   sort: Exclude<ClaimSort, 'relevance'>,
-  timeoutMs: number,
-  rows?: number,
+  format: 'csv' | 'ndjson',
+  options: { timeoutMs: number; rows?: number },
 ): Promise<AsyncIterable<string>> {
   const query = await claimListQuery(db, filter, sort)
-  return keysetTexts<ClaimListKey>((after, limit) => claimCsvChunk(db, { ...query, after, limit }), {
-    head: CLAIM_CSV_HEADER,
-    limitMs: timeoutMs,
-    rows,
+  return keysetTexts<ClaimListKey>((after, limit) => claimExportChunk(db, { ...query, after, limit }, format), {
+    head: format === 'csv' ? CLAIM_CSV_HEADER : '',
+    limitMs: options.timeoutMs,
+    rows: options.rows,
   })
 }
