@@ -17,7 +17,10 @@ export function csvText(value: RawBuilder<unknown>): RawBuilder<string> {
     THEN '"' || replace(${inert}, '"', '""') || '"' ELSE ${inert} END, '')`
 }
 
-/** A field that holds no character CSV must quote and none a spreadsheet would run (ids, enums): empty for null. */
+/**
+ * A field that the database's own checks keep from holding a character CSV must quote or a first character a
+ * spreadsheet would run (ids, enums, slugs, language tags): empty for null.
+ */
 export function csvPlain(value: RawBuilder<unknown>): RawBuilder<string> {
   return sql<string>`coalesce(${value}::text, '')`
 }
