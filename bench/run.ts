@@ -67,6 +67,9 @@ set them to 0 to measure without the limiter at all).
                        metrics, ETag, response serializers, logger; then all of them), alternately, --pairs times
   --against REF        instead of the scenarios: the read scenarios (those --scenarios names) on this checkout's
                        service and on the service at git commit REF, alternately: a change before and after
+  --against-setting NAME=VALUE
+                       like --against, but the other server is this checkout's with one setting changed, e.g.
+                       DATABASE_PREPARED_STATEMENTS=false
   --skip-plans         do not write the query plans
   --in-place           measure on the generated database itself, keeping what the runs write (by default each run
                        measures a copy of it, made with CREATE DATABASE … TEMPLATE and dropped afterwards, so that
@@ -92,6 +95,7 @@ const { values: options } = parseArgs({
     'in-place': { type: 'boolean', default: false },
     breakdown: { type: 'boolean', default: false },
     against: { type: 'string' },
+    'against-setting': { type: 'string' },
   },
 })
 
@@ -1344,16 +1348,28 @@ async function main() {
     RATE_LIMIT_PER_IP: process.env.RATE_LIMIT_PER_IP ?? '1000000000',
     RATE_LIMIT_PER_KEY: process.env.RATE_LIMIT_PER_KEY ?? '1000000000',
   }
-  if (options.against !== undefined) {
+  const setting = options['against-setting']
+  if (options.against !== undefined || setting !== undefined) {
     const measured = selected.filter((scenario): scenario is LoadScenario => scenario.kind === 'load' && scenario.read)
     const env = { ...environment, METRICS_PORT: '0' }
-    const other = await buildAt(options.against)
+    const entry = join(ROOT, 'dist', 'server.js')
+    let other: Variant
+    if (setting !== undefined) {
+      const [name = '', ...value] = setting.split('=')
+      if (!/^[A-Z][A-Z0-9_]*$/.test(name) || value.length === 0) {
+        throw new Error(`--against-setting ${setting}: give NAME=VALUE, e.g. DATABASE_PREPARED_STATEMENTS=false`)
+      }
+      other = { label: setting, title: setting, args: [entry], env: { ...env, [name]: value.join('=') } }
+    } else {
+      const ref = options.against!
+      other = { label: ref, title: ref, args: [await buildAt(ref)], env }
+    }
     const blocks = await measureVariants(
       measured,
-      { label: 'this checkout', title: 'this checkout', args: [join(ROOT, 'dist', 'server.js')], env },
-      [{ label: options.against, title: options.against, args: [other], env }],
+      { label: 'this checkout', title: 'this checkout', args: [entry], env },
+      [other],
     )
-    const generated = report(new Map(), data, await machine(), plans, startedAt, blocks, options.against)
+    const generated = report(new Map(), data, await machine(), plans, startedAt, blocks, other.label)
     await writeResults(generated)
     log(`\n${generated.slice(generated.indexOf('### Against'))}`)
     log(
