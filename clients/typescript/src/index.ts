@@ -108,8 +108,10 @@ const rereadOnConflict: Middleware = {
     if (response.status !== 412 || (request.method !== 'PATCH' && request.method !== 'DELETE')) return undefined
     const headers = new Headers(request.headers)
     for (const name of ['if-match', 'if-none-match', 'content-type', 'idempotency-key']) headers.delete(name)
+    // Called as a plain function: a browser's fetch called as a method of `options` throws "Illegal invocation".
+    const { fetch } = options
     try {
-      const reread = await options.fetch(new Request(request.url, { method: 'GET', headers }))
+      const reread = await fetch(new Request(request.url, { method: 'GET', headers }))
       const etag = reread.headers.get('etag')
       if (reread.status === 200 && etag !== null) {
         currentAfterConflict.set(response, { value: await reread.json(), etag })
