@@ -7,6 +7,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dispute explorer is built from its sources and the typed client it calls the API with.
+COPY clients ./clients
+COPY explorer ./explorer
 RUN npm run build
 
 FROM node:24-bookworm-slim AS production-dependencies
@@ -19,6 +22,7 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 METRICS_HOST=0.0.0.0 METRICS_PORT
 WORKDIR /app
 COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/explorer/dist ./explorer/dist
 COPY package.json ./
 COPY migrations ./migrations
 # The demo data set, for `node dist/cli/seed-example.js`.

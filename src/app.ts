@@ -13,6 +13,7 @@ import { rejectUnstorableText, validatorCompiler } from './http/validation.js'
 import authPlugin from './plugins/auth.plugin.js'
 import contentNegotiationPlugin from './plugins/content-negotiation.plugin.js'
 import databasePlugin from './plugins/database.plugin.js'
+import explorerPlugin from './plugins/explorer.plugin.js'
 import idempotencyPlugin from './plugins/idempotency.plugin.js'
 import metricsPlugin from './plugins/metrics.plugin.js'
 import openapiPlugin from './plugins/openapi.plugin.js'
@@ -64,6 +65,8 @@ export interface AppOptions {
    * the parts to leave out. What is left out no longer protects anything; each is checked once, as the app is built.
    */
   without?: ReadonlySet<BenchSwitch>
+  /** The built dispute explorer; by default explorer/dist at the project's root, where `npm run build` puts it. */
+  explorerDirectory?: string
 }
 
 declare module 'fastify' {
@@ -189,6 +192,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     draining = true
   })
   await app.register(healthRoutes, { draining: () => draining })
+  await app.register(
+    explorerPlugin,
+    options.explorerDirectory === undefined ? {} : { directory: options.explorerDirectory },
+  )
   const exports = {
     exportTimeoutMs: config.exportTimeoutMs,
     exportStallTimeoutMs: config.exportStallTimeoutMs,

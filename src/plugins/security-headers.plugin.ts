@@ -22,6 +22,8 @@ export interface SecurityHeadersOptions {
 
 /** Where the interactive reference is served (the openapi plugin's Swagger UI). */
 const DOCS_PREFIX = '/docs'
+/** Where the dispute explorer is served (the explorer plugin). */
+const EXPLORER_PREFIX = '/explore'
 
 /**
  * What a JSON answer may make a browser do: nothing. It is data, never a page: no script, style or frame may come
@@ -50,6 +52,26 @@ const DOCS_CSP = {
 }
 
 /**
+ * The dispute explorer: its one script and one style sheet are the service's own, hashed files, it reads and
+ * writes through the API of the same origin, and it sets no inline script or style. Nothing else: no frame, no
+ * form posted elsewhere, no plugin, no other base URL. Over plain HTTP as well, for the reason given above.
+ */
+const EXPLORER_CSP = {
+  defaultSrc: ["'none'"],
+  baseUri: ["'none'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  imgSrc: ["'self'", 'data:'],
+  manifestSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'"],
+}
+
+/**
  * The API's answers: data, never a page. Headers that only a document (a page in a window) or a browser of the
  * past heeds are not sent, which spares bytes on every answer.
  */
@@ -74,6 +96,13 @@ const DOCS_HELMET: HelmetOptions = {
   crossOriginOpenerPolicy: { policy: 'same-origin' },
   originAgentCluster: true,
   xDnsPrefetchControl: { allow: false },
+}
+
+/** The explorer's pages get the headers that only a page heeds, and may not be framed at all. */
+const EXPLORER_HELMET: HelmetOptions = {
+  ...DOCS_HELMET,
+  contentSecurityPolicy: { useDefaults: false, directives: EXPLORER_CSP },
+  frameguard: { action: 'deny' },
 }
 
 /**
@@ -110,10 +139,14 @@ export default fp<SecurityHeadersOptions>(
     { helmet: withHelmet = true, corsOrigins, corsAllowedHeaders },
   ) {
     const apiHeaders = helmetHeaders(API_HELMET)
-    const docsHeaders = helmetHeaders(DOCS_HELMET)
+    const pageHeaders = [
+      { prefix: DOCS_PREFIX, headers: helmetHeaders(DOCS_HELMET) },
+      { prefix: EXPLORER_PREFIX, headers: helmetHeaders(EXPLORER_HELMET) },
+    ]
     fastify.addHook('onRoute', (route) => {
-      if (route.url !== DOCS_PREFIX && !route.url.startsWith(`${DOCS_PREFIX}/`)) return
-      route.config = { ...route.config, securityHeaders: docsHeaders }
+      const page = pageHeaders.find(({ prefix }) => route.url === prefix || route.url.startsWith(`${prefix}/`))
+      if (page === undefined) return
+      route.config = { ...route.config, securityHeaders: page.headers }
     })
 
     // Every answer, refusals and unknown paths included (a hook without a route runs here too).

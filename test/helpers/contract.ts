@@ -22,6 +22,9 @@ export const UNDOCUMENTED_PATHS = [
   '/docs',
   // The document itself: describing it in itself would tell a client generated from it nothing.
   '/openapi.json',
+  // The dispute explorer's pages and assets, and `/`, which sends a browser there: pages of the service, not the API.
+  '/explore',
+  '/',
   // Routes that a test adds to its own app to provoke errors no real route raises on demand.
   '/test-only',
 ]

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
+import { type AppOptions, buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config.js'
 import type { DatabaseHandle } from '../../src/db/database.js'
 import { enforceContractOnEveryApp } from './contract.js'
@@ -42,10 +42,14 @@ interface Teardown {
 export const TEST_LIMITS = { RATE_LIMIT_PER_IP: '1000000', RATE_LIMIT_PER_KEY: '1000000', MAX_EVENT_LOOP_DELAY_MS: '0' }
 
 /** The whole app on this test file's own database, closed (and the database dropped) when the test ends. */
-export async function buildTestApp(t: Teardown, env: NodeJS.ProcessEnv = {}): Promise<TestContext> {
+export async function buildTestApp(
+  t: Teardown,
+  env: NodeJS.ProcessEnv = {},
+  options: Pick<AppOptions, 'explorerDirectory'> = {},
+): Promise<TestContext> {
   const database = await openTestDatabase()
   const config = { ...loadConfig({ ...TEST_LIMITS, ...env }), migrateOnStart: false }
-  const app = await buildApp({ config, database, logger: false })
+  const app = await buildApp({ ...options, config, database, logger: false })
   t.teardown(() => app.close())
   const keys = {
     read: await makeKey(database, 'test reader', 'read'),
