@@ -58,7 +58,20 @@ function oneWinner(t: Test, answers: HttpAnswer[]): HttpAnswer {
     answers.filter((a) => a.status === 412).every((a) => a.body.code === 'precondition-failed'),
     'each 412 is a precondition-failed problem',
   )
-  return answers.find((a) => a.status === 200)!
+  const winner = answers.find((a) => a.status === 200)!
+  // Each loser waited for the winner's row lock, and is told of the version the winner made.
+  t.ok(
+    answers
+      .filter((a) => a.status === 412)
+      .every(
+        (a) =>
+          a.headers.etag === winner.headers.etag &&
+          a.body.current_etag === winner.headers.etag &&
+          JSON.stringify(a.body.current) === JSON.stringify(winner.body),
+      ),
+    'each 412 carries the winning version and its ETag',
+  )
+  return winner
 }
 
 await created('/v1/parties', { slug: 'racing-claimant', name: 'Racing claimant', kind: 'official' })
@@ -210,4 +223,58 @@ t.test('PATCH without If-Match is allowed (no 428): edits apply one after anothe
 
   const party = await send('PATCH', '/v1/parties/racing-claimant', { description: 'Edited without a tag.' })
   t.equal(party.status, 200, 'a party too')
+})
+
+t.test('a 412 carries the current record and its ETag, and a retry with that ETag applies', async (t) => {
+  const answered = await newClaim('racing-claimant')
+  const responding = await newClaim('racing-rebutter')
+  const claim = await created('/v1/claims', {
+    party: 'racing-claimant',
+    text: 'To reconcile.',
+    stated_at: '2020-10-09',
+  })
+  const party = await created('/v1/parties', { slug: 'reconciled', name: 'Reconciled', kind: 'organisation' })
+  const event = await created('/v1/events', { slug: 'reconciled-event', name: 'Reconciled', starts_at: '2020-10-01' })
+  const link = await created('/v1/links', { from_claim_id: responding.id, to_claim_id: answered.id, kind: 'rebuts' })
+  const review = await created(`/v1/claims/${answered.id}/reviews`, {
+    reviewer: 'racing-checker',
+    verdict: 'unproven',
+    rating_label: 'Unproven',
+    published_at: '2020-10-08T00:00:00Z',
+  })
+  const records: Array<[string, HttpAnswer, Record<string, unknown>]> = [
+    [`/v1/claims/${claim.body.id}`, claim, { tags: ['edited'] }],
+    [`/v1/parties/${party.body.id}`, party, { description: 'Edited.' }],
+    [`/v1/events/${event.body.id}`, event, { description: 'Edited.' }],
+    [`/v1/links/${link.body.id}`, link, { note: 'Edited.' }],
+    [`/v1/reviews/${review.body.id}`, review, { rating_label: 'Edited' }],
+  ]
+  for (const [path, first, patch] of records) {
+    const stale = first.headers.etag as string
+    const edited = await send('PATCH', path, patch, { 'if-match': stale })
+    t.equal(edited.status, 200, `${path}: edited`)
+    const current = await send('GET', path)
+    for (const [method, body, headers] of [
+      ['PATCH', patch, { 'if-match': stale }],
+      ['DELETE', undefined, { 'if-match': stale }],
+      ['PATCH', patch, { 'if-none-match': current.headers.etag as string }],
+      ['DELETE', undefined, { 'if-none-match': '*' }],
+    ] as const) {
+      const refused = await send(method, path, body, headers)
+      t.equal(refused.status, 412, `${method} ${path} with ${JSON.stringify(headers)}`)
+      t.equal(refused.headers.etag, current.headers.etag, 'the ETag header is the current one')
+      t.equal(refused.body.current_etag, current.headers.etag, 'and so is current_etag')
+      t.same(refused.body.current, current.body, 'current is the record as a GET answers it')
+    }
+    t.same((await send('GET', path)).body, current.body, `${path}: nothing changed`)
+    const retried = await send('PATCH', path, patch, { 'if-match': current.headers.etag as string })
+    t.equal(retried.status, 200, `${path}: a retry with the current ETag applies`)
+  }
+  // A key that may not change the record learns nothing of it from a precondition: 403, without the record.
+  const other = await client.send('DELETE', `/v1/claims/${claim.body.id}`, {
+    headers: { authorization: `Bearer ${keys.otherWrite}`, 'if-match': '"stale"' },
+  })
+  t.equal(other.status, 403)
+  t.notOk('current' in other.body, 'no current record in a 403')
+  t.notOk(other.headers.etag, 'and no ETag')
 })

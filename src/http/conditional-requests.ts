@@ -63,14 +63,23 @@ export function writePreconditions(request: FastifyRequest): Precondition<unknow
     if (ifMatch !== undefined) {
       const tags = tagsOf(ifMatch)
       if (!tags.includes('*') && !tags.includes(etag)) {
-        throw new ApiError(
-          'precondition-failed',
-          'the resource has changed since the If-Match entity tag was issued; fetch it again and retry',
+        throw preconditionFailed(
+          'the resource has changed since the If-Match entity tag was issued; it is in `current`, with its ETag',
+          current,
+          etag,
         )
       }
     }
     if (noneMatchHits(request.headers['if-none-match'], etag)) {
-      throw new ApiError('precondition-failed', 'the resource matches the If-None-Match entity tag')
+      throw preconditionFailed('the resource matches the If-None-Match entity tag', current, etag)
     }
   }
+}
+
+/**
+ * A 412 carries what the client needs to reconcile without another request: the record as it is now (`current`,
+ * what a GET answers) and its entity tag, in `current_etag` and the ETag header, to retry with in If-Match.
+ */
+function preconditionFailed(detail: string, current: unknown, etag: string): ApiError {
+  return new ApiError('precondition-failed', detail, { headers: { etag }, members: { current, current_etag: etag } })
 }

@@ -7,6 +7,7 @@ import {
   MERGE_PATCH_MEDIA_TYPES,
   Page,
   PageQuery,
+  ProblemSchema,
   problemResponses,
   resourceHeaders,
 } from '../schemas/common.schema.js'
@@ -17,6 +18,34 @@ import { pageLimit, sendHistoryPage, versionBelow } from './pagination.js'
 type TypeboxInstance = Parameters<FastifyPluginAsyncTypebox>[0]
 
 const HistoryQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
+
+/**
+ * The 412 of a PATCH or DELETE of a record: the problem with the record as it is now and its entity tag, so that a
+ * client can show both versions, or retry on top of the current one, without reading it again.
+ */
+function preconditionFailedResponse(title: string, name: string, schema: TSchema) {
+  return {
+    description: `The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current ${name}, and the ETag header its entity tag.`,
+    headers: {
+      etag: { type: 'string', required: true, description: `The entity tag of the current ${name}, for If-Match.` },
+    },
+    content: {
+      'application/problem+json': {
+        schema: Type.Object(
+          {
+            ...ProblemSchema.properties,
+            current: Type.Ref(schema, { description: `The ${name} as it is now, as a GET answers it.` }),
+            current_etag: Type.String({ description: `The entity tag of \`current\`, the same as the ETag header.` }),
+          },
+          {
+            title: `${title}PreconditionFailed`,
+            description: `A precondition-failed problem (412) about a ${name}, with its current version.`,
+          },
+        ),
+      },
+    },
+  }
+}
 
 /** The routes that change a versioned record, delete it and list its versions: what differs between records. */
 export interface VersionedRoutes<Params extends TObject, Patch extends TSchema> {
@@ -70,6 +99,11 @@ export function versionedRoutes<Params extends TObject, Patch extends TSchema>(
   const title = record.name.charAt(0).toUpperCase() + record.name.slice(1)
   const keyOf = (params: unknown) => (params as Record<string, string>)[record.key] as string
   const { update, history } = record
+  /** The problem responses of a write, its 412 with the current record. */
+  const writeProblems = (statuses: number[]) => ({
+    ...problemResponses(...statuses),
+    ...(statuses.includes(412) ? { 412: preconditionFailedResponse(title, record.name, record.schema) } : {}),
+  })
 
   if (update !== undefined) {
     fastify.patch(
@@ -86,7 +120,7 @@ export function versionedRoutes<Params extends TObject, Patch extends TSchema>(
           consumes: MERGE_PATCH_MEDIA_TYPES,
           response: {
             200: Type.Ref(record.schema, { description: update.edited, ...resourceHeaders(record.name) }),
-            ...problemResponses(...update.problems),
+            ...writeProblems(update.problems),
           },
         },
       },
@@ -109,7 +143,7 @@ export function versionedRoutes<Params extends TObject, Patch extends TSchema>(
         tags: [record.tag],
         params: record.params,
         headers: ConditionalWriteHeaders,
-        response: { 204: Type.Null({ description: 'Deleted.' }), ...problemResponses(...record.delete.problems) },
+        response: { 204: Type.Null({ description: 'Deleted.' }), ...writeProblems(record.delete.problems) },
       },
     },
     async (request, reply) => {

@@ -1,4 +1,4 @@
-import createClient, { type Client, type ClientOptions, type Middleware } from 'openapi-fetch'
+import createClient, { type Client, type ClientOptions } from 'openapi-fetch'
 import type { components, paths } from './schema.js'
 
 export type { components, operations, paths } from './schema.js'
@@ -80,8 +80,8 @@ export class ProblemError extends Error {
 
 /**
  * A PATCH or DELETE with If-Match found the record changed since that ETag (412): nothing was changed. `current`
- * is the record as it is now, with its ETag, to show the user both versions or to retry on top of it; undefined
- * when it could not be read (deleted meanwhile, say).
+ * is the record as it is now, with its ETag, as the 412 carried it: to show the user both versions, or to retry on
+ * top of it.
  */
 export class PreconditionFailedError<T = unknown> extends ProblemError {
   readonly current: Versioned<T> | undefined
@@ -98,29 +98,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The current version of a record whose conditional write failed (412), read by the client right after it: the
- * service's 412 names no version, and a caller always needs it next. Kept per response, for `unwrap`.
+ * The current version a 412 carries: the service answers it with the record as it is now (`current`) and that
+ * version's entity tag (`current_etag`, also the ETag header).
  */
-const currentAfterConflict = new WeakMap<Response, Versioned<unknown>>()
-
-const rereadOnConflict: Middleware = {
-  async onResponse({ request, response, options }) {
-    if (response.status !== 412 || (request.method !== 'PATCH' && request.method !== 'DELETE')) return undefined
-    const headers = new Headers(request.headers)
-    for (const name of ['if-match', 'if-none-match', 'content-type', 'idempotency-key']) headers.delete(name)
-    // Called as a plain function: a browser's fetch called as a method of `options` throws "Illegal invocation".
-    const { fetch } = options
-    try {
-      const reread = await fetch(new Request(request.url, { method: 'GET', headers }))
-      const etag = reread.headers.get('etag')
-      if (reread.status === 200 && etag !== null) {
-        currentAfterConflict.set(response, { value: await reread.json(), etag })
-      }
-    } catch {
-      // The 412 stands without a current version: PreconditionFailedError.current is undefined.
-    }
-    return undefined
-  },
+function currentOf(response: Response, body: unknown): Versioned<unknown> | undefined {
+  if (!isObject(body) || !isObject(body.current)) return undefined
+  const etag = typeof body.current_etag === 'string' ? body.current_etag : response.headers.get('etag')
+  return etag === null ? undefined : { value: body.current, etag }
 }
 
 /** A client for one service; `apiKey` is sent with every request. */
@@ -131,7 +115,6 @@ export function createCounterclaimClient(options: CounterclaimOptions): Counterc
     baseUrl: baseUrl.replace(/\/+$/, ''),
     headers: { ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }), ...toRecord(headers) },
   })
-  client.use(rereadOnConflict)
   return client
 }
 
@@ -157,7 +140,7 @@ export async function unwrap<R extends FetchResult>(call: Promise<R>): Promise<D
 }
 
 function problemOf(response: Response, body: unknown): ProblemError {
-  if (response.status === 412) return new PreconditionFailedError(response, body, currentAfterConflict.get(response))
+  if (response.status === 412) return new PreconditionFailedError(response, body, currentOf(response, body))
   return new ProblemError(response, body)
 }
 

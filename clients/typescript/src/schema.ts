@@ -871,6 +871,32 @@ export interface components {
       total_kind?: components['schemas']['TotalKind']
     }
     /**
+     * ClaimPreconditionFailed
+     * @description A precondition-failed problem (412) about a claim, with its current version.
+     */
+    ClaimPreconditionFailed: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      current: components['schemas']['Claim']
+      /** @description The entity tag of `current`, the same as the ETag header. */
+      current_etag: string
+    }
+    /**
      * ClaimReview
      * @description A schema.org ClaimReview: url, claimReviewed, itemReviewed (a Claim with the rated wording, author, datePublished, appearance and firstAppearance), author (the fact-checker: name, url, logo), datePublished, reviewRating (alternateName and name: the rating label; ratingValue, bestRating, worstRating when numeric), reviewBody.
      */
@@ -1529,6 +1555,32 @@ export interface components {
       data: components['schemas']['Event'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+    }
+    /**
+     * EventPreconditionFailed
+     * @description A precondition-failed problem (412) about a event, with its current version.
+     */
+    EventPreconditionFailed: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      current: components['schemas']['Event']
+      /** @description The entity tag of `current`, the same as the ETag header. */
+      current_etag: string
     }
     /**
      * EventRef
@@ -2216,6 +2268,32 @@ export interface components {
       next_cursor: string | null
     }
     /**
+     * LinkPreconditionFailed
+     * @description A precondition-failed problem (412) about a link, with its current version.
+     */
+    LinkPreconditionFailed: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      current: components['schemas']['Link']
+      /** @description The entity tag of `current`, the same as the ETag header. */
+      current_etag: string
+    }
+    /**
      * LinkVersion
      * @description A link as it read at one version: what an edit can change (its claims and kind never change).
      */
@@ -2332,6 +2410,32 @@ export interface components {
       data: components['schemas']['Party'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+    }
+    /**
+     * PartyPreconditionFailed
+     * @description A precondition-failed problem (412) about a party, with its current version.
+     */
+    PartyPreconditionFailed: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      current: components['schemas']['Party']
+      /** @description The entity tag of `current`, the same as the ETag header. */
+      current_etag: string
     }
     /**
      * PartyRef
@@ -2641,6 +2745,32 @@ export interface components {
       data: components['schemas']['Review'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+    }
+    /**
+     * ReviewPreconditionFailed
+     * @description A precondition-failed problem (412) about a review, with its current version.
+     */
+    ReviewPreconditionFailed: {
+      /**
+       * Format: uri
+       * @example urn:counterclaim:problem:validation-failed
+       */
+      type: string
+      title: string
+      status: number
+      detail: string
+      /** @description A stable, machine-readable error code; the last part of `type`. docs/errors.md lists them. */
+      code: components['schemas']['ProblemCode']
+      instance?: string
+      /** @description For validation errors: every bad field, up to 50 of them. */
+      errors?: components['schemas']['FieldError'][]
+      /** @description For duplicate-claim: the live claims the new one closely matches, best first. */
+      duplicates?: components['schemas']['DuplicateMatch'][]
+      /** @description Bad fields beyond the 50 listed in `errors`, which are not listed. */
+      errors_omitted?: number
+      current: components['schemas']['Review']
+      /** @description The entity tag of `current`, the same as the ETag header. */
+      current_etag: string
     }
     /**
      * ReviewSummary
@@ -3807,13 +3937,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current party, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current party, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['PartyPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -3981,13 +4113,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current party, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current party, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['PartyPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -4691,13 +4825,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current event, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current event, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['EventPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -4865,13 +5001,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current event, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current event, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['EventPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -5901,13 +6039,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current claim, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current claim, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['ClaimPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -6063,13 +6203,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current claim, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current claim, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['ClaimPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -6900,13 +7042,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current link, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current link, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['LinkPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -7062,13 +7206,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current link, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current link, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['LinkPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -9088,13 +9234,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current review, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current review, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['ReviewPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
@@ -9250,13 +9398,15 @@ export interface operations {
           'application/problem+json': components['schemas']['GoneProblem']
         }
       }
-      /** @description The If-Match entity tag is stale: the resource changed meanwhile. Nothing was changed. */
+      /** @description The If-Match entity tag is stale (or If-None-Match names the current one): nothing was changed. The problem carries the current review, and the ETag header its entity tag. */
       412: {
         headers: {
+          /** @description The entity tag of the current review, for If-Match. */
+          etag: string
           [name: string]: unknown
         }
         content: {
-          'application/problem+json': components['schemas']['Problem']
+          'application/problem+json': components['schemas']['ReviewPreconditionFailed']
         }
       }
       /** @description The body is larger than the limit. */
