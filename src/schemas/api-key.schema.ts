@@ -72,7 +72,11 @@ export const CreateApiKeyBody = Type.Object(
     scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: 3, uniqueItems: true }),
     team: Type.Optional(Team),
   },
-  { additionalProperties: false, title: 'CreateApiKey' },
+  {
+    additionalProperties: false,
+    title: 'CreateApiKey',
+    examples: [{ name: 'Newsroom importer', scopes: ['write'], team: 'newsroom' }],
+  },
 )
 export type CreateApiKeyInput = Static<typeof CreateApiKeyBody>
 

@@ -1,6 +1,15 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { DISPUTED_ASPECTS } from './aspect.schema.js'
-import { CountQuery, DateTime, EditNote, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import {
+  CountQuery,
+  DateTime,
+  EditNote,
+  exampled,
+  Nullable,
+  ExportablePageQuery,
+  SLUG_PATTERN,
+  Uuid,
+} from './common.schema.js'
 import { EventKey, EventRefSchema } from './event-ref.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ReviewSummarySchema, VERDICTS } from './review.schema.js'
@@ -164,6 +173,9 @@ export const eventFilter = {
   event: Type.Optional(Type.String({ ...EventKey, description: 'Only claims about this event (id or slug).' })),
 }
 
+/** The demo data's one disputed claim, the Azerbaijani Defence Ministry's of the pipeline: examples name it. */
+export const DEMO_CLAIM_ID = '5eed0000-0000-4000-8000-000000000001'
+
 /** How many parties a claim may name as having relayed it. */
 export const RELAYS_MAX = 10
 
@@ -178,7 +190,7 @@ const RelayedByInput = Type.Array(PartyKey, {
 /** The filter of the claims one party relayed, for the claims list and the disputes. */
 export const relayedByFilter = {
   relayed_by: Type.Optional(
-    Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) relayed.' }),
+    Type.String({ ...exampled(PartyKey), description: 'Only claims that this party (id or slug) relayed.' }),
   ),
 }
 
@@ -322,7 +334,27 @@ export const CreateClaimBody = Type.Object(
     event: Type.Optional(ClaimEventKey),
     relayed_by: Type.Optional(RelayedByInput),
   },
-  { additionalProperties: false, title: 'CreateClaim' },
+  {
+    additionalProperties: false,
+    title: 'CreateClaim',
+    // A statement of the demo's report that its data set does not record, by a party it has.
+    examples: [
+      {
+        party: 'uawire',
+        text: 'After some calm, the sides reported new shelling of towns and villages on both sides of the front line.',
+        stated_at: '2020-10-07',
+        language: 'en',
+        tags: ['shelling', 'nagorno-karabakh'],
+        sources: [
+          {
+            url: 'https://uawire.org/turkey-rejects-truce-in-nagorno-karabakh',
+            publisher: 'UAWire',
+            title: 'Turkey rejects truce in Nagorno-Karabakh',
+          },
+        ],
+      },
+    ],
+  },
 )
 export type CreateClaimInput = Static<typeof CreateClaimBody>
 
@@ -363,6 +395,9 @@ export const UpdateClaimBody = Type.Object(
     additionalProperties: false,
     minProperties: 1,
     title: 'UpdateClaim',
+    examples: [
+      { tags: ['pipeline', 'missile', 'oil', 'infrastructure'], edit_note: 'Tags the pipeline as infrastructure.' },
+    ],
     description:
       'Fields to change; null clears an optional field, an absent field stays as it is (clearing the quote clears ' +
       "its quote_language too). A claim's party cannot change. `edit_note` is not a field of the claim: it says " +
@@ -371,7 +406,7 @@ export const UpdateClaimBody = Type.Object(
 )
 export type UpdateClaimInput = Static<typeof UpdateClaimBody>
 
-export const ClaimParams = Type.Object({ id: Uuid })
+export const ClaimParams = Type.Object({ id: exampled(Uuid, DEMO_CLAIM_ID) })
 
 /** The filter on standing that the claim list and the disputes list share. */
 export const standingFilter = {
@@ -386,7 +421,7 @@ export const standingFilter = {
 /** The filter on stated figures that the claim list and the disputes list share. */
 export const measureFilter = {
   measure: Type.Optional(
-    Type.Array(Measure, {
+    Type.Array(exampled(Measure), {
       maxItems: 20,
       description: 'Only claims that state a figure of one of these measures (`deaths`); repeat for several.',
     }),
@@ -414,7 +449,10 @@ export const reviewFilters = {
     }),
   ),
   reviewed_by: Type.Optional(
-    Type.String({ ...PartyKey, description: 'Only claims that this fact-checker (id or slug) has reviewed.' }),
+    Type.String({
+      ...exampled(PartyKey),
+      description: 'Only claims that this fact-checker (id or slug) has reviewed.',
+    }),
   ),
 }
 
@@ -429,7 +467,7 @@ export const ClaimListQuery = Type.Object(
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this party (id or slug).' })),
     side: Type.Optional(
       Type.String({
-        ...PartyKey,
+        ...exampled(PartyKey, 'azerbaijan'),
         description: 'Only claims by this party (id or slug) and by the parties that speak for it, directly or not.',
       }),
     ),
@@ -439,7 +477,7 @@ export const ClaimListQuery = Type.Object(
     ),
     language: Type.Optional(
       Type.String({
-        ...Language,
+        ...exampled(Language, 'en'),
         description: 'Only claims in this language (a BCP 47 tag); a full-text query `q` is then read in it alone.',
       }),
     ),
@@ -458,7 +496,7 @@ export const ClaimListQuery = Type.Object(
     ...eventFilter,
     stated_after: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-06'),
         description:
           'Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim ' +
           'counts at the first instant of its own span.',
@@ -466,7 +504,7 @@ export const ClaimListQuery = Type.Object(
     ),
     stated_before: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-07'),
         description:
           'Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim ' +
           'counts at the first instant of its own span.',
@@ -522,12 +560,20 @@ export const SIMILAR_SEARCH_BOUNDS = {
 
 export const SimilarClaimsQuery = Type.Object(
   {
-    party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this party (id or slug).' })),
+    party: Type.Optional(
+      Type.String({ ...exampled(PartyKey), description: 'Only claims by this party (id or slug).' }),
+    ),
     stated_after: Type.Optional(
-      Type.String({ ...PartialDateTime, description: 'Only claims stated at or after the start of this time.' }),
+      Type.String({
+        ...exampled(PartialDateTime, '2020-10-06'),
+        description: 'Only claims stated at or after the start of this time.',
+      }),
     ),
     stated_before: Type.Optional(
-      Type.String({ ...PartialDateTime, description: 'Only claims stated before the start of this time.' }),
+      Type.String({
+        ...exampled(PartialDateTime, '2020-10-08'),
+        description: 'Only claims stated before the start of this time.',
+      }),
     ),
     min_score: Type.Optional(
       Type.Number({

@@ -39,6 +39,17 @@ export const versionAuthorship = {
   edit_note: Nullable(Type.String({ description: 'Why this version was made, as its editor said (`edit_note`).' })),
 }
 
+/**
+ * A schema with other examples, or none. Swagger UI fills each parameter with its example, so a filter's example
+ * is one the demo data set matches together with the examples of its list's other filters, or there is none.
+ */
+export function exampled<T extends TSchema>(schema: T, ...examples: unknown[]): T {
+  const copy = { ...schema } as Record<PropertyKey, unknown>
+  delete copy.examples
+  if (examples.length > 0) copy.examples = examples
+  return copy as unknown as T
+}
+
 export const SLUG_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$'
 
 /** A problem's `type` is this URN followed by its code. */

@@ -10,7 +10,7 @@ import {
   standingFilter,
   Tag,
 } from './claim.schema.js'
-import { CountQuery, DateTime, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
+import { CountQuery, DateTime, exampled, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
@@ -29,7 +29,7 @@ const disputedClaimFilters = {
   ),
   since: Type.Optional(
     Type.String({
-      ...PartialDateTime,
+      ...exampled(PartialDateTime, '2020-10-06'),
       description:
         'Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim ' +
         'counts at the first instant of its own span.',
@@ -37,7 +37,7 @@ const disputedClaimFilters = {
   ),
   until: Type.Optional(
     Type.String({
-      ...PartialDateTime,
+      ...exampled(PartialDateTime, '2020-10-07'),
       description:
         'Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim ' +
         'counts at the first instant of its own span.',
@@ -53,18 +53,21 @@ export const DisputeListQuery = Type.Object(
     party: Type.Optional(Type.String({ ...PartyKey, description: 'Only claims by this claimant (id or slug).' })),
     side: Type.Optional(
       Type.String({
-        ...PartyKey,
+        ...exampled(PartyKey, 'azerbaijan'),
         description: 'Only claims by this party (id or slug) and by the parties that speak for it, directly or not.',
       }),
     ),
     rebutted_by: Type.Optional(
-      Type.String({ ...PartyKey, description: 'Only claims that this party (id or slug) rebuts.' }),
+      Type.String({
+        ...exampled(PartyKey, 'am-foreign-ministry'),
+        description: 'Only claims that this party (id or slug) rebuts.',
+      }),
     ),
     ...relayedByFilter,
     ...disputedClaimFilters,
     disputed_after: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-06'),
         description:
           'Only claims that became disputed (first rebutted) at or after the start of this time (`2020-10-08`: ' +
           'that whole day and after).',
@@ -72,20 +75,20 @@ export const DisputeListQuery = Type.Object(
     ),
     disputed_before: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-07'),
         description: 'Only claims that became disputed before the start of this time.',
       }),
     ),
     answered_after: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-06'),
         description:
           'Only claims whose latest response was stated at or after the start of this time: what flared up since.',
       }),
     ),
     answered_before: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-07'),
         description: 'Only claims whose latest response was stated before the start of this time.',
       }),
     ),
@@ -111,7 +114,7 @@ export const DisputeListQuery = Type.Object(
     ),
     disputed_measure: Type.Optional(
       Type.String({
-        ...LinkMeasure,
+        ...exampled(LinkMeasure),
         description: 'Only claims with a live rebuttal that disputes a figure of this measure (aspect figure).',
       }),
     ),

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, EditNote, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { DateTime, EditNote, exampled, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { LocationInput, LocationPatch, PRECISION_INPUT, StoredLocation, Tag, Tags } from './claim.schema.js'
 import { EventKey } from './event-ref.schema.js'
 import { versionHeading } from './tombstone.schema.js'
@@ -84,7 +84,20 @@ export const CreateEventBody = Type.Object(
     tags: Type.Optional(Tags),
     description: Type.Optional(Description),
   },
-  { additionalProperties: false, title: 'CreateEvent' },
+  {
+    additionalProperties: false,
+    title: 'CreateEvent',
+    examples: [
+      {
+        slug: 'cavusoglu-baku-visit',
+        name: "Mevlut Cavusoglu's visit to Baku",
+        starts_at: '2020-10-07',
+        location: { name: 'Baku', lat: 40.4093, lon: 49.8671 },
+        tags: ['diplomacy'],
+        description: 'The Turkish Foreign Minister met the President and the Foreign Minister of Azerbaijan.',
+      },
+    ],
+  },
 )
 export type CreateEventInput = Static<typeof CreateEventBody>
 
@@ -105,6 +118,7 @@ export const UpdateEventBody = Type.Object(
     additionalProperties: false,
     minProperties: 1,
     title: 'UpdateEvent',
+    examples: [{ tags: ['pipeline', 'missile', 'oil'], edit_note: 'Tags the oil.' }],
     description:
       'Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a ' +
       'field of the event: it says why the change is made, and the version it makes keeps it.',
@@ -132,13 +146,13 @@ export const EventListQuery = Type.Object(
     ),
     starts_after: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-06'),
         description: 'Only events that began at or after the start of this time: `2020-10` takes in the month.',
       }),
     ),
     starts_before: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime, '2020-10-07'),
         description: 'Only events that began before the start of this time: `2020-10` leaves out the month.',
       }),
     ),

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { CLAIM_STANDINGS, FigureSchema, measureFilter, standingFilter } from './claim.schema.js'
-import { DateTime, ExportablePageQuery, Uuid } from './common.schema.js'
+import { CLAIM_STANDINGS, FigureSchema, Measure, standingFilter } from './claim.schema.js'
+import { DateTime, exampled, ExportablePageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { EventKey } from './event-ref.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
@@ -32,11 +32,21 @@ export const FigureListQuery = Type.Object(
   {
     ...ExportablePageQuery,
     ...ListFormatQuery,
-    ...measureFilter,
-    party: Type.Optional(Type.String({ ...PartyKey, description: 'Only figures stated by this party (id or slug).' })),
+    measure: Type.Optional(
+      Type.Array(exampled(Measure, 'deaths'), {
+        maxItems: 20,
+        description: 'Only figures of one of these measures (`deaths`); repeat for several.',
+      }),
+    ),
+    party: Type.Optional(
+      Type.String({ ...exampled(PartyKey, 'armenia'), description: 'Only figures stated by this party (id or slug).' }),
+    ),
     claim: Type.Optional(Type.String({ ...Uuid, description: 'Only the figures of this claim.' })),
     event: Type.Optional(
-      Type.String({ ...EventKey, description: 'Only the figures of claims about this event (id or slug).' }),
+      Type.String({
+        ...exampled(EventKey, 'war-casualties'),
+        description: 'Only the figures of claims about this event (id or slug).',
+      }),
     ),
     ...standingFilter,
   },

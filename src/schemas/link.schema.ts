@@ -78,7 +78,19 @@ export const CreateLinkBody = Type.Object(
     aspect: Type.Optional(Aspect),
     measure: Type.Optional(LinkMeasure),
   },
-  { additionalProperties: false, title: 'CreateLink' },
+  {
+    additionalProperties: false,
+    title: 'CreateLink',
+    // Two claims of the demo data set that no link joins yet: Cavusoglu's answer to Pashinyan's call.
+    examples: [
+      {
+        from_claim_id: '5eed0000-0000-4000-8000-000000000004',
+        to_claim_id: '5eed0000-0000-4000-8000-000000000006',
+        kind: 'rebuts',
+        note: 'Thirty years of appeals have settled nothing: Armenia is to leave, not to trade concessions.',
+      },
+    ],
+  },
 )
 export type CreateLinkInput = Static<typeof CreateLinkBody>
 
@@ -94,6 +106,7 @@ export const UpdateLinkBody = Type.Object(
     additionalProperties: false,
     minProperties: 1,
     title: 'UpdateLink',
+    examples: [{ note: 'Calls the statement "another lie".', edit_note: 'Quotes the ministry.' }],
     description:
       'Fields to change; null clears the note, aspect or measure (an aspect other than figure clears the measure), ' +
       "an absent field stays as it is. A link's claims and kind cannot " +
@@ -158,6 +171,22 @@ export const CreateRebuttalBody = Type.Object(
   {
     additionalProperties: false,
     title: 'CreateRebuttal',
+    // The Armenian Foreign Ministry's answer to the demo's disputed claim, recorded anew in its own words.
+    examples: [
+      {
+        claim: {
+          party: 'am-foreign-ministry',
+          text: 'The Azerbaijani statement is another lie, meant to justify the shelling of peaceful settlements.',
+          quote:
+            'another lie, which primarily seeks to justify the prolonged shelling of peaceful settlements in ' +
+            'Artsakh (Nagorno-Karabakh) and Armenia',
+          stated_at: '2020-10-06',
+          language: 'en',
+          tags: ['pipeline', 'denial'],
+        },
+        note: 'Calls the pipeline report "another lie".',
+      },
+    ],
     description:
       'Exactly one of claim_id (an existing claim by another party, linked as a rebuttal) or claim (a new ' +
       'counter-claim, recorded with its link in one transaction: both or neither).',

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, EditNote, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { DateTime, EditNote, exampled, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { versionHeading } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -92,7 +92,22 @@ export const CreatePartyBody = Type.Object(
     url: Type.Optional(Url),
     logo: Type.Optional(Logo),
   },
-  { additionalProperties: false, title: 'CreateParty' },
+  {
+    additionalProperties: false,
+    title: 'CreateParty',
+    // A party the demo data set lacks (its slug is free), and the fact-checker the CreateReview example names.
+    examples: [
+      {
+        slug: 'example-checks',
+        name: 'Example Checks',
+        kind: 'fact-checker',
+        country: 'FR',
+        url: 'https://checks.example.org/',
+        logo: 'https://checks.example.org/logo.png',
+        description: 'A fact-checking desk (an example).',
+      },
+    ],
+  },
 )
 export type CreatePartyInput = Static<typeof CreatePartyBody>
 
@@ -113,6 +128,7 @@ export const UpdatePartyBody = Type.Object(
     additionalProperties: false,
     minProperties: 1,
     title: 'UpdateParty',
+    examples: [{ description: 'The defence ministry of Azerbaijan.', edit_note: 'Describes the ministry.' }],
     description:
       'Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a ' +
       'field of the party: it says why the change is made, and the version it makes keeps it.',
@@ -149,7 +165,7 @@ export const PartyListQuery = Type.Object(
     ...ListFormatQuery,
     kind: Type.Optional(Kind),
     country: Type.Optional(Country),
-    side: Type.Optional(PartyKey),
+    side: Type.Optional(exampled(PartyKey, 'azerbaijan')),
   },
   { additionalProperties: false },
 )

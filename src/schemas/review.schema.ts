@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, EditNote, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
+import { DateTime, EditNote, exampled, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { versionHeading } from './tombstone.schema.js'
@@ -139,6 +139,17 @@ export const CreateReviewBody = Type.Object(
   {
     additionalProperties: false,
     title: 'CreateReview',
+    // By the fact-checker of the CreateParty example: record it first.
+    examples: [
+      {
+        reviewer: 'example-checks',
+        verdict: 'unproven',
+        rating_label: 'Unproven',
+        url: 'https://checks.example.org/btc-pipeline',
+        summary: 'No evidence of a missile strike on the pipeline was published.',
+        published_at: '2020-10-08T09:00:00Z',
+      },
+    ],
     description:
       'A numeric rating comes with its scale (rating_value, best_rating and worst_rating together), and lies ' +
       'between the best and the worst value; a scale may run either way.',
@@ -171,6 +182,7 @@ export const UpdateReviewBody = Type.Object(
     additionalProperties: false,
     minProperties: 1,
     title: 'UpdateReview',
+    examples: [{ verdict: 'mostly-false', rating_label: 'Mostly false', edit_note: 'Rated again after an update.' }],
     description:
       'Fields to change; null clears an optional field, an absent field stays as it is. The rating and its scale ' +
       'change together. A review’s claim and reviewer cannot change; the claim version it rates changes only ' +
@@ -194,7 +206,7 @@ export const AllReviewsListQuery = Type.Object(
     ...ListFormatQuery,
     claim: Type.Optional(Type.String({ ...Uuid, description: 'Only the reviews of this claim.' })),
     reviewer: Type.Optional(
-      Type.String({ ...PartyKey, description: 'Only the reviews by this fact-checker (id or slug).' }),
+      Type.String({ ...exampled(PartyKey), description: 'Only the reviews by this fact-checker (id or slug).' }),
     ),
     verdict: Type.Optional(VerdictSchema),
   },

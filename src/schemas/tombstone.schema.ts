@@ -1,5 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, ExportablePageQuery, ProblemSchema, Uuid, versionAuthorship } from './common.schema.js'
+import {
+  DateTime,
+  exampled,
+  Nullable,
+  ExportablePageQuery,
+  ProblemSchema,
+  Uuid,
+  versionAuthorship,
+} from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { StringEnum } from './string-enum.js'
 import { PartialDateTime } from './time.schema.js'
@@ -102,7 +110,7 @@ export const TombstoneListQuery = Type.Object(
     ),
     deleted_after: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime),
         description:
           'Only records deleted at or after the start of this time: `2020-10-07` takes in the whole day. A ' +
           'deletion keeps the time it happened, also when it came in by import later: a copy that syncs by ' +
@@ -111,7 +119,7 @@ export const TombstoneListQuery = Type.Object(
     ),
     deleted_before: Type.Optional(
       Type.String({
-        ...PartialDateTime,
+        ...exampled(PartialDateTime),
         description: 'Only records deleted before the start of this time: `2020-10-07` leaves out the whole day.',
       }),
     ),

@@ -1230,6 +1230,25 @@ export interface components {
        * @description An existing claim, by another party, that rebuts.
        */
       claim_id?: string
+      /**
+       * @example {
+       *       "party": "uawire",
+       *       "text": "After some calm, the sides reported new shelling of towns and villages on both sides of the front line.",
+       *       "stated_at": "2020-10-07",
+       *       "language": "en",
+       *       "tags": [
+       *         "shelling",
+       *         "nagorno-karabakh"
+       *       ],
+       *       "sources": [
+       *         {
+       *           "url": "https://uawire.org/turkey-rejects-truce-in-nagorno-karabakh",
+       *           "publisher": "UAWire",
+       *           "title": "Turkey rejects truce in Nagorno-Karabakh"
+       *         }
+       *       ]
+       *     }
+       */
       claim?: components['schemas']['CreateClaim']
       /**
        * @description Why the one claim answers the other.
@@ -3431,7 +3450,7 @@ export interface operations {
         country?: string
         /**
          * @description A party id (uuid) or slug.
-         * @example az-defence-ministry
+         * @example azerbaijan
          */
         side?: string
       }
@@ -3554,6 +3573,17 @@ export interface operations {
     }
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "slug": "example-checks",
+         *       "name": "Example Checks",
+         *       "kind": "fact-checker",
+         *       "country": "FR",
+         *       "url": "https://checks.example.org/",
+         *       "logo": "https://checks.example.org/logo.png",
+         *       "description": "A fact-checking desk (an example)."
+         *     }
+         */
         'application/json': components['schemas']['CreateParty']
       }
     }
@@ -4026,7 +4056,19 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a field of the party: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "description": "The defence ministry of Azerbaijan.",
+         *       "edit_note": "Describes the ministry."
+         *     }
+         */
         'application/json': components['schemas']['UpdateParty']
+        /**
+         * @example {
+         *       "description": "The defence ministry of Azerbaijan.",
+         *       "edit_note": "Describes the ministry."
+         *     }
+         */
         'application/merge-patch+json': components['schemas']['UpdateParty']
       }
     }
@@ -4318,9 +4360,15 @@ export interface operations {
         tag?: string[]
         /** @description Only events whose name contains these words. */
         q?: string
-        /** @description Only events that began at or after the start of this time: `2020-10` takes in the month. */
+        /**
+         * @description Only events that began at or after the start of this time: `2020-10` takes in the month.
+         * @example 2020-10-06
+         */
         starts_after?: string
-        /** @description Only events that began before the start of this time: `2020-10` leaves out the month. */
+        /**
+         * @description Only events that began before the start of this time: `2020-10` leaves out the month.
+         * @example 2020-10-07
+         */
         starts_before?: string
       }
       header?: {
@@ -4442,6 +4490,22 @@ export interface operations {
     }
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "slug": "cavusoglu-baku-visit",
+         *       "name": "Mevlut Cavusoglu's visit to Baku",
+         *       "starts_at": "2020-10-07",
+         *       "location": {
+         *         "name": "Baku",
+         *         "lat": 40.4093,
+         *         "lon": 49.8671
+         *       },
+         *       "tags": [
+         *         "diplomacy"
+         *       ],
+         *       "description": "The Turkish Foreign Minister met the President and the Foreign Minister of Azerbaijan."
+         *     }
+         */
         'application/json': components['schemas']['CreateEvent']
       }
     }
@@ -4914,7 +4978,27 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is. `edit_note` is not a field of the event: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "tags": [
+         *         "pipeline",
+         *         "missile",
+         *         "oil"
+         *       ],
+         *       "edit_note": "Tags the oil."
+         *     }
+         */
         'application/json': components['schemas']['UpdateEvent']
+        /**
+         * @example {
+         *       "tags": [
+         *         "pipeline",
+         *         "missile",
+         *         "oil"
+         *       ],
+         *       "edit_note": "Tags the oil."
+         *     }
+         */
         'application/merge-patch+json': components['schemas']['UpdateEvent']
       }
     }
@@ -5355,17 +5439,17 @@ export interface operations {
         party?: string
         /**
          * @description Only claims by this party (id or slug) and by the parties that speak for it, directly or not.
-         * @example az-defence-ministry
+         * @example azerbaijan
          */
         side?: string
-        /**
-         * @description Only claims that this party (id or slug) relayed.
-         * @example az-defence-ministry
-         */
+        /** @description Only claims that this party (id or slug) relayed. */
         relayed_by?: string
         /** @description Only claims carrying every given tag; repeat for several. */
         tag?: string[]
-        /** @description Only claims in this language (a BCP 47 tag); a full-text query `q` is then read in it alone. */
+        /**
+         * @description Only claims in this language (a BCP 47 tag); a full-text query `q` is then read in it alone.
+         * @example en
+         */
         language?: string
         /** @description `disputed`: some live claim of another party rebuts it; `unchallenged`: none does (supports may); `unanswered`: nothing answers it at all, neither a rebuttal nor a support. */
         status?: components['schemas']['ClaimStatusFilter']
@@ -5375,10 +5459,7 @@ export interface operations {
         certainty?: components['schemas']['Certainty'][]
         /** @description Only claims that a live review gives one of these verdicts; repeat for several. */
         verdict?: components['schemas']['Verdict'][]
-        /**
-         * @description Only claims that this fact-checker (id or slug) has reviewed.
-         * @example az-defence-ministry
-         */
+        /** @description Only claims that this fact-checker (id or slug) has reviewed. */
         reviewed_by?: string
         /** @description Only claims that state a figure of one of these measures (`deaths`); repeat for several. */
         measure?: string[]
@@ -5387,9 +5468,15 @@ export interface operations {
          * @example btc-pipeline-strike
          */
         event?: string
-        /** @description Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim counts at the first instant of its own span. */
+        /**
+         * @description Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim counts at the first instant of its own span.
+         * @example 2020-10-06
+         */
         stated_after?: string
-        /** @description Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim counts at the first instant of its own span. */
+        /**
+         * @description Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim counts at the first instant of its own span.
+         * @example 2020-10-07
+         */
         stated_before?: string
         /** @description Full-text search over text and quote (web search syntax), each stemmed in its own language's text-search configuration where PostgreSQL has one, by `simple` otherwise (see the contract). */
         q?: string
@@ -5520,6 +5607,25 @@ export interface operations {
     }
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "party": "uawire",
+         *       "text": "After some calm, the sides reported new shelling of towns and villages on both sides of the front line.",
+         *       "stated_at": "2020-10-07",
+         *       "language": "en",
+         *       "tags": [
+         *         "shelling",
+         *         "nagorno-karabakh"
+         *       ],
+         *       "sources": [
+         *         {
+         *           "url": "https://uawire.org/turkey-rejects-truce-in-nagorno-karabakh",
+         *           "publisher": "UAWire",
+         *           "title": "Turkey rejects truce in Nagorno-Karabakh"
+         *         }
+         *       ]
+         *     }
+         */
         'application/json': components['schemas']['CreateClaim']
       }
     }
@@ -5685,14 +5791,17 @@ export interface operations {
   listSimilarClaims: {
     parameters: {
       query?: {
-        /**
-         * @description Only claims by this party (id or slug).
-         * @example az-defence-ministry
-         */
+        /** @description Only claims by this party (id or slug). */
         party?: string
-        /** @description Only claims stated at or after the start of this time. */
+        /**
+         * @description Only claims stated at or after the start of this time.
+         * @example 2020-10-06
+         */
         stated_after?: string
-        /** @description Only claims stated before the start of this time. */
+        /**
+         * @description Only claims stated before the start of this time.
+         * @example 2020-10-08
+         */
         stated_before?: string
         /** @description Only claims at least this similar (0.3 to 1; default 0.3). */
         min_score?: number
@@ -5704,7 +5813,10 @@ export interface operations {
         'counterclaim-consistency'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -5829,7 +5941,10 @@ export interface operations {
         'counterclaim-consistency'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -5963,7 +6078,10 @@ export interface operations {
         'if-none-match'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -6117,7 +6235,10 @@ export interface operations {
         'if-none-match'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -6125,7 +6246,29 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is (clearing the quote clears its quote_language too). A claim's party cannot change. `edit_note` is not a field of the claim: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "tags": [
+         *         "pipeline",
+         *         "missile",
+         *         "oil",
+         *         "infrastructure"
+         *       ],
+         *       "edit_note": "Tags the pipeline as infrastructure."
+         *     }
+         */
         'application/json': components['schemas']['UpdateClaim']
+        /**
+         * @example {
+         *       "tags": [
+         *         "pipeline",
+         *         "missile",
+         *         "oil",
+         *         "infrastructure"
+         *       ],
+         *       "edit_note": "Tags the pipeline as infrastructure."
+         *     }
+         */
         'application/merge-patch+json': components['schemas']['UpdateClaim']
       }
     }
@@ -6293,7 +6436,10 @@ export interface operations {
         'counterclaim-consistency'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -6401,18 +6547,18 @@ export interface operations {
         cursor?: string
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
-        /** @description Only claims that state a figure of one of these measures (`deaths`); repeat for several. */
+        /** @description Only figures of one of these measures (`deaths`); repeat for several. */
         measure?: string[]
         /**
          * @description Only figures stated by this party (id or slug).
-         * @example az-defence-ministry
+         * @example armenia
          */
         party?: string
         /** @description Only the figures of this claim. */
         claim?: string
         /**
          * @description Only the figures of claims about this event (id or slug).
-         * @example btc-pipeline-strike
+         * @example war-casualties
          */
         event?: string
         /** @description Only claims of one of these standings (current, corrected, retracted); repeat for several. */
@@ -6663,6 +6809,14 @@ export interface operations {
     }
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "from_claim_id": "5eed0000-0000-4000-8000-000000000004",
+         *       "to_claim_id": "5eed0000-0000-4000-8000-000000000006",
+         *       "kind": "rebuts",
+         *       "note": "Thirty years of appeals have settled nothing: Armenia is to leave, not to trade concessions."
+         *     }
+         */
         'application/json': components['schemas']['CreateLink']
       }
     }
@@ -7128,7 +7282,19 @@ export interface operations {
     /** @description Fields to change; null clears the note, aspect or measure (an aspect other than figure clears the measure), an absent field stays as it is. A link's claims and kind cannot change: delete it and make another. `edit_note` is not a field of the link: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "note": "Calls the statement \"another lie\".",
+         *       "edit_note": "Quotes the ministry."
+         *     }
+         */
         'application/json': components['schemas']['UpdateLink']
+        /**
+         * @example {
+         *       "note": "Calls the statement \"another lie\".",
+         *       "edit_note": "Quotes the ministry."
+         *     }
+         */
         'application/merge-patch+json': components['schemas']['UpdateLink']
       }
     }
@@ -7408,7 +7574,10 @@ export interface operations {
         'counterclaim-consistency'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -7529,7 +7698,10 @@ export interface operations {
         'idempotency-key'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -7537,6 +7709,22 @@ export interface operations {
     /** @description Exactly one of claim_id (an existing claim by another party, linked as a rebuttal) or claim (a new counter-claim, recorded with its link in one transaction: both or neither). */
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "claim": {
+         *         "party": "am-foreign-ministry",
+         *         "text": "The Azerbaijani statement is another lie, meant to justify the shelling of peaceful settlements.",
+         *         "quote": "another lie, which primarily seeks to justify the prolonged shelling of peaceful settlements in Artsakh (Nagorno-Karabakh) and Armenia",
+         *         "stated_at": "2020-10-06",
+         *         "language": "en",
+         *         "tags": [
+         *           "pipeline",
+         *           "denial"
+         *         ]
+         *       },
+         *       "note": "Calls the pipeline report \"another lie\"."
+         *     }
+         */
         'application/json': components['schemas']['CreateRebuttal']
       }
     }
@@ -7741,32 +7929,47 @@ export interface operations {
         party?: string
         /**
          * @description Only claims by this party (id or slug) and by the parties that speak for it, directly or not.
-         * @example az-defence-ministry
+         * @example azerbaijan
          */
         side?: string
         /**
          * @description Only claims that this party (id or slug) rebuts.
-         * @example az-defence-ministry
+         * @example am-foreign-ministry
          */
         rebutted_by?: string
-        /**
-         * @description Only claims that this party (id or slug) relayed.
-         * @example az-defence-ministry
-         */
+        /** @description Only claims that this party (id or slug) relayed. */
         relayed_by?: string
         /** @description Only claims carrying every given tag; repeat for several. */
         tag?: string[]
-        /** @description Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim counts at the first instant of its own span. */
+        /**
+         * @description Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim counts at the first instant of its own span.
+         * @example 2020-10-06
+         */
         since?: string
-        /** @description Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim counts at the first instant of its own span. */
+        /**
+         * @description Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim counts at the first instant of its own span.
+         * @example 2020-10-07
+         */
         until?: string
-        /** @description Only claims that became disputed (first rebutted) at or after the start of this time (`2020-10-08`: that whole day and after). */
+        /**
+         * @description Only claims that became disputed (first rebutted) at or after the start of this time (`2020-10-08`: that whole day and after).
+         * @example 2020-10-06
+         */
         disputed_after?: string
-        /** @description Only claims that became disputed before the start of this time. */
+        /**
+         * @description Only claims that became disputed before the start of this time.
+         * @example 2020-10-07
+         */
         disputed_before?: string
-        /** @description Only claims whose latest response was stated at or after the start of this time: what flared up since. */
+        /**
+         * @description Only claims whose latest response was stated at or after the start of this time: what flared up since.
+         * @example 2020-10-06
+         */
         answered_after?: string
-        /** @description Only claims whose latest response was stated before the start of this time. */
+        /**
+         * @description Only claims whose latest response was stated before the start of this time.
+         * @example 2020-10-07
+         */
         answered_before?: string
         /** @description Only claims of one of these standings (current, corrected, retracted); repeat for several. */
         standing?: components['schemas']['Standing'][]
@@ -7774,10 +7977,7 @@ export interface operations {
         certainty?: components['schemas']['Certainty'][]
         /** @description Only claims that a live review gives one of these verdicts; repeat for several. */
         verdict?: components['schemas']['Verdict'][]
-        /**
-         * @description Only claims that this fact-checker (id or slug) has reviewed.
-         * @example az-defence-ministry
-         */
+        /** @description Only claims that this fact-checker (id or slug) has reviewed. */
         reviewed_by?: string
         /** @description Only claims that state a figure of one of these measures (`deaths`); repeat for several. */
         measure?: string[]
@@ -7790,10 +7990,7 @@ export interface operations {
         q?: string
         /** @description Only claims that a live rebuttal disputes on one of these aspects; repeat for several. `whole`: claims that a rebuttal naming no aspect denies outright. */
         aspect?: components['schemas']['DisputedAspect'][]
-        /**
-         * @description Only claims with a live rebuttal that disputes a figure of this measure (aspect figure).
-         * @example deaths
-         */
+        /** @description Only claims with a live rebuttal that disputes a figure of this measure (aspect figure). */
         disputed_measure?: string
         /** @description Only claims with at least this many rebuttals. */
         min_rebuttals?: number
@@ -7918,9 +8115,15 @@ export interface operations {
         format?: components['schemas']['TableFormat']
         /** @description Only claims carrying every given tag; repeat for several. */
         tag?: string[]
-        /** @description Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim counts at the first instant of its own span. */
+        /**
+         * @description Only claims stated at or after the start of this time: `2020-10-07` takes in the whole day. A claim counts at the first instant of its own span.
+         * @example 2020-10-06
+         */
         since?: string
-        /** @description Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim counts at the first instant of its own span. */
+        /**
+         * @description Only claims stated before the start of this time: `2020-10-07` leaves out the whole day. A claim counts at the first instant of its own span.
+         * @example 2020-10-07
+         */
         until?: string
         /** @description The number of cells, largest counts first. */
         limit?: number
@@ -8052,7 +8255,10 @@ export interface operations {
         'counterclaim-consistency'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -8578,7 +8784,10 @@ export interface operations {
         'counterclaim-consistency'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -8700,7 +8909,10 @@ export interface operations {
         'idempotency-key'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
@@ -8708,6 +8920,16 @@ export interface operations {
     /** @description A numeric rating comes with its scale (rating_value, best_rating and worst_rating together), and lies between the best and the worst value; a scale may run either way. */
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "reviewer": "example-checks",
+         *       "verdict": "unproven",
+         *       "rating_label": "Unproven",
+         *       "url": "https://checks.example.org/btc-pipeline",
+         *       "summary": "No evidence of a missile strike on the pipeline was published.",
+         *       "published_at": "2020-10-08T09:00:00Z"
+         *     }
+         */
         'application/json': components['schemas']['CreateReview']
       }
     }
@@ -8899,10 +9121,7 @@ export interface operations {
         format?: components['schemas']['ListFormat']
         /** @description Only the reviews of this claim. */
         claim?: string
-        /**
-         * @description Only the reviews by this fact-checker (id or slug).
-         * @example az-defence-ministry
-         */
+        /** @description Only the reviews by this fact-checker (id or slug). */
         reviewer?: string
         /** @description The rating normalised to one scale, so that different fact-checkers' verdicts compare: from false to true, misleading below mixed and missing-context above it; unproven when it could not be checked either way. */
         verdict?: components['schemas']['Verdict']
@@ -9320,7 +9539,21 @@ export interface operations {
     /** @description Fields to change; null clears an optional field, an absent field stays as it is. The rating and its scale change together. A review’s claim and reviewer cannot change; the claim version it rates changes only with claim_version. `edit_note` is not a field of the review: it says why the change is made, and the version it makes keeps it. */
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "verdict": "mostly-false",
+         *       "rating_label": "Mostly false",
+         *       "edit_note": "Rated again after an update."
+         *     }
+         */
         'application/json': components['schemas']['UpdateReview']
+        /**
+         * @example {
+         *       "verdict": "mostly-false",
+         *       "rating_label": "Mostly false",
+         *       "edit_note": "Rated again after an update."
+         *     }
+         */
         'application/merge-patch+json': components['schemas']['UpdateReview']
       }
     }
@@ -9822,6 +10055,15 @@ export interface operations {
     }
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "name": "Newsroom importer",
+         *       "scopes": [
+         *         "write"
+         *       ],
+         *       "team": "newsroom"
+         *     }
+         */
         'application/json': components['schemas']['CreateApiKey']
       }
     }
@@ -10220,7 +10462,10 @@ export interface operations {
         'idempotency-key'?: string
       }
       path: {
-        /** @description A UUID. */
+        /**
+         * @description A UUID.
+         * @example 5eed0000-0000-4000-8000-000000000001
+         */
         id: string
       }
       cookie?: never
