@@ -1,8 +1,8 @@
 import { sql } from 'kysely'
 import t from 'tap'
-import { buildTestApp, call } from './helpers/test-app.js'
+import { bearer, buildTestApp, call } from './helpers/test-app.js'
 
-const { app, database } = await buildTestApp(t)
+const { app, database, keys } = await buildTestApp(t)
 
 async function post(url: string, body: unknown) {
   const response = await call(app, 'POST', url, body)
@@ -11,7 +11,7 @@ async function post(url: string, body: unknown) {
 }
 
 for (const slug of ['alpha', 'beta']) await post('/v1/parties', { slug, name: slug, kind: 'official' })
-const alphaClaims = []
+const alphaClaims: Array<{ id: string }> = []
 for (let i = 1; i <= 7; i++) {
   alphaClaims.push(await post('/v1/claims', { party: 'alpha', text: `Alpha says ${i}`, stated_at: `2021-01-0${i}` }))
 }
@@ -141,4 +141,87 @@ t.test('relevance pages forward only, and a prev cursor belongs to its list and 
     t.equal(refused.status, 400, url)
     t.equal(refused.body.errors[0].field, 'cursor', url)
   }
+})
+
+t.test('every other list pages back to the pages seen going forward, and counts what it pages', async (t) => {
+  const admin = bearer(keys.admin)
+  const get = (url: string) => call(app, 'GET', url, undefined, admin)
+  for (const slug of ['gamma', 'delta', 'epsilon']) await post('/v1/parties', { slug, name: slug, kind: 'media' })
+  for (const slug of ['checker', 'second-checker'])
+    await post('/v1/parties', { slug, name: slug, kind: 'fact-checker' })
+  for (let i = 1; i <= 5; i++) {
+    const event = await post('/v1/events', { slug: `event-${i}`, name: `Event ${i}`, starts_at: `2021-03-0${i}` })
+    if (i > 3) t.equal((await call(app, 'DELETE', `/v1/events/${event.id}`)).status, 204, 'deleted: a tombstone')
+  }
+  const target = alphaClaims[6]!
+  for (const party of ['gamma', 'delta', 'epsilon']) {
+    const figures = [
+      { measure: 'deaths', value: 1, unit: 'people' },
+      { measure: 'injured', value: 2, unit: 'people' },
+    ]
+    const claim = await post('/v1/claims', { party, text: `${party} denies it.`, stated_at: '2021-02-02', figures })
+    await post('/v1/links', { from_claim_id: claim.id, to_claim_id: target.id, kind: 'rebuts' })
+  }
+  for (const claim of alphaClaims.slice(0, 3)) {
+    for (const reviewer of ['checker', 'second-checker']) {
+      await post(`/v1/claims/${claim.id}/reviews`, {
+        reviewer,
+        verdict: 'false',
+        rating_label: 'False',
+        published_at: '2021-03-01T00:00:00Z',
+      })
+    }
+  }
+
+  for (const list of [
+    '/v1/parties?limit=2',
+    '/v1/parties?kind=media&limit=1',
+    '/v1/events?limit=2',
+    '/v1/events?starts_after=2021-03-02&limit=1',
+    '/v1/links?limit=2',
+    '/v1/links?party=alpha&kind=rebuts&limit=4',
+    '/v1/figures?limit=2',
+    '/v1/figures?measure=deaths&limit=1',
+    '/v1/reviews?limit=4',
+    '/v1/reviews?reviewer=checker&limit=2',
+    `/v1/claims/${alphaClaims[0]!.id}/reviews?limit=1`,
+    `/v1/claims/${target.id}/rebuttals?limit=2`,
+    '/v1/tombstones?limit=1',
+    '/v1/keys?limit=3',
+  ]) {
+    const forward = []
+    let response = await get(list)
+    t.equal(response.status, 200, list)
+    t.equal(response.body.prev_cursor, null, `${list}: none before the first page`)
+    forward.push(response.body.data)
+    while (response.body.next_cursor !== null) {
+      response = await get(linked(response, 'next')!)
+      t.equal(response.status, 200)
+      forward.push(response.body.data)
+    }
+    t.ok(forward.length >= 2, `${list}: ${forward.length} pages`)
+    const backward = [response.body.data]
+    while (response.body.prev_cursor !== null) {
+      response = await get(linked(response, 'prev')!)
+      t.equal(response.status, 200)
+      t.ok(response.body.next_cursor, `${list}: a page reached backward has a next page`)
+      backward.unshift(response.body.data)
+    }
+    t.same(backward, forward, `${list}: the same pages, both ways`)
+
+    const total = forward.flat().length
+    const counted = await get(`${list}&count=exact`)
+    t.match(counted.body, { total, total_kind: 'exact' }, `${list}: count=exact is the ${total} items paged`)
+    const second = await get(`${linked(counted, 'next')!}`)
+    t.equal(second.body.total, total, `${list}: every page counts the whole list`)
+    t.match((await get(`${list}&count=estimated`)).body, { total, total_kind: 'exact' }, 'a small list is counted')
+    t.notOk('total' in (await get(list)).body, `${list}: no total unless asked`)
+  }
+
+  const eventsPrev = (await get(linked(await get('/v1/events?limit=1'), 'next')!)).body.prev_cursor
+  for (const url of [`/v1/links?cursor=${eventsPrev}`, `/v1/parties?cursor=${eventsPrev}`, '/v1/parties?count=all']) {
+    const refused = await get(url)
+    t.equal(refused.status, 400, `${url}: another list's cursor, or a bad count`)
+  }
+  t.equal((await get('/v1/events?count=exact&format=csv')).status, 400, 'no count on an export')
 })

@@ -133,13 +133,13 @@ t.test('the list is keyset-paginated by slug, with next_cursor and a Link header
     const page = await call(app, 'GET', url)
     t.equal(page.status, 200)
     seen.push(...page.body.data.map((p: Party) => p.slug))
-    const link = page.headers.link as string | undefined
+    const next = String(page.headers.link ?? '').match(/<([^>]+)>; rel="next"/)?.[1]
     if (page.body.next_cursor === null) {
-      t.equal(link, undefined)
+      t.equal(next, undefined)
       url = undefined
     } else {
-      t.match(link, /^<\/v1\/parties\?.*cursor=.*>; rel="next"$/)
-      url = link!.slice(1, link!.indexOf('>'))
+      t.match(next, /^\/v1\/parties\?.*cursor=/)
+      url = next!
       t.match(url, /country=FR/)
     }
   }

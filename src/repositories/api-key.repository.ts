@@ -44,14 +44,24 @@ export async function findApiKey(db: Db, id: string) {
   return selectKeys(db).where('id', '=', id).executeTakeFirst()
 }
 
-/** Up to `limit` keys, newest first, after the key `after` of a previous page; revoked keys too. */
-export async function listApiKeys(db: Db, page: { limit: number; after?: [string, string] }) {
-  let select = selectKeys(db).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit)
+/**
+ * Up to `limit` keys, newest first, after the key `after` of a previous page (backward: before it, nearest
+ * first); revoked keys too.
+ */
+export async function listApiKeys(db: Db, page: { limit: number; after?: [string, string]; backward?: boolean }) {
+  const direction = page.backward ? 'asc' : 'desc'
+  let select = selectKeys(db).orderBy('created_at', direction).orderBy('id', direction).limit(page.limit)
   if (page.after !== undefined) {
     const [createdAt, id] = page.after
-    select = select.where(sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`)
+    const comparison = sql.raw(page.backward ? '>' : '<')
+    select = select.where(sql<boolean>`(created_at, id) ${comparison} (${createdAt}::timestamptz, ${id}::uuid)`)
   }
   return select.execute()
+}
+
+/** Every key, revoked ones too, for a count. */
+export function everyApiKey(db: Db) {
+  return db.selectFrom('api_keys').select('id')
 }
 
 /** Revokes a key; a key already revoked keeps the time it was first revoked. Undefined when there is none. */

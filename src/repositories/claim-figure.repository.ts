@@ -1,4 +1,4 @@
-import { type RawBuilder, type SqlBool, sql } from 'kysely'
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely'
 import type { ClaimStanding, Db } from '../db/schema.js'
 import type { Figure } from '../schemas/claim.schema.js'
 
@@ -69,11 +69,39 @@ export interface FigureListFilter {
 /** A figure's place in the figures list: its claim's stated_at and id, then the figure's place in the claim. */
 export type FigureListKey = [string, string, number]
 
+function figureFilter(filter: FigureListFilter): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [sql<SqlBool>`c.deleted_at IS NULL`]
+  if (filter.measures !== undefined && filter.measures.length > 0) {
+    conditions.push(sql<SqlBool>`f.measure = ANY(${filter.measures}::text[])`)
+  }
+  if (filter.partyId !== undefined) conditions.push(sql<SqlBool>`c.party_id = ${filter.partyId}`)
+  if (filter.claimId !== undefined) conditions.push(sql<SqlBool>`f.claim_id = ${filter.claimId}`)
+  if (filter.eventId !== undefined) conditions.push(sql<SqlBool>`c.event_id = ${filter.eventId}`)
+  if (filter.standings !== undefined && filter.standings.length > 0) {
+    conditions.push(sql<SqlBool>`c.standing = ANY(${filter.standings}::text[])`)
+  }
+  return sql<SqlBool>`${sql.join(conditions, sql` AND `)}`
+}
+
+/** The figures of live claims matching the filters, for a count. */
+export function matchingFigures(db: Db, filter: FigureListFilter) {
+  return db
+    .selectFrom('claim_figures as f')
+    .innerJoin('claims as c', 'c.id', 'f.claim_id')
+    .select('f.claim_id')
+    .where(figureFilter(filter))
+}
+
 /**
  * The figures of live claims matching the filters, latest stated claim first, each claim's figures in their
- * order, after `after` when given; `limit` at most. Numbers come as numeric's text, exactly as stored.
+ * order, after `after` when given (backward: before it, nearest first); `limit` at most. Numbers come as
+ * numeric's text, exactly as stored.
  */
-export async function listFigures(db: Db, filter: FigureListFilter, page: { after?: FigureListKey; limit: number }) {
+export async function listFigures(
+  db: Db,
+  filter: FigureListFilter,
+  page: { after?: FigureListKey; backward?: boolean; limit: number },
+) {
   let select = db
     .selectFrom('claim_figures as f')
     .innerJoin('claims as c', 'c.id', 'f.claim_id')
@@ -96,28 +124,21 @@ export async function listFigures(db: Db, filter: FigureListFilter, page: { afte
       'p.slug as party_slug',
       'p.name as party_name',
     ])
-    .where('c.deleted_at', 'is', null)
-  if (filter.measures !== undefined && filter.measures.length > 0) {
-    select = select.where(sql<SqlBool>`f.measure = ANY(${filter.measures}::text[])`)
-  }
-  if (filter.partyId !== undefined) select = select.where('c.party_id', '=', filter.partyId)
-  if (filter.claimId !== undefined) select = select.where('f.claim_id', '=', filter.claimId)
-  if (filter.eventId !== undefined) select = select.where('c.event_id', '=', filter.eventId)
-  if (filter.standings !== undefined && filter.standings.length > 0) {
-    select = select.where(sql<SqlBool>`c.standing = ANY(${filter.standings}::text[])`)
-  }
+    .where(figureFilter(filter))
   if (page.after !== undefined) {
     const [statedAt, claimId, position] = page.after
-    // Claims newest first, and within a claim its figures in their order.
+    // Claims newest first, and within a claim its figures in their order; backward, all of it the other way.
+    const [claimsAfter, figuresAfter] = page.backward ? [sql.raw('>'), sql.raw('<')] : [sql.raw('<'), sql.raw('>')]
     select = select.where(
-      sql<SqlBool>`((c.stated_at, c.id) < (${statedAt}::timestamptz, ${claimId}::uuid)
-        OR ((c.stated_at, c.id) = (${statedAt}::timestamptz, ${claimId}::uuid) AND f.position > ${position}))`,
+      sql<SqlBool>`((c.stated_at, c.id) ${claimsAfter} (${statedAt}::timestamptz, ${claimId}::uuid)
+        OR ((c.stated_at, c.id) = (${statedAt}::timestamptz, ${claimId}::uuid) AND f.position ${figuresAfter} ${position}))`,
     )
   }
+  const [claimOrder, figureOrder] = page.backward ? (['asc', 'desc'] as const) : (['desc', 'asc'] as const)
   return select
-    .orderBy('c.stated_at', 'desc')
-    .orderBy('c.id', 'desc')
-    .orderBy('f.position', 'asc')
+    .orderBy('c.stated_at', claimOrder)
+    .orderBy('c.id', claimOrder)
+    .orderBy('f.position', figureOrder)
     .limit(page.limit)
     .execute()
 }

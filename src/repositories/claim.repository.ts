@@ -570,7 +570,7 @@ export async function listAnsweringClaims(
   db: Db,
   claimId: string,
   kind: 'rebuts' | 'supports',
-  page: { after?: [string, string]; limit: number },
+  page: { after?: [string, string]; backward?: boolean; limit: number },
 ) {
   let select = selectClaims(db)
     .innerJoin('links as l', 'l.from_claim_id', 'c.id')
@@ -597,9 +597,23 @@ export async function listAnsweringClaims(
     .where('l.deleted_at', 'is', null)
   if (page.after !== undefined) {
     const [statedAt, id] = page.after
-    select = select.where(sql<SqlBool>`(c.stated_at, c.id) < (${statedAt}::timestamptz, ${id}::uuid)`)
+    const comparison = sql.raw(page.backward ? '>' : '<')
+    select = select.where(sql<SqlBool>`(c.stated_at, c.id) ${comparison} (${statedAt}::timestamptz, ${id}::uuid)`)
   }
-  return select.orderBy('c.stated_at', 'desc').orderBy('c.id', 'desc').limit(page.limit).execute()
+  const direction = page.backward ? 'asc' : 'desc'
+  return select.orderBy('c.stated_at', direction).orderBy('c.id', direction).limit(page.limit).execute()
+}
+
+/** The live claims that answer a claim with live links of this kind, for a count. */
+export function matchingAnsweringClaims(db: Db, claimId: string, kind: 'rebuts' | 'supports') {
+  return db
+    .selectFrom('links as l')
+    .innerJoin('claims as c', 'c.id', 'l.from_claim_id')
+    .select('l.id')
+    .where('l.to_claim_id', '=', claimId)
+    .where('l.kind', '=', kind)
+    .where('l.deleted_at', 'is', null)
+    .where('c.deleted_at', 'is', null)
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type SqlBool, sql } from 'kysely'
+import { type Expression, type SqlBool, sql } from 'kysely'
 import { violatesUniqueKey } from '../db/postgres-error-codes.js'
 import type { ClaimStanding, Db, NewEventRow, TimePrecision } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
@@ -77,31 +77,50 @@ export async function findEventsByKeys(db: Db, keys: string[], options: { forSha
   return query.execute()
 }
 
-export interface EventListQuery {
+export interface EventFilter {
   tags?: string[]
   /** Words that the name must contain, each. */
   words?: string[]
   startsAfter?: string
   startsBefore?: string
-  /** The starts_at and id of the last row of the previous page. */
+}
+
+export interface EventListQuery extends EventFilter {
+  /** The starts_at and id of the last row of the previous page (of the first, `backward`). */
   after?: [string, string]
+  /** The rows before `after` instead, nearest first: the page before. */
+  backward?: boolean
   limit: number
 }
 
-/** Live events, latest begun first, after `after` when given; `limit` rows at most. */
+function eventFilter(filter: EventFilter): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [sql<SqlBool>`e.deleted_at IS NULL`]
+  if (filter.tags !== undefined && filter.tags.length > 0) {
+    conditions.push(sql<SqlBool>`e.tags @> ${sql.val(filter.tags)}::text[]`)
+  }
+  for (const word of filter.words ?? []) conditions.push(sql<SqlBool>`strpos(lower(e.name), ${word.toLowerCase()}) > 0`)
+  if (filter.startsAfter !== undefined) conditions.push(sql<SqlBool>`e.starts_at >= ${new Date(filter.startsAfter)}`)
+  if (filter.startsBefore !== undefined) conditions.push(sql<SqlBool>`e.starts_at < ${new Date(filter.startsBefore)}`)
+  return sql<SqlBool>`${sql.join(conditions, sql` AND `)}`
+}
+
+/** The ids of the live events matching the filters, for a count. */
+export function matchingEvents(db: Db, filter: EventFilter) {
+  return db.selectFrom('events as e').select('e.id').where(eventFilter(filter))
+}
+
+/** Live events, latest begun first, after `after` when given (backward: before it, earliest first); `limit` rows. */
 export async function listEvents(db: Db, query: EventListQuery) {
-  let select = selectEvents(db).orderBy('e.starts_at', 'desc').orderBy('e.id', 'desc').limit(query.limit)
-  if (query.tags !== undefined && query.tags.length > 0) {
-    select = select.where(sql<SqlBool>`e.tags @> ${sql.val(query.tags)}::text[]`)
-  }
-  for (const word of query.words ?? []) {
-    select = select.where(sql<SqlBool>`strpos(lower(e.name), ${word.toLowerCase()}) > 0`)
-  }
-  if (query.startsAfter !== undefined) select = select.where('e.starts_at', '>=', new Date(query.startsAfter))
-  if (query.startsBefore !== undefined) select = select.where('e.starts_at', '<', new Date(query.startsBefore))
+  const direction = query.backward ? 'asc' : 'desc'
+  let select = selectEvents(db)
+    .where(eventFilter(query))
+    .orderBy('e.starts_at', direction)
+    .orderBy('e.id', direction)
+    .limit(query.limit)
   if (query.after !== undefined) {
     const [startsAt, id] = query.after
-    select = select.where(sql<SqlBool>`(e.starts_at, e.id) < (${startsAt}::timestamptz, ${id}::uuid)`)
+    const comparison = sql.raw(query.backward ? '>' : '<')
+    select = select.where(sql<SqlBool>`(e.starts_at, e.id) ${comparison} (${startsAt}::timestamptz, ${id}::uuid)`)
   }
   return select.execute()
 }

@@ -113,32 +113,52 @@ export async function softDeleteLinksOfClaim(db: Db, claimId: string, stamp: Del
     .execute()
 }
 
-export interface LinkListQuery {
+export interface LinkFilter {
   /** Links from or to this claim. */
   claimId?: string
   /** Links whose responding or answered claim is this party's. */
   partyId?: string
   kind?: LinkKind
-  /** The created_at and id of the last row of the previous page. */
+}
+
+export interface LinkListQuery extends LinkFilter {
+  /** The created_at and id of the last row of the previous page (of the first, `backward`). */
   after?: [string, string]
+  /** The links before `after` instead, nearest first: the page before. */
+  backward?: boolean
   limit: number
 }
 
-/** Live links matching the filters, newest first, `limit` rows at most. */
-export async function listLinks(db: Db, query: LinkListQuery) {
+function linkFilter(filter: LinkFilter): Expression<SqlBool>[] {
   const conditions: Expression<SqlBool>[] = []
-  if (query.claimId !== undefined) {
-    conditions.push(sql<SqlBool>`(l.from_claim_id = ${query.claimId} OR l.to_claim_id = ${query.claimId})`)
+  if (filter.claimId !== undefined) {
+    conditions.push(sql<SqlBool>`(l.from_claim_id = ${filter.claimId} OR l.to_claim_id = ${filter.claimId})`)
   }
-  if (query.partyId !== undefined) {
-    conditions.push(sql<SqlBool>`(l.from_party_id = ${query.partyId} OR l.to_party_id = ${query.partyId})`)
+  if (filter.partyId !== undefined) {
+    conditions.push(sql<SqlBool>`(l.from_party_id = ${filter.partyId} OR l.to_party_id = ${filter.partyId})`)
   }
-  if (query.kind !== undefined) conditions.push(sql<SqlBool>`l.kind = ${query.kind}`)
+  if (filter.kind !== undefined) conditions.push(sql<SqlBool>`l.kind = ${filter.kind}`)
+  return conditions
+}
+
+/** The ids of the live links matching the filters, for a count. */
+export function matchingLinks(db: Db, filter: LinkFilter) {
+  return db
+    .selectFrom('links as l')
+    .select('l.id')
+    .where(sql<SqlBool>`${sql.join([sql`l.deleted_at IS NULL`, ...linkFilter(filter)], sql` AND `)}`)
+}
+
+/** Live links matching the filters, newest first (backward: before `after`, nearest first), `limit` rows at most. */
+export async function listLinks(db: Db, query: LinkListQuery) {
+  const conditions = linkFilter(query)
   if (query.after !== undefined) {
     const [createdAt, id] = query.after
-    conditions.push(sql<SqlBool>`(l.created_at, l.id) < (${createdAt}::timestamptz, ${id}::uuid)`)
+    const comparison = sql.raw(query.backward ? '>' : '<')
+    conditions.push(sql<SqlBool>`(l.created_at, l.id) ${comparison} (${createdAt}::timestamptz, ${id}::uuid)`)
   }
-  let select = selectLinks(db).orderBy('l.created_at', 'desc').orderBy('l.id', 'desc').limit(query.limit)
+  const direction = query.backward ? 'asc' : 'desc'
+  let select = selectLinks(db).orderBy('l.created_at', direction).orderBy('l.id', direction).limit(query.limit)
   if (conditions.length > 0) select = select.where(sql<SqlBool>`${sql.join(conditions, sql` AND `)}`)
   return select.execute()
 }

@@ -1,4 +1,4 @@
-import { type SqlBool, sql } from 'kysely'
+import { type Expression, type SqlBool, sql } from 'kysely'
 import { violatesUniqueKey } from '../db/postgres-error-codes.js'
 import type { Db, NewPartyRow } from '../db/schema.js'
 import { isUuid } from '../schemas/common.schema.js'
@@ -52,21 +52,39 @@ export async function findPartyId(db: Db, key: string, options: { forShare?: boo
   return row?.id
 }
 
-export interface PartyListQuery {
+export interface PartyFilter {
   kind?: string
   country?: string
   sideId?: string
+}
+
+export interface PartyListQuery extends PartyFilter {
   afterSlug?: string
+  /** The parties before `afterSlug` instead, nearest first: the page before. */
+  backward?: boolean
   limit: number
 }
 
-/** Live parties in slug order, from after `afterSlug`; `limit` rows at most. */
+function partyFilter(filter: PartyFilter): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [sql<SqlBool>`p.deleted_at IS NULL`]
+  if (filter.kind !== undefined) conditions.push(sql<SqlBool>`p.kind = ${filter.kind}`)
+  if (filter.country !== undefined) conditions.push(sql<SqlBool>`p.country = ${filter.country}`)
+  if (filter.sideId !== undefined) conditions.push(sql<SqlBool>`p.side_id = ${filter.sideId}`)
+  return sql<SqlBool>`${sql.join(conditions, sql` AND `)}`
+}
+
+/** The ids of the live parties matching the filters, for a count. */
+export function matchingParties(db: Db, filter: PartyFilter) {
+  return db.selectFrom('parties as p').select('p.id').where(partyFilter(filter))
+}
+
+/** Live parties in slug order, from after `afterSlug` (backward: before it, nearest first); `limit` rows at most. */
 export async function listParties(db: Db, query: PartyListQuery) {
-  let select = selectParties(db).orderBy('p.slug').limit(query.limit)
-  if (query.kind !== undefined) select = select.where('p.kind', '=', query.kind)
-  if (query.country !== undefined) select = select.where('p.country', '=', query.country)
-  if (query.sideId !== undefined) select = select.where('p.side_id', '=', query.sideId)
-  if (query.afterSlug !== undefined) select = select.where('p.slug', '>', query.afterSlug)
+  let select = selectParties(db)
+    .where(partyFilter(query))
+    .orderBy('p.slug', query.backward ? 'desc' : 'asc')
+    .limit(query.limit)
+  if (query.afterSlug !== undefined) select = select.where('p.slug', query.backward ? '<' : '>', query.afterSlug)
   return select.execute()
 }
 

@@ -73,26 +73,46 @@ export async function listReviewsOfClaim(db: Db, claimId: string, limit: number,
   return query.orderBy('r.published_at', 'desc').orderBy('r.id', 'desc').limit(limit).execute()
 }
 
-export interface ReviewListQuery {
+export interface ReviewFilter {
   claimId?: string
   reviewerId?: string
   verdict?: string
-  /** After this `[published_at, id]`. */
+}
+
+export interface ReviewListQuery extends ReviewFilter {
+  /** After this `[published_at, id]` (before it, `backward`). */
   after?: [string, string]
+  /** The reviews before `after` instead, nearest first: the page before. */
+  backward?: boolean
   limit: number
 }
 
-/** Live reviews of any claim, latest published first, filtered by claim, reviewer or verdict. */
+function reviewFilter(filter: ReviewFilter) {
+  const conditions = [sql<boolean>`r.deleted_at IS NULL`]
+  if (filter.claimId !== undefined) conditions.push(sql<boolean>`r.claim_id = ${filter.claimId}`)
+  if (filter.reviewerId !== undefined) conditions.push(sql<boolean>`r.reviewer_party_id = ${filter.reviewerId}`)
+  if (filter.verdict !== undefined) conditions.push(sql<boolean>`r.verdict = ${filter.verdict}`)
+  return sql<boolean>`${sql.join(conditions, sql` AND `)}`
+}
+
+/** The ids of the live reviews matching the filters, for a count. */
+export function matchingReviews(db: Db, filter: ReviewFilter) {
+  return db.selectFrom('reviews as r').select('r.id').where(reviewFilter(filter))
+}
+
+/**
+ * Live reviews of any claim, latest published first (backward: before `after`, nearest first), filtered by
+ * claim, reviewer or verdict.
+ */
 export async function listReviews(db: Db, query: ReviewListQuery) {
-  let select = selectReviews(db)
-  if (query.claimId !== undefined) select = select.where('r.claim_id', '=', query.claimId)
-  if (query.reviewerId !== undefined) select = select.where('r.reviewer_party_id', '=', query.reviewerId)
-  if (query.verdict !== undefined) select = select.where(sql<boolean>`r.verdict = ${query.verdict}`)
+  let select = selectReviews(db).where(reviewFilter(query))
   if (query.after !== undefined) {
     const [publishedAt, id] = query.after
-    select = select.where(sql<boolean>`(r.published_at, r.id) < (${publishedAt}::timestamptz, ${id}::uuid)`)
+    const comparison = sql.raw(query.backward ? '>' : '<')
+    select = select.where(sql<boolean>`(r.published_at, r.id) ${comparison} (${publishedAt}::timestamptz, ${id}::uuid)`)
   }
-  return select.orderBy('r.published_at', 'desc').orderBy('r.id', 'desc').limit(query.limit).execute()
+  const direction = query.backward ? 'asc' : 'desc'
+  return select.orderBy('r.published_at', direction).orderBy('r.id', direction).limit(query.limit).execute()
 }
 
 /** A deleted claim's reviews go with it. */

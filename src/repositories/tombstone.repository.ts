@@ -133,15 +133,37 @@ export interface ListedTombstoneRow extends DeletionRow {
   to_party_slug: string | null
 }
 
-export interface TombstoneListQuery {
+export interface TombstoneFilter {
   kind?: TombstoneKind
   /** Deleted at or after this instant. */
   deletedAfter?: string
   /** Deleted before this instant. */
   deletedBefore?: string
-  /** The deleted_at and id of the last row of the previous page. */
+}
+
+export interface TombstoneListQuery extends TombstoneFilter {
+  /** The deleted_at and id of the last row of the previous page (of the first, `backward`). */
   after?: [string, string]
+  /** The records before `after` instead, nearest first: the page before. */
+  backward?: boolean
   limit: number
+}
+
+function tombstoneConditions(filter: TombstoneFilter) {
+  const conditions = [sql`t.deleted_at IS NOT NULL`]
+  if (filter.deletedAfter !== undefined) conditions.push(sql`t.deleted_at >= ${filter.deletedAfter}::timestamptz`)
+  if (filter.deletedBefore !== undefined) conditions.push(sql`t.deleted_at < ${filter.deletedBefore}::timestamptz`)
+  return conditions
+}
+
+/** The deleted records matching the filters, of every kind (or one), for a count. */
+export function matchingTombstones(filter: TombstoneFilter) {
+  const where = sql.join(tombstoneConditions(filter), sql` AND `)
+  const kinds = filter.kind === undefined ? TOMBSTONE_KINDS : [filter.kind]
+  const branches = kinds.map(
+    (kind) => sql`SELECT t.id FROM ${sql.raw(TOMBSTONE_BRANCHES[kind].table)} t WHERE ${where}`,
+  )
+  return sql`(${sql.join(branches, sql` UNION ALL `)})`
 }
 
 /**
@@ -186,15 +208,18 @@ const TOMBSTONE_BRANCHES: Record<TombstoneKind, { table: string; columns: string
   },
 }
 
-/** Deleted records of every kind (or one), newest deleted first, `limit` rows at most. */
+/**
+ * Deleted records of every kind (or one), newest deleted first (backward: those before `after`, nearest first),
+ * `limit` rows at most.
+ */
 export async function listTombstones(db: Db, query: TombstoneListQuery): Promise<ListedTombstoneRow[]> {
-  const conditions = [sql`t.deleted_at IS NOT NULL`]
-  if (query.deletedAfter !== undefined) conditions.push(sql`t.deleted_at >= ${query.deletedAfter}::timestamptz`)
-  if (query.deletedBefore !== undefined) conditions.push(sql`t.deleted_at < ${query.deletedBefore}::timestamptz`)
+  const conditions = tombstoneConditions(query)
   if (query.after !== undefined) {
     const [deletedAt, id] = query.after
-    conditions.push(sql`(t.deleted_at, t.id) < (${deletedAt}::timestamptz, ${id}::uuid)`)
+    const comparison = sql.raw(query.backward ? '>' : '<')
+    conditions.push(sql`(t.deleted_at, t.id) ${comparison} (${deletedAt}::timestamptz, ${id}::uuid)`)
   }
+  const direction = sql.raw(query.backward ? 'ASC' : 'DESC')
   const where = sql.join(conditions, sql` AND `)
   const kinds = query.kind === undefined ? TOMBSTONE_KINDS : [query.kind]
   const branches = kinds.map((kind) => {
@@ -202,14 +227,14 @@ export async function listTombstones(db: Db, query: TombstoneListQuery): Promise
     return sql`(SELECT ${kind}::text AS kind, t.id, t.version, t.deleted_at, t.deleted_by, ${sql.raw(columns)}
       FROM ${sql.raw(table)} t ${sql.raw(joins)}
       WHERE ${where}
-      ORDER BY t.deleted_at DESC, t.id DESC
+      ORDER BY t.deleted_at ${direction}, t.id ${direction}
       LIMIT ${query.limit})`
   })
   const { rows } = await sql<ListedTombstoneRow>`
     SELECT d.*, k.id AS deleted_by_id, k.name AS deleted_by_name
     FROM (${sql.join(branches, sql` UNION ALL `)}) d
     LEFT JOIN api_keys k ON k.id = d.deleted_by
-    ORDER BY d.deleted_at DESC, d.id DESC
+    ORDER BY d.deleted_at ${direction}, d.id ${direction}
     LIMIT ${query.limit}`.execute(db)
   return rows
 }

@@ -2,13 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport, toAsync } from '../http/export.js'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
 import { versionedRoutes } from '../http/versioned-routes.js'
 import {
   ConditionalReadHeaders,
+  CountedPage,
   NotModified,
-  Page,
   problemResponses,
   resourceHeaders,
 } from '../schemas/common.schema.js'
@@ -64,7 +64,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         tags: ['events'],
         querystring: EventListQuery,
         response: {
-          200: listRepresentations(Page(EventRef, 'EventPage'), EVENT_CSV_COLUMNS, 'event'),
+          200: listRepresentations(CountedPage(EventRef, 'EventPage'), EVENT_CSV_COLUMNS, 'event'),
           ...problemResponses(400, 422, 503),
         },
       },
@@ -86,19 +86,23 @@ const eventRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)
-      const cursor = decodeCursor(query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
+      const cursor = decodeCursor(query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp), { backward: true })
       const rows = await events.listEvents(request.readDb, query, {
         limit,
         after: cursor?.key as EventListKey | undefined,
+        backward: cursor?.backward,
       })
-      return sendPage(
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (event) => event,
         (event) => ({ sort: LIST_ORDER, key: [event.starts_at, event.id] }),
+        cursor,
       )
+      if (query.count === undefined) return page
+      return { ...page, ...(await events.countEvents(request.readDb, query, query.count)) }
     },
   )
 

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
-import { cursorPart, decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
-import { isUuid, Page, problemResponses } from '../schemas/common.schema.js'
+import { CountedPage, isUuid, problemResponses } from '../schemas/common.schema.js'
 import { FIGURE_CSV_COLUMNS, listRepresentations } from '../schemas/export.schema.js'
 import { FigureListQuery, StatedFigureSchema } from '../schemas/figure.schema.js'
 import * as figures from '../services/figure.service.js'
@@ -35,7 +35,7 @@ const figureRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
         querystring: FigureListQuery,
         response: {
           200: listRepresentations(
-            Page(Type.Ref(StatedFigureSchema), 'StatedFigurePage'),
+            CountedPage(Type.Ref(StatedFigureSchema), 'StatedFigurePage'),
             FIGURE_CSV_COLUMNS,
             'figure',
           ),
@@ -63,19 +63,24 @@ const figureRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
-      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isFigureKey)
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isFigureKey, { backward: true })
       const rows = await figures.listFigures(request.readDb, request.query, {
         limit,
         after: cursor?.key as FigureListKey | undefined,
+        backward: cursor?.backward,
       })
-      return sendPage(
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (row) => row.figure,
         (row) => ({ sort: LIST_ORDER, key: row.key }),
+        cursor,
       )
+      const { count } = request.query
+      if (count === undefined) return page
+      return { ...page, ...(await figures.countFigures(request.readDb, request.query, count)) }
     },
   )
 }

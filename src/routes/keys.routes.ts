@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import {
   ApiKeyListQuery,
   ApiKeyParams,
@@ -8,7 +8,7 @@ import {
   CreateApiKeyBody,
   CreatedApiKeySchema,
 } from '../schemas/api-key.schema.js'
-import { Page, problemResponses } from '../schemas/common.schema.js'
+import { CountedPage, problemResponses } from '../schemas/common.schema.js'
 import * as apiKeys from '../services/api-key.service.js'
 
 const LIST_ORDER = 'keys:-created_at'
@@ -53,21 +53,29 @@ const keyRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'List API keys, newest first, revoked ones too',
         tags: ['keys'],
         querystring: ApiKeyListQuery,
-        response: { 200: Page(Type.Ref(ApiKeySchema), 'ApiKeyPage'), ...problemResponses(400, 503) },
+        response: { 200: CountedPage(Type.Ref(ApiKeySchema), 'ApiKeyPage'), ...problemResponses(400, 503) },
       },
     },
     async (request, reply) => {
       const limit = pageLimit(request.query)
-      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isListKey)
-      const keys = await apiKeys.listApiKeys(request.readDb, { limit, after: cursor?.key as [string, string] })
-      return sendPage(
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isListKey, { backward: true })
+      const keys = await apiKeys.listApiKeys(request.readDb, {
+        limit,
+        after: cursor?.key as [string, string] | undefined,
+        backward: cursor?.backward,
+      })
+      const page = sendTwoWayPage(
         request,
         reply,
         keys,
         limit,
         (key) => key,
         (key) => ({ sort: LIST_ORDER, key: [key.created_at, key.id] }),
+        cursor,
       )
+      const { count } = request.query
+      if (count === undefined) return page
+      return { ...page, ...(await apiKeys.countApiKeys(request.readDb, count)) }
     },
   )
 

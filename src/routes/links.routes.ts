@@ -2,12 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { etagOf, sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import {
   ConditionalReadHeaders,
+  CountedPage,
+  CountQuery,
   NotModified,
-  Page,
   PageQuery,
   problemResponses,
   resourceHeaders,
@@ -80,7 +81,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
         tags: ['links'],
         querystring: LinkListQuery,
         response: {
-          200: listRepresentations(Page(Type.Ref(LinkSchema), 'LinkPage'), LINK_CSV_COLUMNS, 'link'),
+          200: listRepresentations(CountedPage(Type.Ref(LinkSchema), 'LinkPage'), LINK_CSV_COLUMNS, 'link'),
           ...problemResponses(400, 422, 503),
         },
       },
@@ -101,19 +102,24 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
-      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isTimestampKey)
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isTimestampKey, { backward: true })
       const rows = await links.listLinks(request.readDb, request.query, {
         limit,
         after: cursor?.key as LinkListKey | undefined,
+        backward: cursor?.backward,
       })
-      return sendPage(
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (row) => row.link,
         (row) => ({ sort: LIST_ORDER, key: row.key }),
+        cursor,
       )
+      const { count } = request.query
+      if (count === undefined) return page
+      return { ...page, ...(await links.countLinks(request.readDb, request.query, count)) }
     },
   )
 
@@ -229,25 +235,33 @@ const linkRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastify
         summary: 'The claims that rebut a claim, latest stated first',
         tags: ['links'],
         params: ClaimParams,
-        querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
-        response: { 200: Page(Type.Ref(RebuttalSchema), 'RebuttalPage'), ...problemResponses(400, 404, 410, 503) },
+        querystring: Type.Object({ ...PageQuery, ...CountQuery }, { additionalProperties: false }),
+        response: {
+          200: CountedPage(Type.Ref(RebuttalSchema), 'RebuttalPage'),
+          ...problemResponses(400, 404, 410, 503),
+        },
       },
     },
     async (request, reply) => {
       const limit = pageLimit(request.query)
-      const cursor = decodeCursor(request.query.cursor, REBUTTAL_ORDER, isTimestampKey)
+      const cursor = decodeCursor(request.query.cursor, REBUTTAL_ORDER, isTimestampKey, { backward: true })
       const rows = await links.listRebuttals(request.readDb, request.params.id, {
         limit,
         after: cursor?.key as RebuttalListKey | undefined,
+        backward: cursor?.backward,
       })
-      return sendPage(
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (row) => row.rebuttal,
         (row) => ({ sort: REBUTTAL_ORDER, key: row.key }),
+        cursor,
       )
+      const { count } = request.query
+      if (count === undefined) return page
+      return { ...page, ...(await links.countRebuttals(request.readDb, request.params.id, count)) }
     },
   )
 }

@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
-import { decodeCursor, pageLimit, sendPage } from '../http/pagination.js'
+import { decodeCursor, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import {
   ConditionalReadHeaders,
+  CountedPage,
   NotModified,
-  Page,
   problemResponses,
   resourceHeaders,
 } from '../schemas/common.schema.js'
@@ -61,7 +61,7 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
         tags: ['parties'],
         querystring: PartyListQuery,
         response: {
-          200: listRepresentations(Page(PartyRef, 'PartyPage'), PARTY_CSV_COLUMNS, 'party'),
+          200: listRepresentations(CountedPage(PartyRef, 'PartyPage'), PARTY_CSV_COLUMNS, 'party'),
           ...problemResponses(400, 422, 503),
         },
       },
@@ -83,17 +83,22 @@ const partyRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fastif
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)
-      const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string')
+      const cursor = decodeCursor(query.cursor, SLUG_ORDER, (key) => key.length === 1 && typeof key[0] === 'string', {
+        backward: true,
+      })
       const afterSlug = cursor?.key[0] as string | undefined
-      const rows = await parties.listParties(request.readDb, query, { limit, afterSlug })
-      return sendPage(
+      const rows = await parties.listParties(request.readDb, query, { limit, afterSlug, backward: cursor?.backward })
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (party) => party,
         (party) => ({ sort: SLUG_ORDER, key: [party.slug] }),
+        cursor,
       )
+      if (query.count === undefined) return page
+      return { ...page, ...(await parties.countParties(request.readDb, query, query.count)) }
     },
   )
 

@@ -2,12 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sendRepresentation } from '../http/conditional-requests.js'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import { ClaimParams } from '../schemas/claim.schema.js'
 import {
   ConditionalReadHeaders,
+  CountedPage,
   NotModified,
-  Page,
   problemResponses,
   resourceHeaders,
 } from '../schemas/common.schema.js'
@@ -81,7 +81,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
         params: ClaimParams,
         querystring: ReviewListQuery,
         response: {
-          200: listRepresentations(Page(Type.Ref(ReviewSchema), 'ReviewPage'), REVIEW_CSV_COLUMNS, 'review'),
+          200: listRepresentations(CountedPage(Type.Ref(ReviewSchema), 'ReviewPage'), REVIEW_CSV_COLUMNS, 'review'),
           ...problemResponses(400, 404, 410, 503),
         },
       },
@@ -95,17 +95,27 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
-      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp), {
+        backward: true,
+      })
       const after = cursor?.key as [string, string] | undefined
-      const rows = await reviews.listReviews(request.readDb, request.params.id, limit, after)
-      return sendPage(
+      const rows = await reviews.listReviews(request.readDb, request.params.id, {
+        limit,
+        after,
+        backward: cursor?.backward,
+      })
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (review) => review,
         (review) => ({ sort: LIST_ORDER, key: [review.published_at, review.id] }),
+        cursor,
       )
+      const { count } = request.query
+      if (count === undefined) return page
+      return { ...page, ...(await reviews.countReviews(request.readDb, request.params.id, count)) }
     },
   )
 
@@ -119,7 +129,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
         tags: ['reviews'],
         querystring: AllReviewsListQuery,
         response: {
-          200: listRepresentations(Page(Type.Ref(ReviewSchema), 'ReviewPage'), REVIEW_CSV_COLUMNS, 'review'),
+          200: listRepresentations(CountedPage(Type.Ref(ReviewSchema), 'ReviewPage'), REVIEW_CSV_COLUMNS, 'review'),
           ...problemResponses(400, 422, 503),
         },
       },
@@ -134,17 +144,20 @@ const reviewRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fasti
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(query)
-      const cursor = decodeCursor(query.cursor, ALL_ORDER, isValueIdKey(cursorPart.timestamp))
+      const cursor = decodeCursor(query.cursor, ALL_ORDER, isValueIdKey(cursorPart.timestamp), { backward: true })
       const after = cursor?.key as [string, string] | undefined
-      const rows = await reviews.listAllReviews(request.readDb, query, { limit, after })
-      return sendPage(
+      const rows = await reviews.listAllReviews(request.readDb, query, { limit, after, backward: cursor?.backward })
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (review) => review,
         (review) => ({ sort: ALL_ORDER, key: [review.published_at, review.id] }),
+        cursor,
       )
+      if (query.count === undefined) return page
+      return { ...page, ...(await reviews.countAllReviews(request.readDb, query, query.count)) }
     },
   )
 

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { type ExportRouteOptions, exportLimit, listFormat, sendExport } from '../http/export.js'
-import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendPage } from '../http/pagination.js'
+import { cursorPart, decodeCursor, isValueIdKey, pageLimit, sendTwoWayPage } from '../http/pagination.js'
 import { varyOn } from '../http/vary.js'
-import { Page, problemResponses } from '../schemas/common.schema.js'
+import { CountedPage, problemResponses } from '../schemas/common.schema.js'
 import { listRepresentations, TOMBSTONE_CSV_COLUMNS } from '../schemas/export.schema.js'
 import { TombstoneListQuery, TombstoneSchema } from '../schemas/tombstone.schema.js'
 import * as tombstones from '../services/tombstone.js'
@@ -26,7 +26,7 @@ const tombstoneRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fa
         querystring: TombstoneListQuery,
         response: {
           200: listRepresentations(
-            Page(Type.Ref(TombstoneSchema), 'TombstonePage'),
+            CountedPage(Type.Ref(TombstoneSchema), 'TombstonePage'),
             TOMBSTONE_CSV_COLUMNS,
             'tombstone',
           ),
@@ -54,19 +54,26 @@ const tombstoneRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async (fa
       }
       varyOn(reply, 'Accept')
       const limit = pageLimit(request.query)
-      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp))
+      const cursor = decodeCursor(request.query.cursor, LIST_ORDER, isValueIdKey(cursorPart.timestamp), {
+        backward: true,
+      })
       const rows = await tombstones.listTombstones(request.readDb, request.query, {
         limit,
         after: cursor?.key as TombstoneListKey | undefined,
+        backward: cursor?.backward,
       })
-      return sendPage(
+      const page = sendTwoWayPage(
         request,
         reply,
         rows,
         limit,
         (row) => row.tombstone,
         (row) => ({ sort: LIST_ORDER, key: row.key }),
+        cursor,
       )
+      const { count } = request.query
+      if (count === undefined) return page
+      return { ...page, ...(await tombstones.countTombstones(request.readDb, request.query, count)) }
     },
   )
 }

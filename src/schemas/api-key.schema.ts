@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import { CountQuery, DateTime, Nullable, PageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
 import { StringEnum } from './string-enum.js'
 
 /**
@@ -81,4 +81,4 @@ export const CreateApiKeyBody = Type.Object(
 export type CreateApiKeyInput = Static<typeof CreateApiKeyBody>
 
 export const ApiKeyParams = Type.Object({ id: Uuid })
-export const ApiKeyListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false })
+export const ApiKeyListQuery = Type.Object({ ...PageQuery, ...CountQuery }, { additionalProperties: false })

@@ -1,6 +1,15 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, EditNote, exampled, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import {
+  CountQuery,
+  DateTime,
+  EditNote,
+  exampled,
+  Nullable,
+  ExportablePageQuery,
+  SLUG_PATTERN,
+  Uuid,
+} from './common.schema.js'
 import { LocationInput, LocationPatch, PRECISION_INPUT, StoredLocation, Tag, Tags } from './claim.schema.js'
 import { EventKey } from './event-ref.schema.js'
 import { versionHeading } from './tombstone.schema.js'
@@ -137,6 +146,7 @@ export const EventParams = Type.Object({ event: EventKey })
 export const EventListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     tag: Type.Optional(
       Type.Array(Tag, { maxItems: 20, description: 'Only events carrying every given tag; repeat for several.' }),

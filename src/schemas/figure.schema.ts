@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { CLAIM_STANDINGS, FigureSchema, Measure, standingFilter } from './claim.schema.js'
-import { DateTime, exampled, ExportablePageQuery, Uuid } from './common.schema.js'
+import { CountQuery, DateTime, exampled, ExportablePageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { EventKey } from './event-ref.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
@@ -31,6 +31,7 @@ export type StatedFigure = Static<typeof StatedFigureSchema>
 export const FigureListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     measure: Type.Optional(
       Type.Array(exampled(Measure, 'deaths'), {

@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ClaimSchema, CreateClaimBody } from './claim.schema.js'
 import { Aspect, LinkMeasure, NullableAspect } from './aspect.schema.js'
-import { DateTime, EditNote, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
+import { CountQuery, DateTime, EditNote, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { StringEnum } from './string-enum.js'
@@ -139,6 +139,7 @@ export const LinkParams = Type.Object({ id: Uuid })
 export const LinkListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     claim: Type.Optional(Type.String({ ...Uuid, description: 'Only links from or to this claim.' })),
     party: Type.Optional(

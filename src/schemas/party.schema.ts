@@ -1,6 +1,15 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { ListFormatQuery } from './list-format.schema.js'
-import { DateTime, EditNote, exampled, Nullable, ExportablePageQuery, SLUG_PATTERN, Uuid } from './common.schema.js'
+import {
+  CountQuery,
+  DateTime,
+  EditNote,
+  exampled,
+  Nullable,
+  ExportablePageQuery,
+  SLUG_PATTERN,
+  Uuid,
+} from './common.schema.js'
 import { versionHeading } from './tombstone.schema.js'
 import { StringEnum } from './string-enum.js'
 
@@ -162,6 +171,7 @@ export const PartyParams = Type.Object({ party: PartyKey })
 export const PartyListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     kind: Type.Optional(Kind),
     country: Type.Optional(Country),

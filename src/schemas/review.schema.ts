@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { DateTime, EditNote, exampled, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
+import { CountQuery, DateTime, EditNote, exampled, Nullable, ExportablePageQuery, Uuid } from './common.schema.js'
 import { ListFormatQuery } from './list-format.schema.js'
 import { PartyKey, PartyRefSchema } from './party.schema.js'
 import { versionHeading } from './tombstone.schema.js'
@@ -196,13 +196,14 @@ export type UpdateReviewInput = Static<typeof UpdateReviewBody>
 export const ReviewParams = Type.Object({ id: Uuid })
 
 export const ReviewListQuery = Type.Object(
-  { ...ExportablePageQuery, ...ListFormatQuery },
+  { ...ExportablePageQuery, ...CountQuery, ...ListFormatQuery },
   { additionalProperties: false },
 )
 
 export const AllReviewsListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     claim: Type.Optional(Type.String({ ...Uuid, description: 'Only the reviews of this claim.' })),
     reviewer: Type.Optional(

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import {
+  CountQuery,
   DateTime,
   exampled,
   Nullable,
@@ -104,6 +105,7 @@ export const GoneProblemSchema = Type.Object(
 export const TombstoneListQuery = Type.Object(
   {
     ...ExportablePageQuery,
+    ...CountQuery,
     ...ListFormatQuery,
     kind: Type.Optional(
       StringEnum(TOMBSTONE_KINDS, { title: 'RecordKind', description: 'Only the deleted records of this kind.' }),

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Db } from '../db/schema.js'
 import { notFound } from '../errors/problems.js'
-import { isUuid } from '../schemas/common.schema.js'
+import { type CountKind, isUuid, type ListTotal } from '../schemas/common.schema.js'
+import { countList } from './list-count.js'
 import * as apiKeys from '../repositories/api-key.repository.js'
 import {
   type ApiKey,
@@ -64,9 +65,17 @@ export async function getApiKey(db: Db, id: string): Promise<ApiKey> {
 }
 
 /** Up to `limit + 1` keys, newest first. */
-export async function listApiKeys(db: Db, page: { limit: number; after?: [string, string] }): Promise<ApiKey[]> {
-  const rows = await apiKeys.listApiKeys(db, { limit: page.limit + 1, after: page.after })
+export async function listApiKeys(
+  db: Db,
+  page: { limit: number; after?: [string, string]; backward?: boolean },
+): Promise<ApiKey[]> {
+  const rows = await apiKeys.listApiKeys(db, { ...page, limit: page.limit + 1 })
   return rows.map(toApiKey)
+}
+
+/** How many keys there are, as `count` asks. */
+export async function countApiKeys(db: Db, kind: CountKind): Promise<ListTotal> {
+  return countList(db, apiKeys.everyApiKey(db), kind)
 }
 
 /** Revokes a key at once: its next request is a 401. Revoking a revoked key changes nothing. */

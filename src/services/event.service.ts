@@ -17,7 +17,9 @@ import {
 } from '../schemas/event.schema.js'
 import type { EventFigureRow, EventFigures, StatedFigure } from '../schemas/event-figures.schema.js'
 import { atPrecision, filterBound, type PreciseTime } from '../schemas/time.schema.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { countList } from './list-count.js'
 import type { Precondition } from './precondition.js'
 import { listRecordHistory, readRecord, recordKind, removeRecord, reviseRecord, snapshotOf } from './record-revision.js'
 import { precisionWithoutTime, storedTime } from './stored-time.js'
@@ -59,10 +61,22 @@ const listQuery = (filter: EventListFilter) => ({
   startsBefore: filterBound(filter.starts_before),
 })
 
-/** Up to `limit + 1` events, latest begun first: the extra one tells that another page follows. */
-export async function listEvents(db: Db, filter: EventListFilter, page: { limit: number; after?: EventListKey }) {
-  const rows = await events.listEvents(db, { ...listQuery(filter), after: page.after, limit: page.limit + 1 })
+/**
+ * Up to `limit + 1` events, latest begun first: the extra one tells that another page follows. `backward`, the ones
+ * before `after`, nearest first.
+ */
+export async function listEvents(
+  db: Db,
+  filter: EventListFilter,
+  page: { limit: number; after?: EventListKey; backward?: boolean },
+) {
+  const rows = await events.listEvents(db, { ...listQuery(filter), ...page, limit: page.limit + 1 })
   return rows.map(toEvent)
+}
+
+/** How many events the list's filters match, as `count` asks. */
+export async function countEvents(db: Db, filter: EventListFilter, kind: CountKind): Promise<ListTotal> {
+  return countList(db, events.matchingEvents(db, listQuery(filter)), kind)
 }
 
 /** Every event of the list, latest begun first, read as the client takes them, in chunks (see keysetChunks). */

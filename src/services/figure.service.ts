@@ -3,7 +3,9 @@ import type { Db } from '../db/schema.js'
 import * as figures from '../repositories/claim-figure.repository.js'
 import type { FigureListKey, FigureListRow } from '../repositories/claim-figure.repository.js'
 import type { FigureListFilter, StatedFigure } from '../schemas/figure.schema.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { countList } from './list-count.js'
 import { resolveEventFilter } from './event.service.js'
 import { resolvePartyFilter } from './party.service.js'
 
@@ -47,13 +49,15 @@ async function figureFilter(db: Db, filter: FigureListFilter): Promise<figures.F
 export async function listFigures(
   db: Db,
   filter: FigureListFilter,
-  page: { limit: number; after: FigureListKey | undefined },
+  page: { limit: number; after: FigureListKey | undefined; backward?: boolean },
 ) {
-  const rows = await figures.listFigures(db, await figureFilter(db, filter), {
-    after: page.after,
-    limit: page.limit + 1,
-  })
+  const rows = await figures.listFigures(db, await figureFilter(db, filter), { ...page, limit: page.limit + 1 })
   return rows.map((row) => ({ figure: toStatedFigure(row), key: keyOf(row) }))
+}
+
+/** How many figures the list's filters match, as `count` asks. */
+export async function countFigures(db: Db, filter: FigureListFilter, kind: CountKind): Promise<ListTotal> {
+  return countList(db, figures.matchingFigures(db, await figureFilter(db, filter)), kind)
 }
 
 /** Every figure of the list, in its order, read in chunks (see keysetChunks). */

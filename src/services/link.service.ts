@@ -21,7 +21,9 @@ import {
 } from '../schemas/link.schema.js'
 import { getClaim, recordClaim, toClaim } from './claim.service.js'
 import * as derived from './derived-state.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { countList } from './list-count.js'
 import { resolvePartyFilter } from './party.service.js'
 import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
@@ -530,18 +532,23 @@ async function linkListQuery(db: Db, filter: LinkListFilter) {
   return { claimId: filter.claim, partyId, kind: filter.kind }
 }
 
-/** Up to `limit + 1` links, newest first, each with its list key. */
+/** Up to `limit + 1` links, newest first (`backward`: those before `after`, nearest first), each with its key. */
 export async function listLinks(
   db: Db,
   filter: LinkListFilter,
-  page: { limit: number; after: LinkListKey | undefined },
+  page: { limit: number; after: LinkListKey | undefined; backward?: boolean },
 ) {
   const query = await linkListQuery(db, filter)
-  const rows = await links.listLinks(db, { ...query, after: page.after, limit: page.limit + 1 })
+  const rows = await links.listLinks(db, { ...query, ...page, limit: page.limit + 1 })
   return rows.map((row) => {
     const link = toLink(row)
     return { link, key: [link.created_at, link.id] as LinkListKey }
   })
+}
+
+/** How many links the list's filters match, as `count` asks. */
+export async function countLinks(db: Db, filter: LinkListFilter, kind: CountKind): Promise<ListTotal> {
+  return countList(db, links.matchingLinks(db, await linkListQuery(db, filter)), kind)
 }
 
 /** Every link of the list, newest first, read as the client takes them, in chunks (see keysetChunks). */
@@ -656,13 +663,25 @@ async function rebutWithNewClaim(
   return { link, claim }
 }
 
+/** How many live claims rebut a claim, as `count` asks. */
+export async function countRebuttals(db: Db, claimId: string, kind: CountKind): Promise<ListTotal> {
+  return countList(db, claims.matchingAnsweringClaims(db, claimId, 'rebuts'), kind)
+}
+
 /** A rebuttal's position in the list: when the rebutting claim was stated, then its id. */
 export type RebuttalListKey = [string, string]
 
-/** Up to `limit + 1` rebuttals of a live claim, latest stated first, each with its list key. */
-export async function listRebuttals(db: Db, claimId: string, page: { limit: number; after?: RebuttalListKey }) {
+/**
+ * Up to `limit + 1` rebuttals of a live claim, latest stated first (`backward`: those before `after`, nearest
+ * first), each with its list key.
+ */
+export async function listRebuttals(
+  db: Db,
+  claimId: string,
+  page: { limit: number; after?: RebuttalListKey; backward?: boolean },
+) {
   await getClaim(db, claimId)
-  const rows = await claims.listAnsweringClaims(db, claimId, 'rebuts', { after: page.after, limit: page.limit + 1 })
+  const rows = await claims.listAnsweringClaims(db, claimId, 'rebuts', { ...page, limit: page.limit + 1 })
   return rows.map((row) => {
     const claim = toClaim(row)
     const link: Link = {

@@ -13,7 +13,9 @@ import {
   PartyVersionSchema,
   type UpdatePartyInput,
 } from '../schemas/party.schema.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { countList } from './list-count.js'
 import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
 import { listRecordHistory, readRecord, recordKind, removeRecord, reviseRecord, snapshotOf } from './record-revision.js'
@@ -51,11 +53,23 @@ async function partyListQuery(db: Db, filter: PartyListFilter) {
   return { kind: filter.kind, country: filter.country, sideId }
 }
 
-/** Up to `limit + 1` parties in slug order: the extra one tells that another page follows. */
-export async function listParties(db: Db, filter: PartyListFilter, page: { limit: number; afterSlug?: string }) {
+/**
+ * Up to `limit + 1` parties in slug order: the extra one tells that another page follows. `backward`, the ones
+ * before `afterSlug`, nearest first.
+ */
+export async function listParties(
+  db: Db,
+  filter: PartyListFilter,
+  page: { limit: number; afterSlug?: string; backward?: boolean },
+) {
   const query = await partyListQuery(db, filter)
-  const rows = await parties.listParties(db, { ...query, afterSlug: page.afterSlug, limit: page.limit + 1 })
+  const rows = await parties.listParties(db, { ...query, ...page, limit: page.limit + 1 })
   return rows.map(toParty)
+}
+
+/** How many parties the list's filters match, as `count` asks. */
+export async function countParties(db: Db, filter: PartyListFilter, kind: CountKind): Promise<ListTotal> {
+  return countList(db, parties.matchingParties(db, await partyListQuery(db, filter)), kind)
 }
 
 /** Every party of the list, in slug order, read as the client takes them, in chunks (see keysetChunks). */

@@ -16,7 +16,9 @@ import {
 } from '../schemas/review.schema.js'
 import { storedInstant } from './stored-instant.js'
 import * as derived from './derived-state.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { countList } from './list-count.js'
 import { lockPartyReferences, resolvePartyFilter, unknownParty } from './party.service.js'
 import type { Precondition } from './precondition.js'
 import type { ApiKeyIdentity } from '../schemas/api-key.schema.js'
@@ -395,11 +397,20 @@ export async function removeReview(
 }
 
 /** Up to `limit + 1` reviews of a live claim, latest published first. */
-export async function listReviews(db: Db, claimId: string, limit: number, after: [string, string] | undefined) {
+export async function listReviews(
+  db: Db,
+  claimId: string,
+  page: { limit: number; after: [string, string] | undefined; backward?: boolean },
+) {
   const [claim] = await claims.findClaimsByIds(db, [claimId])
   if (claim === undefined) throw await missingRecord(db, 'claim', claimId)
-  const rows = await reviews.listReviewsOfClaim(db, claimId, limit + 1, after)
+  const rows = await reviews.listReviews(db, { claimId, ...page, limit: page.limit + 1 })
   return rows.map(toReview)
+}
+
+/** How many live reviews a claim has, as `count` asks. */
+export async function countReviews(db: Db, claimId: string, kind: CountKind): Promise<ListTotal> {
+  return countList(db, reviews.matchingReviews(db, { claimId }), kind)
 }
 
 /** Every review of a live claim, latest published first, read as the client takes them (see keysetChunks). */
@@ -423,11 +434,16 @@ async function reviewListQuery(db: Db, filter: ReviewListFilter) {
 export async function listAllReviews(
   db: Db,
   filter: ReviewListFilter,
-  page: { limit: number; after: [string, string] | undefined },
+  page: { limit: number; after: [string, string] | undefined; backward?: boolean },
 ) {
   const query = await reviewListQuery(db, filter)
-  const rows = await reviews.listReviews(db, { ...query, after: page.after, limit: page.limit + 1 })
+  const rows = await reviews.listReviews(db, { ...query, ...page, limit: page.limit + 1 })
   return rows.map(toReview)
+}
+
+/** How many reviews the list's filters match, as `count` asks. */
+export async function countAllReviews(db: Db, filter: ReviewListFilter, kind: CountKind): Promise<ListTotal> {
+  return countList(db, reviews.matchingReviews(db, await reviewListQuery(db, filter)), kind)
 }
 
 /** Every review of the list, latest published first, read as the client takes them. */

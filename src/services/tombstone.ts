@@ -4,7 +4,9 @@ import * as tombstones from '../repositories/tombstone.repository.js'
 import type { DeletionRow, ListedTombstoneRow } from '../repositories/tombstone.repository.js'
 import { filterBound } from '../schemas/time.schema.js'
 import type { Tombstone, TombstoneKind, TombstoneListFilter } from '../schemas/tombstone.schema.js'
+import type { CountKind, ListTotal } from '../schemas/common.schema.js'
 import { keysetChunks, mapRows } from './export-rows.js'
+import { countList } from './list-count.js'
 
 /** How many characters of a claim's text its tombstone's label keeps, cut at a word. */
 const LABEL_TEXT_CHARACTERS = 80
@@ -177,13 +179,18 @@ const listQuery = (filter: TombstoneListFilter) => ({
 export async function listTombstones(
   db: Db,
   filter: TombstoneListFilter,
-  page: { limit: number; after: TombstoneListKey | undefined },
+  page: { limit: number; after: TombstoneListKey | undefined; backward?: boolean },
 ) {
-  const rows = await tombstones.listTombstones(db, { ...listQuery(filter), after: page.after, limit: page.limit + 1 })
+  const rows = await tombstones.listTombstones(db, { ...listQuery(filter), ...page, limit: page.limit + 1 })
   return rows.map((row) => {
     const tombstone = listedTombstone(row)
     return { tombstone, key: [tombstone.deleted_at, tombstone.id] as TombstoneListKey }
   })
+}
+
+/** How many deleted records the list's filters match, as `count` asks. */
+export async function countTombstones(db: Db, filter: TombstoneListFilter, kind: CountKind): Promise<ListTotal> {
+  return countList(db, tombstones.matchingTombstones(listQuery(filter)), kind)
 }
 
 /** Every tombstone of the list, newest deleted first, read as the client takes them (see keysetChunks). */

@@ -738,12 +738,18 @@ export interface components {
     }
     /**
      * ApiKeyPage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     ApiKeyPage: {
       data: components['schemas']['ApiKey'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * Aspect
@@ -1568,12 +1574,18 @@ export interface components {
     }
     /**
      * EventPage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     EventPage: {
       data: components['schemas']['Event'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * EventPreconditionFailed
@@ -2279,12 +2291,18 @@ export interface components {
     LinkKind: 'rebuts' | 'supports' | 'repeats' | 'corrects' | 'retracts'
     /**
      * LinkPage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     LinkPage: {
       data: components['schemas']['Link'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * LinkPreconditionFailed
@@ -2423,12 +2441,18 @@ export interface components {
       'state' | 'government' | 'military' | 'official' | 'media' | 'organisation' | 'fact-checker' | 'person' | 'other'
     /**
      * PartyPage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     PartyPage: {
       data: components['schemas']['Party'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * PartyPreconditionFailed
@@ -2612,12 +2636,18 @@ export interface components {
     }
     /**
      * RebuttalPage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     RebuttalPage: {
       data: components['schemas']['Rebuttal'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * RebuttalSummary
@@ -2758,12 +2788,18 @@ export interface components {
     }
     /**
      * ReviewPage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     ReviewPage: {
       data: components['schemas']['Review'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * ReviewPreconditionFailed
@@ -2968,12 +3004,18 @@ export interface components {
     }
     /**
      * StatedFigurePage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     StatedFigurePage: {
       data: components['schemas']['StatedFigure'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * TableFormat
@@ -3106,12 +3148,18 @@ export interface components {
     }
     /**
      * TombstonePage
-     * @description A page of the list.
+     * @description A page of the list, with the number of matching items when `count` asked for it.
      */
     TombstonePage: {
       data: components['schemas']['Tombstone'][]
       /** @description Pass as `cursor` to get the next page; null on the last page. */
       next_cursor: string | null
+      /** @description Pass as `cursor` to get the page before; null on the first page, and by relevance. */
+      prev_cursor: string | null
+      /** @description How many items match the filters (with `count` only; see total_kind). */
+      total?: number
+      /** @description How `total` was found: counted, estimated by the planner, or counted up to the cap (at least that many). */
+      total_kind?: components['schemas']['TotalKind']
     }
     /**
      * TotalKind
@@ -3439,6 +3487,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
         /** @description What sort of speaker the party is. */
@@ -4354,6 +4404,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
         /** @description Only events carrying every given tag; repeat for several. */
@@ -6545,6 +6597,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
         /** @description Only figures of one of these measures (`deaths`); repeat for several. */
@@ -6678,6 +6732,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
         /** @description Only links from or to this claim. */
@@ -7568,6 +7624,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -7584,10 +7642,10 @@ export interface operations {
     }
     requestBody?: never
     responses: {
-      /** @description A page of the list. */
+      /** @description A page of the list, with the number of matching items when `count` asked for it. */
       200: {
         headers: {
-          /** @description `<…>; rel="next"`: the next page, when there is one. */
+          /** @description `<…>; rel="next"` and `<…>; rel="prev"`: the next and previous pages, when there are. */
           link?: string
           /** @description Requests allowed in a window to this client: its API key, or its address when it sent none. Sent with every answer of a rate-limited operation, problems included. */
           'ratelimit-limit'?: number
@@ -8776,6 +8834,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
       }
@@ -9117,6 +9177,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
         /** @description Only the reviews of this claim. */
@@ -9827,6 +9889,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
         /** @description The representation, over the Accept header: `json` (a page, the default), or `csv` or `ndjson` (every matching item, streamed, or with `limit` the first N; `cursor` does not apply). */
         format?: components['schemas']['ListFormat']
         /** @description Only the deleted records of this kind. */
@@ -9941,6 +10005,8 @@ export interface operations {
         limit?: number
         /** @description The `next_cursor` of the previous page, as given. */
         cursor?: string
+        /** @description Also give `total`, the number of matching items: `exact` counts them (up to 100,000: beyond, `total` is 100,000 and `total_kind` `at_least`); `estimated` takes the planner's estimate, counting exactly when it is under 10,000. Not for CSV or NDJSON exports. */
+        count?: components['schemas']['CountKind']
       }
       header?: {
         /** @description Read-your-writes, when the service reads from replicas (DATABASE_READ_URL): the database position after a write, which a later read may send back to see that write (see the HTTP contract, "Reading your own writes"). A value the service did not answer is a 400. */
@@ -9951,10 +10017,10 @@ export interface operations {
     }
     requestBody?: never
     responses: {
-      /** @description A page of the list. */
+      /** @description A page of the list, with the number of matching items when `count` asked for it. */
       200: {
         headers: {
-          /** @description `<…>; rel="next"`: the next page, when there is one. */
+          /** @description `<…>; rel="next"` and `<…>; rel="prev"`: the next and previous pages, when there are. */
           link?: string
           /** @description Requests allowed in a window to this client: its API key, or its address when it sent none. Sent with every answer of a rate-limited operation, problems included. */
           'ratelimit-limit'?: number
