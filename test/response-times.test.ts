@@ -111,6 +111,22 @@ t.test("requests for every party's times at once share one reading; the next rea
   t.not(later, first, 'a request after the reading has ended reads again')
   t.same(later, first)
 
+  // A write answered while a reading runs: the requests after it do not share that reading.
+  const before = app.writesAnswered()
+  const running = allResponseTimes(database.db, { writes: before })
+  const written = await claim('claimant', 20, 'A third statement, recorded while the report is read.')
+  t.equal(app.writesAnswered(), before + 1, 'a write answered with success is counted')
+  t.equal((await call(app, 'GET', `/v1/claims/${written.id}`)).status, 200)
+  const refused = await call(app, 'POST', '/v1/claims', { party: 'nobody' })
+  t.ok(refused.status >= 400 && refused.status < 500, `a write the service refuses (${refused.status})`)
+  t.equal(app.writesAnswered(), before + 1, 'reads and refused writes are not')
+  const afterWrite = allResponseTimes(database.db, { writes: app.writesAnswered() })
+  const alongside = allResponseTimes(database.db, { writes: app.writesAnswered() })
+  t.not(await afterWrite, await running, 'a request after the write reads again')
+  t.equal(await alongside, await afterWrite, 'and shares with the requests after the same write')
+  const claimant = (await afterWrite).find((row) => row.party.slug === 'claimant')!
+  t.equal(claimant.claims, 4, 'the reading after the write counts the new claim')
+
   // A response recorded after a reading ended is in the next one.
   const quick = await claim('supporter', 15, 'Confirmed within minutes.')
   await link(quick, ignored, 'supports')

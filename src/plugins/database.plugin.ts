@@ -16,6 +16,8 @@ declare module 'fastify' {
     lastDiskFullAt: () => Date | undefined
     /** What the last check found of each read replica; empty without DATABASE_READ_URL. */
     replicaStatus: () => ReplicaStatus[]
+    /** How many writes this instance has answered with success: a read started after it may not share an older one. */
+    writesAnswered: () => number
   }
   interface FastifyRequest {
     /**
@@ -76,6 +78,13 @@ export default fp<DatabasePluginOptions>(
     const { replicas } = database
     fastify.decorate('replicaStatus', () => replicas?.status() ?? [])
     fastify.decorateRequest('readDb', null as unknown as Kysely<Database>)
+    let writesAnswered = 0
+    fastify.decorate('writesAnswered', () => writesAnswered)
+    // Counted as the answer leaves: a client can only ask again after its write is counted.
+    fastify.addHook('onSend', (request, reply, payload, done) => {
+      if (!isRead(request) && reply.statusCode < 400) writesAnswered++
+      done(null, payload)
+    })
 
     // A preHandler: after authentication, rate limits and validation, so that a refused request never waits.
     fastify.addHook('preHandler', async (request) => {

@@ -73,6 +73,7 @@ const responseTimeRoutes: FastifyPluginAsyncTypebox<ExportRouteOptions> = async 
     async (request, reply) => {
       const format = listFormat(request, request.query.format)
       const rows = await allResponseTimes(request.readDb, {
+        writes: fastify.writesAnswered(),
         ownRead: request.headers[CONSISTENCY_HEADER] !== undefined,
       })
       if (format === 'json') {

@@ -20,24 +20,29 @@ export async function partyResponseTimes(db: Db, key: string): Promise<ResponseT
   return toResponseTimes(row!)
 }
 
-/** The every-party report being read on each database handle, shared by the requests that ask meanwhile. */
-const reportsInFlight = new WeakMap<Db, Promise<ResponseTimes[]>>()
+/** The every-party report being read on each database handle, and how many writes had been answered when it began. */
+const reportsInFlight = new WeakMap<Db, { report: Promise<ResponseTimes[]>; writes: number }>()
 
 /**
  * Every live party's response times that made or answered a claim, fastest answering first. Its statement walks
  * both response indexes whole (half a second at 1M claims), so a request that arrives while it runs shares its
  * answer instead of running it again: ten clients asking at once each ran it, and ran past the statement timeout.
- * The shared answer is at most that statement's duration older than the request; `ownRead` (a client reading its
- * own write back) runs one of its own.
+ * A reading is shared only while no write has been answered since it began (`writes`, the count of them), so a
+ * client never gets a reading older than its own write; `ownRead` (a client reading its write back from a replica)
+ * runs one of its own.
  */
-export async function allResponseTimes(db: Db, options: { ownRead?: boolean } = {}): Promise<ResponseTimes[]> {
-  const shared = options.ownRead ? undefined : reportsInFlight.get(db)
-  if (shared !== undefined) return shared
+export async function allResponseTimes(
+  db: Db,
+  options: { writes?: number; ownRead?: boolean } = {},
+): Promise<ResponseTimes[]> {
+  const writes = options.writes ?? 0
+  const running = options.ownRead ? undefined : reportsInFlight.get(db)
+  if (running !== undefined && running.writes === writes) return running.report
   const report = responseTimes(db).then((rows) => rows.map(toResponseTimes))
   if (!options.ownRead) {
-    reportsInFlight.set(db, report)
+    reportsInFlight.set(db, { report, writes })
     const done = () => {
-      if (reportsInFlight.get(db) === report) reportsInFlight.delete(db)
+      if (reportsInFlight.get(db)?.report === report) reportsInFlight.delete(db)
     }
     report.then(done, done)
   }
