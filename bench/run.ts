@@ -228,14 +228,8 @@ async function startPeer(env: NodeJS.ProcessEnv): Promise<Server | undefined> {
       return undefined
     }
   }
-  const db = new pg.Client({ connectionString: scratchUrl })
-  await db.connect()
   try {
-    await db.query(`CREATE INDEX IF NOT EXISTS ${PEER_INDEX} ON claims (stated_at, id)`)
-  } finally {
-    await db.end()
-  }
-  try {
+    await peerIndex('CREATE')
     return await startServer(
       'peer',
       [entry, 'start', '-c', join(PEER_DIR, 'platformatic.json')],
@@ -244,19 +238,24 @@ async function startPeer(env: NodeJS.ProcessEnv): Promise<Server | undefined> {
     )
   } catch (error) {
     log(`the peer did not start (${(error as Error).message}): its arms are left out`)
+    await peerIndex('DROP').catch(() => undefined)
     return undefined
   }
 }
 
-async function stopPeer(peer: Server): Promise<void> {
-  await stopServer(peer.child)
+async function peerIndex(action: 'CREATE' | 'DROP'): Promise<void> {
   const db = new pg.Client({ connectionString: scratchUrl })
   await db.connect()
-  try {
-    await db.query(`DROP INDEX IF EXISTS ${PEER_INDEX}`)
-  } finally {
-    await db.end()
-  }
+  const statement =
+    action === 'CREATE'
+      ? `CREATE INDEX IF NOT EXISTS ${PEER_INDEX} ON claims (stated_at, id)`
+      : `DROP INDEX IF EXISTS ${PEER_INDEX}`
+  await db.query(statement).finally(() => db.end())
+}
+
+async function stopPeer(peer: Server): Promise<void> {
+  await stopServer(peer.child)
+  await peerIndex('DROP')
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
