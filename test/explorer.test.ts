@@ -105,12 +105,12 @@ t.test('the service serves the built explorer', async (t) => {
   })
 })
 
-t.test('an explorer that was not built is a 503 problem that says how to build it', async (t) => {
+t.test('an explorer that was not built is a 404 problem that says how to build it', async (t) => {
   const empty = await mkdtemp(join(tmpdir(), 'counterclaim-no-explorer-'))
   t.teardown(() => rm(empty, { recursive: true, force: true }))
   const { app } = await buildTestApp(t, {}, { explorerDirectory: empty })
   const page = await app.inject({ method: 'GET', url: '/explore' })
-  t.equal(page.statusCode, 503)
+  t.equal(page.statusCode, 404)
   t.match(page.headers['content-type'], /^application\/problem\+json/)
   t.match(page.json().detail, /npm run build:explorer/)
   const health = await call(app, 'GET', '/healthz')

@@ -41,8 +41,9 @@ export default fp<ExplorerOptions>(
         return await readFile(join(directory, 'index.html'))
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+        // Not a 503: no retry brings it, only a build does.
         throw new ApiError(
-          'service-unavailable',
+          'not-found',
           'the explorer has not been built: `npm run build:explorer` (or `npm start`) builds it',
         )
       }
