@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -25,27 +26,37 @@ const BUILT_EXPLORER = fileURLToPath(new URL('../../explorer/dist/', import.meta
  */
 export default fp<ExplorerOptions>(
   async function explorer(fastify: FastifyInstance, { directory = BUILT_EXPLORER }) {
+    const assets = join(directory, 'assets')
+    const built = existsSync(assets)
     // The assets' names carry a hash of their content: a browser may keep each for a year without asking again.
-    await fastify.register(fastifyStatic, {
-      root: join(directory, 'assets'),
-      prefix: `${EXPLORER_PREFIX}/assets/`,
-      decorateReply: false,
-      index: false,
-      maxAge: '365d',
-      immutable: true,
-    })
+    if (built) {
+      await fastify.register(fastifyStatic, {
+        root: assets,
+        prefix: `${EXPLORER_PREFIX}/assets/`,
+        decorateReply: false,
+        index: false,
+        maxAge: '365d',
+        immutable: true,
+      })
+    } else {
+      fastify.log.info(`the explorer has not been built: ${EXPLORER_PREFIX} answers 404 until it is`)
+    }
 
-    // The page names the assets of one build: it is checked again on every load, so a rebuild shows at once.
+    // Not a 503: no retry brings it, only a build does.
+    const notBuilt = () =>
+      new ApiError(
+        'not-found',
+        'the explorer has not been built: `npm run build:explorer` (or `npm start`) builds it; a service started ' +
+          'before the build serves it once restarted',
+      )
+    // The page names the assets of one build: it is read again on every load, so a rebuild shows at once.
     const page = async () => {
+      if (!built) throw notBuilt()
       try {
         return await readFile(join(directory, 'index.html'))
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-        // Not a 503: no retry brings it, only a build does.
-        throw new ApiError(
-          'not-found',
-          'the explorer has not been built: `npm run build:explorer` (or `npm start`) builds it',
-        )
+        throw notBuilt()
       }
     }
     const servePage = async (_request: unknown, reply: FastifyReply) => {
