@@ -2,7 +2,7 @@ import { connect, type AddressInfo } from 'node:net'
 import { Readable, Writable } from 'node:stream'
 import { sql } from 'kysely'
 import pg from 'pg'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { derivedStateErrors } from './helpers/derived-state.js'
@@ -37,6 +37,24 @@ async function rowCounts() {
            (SELECT count(*) FROM import_refs) AS import_refs,
            (SELECT coalesce(sum(rebuttals), 0) FROM rebuttal_pairs) AS pair_rebuttals`.execute(database.db)
   return rows[0]
+}
+
+/**
+ * Imports `lines` all-or-nothing (a 422 naming the `expected` line errors, not a row written), then best-effort (a
+ * 200 naming the same ones): what the best-effort import answered.
+ */
+async function rejectedThenKept(t: Test, lines: unknown[], expected: unknown[][]) {
+  const errorsOf = (body: ImportResult | ImportRejected) =>
+    body.line_errors.map((e) => [e.line, e.ref, e.problem.code, e.problem.errors?.[0]?.field])
+  const before = await rowCounts()
+  const rejected = await post(lines)
+  t.equal(rejected.status, 422, rejected.raw)
+  t.same(errorsOf(rejected.body), expected)
+  t.same(await rowCounts(), before, 'all-or-nothing: not a row written')
+  const kept = await post(lines, 'best-effort')
+  t.equal(kept.status, 200, kept.raw)
+  t.same(errorsOf(kept.body), expected, 'the same lines, by the same problems')
+  return kept
 }
 
 const noDerivedErrors = { claims: [], links: [], pairs: [], copies: [] }
@@ -819,18 +837,7 @@ t.test('a bad line in the middle of a batch, and the link rules checked in a bat
     [10, 'mid-l-existing', 'conflict', undefined],
     [12, 'mid-r-not-checker', 'unprocessable-entity', 'reviewer'],
   ]
-  const errorsOf = (body: ImportResult | ImportRejected) =>
-    body.line_errors.map((e) => [e.line, e.ref, e.problem.code, e.problem.errors?.[0]?.field])
-
-  const before = await rowCounts()
-  const rejected = await post(lines)
-  t.equal(rejected.status, 422, rejected.raw)
-  t.same(errorsOf(rejected.body), expected)
-  t.same(await rowCounts(), before, 'all-or-nothing: not a row written')
-
-  const kept = await post(lines, 'best-effort')
-  t.equal(kept.status, 200, kept.raw)
-  t.same(errorsOf(kept.body), expected, 'the same lines, by the same problems')
+  const kept = await rejectedThenKept(t, lines, expected)
   t.same(kept.body.counts, {
     parties: counts(0, 0, 0),
     events: counts(0, 0, 0),
@@ -888,18 +895,7 @@ t.test('links between claims of one run are applied after it, each as it would b
     [6, 'il-bad', 'unprocessable-entity', 'party'],
     [7, 'il-l-bad', 'unprocessable-entity', 'from.ref'],
   ]
-  const errorsOf = (body: ImportResult | ImportRejected) =>
-    body.line_errors.map((e) => [e.line, e.ref, e.problem.code, e.problem.errors?.[0]?.field])
-
-  const before = await rowCounts()
-  const rejected = await post(lines)
-  t.equal(rejected.status, 422, rejected.raw)
-  t.same(errorsOf(rejected.body), expected)
-  t.same(await rowCounts(), before, 'all-or-nothing: not a row written')
-
-  const kept = await post(lines, 'best-effort')
-  t.equal(kept.status, 200, kept.raw)
-  t.same(errorsOf(kept.body), expected, 'the same lines, by the same problems')
+  const kept = await rejectedThenKept(t, lines, expected)
   t.same(kept.body.counts, {
     parties: counts(0, 0, 0),
     events: counts(0, 0, 0),
