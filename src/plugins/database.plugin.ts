@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest, onSendHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
 import type { DatabaseEngine, DatabaseHandle } from '../db/database.js'
@@ -39,6 +39,8 @@ export interface DatabasePluginOptions {
  * back is served by a replica that has replayed at least that far.
  */
 export const CONSISTENCY_HEADER = 'counterclaim-consistency'
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 const isRead = (request: FastifyRequest) =>
   request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS'
@@ -81,9 +83,14 @@ export default fp<DatabasePluginOptions>(
     let writesAnswered = 0
     fastify.decorate('writesAnswered', () => writesAnswered)
     // Counted as the answer leaves: a client can only ask again after its write is counted.
-    fastify.addHook('onSend', (request, reply, payload, done) => {
-      if (!isRead(request) && reply.statusCode < 400) writesAnswered++
+    const countWrite: onSendHookHandler = (_request, reply, payload, done) => {
+      if (reply.statusCode < 400) writesAnswered++
       done(null, payload)
+    }
+    // On the routes that write, on those alone: reads skip the hook.
+    fastify.addHook('onRoute', (route) => {
+      if (![route.method].flat().some((method) => WRITE_METHODS.has(method))) return
+      route.onSend = [...[route.onSend ?? []].flat(), countWrite]
     })
 
     // A preHandler: after authentication, rate limits and validation, so that a refused request never waits.
