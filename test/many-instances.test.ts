@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -60,32 +60,17 @@ function projectEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...inherited, ...env }
 }
 
-/** The newest modification time of the files under `dir`. */
-function newestIn(dir: string): number {
-  let newest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestIn(path) : statSync(path).mtimeMs)
-  }
-  return newest
-}
-
-/** Builds dist/ with `npm run build`, unless it was built after the last change to src/. */
+/** Builds dist/ as `npm start` does: only when a source changed since the last build. */
 function buildOnce(t: Test): void {
-  const built = join(PROJECT_ROOT, 'dist', 'server.js')
-  if (existsSync(built) && statSync(built).mtimeMs >= newestIn(join(PROJECT_ROOT, 'src'))) {
-    t.comment('dist/ is newer than src/: reused')
-    return
-  }
   const started = performance.now()
-  const build = spawnSync('npm', ['run', 'build', '--silent'], {
+  const build = spawnSync(process.execPath, ['scripts/build.mjs', '--if-changed'], {
     cwd: PROJECT_ROOT,
     env: projectEnv({}),
     encoding: 'utf8',
     timeout: 300_000,
   })
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`)
-  t.comment(`npm run build: ${Math.round(performance.now() - started)} ms`)
+  if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`)
+  t.comment(`build (if a source changed): ${Math.round(performance.now() - started)} ms`)
 }
 
 interface Instance {
