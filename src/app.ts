@@ -4,8 +4,9 @@ import accepts from '@fastify/accepts'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
-import { type DatabaseHandle, openDatabase } from './db/database.js'
+import { type DatabaseEvents, type DatabaseHandle, type OpeningDatabase, openDatabase } from './db/database.js'
 import { ApiError } from './errors/problems.js'
+import { CompiledOnFirstUse } from './http/compile-on-first-use.js'
 import { ConcurrencySlots } from './http/concurrency-slots.js'
 import { PostgresRateLimitStore } from './http/rate-limit-store.js'
 import { answerClientError, sendProblem } from './http/problem-details.js'
@@ -59,6 +60,8 @@ export interface AppOptions {
   config: Config
   /** An already open database (tests pass one per file); otherwise one is opened from the config. */
   database?: DatabaseHandle
+  /** Or one that was being opened while the service loaded (server.ts). */
+  openingDatabase?: OpeningDatabase
   logger?: FastifyServerOptions['logger']
   /**
    * For the benchmark's breakdown only (bench/breakdown-server.ts), never set by the service or its configuration:
@@ -76,14 +79,21 @@ declare module 'fastify' {
      * instance out, while every request is still served as usual until the app is closed.
      */
     startDraining(): void
+    /** The route schemas no request has compiled yet: `compileRest()` compiles them, between requests. */
+    readonly schemasOnFirstUse: CompiledOnFirstUse
   }
 }
 
 // An incoming x-request-id is kept when it is a plausible id, so a caller can follow its request in our logs.
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
-export function serverOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyHttpOptions<Server> {
+export function serverOptions(
+  config: Config,
+  logger?: FastifyServerOptions['logger'],
+  compiled = new CompiledOnFirstUse(),
+): FastifyHttpOptions<Server> {
   return {
+    schemaController: { compilersFactory: { buildSerializer: compiled.buildSerializer } },
     // Fastify logs no request headers; should a serializer ever add them, a key still never reaches the logs.
     logger: logger ?? { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: config.bodyLimitBytes,
@@ -123,8 +133,10 @@ export function serverOptions(config: Config, logger?: FastifyServerOptions['log
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const without = options.without ?? new Set<BenchSwitch>()
   const config = benchConfig(options.config, without)
-  const app = Fastify(serverOptions(config, options.logger)).withTypeProvider<TypeBoxTypeProvider>()
-  app.setValidatorCompiler(validatorCompiler)
+  const compiled = new CompiledOnFirstUse()
+  const app = Fastify(serverOptions(config, options.logger, compiled)).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(compiled.validators(validatorCompiler))
+  app.decorate('schemasOnFirstUse', compiled)
   if (without.has('response-schema')) app.setSerializerCompiler(() => (data) => JSON.stringify(data))
   app.decorate('entityTags', !without.has('etag'))
 
@@ -146,15 +158,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(overloadPlugin, config.overload)
   // Before every route, whose representations it reads as it is added; after CORS, so that a page can read a 406.
   await app.register(contentNegotiationPlugin)
+  const databaseEvents: DatabaseEvents = {
+    onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection failed'),
+    onRestart: ({ reopenedInMs }) =>
+      app.log.warn({ reopenedInMs }, 'embedded database reopened after a query ran past the statement timeout'),
+    onReplicaStateChange: ({ replica, state, lagMs }, previous) =>
+      app.log[state === 'ok' ? 'info' : 'warn']({ replica, state, previous, lagMs }, 'read replica state changed'),
+  }
   const database =
     options.database ??
-    (await openDatabase(config, {
-      onIdleError: (error) => app.log.warn({ err: error }, 'idle database connection failed'),
-      onRestart: ({ reopenedInMs }) =>
-        app.log.warn({ reopenedInMs }, 'embedded database reopened after a query ran past the statement timeout'),
-      onReplicaStateChange: ({ replica, state, lagMs }, previous) =>
-        app.log[state === 'ok' ? 'info' : 'warn']({ replica, state, previous, lagMs }, 'read replica state changed'),
-    }))
+    (await (options.openingDatabase?.opened(databaseEvents) ?? openDatabase(config, databaseEvents)))
   await app.register(databasePlugin, { database, migrate: config.migrateOnStart })
   // The rate limits count into it, and authentication asks it whether an address is past its limit already.
   const rateLimitStore = new PostgresRateLimitStore(database.db, app.log)

@@ -1,13 +1,18 @@
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
-import { serveMetrics } from './plugins/metrics.plugin.js'
+import { openDatabaseEarly } from './db/database.js'
 
 /** Starts the service and stops it cleanly: SIGTERM/SIGINT let in-flight requests finish, then the process exits. */
 async function main() {
   const config = loadConfig()
-  const app = await buildApp({ config })
+  // The database opens while the rest of the service loads, which is why that is imported only now.
+  const openingDatabase = openDatabaseEarly(config)
+  const [{ buildApp }, { serveMetrics }] = await Promise.all([
+    import('./app.js'),
+    import('./plugins/metrics.plugin.js'),
+  ])
+  const app = await buildApp({ config, openingDatabase })
   const metrics = config.metrics.port === 0 ? undefined : await serveMetrics(app.metricsRegistry, config.metrics)
 
   // Not ready but still serving first, so that a load balancer's health checks move the traffic elsewhere before the
@@ -24,6 +29,9 @@ async function main() {
   })
 
   await app.listen({ port: config.port, host: config.host })
+  app.schemasOnFirstUse
+    .compileRest()
+    .catch((error: unknown) => app.log.error({ err: error }, 'a route schema does not compile'))
 }
 
 main().catch((error: unknown) => {

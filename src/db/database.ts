@@ -175,6 +175,36 @@ export async function openDatabase(config: Config, events: DatabaseEvents = {}):
   })
 }
 
+/** A database being opened while the rest of the service loads; `opened()` waits for it. */
+export interface OpeningDatabase {
+  /** The open database, with what it reported until now, and will report from now on, sent to `events`. */
+  opened(events: DatabaseEvents): Promise<DatabaseHandle>
+}
+
+/**
+ * Starts opening the database the configuration names before anything is there to hear what it reports: the
+ * embedded engine opens PGlite on its own thread, which takes about as long as loading the service does.
+ */
+export function openDatabaseEarly(config: Config): OpeningDatabase {
+  let listener: DatabaseEvents | undefined
+  const held: Array<(events: DatabaseEvents) => void> = []
+  const report = (deliver: (events: DatabaseEvents) => void) => (listener ? deliver(listener) : held.push(deliver))
+  const opening = openDatabase(config, {
+    onIdleError: (error) => report((events) => events.onIdleError?.(error)),
+    onRestart: (event) => report((events) => events.onRestart?.(event)),
+    onReplicaStateChange: (status, previous) => report((events) => events.onReplicaStateChange?.(status, previous)),
+  })
+  // A failure is the caller's once it awaits opened(); until then it must not end the process as unhandled.
+  opening.catch(() => undefined)
+  return {
+    opened(events) {
+      listener = events
+      for (const deliver of held.splice(0)) deliver(events)
+      return opening
+    },
+  }
+}
+
 /**
  * A primary for writes and the reads within them, and streaming replicas for reads (see ReadReplicas), whose
  * checks start at once.

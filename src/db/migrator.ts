@@ -1,6 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator, sql } from 'kysely'
+import {
+  DEFAULT_MIGRATION_TABLE,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  type MigrationResultSet,
+  Migrator,
+  sql,
+} from 'kysely'
 import { withoutClientTimeouts } from './guarded-client.js'
 
 /** `migrations/` at the project root, both from `src/db` (tsx, tests) and from `dist/db` (the build). */
@@ -31,6 +39,7 @@ export class SqlFileMigrationProvider implements MigrationProvider {
 
 /** Applies every pending migration; throws (naming the migration) if one fails, leaving none of them applied. */
 export async function migrateToLatest(db: Kysely<any>, dir: string = MIGRATIONS_DIR): Promise<MigrationResultSet> {
+  if (await isAtLatest(db, dir)) return { results: [] }
   // The statement timeout of the service's sessions bounds requests, not a migration that rewrites a large table,
   // nor the wait for the migration lock while another instance migrates: lifted on the migrating session, and
   // so is the client's own limit on waiting for an answer.
@@ -50,6 +59,24 @@ export async function migrateToLatest(db: Kysely<any>, dir: string = MIGRATIONS_
     throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`, { cause: result.error })
   }
   return result
+}
+
+/**
+ * Whether the database has applied exactly the migrations in `dir`, read with two small queries. Kysely's Migrator
+ * introspects every table of the schema a few times before it decides there is nothing to do: most of a restart
+ * on the embedded database. Anything else (a new database, a pending or an unknown migration) goes to it.
+ */
+async function isAtLatest(db: Kysely<any>, dir: string): Promise<boolean> {
+  const [files, { rows }] = await Promise.all([
+    new SqlFileMigrationProvider(dir).getMigrations(),
+    sql<{ present: boolean }>`SELECT to_regclass(${DEFAULT_MIGRATION_TABLE}) IS NOT NULL AS present`.execute(db),
+  ])
+  if (!rows[0]?.present) return false
+  const { rows: applied } = await sql<{ name: string }>`SELECT name FROM ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(
+    db,
+  )
+  const names = new Set(applied.map(({ name }) => name))
+  return names.size === Object.keys(files).length && Object.keys(files).every((name) => names.has(name))
 }
 
 /** The migrations not yet applied to the database, by name, without applying any. */
