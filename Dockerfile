@@ -10,6 +10,7 @@ COPY src ./src
 # The dispute explorer is built from its sources and the typed client it calls the API with.
 COPY clients ./clients
 COPY explorer ./explorer
+COPY scripts ./scripts
 RUN npm run build
 
 FROM node:24-bookworm-slim AS production-dependencies
