@@ -13,10 +13,16 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const INPUTS = [
   'src',
   'explorer',
+  // The typed client, which the explorer bundles, with the settings its sources are read with.
   'clients/typescript/src',
+  'clients/typescript/package.json',
+  'clients/typescript/tsconfig.json',
+  // The module format tsc gives every file, and the version the OpenAPI document states.
+  'package.json',
+  'package-lock.json',
   'tsconfig.json',
   'tsconfig.build.json',
-  'package-lock.json',
+  'scripts/build.mjs',
 ]
 const SKIPPED = new Set([join(ROOT, 'explorer', 'dist'), join(ROOT, 'explorer', 'node_modules')])
 /** Written last, so that a build cut off half way is never taken for a finished one. */

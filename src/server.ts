@@ -8,11 +8,19 @@ async function main() {
   const config = loadConfig()
   // The database opens while the rest of the service loads, which is why that is imported only now.
   const openingDatabase = openDatabaseEarly(config)
-  const [{ buildApp }, { serveMetrics }] = await Promise.all([
-    import('./app.js'),
-    import('./plugins/metrics.plugin.js'),
-  ])
-  const app = await buildApp({ config, openingDatabase })
+  const { app, serveMetrics } = await (async () => {
+    try {
+      const [{ buildApp }, { serveMetrics }] = await Promise.all([
+        import('./app.js'),
+        import('./plugins/metrics.plugin.js'),
+      ])
+      return { app: await buildApp({ config, openingDatabase }), serveMetrics }
+    } catch (error) {
+      // Closed before the process exits, which could otherwise cut off a first start creating the database.
+      await openingDatabase.abandon()
+      throw error
+    }
+  })()
   const metrics = config.metrics.port === 0 ? undefined : await serveMetrics(app.metricsRegistry, config.metrics)
 
   // Not ready but still serving first, so that a load balancer's health checks move the traffic elsewhere before the
@@ -29,9 +37,9 @@ async function main() {
   })
 
   await app.listen({ port: config.port, host: config.host })
-  app.schemasOnFirstUse
-    .compileRest()
-    .catch((error: unknown) => app.log.error({ err: error }, 'a route schema does not compile'))
+  void app.schemasOnFirstUse.compileRest((error, schema) =>
+    app.log.error({ err: error, ...schema }, 'a route schema does not compile: its requests are answered 500'),
+  )
 }
 
 main().catch((error: unknown) => {

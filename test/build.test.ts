@@ -19,7 +19,15 @@ const COPIED = [
   'explorer/tsconfig.json',
   'explorer/vite.config.ts',
 ]
-const COPIED_FILES = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json', 'scripts']
+const COPIED_FILES = [
+  'clients/typescript/package.json',
+  'clients/typescript/tsconfig.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package.json',
+  'package-lock.json',
+  'scripts',
+]
 
 t.test(
   'a start after a build compiles nothing until a source changes',
@@ -50,6 +58,10 @@ t.test(
     const rebuilt = buildIfChanged()
     t.ok(rebuilt.server > first.server, 'a changed source builds the service again')
     t.ok(rebuilt.explorer > first.explorer, 'and the explorer, as one build')
+
+    appendFileSync(join(copy, 'explorer', 'src', 'main.tsx'), '\n// changed\n')
+    const explorerChanged = buildIfChanged()
+    t.ok(explorerChanged.explorer > rebuilt.explorer, 'so does a change to the explorer alone')
 
     rmSync(explorer)
     buildIfChanged()

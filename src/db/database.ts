@@ -179,6 +179,8 @@ export async function openDatabase(config: Config, events: DatabaseEvents = {}):
 export interface OpeningDatabase {
   /** The open database, with what it reported until now, and will report from now on, sent to `events`. */
   opened(events: DatabaseEvents): Promise<DatabaseHandle>
+  /** Closes it once it is open, for a service that will not start after all. */
+  abandon(): Promise<void>
 }
 
 /**
@@ -202,6 +204,7 @@ export function openDatabaseEarly(config: Config): OpeningDatabase {
       for (const deliver of held.splice(0)) deliver(events)
       return opening
     },
+    abandon: () => opening.then((database) => database.close()).catch(() => undefined),
   }
 }
 
