@@ -16,6 +16,7 @@ import {
 } from '../api.js'
 import { useHasKey, useLoad } from '../hooks.js'
 import { href } from '../router.js'
+import { DateField, PartyOptions } from '../fields.js'
 import { ThreadGraph } from './thread-graph.js'
 
 const today = () => new Date().toISOString().slice(0, 10)
@@ -218,20 +219,6 @@ function KeyHint() {
   return <p class="hint">Writing needs an API key: set one under “API key” at the top of the page.</p>
 }
 
-function PartyOptions({ parties, except }: { parties: Party[]; except?: string }) {
-  return (
-    <>
-      {parties
-        .filter((party) => party.slug !== except)
-        .map((party) => (
-          <option key={party.slug} value={party.slug}>
-            {party.name}
-          </option>
-        ))}
-    </>
-  )
-}
-
 type Outcome =
   | { kind: 'idle' }
   | { kind: 'busy' }
@@ -302,16 +289,7 @@ function CounterClaimForm({ claim, parties, onRecorded }: { claim: Claim; partie
         <label for="counter-text">What they said, in plain words</label>
         <textarea id="counter-text" required rows={3} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       </div>
-      <div class="field">
-        <label for="counter-date">Said on</label>
-        <input
-          id="counter-date"
-          type="date"
-          required
-          value={statedAt}
-          onInput={(e) => setStatedAt(e.currentTarget.value)}
-        />
-      </div>
+      <DateField id="counter-date" label="Said on" value={statedAt} onInput={setStatedAt} />
       <div class="field wide">
         <label for="counter-note">Note on the rebuttal (optional)</label>
         <input id="counter-note" value={note} onInput={(e) => setNote(e.currentTarget.value)} />
@@ -389,16 +367,7 @@ function VerdictForm({ claim, parties, onRecorded }: { claim: Claim; parties: Pa
           onInput={(e) => setLabel(e.currentTarget.value)}
         />
       </div>
-      <div class="field">
-        <label for="verdict-date">Published on</label>
-        <input
-          id="verdict-date"
-          type="date"
-          required
-          value={published}
-          onInput={(e) => setPublished(e.currentTarget.value)}
-        />
-      </div>
+      <DateField id="verdict-date" label="Published on" value={published} onInput={setPublished} />
       <button type="submit" disabled={outcome.kind === 'busy'}>
         Record the verdict
       </button>

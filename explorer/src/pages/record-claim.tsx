@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks'
 import { allParties, apiClient, describeError, unwrap } from '../api.js'
+import { DateField, PartyOptions } from '../fields.js'
 import { useHasKey, useLoad } from '../hooks.js'
 import { href, navigate } from '../router.js'
 
@@ -54,12 +55,7 @@ export function RecordClaimPage() {
           <label for="record-party">Said by</label>
           <select id="record-party" required value={party} onChange={(e) => setParty(e.currentTarget.value)}>
             <option value="">choose a party</option>
-            {parties.state === 'ready' &&
-              parties.value.map((p) => (
-                <option key={p.slug} value={p.slug}>
-                  {p.name}
-                </option>
-              ))}
+            {parties.state === 'ready' && <PartyOptions parties={parties.value} />}
           </select>
         </div>
         <div class="field wide">
@@ -70,16 +66,7 @@ export function RecordClaimPage() {
           <label for="record-quote">The words as said (optional)</label>
           <textarea id="record-quote" rows={2} value={quote} onInput={(e) => setQuote(e.currentTarget.value)} />
         </div>
-        <div class="field">
-          <label for="record-date">Said on</label>
-          <input
-            id="record-date"
-            type="date"
-            required
-            value={statedAt}
-            onInput={(e) => setStatedAt(e.currentTarget.value)}
-          />
-        </div>
+        <DateField id="record-date" label="Said on" value={statedAt} onInput={setStatedAt} />
         <div class="field">
           <label for="record-tags">Tags, separated by spaces</label>
           <input id="record-tags" value={tags} onInput={(e) => setTags(e.currentTarget.value)} />
