@@ -1,7 +1,7 @@
-import type { Party } from './api.js'
+import type { PartyRef } from './api.js'
 
-/** The parties as the options of a "said by" select, less the one that may not answer itself. */
-export function PartyOptions({ parties, except }: { parties: Party[]; except?: string }) {
+/** The parties as the options of a select, less one (a party may not answer itself). */
+export function PartyOptions({ parties, except }: { parties: PartyRef[]; except?: string }) {
   return (
     <>
       {parties

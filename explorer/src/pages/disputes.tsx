@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { allParties, apiClient, formatWhen, unwrap, type Dispute, type DisputeSort, type PartyRef } from '../api.js'
+import { PartyOptions } from '../fields.js'
 import { useDebounced, useLoad } from '../hooks.js'
 import { href, navigate } from '../router.js'
 
@@ -95,23 +96,14 @@ export function DisputesPage({ query }: { query: URLSearchParams }) {
           <label for="filter-party">Claimed by</label>
           <select id="filter-party" value={get('party')} onChange={set('party')}>
             <option value="">any party</option>
-            {parties.state === 'ready' &&
-              parties.value.map((party) => (
-                <option key={party.slug} value={party.slug}>
-                  {party.name}
-                </option>
-              ))}
+            {parties.state === 'ready' && <PartyOptions parties={parties.value} />}
           </select>
         </div>
         <div class="field">
           <label for="filter-side">Side</label>
           <select id="filter-side" value={get('side')} onChange={set('side')}>
             <option value="">any side</option>
-            {[...sides.values()].map((party) => (
-              <option key={party.slug} value={party.slug}>
-                {party.name}
-              </option>
-            ))}
+            <PartyOptions parties={[...sides.values()]} />
           </select>
         </div>
         <div class="field">
