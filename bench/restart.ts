@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { freePort } from '../test/helpers/project-process.js'
 
 /**
  * How long a restart of the embedded service takes: `npm start` on a data directory that exists, timed from the
@@ -22,15 +22,6 @@ const { values: options } = parseArgs({
 })
 const runs = Number(options.runs)
 const ROOT = new URL('..', import.meta.url).pathname
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 /** The environment of a project process: the embedded database in `dataDir`, on `port`, quiet. */
 function environment(dataDir: string, port: number): NodeJS.ProcessEnv {

@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import http from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +14,7 @@ import { openServerDatabase } from '../src/db/database.js'
 import { encodeCursor } from '../src/http/pagination.js'
 import { createApiKey } from '../src/services/api-key.service.js'
 import { formatSummary, summarizeProfile } from './cpu-profile.js'
+import { freePort } from '../test/helpers/project-process.js'
 import { type CountedRequest, countQueries, type QueryCount } from './query-count.js'
 import {
   appliedMigration,
@@ -157,17 +157,6 @@ function run(command: string, args: string[], prefix: string, env: NodeJS.Proces
     child.stderr.on('data', forward)
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, output }))
-  })
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo
-      probe.close(() => resolve(port))
-    })
   })
 }
 
